@@ -1,0 +1,48 @@
+namespace ImLogger.Conversations;
+
+/// <summary>
+/// A closed conversation, ready for an archive endpoint: its events in order of receipt.
+/// </summary>
+/// <remarks>
+/// <see cref="Id"/> is stable for the life of the transcript in the spool, so a redelivery after a
+/// crash produces the same file name or Message-ID at the endpoint, never a second distinct copy.
+/// </remarks>
+public sealed record Transcript
+{
+    /// <summary>Stable identifier (GUID "N" format).</summary>
+    public required string Id { get; init; }
+
+    public required ConversationType ConversationType { get; init; }
+
+    /// <summary>See <see cref="ConversationEvent.ConversationKey"/>.</summary>
+    public required string ConversationKey { get; init; }
+
+    /// <summary>When the first event was received (UTC).</summary>
+    public required DateTimeOffset OpenedUtc { get; init; }
+
+    /// <summary>When the transcript was closed (idle timeout or shutdown), UTC.</summary>
+    public required DateTimeOffset ClosedUtc { get; init; }
+
+    /// <summary>Events in the order they were received.</summary>
+    public required IReadOnlyList<ConversationEvent> Events { get; init; }
+
+    /// <summary>Bare JIDs of everyone who took part (senders, recipients, occupants), sorted.</summary>
+    public IReadOnlyList<string> Participants =>
+        Events.SelectMany(e => new[] { e.SenderBareJid, Bare(e.From), Bare(e.To) })
+              .Where(j => !string.IsNullOrEmpty(j))
+              .Select(j => j!)
+              .Where(j => ConversationType == ConversationType.OneToOne || j != ConversationKey)
+              .Distinct(StringComparer.Ordinal)
+              .Order(StringComparer.Ordinal)
+              .ToList();
+
+    /// <summary>Bare JIDs of the logged users whose events are in this transcript, sorted.</summary>
+    public IReadOnlyList<string> LoggedUsers =>
+        Events.SelectMany(e => e.LoggedUsers).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+
+    private static string? Bare(string jid)
+    {
+        var slash = jid.IndexOf('/');
+        return slash < 0 ? jid : jid[..slash];
+    }
+}

@@ -1,0 +1,89 @@
+using ImLogger.Conversations;
+
+namespace ImLogger.Spool;
+
+/// <summary>Where a transcript is in its life: receiving events, waiting for delivery, or given up on.</summary>
+public enum TranscriptState
+{
+    /// <summary>Still receiving events.</summary>
+    Open,
+    /// <summary>Closed; waiting for (or retrying) delivery to one or more endpoints.</summary>
+    Pending,
+}
+
+/// <summary>Delivery state of one transcript to one endpoint.</summary>
+public enum DeliveryState
+{
+    Pending,
+    /// <summary>Retries exhausted or a permanent failure; kept for the operator (never deleted silently).</summary>
+    Dead,
+}
+
+/// <summary>A transcript's bookkeeping in the spool, without its events.</summary>
+public sealed record TranscriptHeader
+{
+    public required string Id { get; init; }
+    public required ConversationType ConversationType { get; init; }
+    public required string ConversationKey { get; init; }
+    public required DateTimeOffset OpenedUtc { get; init; }
+    /// <summary>Receipt time of the newest event (drives the idle close).</summary>
+    public required DateTimeOffset LastEventUtc { get; init; }
+    public DateTimeOffset? ClosedUtc { get; init; }
+    public required TranscriptState State { get; init; }
+    public required int EventCount { get; init; }
+    /// <summary>Endpoints still owed this transcript, with their state. Delivered ones are removed.</summary>
+    public required IReadOnlyList<EndpointDelivery> Deliveries { get; init; }
+}
+
+/// <summary>One endpoint's delivery of one transcript.</summary>
+public sealed record EndpointDelivery
+{
+    public required string Endpoint { get; init; }
+    public required DeliveryState State { get; init; }
+    public int Attempts { get; init; }
+    public DateTimeOffset? NextAttemptUtc { get; init; }
+    public string? LastError { get; init; }
+}
+
+/// <summary>An event to append, with the transcript it belongs to.</summary>
+public readonly record struct SpoolAppend(string TranscriptId, ConversationEvent Event);
+
+/// <summary>
+/// The durable store between receipt and delivery (LiteDB). Every method that writes returns only
+/// once the write is on disk (fsync), so whatever it acknowledged survives a crash of the process
+/// and a power loss.
+/// </summary>
+/// <remarks>Thread-safe: the pipeline and the dispatcher use it concurrently.</remarks>
+public interface ISpool : IDisposable
+{
+    /// <summary>Creates an open transcript for a conversation, owed to the given endpoints once closed.</summary>
+    /// <exception cref="ArgumentException">No endpoint given.</exception>
+    TranscriptHeader OpenTranscript(ConversationType type, string conversationKey, DateTimeOffset openedUtc, IReadOnlyList<string> endpoints);
+
+    /// <summary>Appends events, in order, in one durable transaction.</summary>
+    /// <exception cref="InvalidOperationException">A transcript is unknown or no longer open.</exception>
+    void Append(IReadOnlyList<SpoolAppend> events);
+
+    /// <summary>Closes an open transcript: it becomes <see cref="TranscriptState.Pending"/> for its endpoints.
+    /// Closing a transcript with no events deletes it.</summary>
+    void Close(string transcriptId, DateTimeOffset closedUtc);
+
+    /// <summary>Transcripts still open (used at start-up to resume after a crash).</summary>
+    IReadOnlyList<TranscriptHeader> OpenTranscripts();
+
+    /// <summary>Closed transcripts with a delivery to <paramref name="endpoint"/> in state Pending whose next attempt is due at <paramref name="nowUtc"/>, oldest first.</summary>
+    IReadOnlyList<TranscriptHeader> DueForDelivery(string endpoint, DateTimeOffset nowUtc, int max);
+
+    /// <summary>All transcripts that are not open (pending and dead deliveries), for status and reports.</summary>
+    IReadOnlyList<TranscriptHeader> Undelivered();
+
+    /// <summary>The transcript with all its events, in order of receipt; null if unknown.</summary>
+    Transcript? Load(string transcriptId);
+
+    /// <summary>Records that <paramref name="endpoint"/> confirmed delivery. When no endpoint is owed it any more,
+    /// the transcript and its events are deleted from the spool.</summary>
+    void MarkDelivered(string transcriptId, string endpoint);
+
+    /// <summary>Records a failed attempt: the next attempt time, or the dead state with its reason.</summary>
+    void RecordFailure(string transcriptId, string endpoint, string error, DateTimeOffset? nextAttemptUtc, bool dead);
+}
