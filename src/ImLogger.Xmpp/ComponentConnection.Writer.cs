@@ -1,0 +1,128 @@
+using System.Net.Sockets;
+using System.Security;
+using System.Text;
+using System.Threading.Channels;
+using System.Xml;
+using System.Xml.Linq;
+using Microsoft.Extensions.Logging;
+
+namespace ImLogger.Xmpp;
+
+public sealed partial class ComponentConnection
+{
+    private const int OutgoingCapacity = 256;
+    private static readonly byte[] KeepAlive = " "u8.ToArray();
+    private static readonly UTF8Encoding Utf8NoBom = new(encoderShouldEmitUTF8Identifier: false);
+
+    /// <summary>State of one handshaken stream that the writer and <see cref="SendAsync"/> share.</summary>
+    private sealed class Session(NetworkStream network)
+    {
+        public NetworkStream Network { get; } = network;
+
+        public Channel<byte[]> Outgoing { get; } = Channel.CreateBounded<byte[]>(
+            new BoundedChannelOptions(OutgoingCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+
+        /// <summary>Set when the writer hit a socket error, before it cancels the reader.</summary>
+        public Exception? WriterFault { get; set; }
+    }
+
+    private byte[] StreamHeader() => Encoding.UTF8.GetBytes(
+        "<?xml version='1.0'?><stream:stream xmlns='jabber:component:accept' xmlns:stream='http://etherx.jabber.org/streams' " +
+        $"to='{SecurityElement.Escape(_componentDomain)}'>");
+
+    /// <summary>
+    /// The only code that writes to the socket once the handshake is done, so stanzas never interleave.
+    /// Sends a space when nothing was written for <see cref="ComponentConnectionOptions.KeepAliveInterval"/>.
+    /// </summary>
+    private async Task WriterLoopAsync(Session session, CancellationTokenSource sessionCts)
+    {
+        var token = sessionCts.Token;
+        var queue = session.Outgoing.Reader;
+        var interval = _options.KeepAliveInterval;
+        var keepAlive = interval > TimeSpan.Zero && interval != Timeout.InfiniteTimeSpan;
+        // One pending wait survives keepalive rounds: a single-reader channel must not have two at once.
+        Task<bool>? waiting = null;
+        try
+        {
+            while (true)
+            {
+                while (queue.TryRead(out var bytes))
+                    await session.Network.WriteAsync(bytes, token).ConfigureAwait(false);
+
+                waiting ??= queue.WaitToReadAsync(token).AsTask();
+                if (!keepAlive)
+                {
+                    if (!await waiting.ConfigureAwait(false))
+                        return;
+                    waiting = null;
+                    continue;
+                }
+
+                using var idle = CancellationTokenSource.CreateLinkedTokenSource(token);
+                var delay = Task.Delay(interval, _time, idle.Token);
+                if (await Task.WhenAny(waiting, delay).ConfigureAwait(false) == waiting)
+                {
+                    await idle.CancelAsync().ConfigureAwait(false);
+                    if (!await waiting.ConfigureAwait(false))
+                        return; // queue completed: the stream is ending
+                    waiting = null;
+                }
+                else
+                {
+                    await delay.ConfigureAwait(false); // surfaces cancellation
+                    await session.Network.WriteAsync(KeepAlive, token).ConfigureAwait(false);
+                    _logger.LogTrace("Sent a whitespace keepalive to {Endpoint}", _endpoint);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            // The stream is ending; whatever is still queued is dropped with it.
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException)
+        {
+            session.WriterFault = ex;
+            _logger.LogDebug("Writing to {Endpoint} failed: {Problem}", _endpoint, ex.Message);
+            // XmlReader cannot be cancelled directly; cancelling the session token fails its pending socket read.
+            await sessionCts.CancelAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            session.Outgoing.Writer.TryComplete();
+        }
+    }
+
+    /// <summary>Serialises a stanza as it goes on the wire: no XML declaration, no prefix, no xmlns for the stream's namespace.</summary>
+    internal static byte[] Serialize(XElement stanza)
+    {
+        var copy = new XElement(stanza);
+        StripStreamNamespace(copy);
+        var settings = new XmlWriterSettings
+        {
+            OmitXmlDeclaration = true,
+            Encoding = Utf8NoBom,
+            Indent = false,
+            // Entitize keeps \r and newlines in attributes intact through the server's parser.
+            NewLineHandling = NewLineHandling.Entitize,
+            ConformanceLevel = ConformanceLevel.Fragment,
+        };
+        using var buffer = new MemoryStream();
+        using (var writer = XmlWriter.Create(buffer, settings))
+            copy.WriteTo(writer);
+        return buffer.ToArray();
+    }
+
+    /// <summary>
+    /// Moves elements in jabber:component:accept (or none) to no namespace, so they inherit the stream's default
+    /// namespace instead of repeating it. Stops at foreign elements, whose subtrees keep their own namespaces.
+    /// </summary>
+    private static void StripStreamNamespace(XElement element)
+    {
+        if (element.Name.Namespace != AcceptNamespace && element.Name.Namespace != XNamespace.None)
+            return;
+        element.Name = XName.Get(element.Name.LocalName);
+        element.Attributes().Where(a => a.IsNamespaceDeclaration && a.Value == AcceptNamespace.NamespaceName).Remove();
+        foreach (var child in element.Elements())
+            StripStreamNamespace(child);
+    }
+}

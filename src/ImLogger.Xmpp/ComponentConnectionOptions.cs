@@ -1,0 +1,53 @@
+namespace ImLogger.Xmpp;
+
+/// <summary>
+/// Settings for a <see cref="ComponentConnection"/> to an XMPP server's XEP-0114 component port.
+/// </summary>
+public sealed class ComponentConnectionOptions
+{
+    /// <summary>Host name or address of the XMPP server's component listener.</summary>
+    public string Host { get; set; } = "127.0.0.1";
+
+    /// <summary>TCP port of the component listener (Prosody's <c>component_ports</c>, 5347 by default).</summary>
+    public int Port { get; set; } = 5347;
+
+    /// <summary>The component's domain, e.g. <c>archive.example.test</c>; must match a <c>Component</c> entry on the server.</summary>
+    public string ComponentJid { get; set; } = "";
+
+    /// <summary>The shared secret (<c>component_secret</c>). Never logged.</summary>
+    public string Secret { get; set; } = "";
+
+    /// <summary>Time allowed for the TCP connect plus the stream/handshake exchange.</summary>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>A single space is sent when nothing was written for this long, so NATs and the server keep the idle stream open.</summary>
+    public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Hard cap on the bytes of one top-level stanza received from the server.</summary>
+    public int MaxStanzaBytes { get; set; } = 1 * 1024 * 1024;
+
+    /// <summary>Upper bound of the first reconnect delay; doubles per failed attempt.</summary>
+    public TimeSpan InitialReconnectDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Upper bound the reconnect delay never exceeds.</summary>
+    public TimeSpan MaxReconnectDelay { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Throws <see cref="ArgumentException"/> when a setting cannot work, so misconfiguration fails at start-up.</summary>
+    internal void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(Host))
+            throw new ArgumentException("Host must be set.", nameof(Host));
+        if (Port is < 1 or > 65535)
+            throw new ArgumentException($"Port {Port} is not a TCP port.", nameof(Port));
+        if (!Jid.TryParse(ComponentJid, out var jid) || jid.Local is not null || jid.Resource is not null)
+            throw new ArgumentException($"ComponentJid '{ComponentJid}' must be a bare domain such as archive.example.test.", nameof(ComponentJid));
+        if (string.IsNullOrEmpty(Secret))
+            throw new ArgumentException("Secret must be set (Prosody's component_secret).", nameof(Secret));
+        if (ConnectTimeout <= TimeSpan.Zero)
+            throw new ArgumentException("ConnectTimeout must be positive.", nameof(ConnectTimeout));
+        if (MaxStanzaBytes <= 0)
+            throw new ArgumentException("MaxStanzaBytes must be positive.", nameof(MaxStanzaBytes));
+        if (InitialReconnectDelay <= TimeSpan.Zero || MaxReconnectDelay < InitialReconnectDelay)
+            throw new ArgumentException("Reconnect delays must be positive and MaxReconnectDelay >= InitialReconnectDelay.", nameof(MaxReconnectDelay));
+    }
+}
