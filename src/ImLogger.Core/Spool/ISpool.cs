@@ -64,6 +64,9 @@ public interface ISpool : IDisposable
     /// <exception cref="InvalidOperationException">A transcript is unknown or no longer open.</exception>
     void Append(IReadOnlyList<SpoolAppend> events);
 
+    /// <summary>Adds endpoints an open transcript is owed to (a logged user with another endpoint joined the conversation).</summary>
+    void AddEndpoints(string transcriptId, IReadOnlyList<string> endpoints);
+
     /// <summary>Closes an open transcript: it becomes <see cref="TranscriptState.Pending"/> for its endpoints.
     /// Closing a transcript with no events deletes it.</summary>
     void Close(string transcriptId, DateTimeOffset closedUtc);

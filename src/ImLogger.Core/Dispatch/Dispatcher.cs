@@ -1,0 +1,254 @@
+using ImLogger.Conversations;
+using ImLogger.Sinks;
+using ImLogger.Spool;
+using Microsoft.Extensions.Logging;
+
+namespace ImLogger.Dispatch;
+
+/// <summary>
+/// Delivers closed transcripts from the spool to their endpoints, and deletes them from the spool only once
+/// every endpoint confirmed delivery.
+/// </summary>
+/// <remarks>
+/// Each endpoint is served independently (in <see cref="RunAsync"/> by its own loop; in
+/// <see cref="DeliverDueAsync"/> concurrently), so an endpoint that is down or slow never delays the others.
+/// A transient failure schedules a retry with exponential backoff and jitter and ends that endpoint's pass
+/// (the endpoint is probably down: no point hammering it with the rest of its queue); after
+/// <see cref="DispatcherOptions.MaxAttempts"/> or on a permanent failure the delivery is marked dead and kept.
+/// </remarks>
+public sealed class Dispatcher
+{
+    private readonly ISpool _spool;
+    private readonly IReadOnlyList<ITranscriptSink> _sinks;
+    private readonly ILogger<Dispatcher> _logger;
+    private readonly TimeProvider _time;
+    private readonly DispatcherOptions _options;
+    private readonly Dictionary<string, SemaphoreSlim> _wakeSignals;
+    private readonly Dictionary<string, DateTimeOffset> _unknownReported = new(StringComparer.Ordinal);
+    private readonly object _unknownGate = new();
+
+    /// <summary>Creates the dispatcher.</summary>
+    /// <param name="spool">The spool.</param>
+    /// <param name="sinks">The configured endpoints (names must be unique).</param>
+    /// <param name="logger">Logger.</param>
+    /// <param name="time">Clock (and timers).</param>
+    /// <param name="options">Timing.</param>
+    /// <exception cref="ArgumentException">Two endpoints have the same name, or an option is out of range.</exception>
+    public Dispatcher(ISpool spool, IEnumerable<ITranscriptSink> sinks, ILogger<Dispatcher> logger, TimeProvider time, DispatcherOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(spool);
+        ArgumentNullException.ThrowIfNull(sinks);
+        ArgumentNullException.ThrowIfNull(logger);
+        ArgumentNullException.ThrowIfNull(time);
+        ArgumentNullException.ThrowIfNull(options);
+        _spool = spool;
+        _sinks = sinks.ToList();
+        _logger = logger;
+        _time = time;
+        _options = options;
+        var duplicate = _sinks.GroupBy(s => s.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null) throw new ArgumentException($"Two endpoints are named '{duplicate.Key}'.", nameof(sinks));
+        if (options.PollInterval <= TimeSpan.Zero) throw new ArgumentException("PollInterval must be positive.", nameof(options));
+        if (options.MaxAttempts < 1) throw new ArgumentException("MaxAttempts must be at least 1.", nameof(options));
+        if (options.InitialRetryDelay <= TimeSpan.Zero || options.MaxRetryDelay < options.InitialRetryDelay)
+            throw new ArgumentException("Retry delays must be positive and MaxRetryDelay >= InitialRetryDelay.", nameof(options));
+        if (options.BatchSize < 1) throw new ArgumentException("BatchSize must be at least 1.", nameof(options));
+        _wakeSignals = _sinks.ToDictionary(s => s.Name, _ => new SemaphoreSlim(0, 1), StringComparer.Ordinal);
+    }
+
+    /// <summary>Starts delivery at once instead of at the next poll (the pipeline closed a transcript).</summary>
+    public void Wake()
+    {
+        foreach (var signal in _wakeSignals.Values)
+        {
+            try
+            {
+                if (signal.CurrentCount == 0) signal.Release();
+            }
+            catch (SemaphoreFullException)
+            {
+                // already signalled
+            }
+        }
+    }
+
+    /// <summary>Delivers until <paramref name="cancellationToken"/> is cancelled, then returns (never throws).</summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        var loops = _sinks.Select(sink => Task.Run(() => SinkLoopAsync(sink, cancellationToken), CancellationToken.None)).ToList();
+        loops.Add(Task.Run(() => UnknownEndpointLoopAsync(cancellationToken), CancellationToken.None));
+        try
+        {
+            await Task.WhenAll(loops).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The loops catch everything themselves; this is a last line of defence.
+            _logger.LogCritical(ex, "transcript dispatcher stopped unexpectedly");
+        }
+        catch (Exception)
+        {
+            // cancelled: return quietly
+        }
+    }
+
+    /// <summary>One pass over every endpoint (concurrently); returns how many deliveries succeeded.</summary>
+    public async Task<int> DeliverDueAsync(CancellationToken cancellationToken)
+    {
+        ReportUnknownEndpoints(repeatAfter: null);
+        var passes = _sinks.Select(sink => Task.Run(() => PassAsync(sink, cancellationToken), cancellationToken)).ToList();
+        var results = await Task.WhenAll(passes).ConfigureAwait(false);
+        return results.Sum(r => r.Delivered);
+    }
+
+    private async Task SinkLoopAsync(ITranscriptSink sink, CancellationToken ct)
+    {
+        var signal = _wakeSignals[sink.Name];
+        while (!ct.IsCancellationRequested)
+        {
+            var more = false;
+            try
+            {
+                more = (await PassAsync(sink, ct).ConfigureAwait(false)).More;
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                _logger.LogError(ex, "delivery pass for endpoint {Endpoint} failed: {Error}", sink.Name, ex.Message);
+            }
+            if (more) continue;
+            if (!await WaitAsync(signal, ct).ConfigureAwait(false)) return;
+        }
+    }
+
+    private async Task UnknownEndpointLoopAsync(CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                ReportUnknownEndpoints(repeatAfter: _options.UnknownEndpointReportInterval);
+            }
+            catch (Exception ex)
+            {
+                _logger.LogError(ex, "checking the spool for unknown endpoints failed: {Error}", ex.Message);
+            }
+            if (!await WaitAsync(null, ct).ConfigureAwait(false)) return;
+        }
+    }
+
+    /// <summary>Waits for the poll interval or the signal; false when cancelled.</summary>
+    private async Task<bool> WaitAsync(SemaphoreSlim? signal, CancellationToken ct)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        try
+        {
+            var delay = Task.Delay(_options.PollInterval, _time, linked.Token);
+            if (signal is null) await delay.ConfigureAwait(false);
+            else await Task.WhenAny(delay, signal.WaitAsync(linked.Token)).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        finally
+        {
+            linked.Cancel();
+        }
+        return !ct.IsCancellationRequested;
+    }
+
+    /// <summary>Logs an error for endpoints owed pending deliveries but not configured (they stay in the spool).</summary>
+    private void ReportUnknownEndpoints(TimeSpan? repeatAfter)
+    {
+        var known = _sinks.Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
+        var owed = _spool.Undelivered()
+            .SelectMany(h => h.Deliveries.Where(d => d.State == DeliveryState.Pending && !known.Contains(d.Endpoint)))
+            .GroupBy(d => d.Endpoint, StringComparer.Ordinal)
+            .Select(g => (Endpoint: g.Key, Count: g.Count()));
+        var now = _time.GetUtcNow();
+        foreach (var (endpoint, count) in owed)
+        {
+            lock (_unknownGate)
+            {
+                if (repeatAfter is { } interval && _unknownReported.TryGetValue(endpoint, out var last) && now - last < interval) continue;
+                _unknownReported[endpoint] = now;
+            }
+            _logger.LogError(
+                "{Count} transcript(s) are owed to endpoint '{Endpoint}', which is not configured; they stay in the spool. " +
+                "Configure the endpoint again, or run `imlogger spool retry` after changing where they should go.",
+                count, endpoint);
+        }
+    }
+
+    private readonly record struct PassResult(int Delivered, bool More);
+
+    private async Task<PassResult> PassAsync(ITranscriptSink sink, CancellationToken ct)
+    {
+        var due = _spool.DueForDelivery(sink.Name, _time.GetUtcNow(), _options.BatchSize);
+        var delivered = 0;
+        foreach (var header in due)
+        {
+            ct.ThrowIfCancellationRequested();
+            var transcript = _spool.Load(header.Id);
+            if (transcript is null) continue; // delivered and deleted meanwhile
+            var attempts = header.Deliveries.FirstOrDefault(d => d.Endpoint == sink.Name)?.Attempts ?? 0;
+
+            string receipt;
+            try
+            {
+                receipt = await sink.DeliverAsync(transcript, ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                throw;
+            }
+            catch (Exception ex)
+            {
+                if (RecordFailure(sink, transcript, attempts + 1, ex)) return new PassResult(delivered, More: false);
+                continue;
+            }
+
+            _spool.MarkDelivered(transcript.Id, sink.Name);
+            delivered++;
+            _logger.LogInformation("transcript {Id} ({Key}, {Events} events) delivered to {Endpoint}: {Receipt}",
+                transcript.Id, transcript.ConversationKey, transcript.Events.Count, sink.Name, receipt);
+        }
+        return new PassResult(delivered, More: due.Count >= _options.BatchSize);
+    }
+
+    /// <summary>Records the failure; true when it was transient (the endpoint's pass should stop).</summary>
+    private bool RecordFailure(ITranscriptSink sink, Transcript transcript, int attempt, Exception ex)
+    {
+        var transient = ex is not SinkException sinkException || sinkException.IsTransient;
+        var reason = ex is SinkException ? ex.Message : $"{ex.GetType().Name}: {ex.Message}";
+        if (!transient || attempt >= _options.MaxAttempts)
+        {
+            var why = transient ? $"gave up after {attempt} attempts; last error: {reason}" : $"permanent failure: {reason}";
+            _spool.RecordFailure(transcript.Id, sink.Name, why, null, dead: true);
+            _logger.LogError(ex is SinkException ? null : ex,
+                "transcript {Id} ({Key}) could not be delivered to {Endpoint} and is now dead ({Reason}). " +
+                "It stays in the spool; run `imlogger spool retry` once fixed.",
+                transcript.Id, transcript.ConversationKey, sink.Name, why);
+            return transient;
+        }
+        var delay = RetryDelay(attempt);
+        var next = _time.GetUtcNow() + delay;
+        _spool.RecordFailure(transcript.Id, sink.Name, reason, next, dead: false);
+        _logger.LogWarning(ex is SinkException ? null : ex,
+            "delivery of transcript {Id} ({Key}) to {Endpoint} failed (attempt {Attempt} of {MaxAttempts}): {Reason}; retrying at {Next:u}",
+            transcript.Id, transcript.ConversationKey, sink.Name, attempt, _options.MaxAttempts, reason, next);
+        return true;
+    }
+
+    /// <summary>InitialRetryDelay · 2^(attempt-1), plus up to 20 % jitter, capped at MaxRetryDelay. Never less than InitialRetryDelay.</summary>
+    internal TimeSpan RetryDelay(int attempt)
+    {
+        var exponent = Math.Clamp(attempt - 1, 0, 30);
+        var baseTicks = Math.Min(_options.InitialRetryDelay.Ticks * Math.Pow(2, exponent), _options.MaxRetryDelay.Ticks);
+        var withJitter = baseTicks * (1 + 0.2 * Random.Shared.NextDouble());
+        return TimeSpan.FromTicks((long)Math.Min(withJitter, _options.MaxRetryDelay.Ticks));
+    }
+}

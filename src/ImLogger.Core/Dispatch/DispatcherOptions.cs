@@ -1,0 +1,23 @@
+namespace ImLogger.Dispatch;
+
+/// <summary>Timing of the <see cref="Dispatcher"/>.</summary>
+public sealed record DispatcherOptions
+{
+    /// <summary>How often each endpoint looks for due transcripts when nothing wakes it.</summary>
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Attempts (including the first) before a transiently failing delivery becomes dead.</summary>
+    public int MaxAttempts { get; init; } = 20;
+
+    /// <summary>Delay before the first retry; doubles with every further failure.</summary>
+    public TimeSpan InitialRetryDelay { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Upper bound of the retry delay (jitter included).</summary>
+    public TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Transcripts one endpoint takes from the spool per pass.</summary>
+    public int BatchSize { get; init; } = 50;
+
+    /// <summary>How often the same "no such endpoint" error is repeated while the dispatcher runs.</summary>
+    public TimeSpan UnknownEndpointReportInterval { get; init; } = TimeSpan.FromMinutes(10);
+}

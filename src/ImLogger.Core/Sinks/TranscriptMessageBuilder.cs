@@ -1,0 +1,363 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Xml.Linq;
+using ImLogger.Conversations;
+using MimeKit;
+
+namespace ImLogger.Sinks;
+
+/// <summary>
+/// Renders a <see cref="Transcript"/> as an RFC 5322 message (multipart/alternative: text/plain and text/html),
+/// the form both the directory and the mail endpoints deliver.
+/// </summary>
+/// <remarks>
+/// User data (JIDs, nicks, bodies) never reaches a header unsanitised: control characters (CR, LF, ...) are
+/// replaced and long lists are truncated before MimeKit encodes the value. In the HTML part every piece of
+/// user content is HTML-encoded; a received XHTML-IM body is never copied verbatim, only its text.
+/// The Message-ID is derived from the transcript id, so a redelivery is recognisably the same message.
+/// </remarks>
+public sealed class TranscriptMessageBuilder
+{
+    /// <summary>Participants named in the subject before "and N more".</summary>
+    public const int MaxSubjectParticipants = 5;
+
+    /// <summary>Participants listed in the X-ImLogger-Participants header before "and N more".</summary>
+    public const int MaxHeaderParticipants = 50;
+
+    private const int MaxHeaderValueLength = 200;
+
+    private readonly MailboxAddress _from;
+    private readonly MailboxAddress _to;
+    private readonly string _domain;
+
+    /// <summary>Creates a builder.</summary>
+    /// <param name="archiveAddress">From address of the archive messages, e.g. "imlogger@archive.example.test";
+    /// its domain is the Message-ID's right-hand side.</param>
+    /// <param name="toAddress">To address; the archive address when null.</param>
+    /// <exception cref="ArgumentException">An address cannot be parsed.</exception>
+    public TranscriptMessageBuilder(string archiveAddress, string? toAddress = null)
+    {
+        _from = ParseAddress(archiveAddress, nameof(archiveAddress));
+        _to = toAddress is null ? _from : ParseAddress(toAddress, nameof(toAddress));
+        var at = _from.Address.LastIndexOf('@');
+        _domain = at >= 0 && at < _from.Address.Length - 1 ? _from.Address[(at + 1)..] : "imlogger.invalid";
+    }
+
+    private static MailboxAddress ParseAddress(string address, string parameter)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(address, parameter);
+        if (!MailboxAddress.TryParse(address, out var mailbox) || string.IsNullOrEmpty(mailbox.Address) || !mailbox.Address.Contains('@'))
+            throw new ArgumentException($"'{address}' is not a valid e-mail address.", parameter);
+        return mailbox;
+    }
+
+    /// <summary>The Message-ID (without angle brackets) a transcript's message gets.</summary>
+    public string MessageIdFor(Transcript transcript) => $"{SafeToken(transcript.Id)}@{_domain}";
+
+    /// <summary>Builds the message.</summary>
+    public MimeMessage Build(Transcript transcript)
+    {
+        ArgumentNullException.ThrowIfNull(transcript);
+        var subject = Subject(transcript);
+        var message = new MimeMessage();
+        message.From.Add(_from);
+        message.To.Add(_to);
+        message.Subject = subject;
+        message.Date = transcript.ClosedUtc.ToUniversalTime();
+        message.MessageId = MessageIdFor(transcript);
+        message.Headers.Add("X-ImLogger-Conversation", HeaderValue(transcript.ConversationKey, MaxHeaderValueLength));
+        message.Headers.Add("X-ImLogger-Conversation-Type", transcript.ConversationType.ToString());
+        message.Headers.Add("X-ImLogger-Transcript-Id", SafeToken(transcript.Id));
+        message.Headers.Add("X-ImLogger-Participants", JoinTruncated(transcript.Participants, MaxHeaderParticipants, 900));
+        message.Headers.Add("X-ImLogger-Logged-Users", JoinTruncated(transcript.LoggedUsers, MaxHeaderParticipants, 900));
+
+        var body = new BodyBuilder
+        {
+            TextBody = RenderText(transcript),
+            HtmlBody = RenderHtml(transcript, subject),
+        };
+        message.Body = body.ToMessageBody();
+        return message;
+    }
+
+    /// <summary>The subject line (already sanitised).</summary>
+    public static string Subject(Transcript transcript)
+    {
+        var messages = transcript.Events.Count(e => e.Kind == EventKind.Message);
+        var messagesText = messages == 1 ? "1 message" : $"{messages} messages";
+        if (transcript.ConversationType == ConversationType.OneToOne)
+        {
+            var parties = transcript.ConversationKey.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            return $"XMPP chat: {JoinTruncated(parties, MaxSubjectParticipants, 300)} — {messagesText}";
+        }
+        var participants = ParticipantCount(transcript);
+        var participantsText = participants == 1 ? "1 participant" : $"{participants} participants";
+        return $"XMPP group chat {HeaderValue(transcript.ConversationKey, MaxHeaderValueLength)} — {participantsText}, {messagesText}";
+    }
+
+    /// <summary>Group chat participants: known real JIDs or distinct nicks, whichever is larger (anonymous rooms hide JIDs).</summary>
+    private static int ParticipantCount(Transcript transcript)
+    {
+        var nicks = transcript.Events.Where(e => !string.IsNullOrEmpty(e.Nick)).Select(e => e.Nick!).Distinct(StringComparer.Ordinal).Count();
+        return Math.Max(nicks, transcript.Participants.Count);
+    }
+
+    // ---------------------------------------------------------------- sanitising
+
+    /// <summary>One line of header-safe text: control and line/paragraph separator characters become spaces,
+    /// runs of whitespace collapse, long values are cut with an ellipsis.</summary>
+    internal static string HeaderValue(string? value, int maxLength)
+    {
+        if (string.IsNullOrEmpty(value)) return "";
+        var sb = new StringBuilder(Math.Min(value.Length, maxLength + 1));
+        var lastWasSpace = false;
+        foreach (var c in value)
+        {
+            var space = char.IsControl(c) || char.IsWhiteSpace(c) || c is '\u2028' or '\u2029' or '\u0085';
+            if (space)
+            {
+                if (!lastWasSpace && sb.Length > 0) sb.Append(' ');
+                lastWasSpace = true;
+            }
+            else
+            {
+                sb.Append(c);
+                lastWasSpace = false;
+            }
+        }
+        var s = sb.ToString().TrimEnd();
+        if (s.Length > maxLength)
+        {
+            var cut = maxLength - 1;
+            if (cut > 0 && char.IsHighSurrogate(s[cut - 1])) cut--;
+            s = s[..cut] + "…";
+        }
+        return s;
+    }
+
+    /// <summary>"a, b, c and 7 more", each item sanitised, the whole at most <paramref name="maxLength"/> characters.</summary>
+    internal static string JoinTruncated(IReadOnlyList<string> items, int maxItems, int maxLength)
+    {
+        var shown = items.Take(maxItems).Select(i => HeaderValue(i, MaxHeaderValueLength)).Where(i => i.Length > 0).ToList();
+        var text = string.Join(", ", shown);
+        var rest = items.Count - shown.Count;
+        if (rest > 0) text += $" and {rest} more";
+        return HeaderValue(text, maxLength);
+    }
+
+    /// <summary>Only [A-Za-z0-9._-] (for the Message-ID's left-hand side and file names).</summary>
+    internal static string SafeToken(string value)
+    {
+        var sb = new StringBuilder(value.Length);
+        foreach (var c in value) sb.Append(char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' ? c : '_');
+        return sb.Length == 0 ? "_" : sb.ToString();
+    }
+
+    /// <summary>Body text without control characters other than newline and tab; CRLF/CR become LF.</summary>
+    internal static string BodyText(string? value)
+    {
+        if (string.IsNullOrEmpty(value)) return "";
+        var s = value.Replace("\r\n", "\n").Replace('\r', '\n');
+        var sb = new StringBuilder(s.Length);
+        foreach (var c in s)
+        {
+            if (c is '\n' or '\t') sb.Append(c);
+            else if (c is '\u2028' or '\u2029' or '\u0085') sb.Append('\n');
+            else if (char.IsControl(c)) sb.Append('\uFFFD');
+            else sb.Append(c);
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>The text of an XHTML-IM body (images by their alt text, line breaks kept); never markup.</summary>
+    internal static string HtmlToText(string html)
+    {
+        try
+        {
+            var root = XElement.Parse(html, LoadOptions.PreserveWhitespace);
+            var sb = new StringBuilder();
+            AppendText(root, sb);
+            return sb.ToString().Trim();
+        }
+        catch (System.Xml.XmlException)
+        {
+            // Not well-formed: drop anything that looks like a tag, decode entities; the result is encoded again on output.
+            var noTags = System.Text.RegularExpressions.Regex.Replace(html, "<[^>]*>", " ");
+            return WebUtility.HtmlDecode(noTags).Trim();
+        }
+    }
+
+    private static void AppendText(XElement element, StringBuilder sb)
+    {
+        foreach (var node in element.Nodes())
+        {
+            switch (node)
+            {
+                case XText text:
+                    sb.Append(text.Value);
+                    break;
+                case XElement child when child.Name.LocalName == "br":
+                    sb.Append('\n');
+                    break;
+                case XElement child when child.Name.LocalName == "img":
+                    sb.Append((string?)child.Attribute("alt") ?? "[image]");
+                    break;
+                case XElement child when child.Name.LocalName is "script" or "style":
+                    break;
+                case XElement child:
+                    var block = child.Name.LocalName is "p" or "div" or "li" or "blockquote" or "body";
+                    if (block && sb.Length > 0 && sb[^1] != '\n') sb.Append('\n');
+                    AppendText(child, sb);
+                    if (child.Name.LocalName == "a" && (string?)child.Attribute("href") is { Length: > 0 } href && !child.Value.Contains(href, StringComparison.Ordinal))
+                        sb.Append(" <").Append(href).Append('>');
+                    if (block && sb.Length > 0 && sb[^1] != '\n') sb.Append('\n');
+                    break;
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- rendering
+
+    private static string Timestamp(DateTimeOffset t) =>
+        t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    private static string? Bare(string? jid)
+    {
+        if (string.IsNullOrEmpty(jid)) return null;
+        var slash = jid.IndexOf('/');
+        return slash < 0 ? jid : jid[..slash];
+    }
+
+    private static string? Resource(string? jid)
+    {
+        if (string.IsNullOrEmpty(jid)) return null;
+        var slash = jid.IndexOf('/');
+        return slash < 0 ? null : jid[(slash + 1)..];
+    }
+
+    /// <summary>The message text of an event: its plain text, else the text of its XHTML-IM body.</summary>
+    private static string MessageText(ConversationEvent e) =>
+        BodyText(!string.IsNullOrEmpty(e.Text) ? e.Text : e.Html is { Length: > 0 } html ? HtmlToText(html) : "");
+
+    /// <summary>"bob (bob@example.test)", "bob", or the JID, for occupants.</summary>
+    private static string Occupant(ConversationEvent e)
+    {
+        var nick = Line(e.Nick ?? Resource(e.From));
+        var jid = Line(e.SenderBareJid);
+        if (nick.Length > 0 && jid.Length > 0) return $"{nick} ({jid})";
+        if (nick.Length > 0) return nick;
+        return jid.Length > 0 ? jid : Line(e.From);
+    }
+
+    /// <summary>User text meant for a single line (names, JIDs).</summary>
+    private static string Line(string? value) => HeaderValue(value, 1000);
+
+    private static string Sender(ConversationEvent e) =>
+        e.ConversationType == ConversationType.GroupChat ? Occupant(e) : Line(e.From);
+
+    private static string? Recipient(ConversationEvent e) =>
+        e.ConversationType == ConversationType.GroupChat && Bare(e.To) == e.ConversationKey ? null : Line(e.To);
+
+    /// <summary>What happened, without the sender, for presence-like events.</summary>
+    private static string PresenceText(ConversationEvent e)
+    {
+        var reason = BodyText(e.Text);
+        var suffix = reason.Length > 0 ? ": " + reason : "";
+        return e.Kind switch
+        {
+            EventKind.Joined => "joined the room",
+            EventKind.Present => "was in the room",
+            EventKind.Left when e.StatusCodes.Contains(301) => "was banned from the room" + suffix,
+            EventKind.Left when e.StatusCodes.Contains(307) => "was kicked from the room" + suffix,
+            EventKind.Left when e.StatusCodes.Contains(321) => "was removed from the room (affiliation change)" + suffix,
+            EventKind.Left when e.StatusCodes.Contains(322) => "was removed from the room (members only)" + suffix,
+            EventKind.Left when e.StatusCodes.Contains(332) => "was removed from the room (service shut down)" + suffix,
+            EventKind.Left => "left the room" + suffix,
+            _ => suffix,
+        };
+    }
+
+    private static string Indent(string text) => text.Replace("\n", "\n    ");
+
+    internal static string RenderLine(ConversationEvent e)
+    {
+        var ts = $"[{Timestamp(e.ReceivedUtc)}] ";
+        switch (e.Kind)
+        {
+            case EventKind.Message:
+                var to = Recipient(e);
+                return ts + Sender(e) + (to is null ? "" : " -> " + to) + ": " + Indent(MessageText(e));
+            case EventKind.Notice:
+                return ts + "[notice] " + Indent(MessageText(e));
+            default:
+                return ts + "* " + Occupant(e) + " " + Indent(PresenceText(e));
+        }
+    }
+
+    private static string Heading(Transcript t) =>
+        t.ConversationType == ConversationType.OneToOne
+            ? "Chat between " + string.Join(" and ", t.ConversationKey.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(Line))
+            : "Group chat in " + Line(t.ConversationKey);
+
+    private static string RenderText(Transcript t)
+    {
+        var sb = new StringBuilder();
+        sb.Append(Heading(t)).Append('\n');
+        sb.Append("From ").Append(Timestamp(t.OpenedUtc)).Append(" to ").Append(Timestamp(t.ClosedUtc)).Append(" (all times UTC)\n");
+        sb.Append("Participants: ").Append(string.Join(", ", t.Participants.Select(Line))).Append('\n');
+        sb.Append("Logged users: ").Append(string.Join(", ", t.LoggedUsers.Select(Line))).Append('\n');
+        sb.Append("Transcript: ").Append(SafeToken(t.Id)).Append('\n');
+        sb.Append('\n');
+        foreach (var e in t.Events) sb.Append(RenderLine(e)).Append('\n');
+        return sb.ToString();
+    }
+
+    private static string H(string? s) => WebUtility.HtmlEncode(s ?? "");
+
+    /// <summary>Encoded, with line breaks as &lt;br&gt;.</summary>
+    private static string HMultiline(string s) => H(s).Replace("\n", "<br>\n");
+
+    private static string RenderHtml(Transcript t, string subject)
+    {
+        var sb = new StringBuilder();
+        sb.Append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+        sb.Append("<title>").Append(H(subject)).Append("</title>\n");
+        sb.Append("<style>\n")
+          .Append("body{font-family:sans-serif;font-size:14px;color:#222}\n")
+          .Append("table{border-collapse:collapse;width:100%}\n")
+          .Append("th,td{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}\n")
+          .Append("th{background:#f0f0f0}\n")
+          .Append("td.time{white-space:nowrap;font-family:monospace;color:#555}\n")
+          .Append("tr.presence td,tr.notice td{color:#666;font-style:italic}\n")
+          .Append("</style>\n</head>\n<body>\n");
+        sb.Append("<h1>").Append(H(Heading(t))).Append("</h1>\n");
+        sb.Append("<p>").Append(H(Timestamp(t.OpenedUtc))).Append(" to ").Append(H(Timestamp(t.ClosedUtc)))
+          .Append(". <strong>All times are UTC.</strong></p>\n");
+        sb.Append("<p>Participants: ").Append(H(string.Join(", ", t.Participants.Select(Line)))).Append("<br>\n");
+        sb.Append("Logged users: ").Append(H(string.Join(", ", t.LoggedUsers.Select(Line)))).Append("<br>\n");
+        sb.Append("Transcript: ").Append(H(SafeToken(t.Id))).Append("</p>\n");
+        sb.Append("<table>\n<thead><tr><th>Time (UTC)</th><th>From</th><th>To</th><th>Message</th></tr></thead>\n<tbody>\n");
+        foreach (var e in t.Events)
+        {
+            var time = H(Timestamp(e.ReceivedUtc));
+            switch (e.Kind)
+            {
+                case EventKind.Message:
+                    sb.Append("<tr class=\"message\"><td class=\"time\">").Append(time).Append("</td><td>").Append(H(Sender(e)))
+                      .Append("</td><td>").Append(H(Recipient(e) ?? "")).Append("</td><td>").Append(HMultiline(MessageText(e))).Append("</td></tr>\n");
+                    break;
+                case EventKind.Notice:
+                    sb.Append("<tr class=\"notice\"><td class=\"time\">").Append(time).Append("</td><td colspan=\"3\">[notice] ")
+                      .Append(HMultiline(MessageText(e))).Append("</td></tr>\n");
+                    break;
+                default:
+                    sb.Append("<tr class=\"presence\"><td class=\"time\">").Append(time).Append("</td><td colspan=\"3\">* ")
+                      .Append(H(Occupant(e))).Append(' ').Append(HMultiline(PresenceText(e))).Append("</td></tr>\n");
+                    break;
+            }
+        }
+        sb.Append("</tbody>\n</table>\n</body>\n</html>\n");
+        return sb.ToString();
+    }
+}

@@ -1,0 +1,406 @@
+using ImLogger.Conversations;
+using LiteDB;
+using Microsoft.Extensions.Logging;
+using static ImLogger.Spool.SpoolDocuments;
+
+namespace ImLogger.Spool;
+
+/// <summary>
+/// The durable spool in a LiteDB 5 file (collections <c>transcripts</c> and <c>events</c>).
+/// </summary>
+/// <remarks>
+/// <para><b>Durability.</b> Every write operation commits one LiteDB transaction and then calls
+/// <see cref="LiteDatabase.Checkpoint"/> before returning. Reasoning, from LiteDB 5.0.21's source:</para>
+/// <list type="bullet">
+/// <item>Up to 5.0.20 the engine queued log-file page writes to a background <c>DiskWriterQueue</c>, so
+/// <c>Commit</c> could return before the pages were even handed to the OS. 5.0.21 removed that queue
+/// (upstream commit 198f0a67): <c>DiskService.WriteLogDisk</c> now writes the pages synchronously with
+/// <c>FileStream.Write</c> of whole 8 KiB pages (the FileStream's buffer is one page, so they go straight to
+/// the OS). After <c>Commit</c> the transaction is therefore in the OS page cache: it survives a crash of
+/// this process, but <b>nothing ever fsyncs the log file</b>, so it does not survive a power loss or kernel crash.</item>
+/// <item>The only places LiteDB calls <c>Flush(true)</c> (fsync) are file creation and
+/// <c>DiskService.WriteDataDisk</c>, which is what a checkpoint uses: it copies the confirmed log pages into the
+/// data file, fsyncs the data file, then truncates the log. So <c>Checkpoint()</c> after the commit is the
+/// only public way to get an acknowledged write onto stable storage.</item>
+/// <item>Cost: because we checkpoint after every write, the log only ever holds the one transaction just
+/// committed, so a checkpoint copies just that transaction's few pages (page-cache writes) plus one fsync of the
+/// data file; the log truncation is not synced and need not be (replaying already-applied pages is harmless).
+/// The alternative — handing LiteDB our own log <see cref="FileStream"/> through <c>EngineSettings.LogStream</c>
+/// and calling <c>Flush(true)</c> on it after each commit — would also cost one fsync per write and would
+/// save only the page copy, while giving up LiteDB's own file handling (locking, log deletion, encryption
+/// of the log via the file factory). Not worth it; the pipeline batches appends, so fsyncs are per batch.</item>
+/// </list>
+/// <para><b>Concurrency.</b> One process owns the file (<c>Connection=direct</c>, plus an exclusive
+/// <c>.lock</c> file beside it so a second instance fails fast instead of sharing the file); inside the process
+/// every operation runs under one lock, so LiteDB's per-thread transactions never interleave.</para>
+/// <para>Encryption: a <c>password</c> constructor parameter can later be added and passed as
+/// <c>Password=</c> in the connection string (LiteDB encrypts data and log with AES); not implemented yet.</para>
+/// </remarks>
+public sealed class LiteDbSpool : ISpool
+{
+    private readonly object _gate = new();
+    private readonly string _path;
+    private readonly ILogger<LiteDbSpool> _logger;
+    private readonly FileStream _lockFile;
+    private readonly LiteDatabase _db;
+    private readonly ILiteCollection<BsonDocument> _transcripts;
+    private readonly ILiteCollection<BsonDocument> _events;
+    private bool _disposed;
+
+    /// <summary>Opens (or creates) the spool file.</summary>
+    /// <param name="path">The LiteDB data file; its directory is created if missing. LiteDB keeps its write-ahead log
+    /// in "{name}-log{ext}" beside it, and this class holds "{path}.lock" while open.</param>
+    /// <param name="logger">Logger.</param>
+    /// <exception cref="IOException">The file is in use by another process, or cannot be created.</exception>
+    /// <exception cref="InvalidDataException">The file is not a readable LiteDB database.</exception>
+    public LiteDbSpool(string path, ILogger<LiteDbSpool> logger)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        ArgumentNullException.ThrowIfNull(logger);
+        _path = Path.GetFullPath(path);
+        _logger = logger;
+
+        var directory = Path.GetDirectoryName(_path);
+        if (!string.IsNullOrEmpty(directory)) Directory.CreateDirectory(directory);
+
+        _lockFile = AcquireLock(_path);
+        try
+        {
+            _db = OpenDatabase(_path);
+            try
+            {
+                _transcripts = _db.GetCollection(TranscriptsCollection);
+                _events = _db.GetCollection(EventsCollection);
+                _transcripts.EnsureIndex(F_State);
+                // Events: the _id "{transcriptId}:{sequence:D10}" is the transcriptId+sequence index (unique, ordered).
+                _events.EnsureIndex(E_TranscriptId);
+                _db.Checkpoint();
+            }
+            catch (Exception ex) when (ex is LiteException or InvalidCastException or IndexOutOfRangeException or ArgumentException)
+            {
+                _db.Dispose();
+                throw Corrupt(_path, ex);
+            }
+            catch
+            {
+                _db.Dispose();
+                throw;
+            }
+        }
+        catch
+        {
+            _lockFile.Dispose();
+            throw;
+        }
+
+        _logger.LogInformation("spool {Path} opened: {Open} open and {Undelivered} undelivered transcript(s)",
+            _path, _transcripts.Count(Query.EQ(F_State, nameof(TranscriptState.Open))), _transcripts.Count(Query.Not(F_State, nameof(TranscriptState.Open))));
+    }
+
+    private static FileStream AcquireLock(string path)
+    {
+        var lockPath = path + ".lock";
+        try
+        {
+            return new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
+        }
+        catch (IOException ex)
+        {
+            throw new IOException(
+                $"The spool '{path}' is in use by another process (could not lock '{lockPath}': {ex.Message}). " +
+                "Stop the other imlogger instance, or give this one a different spool path.", ex);
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            throw new IOException(
+                $"Cannot create '{lockPath}' beside the spool '{path}': {ex.Message}. " +
+                "Give the imlogger service user read/write permission on the spool directory.", ex);
+        }
+    }
+
+    private static LiteDatabase OpenDatabase(string path)
+    {
+        var cs = new ConnectionString
+        {
+            Filename = path,
+            Connection = ConnectionType.Direct,
+            // Password = password, // encryption: a later ctor parameter (see remarks)
+        };
+        try
+        {
+            return new LiteDatabase(cs);
+        }
+        catch (IOException ex)
+        {
+            throw new IOException(
+                $"Cannot open the spool '{path}': {ex.Message}. If another process has it open, stop that process; " +
+                "otherwise check the disk and the file's permissions.", ex);
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            throw new IOException(
+                $"Cannot open the spool '{path}': {ex.Message}. Give the imlogger service user read/write permission " +
+                "on the file and its directory.", ex);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // LiteException for a bad header, but garbage pages also surface as ArgumentOutOfRange, InvalidCast, ...
+            throw Corrupt(path, ex);
+        }
+    }
+
+    private static InvalidDataException Corrupt(string path, Exception ex) => new(
+        $"The spool '{path}' is not a readable LiteDB database ({ex.Message}). Stop imlogger, move '{path}' and its " +
+        $"'-log' file aside (keep them: they may hold undelivered transcripts), and start again with an empty spool.", ex);
+
+    /// <inheritdoc />
+    public TranscriptHeader OpenTranscript(ConversationType type, string conversationKey, DateTimeOffset openedUtc, IReadOnlyList<string> endpoints)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(conversationKey);
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var distinct = endpoints.Distinct(StringComparer.Ordinal).ToList();
+        if (distinct.Count == 0) throw new ArgumentException("A transcript needs at least one endpoint.", nameof(endpoints));
+        if (distinct.Any(string.IsNullOrWhiteSpace)) throw new ArgumentException("Endpoint names must not be empty.", nameof(endpoints));
+
+        var header = new TranscriptHeader
+        {
+            Id = Guid.NewGuid().ToString("N"),
+            ConversationType = type,
+            ConversationKey = conversationKey,
+            OpenedUtc = openedUtc.ToUniversalTime(),
+            LastEventUtc = openedUtc.ToUniversalTime(),
+            ClosedUtc = null,
+            State = TranscriptState.Open,
+            EventCount = 0,
+            Deliveries = distinct.Select(e => new EndpointDelivery { Endpoint = e, State = DeliveryState.Pending }).ToList(),
+        };
+        Write(() => _transcripts.Insert(ToDocument(header)));
+        return header;
+    }
+
+    /// <inheritdoc />
+    public void Append(IReadOnlyList<SpoolAppend> events)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        if (events.Count == 0) return;
+        Write(() =>
+        {
+            var headers = new Dictionary<string, BsonDocument>(StringComparer.Ordinal);
+            var documents = new List<BsonDocument>(events.Count);
+            foreach (var (transcriptId, e) in events)
+            {
+                ArgumentNullException.ThrowIfNull(e);
+                if (!headers.TryGetValue(transcriptId, out var doc))
+                {
+                    doc = _transcripts.FindById(transcriptId)
+                        ?? throw new InvalidOperationException($"Cannot append to transcript {transcriptId}: it is not in the spool.");
+                    if (doc[F_State].AsString != nameof(TranscriptState.Open))
+                        throw new InvalidOperationException($"Cannot append to transcript {transcriptId}: it is closed.");
+                    headers.Add(transcriptId, doc);
+                }
+                var sequence = doc[F_EventCount].AsInt32;
+                documents.Add(ToDocument(transcriptId, sequence, e));
+                doc[F_EventCount] = sequence + 1;
+                if (e.ReceivedUtc.UtcTicks > doc[F_LastEvent].AsInt64) doc[F_LastEvent] = Instant(e.ReceivedUtc);
+            }
+            _events.InsertBulk(documents);
+            foreach (var doc in headers.Values) _transcripts.Update(doc);
+        });
+    }
+
+    /// <inheritdoc />
+    /// <exception cref="InvalidOperationException">The transcript is unknown or no longer open.</exception>
+    public void AddEndpoints(string transcriptId, IReadOnlyList<string> endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        if (endpoints.Any(string.IsNullOrWhiteSpace)) throw new ArgumentException("Endpoint names must not be empty.", nameof(endpoints));
+        if (endpoints.Count == 0) return;
+        Write(() =>
+        {
+            var doc = _transcripts.FindById(transcriptId)
+                ?? throw new InvalidOperationException($"Cannot add endpoints to transcript {transcriptId}: it is not in the spool.");
+            if (doc[F_State].AsString != nameof(TranscriptState.Open))
+                throw new InvalidOperationException($"Cannot add endpoints to transcript {transcriptId}: it is closed.");
+            var deliveries = doc[F_Deliveries].AsArray;
+            var known = deliveries.Select(d => d.AsDocument[D_Endpoint].AsString).ToHashSet(StringComparer.Ordinal);
+            var added = false;
+            foreach (var endpoint in endpoints)
+            {
+                if (!known.Add(endpoint)) continue;
+                deliveries.Add(ToDocument(new EndpointDelivery { Endpoint = endpoint, State = DeliveryState.Pending }));
+                added = true;
+            }
+            if (added) _transcripts.Update(doc);
+        });
+    }
+
+    /// <inheritdoc />
+    public void Close(string transcriptId, DateTimeOffset closedUtc)
+    {
+        Write(() =>
+        {
+            var doc = _transcripts.FindById(transcriptId)
+                ?? throw new InvalidOperationException($"Cannot close transcript {transcriptId}: it is not in the spool.");
+            if (doc[F_State].AsString != nameof(TranscriptState.Open)) return; // already closed: idempotent
+            if (doc[F_EventCount].AsInt32 == 0)
+            {
+                _events.DeleteMany(Query.EQ(E_TranscriptId, transcriptId));
+                _transcripts.Delete(transcriptId);
+                _logger.LogDebug("transcript {Id} ({Key}) closed without events; deleted", transcriptId, doc[F_Key].AsString);
+                return;
+            }
+            doc[F_State] = nameof(TranscriptState.Pending);
+            doc[F_Closed] = Instant(closedUtc);
+            _transcripts.Update(doc);
+        });
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<TranscriptHeader> OpenTranscripts() => Read(() =>
+        _transcripts.Find(Query.EQ(F_State, nameof(TranscriptState.Open)))
+            .Select(ToHeader).OrderBy(h => h.OpenedUtc).ToList());
+
+    /// <inheritdoc />
+    public IReadOnlyList<TranscriptHeader> DueForDelivery(string endpoint, DateTimeOffset nowUtc, int max)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(endpoint);
+        if (max <= 0) return [];
+        var now = nowUtc.UtcTicks;
+        return Read(() =>
+            _transcripts.Find(Query.EQ(F_State, nameof(TranscriptState.Pending)))
+                .Select(ToHeader)
+                .Where(h => h.Deliveries.Any(d => d.Endpoint == endpoint && d.State == DeliveryState.Pending
+                                                  && (d.NextAttemptUtc is null || d.NextAttemptUtc.Value.UtcTicks <= now)))
+                .OrderBy(h => h.ClosedUtc).ThenBy(h => h.OpenedUtc).ThenBy(h => h.Id, StringComparer.Ordinal)
+                .Take(max)
+                .ToList());
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<TranscriptHeader> Undelivered() => Read(() =>
+        _transcripts.Find(Query.Not(F_State, nameof(TranscriptState.Open)))
+            .Select(ToHeader).OrderBy(h => h.ClosedUtc).ThenBy(h => h.OpenedUtc).ToList());
+
+    /// <inheritdoc />
+    public Transcript? Load(string transcriptId) => Read(() =>
+    {
+        var doc = _transcripts.FindById(transcriptId);
+        if (doc is null) return null;
+        var header = ToHeader(doc);
+        var events = _events.Find(Query.StartsWith(F_Id, EventKeyPrefix(transcriptId)))
+            .OrderBy(d => d[E_Sequence].AsInt32)
+            .Select(ToEvent)
+            .ToList();
+        return new Transcript
+        {
+            Id = header.Id,
+            ConversationType = header.ConversationType,
+            ConversationKey = header.ConversationKey,
+            OpenedUtc = header.OpenedUtc,
+            ClosedUtc = header.ClosedUtc ?? header.LastEventUtc,
+            Events = events,
+        };
+    });
+
+    /// <inheritdoc />
+    public void MarkDelivered(string transcriptId, string endpoint)
+    {
+        Write(() =>
+        {
+            var doc = _transcripts.FindById(transcriptId);
+            if (doc is null)
+            {
+                _logger.LogDebug("MarkDelivered: transcript {Id} is no longer in the spool", transcriptId);
+                return;
+            }
+            var deliveries = doc[F_Deliveries].AsArray;
+            var remaining = new BsonArray(deliveries.Where(d => d.AsDocument[D_Endpoint].AsString != endpoint));
+            if (remaining.Count == deliveries.Count)
+            {
+                _logger.LogDebug("MarkDelivered: transcript {Id} was not owed to {Endpoint}", transcriptId, endpoint);
+                return;
+            }
+            if (remaining.Count == 0)
+            {
+                _events.DeleteMany(Query.EQ(E_TranscriptId, transcriptId));
+                _transcripts.Delete(transcriptId);
+            }
+            else
+            {
+                doc[F_Deliveries] = remaining;
+                _transcripts.Update(doc);
+            }
+        });
+    }
+
+    /// <inheritdoc />
+    public void RecordFailure(string transcriptId, string endpoint, string error, DateTimeOffset? nextAttemptUtc, bool dead)
+    {
+        Write(() =>
+        {
+            var doc = _transcripts.FindById(transcriptId);
+            var delivery = doc?[F_Deliveries].AsArray.Select(d => d.AsDocument).FirstOrDefault(d => d[D_Endpoint].AsString == endpoint);
+            if (doc is null || delivery is null)
+            {
+                _logger.LogWarning("RecordFailure: transcript {Id} is not owed to {Endpoint} (any more)", transcriptId, endpoint);
+                return;
+            }
+            delivery[D_Attempts] = delivery[D_Attempts].AsInt32 + 1;
+            delivery[D_Error] = error;
+            if (dead)
+            {
+                delivery[D_State] = nameof(DeliveryState.Dead);
+                delivery[D_Next] = BsonValue.Null;
+            }
+            else
+            {
+                delivery[D_Next] = Instant(nextAttemptUtc);
+            }
+            _transcripts.Update(doc);
+        });
+    }
+
+    /// <summary>Runs <paramref name="action"/> in one transaction, then makes it durable (see class remarks).</summary>
+    private void Write(Action action)
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (!_db.BeginTrans()) throw new InvalidOperationException("LiteDB transaction already open on this thread.");
+            try
+            {
+                action();
+                _db.Commit();
+            }
+            catch
+            {
+                try { _db.Rollback(); }
+                catch (Exception rollbackError) { _logger.LogError(rollbackError, "rollback failed in spool {Path}", _path); }
+                throw;
+            }
+            // Commit put the pages into the OS page cache; the checkpoint copies them into the data file and fsyncs it.
+            _db.Checkpoint();
+        }
+    }
+
+    private T Read<T>(Func<T> query)
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return query();
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            if (_disposed) return;
+            _disposed = true;
+            _db.Dispose();
+            _lockFile.Dispose();
+        }
+    }
+}

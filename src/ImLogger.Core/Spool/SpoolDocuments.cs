@@ -1,0 +1,166 @@
+using System.Globalization;
+using ImLogger.Conversations;
+using LiteDB;
+
+namespace ImLogger.Spool;
+
+/// <summary>
+/// Explicit BSON mapping of the spool's documents. No reflection mapper: every field is named here,
+/// enums are stored by name, instants as UTC ticks (full 100 ns precision, no offset surprises).
+/// </summary>
+internal static class SpoolDocuments
+{
+    public const string TranscriptsCollection = "transcripts";
+    public const string EventsCollection = "events";
+
+    // transcripts
+    public const string F_Id = "_id";
+    public const string F_Type = "type";
+    public const string F_Key = "key";
+    public const string F_Opened = "opened";
+    public const string F_LastEvent = "lastEvent";
+    public const string F_Closed = "closed";
+    public const string F_State = "state";
+    public const string F_EventCount = "eventCount";
+    public const string F_Deliveries = "deliveries";
+
+    // deliveries
+    public const string D_Endpoint = "endpoint";
+    public const string D_State = "state";
+    public const string D_Attempts = "attempts";
+    public const string D_Next = "next";
+    public const string D_Error = "error";
+
+    // events
+    public const string E_TranscriptId = "tid";
+    public const string E_Sequence = "seq";
+    public const string E_EventId = "id";
+    public const string E_Received = "received";
+    public const string E_Kind = "kind";
+    public const string E_Direction = "direction";
+    public const string E_ConversationType = "ctype";
+    public const string E_Key = "key";
+    public const string E_From = "from";
+    public const string E_To = "to";
+    public const string E_SenderBareJid = "sender";
+    public const string E_Nick = "nick";
+    public const string E_Text = "text";
+    public const string E_Html = "html";
+    public const string E_StanzaId = "stanzaId";
+    public const string E_StanzaType = "stanzaType";
+    public const string E_StatusCodes = "status";
+    public const string E_LoggedUsers = "users";
+    public const string E_RawXml = "raw";
+
+    /// <summary>
+    /// The events' primary key: "{transcriptId}:{sequence:D10}". It is LiteDB's unique, ordered _id index,
+    /// so it doubles as the transcriptId+sequence index: a prefix scan returns a transcript's events in order.
+    /// </summary>
+    public static string EventKey(string transcriptId, int sequence) =>
+        transcriptId + ":" + sequence.ToString("D10", CultureInfo.InvariantCulture);
+
+    public static string EventKeyPrefix(string transcriptId) => transcriptId + ":";
+
+    public static BsonValue Instant(DateTimeOffset value) => new BsonValue(value.UtcTicks);
+
+    public static BsonValue Instant(DateTimeOffset? value) => value is { } v ? Instant(v) : BsonValue.Null;
+
+    public static DateTimeOffset ToInstant(BsonValue value) => new(value.AsInt64, TimeSpan.Zero);
+
+    public static DateTimeOffset? ToNullableInstant(BsonValue value) => value.IsNull ? null : ToInstant(value);
+
+    private static BsonValue Str(string? value) => value is null ? BsonValue.Null : new BsonValue(value);
+
+    private static string? ToStr(BsonValue value) => value.IsNull ? null : value.AsString;
+
+    private static T ToEnum<T>(BsonValue value) where T : struct, Enum => Enum.Parse<T>(value.AsString, ignoreCase: false);
+
+    public static BsonDocument ToDocument(TranscriptHeader header) => new()
+    {
+        [F_Id] = header.Id,
+        [F_Type] = header.ConversationType.ToString(),
+        [F_Key] = header.ConversationKey,
+        [F_Opened] = Instant(header.OpenedUtc),
+        [F_LastEvent] = Instant(header.LastEventUtc),
+        [F_Closed] = Instant(header.ClosedUtc),
+        [F_State] = header.State.ToString(),
+        [F_EventCount] = header.EventCount,
+        [F_Deliveries] = new BsonArray(header.Deliveries.Select(ToDocument)),
+    };
+
+    public static BsonDocument ToDocument(EndpointDelivery delivery) => new()
+    {
+        [D_Endpoint] = delivery.Endpoint,
+        [D_State] = delivery.State.ToString(),
+        [D_Attempts] = delivery.Attempts,
+        [D_Next] = Instant(delivery.NextAttemptUtc),
+        [D_Error] = Str(delivery.LastError),
+    };
+
+    public static TranscriptHeader ToHeader(BsonDocument doc) => new()
+    {
+        Id = doc[F_Id].AsString,
+        ConversationType = ToEnum<ConversationType>(doc[F_Type]),
+        ConversationKey = doc[F_Key].AsString,
+        OpenedUtc = ToInstant(doc[F_Opened]),
+        LastEventUtc = ToInstant(doc[F_LastEvent]),
+        ClosedUtc = ToNullableInstant(doc[F_Closed]),
+        State = ToEnum<TranscriptState>(doc[F_State]),
+        EventCount = doc[F_EventCount].AsInt32,
+        Deliveries = doc[F_Deliveries].AsArray.Select(d => ToDelivery(d.AsDocument)).ToList(),
+    };
+
+    public static EndpointDelivery ToDelivery(BsonDocument doc) => new()
+    {
+        Endpoint = doc[D_Endpoint].AsString,
+        State = ToEnum<DeliveryState>(doc[D_State]),
+        Attempts = doc[D_Attempts].AsInt32,
+        NextAttemptUtc = ToNullableInstant(doc[D_Next]),
+        LastError = ToStr(doc[D_Error]),
+    };
+
+    public static BsonDocument ToDocument(string transcriptId, int sequence, ConversationEvent e) => new()
+    {
+        [F_Id] = EventKey(transcriptId, sequence),
+        [E_TranscriptId] = transcriptId,
+        [E_Sequence] = sequence,
+        [E_EventId] = e.Id,
+        [E_Received] = Instant(e.ReceivedUtc),
+        [E_Kind] = e.Kind.ToString(),
+        [E_Direction] = e.Direction.ToString(),
+        [E_ConversationType] = e.ConversationType.ToString(),
+        [E_Key] = e.ConversationKey,
+        [E_From] = e.From,
+        [E_To] = e.To,
+        [E_SenderBareJid] = Str(e.SenderBareJid),
+        [E_Nick] = Str(e.Nick),
+        [E_Text] = Str(e.Text),
+        [E_Html] = Str(e.Html),
+        [E_StanzaId] = Str(e.StanzaId),
+        [E_StanzaType] = Str(e.StanzaType),
+        [E_StatusCodes] = new BsonArray(e.StatusCodes.Select(c => new BsonValue(c))),
+        [E_LoggedUsers] = new BsonArray(e.LoggedUsers.Select(u => new BsonValue(u))),
+        [E_RawXml] = e.RawXml,
+    };
+
+    public static ConversationEvent ToEvent(BsonDocument doc) => new()
+    {
+        Id = doc[E_EventId].AsString,
+        ReceivedUtc = ToInstant(doc[E_Received]),
+        Kind = ToEnum<EventKind>(doc[E_Kind]),
+        Direction = ToEnum<Direction>(doc[E_Direction]),
+        ConversationType = ToEnum<ConversationType>(doc[E_ConversationType]),
+        ConversationKey = doc[E_Key].AsString,
+        From = doc[E_From].AsString,
+        To = doc[E_To].AsString,
+        SenderBareJid = ToStr(doc[E_SenderBareJid]),
+        Nick = ToStr(doc[E_Nick]),
+        Text = ToStr(doc[E_Text]),
+        Html = ToStr(doc[E_Html]),
+        StanzaId = ToStr(doc[E_StanzaId]),
+        StanzaType = ToStr(doc[E_StanzaType]),
+        StatusCodes = doc[E_StatusCodes].AsArray.Select(v => v.AsInt32).ToList(),
+        LoggedUsers = doc[E_LoggedUsers].AsArray.Select(v => v.AsString).ToList(),
+        RawXml = doc[E_RawXml].AsString,
+    };
+}
