@@ -1,1 +1,86 @@
-namespace ImLogger.Host; internal static class Program { private static int Main() => 0; }
+using ImLogger.Config;
+
+namespace ImLogger.Host;
+
+/// <summary>The <c>imlogger</c> command.</summary>
+internal static class Program
+{
+    private const string Usage = """
+        ImLogger: compliance logging for XMPP, as an external component (XEP-0114).
+
+        usage:
+          imlogger run --config FILE              run the component (Ctrl-C or SIGTERM stops it, flushing open transcripts)
+          imlogger prosody-config --config FILE [--out DIR]
+                                                  print (or write to DIR) what to add to Prosody for tap mode
+          imlogger check-config --config FILE     check the config and print a summary; exit code 0 if valid, 1 if not
+
+        options:
+          --config FILE      the ImLogger XML config (see config/imlogger.xml)
+          --log-config FILE  NLog config (default: nlog.config next to the program)
+        """;
+
+    private static async Task<int> Main(string[] args)
+    {
+        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        {
+            Console.WriteLine(Usage);
+            return args.Length == 0 ? 64 : 0;
+        }
+        Arguments parsed;
+        try
+        {
+            parsed = Arguments.Parse(args.Skip(1).ToArray());
+        }
+        catch (ArgumentException e)
+        {
+            await Console.Error.WriteLineAsync($"imlogger: {e.Message}\n\n{Usage}");
+            return 64;
+        }
+
+        try
+        {
+            return args[0] switch
+            {
+                "run" => await RunCommand.RunAsync(LoadConfig(parsed), parsed),
+                "prosody-config" => ProsodyConfigCommand.Run(LoadConfig(parsed), parsed),
+                "check-config" => CheckConfigCommand.Run(LoadConfig(parsed)),
+                _ => Unknown(args[0]),
+            };
+        }
+        catch (ConfigException e)
+        {
+            await Console.Error.WriteLineAsync($"imlogger: config error: {e.Message}");
+            return 1;
+        }
+    }
+
+    private static ImLoggerConfig LoadConfig(Arguments args) =>
+        ConfigLoader.Load(args.Config ?? throw new ConfigException("(none)", 0, 0, "no config file given; pass --config FILE (for example config/imlogger.xml)"));
+
+    private static int Unknown(string command)
+    {
+        Console.Error.WriteLine($"imlogger: unknown command '{command}'\n\n{Usage}");
+        return 64;
+    }
+}
+
+/// <summary>Command-line options shared by the commands.</summary>
+internal sealed record Arguments(string? Config, string? LogConfig, string? Out)
+{
+    public static Arguments Parse(string[] args)
+    {
+        string? config = null, logConfig = null, output = null;
+        for (var i = 0; i < args.Length; i++)
+        {
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            switch (args[i])
+            {
+                case "--config": config = Value(); break;
+                case "--log-config": logConfig = Value(); break;
+                case "--out": output = Value(); break;
+                default: throw new ArgumentException($"unknown option '{args[i]}'");
+            }
+        }
+        return new Arguments(config, logConfig, output);
+    }
+}

@@ -1,0 +1,54 @@
+using System.Security.Cryptography;
+using System.Text;
+using ImLogger.Conversations;
+
+namespace ImLogger.Classifier;
+
+/// <summary>
+/// The server copies a stanza once per logged party and per delivery (a message between two
+/// logged users arrives twice; a group chat message once per logged occupant plus the sender's own
+/// copy). This keeps the first copy of each message seen within the window and drops the rest.
+/// </summary>
+/// <remarks>
+/// A message is identified by its conversation, sender (one-to-one only: a room's reflection names
+/// the occupant, not the sender's own JID), stanza id and content. Messages without an id are
+/// matched within a short window only, so two identical id-less messages typed seconds apart are
+/// both kept. Presence needs no entry here: <see cref="RoomRoster"/> already collapses repeats.
+/// Memory is bounded by <paramref name="maxEntries"/>; the oldest entries go first.
+/// </remarks>
+public sealed class CopyDeduplicator(TimeSpan window, TimeProvider time, int maxEntries = 200_000)
+{
+    private static readonly TimeSpan IdlessWindow = TimeSpan.FromSeconds(2);
+    private readonly Dictionary<string, DateTimeOffset> _expiry = new(StringComparer.Ordinal);
+    private readonly Queue<(string Key, DateTimeOffset Expires)> _order = new();
+
+    /// <summary>True if this event was already seen within the window (and so must not be archived again).</summary>
+    public bool IsRepeat(ConversationEvent e)
+    {
+        if (e.Kind != EventKind.Message) return false;
+        var now = time.GetUtcNow();
+        Evict(now);
+        var key = KeyOf(e);
+        if (_expiry.TryGetValue(key, out var expires) && expires > now) return true;
+        var until = now + (e.StanzaId == null ? (IdlessWindow < window ? IdlessWindow : window) : window);
+        _expiry[key] = until;
+        _order.Enqueue((key, until));
+        return false;
+    }
+
+    private void Evict(DateTimeOffset now)
+    {
+        while (_order.Count > 0 && (_order.Peek().Expires <= now || _order.Count > maxEntries))
+        {
+            var (key, expires) = _order.Dequeue();
+            if (_expiry.TryGetValue(key, out var current) && current == expires) _expiry.Remove(key);
+        }
+    }
+
+    private static string KeyOf(ConversationEvent e)
+    {
+        var sender = e.ConversationType == ConversationType.GroupChat ? "" : e.From;
+        var content = SHA256.HashData(Encoding.UTF8.GetBytes($"{e.Text}\u0000{e.Html}"));
+        return $"{e.ConversationKey}\u0000{sender}\u0000{e.StanzaId}\u0000{Convert.ToHexString(content)}";
+    }
+}

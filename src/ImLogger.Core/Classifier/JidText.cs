@@ -1,0 +1,26 @@
+namespace ImLogger.Classifier;
+
+/// <summary>String helpers for JIDs as they appear in attributes (the copy's JIDs are already prepped by the server).</summary>
+internal static class JidText
+{
+    /// <summary>local@domain, lower-cased; the resource (case-sensitive) is dropped.</summary>
+    public static string Bare(string jid)
+    {
+        var slash = jid.IndexOf('/');
+        return (slash < 0 ? jid : jid[..slash]).ToLowerInvariant();
+    }
+
+    /// <summary>The resource part, or null.</summary>
+    public static string? Resource(string jid)
+    {
+        var slash = jid.IndexOf('/');
+        return slash < 0 ? null : jid[(slash + 1)..];
+    }
+
+    /// <summary>Bare part lower-cased, resource kept as is.</summary>
+    public static string Normalize(string jid)
+    {
+        var slash = jid.IndexOf('/');
+        return slash < 0 ? jid.ToLowerInvariant() : jid[..slash].ToLowerInvariant() + jid[slash..];
+    }
+}

@@ -1,0 +1,60 @@
+namespace ImLogger.Classifier;
+
+/// <summary>
+/// What the component knows of the group chats logged users are in, learned from the room's own
+/// presence broadcasts (XEP-0045): who is in each room, and which logged users have completed their
+/// join (seen their status-110 self-presence). It turns repeated copies of one broadcast (one per
+/// logged occupant) into one join or leave, and tells "joined now" from "was already there".
+/// </summary>
+/// <remarks>State is in memory: after a restart, the first presence of each occupant reads as a join.</remarks>
+internal sealed class RoomRoster
+{
+    private sealed class Room
+    {
+        public Dictionary<string, string?> Occupants { get; } = new(StringComparer.Ordinal); // nick -> real bare JID
+        public Dictionary<string, string> LoggedMembers { get; } = new(StringComparer.Ordinal); // logged bare JID -> nick
+    }
+
+    private readonly Dictionary<string, Room> _rooms = new(StringComparer.Ordinal);
+
+    public bool IsKnownRoom(string roomBare) => _rooms.ContainsKey(roomBare);
+
+    public bool HasJoined(string roomBare, string loggedUser) =>
+        _rooms.TryGetValue(roomBare, out var r) && r.LoggedMembers.ContainsKey(loggedUser);
+
+    public string? NickOf(string roomBare, string loggedUser) =>
+        _rooms.TryGetValue(roomBare, out var r) && r.LoggedMembers.TryGetValue(loggedUser, out var n) ? n : null;
+
+    public string? RealJidOf(string roomBare, string nick) =>
+        _rooms.TryGetValue(roomBare, out var r) && r.Occupants.TryGetValue(nick, out var j) ? j : null;
+
+    /// <summary>Records an occupant as present. Returns false if it already was (a repeated copy or a status change).</summary>
+    public bool Arrive(string roomBare, string nick, string? realJid)
+    {
+        var room = Get(roomBare);
+        if (room.Occupants.ContainsKey(nick)) { if (realJid != null) room.Occupants[nick] = realJid; return false; }
+        room.Occupants[nick] = realJid;
+        return true;
+    }
+
+    /// <summary>Records an occupant as gone. Returns false if it was not known to be present.</summary>
+    public bool Depart(string roomBare, string nick) =>
+        _rooms.TryGetValue(roomBare, out var room) && room.Occupants.Remove(nick);
+
+    public void SelfJoined(string roomBare, string loggedUser, string nick) => Get(roomBare).LoggedMembers[loggedUser] = nick;
+
+    /// <summary>A logged user left: once no logged user is in the room, the component no longer sees its
+    /// presence, so its roster is forgotten rather than left to go stale.</summary>
+    public void SelfLeft(string roomBare, string loggedUser)
+    {
+        if (!_rooms.TryGetValue(roomBare, out var room)) return;
+        room.LoggedMembers.Remove(loggedUser);
+        if (room.LoggedMembers.Count == 0) _rooms.Remove(roomBare);
+    }
+
+    private Room Get(string roomBare)
+    {
+        if (!_rooms.TryGetValue(roomBare, out var room)) _rooms[roomBare] = room = new Room();
+        return room;
+    }
+}

@@ -1,0 +1,209 @@
+using System.Globalization;
+using System.Xml;
+using System.Xml.Linq;
+
+namespace ImLogger.Config;
+
+public static partial class ConfigLoader
+{
+    /// <summary>Walks the document element by element, so each error carries the offending node's position.</summary>
+    private sealed class Reader(string file, string baseDir, Func<string, string?> environment)
+    {
+        public ImLoggerConfig Read(XElement root)
+        {
+            if (root.Name.LocalName != "imlogger" || root.Name.NamespaceName.Length != 0)
+                throw Error(root, $"the root element must be <imlogger>, not <{root.Name.LocalName}>");
+            Only(root, [], ["component", "spool", "transcripts", "organization", "endpoints"]);
+
+            var component = ReadComponent(Single(root, "component", required: true)!);
+            var spool = Single(root, "spool", required: true)!;
+            Only(spool, ["path"], []);
+            var transcripts = Single(root, "transcripts", required: false);
+            if (transcripts != null) Only(transcripts, ["idle-close", "dedup-window"], []);
+
+            var endpoints = ReadEndpoints(Single(root, "endpoints", required: true)!);
+            var organizations = root.Elements("organization").Select(o => ReadOrganization(o, endpoints)).ToList();
+            if (organizations.Count == 0)
+                throw Error(root, "no <organization> is configured, so nobody would be logged; add <organization domain=\"...\" endpoint=\"...\"> with <user jid=\"...\"/> inside");
+            Unique(root.Elements("organization"), "domain", "organization");
+            var seen = new Dictionary<string, XElement>(StringComparer.Ordinal);
+            foreach (var user in root.Elements("organization").Elements("user"))
+            {
+                var jid = NormalizeJid(user, Required(user, "jid"));
+                if (!seen.TryAdd(jid, user))
+                    throw Error(user, $"user '{jid}' is listed twice (first at line {Line(seen[jid])}); list each logged user once");
+            }
+
+            return new ImLoggerConfig
+            {
+                SourcePath = Path.GetFullPath(file),
+                Component = component,
+                SpoolPath = ResolvePath(Required(spool, "path")),
+                IdleClose = transcripts == null ? TimeSpan.FromMinutes(10) : Duration(transcripts, "idle-close", TimeSpan.FromMinutes(10)),
+                DedupWindow = transcripts == null ? TimeSpan.FromSeconds(60) : Duration(transcripts, "dedup-window", TimeSpan.FromSeconds(60)),
+                Organizations = organizations,
+                Endpoints = endpoints.Values.Select(e => e.Config).ToList(),
+            };
+        }
+
+        private ComponentSettings ReadComponent(XElement e)
+        {
+            Only(e, ["jid", "host", "port", "secret-env", "secret-file", "max-stanza-bytes", "secret"], []);
+            if (e.Attribute("secret") != null)
+                throw Error(e, "the secret must not be written in the config itself; put it in a file (secret-file=\"/etc/imlogger/component.secret\") or an environment variable (secret-env=\"IMLOGGER_COMPONENT_SECRET\")");
+            var jid = Required(e, "jid").Trim().ToLowerInvariant();
+            if (jid.Contains('@') || jid.Contains('/') || !jid.Contains('.'))
+                throw Error(e, $"component jid '{jid}' must be a domain such as archive.example.test (no user part, no resource)");
+            var env = (string?)e.Attribute("secret-env");
+            var fileAttr = (string?)e.Attribute("secret-file");
+            if ((env == null) == (fileAttr == null))
+                throw Error(e, "give exactly one of secret-env=\"VARIABLE\" or secret-file=\"PATH\" for the component secret");
+            string secret, source;
+            if (env != null)
+            {
+                source = $"environment variable {env}";
+                secret = environment(env) ?? "";
+                if (secret.Length == 0)
+                    throw Error(e, $"the component secret is read from {source}, which is not set or empty; export it before starting ImLogger");
+            }
+            else
+            {
+                var secretPath = ResolvePath(fileAttr!);
+                source = $"file {secretPath}";
+                try { secret = File.ReadAllText(secretPath).Trim(); }
+                catch (Exception x) when (x is IOException or UnauthorizedAccessException)
+                {
+                    throw Error(e, $"cannot read the component secret from {source}: {x.Message}");
+                }
+                if (secret.Length == 0) throw Error(e, $"the component secret {source} is empty");
+            }
+            return new ComponentSettings
+            {
+                Jid = jid,
+                Host = (string?)e.Attribute("host") ?? "127.0.0.1",
+                Port = Int(e, "port", 5347, 1, 65535),
+                Secret = secret,
+                SecretSource = source,
+                MaxStanzaBytes = Int(e, "max-stanza-bytes", 1024 * 1024, 4096, 64 * 1024 * 1024),
+            };
+        }
+
+        private Dictionary<string, (EndpointConfig Config, XElement Node)> ReadEndpoints(XElement e)
+        {
+            Only(e, [], ["directory"]);
+            var result = new Dictionary<string, (EndpointConfig, XElement)>(StringComparer.Ordinal);
+            foreach (var d in e.Elements())
+            {
+                Only(d, ["name", "path"], []);
+                var name = Required(d, "name");
+                if (name.Any(char.IsWhiteSpace) || name.Length == 0)
+                    throw Error(d, $"endpoint name '{name}' must not contain spaces");
+                if (result.TryGetValue(name, out var other))
+                    throw Error(d, $"endpoint name '{name}' is already used at line {Line(other.Item2)}; endpoint names must be unique");
+                result[name] = (new DirectoryEndpointConfig { Name = name, Path = ResolvePath(Required(d, "path")) }, d);
+            }
+            if (result.Count == 0)
+                throw Error(e, "no endpoint is defined; add one, e.g. <directory name=\"local-archive\" path=\"/var/lib/imlogger/archive\"/>");
+            return result;
+        }
+
+        private OrganizationConfig ReadOrganization(XElement e, Dictionary<string, (EndpointConfig, XElement)> endpoints)
+        {
+            Only(e, ["domain", "endpoint"], ["user"]);
+            var domain = Required(e, "domain").Trim().ToLowerInvariant();
+            var endpoint = CheckEndpoint(e, Required(e, "endpoint"), endpoints, $"organization '{domain}'");
+            var users = new List<LoggedUserConfig>();
+            foreach (var u in e.Elements("user"))
+            {
+                Only(u, ["jid", "endpoint"], []);
+                var jid = NormalizeJid(u, Required(u, "jid"));
+                if (!jid.EndsWith("@" + domain, StringComparison.Ordinal))
+                    throw Error(u, $"user '{jid}' is not in the organization's domain '{domain}'; move it under the <organization> of its own domain");
+                var own = (string?)u.Attribute("endpoint");
+                users.Add(new LoggedUserConfig(jid, own == null ? null : CheckEndpoint(u, own, endpoints, $"user '{jid}'")));
+            }
+            return new OrganizationConfig { Domain = domain, DefaultEndpoint = endpoint, Users = users };
+        }
+
+        private string CheckEndpoint(XElement at, string name, Dictionary<string, (EndpointConfig, XElement)> endpoints, string who) =>
+            endpoints.ContainsKey(name) ? name
+                : throw Error(at.Attribute("endpoint") ?? (XObject)at,
+                    $"endpoint '{name}' referenced by {who} is not defined; defined endpoints: {string.Join(", ", endpoints.Keys.Select(k => $"'{k}'"))}");
+
+        private string NormalizeJid(XElement at, string jid)
+        {
+            jid = jid.Trim().ToLowerInvariant();
+            var parts = jid.Split('@');
+            if (parts.Length != 2 || parts[0].Length == 0 || parts[1].Length == 0 || jid.Contains('/') || jid.Any(char.IsWhiteSpace))
+                throw Error(at.Attribute("jid") ?? (XObject)at, $"'{jid}' is not a bare JID of the form user@domain");
+            return jid;
+        }
+
+        private void Unique(IEnumerable<XElement> elements, string attribute, string what)
+        {
+            var seen = new Dictionary<string, XElement>(StringComparer.OrdinalIgnoreCase);
+            foreach (var e in elements)
+            {
+                var v = (string?)e.Attribute(attribute) ?? "";
+                if (!seen.TryAdd(v, e)) throw Error(e, $"{what} '{v}' is defined twice (first at line {Line(seen[v])})");
+            }
+        }
+
+        /// <summary>Refuses unknown attributes and child elements, naming the ones that are allowed (catches typos).</summary>
+        private void Only(XElement e, string[] attributes, string[] children)
+        {
+            foreach (var a in e.Attributes().Where(a => !a.IsNamespaceDeclaration))
+                if (a.Name.NamespaceName.Length != 0 || !attributes.Contains(a.Name.LocalName))
+                    throw Error(a, $"<{e.Name.LocalName}> has no attribute '{a.Name.LocalName}'" +
+                        (attributes.Length > 0 ? $"; allowed: {string.Join(", ", attributes)}" : ""));
+            foreach (var c in e.Elements())
+                if (c.Name.NamespaceName.Length != 0 || !children.Contains(c.Name.LocalName))
+                    throw Error(c, $"unknown element <{c.Name.LocalName}> inside <{e.Name.LocalName}>" +
+                        (children.Length > 0 ? $"; expected one of: {string.Join(", ", children.Select(x => $"<{x}>"))}" : "; it takes no child elements"));
+            if (children.Length == 0 && e.Nodes().OfType<XText>().Any(t => !string.IsNullOrWhiteSpace(t.Value)))
+                throw Error(e, $"<{e.Name.LocalName}> takes no text; use attributes");
+        }
+
+        private XElement? Single(XElement parent, string name, bool required)
+        {
+            var found = parent.Elements(name).ToList();
+            if (found.Count > 1) throw Error(found[1], $"<{name}> may appear only once (first at line {Line(found[0])})");
+            if (found.Count == 0 && required) throw Error(parent, $"<{parent.Name.LocalName}> needs a <{name}> element");
+            return found.FirstOrDefault();
+        }
+
+        private string Required(XElement e, string attribute)
+        {
+            var v = (string?)e.Attribute(attribute);
+            if (string.IsNullOrWhiteSpace(v)) throw Error(e, $"<{e.Name.LocalName}> needs a non-empty '{attribute}' attribute");
+            return v;
+        }
+
+        private int Int(XElement e, string attribute, int fallback, int min, int max)
+        {
+            var a = e.Attribute(attribute);
+            if (a == null) return fallback;
+            if (!int.TryParse(a.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var v) || v < min || v > max)
+                throw Error(a, $"{attribute} must be a whole number from {min} to {max}, not '{a.Value}'");
+            return v;
+        }
+
+        private TimeSpan Duration(XElement e, string attribute, TimeSpan fallback)
+        {
+            var a = e.Attribute(attribute);
+            if (a == null) return fallback;
+            return TryParseDuration(a.Value, out var v) ? v
+                : throw Error(a, $"{attribute} must be a positive duration such as 30s, 10m, 2h or PT10M, not '{a.Value}'");
+        }
+
+        private string ResolvePath(string path) => Path.GetFullPath(Path.Combine(baseDir, Environment.ExpandEnvironmentVariables(path)));
+
+        private static int Line(XObject o) => ((IXmlLineInfo)o).LineNumber;
+
+        private ConfigException Error(XObject at, string problem)
+        {
+            var info = (IXmlLineInfo)at;
+            return new ConfigException(file, info.LineNumber, info.LinePosition, problem);
+        }
+    }
+}

@@ -1,0 +1,101 @@
+using System.Globalization;
+using System.Xml;
+using System.Xml.Linq;
+
+namespace ImLogger.Config;
+
+/// <summary>
+/// Reads the admin's XML config. Every problem is reported as a <see cref="ConfigException"/> naming
+/// file, line, column and what is wrong; DTDs and entities are refused (no entity tricks).
+/// </summary>
+public static partial class ConfigLoader
+{
+    /// <summary>Loads and checks a config file.</summary>
+    /// <param name="path">The file; relative paths inside it are taken relative to its folder.</param>
+    /// <param name="environment">Looks up environment variables (for <c>secret-env</c>); defaults to the process environment.</param>
+    /// <exception cref="ConfigException">The file is missing, not well-formed, or wrong.</exception>
+    public static ImLoggerConfig Load(string path, Func<string, string?>? environment = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        environment ??= Environment.GetEnvironmentVariable;
+        var fullPath = Path.GetFullPath(path);
+        if (!File.Exists(fullPath))
+            throw new ConfigException(path, 0, 0, $"the file does not exist (looked for {fullPath}); pass --config with the path of your imlogger.xml");
+
+        XDocument doc;
+        XmlReader? reader = null;
+        try
+        {
+            var settings = new XmlReaderSettings { DtdProcessing = DtdProcessing.Prohibit, XmlResolver = null, IgnoreComments = true };
+            reader = XmlReader.Create(fullPath, settings);
+            doc = XDocument.Load(reader, LoadOptions.SetLineInfo);
+        }
+        catch (XmlException e)
+        {
+            // The DTD refusal carries no position of its own; the reader knows where it stopped.
+            var (line, column) = e.LineNumber > 0 ? (e.LineNumber, e.LinePosition)
+                : reader is IXmlLineInfo info ? (info.LineNumber, info.LinePosition) : (0, 0);
+            var dtd = e.Message.Contains("DTD", StringComparison.OrdinalIgnoreCase);
+            var problem = dtd
+                ? "DTDs and entity declarations are not allowed in the config (they could expand without bound); remove the <!DOCTYPE ...> block"
+                : $"not well-formed XML: {StripPosition(e.Message)}";
+            if (dtd && line == 0) (line, column) = Locate(fullPath, "<!DOCTYPE");
+            throw new ConfigException(path, line, column, problem, e);
+        }
+        catch (IOException e)
+        {
+            throw new ConfigException(path, 0, 0, $"cannot read the file: {e.Message}", e);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new ConfigException(path, 0, 0, $"no permission to read the file: {e.Message}", e);
+        }
+        finally
+        {
+            reader?.Dispose();
+        }
+
+        return new Reader(path, Path.GetDirectoryName(fullPath)!, environment).Read(doc.Root!);
+    }
+
+    private static (int Line, int Column) Locate(string path, string text)
+    {
+        var lines = File.ReadAllLines(path);
+        for (var i = 0; i < lines.Length; i++)
+        {
+            var at = lines[i].IndexOf(text, StringComparison.OrdinalIgnoreCase);
+            if (at >= 0) return (i + 1, at + 1);
+        }
+        return (0, 0);
+    }
+
+    private static string StripPosition(string message)
+    {
+        var i = message.IndexOf(" Line ", StringComparison.Ordinal);
+        return i > 0 ? message[..i].TrimEnd('.', ' ') : message;
+    }
+
+    /// <summary>Parses "15s", "10m", "2h", "1d" or an ISO 8601 duration ("PT15S").</summary>
+    internal static bool TryParseDuration(string text, out TimeSpan value)
+    {
+        value = default;
+        text = text.Trim();
+        if (text.StartsWith('P'))
+        {
+            try { value = XmlConvert.ToTimeSpan(text); return value > TimeSpan.Zero; }
+            catch (FormatException) { return false; }
+        }
+        if (text.Length < 2) return false;
+        var unit = text[^1];
+        if (!double.TryParse(text[..^1], NumberStyles.Float, CultureInfo.InvariantCulture, out var n) || n <= 0) return false;
+        value = unit switch
+        {
+            's' => TimeSpan.FromSeconds(n),
+            'm' => TimeSpan.FromMinutes(n),
+            'h' => TimeSpan.FromHours(n),
+            'd' => TimeSpan.FromDays(n),
+            _ => TimeSpan.Zero,
+        };
+        return value > TimeSpan.Zero;
+    }
+}

@@ -1,0 +1,81 @@
+namespace ImLogger.Config;
+
+/// <summary>The whole of an admin's configuration, checked and resolved (paths absolute, secret read).</summary>
+public sealed record ImLoggerConfig
+{
+    /// <summary>Absolute path of the file this was loaded from.</summary>
+    public required string SourcePath { get; init; }
+
+    public required ComponentSettings Component { get; init; }
+
+    /// <summary>Absolute path of the LiteDB spool file.</summary>
+    public required string SpoolPath { get; init; }
+
+    /// <summary>A conversation with no new event for this long is closed and its transcript delivered.</summary>
+    public required TimeSpan IdleClose { get; init; }
+
+    /// <summary>Copies of the same stanza arriving within this window are archived once (the server copies
+    /// a stanza once per logged party and per receiving resource).</summary>
+    public TimeSpan DedupWindow { get; init; } = TimeSpan.FromSeconds(60);
+
+    public required IReadOnlyList<OrganizationConfig> Organizations { get; init; }
+
+    public required IReadOnlyList<EndpointConfig> Endpoints { get; init; }
+
+    /// <summary>Every logged user's bare JID mapped to the name of the endpoint that receives their transcripts.</summary>
+    public IReadOnlyDictionary<string, string> LoggedUsers =>
+        _loggedUsers ??= Organizations.SelectMany(o => o.Users.Select(u => (u.Jid, Endpoint: u.Endpoint ?? o.DefaultEndpoint)))
+                                      .ToDictionary(u => u.Jid, u => u.Endpoint, StringComparer.Ordinal);
+
+    private IReadOnlyDictionary<string, string>? _loggedUsers;
+}
+
+/// <summary>The XEP-0114 connection to the XMPP server.</summary>
+public sealed record ComponentSettings
+{
+    /// <summary>The component's domain, e.g. archive.example.test.</summary>
+    public required string Jid { get; init; }
+    public required string Host { get; init; }
+    public required int Port { get; init; }
+
+    /// <summary>The shared secret, read from the file or environment variable the config names. Never logged.</summary>
+    public required string Secret { get; init; }
+
+    /// <summary>Where the secret came from, for messages ("environment variable X", "file /etc/...").</summary>
+    public required string SecretSource { get; init; }
+
+    /// <summary>The largest stanza accepted; larger ones are refused and logged.</summary>
+    public int MaxStanzaBytes { get; init; } = 1024 * 1024;
+
+    public override string ToString() => $"{Jid} via {Host}:{Port} (secret from {SecretSource})";
+}
+
+/// <summary>An organization: the users of a domain whom it must log.</summary>
+public sealed record OrganizationConfig
+{
+    public required string Domain { get; init; }
+
+    /// <summary>Endpoint for users who do not name their own.</summary>
+    public required string DefaultEndpoint { get; init; }
+
+    public required IReadOnlyList<LoggedUserConfig> Users { get; init; }
+}
+
+/// <summary>One logged user.</summary>
+/// <param name="Jid">Bare JID, lower case.</param>
+/// <param name="Endpoint">The endpoint for this user's transcripts, or null for the organization's default.</param>
+public sealed record LoggedUserConfig(string Jid, string? Endpoint);
+
+/// <summary>A named archive endpoint.</summary>
+public abstract record EndpointConfig
+{
+    /// <summary>Unique name, no spaces.</summary>
+    public required string Name { get; init; }
+}
+
+/// <summary>Transcripts written as .eml files into a local directory.</summary>
+public sealed record DirectoryEndpointConfig : EndpointConfig
+{
+    /// <summary>Absolute path of the directory.</summary>
+    public required string Path { get; init; }
+}

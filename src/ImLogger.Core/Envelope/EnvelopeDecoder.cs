@@ -1,0 +1,39 @@
+using System.Xml.Linq;
+
+namespace ImLogger.Envelope;
+
+/// <summary>
+/// Unwraps the server's copies: <c>&lt;message from="example.test"&gt;&lt;forwarded xmlns="urn:xmpp:forward:0"&gt;STANZA&lt;/forwarded&gt;&lt;/message&gt;</c>.
+/// Only copies relayed by a trusted host (an organization's domain) are accepted: anyone can send
+/// the component a forward, but only the server's own host address is stamped by the server.
+/// </summary>
+public sealed class EnvelopeDecoder(IEnumerable<string> trustedRelays, string componentJid, TimeProvider time)
+{
+    private readonly HashSet<string> _trusted = new(trustedRelays.Select(r => r.ToLowerInvariant()), StringComparer.Ordinal);
+    private readonly string _component = componentJid.ToLowerInvariant();
+
+    /// <summary>Decodes one stanza from the component stream.</summary>
+    /// <returns>The envelope, or null with the reason it is not a copy to archive.</returns>
+    public (TapEnvelope? Envelope, EnvelopeRejection Rejection, string Reason) Decode(XElement outer)
+    {
+        var forwarded = outer.Name.LocalName == "message" ? outer.Element(Ns.Forward + "forwarded") : null;
+        if (forwarded == null)
+            return (null, EnvelopeRejection.NotACopy, $"{outer.Name.LocalName} from {(string?)outer.Attribute("from") ?? "(no from)"} is addressed to the component, not a copy");
+
+        var relay = ((string?)outer.Attribute("from") ?? "").ToLowerInvariant();
+        if (!_trusted.Contains(relay))
+            return (null, EnvelopeRejection.UntrustedRelay, $"copy relayed by '{relay}', which is not a configured organization domain; ignored");
+
+        var inner = forwarded.Elements().Where(e => e.Name.LocalName is "message" or "presence" or "iq").ToList();
+        if (inner.Count != 1 || inner[0].Name.Namespace != Ns.Client)
+            return (null, EnvelopeRejection.Malformed, "forwarded copy does not hold exactly one jabber:client stanza");
+
+        var stanza = inner[0];
+        var from = ((string?)stanza.Attribute("from") ?? "").ToLowerInvariant();
+        if (from == _component || from.EndsWith("@" + _component, StringComparison.Ordinal) || from.StartsWith(_component + "/", StringComparison.Ordinal)
+            || from.Contains("@" + _component + "/", StringComparison.Ordinal))
+            return (null, EnvelopeRejection.OwnStanza, "the component's own stanza, copied back by the server");
+
+        return (new TapEnvelope(new XElement(stanza), relay, time.GetUtcNow()), default, "");
+    }
+}

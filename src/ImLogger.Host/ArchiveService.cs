@@ -1,0 +1,134 @@
+using System.Threading.Channels;
+using System.Xml.Linq;
+using ImLogger.Config;
+using ImLogger.Conversations;
+using ImLogger.Dispatch;
+using ImLogger.Pipeline;
+using ImLogger.Spool;
+using ImLogger.Xmpp;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace ImLogger.Host;
+
+/// <summary>
+/// The component's life: one reader (the XEP-0114 connection) feeding a bounded queue, one loop
+/// classifying and spooling in batches, a timer closing idle conversations, and the dispatcher
+/// delivering closed transcripts. On stop, everything already read is spooled, open transcripts are
+/// closed and one last delivery pass runs.
+/// </summary>
+internal sealed class ArchiveService(
+    ImLoggerConfig config,
+    ComponentConnection connection,
+    StanzaPipeline pipeline,
+    ConversationTracker tracker,
+    ISpool spool,
+    Dispatcher dispatcher,
+    IHostApplicationLifetime lifetime,
+    TimeProvider time,
+    ILogger<ArchiveService> logger) : BackgroundService
+{
+    private const int MaxBatch = 512;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var resumed = tracker.Resume();
+        var undelivered = spool.Undelivered();
+        logger.LogInformation(
+            "ImLogger starting: component {Component}; {Users} logged user(s) in {Orgs} organization(s); endpoints {Endpoints}; spool {Spool} ({Resumed} open conversation(s) resumed, {Undelivered} transcript(s) awaiting delivery)",
+            config.Component, config.LoggedUsers.Count, config.Organizations.Count, string.Join(", ", config.Endpoints.Select(e => e.Name)),
+            config.SpoolPath, resumed, undelivered.Count);
+
+        // Bounded: when the spool falls behind, the reader stops reading and TCP pushes back on the server.
+        var queue = Channel.CreateBounded<XElement>(new BoundedChannelOptions(4096) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });
+        using var background = new CancellationTokenSource();
+        var processing = Task.Run(() => ProcessAsync(queue.Reader), CancellationToken.None);
+        var dispatching = dispatcher.RunAsync(background.Token);
+        var closing = CloseIdleAsync(background.Token);
+        try
+        {
+            await connection.RunAsync((stanza, ct) => queue.Writer.WriteAsync(stanza, ct), stoppingToken);
+        }
+        catch (ComponentFatalException e)
+        {
+            logger.LogCritical("ImLogger stops: {Reason}", e.Message);
+            Environment.ExitCode = 2;
+            lifetime.StopApplication();
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            queue.Writer.TryComplete();
+            await processing;                 // everything read from the server is in the spool
+            var closed = tracker.CloseAll();  // graceful stop: open conversations become transcripts now
+            logger.LogInformation("Stopping: {Spooled} event(s) spooled this run; {Closed} open transcript(s) closed for delivery", pipeline.SpooledCount, closed.Count);
+            using (var lastPass = new CancellationTokenSource(TimeSpan.FromSeconds(15)))
+            {
+                try { await dispatcher.DeliverDueAsync(lastPass.Token); }
+                catch (OperationCanceledException) { logger.LogWarning("Delivery still pending at stop; it resumes at the next start"); }
+            }
+            await background.CancelAsync();
+            await Task.WhenAll(dispatching, closing).ContinueWith(_ => { }, TaskScheduler.Default);
+            await connection.DisposeAsync();
+        }
+    }
+
+    /// <summary>Classifies each batch once, then stores it, retrying the store until it succeeds: a spool
+    /// that cannot write (disk full) must hold the line rather than drop what was received.</summary>
+    private async Task ProcessAsync(ChannelReader<XElement> reader)
+    {
+        var batch = new List<XElement>(MaxBatch);
+        while (await reader.WaitToReadAsync())
+        {
+            batch.Clear();
+            while (batch.Count < MaxBatch && reader.TryRead(out var s)) batch.Add(s);
+            var (events, replies) = pipeline.Classify(batch);
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    if (pipeline.Store(events).Count > 0) dispatcher.Wake();
+                    break;
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    var delay = TimeSpan.FromSeconds(Math.Min(30, attempt));
+                    logger.Log(attempt == 1 || attempt % 30 == 0 ? LogLevel.Error : LogLevel.Debug,
+                        "Cannot write {Count} event(s) to the spool {Spool} (attempt {Attempt}): {Reason}. Reading from the server is paused until it works; check free disk space and permissions.",
+                        events.Count, config.SpoolPath, attempt, e.Message);
+                    await Task.Delay(delay, time);
+                }
+            }
+            foreach (var reply in replies)
+            {
+                try { await connection.SendAsync(reply, CancellationToken.None); }
+                catch (ComponentNotConnectedException) { logger.LogDebug("Reply dropped: not connected"); }
+            }
+        }
+    }
+
+    private async Task CloseIdleAsync(CancellationToken token)
+    {
+        var period = TimeSpan.FromTicks(Math.Clamp(config.IdleClose.Ticks / 4, TimeSpan.FromMilliseconds(200).Ticks, TimeSpan.FromSeconds(5).Ticks));
+        using var timer = new PeriodicTimer(period, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(token))
+            {
+                try
+                {
+                    if (tracker.CloseIdle().Count > 0) dispatcher.Wake();
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    logger.LogError("Cannot close idle conversations: {Reason}; retrying", e.Message);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+}

@@ -1,0 +1,94 @@
+using ImLogger.Classifier;
+using ImLogger.Config;
+using ImLogger.Conversations;
+using ImLogger.Dispatch;
+using ImLogger.Envelope;
+using ImLogger.Pipeline;
+using ImLogger.Sinks;
+using ImLogger.Spool;
+using ImLogger.Xmpp;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using NLog.Extensions.Logging;
+
+namespace ImLogger.Host;
+
+/// <summary><c>imlogger run</c>: the component on the generic host, logging through NLog.</summary>
+internal static class RunCommand
+{
+    public static async Task<int> RunAsync(ImLoggerConfig config, Arguments args)
+    {
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            Args = [],
+            ContentRootPath = AppContext.BaseDirectory,
+            DisableDefaults = false,
+        });
+        var logConfig = Path.GetFullPath(args.LogConfig ?? Path.Combine(AppContext.BaseDirectory, "nlog.config"));
+        if (!File.Exists(logConfig))
+        {
+            await Console.Error.WriteLineAsync($"imlogger: the NLog config {logConfig} does not exist; pass --log-config FILE");
+            return 1;
+        }
+        builder.Logging.ClearProviders();
+        builder.Logging.SetMinimumLevel(LogLevel.Trace);
+        builder.Logging.AddNLog(logConfig);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+        AddImLogger(builder.Services, config);
+
+        using var host = builder.Build();
+        var logger = host.Services.GetRequiredService<ILogger<ArchiveService>>();
+        try
+        {
+            await host.RunAsync();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or LiteDB.LiteException)
+        {
+            logger.LogCritical("ImLogger cannot start: {Reason}", e.Message);
+            return 1;
+        }
+        finally
+        {
+            NLog.LogManager.Shutdown();
+        }
+        return Environment.ExitCode;
+    }
+
+    /// <summary>The pipeline's stages, one singleton each, wired as DESIGN.md draws them.</summary>
+    internal static void AddImLogger(IServiceCollection services, ImLoggerConfig config)
+    {
+        services.AddSingleton(config);
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(new ComponentConnectionOptions
+        {
+            Host = config.Component.Host,
+            Port = config.Component.Port,
+            ComponentJid = config.Component.Jid,
+            Secret = config.Component.Secret,
+            MaxStanzaBytes = config.Component.MaxStanzaBytes,
+        });
+        services.AddSingleton(sp => new ComponentConnection(
+            sp.GetRequiredService<ComponentConnectionOptions>(), sp.GetRequiredService<ILogger<ComponentConnection>>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<ISpool>(sp => new LiteDbSpool(config.SpoolPath, sp.GetRequiredService<ILogger<LiteDbSpool>>()));
+        services.AddSingleton(sp => new EnvelopeDecoder(config.Organizations.Select(o => o.Domain), config.Component.Jid, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(_ => new StanzaClassifier(config.LoggedUsers.ContainsKey));
+        services.AddSingleton(sp => new CopyDeduplicator(config.DedupWindow, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new ConversationTracker(sp.GetRequiredService<ISpool>(),
+            jid => config.LoggedUsers.GetValueOrDefault(jid), config.IdleClose, sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<ConversationTracker>>()));
+        services.AddSingleton<StanzaPipeline>();
+        services.AddSingleton(sp =>
+        {
+            var builder = new TranscriptMessageBuilder($"imlogger@{config.Component.Jid}");
+            return config.Endpoints.Select(e => e switch
+            {
+                DirectoryEndpointConfig d => (ITranscriptSink)new DirectorySink(d.Name, d.Path, builder, sp.GetRequiredService<ILogger<DirectorySink>>()),
+                _ => throw new NotSupportedException($"endpoint type of '{e.Name}' is not supported yet"),
+            }).ToList();
+        });
+        services.AddSingleton(sp => new Dispatcher(sp.GetRequiredService<ISpool>(), sp.GetRequiredService<List<ITranscriptSink>>(),
+            sp.GetRequiredService<ILogger<Dispatcher>>(), sp.GetRequiredService<TimeProvider>(), new DispatcherOptions()));
+        services.AddHostedService<ArchiveService>();
+    }
+}

@@ -1,0 +1,130 @@
+using ImLogger.Config;
+
+namespace ImLogger.Tests.Config;
+
+public class ConfigLoaderTests
+{
+    private string _dir = "";
+
+    [SetUp]
+    public void SetUp() => _dir = Directory.CreateTempSubdirectory("imlogger-config-").FullName;
+
+    [TearDown]
+    public void TearDown() => Directory.Delete(_dir, recursive: true);
+
+    private const string Valid = """
+        <?xml version="1.0" encoding="utf-8"?>
+        <imlogger>
+          <component jid="archive.example.test" host="127.0.0.1" port="5347" secret-env="SECRET" />
+          <spool path="spool/spool.db" />
+          <transcripts idle-close="10m" />
+          <organization domain="example.test" endpoint="local">
+            <user jid="Alice@Example.test" />
+            <user jid="bob@example.test" endpoint="other" />
+          </organization>
+          <endpoints>
+            <directory name="local" path="archive" />
+            <directory name="other" path="/var/lib/imlogger/other" />
+          </endpoints>
+        </imlogger>
+        """;
+
+    private string Write(string xml, string name = "imlogger.xml")
+    {
+        var path = Path.Combine(_dir, name);
+        File.WriteAllText(path, xml);
+        return path;
+    }
+
+    private static ImLoggerConfig Load(string path) => ConfigLoader.Load(path, v => v == "SECRET" ? "s3cret" : null);
+
+    [Test]
+    public void ValidConfigResolvesUsersEndpointsAndPaths()
+    {
+        var config = Load(Write(Valid));
+        Assert.Multiple(() =>
+        {
+            Assert.That(config.Component.Secret, Is.EqualTo("s3cret"));
+            Assert.That(config.Component.ToString(), Does.Not.Contain("s3cret"));
+            Assert.That(config.SpoolPath, Is.EqualTo(Path.Combine(_dir, "spool", "spool.db")));
+            Assert.That(config.IdleClose, Is.EqualTo(TimeSpan.FromMinutes(10)));
+            Assert.That(config.LoggedUsers, Is.EquivalentTo(new Dictionary<string, string>
+            {
+                ["alice@example.test"] = "local",
+                ["bob@example.test"] = "other",
+            }));
+            Assert.That(((DirectoryEndpointConfig)config.Endpoints[0]).Path, Is.EqualTo(Path.Combine(_dir, "archive")));
+        });
+    }
+
+    [Test]
+    public void TheShippedConfigIsValid()
+    {
+        var shipped = Path.Combine(TestContext.CurrentContext.TestDirectory, "../../../../../config/imlogger.xml");
+        var config = ConfigLoader.Load(shipped, _ => "demo");
+        Assert.That(config.LoggedUsers.Keys, Does.Contain("alice@example.test"));
+    }
+
+    [TestCase("<user jid=\"Alice@Example.test\" />", "<loged-user jid=\"Alice@Example.test\" />", 7, "unknown element <loged-user> inside <organization>; expected one of: <user>")]
+    [TestCase("port=\"5347\"", "port=\"53x7\"", 3, "port must be a whole number from 1 to 65535, not '53x7'")]
+    [TestCase("endpoint=\"other\"", "endpoint=\"gr-main\"", 8, "endpoint 'gr-main' referenced by user 'bob@example.test' is not defined; defined endpoints: 'local', 'other'")]
+    [TestCase("name=\"other\"", "name=\"local\"", 12, "endpoint name 'local' is already used at line 11")]
+    [TestCase("bob@example.test\" endpoint", "alice@example.test\" endpoint", 8, "user 'alice@example.test' is listed twice (first at line 7)")]
+    [TestCase("idle-close=\"10m\"", "idle-close=\"ten minutes\"", 5, "idle-close must be a positive duration")]
+    [TestCase("secret-env=\"SECRET\"", "secret-env=\"MISSING\"", 3, "environment variable MISSING, which is not set or empty")]
+    [TestCase("secret-env=\"SECRET\"", "secret=\"inline\"", 3, "the secret must not be written in the config itself")]
+    [TestCase("bob@example.test\" endpoint", "bob@elsewhere.test\" endpoint", 8, "not in the organization's domain 'example.test'")]
+    [TestCase("<spool path=\"spool/spool.db\" />", "", 1, "<imlogger> needs a <spool> element")]
+    [TestCase("</endpoints>", "</endpoint>", 13, "not well-formed XML")]
+    [TestCase("name=\"local\"", "name=\"my archive\"", 11, "must not contain spaces")]
+    public void BrokenConfigNamesFileLineAndProblem(string from, string to, int line, string problem)
+    {
+        var path = Write(Valid.Replace(from, to));
+        var e = Assert.Throws<ConfigException>(() => Load(path))!;
+        Assert.Multiple(() =>
+        {
+            Assert.That(e.Message, Does.StartWith($"{path}:{e.Line}:"));
+            Assert.That(e.Line, Is.EqualTo(line == 1 ? e.Line : line));
+            Assert.That(e.Problem, Does.Contain(problem));
+        });
+    }
+
+    [Test]
+    public void EntityExpansionIsRefused()
+    {
+        var path = Write("""
+            <?xml version="1.0"?>
+            <!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>
+            <imlogger>&lol2;</imlogger>
+            """);
+        var e = Assert.Throws<ConfigException>(() => Load(path))!;
+        Assert.That(e.Problem, Does.Contain("DTDs and entity declarations are not allowed"));
+        Assert.That(e.Line, Is.EqualTo(2));
+    }
+
+    [Test]
+    public void MissingFileSaysWhereItLooked()
+    {
+        var e = Assert.Throws<ConfigException>(() => Load(Path.Combine(_dir, "nope.xml")))!;
+        Assert.That(e.Message, Does.Contain("does not exist"));
+    }
+
+    [Test]
+    public void SecretFromAFileIsTrimmed()
+    {
+        File.WriteAllText(Path.Combine(_dir, "secret"), "from-file\n");
+        var config = Load(Write(Valid.Replace("secret-env=\"SECRET\"", "secret-file=\"secret\"")));
+        Assert.That(config.Component.Secret, Is.EqualTo("from-file"));
+        Assert.That(config.Component.SecretSource, Does.Contain(Path.Combine(_dir, "secret")));
+    }
+
+    [TestCase("30s", 30)]
+    [TestCase("10m", 600)]
+    [TestCase("2h", 7200)]
+    [TestCase("PT90S", 90)]
+    public void DurationsAcceptUnitsAndIso8601(string text, int seconds)
+    {
+        Assert.That(ConfigLoader.TryParseDuration(text, out var v), Is.True);
+        Assert.That(v, Is.EqualTo(TimeSpan.FromSeconds(seconds)));
+    }
+}

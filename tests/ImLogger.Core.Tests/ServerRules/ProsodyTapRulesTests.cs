@@ -1,0 +1,38 @@
+using ImLogger.Config;
+using ImLogger.ServerRules;
+
+namespace ImLogger.Tests.ServerRules;
+
+public class ProsodyTapRulesTests
+{
+    private static ImLoggerConfig Config(string secret = "s3cret") => new()
+    {
+        SourcePath = "/etc/imlogger/imlogger.xml",
+        Component = new ComponentSettings { Jid = "archive.example.test", Host = "127.0.0.1", Port = 5347, Secret = secret, SecretSource = "test" },
+        SpoolPath = "/var/lib/imlogger/spool.db",
+        IdleClose = TimeSpan.FromMinutes(10),
+        Organizations = [new OrganizationConfig { Domain = "example.test", DefaultEndpoint = "local",
+            Users = [new LoggedUserConfig("bob@example.test", null), new LoggedUserConfig("alice@example.test", null)] }],
+        Endpoints = [new DirectoryEndpointConfig { Name = "local", Path = "/tmp/a" }],
+    };
+
+    [Test]
+    public void FirewallScriptCopiesBothDirectionsOfEachLoggedUser()
+    {
+        var script = ProsodyTapRules.FirewallScript(Config());
+        const string alice = "::preroute\nFROM: alice@example.test\nNOT TO: archive.example.test\nRULEDEP=st\nFORWARD=archive.example.test\n\n" +
+                             "::deliver\nTO: alice@example.test\nNOT FROM: archive.example.test\nRULEDEP=st\nFORWARD=archive.example.test\n";
+        Assert.That(script.ReplaceLineEndings("\n"), Does.Contain(alice));
+        Assert.That(script.IndexOf("alice@", StringComparison.Ordinal), Is.LessThan(script.IndexOf("bob@", StringComparison.Ordinal)), "stable order");
+    }
+
+    [Test]
+    public void ConfigSnippetDeclaresTheComponentAndLoadsTheFirewall()
+    {
+        var lua = ProsodyTapRules.ConfigSnippet(Config("we\"ird\\secret"), "/etc/prosody/imlogger.pfw");
+        Assert.That(lua, Does.Contain("Component \"archive.example.test\""));
+        Assert.That(lua, Does.Contain("component_secret = \"we\\\"ird\\\\secret\""), "secret is a valid Lua string");
+        Assert.That(lua, Does.Contain("VirtualHost \"example.test\""));
+        Assert.That(lua, Does.Contain("firewall_scripts = { \"/etc/prosody/imlogger.pfw\" }"));
+    }
+}

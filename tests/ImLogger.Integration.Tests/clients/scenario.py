@@ -1,0 +1,131 @@
+#!/usr/bin/python3
+"""Plays a scripted conversation with real XMPP clients (slixmpp), the way people would.
+
+usage: scenario.py HOST PORT SCENARIO.json
+
+SCENARIO.json: {"password": "pw", "steps": [STEP, ...]}, steps run one after another:
+  {"as": "alice@example.test", "do": "connect"}
+  {"as": "alice@example.test", "do": "chat", "to": "bob@example.test", "body": "hi", "html": "<p>hi <img alt=':-)' src='x.png'/></p>"}
+  {"as": "bob@example.test",   "do": "expect", "from": "alice@example.test", "body": "hi"}   # waits until received
+  {"as": "alice@example.test", "do": "join", "room": "lobby@conference.example.test", "nick": "alice"}
+  {"as": "alice@example.test", "do": "groupchat", "room": "lobby@conference.example.test", "body": "hello room"}
+  {"as": "alice@example.test", "do": "leave", "room": "lobby@conference.example.test", "nick": "alice"}
+  {"as": "alice@example.test", "do": "disconnect"}
+  {"do": "sleep", "seconds": 0.5}
+Prints one JSON line per step done ({"step": i, "ok": true}) and, at the end, every message each
+client received: {"received": {"bob@example.test": [{"from": ..., "type": ..., "body": ...}]}}.
+Exits 1 with a JSON error line if a step fails or times out.
+"""
+import asyncio
+import json
+import sys
+
+import slixmpp
+
+TIMEOUT = 15
+
+
+class Client(slixmpp.ClientXMPP):
+    def __init__(self, jid, password):
+        super().__init__(jid, password)
+        self.register_plugin("xep_0030")
+        self.register_plugin("xep_0045")
+        self.register_plugin("xep_0071")
+        self.register_plugin("xep_0199")
+        self.received = []
+        self.arrived = asyncio.Event()
+        self.ready = asyncio.Event()
+        self.add_event_handler("session_start", self.on_start)
+        self.add_event_handler("message", self.on_message)
+        self.add_event_handler("groupchat_message", self.on_message)
+        self.add_event_handler("failed_auth", lambda *_: self.fail("authentication failed"))
+        self.error = None
+
+    def fail(self, why):
+        self.error = why
+        self.ready.set()
+
+    async def on_start(self, _):
+        self.send_presence()
+        await self.get_roster()
+        self.ready.set()
+
+    def on_message(self, msg):
+        entry = {"from": str(msg["from"]), "type": msg["type"], "body": msg["body"]}
+        if entry not in self.received or msg["type"] != "groupchat":
+            self.received.append(entry)
+        self.arrived.set()
+
+
+async def wait_for(predicate, client):
+    deadline = asyncio.get_event_loop().time() + TIMEOUT
+    while not predicate():
+        remaining = deadline - asyncio.get_event_loop().time()
+        if remaining <= 0:
+            raise TimeoutError("timed out")
+        client.arrived.clear()
+        try:
+            await asyncio.wait_for(client.arrived.wait(), remaining)
+        except asyncio.TimeoutError:
+            pass
+
+
+async def run(host, port, scenario):
+    clients = {}
+    password = scenario.get("password", "pw")
+    for i, step in enumerate(scenario["steps"]):
+        do = step["do"]
+        who = step.get("as")
+        c = clients.get(who)
+        if do == "connect":
+            c = clients[who] = Client(who + "/" + step.get("resource", "test"), step.get("password", password))
+            c.enable_starttls = False
+            c.enable_direct_tls = False
+            c.enable_plaintext = True
+            c.connect(address=(host, port), use_ssl=False, force_starttls=False, disable_starttls=True)
+            await asyncio.wait_for(c.ready.wait(), TIMEOUT)
+            if c.error:
+                raise RuntimeError(f"{who}: {c.error}")
+        elif do == "chat":
+            kw = {"mto": step["to"], "mbody": step["body"], "mtype": "chat"}
+            if "html" in step:
+                kw["mhtml"] = step["html"]
+            c.send_message(**kw)
+        elif do == "expect":
+            def seen():
+                return any(m["body"] == step["body"] and m["from"].startswith(step["from"]) for m in c.received)
+            await wait_for(seen, c)
+        elif do == "join":
+            await asyncio.wait_for(c.plugin["xep_0045"].join_muc_wait(step["room"], step["nick"], maxstanzas=0), TIMEOUT)
+        elif do == "groupchat":
+            c.send_message(mto=step["room"], mbody=step["body"], mtype="groupchat")
+        elif do == "leave":
+            c.plugin["xep_0045"].leave_muc(step["room"], step["nick"])
+        elif do == "disconnect":
+            c.disconnect()
+            await c.disconnected
+        elif do == "sleep":
+            await asyncio.sleep(step["seconds"])
+        else:
+            raise ValueError(f"unknown step {do}")
+        print(json.dumps({"step": i, "do": do, "ok": True}), flush=True)
+    await asyncio.sleep(0.3)
+    print(json.dumps({"received": {jid: c.received for jid, c in clients.items()}}), flush=True)
+    for c in clients.values():
+        if c.is_connected():
+            c.disconnect()
+
+
+def main():
+    host, port, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    with open(path, encoding="utf-8") as f:
+        scenario = json.load(f)
+    try:
+        asyncio.get_event_loop().run_until_complete(run(host, port, scenario))
+    except Exception as e:  # report, don't hang
+        print(json.dumps({"error": f"{type(e).__name__}: {e}"}), flush=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
