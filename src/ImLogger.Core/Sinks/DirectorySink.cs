@@ -18,6 +18,16 @@ public sealed class DirectorySink : ITranscriptSink
 {
     private const int MaxKeyLength = 120;
 
+    /// <summary>.eml files get canonical RFC 5322 line endings (CRLF) on every OS.</summary>
+    private static readonly MimeKit.FormatOptions EmlFormat = CreateFormat();
+
+    private static MimeKit.FormatOptions CreateFormat()
+    {
+        var format = MimeKit.FormatOptions.Default.Clone();
+        format.NewLineFormat = MimeKit.NewLineFormat.Dos;
+        return format;
+    }
+
     private readonly string _directory;
     private readonly TranscriptMessageBuilder _builder;
     private readonly ILogger<DirectorySink> _logger;
@@ -81,7 +91,7 @@ public sealed class DirectorySink : ITranscriptSink
             System.IO.Directory.CreateDirectory(_directory);
             await using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 64 * 1024, FileOptions.Asynchronous))
             {
-                await message.WriteToAsync(stream, cancellationToken).ConfigureAwait(false);
+                await message.WriteToAsync(EmlFormat, stream, cancellationToken).ConfigureAwait(false);
                 await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
                 stream.Flush(flushToDisk: true);
             }

@@ -256,8 +256,9 @@ public sealed class TranscriptMessageBuilder
     private static string Sender(ConversationEvent e) =>
         e.ConversationType == ConversationType.GroupChat ? Occupant(e) : Line(e.From);
 
+    /// <summary>The addressee worth showing: none for room messages (sent to the room, whoever's copy this is).</summary>
     private static string? Recipient(ConversationEvent e) =>
-        e.ConversationType == ConversationType.GroupChat && Bare(e.To) == e.ConversationKey ? null : Line(e.To);
+        e.ConversationType == ConversationType.GroupChat && (e.StanzaType == "groupchat" || Bare(e.To) == e.ConversationKey) ? null : Line(e.To);
 
     /// <summary>What happened, without the sender, for presence-like events.</summary>
     private static string PresenceText(ConversationEvent e)
