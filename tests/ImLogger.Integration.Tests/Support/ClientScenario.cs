@@ -1,0 +1,34 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace ImLogger.Integration.Tests.Support;
+
+/// <summary>Runs clients/scenario.py: real XMPP clients (Debian's python3-slixmpp) playing a scripted conversation.</summary>
+internal static class ClientScenario
+{
+    public static object Connect(string user, string resource = "test") => new { @as = $"{user}@{ProsodyServer.Domain}", @do = "connect", resource };
+    public static object Chat(string from, string to, string body, string? html = null) =>
+        html == null ? new { @as = Jid(from), @do = "chat", to = Jid(to), body } : new { @as = Jid(from), @do = "chat", to = Jid(to), body, html };
+    public static object Expect(string who, string from, string body) => new { @as = Jid(who), @do = "expect", from = from.Contains('@') ? from : Jid(from), body };
+    public static object Join(string who, string room, string nick) => new { @as = Jid(who), @do = "join", room = Room(room), nick };
+    public static object GroupChat(string who, string room, string body) => new { @as = Jid(who), @do = "groupchat", room = Room(room), body };
+    public static object Leave(string who, string room, string nick) => new { @as = Jid(who), @do = "leave", room = Room(room), nick };
+    /// <summary>Lets presence broadcasts reach everyone (a leave is not acknowledged to the others, so there is nothing to wait for).</summary>
+    public static object Pause(double seconds = 1) => new { @do = "sleep", seconds };
+    public static object Disconnect(string who) => new { @as = Jid(who), @do = "disconnect" };
+
+    public static string Jid(string user) => $"{user}@{ProsodyServer.Domain}";
+    public static string Room(string room) => $"{room}@{ProsodyServer.Muc}";
+
+    /// <summary>Plays the steps; returns what each client received (JID -> messages).</summary>
+    public static async Task<JsonObject> RunAsync(ProsodyServer server, string dir, params object[] steps)
+    {
+        var file = Path.Combine(dir, $"scenario-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(file, JsonSerializer.Serialize(new { password = ProsodyServer.Password, steps }));
+        await using var python = ProcessRunner.Start("clients", "/usr/bin/python3", [Paths.ScenarioScript, "127.0.0.1", server.C2sPort.ToString(), file]);
+        var code = await python.WaitForExitAsync(TimeSpan.FromSeconds(90));
+        Assert.That(code, Is.Zero, $"the client scenario failed:\n{python.Output}");
+        var last = python.Lines.Last(l => l.StartsWith("{\"received\"", StringComparison.Ordinal));
+        return (JsonObject)JsonNode.Parse(last)!["received"]!;
+    }
+}

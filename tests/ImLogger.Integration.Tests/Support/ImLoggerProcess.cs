@@ -1,0 +1,37 @@
+using System.Text.RegularExpressions;
+
+namespace ImLogger.Integration.Tests.Support;
+
+/// <summary>The real <c>imlogger</c> program in its own process, so a test can kill it like a crash would.</summary>
+internal static partial class ImLoggerProcess
+{
+    public const string SecretVariable = "IMLOGGER_COMPONENT_SECRET";
+
+    public static ProcessRunner Start(string name, IDictionary<string, string> env, params string[] args)
+    {
+        var all = new Dictionary<string, string>(env) { ["IMLOGGER_LOG_LEVEL"] = "Debug", ["DOTNET_NOLOGO"] = "1" };
+        return ProcessRunner.Start(name, "dotnet", [Paths.ImLoggerDll, .. args], all);
+    }
+
+    public static ProcessRunner Run(string configPath, string secret, string name = "imlogger") =>
+        Start(name, new Dictionary<string, string> { [SecretVariable] = secret }, "run", "--config", configPath, "--log-config", Paths.NLogConfig);
+
+    /// <summary>Runs a short command (prosody-config, check-config) to completion.</summary>
+    public static async Task<(int Code, string Output)> CommandAsync(string secret, params string[] args)
+    {
+        await using var p = Start(args[0], new Dictionary<string, string> { [SecretVariable] = secret }, args);
+        var code = await p.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        return (code, p.Output);
+    }
+
+    public static Task<string> WaitConnectedAsync(ProcessRunner p) =>
+        p.WaitForLineAsync(l => l.Contains("Connected to the XMPP server", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "the component connected");
+
+    /// <summary>Waits until the component reports at least <paramref name="events"/> events durably spooled.</summary>
+    public static Task<string> WaitSpooledAsync(ProcessRunner p, int events) =>
+        p.WaitForLineAsync(l => SpooledTotal().Match(l) is { Success: true } m && int.Parse(m.Groups[1].Value) >= events,
+            TimeSpan.FromSeconds(30), $"{events} events spooled");
+
+    [GeneratedRegex(@"Spooled \d+ events \((\d+) since start\)")]
+    private static partial Regex SpooledTotal();
+}

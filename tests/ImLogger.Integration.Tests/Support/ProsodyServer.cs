@@ -1,0 +1,118 @@
+using System.Net.Sockets;
+
+namespace ImLogger.Integration.Tests.Support;
+
+/// <summary>
+/// Debian's Prosody, started for one test: loopback only, free ports, everything in a temp dir,
+/// accounts written as internal_plain files, MUC at conference.example.test, and the operator's
+/// tap config (from <c>imlogger prosody-config --out</c>) included exactly as generated.
+/// </summary>
+internal sealed class ProsodyServer : IAsyncDisposable
+{
+    public const string Domain = "example.test";
+    public const string Muc = "conference.example.test";
+    public const string Password = "pw";
+
+    private ProcessRunner? _process;
+
+    private ProsodyServer(string dir, string? include)
+    {
+        Dir = dir;
+        Include = include;
+        C2sPort = Paths.FreePort();
+        ComponentPort = Paths.FreePort();
+    }
+
+    public string Dir { get; }
+    public string? Include { get; }
+    public int C2sPort { get; }
+    public int ComponentPort { get; }
+    public string LogFile => Path.Combine(Dir, "prosody.log");
+    public string Log => File.Exists(LogFile) ? File.ReadAllText(LogFile) : "";
+
+    /// <summary>Writes the config and accounts; call <see cref="StartAsync"/> once the include file exists.</summary>
+    public static ProsodyServer Prepare(string dir, string? include, params string[] users)
+    {
+        if (!File.Exists("/usr/bin/prosody"))
+            Assert.Fail("Debian's prosody is not installed: run the test command from the README (./imlogger.sh test), which installs it.");
+        var server = new ProsodyServer(dir, include);
+        var accounts = Path.Combine(dir, "data", Domain.Replace(".", "%2e"), "accounts");
+        Directory.CreateDirectory(accounts);
+        Directory.CreateDirectory(Path.Combine(dir, "certs"));
+        foreach (var user in users)
+            File.WriteAllText(Path.Combine(accounts, $"{user}.dat"), $"return {{\n\t[\"password\"] = \"{Password}\";\n}};\n");
+        File.WriteAllText(server.ConfigPath, server.Config());
+        return server;
+    }
+
+    public string ConfigPath => Path.Combine(Dir, "prosody.cfg.lua");
+
+    private string Config() => $$"""
+        -- Throw-away Prosody for one ImLogger test.
+        run_as_root = true
+        pidfile = "{{Dir}}/prosody.pid"
+        data_path = "{{Dir}}/data"
+        certificates = "{{Dir}}/certs"
+        log = { { levels = { min = "debug" }, to = "file", filename = "{{LogFile}}" } }
+        interfaces = { "127.0.0.1" }
+        c2s_ports = { {{C2sPort}} }
+        c2s_direct_tls_ports = {}
+        legacy_ssl_ports = {}
+        component_ports = { {{ComponentPort}} }
+        component_interfaces = { "127.0.0.1" }
+        http_ports = {}
+        https_ports = {}
+        modules_enabled = { "roster", "saslauth", "disco", "ping" }
+        modules_disabled = { "s2s" }
+        authentication = "internal_plain"
+        c2s_require_encryption = false
+        allow_unencrypted_plain_auth = true
+
+        VirtualHost "{{Domain}}"
+
+        Component "{{Muc}}" "muc"
+        	muc_room_locking = false
+        	muc_room_default_public_jids = true
+
+        {{(Include == null ? "" : $"Include \"{Include}\"")}}
+        """;
+
+    public async Task StartAsync()
+    {
+        _process = ProcessRunner.Start("prosody", "/usr/bin/prosody", ["-F", "--config", ConfigPath]);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        foreach (var port in new[] { C2sPort, ComponentPort })
+        {
+            while (true)
+            {
+                if (_process.HasExited)
+                    Assert.Fail($"Prosody exited at start. Its log:\n{Log}\n{_process.Output}");
+                try
+                {
+                    using var probe = new TcpClient();
+                    await probe.ConnectAsync("127.0.0.1", port);
+                    break;
+                }
+                catch (SocketException) when (DateTime.UtcNow < deadline)
+                {
+                    await Task.Delay(100);
+                }
+            }
+        }
+    }
+
+    public async Task StopAsync()
+    {
+        if (_process == null) return;
+        await _process.TerminateAsync(TimeSpan.FromSeconds(15));
+        await _process.DisposeAsync();
+        _process = null;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        if (TestContext.CurrentContext.Result.Outcome.Status == NUnit.Framework.Interfaces.TestStatus.Failed)
+            TestContext.Out.WriteLine($"--- prosody.log ---\n{Log}");
+    }
+}

@@ -1,0 +1,68 @@
+namespace ImLogger.Integration.Tests.Support;
+
+/// <summary>
+/// One test's world: a temp dir with an ImLogger config, the tap rules generated from it by the real
+/// <c>imlogger prosody-config --out</c> command, and a Prosody that includes exactly that output.
+/// </summary>
+internal sealed class TapDeployment : IAsyncDisposable
+{
+    public const string Secret = "tap-secret-4f1c";
+
+    private TapDeployment(string dir, ProsodyServer prosody)
+    {
+        Dir = dir;
+        Prosody = prosody;
+    }
+
+    public string Dir { get; }
+    public ProsodyServer Prosody { get; }
+    public string ConfigPath => Path.Combine(Dir, "imlogger.xml");
+    public string ArchiveDir => Path.Combine(Dir, "archive");
+    public string SpoolPath => Path.Combine(Dir, "spool.db");
+
+    public static async Task<TapDeployment> StartAsync(string idleClose = "1h", string prosodySecret = Secret, params string[] logged)
+    {
+        var dir = Paths.TempDir("imlogger-it-");
+        var tapDir = Path.Combine(dir, "tap");
+        var prosody = ProsodyServer.Prepare(dir, Path.Combine(tapDir, "imlogger.cfg.lua"), "alice", "bob", "carol", "dave");
+        var deployment = new TapDeployment(dir, prosody);
+        deployment.WriteConfig(prosody.ComponentPort, idleClose, logged.Length == 0 ? ["alice"] : logged);
+        var (code, output) = await ImLoggerProcess.CommandAsync(prosodySecret, "prosody-config", "--config", deployment.ConfigPath, "--out", tapDir);
+        Assert.That(code, Is.Zero, output);
+        await prosody.StartAsync();
+        return deployment;
+    }
+
+    public void WriteConfig(int componentPort, string idleClose, IEnumerable<string> logged) =>
+        File.WriteAllText(ConfigPath, $"""
+            <?xml version="1.0" encoding="utf-8"?>
+            <imlogger>
+              <component jid="archive.example.test" host="127.0.0.1" port="{componentPort}" secret-env="{ImLoggerProcess.SecretVariable}" />
+              <spool path="spool.db" />
+              <transcripts idle-close="{idleClose}" />
+              <organization domain="example.test" endpoint="local-archive">
+            {string.Join("\n", logged.Select(u => $"    <user jid=\"{u}@example.test\" />"))}
+              </organization>
+              <endpoints>
+                <directory name="local-archive" path="archive" />
+              </endpoints>
+            </imlogger>
+            """);
+
+    public ProcessRunner RunImLogger(string name = "imlogger", string secret = Secret) => ImLoggerProcess.Run(ConfigPath, secret, name);
+
+    /// <summary>The .eml files in the archive, parsed.</summary>
+    public IReadOnlyList<MimeKit.MimeMessage> Archived() =>
+        Directory.Exists(ArchiveDir)
+            ? Directory.GetFiles(ArchiveDir, "*.eml").Order().Select(f => MimeKit.MimeMessage.Load(f)).ToList()
+            : [];
+
+    public async ValueTask DisposeAsync()
+    {
+        await Prosody.DisposeAsync();
+        if (TestContext.CurrentContext.Result.Outcome.Status != NUnit.Framework.Interfaces.TestStatus.Failed)
+            Directory.Delete(Dir, recursive: true);
+        else
+            TestContext.Out.WriteLine($"kept {Dir} for inspection");
+    }
+}
