@@ -51,7 +51,8 @@ internal sealed class ArchiveService(
         }
         catch (ComponentFatalException e)
         {
-            logger.LogCritical("ImLogger stops: {Reason}", e.Message);
+            // The connection already logged the reason at Error, in full: one line for the operator, not two.
+            logger.LogInformation("ImLogger stops with exit code 2 ({Condition}): it cannot attach without a configuration change", e.Condition);
             Environment.ExitCode = 2;
             lifetime.StopApplication();
         }

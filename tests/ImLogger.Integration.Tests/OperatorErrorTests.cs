@@ -1,0 +1,90 @@
+using ImLogger.Integration.Tests.Support;
+
+namespace ImLogger.Integration.Tests;
+
+/// <summary>What an operator sees when something is set up wrong: one clear line, and an exit code or a retry.</summary>
+[TestFixture, NonParallelizable]
+public class OperatorErrorTests
+{
+    [Test, CancelAfter(120_000)]
+    public async Task WrongSecretStopsWithOneClearLineAndExitCode2()
+    {
+        await using var world = await TapDeployment.StartAsync(prosodySecret: "the-server-secret");
+        await using var imlogger = world.RunImLogger(secret: "a-wrong-secret");
+        var code = await imlogger.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        Assert.Multiple(() =>
+        {
+            Assert.That(code, Is.EqualTo(2));
+            var errors = imlogger.Lines.Where(l => l.Contains(" ERROR ", StringComparison.Ordinal) || l.Contains(" FATAL ", StringComparison.Ordinal)).ToList();
+            Assert.That(errors.Count(l => l.Contains("secret", StringComparison.OrdinalIgnoreCase)), Is.GreaterThanOrEqualTo(1), imlogger.Output);
+            Assert.That(errors.Count(l => l.Contains("ERROR", StringComparison.Ordinal)), Is.EqualTo(1), "one error line, then the stop:\n" + imlogger.Output);
+            Assert.That(imlogger.Output, Does.Not.Contain("a-wrong-secret").And.Not.Contain("the-server-secret"), "secrets never reach logs");
+        });
+    }
+
+    [Test, CancelAfter(120_000)]
+    public async Task ServerDownIsRetriedWithWhatToCheck()
+    {
+        var dir = Paths.TempDir("imlogger-down-");
+        try
+        {
+            var world = new[] { "alice" };
+            var config = Path.Combine(dir, "imlogger.xml");
+            File.WriteAllText(config, $"""
+                <imlogger>
+                  <component jid="archive.example.test" port="{Paths.FreePort()}" secret-env="{ImLoggerProcess.SecretVariable}" />
+                  <spool path="spool.db" />
+                  <organization domain="example.test" endpoint="a"><user jid="{world[0]}@example.test" /></organization>
+                  <endpoints><directory name="a" path="archive" /></endpoints>
+                </imlogger>
+                """);
+            await using var imlogger = ImLoggerProcess.Run(config, "s");
+            var line = await imlogger.WaitForLineAsync(l => l.Contains("WARN", StringComparison.Ordinal) && l.Contains("retrying in", StringComparison.Ordinal),
+                TimeSpan.FromSeconds(30), "a retry warning");
+            Assert.That(line, Does.Contain("127.0.0.1"));
+            Assert.That(imlogger.HasExited, Is.False, "a server that is down is waited for, not fatal");
+            Assert.That(await imlogger.TerminateAsync(TimeSpan.FromSeconds(30)), Is.Zero);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Test, CancelAfter(60_000)]
+    public async Task MalformedConfigNamesFileAndLineAndExits1()
+    {
+        var dir = Paths.TempDir("imlogger-bad-");
+        try
+        {
+            var config = Path.Combine(dir, "imlogger.xml");
+            File.WriteAllText(config, "<imlogger>\n  <component jid=\"archive.example.test\" secret-env=\"X\" />\n  <spool path=\"s.db\" />\n  <organisation domain=\"example.test\" />\n</imlogger>\n");
+            var (code, output) = await ImLoggerProcess.CommandAsync("s", "run", "--config", config);
+            Assert.That(code, Is.EqualTo(1));
+            var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.That(lines, Has.Length.EqualTo(1), output);
+            Assert.That(lines[0], Does.StartWith($"imlogger: config error: {config}:4:4: unknown element <organisation> inside <imlogger>"));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Test, CancelAfter(60_000)]
+    public async Task ProsodyConfigPrintsTheComponentAndTheRules()
+    {
+        var (code, output) = await ImLoggerProcess.CommandAsync("demo-secret", "prosody-config", "--config", Path.Combine(Paths.RepoRoot, "config", "imlogger.xml"));
+        Assert.That(code, Is.Zero, output);
+        Assert.That(output, Does.Contain("Component \"archive.example.test\"").And.Contain("component_secret = \"demo-secret\""));
+        Assert.That(output, Does.Contain("::preroute\nFROM: alice@example.test").And.Contain("::deliver\nTO: alice@example.test"));
+    }
+
+    [Test, CancelAfter(60_000)]
+    public async Task CheckConfigSummarisesTheShippedConfig()
+    {
+        var (code, output) = await ImLoggerProcess.CommandAsync("demo-secret", "check-config", "--config", Path.Combine(Paths.RepoRoot, "config", "imlogger.xml"));
+        Assert.That(code, Is.Zero, output);
+        Assert.That(output, Does.Contain("alice@example.test -> local-archive").And.Not.Contain("demo-secret"));
+    }
+}
