@@ -34,8 +34,12 @@ run_tests() {
   local results="$ROOT/.work/test-results"
   rm -rf "$results"
   echo "== running the tests"
-  local rc=0
-  dotnet test ImLogger.sln -c Release --no-build --nologo --logger trx --results-directory "$results" || rc=$?
+  local rc=0 project name
+  # One project after another, each with its own TRX file (parallel runs could collide on a timestamped name).
+  for project in tests/*/*.csproj; do
+    name=$(basename "$project" .csproj)
+    dotnet test "$project" -c Release --no-build --nologo --logger "trx;LogFileName=$name.trx" --results-directory "$results" || rc=$?
+  done
   # One closing line summed over every test project's TRX, so a run that executed nothing shows as such.
   local passed=0 failed=0 files=0
   for trx in "$results"/*.trx; do
