@@ -7,7 +7,7 @@ namespace ImLogger.Config;
 public static partial class ConfigLoader
 {
     /// <summary>Walks the document element by element, so each error carries the offending node's position.</summary>
-    private sealed class Reader(string file, string baseDir, Func<string, string?> environment)
+    private sealed partial class Reader(string file, string baseDir, Func<string, string?> environment)
     {
         public ImLoggerConfig Read(XElement root)
         {
@@ -17,7 +17,7 @@ public static partial class ConfigLoader
 
             var component = ReadComponent(Single(root, "component", required: true)!);
             var spool = Single(root, "spool", required: true)!;
-            Only(spool, ["path"], []);
+            Only(spool, ["path", "key-file"], []);
             var transcripts = Single(root, "transcripts", required: false);
             if (transcripts != null) Only(transcripts, ["idle-close", "dedup-window"], []);
 
@@ -39,6 +39,7 @@ public static partial class ConfigLoader
                 SourcePath = Path.GetFullPath(file),
                 Component = component,
                 SpoolPath = ResolvePath(Required(spool, "path")),
+                SpoolKeyFile = spool.Attribute("key-file") is { } keyFile ? ResolvePath(keyFile.Value) : null,
                 IdleClose = transcripts == null ? TimeSpan.FromMinutes(10) : Duration(transcripts, "idle-close", TimeSpan.FromMinutes(10)),
                 DedupWindow = transcripts == null ? TimeSpan.FromSeconds(60) : Duration(transcripts, "dedup-window", TimeSpan.FromSeconds(60)),
                 Organizations = organizations,
@@ -90,17 +91,16 @@ public static partial class ConfigLoader
 
         private Dictionary<string, (EndpointConfig Config, XElement Node)> ReadEndpoints(XElement e)
         {
-            Only(e, [], ["directory"]);
+            Only(e, [], EndpointTypes);
             var result = new Dictionary<string, (EndpointConfig, XElement)>(StringComparer.Ordinal);
             foreach (var d in e.Elements())
             {
-                Only(d, ["name", "path"], []);
                 var name = Required(d, "name");
                 if (name.Any(char.IsWhiteSpace) || name.Length == 0)
                     throw Error(d, $"endpoint name '{name}' must not contain spaces");
                 if (result.TryGetValue(name, out var other))
                     throw Error(d, $"endpoint name '{name}' is already used at line {Line(other.Item2)}; endpoint names must be unique");
-                result[name] = (new DirectoryEndpointConfig { Name = name, Path = ResolvePath(Required(d, "path")) }, d);
+                result[name] = (ReadEndpoint(d, name), d);
             }
             if (result.Count == 0)
                 throw Error(e, "no endpoint is defined; add one, e.g. <directory name=\"local-archive\" path=\"/var/lib/imlogger/archive\"/>");

@@ -11,6 +11,9 @@ public sealed record ImLoggerConfig
     /// <summary>Absolute path of the LiteDB spool file.</summary>
     public required string SpoolPath { get; init; }
 
+    /// <summary>Absolute path of the file holding the spool's encryption key (LiteDB password), or null for an unencrypted spool.</summary>
+    public string? SpoolKeyFile { get; init; }
+
     /// <summary>A conversation with no new event for this long is closed and its transcript delivered.</summary>
     public required TimeSpan IdleClose { get; init; }
 
@@ -79,3 +82,6 @@ public sealed record DirectoryEndpointConfig : EndpointConfig
     /// <summary>Absolute path of the directory.</summary>
     public required string Path { get; init; }
 }
+
+    /// <summary>Attempts (the first included) before a delivery to this endpoint becomes a dead letter; null for the dispatcher's default.</summary>
+    public int? MaxAttempts { get; init; }

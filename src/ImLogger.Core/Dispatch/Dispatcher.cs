@@ -2,6 +2,8 @@ using ImLogger.Conversations;
 using ImLogger.Sinks;
 using ImLogger.Spool;
 using Microsoft.Extensions.Logging;
+using Polly;
+using Polly.Retry;
 
 namespace ImLogger.Dispatch;
 
@@ -12,9 +14,13 @@ namespace ImLogger.Dispatch;
 /// <remarks>
 /// Each endpoint is served independently (in <see cref="RunAsync"/> by its own loop; in
 /// <see cref="DeliverDueAsync"/> concurrently), so an endpoint that is down or slow never delays the others.
-/// A transient failure schedules a retry with exponential backoff and jitter and ends that endpoint's pass
-/// (the endpoint is probably down: no point hammering it with the rest of its queue); after
-/// <see cref="DispatcherOptions.MaxAttempts"/> or on a permanent failure the delivery is marked dead and kept.
+/// Retries happen on two time scales. Within a pass, a Polly retry pipeline (exponential backoff with jitter,
+/// <see cref="DispatcherOptions.QuickRetries"/>) rides out a blip: a dropped connection, a greylisting 4xx. When those
+/// are used up, the failure counts as one attempt in the spool and the next attempt is scheduled there, durably, with
+/// exponential backoff and jitter (<see cref="RetryDelay"/>): a schedule that must survive a restart cannot live in an
+/// in-memory policy. That ends the endpoint's pass (the endpoint is probably down: no point hammering it with the rest of
+/// its queue). After the endpoint's maximum attempts or on a permanent failure the delivery is marked dead, with the
+/// reason, and kept.
 /// </remarks>
 public sealed class Dispatcher
 {
@@ -26,6 +32,7 @@ public sealed class Dispatcher
     private readonly Dictionary<string, SemaphoreSlim> _wakeSignals;
     private readonly Dictionary<string, DateTimeOffset> _unknownReported = new(StringComparer.Ordinal);
     private readonly object _unknownGate = new();
+    private readonly ResiliencePipeline _quickRetry;
 
     /// <summary>Creates the dispatcher.</summary>
     /// <param name="spool">The spool.</param>
@@ -53,8 +60,41 @@ public sealed class Dispatcher
         if (options.InitialRetryDelay <= TimeSpan.Zero || options.MaxRetryDelay < options.InitialRetryDelay)
             throw new ArgumentException("Retry delays must be positive and MaxRetryDelay >= InitialRetryDelay.", nameof(options));
         if (options.BatchSize < 1) throw new ArgumentException("BatchSize must be at least 1.", nameof(options));
+        if (options.QuickRetries < 0 || (options.QuickRetries > 0 && options.QuickRetryDelay <= TimeSpan.Zero))
+            throw new ArgumentException("QuickRetries must be >= 0 and QuickRetryDelay positive.", nameof(options));
+        if (options.EndpointMaxAttempts.Values.Any(v => v < 1))
+            throw new ArgumentException("EndpointMaxAttempts values must be at least 1.", nameof(options));
         _wakeSignals = _sinks.ToDictionary(s => s.Name, _ => new SemaphoreSlim(0, 1), StringComparer.Ordinal);
+        _quickRetry = BuildQuickRetry();
     }
+
+    /// <summary>Retries a transient failure within the pass (SinkException with IsTransient, or an unexpected exception
+    /// from a sink); a permanent SinkException and our own cancellation pass straight through.</summary>
+    private ResiliencePipeline BuildQuickRetry()
+    {
+        if (_options.QuickRetries == 0) return ResiliencePipeline.Empty;
+        return new ResiliencePipelineBuilder { TimeProvider = _time }
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder()
+                    .Handle<SinkException>(e => e.IsTransient)
+                    .Handle<Exception>(e => e is not SinkException and not OperationCanceledException),
+                MaxRetryAttempts = _options.QuickRetries,
+                Delay = _options.QuickRetryDelay,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                OnRetry = args =>
+                {
+                    _logger.LogDebug("delivery failed ({Error}); retrying in {Delay} (quick retry {Attempt} of {Max})",
+                        args.Outcome.Exception?.Message, args.RetryDelay, args.AttemptNumber + 1, _options.QuickRetries);
+                    return default;
+                },
+            })
+            .Build();
+    }
+
+    /// <summary>Attempts before a delivery to <paramref name="endpoint"/> becomes dead.</summary>
+    private int MaxAttemptsFor(string endpoint) => _options.EndpointMaxAttempts.GetValueOrDefault(endpoint, _options.MaxAttempts);
 
     /// <summary>Starts delivery at once instead of at the next poll (the pipeline closed a transcript).</summary>
     public void Wake()
@@ -199,7 +239,9 @@ public sealed class Dispatcher
             string receipt;
             try
             {
-                receipt = await sink.DeliverAsync(transcript, ct).ConfigureAwait(false);
+                receipt = await _quickRetry.ExecuteAsync(
+                    static (state, token) => new ValueTask<string>(state.sink.DeliverAsync(state.transcript, token)),
+                    (sink, transcript), ct).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
@@ -224,7 +266,8 @@ public sealed class Dispatcher
     {
         var transient = ex is not SinkException sinkException || sinkException.IsTransient;
         var reason = ex is SinkException ? ex.Message : $"{ex.GetType().Name}: {ex.Message}";
-        if (!transient || attempt >= _options.MaxAttempts)
+        var maxAttempts = MaxAttemptsFor(sink.Name);
+        if (!transient || attempt >= maxAttempts)
         {
             var why = transient ? $"gave up after {attempt} attempts; last error: {reason}" : $"permanent failure: {reason}";
             _spool.RecordFailure(transcript.Id, sink.Name, why, null, dead: true);
@@ -239,7 +282,7 @@ public sealed class Dispatcher
         _spool.RecordFailure(transcript.Id, sink.Name, reason, next, dead: false);
         _logger.LogWarning(ex is SinkException ? null : ex,
             "delivery of transcript {Id} ({Key}) to {Endpoint} failed (attempt {Attempt} of {MaxAttempts}): {Reason}; retrying at {Next:u}",
-            transcript.Id, transcript.ConversationKey, sink.Name, attempt, _options.MaxAttempts, reason, next);
+            transcript.Id, transcript.ConversationKey, sink.Name, attempt, maxAttempts, reason, next);
         return true;
     }
 

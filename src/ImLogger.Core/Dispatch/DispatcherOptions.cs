@@ -9,6 +9,16 @@ public sealed record DispatcherOptions
     /// <summary>Attempts (including the first) before a transiently failing delivery becomes dead.</summary>
     public int MaxAttempts { get; init; } = 20;
 
+    /// <summary>Attempts per endpoint name, overriding <see cref="MaxAttempts"/> (the config's <c>max-attempts</c>).</summary>
+    public IReadOnlyDictionary<string, int> EndpointMaxAttempts { get; init; } = new Dictionary<string, int>();
+
+    /// <summary>Retries within one pass (Polly, exponential backoff with jitter) before a transient failure counts as an
+    /// attempt in the spool. 0 turns them off.</summary>
+    public int QuickRetries { get; init; } = 2;
+
+    /// <summary>Delay before the first quick retry; doubles for the next, with jitter.</summary>
+    public TimeSpan QuickRetryDelay { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Delay before the first retry; doubles with every further failure.</summary>
     public TimeSpan InitialRetryDelay { get; init; } = TimeSpan.FromSeconds(5);
 

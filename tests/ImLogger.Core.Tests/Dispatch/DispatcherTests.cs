@@ -17,7 +17,8 @@ public sealed class DispatcherTests
     private LiteDbSpool _spool = null!;
     private FakeTimeProvider _time = null!;
     private ListLogger<Dispatcher> _log = null!;
-    private readonly DispatcherOptions _options = new();
+    // Quick (in-pass) retries wait on the fake clock; the tests that exercise them turn them on and advance it.
+    private readonly DispatcherOptions _options = new() { QuickRetries = 0 };
 
     [SetUp]
     public void SetUp()
@@ -145,6 +146,59 @@ public sealed class DispatcherTests
         Assert.That(d.Attempts, Is.EqualTo(3));
         Assert.That(d.LastError, Does.Contain("gave up after 3 attempts").And.Contain("unexpected"));
         sink.Verify(s => s.DeliverAsync(It.IsAny<Transcript>(), It.IsAny<CancellationToken>()), Times.Exactly(3));
+    }
+
+    [Test]
+    public async Task QuickRetry_RidesOutABlipWithinOnePass()
+    {
+        var id = ClosedTranscript("smtp");
+        var calls = 0;
+        var sink = Sink("smtp", t => ++calls < 3
+            ? throw new SinkException("421 try again later", isTransient: true)
+            : Task.FromResult("250 ok"));
+        var dispatcher = Create(_options with { QuickRetries = 2, QuickRetryDelay = TimeSpan.FromSeconds(1) }, sink.Object);
+
+        var pass = dispatcher.DeliverDueAsync(CancellationToken.None);
+        for (var i = 0; i < 200 && !pass.IsCompleted; i++)
+        {
+            _time.Advance(TimeSpan.FromMilliseconds(500));
+            await Task.Delay(5);
+        }
+
+        Assert.That(await pass, Is.EqualTo(1));
+        Assert.That(calls, Is.EqualTo(3));
+        Assert.That(_spool.Load(id), Is.Null, "delivered and deleted");
+    }
+
+    [Test]
+    public async Task QuickRetry_DoesNotRetryAPermanentFailure()
+    {
+        var id = ClosedTranscript("smtp");
+        var sink = Sink("smtp", _ => throw new SinkException("554 content rejected", isTransient: false));
+        var dispatcher = Create(_options with { QuickRetries = 2 }, sink.Object);
+
+        var pass = dispatcher.DeliverDueAsync(CancellationToken.None);
+        Assert.That(await Task.WhenAny(pass, Task.Delay(TimeSpan.FromSeconds(10))), Is.SameAs(pass), "no retry delay was waited for");
+
+        sink.Verify(s => s.DeliverAsync(It.IsAny<Transcript>(), It.IsAny<CancellationToken>()), Times.Once);
+        Assert.That(Delivery(id, "smtp").State, Is.EqualTo(DeliveryState.Dead));
+        Assert.That(Delivery(id, "smtp").LastError, Does.Contain("554 content rejected"));
+    }
+
+    [Test]
+    public async Task EndpointMaxAttempts_OverridesTheDefault()
+    {
+        var id = ClosedTranscript("smtp");
+        var sink = Sink("smtp", _ => throw new SinkException("connection refused", isTransient: true));
+        var dispatcher = Create(_options with { MaxAttempts = 20, EndpointMaxAttempts = new Dictionary<string, int> { ["smtp"] = 2 } }, sink.Object);
+
+        await dispatcher.DeliverDueAsync(CancellationToken.None);
+        Assert.That(Delivery(id, "smtp").State, Is.EqualTo(DeliveryState.Pending));
+        _time.Advance(_options.MaxRetryDelay);
+        await dispatcher.DeliverDueAsync(CancellationToken.None);
+
+        Assert.That(Delivery(id, "smtp").State, Is.EqualTo(DeliveryState.Dead));
+        Assert.That(Delivery(id, "smtp").LastError, Does.Contain("gave up after 2 attempts").And.Contain("connection refused"));
     }
 
     [Test]

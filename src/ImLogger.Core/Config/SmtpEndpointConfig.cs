@@ -1,0 +1,101 @@
+namespace ImLogger.Config;
+
+/// <summary>How the SMTP connection is protected.</summary>
+public enum SmtpTlsMode
+{
+    /// <summary>Plain connect, then STARTTLS (RFC 3207), which must succeed before anything else is sent (ports 25 and 587).</summary>
+    StartTls,
+
+    /// <summary>TLS from the first byte (RFC 8314, port 465).</summary>
+    Implicit,
+
+    /// <summary>No TLS at all. Only with the config's <c>insecure-plaintext-for-lab-only="yes"</c>; never for production.</summary>
+    InsecurePlaintext,
+}
+
+/// <summary>A secret (SMTP password) read from a file or an environment variable. Its text never appears in
+/// <see cref="ToString"/>, so logging a config record cannot leak it.</summary>
+public sealed class SecretText
+{
+    private readonly string _value;
+
+    /// <summary>Wraps a secret.</summary>
+    /// <param name="value">The secret.</param>
+    /// <param name="source">Where it came from ("file /etc/imlogger/smtp.password"), for messages.</param>
+    public SecretText(string value, string source)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(value);
+        ArgumentException.ThrowIfNullOrEmpty(source);
+        _value = value;
+        Source = source;
+    }
+
+    /// <summary>Where the secret was read from.</summary>
+    public string Source { get; }
+
+    /// <summary>The secret itself: pass it to the authenticating code, never to a log.</summary>
+    public string Reveal() => _value;
+
+    /// <inheritdoc />
+    public override string ToString() => $"(secret from {Source})";
+}
+
+/// <summary>What every SMTP-based endpoint needs: where, how protected, who authenticates, sender and recipients.</summary>
+public abstract record SmtpEndpointConfig : EndpointConfig
+{
+    public required string Host { get; init; }
+
+    public required int Port { get; init; }
+
+    public required SmtpTlsMode Tls { get; init; }
+
+    /// <summary>SMTP AUTH user name, or null for no authentication.</summary>
+    public string? Username { get; init; }
+
+    /// <summary>SMTP AUTH password (with <see cref="Username"/>).</summary>
+    public SecretText? Password { get; init; }
+
+    /// <summary>Envelope and header sender.</summary>
+    public required string From { get; init; }
+
+    /// <summary>Envelope recipients (at least one).</summary>
+    public required IReadOnlyList<string> To { get; init; }
+
+    /// <summary>PEM file of CA certificates the server's certificate must chain to, instead of the system's trust store
+    /// (an on-premises server with its own CA). Null: the system store.</summary>
+    public string? CaFile { get; init; }
+
+    /// <summary>Timeout of each network operation (connect, TLS handshake, each SMTP command).</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(60);
+}
+
+/// <summary>Transcripts as e-mail (text and HTML alternatives) into the organization's own mail archive.</summary>
+public sealed record SecureSmtpEndpointConfig : SmtpEndpointConfig
+{
+    /// <summary>Subject template; placeholders {conversation}, {participants}, {messages}, {start}, {end}, {type}.
+    /// Null: the transcript builder's subject.</summary>
+    public string? SubjectTemplate { get; init; }
+}
+
+/// <summary>Global Relay Message Archiver: one EML per conversation over SMTP/TLS, in Global Relay's conventions.</summary>
+public sealed record GlobalRelayEndpointConfig : SmtpEndpointConfig
+{
+    /// <summary>Global Relay's published limit of one EML.</summary>
+    public const long DefaultMaxMessageBytes = 250L * 1024 * 1024;
+
+    /// <summary>The X-GlobalRelay-MsgType header (the source system's name).</summary>
+    public string MessageType { get; init; } = "XMPP";
+
+    /// <summary>How a participant's bare JID becomes an e-mail address: {jid}, {local} and {domain} are replaced.</summary>
+    public string AddressTemplate { get; init; } = "{jid}";
+
+    /// <summary>Largest EML sent; a longer transcript is split into numbered parts.</summary>
+    public long MaxMessageBytes { get; init; } = DefaultMaxMessageBytes;
+}
+
+/// <summary>HP Autonomy DRC-CM journaling: readable transcript body plus the conversation as an XML attachment.</summary>
+public sealed record DrcCmEndpointConfig : SmtpEndpointConfig
+{
+    /// <summary>Subject template as for <see cref="SecureSmtpEndpointConfig.SubjectTemplate"/>.</summary>
+    public string? SubjectTemplate { get; init; }
+}
