@@ -3,6 +3,7 @@ using ImLogger.Config;
 using ImLogger.Conversations;
 using ImLogger.Dispatch;
 using ImLogger.Envelope;
+using ImLogger.Notifier;
 using ImLogger.Pipeline;
 using ImLogger.Sinks;
 using ImLogger.Spool;
@@ -77,6 +78,12 @@ internal static class RunCommand
         services.AddSingleton(sp => new ConversationTracker(sp.GetRequiredService<ISpool>(),
             jid => config.LoggedUsers.GetValueOrDefault(jid), config.IdleClose, sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<ConversationTracker>>()));
+        services.AddSingleton(sp =>
+        {
+            var organizationOf = config.Organizations.SelectMany(o => o.Users.Select(u => (u.Jid, Org: o)))
+                                       .ToDictionary(x => x.Jid, x => x.Org, StringComparer.Ordinal);
+            return new ArchiveNotifier(jid => organizationOf.GetValueOrDefault(jid), config.Component.Jid, sp.GetRequiredService<TimeProvider>());
+        });
         services.AddSingleton<StanzaPipeline>();
         services.AddSingleton(sp =>
         {

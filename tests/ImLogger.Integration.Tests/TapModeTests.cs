@@ -10,8 +10,10 @@ namespace ImLogger.Integration.Tests;
 [TestFixture, NonParallelizable]
 public class TapModeTests
 {
+    /// <summary>The transcript's event lines, without the archive notices (NotificationTests covers those).</summary>
     private static string[] TextLines(MimeKit.MimeMessage m) =>
-        (m.TextBody ?? "").ReplaceLineEndings("\n").Split('\n').Where(l => l.StartsWith('[')).ToArray();
+        (m.TextBody ?? "").ReplaceLineEndings("\n").Split('\n')
+            .Where(l => l.StartsWith('[') && !l.Contains("] [notice] ", StringComparison.Ordinal)).ToArray();
 
     [Test, CancelAfter(180_000)]
     public async Task EachConversationOfALoggedUserIsArchivedOnceInOrder()

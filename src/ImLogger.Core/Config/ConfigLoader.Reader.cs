@@ -109,8 +109,9 @@ public static partial class ConfigLoader
 
         private OrganizationConfig ReadOrganization(XElement e, Dictionary<string, (EndpointConfig, XElement)> endpoints)
         {
-            Only(e, ["domain", "endpoint"], ["user"]);
+            Only(e, ["domain", "endpoint"], ["user", "notifications"]);
             var domain = Required(e, "domain").Trim().ToLowerInvariant();
+            var notifications = ReadNotifications(Single(e, "notifications", required: false));
             var endpoint = CheckEndpoint(e, Required(e, "endpoint"), endpoints, $"organization '{domain}'");
             var users = new List<LoggedUserConfig>();
             foreach (var u in e.Elements("user"))
@@ -122,7 +123,34 @@ public static partial class ConfigLoader
                 var own = (string?)u.Attribute("endpoint");
                 users.Add(new LoggedUserConfig(jid, own == null ? null : CheckEndpoint(u, own, endpoints, $"user '{jid}'")));
             }
-            return new OrganizationConfig { Domain = domain, DefaultEndpoint = endpoint, Users = users };
+            return new OrganizationConfig { Domain = domain, DefaultEndpoint = endpoint, Users = users, Notifications = notifications };
+        }
+
+        /// <summary><c>&lt;notifications inside="on" outside="on"&gt;optional custom text&lt;/notifications&gt;</c>.</summary>
+        private NotificationSettings ReadNotifications(XElement? e)
+        {
+            if (e == null) return new NotificationSettings();
+            Only(e, ["inside", "outside"], [], text: true);
+            var text = string.Join(" ", e.Value.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+            if (text.Length > NotificationSettings.MaxTextLength)
+                throw Error(e, $"the custom notification text has {text.Length} characters; at most {NotificationSettings.MaxTextLength} are allowed (clients truncate or split longer notices)");
+            return new NotificationSettings
+            {
+                NotifyInside = OnOff(e, "inside"),
+                NotifyOutside = OnOff(e, "outside"),
+                Text = text.Length == 0 ? NotificationSettings.DefaultText : text,
+            };
+        }
+
+        private bool OnOff(XElement e, string attribute)
+        {
+            var a = e.Attribute(attribute);
+            return a == null || a.Value.Trim().ToLowerInvariant() switch
+            {
+                "on" or "true" or "yes" => true,
+                "off" or "false" or "no" => false,
+                _ => throw Error(a, $"{attribute} must be on or off, not '{a.Value}'"),
+            };
         }
 
         private string CheckEndpoint(XElement at, string name, Dictionary<string, (EndpointConfig, XElement)> endpoints, string who) =>
@@ -150,7 +178,7 @@ public static partial class ConfigLoader
         }
 
         /// <summary>Refuses unknown attributes and child elements, naming the ones that are allowed (catches typos).</summary>
-        private void Only(XElement e, string[] attributes, string[] children)
+        private void Only(XElement e, string[] attributes, string[] children, bool text = false)
         {
             foreach (var a in e.Attributes().Where(a => !a.IsNamespaceDeclaration))
                 if (a.Name.NamespaceName.Length != 0 || !attributes.Contains(a.Name.LocalName))
@@ -160,7 +188,7 @@ public static partial class ConfigLoader
                 if (c.Name.NamespaceName.Length != 0 || !children.Contains(c.Name.LocalName))
                     throw Error(c, $"unknown element <{c.Name.LocalName}> inside <{e.Name.LocalName}>" +
                         (children.Length > 0 ? $"; expected one of: {string.Join(", ", children.Select(x => $"<{x}>"))}" : "; it takes no child elements"));
-            if (children.Length == 0 && e.Nodes().OfType<XText>().Any(t => !string.IsNullOrWhiteSpace(t.Value)))
+            if (!text && children.Length == 0 && e.Nodes().OfType<XText>().Any(t => !string.IsNullOrWhiteSpace(t.Value)))
                 throw Error(e, $"<{e.Name.LocalName}> takes no text; use attributes");
         }
 

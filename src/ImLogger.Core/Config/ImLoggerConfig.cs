@@ -62,6 +62,35 @@ public sealed record OrganizationConfig
     public required string DefaultEndpoint { get; init; }
 
     public required IReadOnlyList<LoggedUserConfig> Users { get; init; }
+
+    /// <summary>Who is told that conversations with this organization's logged users are logged, and how.</summary>
+    public NotificationSettings Notifications { get; init; } = new();
+}
+
+/// <summary>
+/// An organization's archive notices. Both switches are on by default: turning one off means
+/// participants are not told that the conversation is logged, which is the organization's legal
+/// decision to make.
+/// </summary>
+public sealed record NotificationSettings
+{
+    /// <summary>The longest custom text accepted.</summary>
+    public const int MaxTextLength = 500;
+
+    /// <summary>The notice sent when an organization sets no text of its own.</summary>
+    public const string DefaultText =
+        "All instant messages sent in this session to and from this account, as well as the initiation and termination of any other " +
+        "communication modes (e.g. voice call, video call) will be logged and are subject to archival, monitoring, or review and/or " +
+        "disclosure to someone other than the recipient.";
+
+    /// <summary>Notify participants whose domain is the organization's.</summary>
+    public bool NotifyInside { get; init; } = true;
+
+    /// <summary>Notify participants from any other domain.</summary>
+    public bool NotifyOutside { get; init; } = true;
+
+    /// <summary>The text sent (the default or the organization's own, at most <see cref="MaxTextLength"/> characters).</summary>
+    public string Text { get; init; } = DefaultText;
 }
 
 /// <summary>One logged user.</summary>
@@ -74,6 +103,9 @@ public abstract record EndpointConfig
 {
     /// <summary>Unique name, no spaces.</summary>
     public required string Name { get; init; }
+
+    /// <summary>Attempts (the first included) before a delivery to this endpoint becomes a dead letter; null for the dispatcher's default.</summary>
+    public int? MaxAttempts { get; init; }
 }
 
 /// <summary>Transcripts written as .eml files into a local directory.</summary>
@@ -82,6 +114,3 @@ public sealed record DirectoryEndpointConfig : EndpointConfig
     /// <summary>Absolute path of the directory.</summary>
     public required string Path { get; init; }
 }
-
-    /// <summary>Attempts (the first included) before a delivery to this endpoint becomes a dead letter; null for the dispatcher's default.</summary>
-    public int? MaxAttempts { get; init; }

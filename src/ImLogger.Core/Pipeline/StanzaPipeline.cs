@@ -2,6 +2,7 @@ using System.Xml.Linq;
 using ImLogger.Classifier;
 using ImLogger.Conversations;
 using ImLogger.Envelope;
+using ImLogger.Notifier;
 using Microsoft.Extensions.Logging;
 
 namespace ImLogger.Pipeline;
@@ -17,6 +18,7 @@ public sealed class StanzaPipeline(
     StanzaClassifier classifier,
     CopyDeduplicator dedup,
     ConversationTracker tracker,
+    ArchiveNotifier notifier,
     ILogger<StanzaPipeline> logger)
 {
     private long _spooled;
@@ -44,6 +46,8 @@ public sealed class StanzaPipeline(
                     logger.LogDebug("Stanza not archived: {Reason}", reason);
                 continue;
             }
+            if (IsSignOut(envelope.Stanza))
+                notifier.SignedOut(JidText.Bare((string)envelope.Stanza.Attribute("from")!));
             var result = classifier.Classify(envelope);
             if (result.Events.Count == 0)
             {
@@ -58,8 +62,17 @@ public sealed class StanzaPipeline(
                     events.Add(e);
             }
         }
-        return (events, replies);
+        // Notices are sent after the batch is stored (the caller sends replies after Store), so the
+        // transcript never lacks a notice that went out; a crash in between loses the notice, not the record.
+        var (withNotices, notices) = notifier.Observe(events);
+        replies.AddRange(notices);
+        return (withNotices, replies);
     }
+
+    /// <summary>An unavailable presence broadcast (no to): that session signed out.</summary>
+    private static bool IsSignOut(XElement stanza) =>
+        stanza.Name.LocalName == "presence" && (string?)stanza.Attribute("type") == "unavailable"
+        && stanza.Attribute("to") == null && stanza.Attribute("from") != null;
 
     /// <summary>Writes events to their transcripts in the spool; durable when it returns.</summary>
     /// <returns>Ids of transcripts closed on the way (their conversation had gone idle).</returns>

@@ -118,6 +118,38 @@ public class ConfigLoaderTests
         Assert.That(config.Component.SecretSource, Does.Contain(Path.Combine(_dir, "secret")));
     }
 
+    [Test]
+    public void NotificationsDefaultToOnWithTheDefaultText()
+    {
+        var org = Load(Write(Valid)).Organizations[0];
+        Assert.That(org.Notifications, Is.EqualTo(new NotificationSettings()));
+        Assert.That(org.Notifications.Text, Does.StartWith("All instant messages sent in this session to and from this account"));
+    }
+
+    [Test]
+    public void NotificationSwitchesAndCustomText()
+    {
+        var org = Load(Write(Valid.Replace("<user jid=\"Alice", "<notifications inside=\"off\" outside=\"on\">\n  Acme   logs\n this chat.\n</notifications>\n<user jid=\"Alice"))).Organizations[0];
+        Assert.That(org.Notifications, Is.EqualTo(new NotificationSettings { NotifyInside = false, NotifyOutside = true, Text = "Acme logs this chat." }));
+    }
+
+    [Test]
+    public void CustomTextOver500CharactersIsAClearError()
+    {
+        var path = Write(Valid.Replace("<user jid=\"Alice", $"<notifications>{new string('x', 501)}</notifications>\n<user jid=\"Alice"));
+        var e = Assert.Throws<ConfigException>(() => Load(path))!;
+        Assert.That(e.Problem, Does.Contain("501 characters; at most 500"));
+        Assert.That(e.Line, Is.EqualTo(7));
+    }
+
+    [Test]
+    public void NotificationSwitchMustBeOnOrOff()
+    {
+        var path = Write(Valid.Replace("<user jid=\"Alice", "<notifications inside=\"maybe\"/><user jid=\"Alice"));
+        var e = Assert.Throws<ConfigException>(() => Load(path))!;
+        Assert.That(e.Problem, Is.EqualTo("inside must be on or off, not 'maybe'"));
+    }
+
     [TestCase("30s", 30)]
     [TestCase("10m", 600)]
     [TestCase("2h", 7200)]

@@ -6,7 +6,7 @@ namespace ImLogger.Integration.Tests.Support;
 /// <summary>Runs clients/scenario.py: real XMPP clients (Debian's python3-slixmpp) playing a scripted conversation.</summary>
 internal static class ClientScenario
 {
-    public static object Connect(string user, string resource = "test") => new { @as = $"{user}@{ProsodyServer.Domain}", @do = "connect", resource };
+    public static object Connect(string user, string resource = "test") => new { @as = Jid(user), @do = "connect", resource };
     public static object Chat(string from, string to, string body, string? html = null) =>
         html == null ? new { @as = Jid(from), @do = "chat", to = Jid(to), body } : new { @as = Jid(from), @do = "chat", to = Jid(to), body, html };
     public static object Expect(string who, string from, string body) => new { @as = Jid(who), @do = "expect", from = from.Contains('@') ? from : Jid(from), body };
@@ -17,7 +17,8 @@ internal static class ClientScenario
     public static object Pause(double seconds = 1) => new { @do = "sleep", seconds };
     public static object Disconnect(string who) => new { @as = Jid(who), @do = "disconnect" };
 
-    public static string Jid(string user) => $"{user}@{ProsodyServer.Domain}";
+    /// <summary>"alice" is alice@example.test; a full JID stays as it is.</summary>
+    public static string Jid(string user) => user.Contains('@') ? user : $"{user}@{ProsodyServer.Domain}";
     public static string Room(string room) => $"{room}@{ProsodyServer.Muc}";
 
     /// <summary>Plays the steps; returns what each client received (JID -> messages).</summary>

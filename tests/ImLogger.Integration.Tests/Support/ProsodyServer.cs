@@ -11,6 +11,8 @@ internal sealed class ProsodyServer : IAsyncDisposable
 {
     public const string Domain = "example.test";
     public const string Muc = "conference.example.test";
+    /// <summary>A second organization's domain on the same server.</summary>
+    public const string Partner = "partner.test";
     public const string Password = "pw";
 
     private ProcessRunner? _process;
@@ -36,11 +38,15 @@ internal sealed class ProsodyServer : IAsyncDisposable
         if (!File.Exists("/usr/bin/prosody"))
             Assert.Fail("Debian's prosody is not installed: run the test command from the README (./imlogger.sh test), which installs it.");
         var server = new ProsodyServer(dir, include);
-        var accounts = Path.Combine(dir, "data", Domain.Replace(".", "%2e"), "accounts");
-        Directory.CreateDirectory(accounts);
         Directory.CreateDirectory(Path.Combine(dir, "certs"));
         foreach (var user in users)
-            File.WriteAllText(Path.Combine(accounts, $"{user}.dat"), $"return {{\n\t[\"password\"] = \"{Password}\";\n}};\n");
+        {
+            // "alice" is alice@example.test; "erin@partner.test" names its domain.
+            var (node, host) = user.Contains('@') ? (user[..user.IndexOf('@')], user[(user.IndexOf('@') + 1)..]) : (user, Domain);
+            var accounts = Path.Combine(dir, "data", host.Replace(".", "%2e"), "accounts");
+            Directory.CreateDirectory(accounts);
+            File.WriteAllText(Path.Combine(accounts, $"{node}.dat"), $"return {{\n\t[\"password\"] = \"{Password}\";\n}};\n");
+        }
         File.WriteAllText(server.ConfigPath, server.Config());
         return server;
     }
@@ -69,6 +75,8 @@ internal sealed class ProsodyServer : IAsyncDisposable
         allow_unencrypted_plain_auth = true
 
         VirtualHost "{{Domain}}"
+
+        VirtualHost "{{Partner}}"
 
         Component "{{Muc}}" "muc"
         	muc_room_locking = false

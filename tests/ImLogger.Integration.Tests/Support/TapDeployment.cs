@@ -20,20 +20,28 @@ internal sealed class TapDeployment : IAsyncDisposable
     public string ArchiveDir => Path.Combine(Dir, "archive");
     public string SpoolPath => Path.Combine(Dir, "spool.db");
 
-    public static async Task<TapDeployment> StartAsync(string idleClose = "1h", string prosodySecret = Secret, params string[] logged)
+    public static Task<TapDeployment> StartAsync(string idleClose = "1h", string prosodySecret = Secret, params string[] logged) =>
+        StartAsync(idleClose, prosodySecret, logged, extraOrganizations: null);
+
+    /// <param name="idleClose">The config's idle-close.</param>
+    /// <param name="prosodySecret">The component secret Prosody is given.</param>
+    /// <param name="logged">Logged users of example.test (names).</param>
+    /// <param name="extraOrganizations">More &lt;organization&gt; elements (e.g. for partner.test), and notification settings.</param>
+    /// <param name="exampleNotifications">A &lt;notifications&gt; element for example.test, if any.</param>
+    public static async Task<TapDeployment> StartAsync(string idleClose, string prosodySecret, string[] logged, string? extraOrganizations, string? exampleNotifications = null)
     {
         var dir = Paths.TempDir("imlogger-it-");
         var tapDir = Path.Combine(dir, "tap");
-        var prosody = ProsodyServer.Prepare(dir, Path.Combine(tapDir, "imlogger.cfg.lua"), "alice", "bob", "carol", "dave");
+        var prosody = ProsodyServer.Prepare(dir, Path.Combine(tapDir, "imlogger.cfg.lua"), "alice", "bob", "carol", "dave", "erin@partner.test", "frank@partner.test");
         var deployment = new TapDeployment(dir, prosody);
-        deployment.WriteConfig(prosody.ComponentPort, idleClose, logged.Length == 0 ? ["alice"] : logged);
+        deployment.WriteConfig(prosody.ComponentPort, idleClose, logged.Length == 0 ? ["alice"] : logged, extraOrganizations, exampleNotifications);
         var (code, output) = await ImLoggerProcess.CommandAsync(prosodySecret, "prosody-config", "--config", deployment.ConfigPath, "--out", tapDir);
         Assert.That(code, Is.Zero, output);
         await prosody.StartAsync();
         return deployment;
     }
 
-    public void WriteConfig(int componentPort, string idleClose, IEnumerable<string> logged) =>
+    public void WriteConfig(int componentPort, string idleClose, IEnumerable<string> logged, string? extraOrganizations = null, string? exampleNotifications = null) =>
         File.WriteAllText(ConfigPath, $"""
             <?xml version="1.0" encoding="utf-8"?>
             <imlogger>
@@ -41,8 +49,10 @@ internal sealed class TapDeployment : IAsyncDisposable
               <spool path="spool.db" />
               <transcripts idle-close="{idleClose}" />
               <organization domain="example.test" endpoint="local-archive">
+                {exampleNotifications}
             {string.Join("\n", logged.Select(u => $"    <user jid=\"{u}@example.test\" />"))}
               </organization>
+              {extraOrganizations}
               <endpoints>
                 <directory name="local-archive" path="archive" />
               </endpoints>

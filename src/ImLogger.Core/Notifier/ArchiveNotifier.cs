@@ -1,0 +1,149 @@
+using System.Xml.Linq;
+using ImLogger.Config;
+using ImLogger.Conversations;
+using ImLogger.Envelope;
+
+namespace ImLogger.Notifier;
+
+/// <summary>
+/// Tells every participant of a conversation with a logged user that it is logged, as the
+/// organizations configured it, without flooding them:
+/// <list type="bullet">
+/// <item>each participant is owed the text of every logged user's organization that notifies
+/// participants like them (inside its domain, or outside it); identical texts are sent once;</item>
+/// <item>a notice goes out on activity (a message, a join), and a participant gets the same text in
+/// the same conversation at most once per <see cref="Interval"/>; after that, only on new activity;</item>
+/// <item>when a logged user signs out, the interval starts over for their conversations.</item>
+/// </list>
+/// Each round is returned both as stanzas to send and as <see cref="EventKind.Notice"/> events, so the
+/// transcript shows who was told what, and when.
+/// </summary>
+/// <remarks>Not thread-safe: called from the pipeline's single loop, in order of receipt.</remarks>
+public sealed class ArchiveNotifier
+{
+    private readonly Func<string, OrganizationConfig?> _organizationOf;
+    private readonly string _componentJid;
+    private readonly TimeProvider _time;
+    private readonly Dictionary<string, ConversationState> _conversations = new(StringComparer.Ordinal);
+    private DateTimeOffset _lastPrune;
+
+    /// <param name="organizationOf">The organization of a logged user's bare JID (null if not logged).</param>
+    /// <param name="componentJid">The component's JID, which notices come from.</param>
+    /// <param name="time">The clock.</param>
+    /// <param name="interval">How long a participant is not told the same thing again in one conversation.</param>
+    public ArchiveNotifier(Func<string, OrganizationConfig?> organizationOf, string componentJid, TimeProvider time, TimeSpan? interval = null)
+    {
+        ArgumentNullException.ThrowIfNull(organizationOf);
+        ArgumentException.ThrowIfNullOrEmpty(componentJid);
+        _organizationOf = organizationOf;
+        _componentJid = componentJid;
+        _time = time;
+        Interval = interval ?? TimeSpan.FromHours(1);
+        _lastPrune = time.GetUtcNow();
+    }
+
+    /// <summary>The least time between two identical notices to one participant in one conversation.</summary>
+    public TimeSpan Interval { get; }
+
+    /// <summary>Conversations being followed (bounded: silent ones are forgotten after the interval).</summary>
+    public int ConversationCount => _conversations.Count;
+
+    /// <summary>Follows the events in order; after each event that is activity, adds the notices it calls for.</summary>
+    /// <returns>The events with the notice events inserted after their trigger, and the stanzas to send.</returns>
+    public (IReadOnlyList<ConversationEvent> Events, IReadOnlyList<XElement> Stanzas) Observe(IReadOnlyList<ConversationEvent> events)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        var output = new List<ConversationEvent>(events.Count);
+        var stanzas = new List<XElement>();
+        foreach (var e in events)
+        {
+            output.Add(e);
+            if (e.Kind == EventKind.Notice) continue;
+            if (!_conversations.TryGetValue(e.ConversationKey, out var conversation))
+                _conversations[e.ConversationKey] = conversation = new ConversationState(e.ConversationType, e.ConversationKey);
+            conversation.Apply(e);
+            if (e.Kind is EventKind.Message or EventKind.Joined)
+                Notify(conversation, e, output, stanzas);
+        }
+        Prune();
+        return (output, stanzas);
+    }
+
+    /// <summary>A logged user signed out (an unavailable broadcast): their conversations' notice clock starts over.</summary>
+    public void SignedOut(string loggedUserBareJid)
+    {
+        foreach (var c in _conversations.Values.Where(c => c.LoggedUsers.Contains(loggedUserBareJid)))
+            c.LastSent.Clear();
+    }
+
+    private void Notify(ConversationState conversation, ConversationEvent trigger, List<ConversationEvent> output, List<XElement> stanzas)
+    {
+        var now = _time.GetUtcNow();
+        var recipientsByText = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        foreach (var participant in conversation.Participants.Order(StringComparer.Ordinal))
+        {
+            foreach (var text in TextsOwed(conversation, participant))
+            {
+                var key = (participant, text);
+                if (conversation.LastSent.TryGetValue(key, out var last) && now - last < Interval) continue;
+                conversation.LastSent[key] = now;
+                if (!recipientsByText.TryGetValue(text, out var list)) recipientsByText[text] = list = [];
+                list.Add(participant);
+            }
+        }
+        foreach (var (text, recipients) in recipientsByText)
+        {
+            XElement? first = null;
+            foreach (var recipient in recipients)
+            {
+                var stanza = new XElement(Ns.Component + "message",
+                    new XAttribute("from", _componentJid),
+                    new XAttribute("to", recipient),
+                    new XAttribute("type", "chat"),
+                    new XAttribute("id", "imlogger-notice-" + Guid.NewGuid().ToString("N")),
+                    new XElement(Ns.Component + "body", text));
+                stanzas.Add(stanza);
+                first ??= stanza;
+            }
+            output.Add(new ConversationEvent
+            {
+                Id = Guid.NewGuid().ToString("N"),
+                ReceivedUtc = trigger.ReceivedUtc,
+                Kind = EventKind.Notice,
+                Direction = Direction.Outgoing,
+                ConversationType = conversation.Type,
+                ConversationKey = conversation.Key,
+                From = _componentJid,
+                To = string.Join(", ", recipients),
+                Text = text,
+                LoggedUsers = conversation.LoggedUsers.Order(StringComparer.Ordinal).ToList(),
+                RawXml = first!.ToString(SaveOptions.DisableFormatting),
+            });
+        }
+    }
+
+    /// <summary>The distinct texts a participant is owed: one per logged user's organization that notifies participants like them.</summary>
+    /// <remarks>The logged users are those the events named plus every participant who is logged: a room
+    /// broadcast reaches the component through one logged occupant's copy, which names only that one.</remarks>
+    private IEnumerable<string> TextsOwed(ConversationState conversation, string participant)
+    {
+        var domain = participant[(participant.IndexOf('@') + 1)..];
+        return conversation.LoggedUsers.Concat(conversation.Participants)
+            .Distinct(StringComparer.Ordinal)
+            .Select(_organizationOf)
+            .OfType<OrganizationConfig>()
+            .Where(o => string.Equals(o.Domain, domain, StringComparison.Ordinal) ? o.Notifications.NotifyInside : o.Notifications.NotifyOutside)
+            .Select(o => o.Notifications.Text)
+            .Distinct(StringComparer.Ordinal);
+    }
+
+    /// <summary>Forgets conversations silent for longer than the interval: their next activity notifies anew anyway.</summary>
+    private void Prune()
+    {
+        var now = _time.GetUtcNow();
+        if (now - _lastPrune < TimeSpan.FromMinutes(1) && _conversations.Count < 100_000) return;
+        _lastPrune = now;
+        foreach (var (key, c) in _conversations.Where(kv => now - kv.Value.LastActivity >= Interval).ToList())
+            _conversations.Remove(key);
+    }
+}

@@ -1,0 +1,89 @@
+using System.Text.Json.Nodes;
+using ImLogger.Integration.Tests.Support;
+using static ImLogger.Integration.Tests.Support.ClientScenario;
+
+namespace ImLogger.Integration.Tests;
+
+/// <summary>What each participant's real client receives from the archive, and what the transcript records of it.</summary>
+[TestFixture, NonParallelizable]
+public class NotificationTests
+{
+    private const string Component = "archive.example.test";
+    private const string DefaultStart = "All instant messages sent in this session to and from this account";
+    private const string PartnerText = "Partner Corp archives this conversation.";
+
+    private static string[] Notices(JsonObject received, string who) =>
+        (received[Jid(who)]?.AsArray() ?? [])
+            .Where(m => (string?)m!["from"] == Component)
+            .Select(m => (string)m!["body"]!)
+            .ToArray();
+
+    [Test, CancelAfter(180_000)]
+    public async Task OneToOneBothSidesAreToldOnceAndTheTranscriptSaysSo()
+    {
+        await using var world = await TapDeployment.StartAsync();
+        await using var imlogger = world.RunImLogger();
+        await ImLoggerProcess.WaitConnectedAsync(imlogger);
+
+        var received = await RunAsync(world.Prosody, world.Dir,
+            Connect("alice"), Connect("erin@partner.test"),
+            Chat("alice", "erin@partner.test", "hello erin"), Expect("erin@partner.test", "alice", "hello erin"),
+            Chat("erin@partner.test", "alice", "hello alice"), Expect("alice", "erin@partner.test", "hello alice"),
+            Chat("alice", "erin@partner.test", "again"), Expect("erin@partner.test", "alice", "again"),
+            Pause());
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Notices(received, "alice"), Has.Length.EqualTo(1));
+            Assert.That(Notices(received, "erin@partner.test"), Has.Length.EqualTo(1));
+            Assert.That(Notices(received, "erin@partner.test")[0], Does.StartWith(DefaultStart));
+        });
+        await ImLoggerProcess.WaitSpooledAsync(imlogger, 4);
+        Assert.That(await imlogger.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero);
+
+        var text = world.Archived().Single().TextBody ?? "";
+        var lines = text.ReplaceLineEndings("\n").Split('\n').Where(l => l.StartsWith('[')).ToArray();
+        Assert.That(lines, Has.Length.EqualTo(4), text);
+        Assert.That(lines[0], Does.EndWith("hello erin"));
+        Assert.That(lines[1], Does.Contain("[notice]").And.Contain(DefaultStart));
+        Assert.That(text, Does.Not.Contain("imlogger-notice"), "the notices copied back by the server are not archived as messages");
+    }
+
+    [Test, CancelAfter(180_000)]
+    public async Task GroupChatWithTwoLoggedUsersOfDifferentOrganizations()
+    {
+        const string partnerOrg = $"""
+            <organization domain="partner.test" endpoint="local-archive">
+                <notifications>{PartnerText}</notifications>
+                <user jid="erin@partner.test" />
+              </organization>
+            """;
+        await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice"], partnerOrg);
+        await using var imlogger = world.RunImLogger();
+        await ImLoggerProcess.WaitConnectedAsync(imlogger);
+
+        var received = await RunAsync(world.Prosody, world.Dir,
+            Connect("alice"), Connect("erin@partner.test"), Connect("bob"), Connect("frank@partner.test"),
+            Join("alice", "board", "alice"), Pause(0.5),
+            Join("erin@partner.test", "board", "erin"), Pause(0.5),
+            Join("bob", "board", "bob"), Pause(0.5),
+            Join("frank@partner.test", "board", "frank"), Pause(0.5),
+            GroupChat("bob", "board", "agenda?"), Expect("alice", Room("board") + "/bob", "agenda?"),
+            GroupChat("alice", "board", "item one"), Expect("frank@partner.test", Room("board") + "/alice", "item one"),
+            Pause());
+
+        foreach (var who in new[] { "alice", "erin@partner.test", "bob", "frank@partner.test" })
+        {
+            var notices = Notices(received, who);
+            Assert.That(notices, Has.Length.EqualTo(2), $"{who} gets one notice per distinct text: {string.Join(" | ", notices)}");
+            Assert.That(notices.Count(n => n.StartsWith(DefaultStart, StringComparison.Ordinal)), Is.EqualTo(1), who);
+            Assert.That(notices.Count(n => n == PartnerText), Is.EqualTo(1), who);
+        }
+
+        Assert.That(await imlogger.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero);
+        var room = world.Archived().Single(m => (m.Headers["X-ImLogger-Conversation"] ?? "").StartsWith("board", StringComparison.Ordinal));
+        var noticeLines = (room.TextBody ?? "").ReplaceLineEndings("\n").Split('\n').Where(l => l.Contains("[notice]", StringComparison.Ordinal)).ToArray();
+        Assert.That(noticeLines.Count(l => l.Contains(PartnerText, StringComparison.Ordinal)), Is.GreaterThanOrEqualTo(1), room.TextBody);
+        Assert.That(noticeLines.Count(l => l.Contains(DefaultStart, StringComparison.Ordinal)), Is.GreaterThanOrEqualTo(1), room.TextBody);
+    }
+}
