@@ -105,7 +105,13 @@ internal sealed class ArchiveService(
             foreach (var reply in replies)
             {
                 try { await connection.SendAsync(reply, CancellationToken.None); }
-                catch (ComponentNotConnectedException) { logger.LogDebug("Reply dropped: not connected"); }
+                catch (ComponentNotConnectedException)
+                {
+                    // A notice is already recorded in the transcript; the operator must know it did not go out.
+                    var isNotice = ((string?)reply.Attribute("id"))?.StartsWith("imlogger-notice-", StringComparison.Ordinal) == true;
+                    logger.Log(isNotice ? LogLevel.Warning : LogLevel.Debug, "{What} to {To} not sent: not connected to the server",
+                        isNotice ? "Archive notice" : "Reply", (string?)reply.Attribute("to"));
+                }
             }
         }
     }
