@@ -10,10 +10,14 @@ namespace ImLogger.Classifier;
 /// copy). This keeps the first copy of each message seen within the window and drops the rest.
 /// </summary>
 /// <remarks>
-/// A message is identified by its conversation, sender (one-to-one only: a room's reflection names
-/// the occupant, not the sender's own JID), stanza id and content. Messages without an id are
+/// An event is identified by its kind, conversation, sender (one-to-one only: a room's reflection names
+/// the occupant, not the sender's own JID), XEP-0359 origin-id (else stanza id) and content (text, HTML,
+/// the message it refers to, session, file, link). A mediated invitation reaches the component twice
+/// with different senders and ids (inviter to room, room to invitee): it is identified by room, inviter,
+/// invitee and reason within the short window. Messages without an id are
 /// matched within a short window only, so two identical id-less messages typed seconds apart are
-/// both kept. Presence needs no entry here: <see cref="RoomRoster"/> already collapses repeats.
+/// both kept. Joins and leaves need no entry here: <see cref="RoomRoster"/> already collapses repeats, and
+/// notices are the component's own.
 /// Memory is bounded by <paramref name="maxEntries"/>; the oldest entries go first.
 /// </remarks>
 public sealed class CopyDeduplicator(TimeSpan window, TimeProvider time, int maxEntries = 200_000)
@@ -25,12 +29,13 @@ public sealed class CopyDeduplicator(TimeSpan window, TimeProvider time, int max
     /// <summary>True if this event was already seen within the window (and so must not be archived again).</summary>
     public bool IsRepeat(ConversationEvent e)
     {
-        if (e.Kind != EventKind.Message) return false;
+        if (e.Kind is EventKind.Joined or EventKind.Left or EventKind.Present or EventKind.Notice) return false;
         var now = time.GetUtcNow();
         Evict(now);
         var key = KeyOf(e);
         if (_expiry.TryGetValue(key, out var expires) && expires > now) return true;
-        var until = now + (e.StanzaId == null ? (IdlessWindow < window ? IdlessWindow : window) : window);
+        var idless = (e.OriginId ?? e.StanzaId) == null || e.Kind is EventKind.Invitation or EventKind.InvitationDeclined;
+        var until = now + (idless ? (IdlessWindow < window ? IdlessWindow : window) : window);
         _expiry[key] = until;
         _order.Enqueue((key, until));
         return false;
@@ -47,8 +52,12 @@ public sealed class CopyDeduplicator(TimeSpan window, TimeProvider time, int max
 
     private static string KeyOf(ConversationEvent e)
     {
+        if (e.Kind is EventKind.Invitation or EventKind.InvitationDeclined)
+            return $"{e.Kind}\u0000{e.ConversationKey}\u0000{e.Room}\u0000{e.Inviter}\u0000{e.Invitee}\u0000{e.Reason}";
         var sender = e.ConversationType == ConversationType.GroupChat ? "" : e.From;
-        var content = SHA256.HashData(Encoding.UTF8.GetBytes($"{e.Text}\u0000{e.Html}"));
-        return $"{e.ConversationKey}\u0000{sender}\u0000{e.StanzaId}\u0000{Convert.ToHexString(content)}";
+        var content = SHA256.HashData(Encoding.UTF8.GetBytes(
+            $"{e.Text}\u0000{e.Html}\u0000{e.RelatedId}\u0000{e.SessionId}\u0000{e.FileName}\u0000{e.Url}\u0000{e.Room}\u0000{e.Reason}"));
+        var kind = e.Kind == EventKind.Message ? "" : e.Kind.ToString(); // keys of messages as before: a restart keeps no keys anyway
+        return $"{kind}\u0000{e.ConversationKey}\u0000{sender}\u0000{e.OriginId ?? e.StanzaId}\u0000{Convert.ToHexString(content)}";
     }
 }

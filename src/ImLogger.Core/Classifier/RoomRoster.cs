@@ -13,6 +13,7 @@ internal sealed class RoomRoster
     {
         public Dictionary<string, string?> Occupants { get; } = new(StringComparer.Ordinal); // nick -> real bare JID
         public Dictionary<string, string> LoggedMembers { get; } = new(StringComparer.Ordinal); // logged bare JID -> nick
+        public string? Subject { get; set; }
     }
 
     private readonly Dictionary<string, Room> _rooms = new(StringComparer.Ordinal);
@@ -50,6 +51,21 @@ internal sealed class RoomRoster
         if (!_rooms.TryGetValue(roomBare, out var room)) return;
         room.LoggedMembers.Remove(loggedUser);
         if (room.LoggedMembers.Count == 0) _rooms.Remove(roomBare);
+    }
+
+    /// <summary>Records the room's subject. Returns false if it is the one already known (the room announces its
+    /// subject to every joining occupant, and each logged party gets a copy of a change); an empty first subject
+    /// is no change either.</summary>
+    public bool SubjectChanged(string roomBare, string subject)
+    {
+        if (!_rooms.TryGetValue(roomBare, out var room))
+        {
+            // Not joined as far as the component knows (e.g. after a restart): remember nothing, record a non-empty subject.
+            return subject.Length > 0;
+        }
+        if (room.Subject == subject || (room.Subject == null && subject.Length == 0)) { room.Subject = subject; return false; }
+        room.Subject = subject;
+        return true;
     }
 
     private Room Get(string roomBare)

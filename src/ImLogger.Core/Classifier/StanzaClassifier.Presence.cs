@@ -36,7 +36,16 @@ public sealed partial class StanzaClassifier
 
         if (s.Element(Ns.Muc + "x") != null)
             return Classification.Ignored("group chat join request (the room's answer is archived)");
-        return Classification.Ignored("presence outside group chats is not archived yet");
+        // Outside rooms, presence is availability and contact-list management, not conversation: a
+        // conversation's boundaries are its first event and its idle time, and a call's are its Jingle signals.
+        return Classification.Ignored(type switch
+        {
+            "subscribe" or "subscribed" or "unsubscribe" or "unsubscribed" => $"contact list subscription ({type})",
+            "error" => "presence error",
+            "probe" => "presence probe (server housekeeping)",
+            "unavailable" => "directed unavailable presence (availability)",
+            _ => "directed presence (availability)",
+        });
     }
 
     private Classification RoomPresence(TapEnvelope env, string from, string to, string room, string receiver, string? type, XElement mucUser)

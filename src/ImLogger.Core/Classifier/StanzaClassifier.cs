@@ -6,14 +6,23 @@ using ImLogger.Envelope;
 namespace ImLogger.Classifier;
 
 /// <summary>
-/// Turns one copied stanza of a logged user into conversation events: chat and group chat text
-/// (with the XHTML-IM alternative and its emoticon text), and group chat joins and leaves.
-/// Each decision comes with a reason, logged by the caller.
+/// Turns one copied stanza of a logged user into conversation events: text (with the XHTML-IM alternative and its
+/// emoticon text), corrections, retractions, subjects, invitations, group chat joins and leaves, file transfers,
+/// calls, conferences, meetings, desktop shares, end-to-end encrypted payloads, and, for anything else a logged user
+/// does that is not housekeeping, the raw stanza. Each decision comes with a reason, logged by the caller.
+/// The rules are written down, as a table, in docs/events.md.
 /// </summary>
 /// <remarks>Not thread-safe: the pipeline classifies stanzas one at a time, in order of receipt.</remarks>
-public sealed partial class StanzaClassifier(Func<string, bool> isLogged)
+/// <param name="isLogged">Whether a bare JID belongs to a logged user.</param>
+/// <param name="options">Telephony gateways and meeting services; <see cref="ClassifierOptions.Default"/> when null.</param>
+public sealed partial class StanzaClassifier(Func<string, bool> isLogged, ClassifierOptions? options = null)
 {
     private readonly RoomRoster _rooms = new();
+    private readonly SessionLog _sessions = new();
+    private readonly ClassifierOptions _options = options ?? ClassifierOptions.Default;
+
+    /// <summary>Who a stanza's events belong to: the conversation, its logged users, the direction, the sender.</summary>
+    private sealed record Scope(ConversationType Type, string Key, Direction Direction, IReadOnlyList<string> Logged, string? SenderBareJid, string? Nick);
 
     /// <summary>Classifies one stanza.</summary>
     public Classification Classify(TapEnvelope envelope)
@@ -23,12 +32,18 @@ public sealed partial class StanzaClassifier(Func<string, bool> isLogged)
         var from = JidText.Normalize((string?)s.Attribute("from") ?? "");
         var to = JidText.Normalize((string?)s.Attribute("to") ?? "");
         if (from.Length == 0 || to.Length == 0)
-            return Classification.Ignored($"{s.Name.LocalName} without from or to");
+            return Classification.Ignored((from.Length > 0, s.Name.LocalName) switch
+            {
+                (true, "presence") => "presence without from or to: a broadcast to contacts (availability)",
+                (true, "iq") => "iq without from or to: addressed to the user's own account (session housekeeping)",
+                _ => $"{s.Name.LocalName} without from or to",
+            });
         return s.Name.LocalName switch
         {
             "message" => ClassifyMessage(envelope, from, to),
             "presence" => ClassifyPresence(envelope, from, to),
-            _ => Classification.Ignored($"{s.Name.LocalName} stanzas are not classified yet"),
+            "iq" => ClassifyIq(envelope, from, to),
+            _ => Classification.Ignored($"{s.Name.LocalName} is not a stanza"),
         };
     }
 
@@ -37,71 +52,114 @@ public sealed partial class StanzaClassifier(Func<string, bool> isLogged)
         var s = env.Stanza;
         var type = (string?)s.Attribute("type") ?? "normal";
         if (type == "error") return Classification.Ignored("error message");
-
-        var xhtml = XhtmlText.FindBody(s);
-        var body = BodyOf(s);
-        var text = body ?? (xhtml == null ? null : XhtmlText.ToText(xhtml));
-        if (text == null)
-            return Classification.Ignored("message without a body (chat state, receipt or other payload)");
-        var html = xhtml?.ToString(SaveOptions.DisableFormatting);
-
         var fromBare = JidText.Bare(from);
         var toBare = JidText.Bare(to);
+
+        // Mediated invitations travel through the room (user -> room -> invitee): they belong to the room's transcript.
+        if (s.Element(Ns.MucUser + "x") is { } mucUser && (mucUser.Element(Ns.MucUser + "invite") ?? mucUser.Element(Ns.MucUser + "decline")) is { } invite)
+            return MediatedInvitation(env, from, to, fromBare, toBare, invite);
+
+        Scope scope;
         if (type == "groupchat")
         {
             var outgoing = isLogged(fromBare);
             var room = outgoing ? toBare : fromBare;
             if (!outgoing && s.Element(Ns.Delay + "delay") != null)
                 return Classification.Ignored($"history replayed by {room} on join (archived when it was said, if a logged user was present)");
-            var receiver = outgoing ? null : toBare;
             if (!outgoing && !isLogged(toBare))
                 return Classification.Ignored("group chat message between users who are not logged");
             var nick = outgoing ? _rooms.NickOf(room, fromBare) : JidText.Resource(from);
-            return Classification.Of(new ConversationEvent
-            {
-                Id = NewId(),
-                ReceivedUtc = env.ReceivedUtc,
-                Kind = EventKind.Message,
-                Direction = outgoing ? Direction.Outgoing : Direction.Incoming,
-                ConversationType = ConversationType.GroupChat,
-                ConversationKey = room,
-                From = from,
-                To = to,
-                SenderBareJid = outgoing ? fromBare : (nick == null ? null : _rooms.RealJidOf(room, nick)),
-                Nick = nick,
-                Text = text,
-                Html = html,
-                StanzaId = (string?)s.Attribute("id"),
-                StanzaType = type,
-                LoggedUsers = outgoing ? [fromBare] : [receiver!],
-                RawXml = s.ToString(SaveOptions.DisableFormatting),
-            }, "group chat message");
+            scope = new Scope(ConversationType.GroupChat, room, outgoing ? Direction.Outgoing : Direction.Incoming,
+                outgoing ? [fromBare] : [toBare],
+                outgoing ? fromBare : (nick == null ? null : _rooms.RealJidOf(room, nick)), nick);
+        }
+        else
+        {
+            if (OneToOne(from, to) is not { } pair) return Classification.Ignored("message between users who are not logged");
+            scope = pair;
         }
 
-        // One-to-one (chat, normal, headline). A private message through a room (from or to
-        // room@service/nick) is a conversation with that occupant, not with the room.
+        return Encrypted(env, scope, from, to)
+            ?? JingleMessage(env, scope, from, to, fromBare, toBare)
+            ?? CallInvite(env, scope, from, to)
+            ?? DirectInvitation(env, scope, from, to, fromBare, toBare)
+            ?? Retraction(env, scope, from, to)
+            ?? Correction(env, scope, from, to)
+            ?? Subject(env, scope, from, to, type)
+            ?? SharedFile(env, scope, from, to)
+            ?? TextMessage(env, scope, from, to, type)
+            ?? Housekeeping(s, "message without a body (chat state, receipt, marker or other housekeeping)")
+            ?? Unclassified(env, scope, from, to, "message with a payload the classifier has no rule for");
+    }
+
+    private Classification? TextMessage(TapEnvelope env, Scope scope, string from, string to, string type)
+    {
+        var s = env.Stanza;
+        var xhtml = XhtmlText.FindBody(s);
+        var body = BodyOf(s);
+        var text = body ?? (xhtml == null ? null : XhtmlText.ToText(xhtml));
+        if (text == null) return null;
+        return Classification.Of(Event(env, EventKind.Message, scope, from, to) with
+        {
+            Text = text,
+            Html = xhtml?.ToString(SaveOptions.DisableFormatting),
+        }, scope.Type == ConversationType.GroupChat ? "group chat message" : $"{type} message");
+    }
+
+    /// <summary>The one-to-one conversation of two JIDs, or null if neither is logged. A private message through a
+    /// room (room@service/nick) is a conversation with that occupant, not with the room.</summary>
+    private Scope? OneToOne(string from, string to)
+    {
+        var fromBare = JidText.Bare(from);
+        var toBare = JidText.Bare(to);
         var fromParty = _rooms.IsKnownRoom(fromBare) ? from : fromBare;
         var toParty = _rooms.IsKnownRoom(toBare) ? to : toBare;
         var logged = new[] { fromBare, toBare }.Where(isLogged).Distinct().ToList();
-        if (logged.Count == 0) return Classification.Ignored("message between users who are not logged");
-        return Classification.Of(new ConversationEvent
+        if (logged.Count == 0) return null;
+        var key = string.CompareOrdinal(fromParty, toParty) <= 0 ? $"{fromParty} {toParty}" : $"{toParty} {fromParty}";
+        return new Scope(ConversationType.OneToOne, key, DirectionOf(fromBare, toBare), logged, fromBare, null);
+    }
+
+    /// <summary>The fields every event of a stanza shares.</summary>
+    private static ConversationEvent Event(TapEnvelope env, EventKind kind, Scope scope, string from, string to)
+    {
+        var s = env.Stanza;
+        return new ConversationEvent
         {
             Id = NewId(),
             ReceivedUtc = env.ReceivedUtc,
-            Kind = EventKind.Message,
-            Direction = DirectionOf(fromBare, toBare),
-            ConversationType = ConversationType.OneToOne,
-            ConversationKey = string.CompareOrdinal(fromParty, toParty) <= 0 ? $"{fromParty} {toParty}" : $"{toParty} {fromParty}",
+            Kind = kind,
+            Direction = scope.Direction,
+            ConversationType = scope.Type,
+            ConversationKey = scope.Key,
             From = from,
             To = to,
-            SenderBareJid = fromBare,
-            Text = text,
-            Html = html,
+            SenderBareJid = scope.SenderBareJid,
+            Nick = scope.Nick,
             StanzaId = (string?)s.Attribute("id"),
-            StanzaType = type,
-            LoggedUsers = logged,
+            StanzaType = (string?)s.Attribute("type") ?? (s.Name.LocalName == "message" ? "normal" : null),
+            LoggedUsers = scope.Logged,
             RawXml = s.ToString(SaveOptions.DisableFormatting),
-        }, $"{type} message");
+            OriginId = (string?)s.Element(EventNs.Sid + "origin-id")?.Attribute("id"),
+            ServerStanzaId = (string?)s.Element(EventNs.Sid + "stanza-id")?.Attribute("id"),
+        };
+    }
+
+    /// <summary>Ignored with <paramref name="reason"/> if every child of the stanza is housekeeping; else null.</summary>
+    private static Classification? Housekeeping(XElement stanza, string reason) =>
+        stanza.Elements().All(e => EventNs.MessageHousekeeping.Contains(e.Name.NamespaceName)
+                                   && !(e.Name == Ns.Client + "subject" && e.Value.Length > 0))
+            ? Classification.Ignored(reason)
+            : null;
+
+    /// <summary>A stanza of a logged user that no rule covers: kept whole, so nothing a logged user does is dropped silently.</summary>
+    private static Classification Unclassified(TapEnvelope env, Scope scope, string from, string to, string reason)
+    {
+        var payload = env.Stanza.Elements().FirstOrDefault(e => !EventNs.MessageHousekeeping.Contains(e.Name.NamespaceName));
+        return Classification.Of(Event(env, EventKind.Unclassified, scope, from, to) with
+        {
+            Text = payload == null ? null : $"{{{payload.Name.NamespaceName}}}{payload.Name.LocalName}",
+        }, reason + ", kept as raw XML");
     }
 
     private Direction DirectionOf(string fromBare, string toBare) => (isLogged(fromBare), isLogged(toBare)) switch
@@ -118,6 +176,9 @@ public sealed partial class StanzaClassifier(Func<string, bool> isLogged)
         var body = bodies.FirstOrDefault(b => b.Attribute(XNamespace.Xml + "lang") == null) ?? bodies.FirstOrDefault();
         return body?.Value;
     }
+
+    private static long? ParseSize(string? value) =>
+        long.TryParse(value?.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : null;
 
     private static string NewId() => Guid.NewGuid().ToString("N", CultureInfo.InvariantCulture);
 }

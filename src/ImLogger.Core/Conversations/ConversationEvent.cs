@@ -13,6 +13,54 @@ public enum EventKind
     Present,
     /// <summary>A notice the component itself sent (archive notification); recorded, never re-archived from the copy.</summary>
     Notice,
+    /// <summary>A correction (XEP-0308) of an earlier message, see <see cref="ConversationEvent.RelatedId"/>; the original stays archived.</summary>
+    Correction,
+    /// <summary>A retraction (XEP-0424) of an earlier message, see <see cref="ConversationEvent.RelatedId"/>; the original stays archived.</summary>
+    Retraction,
+    /// <summary>A group chat subject change; <see cref="ConversationEvent.Text"/> is the new subject.</summary>
+    SubjectChanged,
+    /// <summary>An invitation to a group chat (XEP-0249 direct or XEP-0045 mediated): <see cref="ConversationEvent.Room"/>,
+    /// <see cref="ConversationEvent.Inviter"/>, <see cref="ConversationEvent.Invitee"/>, <see cref="ConversationEvent.Reason"/>.</summary>
+    Invitation,
+    /// <summary>A declined XEP-0045 mediated invitation.</summary>
+    InvitationDeclined,
+    /// <summary>A file offered for transfer (XEP-0096 SI offer, XEP-0234 Jingle session-initiate), with name and size.</summary>
+    FileOffered,
+    /// <summary>The receiver accepted a file transfer (SI result, Jingle session-accept).</summary>
+    FileTransferAccepted,
+    /// <summary>A file transfer ended: completed, rejected or failed (<see cref="ConversationEvent.Reason"/>), with its duration when the start was seen.</summary>
+    FileTransferEnded,
+    /// <summary>A file shared as a link (XEP-0066 OOB after an XEP-0363 upload, with XEP-0446 metadata when present).</summary>
+    FileShared,
+    /// <summary>A call, desktop share, conference or meeting was started or proposed (Jingle session-initiate, XEP-0353 propose,
+    /// a meeting invitation); <see cref="ConversationEvent.CallMedia"/> says which.</summary>
+    CallInitiated,
+    /// <summary>The callee accepted (Jingle session-accept, XEP-0353 proceed/accept).</summary>
+    CallAccepted,
+    /// <summary>A call ended, was rejected or withdrawn (Jingle session-terminate, XEP-0353 reject/retract/finish),
+    /// with <see cref="ConversationEvent.Duration"/> when the acceptance was seen.</summary>
+    CallEnded,
+    /// <summary>An end-to-end encrypted payload (<see cref="ConversationEvent.EncryptionScheme"/>); the archive cannot read it.</summary>
+    Encrypted,
+    /// <summary>A stanza of a logged user the classifier has no rule for, kept as raw XML so that nothing is dropped silently.</summary>
+    Unclassified,
+}
+
+/// <summary>What kind of real-time session a call event is about.</summary>
+public enum CallMedia
+{
+    /// <summary>Audio only between two parties (PC-to-PC call).</summary>
+    Audio,
+    /// <summary>With video.</summary>
+    Video,
+    /// <summary>A screen or desktop content.</summary>
+    DesktopShare,
+    /// <summary>To or from a telephony gateway, or a tel:/sip: address.</summary>
+    Phone,
+    /// <summary>A multi-party audio session.</summary>
+    AudioConference,
+    /// <summary>A multi-party session with video, or an invitation to a meeting service.</summary>
+    Meeting,
 }
 
 /// <summary>Which way the stanza travelled, seen from the logged user(s) involved.</summary>
@@ -88,4 +136,49 @@ public sealed record ConversationEvent
 
     /// <summary>The original stanza (jabber:client), as received inside the forwarded copy.</summary>
     public required string RawXml { get; init; }
+
+    /// <summary>The message's XEP-0359 origin-id (set by the sender's client, the same in every copy).</summary>
+    public string? OriginId { get; init; }
+
+    /// <summary>The first XEP-0359 stanza-id a server stamped on the message (by="..."), if any.</summary>
+    public string? ServerStanzaId { get; init; }
+
+    /// <summary>Correction, retraction: the id the client used to name the original message (its id, origin-id or stanza-id).</summary>
+    public string? RelatedId { get; init; }
+
+    /// <summary>Invitations: the room's bare JID.</summary>
+    public string? Room { get; init; }
+
+    /// <summary>Invitations: who invited (bare JID).</summary>
+    public string? Inviter { get; init; }
+
+    /// <summary>Invitations: who was invited, or whose invitation was declined (bare JID).</summary>
+    public string? Invitee { get; init; }
+
+    /// <summary>Invitation reason, decline reason, the end reason of a call or transfer (Jingle reason, "retracted", ...).</summary>
+    public string? Reason { get; init; }
+
+    /// <summary>File events: the file's name.</summary>
+    public string? FileName { get; init; }
+
+    /// <summary>File events: the size in bytes, when stated.</summary>
+    public long? FileSize { get; init; }
+
+    /// <summary>File events: the media type, when stated.</summary>
+    public string? FileMediaType { get; init; }
+
+    /// <summary>Shared files: the link.</summary>
+    public string? Url { get; init; }
+
+    /// <summary>Calls and transfers: the session id (Jingle sid, XEP-0353 id, SI id) that ties start and end together.</summary>
+    public string? SessionId { get; init; }
+
+    /// <summary>Call events: what kind of session.</summary>
+    public CallMedia? CallMedia { get; init; }
+
+    /// <summary>End events: how long the session lasted, from its acceptance, when the component saw both.</summary>
+    public TimeSpan? Duration { get; init; }
+
+    /// <summary>Encrypted events: the scheme (OMEMO, OMEMO 2, OpenPGP (XEP-0027), OpenPGP (XEP-0373), OTR, or the XEP-0380 name).</summary>
+    public string? EncryptionScheme { get; init; }
 }

@@ -51,6 +51,21 @@ internal static class SpoolDocuments
     public const string E_StatusCodes = "status";
     public const string E_LoggedUsers = "users";
     public const string E_RawXml = "raw";
+    public const string E_OriginId = "originId";
+    public const string E_ServerStanzaId = "serverStanzaId";
+    public const string E_RelatedId = "relatedId";
+    public const string E_Room = "room";
+    public const string E_Inviter = "inviter";
+    public const string E_Invitee = "invitee";
+    public const string E_Reason = "reason";
+    public const string E_FileName = "fileName";
+    public const string E_FileSize = "fileSize";
+    public const string E_FileMediaType = "fileType";
+    public const string E_Url = "url";
+    public const string E_SessionId = "sessionId";
+    public const string E_CallMedia = "callMedia";
+    public const string E_DurationTicks = "duration";
+    public const string E_EncryptionScheme = "encryption";
 
     /// <summary>
     /// The events' primary key: "{transcriptId}:{sequence:D10}". It is LiteDB's unique, ordered _id index,
@@ -74,6 +89,13 @@ internal static class SpoolDocuments
     private static string? ToStr(BsonValue value) => value.IsNull ? null : value.AsString;
 
     private static T ToEnum<T>(BsonValue value) where T : struct, Enum => Enum.Parse<T>(value.AsString, ignoreCase: false);
+
+    // Fields added after the first release are read with Get: documents spooled by an older version lack them.
+    private static BsonValue Get(BsonDocument doc, string field) => doc.TryGetValue(field, out var v) ? v : BsonValue.Null;
+
+    private static BsonValue Long(long? value) => value is { } v ? new BsonValue(v) : BsonValue.Null;
+
+    private static long? ToLong(BsonValue value) => value.IsNull ? null : value.AsInt64;
 
     public static BsonDocument ToDocument(TranscriptHeader header) => new()
     {
@@ -141,6 +163,21 @@ internal static class SpoolDocuments
         [E_StatusCodes] = new BsonArray(e.StatusCodes.Select(c => new BsonValue(c))),
         [E_LoggedUsers] = new BsonArray(e.LoggedUsers.Select(u => new BsonValue(u))),
         [E_RawXml] = e.RawXml,
+        [E_OriginId] = Str(e.OriginId),
+        [E_ServerStanzaId] = Str(e.ServerStanzaId),
+        [E_RelatedId] = Str(e.RelatedId),
+        [E_Room] = Str(e.Room),
+        [E_Inviter] = Str(e.Inviter),
+        [E_Invitee] = Str(e.Invitee),
+        [E_Reason] = Str(e.Reason),
+        [E_FileName] = Str(e.FileName),
+        [E_FileSize] = Long(e.FileSize),
+        [E_FileMediaType] = Str(e.FileMediaType),
+        [E_Url] = Str(e.Url),
+        [E_SessionId] = Str(e.SessionId),
+        [E_CallMedia] = Str(e.CallMedia?.ToString()),
+        [E_DurationTicks] = Long(e.Duration?.Ticks),
+        [E_EncryptionScheme] = Str(e.EncryptionScheme),
     };
 
     public static ConversationEvent ToEvent(BsonDocument doc) => new()
@@ -162,5 +199,20 @@ internal static class SpoolDocuments
         StatusCodes = doc[E_StatusCodes].AsArray.Select(v => v.AsInt32).ToList(),
         LoggedUsers = doc[E_LoggedUsers].AsArray.Select(v => v.AsString).ToList(),
         RawXml = doc[E_RawXml].AsString,
+        OriginId = ToStr(Get(doc, E_OriginId)),
+        ServerStanzaId = ToStr(Get(doc, E_ServerStanzaId)),
+        RelatedId = ToStr(Get(doc, E_RelatedId)),
+        Room = ToStr(Get(doc, E_Room)),
+        Inviter = ToStr(Get(doc, E_Inviter)),
+        Invitee = ToStr(Get(doc, E_Invitee)),
+        Reason = ToStr(Get(doc, E_Reason)),
+        FileName = ToStr(Get(doc, E_FileName)),
+        FileSize = ToLong(Get(doc, E_FileSize)),
+        FileMediaType = ToStr(Get(doc, E_FileMediaType)),
+        Url = ToStr(Get(doc, E_Url)),
+        SessionId = ToStr(Get(doc, E_SessionId)),
+        CallMedia = Get(doc, E_CallMedia) is { IsNull: false } m ? ToEnum<CallMedia>(m) : null,
+        Duration = ToLong(Get(doc, E_DurationTicks)) is { } ticks ? TimeSpan.FromTicks(ticks) : null,
+        EncryptionScheme = ToStr(Get(doc, E_EncryptionScheme)),
     };
 }
