@@ -13,10 +13,19 @@ internal static class Program
           imlogger prosody-config --config FILE [--out DIR]
                                                   print (or write to DIR) what to add to Prosody for tap mode
           imlogger check-config --config FILE     check the config and print a summary; exit code 0 if valid, 1 if not
+          imlogger test-endpoint NAME --config FILE [--send-probe]
+                                                  connect, TLS, authenticate (and send a marked probe message); prints each step
+          imlogger spool status --config FILE     pending and dead transcripts per endpoint, oldest age
+          imlogger spool retry [NAME] --config FILE
+                                                  dead letters (of endpoint NAME, or all) back to pending
+          imlogger spool show ID --config FILE    one transcript's deliveries, errors and events
 
         options:
           --config FILE      the ImLogger XML config (see config/imlogger.xml)
           --log-config FILE  NLog config (default: nlog.config next to the program)
+          --send-probe       test-endpoint: also send a message marked as a probe (not a transcript)
+
+        The spool commands open the spool file, which a running `imlogger run` holds locked: stop the service first.
         """;
 
     private static async Task<int> Main(string[] args)
@@ -30,6 +39,8 @@ internal static class Program
         try
         {
             parsed = Arguments.Parse(args.Skip(1).ToArray());
+            if (parsed.Positional.Count > 0 && args[0] is not ("test-endpoint" or "spool"))
+                throw new ArgumentException($"unexpected argument '{parsed.Positional[0]}'");
         }
         catch (ArgumentException e)
         {
@@ -44,6 +55,8 @@ internal static class Program
                 "run" => await RunCommand.RunAsync(LoadConfig(parsed), parsed),
                 "prosody-config" => ProsodyConfigCommand.Run(LoadConfig(parsed), parsed),
                 "check-config" => CheckConfigCommand.Run(LoadConfig(parsed)),
+                "test-endpoint" => await TestEndpointCommand.RunAsync(LoadConfig(parsed), parsed),
+                "spool" => SpoolCommand.Run(LoadConfig(parsed), parsed),
                 _ => Unknown(args[0]),
             };
         }
@@ -67,9 +80,17 @@ internal static class Program
 /// <summary>Command-line options shared by the commands.</summary>
 internal sealed record Arguments(string? Config, string? LogConfig, string? Out)
 {
+    /// <summary>Words that are not options (test-endpoint NAME; spool status|retry [NAME]|show ID).</summary>
+    public IReadOnlyList<string> Positional { get; init; } = [];
+
+    /// <summary>test-endpoint: send a probe message too.</summary>
+    public bool SendProbe { get; init; }
+
     public static Arguments Parse(string[] args)
     {
         string? config = null, logConfig = null, output = null;
+        var positional = new List<string>();
+        var sendProbe = false;
         for (var i = 0; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -78,9 +99,11 @@ internal sealed record Arguments(string? Config, string? LogConfig, string? Out)
                 case "--config": config = Value(); break;
                 case "--log-config": logConfig = Value(); break;
                 case "--out": output = Value(); break;
+                case "--send-probe": sendProbe = true; break;
+                case var word when !word.StartsWith('-'): positional.Add(word); break;
                 default: throw new ArgumentException($"unknown option '{args[i]}'");
             }
         }
-        return new Arguments(config, logConfig, output);
+        return new Arguments(config, logConfig, output) { Positional = positional, SendProbe = sendProbe };
     }
 }

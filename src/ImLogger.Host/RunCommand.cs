@@ -20,6 +20,7 @@ internal static class RunCommand
 {
     public static async Task<int> RunAsync(ImLoggerConfig config, Arguments args)
     {
+        _ = SpoolKey.Read(config); // a missing or short key file is a config error, reported before anything starts
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
             Args = [],
@@ -44,7 +45,7 @@ internal static class RunCommand
         {
             await host.RunAsync();
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or LiteDB.LiteException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or LiteDB.LiteException or InvalidDataException)
         {
             logger.LogCritical("ImLogger cannot start: {Reason}", e.Message);
             return 1;
@@ -71,7 +72,7 @@ internal static class RunCommand
         });
         services.AddSingleton(sp => new ComponentConnection(
             sp.GetRequiredService<ComponentConnectionOptions>(), sp.GetRequiredService<ILogger<ComponentConnection>>(), sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton<ISpool>(sp => new LiteDbSpool(config.SpoolPath, sp.GetRequiredService<ILogger<LiteDbSpool>>()));
+        services.AddSingleton<ISpool>(sp => new LiteDbSpool(config.SpoolPath, sp.GetRequiredService<ILogger<LiteDbSpool>>(), SpoolKey.Read(config)));
         services.AddSingleton(sp => new EnvelopeDecoder(config.Organizations.Select(o => o.Domain), config.Component.Jid, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(_ => new StanzaClassifier(config.LoggedUsers.ContainsKey));
         services.AddSingleton(sp => new CopyDeduplicator(config.DedupWindow, sp.GetRequiredService<TimeProvider>()));
@@ -87,15 +88,12 @@ internal static class RunCommand
         services.AddSingleton<StanzaPipeline>();
         services.AddSingleton(sp =>
         {
-            var builder = new TranscriptMessageBuilder($"imlogger@{config.Component.Jid}");
-            return config.Endpoints.Select(e => e switch
-            {
-                DirectoryEndpointConfig d => (ITranscriptSink)new DirectorySink(d.Name, d.Path, builder, sp.GetRequiredService<ILogger<DirectorySink>>()),
-                _ => throw new NotSupportedException($"endpoint type of '{e.Name}' is not supported yet"),
-            }).ToList();
+            var loggers = sp.GetRequiredService<ILoggerFactory>();
+            return config.Endpoints.Select(e => EndpointSinks.Create(e, loggers, $"imlogger@{config.Component.Jid}")).ToList();
         });
         services.AddSingleton(sp => new Dispatcher(sp.GetRequiredService<ISpool>(), sp.GetRequiredService<List<ITranscriptSink>>(),
-            sp.GetRequiredService<ILogger<Dispatcher>>(), sp.GetRequiredService<TimeProvider>(), new DispatcherOptions()));
+            sp.GetRequiredService<ILogger<Dispatcher>>(), sp.GetRequiredService<TimeProvider>(),
+            new DispatcherOptions { EndpointMaxAttempts = EndpointSinks.MaxAttempts(config.Endpoints) }));
         services.AddHostedService<ArchiveService>();
     }
 }

@@ -89,7 +89,8 @@ public static class DrcCmConversationXml
                     break;
             }
         }
-        foreach (var login in present.ToList()) Leave(login, null, transcript.ClosedUtc);
+        // Whoever is still there leaves when the transcript closes (ordinal order: the same transcript renders the same bytes).
+        foreach (var login in present.Order(StringComparer.Ordinal).ToList()) Leave(login, null, transcript.ClosedUtc);
         conversation.Add(Time("EndTimeUTC", transcript.ClosedUtc));
 
         var document = new XDocument(new XDeclaration("1.0", "utf-8", null), new XElement("FileDump", conversation));

@@ -33,8 +33,10 @@ namespace ImLogger.Spool;
 /// <para><b>Concurrency.</b> One process owns the file (<c>Connection=direct</c>, plus an exclusive
 /// <c>.lock</c> file beside it so a second instance fails fast instead of sharing the file); inside the process
 /// every operation runs under one lock, so LiteDB's per-thread transactions never interleave.</para>
-/// <para>Encryption: a <c>password</c> constructor parameter can later be added and passed as
-/// <c>Password=</c> in the connection string (LiteDB encrypts data and log with AES); not implemented yet.</para>
+/// <para><b>Encryption at rest</b> (optional): with a <c>password</c> LiteDB encrypts every page of the data file and
+/// of its log with AES (key derived from the password), so a copied disk, backup or stolen spool file does not reveal
+/// transcripts without the key file. It does not protect against anyone who can read the key file or the memory of the
+/// running process (root, the imlogger user). See docs/durability.md.</para>
 /// </remarks>
 public sealed class LiteDbSpool : ISpool
 {
@@ -51,9 +53,11 @@ public sealed class LiteDbSpool : ISpool
     /// <param name="path">The LiteDB data file; its directory is created if missing. LiteDB keeps its write-ahead log
     /// in "{name}-log{ext}" beside it, and this class holds "{path}.lock" while open.</param>
     /// <param name="logger">Logger.</param>
+    /// <param name="password">Encrypts the spool at rest (LiteDB AES); null for an unencrypted spool. An existing spool must
+    /// be opened with the password it was created with.</param>
     /// <exception cref="IOException">The file is in use by another process, or cannot be created.</exception>
-    /// <exception cref="InvalidDataException">The file is not a readable LiteDB database.</exception>
-    public LiteDbSpool(string path, ILogger<LiteDbSpool> logger)
+    /// <exception cref="InvalidDataException">The file is not a readable LiteDB database, or the password does not open it.</exception>
+    public LiteDbSpool(string path, ILogger<LiteDbSpool> logger, string? password = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         ArgumentNullException.ThrowIfNull(logger);
@@ -66,7 +70,7 @@ public sealed class LiteDbSpool : ISpool
         _lockFile = AcquireLock(_path);
         try
         {
-            _db = OpenDatabase(_path);
+            _db = OpenDatabase(_path, password);
             try
             {
                 _transcripts = _db.GetCollection(TranscriptsCollection);
@@ -118,13 +122,13 @@ public sealed class LiteDbSpool : ISpool
         }
     }
 
-    private static LiteDatabase OpenDatabase(string path)
+    private static LiteDatabase OpenDatabase(string path, string? password)
     {
         var cs = new ConnectionString
         {
             Filename = path,
             Connection = ConnectionType.Direct,
-            // Password = password, // encryption: a later ctor parameter (see remarks)
+            Password = string.IsNullOrEmpty(password) ? null : password,
         };
         try
         {
@@ -141,6 +145,13 @@ public sealed class LiteDbSpool : ISpool
             throw new IOException(
                 $"Cannot open the spool '{path}': {ex.Message}. Give the imlogger service user read/write permission " +
                 "on the file and its directory.", ex);
+        }
+        catch (LiteException ex) when (ex.Message.Contains("password", StringComparison.OrdinalIgnoreCase) || ex.Message.Contains("encrypt", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidDataException(password is null
+                ? $"The spool '{path}' is encrypted ({ex.Message}); configure <spool key-file=\"...\"> with the key file it was created with."
+                : $"The spool '{path}' cannot be opened with the configured key ({ex.Message}). Use the key file it was created with; " +
+                  "a spool created without encryption must be emptied (delivered) and moved aside before encryption is turned on.", ex);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -358,6 +369,34 @@ public sealed class LiteDbSpool : ISpool
             }
             _transcripts.Update(doc);
         });
+    }
+
+    /// <summary>Puts dead deliveries back to pending, due at once (the operator's <c>imlogger spool retry</c> after fixing the
+    /// endpoint): attempts start again from zero; the last error stays until the next attempt replaces it.</summary>
+    /// <param name="endpoint">Only this endpoint's dead letters; null for all.</param>
+    /// <returns>How many deliveries were requeued.</returns>
+    public int RequeueDead(string? endpoint)
+    {
+        var count = 0;
+        Write(() =>
+        {
+            foreach (var doc in _transcripts.Find(Query.EQ(F_State, nameof(TranscriptState.Pending))).ToList())
+            {
+                var changed = false;
+                foreach (var delivery in doc[F_Deliveries].AsArray.Select(d => d.AsDocument))
+                {
+                    if (delivery[D_State].AsString != nameof(DeliveryState.Dead)) continue;
+                    if (endpoint is not null && delivery[D_Endpoint].AsString != endpoint) continue;
+                    delivery[D_State] = nameof(DeliveryState.Pending);
+                    delivery[D_Attempts] = 0;
+                    delivery[D_Next] = BsonValue.Null;
+                    changed = true;
+                    count++;
+                }
+                if (changed) _transcripts.Update(doc);
+            }
+        });
+        return count;
     }
 
     /// <summary>Runs <paramref name="action"/> in one transaction, then makes it durable (see class remarks).</summary>
