@@ -10,7 +10,7 @@ namespace ImLogger.Integration.Tests;
 /// The three SMTP endpoint types against a real SMTP server on loopback TCP (STARTTLS with a certificate from a test CA,
 /// AUTH required): what arrives is parsed with MimeKit and every promised field is checked. Driven in-process
 /// (config file through ConfigLoader, LiteDB spool, Dispatcher, sinks): a process boundary adds nothing to what is
-/// checked here; the crash test in <c>SmtpReliabilityTests</c> uses the real process.
+/// checked here; the crash test in <see cref="SmtpReliabilityTests"/> uses the real process.
 /// </summary>
 [TestFixture, NonParallelizable]
 public class SmtpEndpointTests
