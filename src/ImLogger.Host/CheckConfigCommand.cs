@@ -17,11 +17,9 @@ internal static class CheckConfigCommand
             foreach (var u in org.Users) Console.WriteLine($"    {u.Jid} -> {u.Endpoint ?? org.DefaultEndpoint}");
         }
         foreach (var e in config.Endpoints)
-            Console.WriteLine(e switch
-            {
-                DirectoryEndpointConfig d => $"  endpoint {d.Name}: directory {d.Path}",
-                _ => $"  endpoint {e.Name}",
-            });
+            Console.WriteLine($"  endpoint {e.Name}: {ImLogger.Sinks.EndpointSinks.Describe(e)}" +
+                              (e.MaxAttempts is { } max ? $", dead letter after {max} attempts" : ""));
+        if (config.SpoolKeyFile is not null) Console.WriteLine($"  spool encrypted at rest, key from {config.SpoolKeyFile}");
         return 0;
     }
 }
