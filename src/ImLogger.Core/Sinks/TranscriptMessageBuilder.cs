@@ -14,10 +14,12 @@ namespace ImLogger.Sinks;
 /// <remarks>
 /// User data (JIDs, nicks, bodies) never reaches a header unsanitised: control characters (CR, LF, ...) are
 /// replaced and long lists are truncated before MimeKit encodes the value. In the HTML part every piece of
-/// user content is HTML-encoded; a received XHTML-IM body is never copied verbatim, only its text.
+/// user content is HTML-encoded; a received XHTML-IM body is shown beside the plain text only after
+/// HtmlSanitizer has kept the formatting and dropped everything else (scripts, remote images, styles
+/// beyond colour and emphasis); an emoticon image becomes its alt text.
 /// The Message-ID is derived from the transcript id, so a redelivery is recognisably the same message.
 /// </remarks>
-public sealed class TranscriptMessageBuilder
+public sealed partial class TranscriptMessageBuilder
 {
     /// <summary>Participants named in the subject before "and N more".</summary>
     public const int MaxSubjectParticipants = 5;
@@ -182,9 +184,9 @@ public sealed class TranscriptMessageBuilder
         }
         catch (System.Xml.XmlException)
         {
-            // Not well-formed: drop anything that looks like a tag, decode entities; the result is encoded again on output.
-            var noTags = System.Text.RegularExpressions.Regex.Replace(html, "<[^>]*>", " ");
-            return WebUtility.HtmlDecode(noTags).Trim();
+            // Not well-formed XML: let an HTML parser (forgiving, no regexes) take the text; it is encoded again on output.
+            var document = new AngleSharp.Html.Parser.HtmlParser().ParseDocument("<body>" + html);
+            return (document.Body?.TextContent ?? "").Trim();
         }
     }
 
@@ -243,7 +245,9 @@ public sealed class TranscriptMessageBuilder
     /// <summary>"bob (bob@example.test)", "bob", or the JID, for occupants.</summary>
     private static string Occupant(ConversationEvent e)
     {
-        var nick = Line(e.Nick ?? Resource(e.From));
+        // A logged user's own stanza to the room comes from their JID, whose resource is a device, not a nick.
+        var ownJid = e.SenderBareJid != null && Bare(e.From) == e.SenderBareJid;
+        var nick = Line(e.Nick ?? (ownJid ? null : Resource(e.From)));
         var jid = Line(e.SenderBareJid);
         if (nick.Length > 0 && jid.Length > 0) return $"{nick} ({jid})";
         if (nick.Length > 0) return nick;
@@ -281,11 +285,17 @@ public sealed class TranscriptMessageBuilder
 
     private static string Indent(string text) => text.Replace("\n", "\n    ");
 
-    internal static string RenderLine(ConversationEvent e)
+    internal static string RenderLine(ConversationEvent e) => RenderLine(e, MessageIndex.Empty);
+
+    internal static string RenderLine(ConversationEvent e, MessageIndex index)
     {
         var ts = $"[{Timestamp(e.ReceivedUtc)}] ";
+        if (EventSentence(e, index) is { } sentence) return ts + "* " + sentence;
         switch (e.Kind)
         {
+            case EventKind.Encrypted:
+                var encryptedTo = Recipient(e);
+                return ts + Sender(e) + (encryptedTo is null ? "" : " -> " + encryptedTo) + ": " + EncryptedText(e);
             case EventKind.Message:
                 var to = Recipient(e);
                 return ts + Sender(e) + (to is null ? "" : " -> " + to) + ": " + Indent(MessageText(e));
@@ -310,7 +320,8 @@ public sealed class TranscriptMessageBuilder
         sb.Append("Logged users: ").Append(string.Join(", ", t.LoggedUsers.Select(Line))).Append('\n');
         sb.Append("Transcript: ").Append(SafeToken(t.Id)).Append('\n');
         sb.Append('\n');
-        foreach (var e in t.Events) sb.Append(RenderLine(e)).Append('\n');
+        var index = new MessageIndex(t.Events);
+        foreach (var e in t.Events) sb.Append(RenderLine(e, index)).Append('\n');
         return sb.ToString();
     }
 
@@ -330,7 +341,10 @@ public sealed class TranscriptMessageBuilder
           .Append("th,td{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}\n")
           .Append("th{background:#f0f0f0}\n")
           .Append("td.time{white-space:nowrap;font-family:monospace;color:#555}\n")
-          .Append("tr.presence td,tr.notice td{color:#666;font-style:italic}\n")
+          .Append("tr.presence td,tr.notice td,tr.event td{color:#666;font-style:italic}\n")
+          .Append("tr.event td.what{color:#222;font-style:normal}\n")
+          .Append("div.formatted{margin-top:4px;padding-left:6px;border-left:3px solid #ddd}\n")
+          .Append("code.raw{white-space:pre-wrap;word-break:break-all;font-size:12px}\n")
           .Append("</style>\n</head>\n<body>\n");
         sb.Append("<h1>").Append(H(Heading(t))).Append("</h1>\n");
         sb.Append("<p>").Append(H(Timestamp(t.OpenedUtc))).Append(" to ").Append(H(Timestamp(t.ClosedUtc)))
@@ -339,14 +353,34 @@ public sealed class TranscriptMessageBuilder
         sb.Append("Logged users: ").Append(H(string.Join(", ", t.LoggedUsers.Select(Line)))).Append("<br>\n");
         sb.Append("Transcript: ").Append(H(SafeToken(t.Id))).Append("</p>\n");
         sb.Append("<table>\n<thead><tr><th>Time (UTC)</th><th>From</th><th>To</th><th>Message</th></tr></thead>\n<tbody>\n");
+        var index = new MessageIndex(t.Events);
         foreach (var e in t.Events)
         {
             var time = H(Timestamp(e.ReceivedUtc));
+            if (e.Kind == EventKind.Unclassified)
+            {
+                sb.Append("<tr class=\"event\"><td class=\"time\">").Append(time).Append("</td><td colspan=\"3\" class=\"what\">* ")
+                  .Append(H(Actor(e))).Append(Counterpart(e) is { } u ? " -&gt; " + H(u) : "")
+                  .Append(" sent a stanza the archive has no rule for").Append(string.IsNullOrEmpty(e.Text) ? "" : " (" + H(Line(e.Text)) + ")")
+                  .Append(", kept as raw XML:<br>\n<code class=\"raw\">").Append(H(RawXmlShown(e))).Append("</code></td></tr>\n");
+                continue;
+            }
+            if (EventSentence(e, index) is { } sentence)
+            {
+                sb.Append("<tr class=\"event\"><td class=\"time\">").Append(time).Append("</td><td colspan=\"3\" class=\"what\">* ")
+                  .Append(HMultiline(sentence)).Append("</td></tr>\n");
+                continue;
+            }
             switch (e.Kind)
             {
                 case EventKind.Message:
                     sb.Append("<tr class=\"message\"><td class=\"time\">").Append(time).Append("</td><td>").Append(H(Sender(e)))
-                      .Append("</td><td>").Append(H(Recipient(e) ?? "")).Append("</td><td>").Append(HMultiline(MessageText(e))).Append("</td></tr>\n");
+                      .Append("</td><td>").Append(H(Recipient(e) ?? "")).Append("</td><td>").Append(HMultiline(MessageText(e)))
+                      .Append(FormattedHtml(e)).Append("</td></tr>\n");
+                    break;
+                case EventKind.Encrypted:
+                    sb.Append("<tr class=\"message encrypted\"><td class=\"time\">").Append(time).Append("</td><td>").Append(H(Sender(e)))
+                      .Append("</td><td>").Append(H(Recipient(e) ?? "")).Append("</td><td><em>").Append(H(EncryptedText(e))).Append("</em></td></tr>\n");
                     break;
                 case EventKind.Notice:
                     sb.Append("<tr class=\"notice\"><td class=\"time\">").Append(time).Append("</td><td colspan=\"3\">[notice] ")

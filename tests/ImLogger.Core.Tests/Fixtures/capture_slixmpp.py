@@ -22,7 +22,8 @@ class Capture(slixmpp.ClientXMPP):
         super().__init__(jid, "pw")
         self.sent = []
         for p in ["xep_0030", "xep_0045", "xep_0249", "xep_0066", "xep_0095", "xep_0096", "xep_0308",
-                  "xep_0359", "xep_0424", "xep_0353", "xep_0380", "xep_0334", "xep_0428"]:
+                  "xep_0359", "xep_0424", "xep_0353", "xep_0380", "xep_0334", "xep_0428",
+                  "xep_0047", "xep_0085", "xep_0184", "xep_0224", "xep_0050"]:
             self.register_plugin(p)
 
     def send(self, data, *args, **kwargs):
@@ -93,6 +94,48 @@ def main():
         s["id"] = "si-offer-1"
         s["from"] = ALICE
     fixture(out, "file-si-offer", "slixmpp xep_0096 request_file_transfer (xep_0095 offer)", offer)
+
+    # The answers to the SI offer, built the way xep_0095's accept()/decline() build them (both need a pending
+    # stream the plugin only has after a real offer), and the in-band bytestream close that ends the transfer.
+    acc = bob.Iq()
+    acc["id"] = "si-offer-1"
+    acc["to"] = ALICE
+    acc["from"] = BOB
+    acc["type"] = "result"
+    acc["si"]["feature_neg"]["form"]["type"] = "submit"
+    acc["si"]["feature_neg"]["form"].add_field(var="stream-method", ftype="list-single", value="http://jabber.org/protocol/ibb")
+    close = alice.Iq()
+    close["id"] = "ibb-close-1"
+    close["to"] = BOB
+    close["from"] = ALICE
+    close["type"] = "set"
+    close["ibb_close"]["sid"] = "si-1"
+    fixture(out, "file-si-accept-and-close", "slixmpp Iq with xep_0095 si (accept, as xep_0095.accept builds it) and xep_0047 ibb_close", [acc, close])
+    rej = bob.Iq()
+    rej["id"] = "si-offer-1"
+    rej["to"] = ALICE
+    rej["from"] = BOB
+    rej["type"] = "error"
+    rej["error"]["type"] = "cancel"
+    rej["error"]["condition"] = "forbidden"
+    rej["error"]["text"] = "Offer declined"
+    fixture(out, "file-si-reject", "slixmpp Iq error as xep_0095 decline sends it (forbidden, 'Offer declined')", [rej])
+
+    # Housekeeping and an unknown payload: chat state, receipt, attention (XEP-0224), an ad-hoc command to a contact
+    cs = alice.make_message(mto=JID("bob@example.test"), mtype="chat", mfrom=JID(ALICE))
+    cs["chat_state"] = "composing"
+    rc = bob.make_message(mto=JID(ALICE), mfrom=JID(BOB))
+    rc["receipt"] = "msg-1"
+    fixture(out, "housekeeping", "slixmpp xep_0085 chat state and xep_0184 receipt", [cs, rc])
+    alice.plugin["xep_0224"].request_attention(JID("bob@example.test"), mfrom=JID(ALICE))
+    cmd = alice.Iq()
+    cmd["id"] = "cmd-1"
+    cmd["to"] = BOB
+    cmd["from"] = ALICE
+    cmd["type"] = "set"
+    cmd["command"]["node"] = "http://jabber.org/protocol/rc#set-status"
+    cmd["command"]["action"] = "execute"
+    fixture(out, "unclassified", "slixmpp xep_0224 request_attention and an xep_0050 ad-hoc command iq (as send_command builds it)", alice.take() + [cmd])
 
     # XEP-0353 Jingle Message Initiation: propose (audio), proceed, retract, reject, accept
     alice.plugin["xep_0353"].propose(JID("bob@example.test"), "jmi-1", [("urn:xmpp:jingle:apps:rtp:1", "audio")], mfrom=JID(ALICE))

@@ -1,0 +1,168 @@
+using System.Globalization;
+using System.Text;
+using ImLogger.Conversations;
+
+namespace ImLogger.Sinks;
+
+/// <summary>How the events other than messages, joins and leaves read in a transcript (the table in docs/events.md).</summary>
+public sealed partial class TranscriptMessageBuilder
+{
+    /// <summary>Raw XML of an unrecognised stanza shown in a transcript before it is cut (the spool keeps it whole).</summary>
+    public const int MaxRawXmlShown = 4000;
+
+    /// <summary>A transcript's messages by every id a later correction or retraction may name (id, origin-id, stanza-id).</summary>
+    internal sealed class MessageIndex
+    {
+        private readonly Dictionary<string, ConversationEvent> _byId = new(StringComparer.Ordinal);
+
+        public static readonly MessageIndex Empty = new([]);
+
+        public MessageIndex(IEnumerable<ConversationEvent> events)
+        {
+            foreach (var e in events.Where(e => e.Kind is EventKind.Message or EventKind.Encrypted))
+                foreach (var id in new[] { e.StanzaId, e.OriginId, e.ServerStanzaId })
+                    if (!string.IsNullOrEmpty(id)) _byId.TryAdd(id, e);
+        }
+
+        public ConversationEvent? Find(string? id) => id != null && _byId.TryGetValue(id, out var e) ? e : null;
+    }
+
+    /// <summary>"PC-to-PC call", "video call", ...: what a compliance reader calls each kind of session.</summary>
+    internal static string SessionName(CallMedia? media) => media switch
+    {
+        CallMedia.Audio => "PC-to-PC (audio) call",
+        CallMedia.Video => "video call",
+        CallMedia.DesktopShare => "desktop share",
+        CallMedia.Phone => "phone call",
+        CallMedia.AudioConference => "audio conference",
+        CallMedia.Meeting => "meeting",
+        _ => "call",
+    };
+
+    /// <summary>"12 min 4 s", "1 h 0 min 3 s", "4 s".</summary>
+    internal static string DurationText(TimeSpan d)
+    {
+        var total = (long)Math.Round(d.TotalSeconds, MidpointRounding.AwayFromZero);
+        var (h, m, s) = (total / 3600, total % 3600 / 60, total % 60);
+        return h > 0 ? $"{h} h {m} min {s} s" : m > 0 ? $"{m} min {s} s" : $"{s} s";
+    }
+
+    /// <summary>"48,213 bytes" or "47.1 KB (48,213 bytes)".</summary>
+    internal static string SizeText(long bytes)
+    {
+        var exact = bytes.ToString("N0", CultureInfo.InvariantCulture) + (bytes == 1 ? " byte" : " bytes");
+        if (bytes < 1024) return exact;
+        string[] units = ["KB", "MB", "GB", "TB"];
+        double value = bytes;
+        var unit = -1;
+        while (value >= 1024 && unit < units.Length - 1) { value /= 1024; unit++; }
+        return value.ToString("0.0", CultureInfo.InvariantCulture) + " " + units[unit] + " (" + exact + ")";
+    }
+
+    /// <summary>"report.pdf (47.1 KB (48,213 bytes), application/pdf)", from whatever the event knows.</summary>
+    private static string FileText(ConversationEvent e)
+    {
+        var details = new List<string>();
+        if (e.FileSize is { } size) details.Add(SizeText(size));
+        if (!string.IsNullOrEmpty(e.FileMediaType)) details.Add(Line(e.FileMediaType));
+        var name = string.IsNullOrEmpty(e.FileName) ? "a file" : "\"" + Line(e.FileName) + "\"";
+        return details.Count == 0 ? name : $"{name} ({string.Join(", ", details)})";
+    }
+
+    private static string Quoted(string? text, int max = 200) =>
+        string.IsNullOrEmpty(text) ? "" : "\"" + HeaderValue(BodyText(text), max) + "\"";
+
+    /// <summary>Who did it: the occupant in rooms, the full JID elsewhere.</summary>
+    private static string Actor(ConversationEvent e) => Sender(e);
+
+    /// <summary>The other party of a one-to-one event (bare JID), or null in rooms.</summary>
+    private static string? Counterpart(ConversationEvent e) =>
+        e.ConversationType == ConversationType.OneToOne ? Line(Bare(e.To)) : null;
+
+    /// <summary>
+    /// The sentence for a system event, without time and without the leading "* " (null for messages, joins,
+    /// leaves and notices, which render as before). Plain text: the HTML part encodes it.
+    /// </summary>
+    internal static string? EventSentence(ConversationEvent e, MessageIndex index)
+    {
+        var actor = Actor(e);
+        var with = Counterpart(e) is { } c ? " with " + c : "";
+        switch (e.Kind)
+        {
+            case EventKind.Correction:
+            {
+                var original = index.Find(e.RelatedId);
+                var of = original == null ? $"message {Line(e.RelatedId)} (not in this transcript)" : $"message {Line(e.RelatedId)} {Quoted(MessageText(original))}";
+                return $"{actor} corrected {of} to: {Indent(MessageText(e))}";
+            }
+            case EventKind.Retraction:
+            {
+                var original = index.Find(e.RelatedId);
+                var of = original == null ? $"message {Line(e.RelatedId)} (not in this transcript)" : $"message {Line(e.RelatedId)} {Quoted(MessageText(original))}";
+                return $"{actor} retracted {of}" + (string.IsNullOrEmpty(e.Reason) ? "" : $" ({Line(e.Reason)})") + "; the original stays archived";
+            }
+            case EventKind.SubjectChanged:
+                return e.ConversationType == ConversationType.GroupChat && Resource(e.From) == null && Bare(e.From) == e.ConversationKey
+                    ? $"the room's subject is: {Indent(BodyText(e.Text))}"
+                    : $"{actor} set the room's subject to: {Indent(BodyText(e.Text))}";
+            case EventKind.Invitation:
+                return $"{Line(e.Inviter ?? Bare(e.From))} invited {Line(e.Invitee ?? Bare(e.To))} to the group chat {Line(e.Room)}"
+                       + (string.IsNullOrEmpty(e.Reason) ? "" : ": " + Quoted(e.Reason));
+            case EventKind.InvitationDeclined:
+                return $"{Line(e.Invitee ?? Bare(e.From))} declined the invitation of {Line(e.Inviter ?? Bare(e.To))} to the group chat {Line(e.Room ?? e.ConversationKey)}"
+                       + (string.IsNullOrEmpty(e.Reason) ? "" : ": " + Quoted(e.Reason));
+            case EventKind.FileOffered:
+                return $"{actor} offered {FileText(e)}" + (Counterpart(e) is { } to ? " to " + to : "") + SessionSuffix(e);
+            case EventKind.FileTransferAccepted:
+                return $"{actor} accepted the transfer of {FileText(e)}" + SessionSuffix(e);
+            case EventKind.FileTransferEnded:
+                return $"{actor} ended the transfer of {FileText(e)}" + EndSuffix(e) + SessionSuffix(e);
+            case EventKind.FileShared:
+                return $"{actor} shared {FileText(e)}" + with + (string.IsNullOrEmpty(e.Url) ? "" : " <" + Line(e.Url) + ">")
+                       + (string.IsNullOrEmpty(e.Text) ? "" : ": " + Quoted(e.Text, 1000));
+            case EventKind.CallInitiated:
+                var session = SessionName(e.CallMedia);
+                return $"{actor} started {(session.StartsWith('a') ? "an" : "a")} {session}" + with
+                       + (string.IsNullOrEmpty(e.Room) ? "" : " in " + Line(e.Room))
+                       + (string.IsNullOrEmpty(e.Url) ? "" : " at <" + Line(e.Url) + ">")
+                       + (e.Invitee != null && e.Invitee != Counterpart(e) ? ", inviting " + Line(e.Invitee) : "")
+                       + (string.IsNullOrEmpty(e.Reason) ? "" : ": " + Quoted(e.Reason)) + SessionSuffix(e);
+            case EventKind.CallAccepted:
+                return $"{actor} accepted the {SessionName(e.CallMedia)}" + SessionSuffix(e);
+            case EventKind.CallEnded:
+                return $"{actor} ended the {SessionName(e.CallMedia)}" + EndSuffix(e) + SessionSuffix(e);
+            case EventKind.Encrypted:
+                return null;
+            case EventKind.Refused:
+                return $"REFUSED, not delivered: {actor}" + (Counterpart(e) is { } target ? " -> " + target : "")
+                       + (string.IsNullOrEmpty(e.Text) ? "" : ": " + Quoted(e.Text, 1000))
+                       + (string.IsNullOrEmpty(e.Reason) ? "" : " (" + Line(e.Reason) + ")");
+            case EventKind.Unclassified:
+                return $"{actor}" + (Counterpart(e) is { } u ? " -> " + u : "") + $" sent a stanza the archive has no rule for"
+                       + (string.IsNullOrEmpty(e.Text) ? "" : " (" + Line(e.Text) + ")") + ", kept as raw XML: " + RawXmlShown(e);
+            default:
+                return null;
+        }
+    }
+
+    private static string SessionSuffix(ConversationEvent e) => string.IsNullOrEmpty(e.SessionId) ? "" : $" [session {Line(e.SessionId)}]";
+
+    /// <summary>" (success) after 12 min 4 s", " (rejected), never answered".</summary>
+    private static string EndSuffix(ConversationEvent e)
+    {
+        var sb = new StringBuilder();
+        if (!string.IsNullOrEmpty(e.Reason)) sb.Append(" (").Append(Line(e.Reason)).Append(')');
+        sb.Append(e.Duration is { } d ? " after " + DurationText(d) : ", no duration (its acceptance was not seen)");
+        return sb.ToString();
+    }
+
+    private static string RawXmlShown(ConversationEvent e)
+    {
+        var raw = BodyText(e.RawXml).Replace('\n', ' ');
+        return raw.Length <= MaxRawXmlShown ? raw : raw[..MaxRawXmlShown] + "… (cut; the spool keeps it whole)";
+    }
+
+    /// <summary>Encrypted payloads say what they are and never pass off the fallback body as what was said.</summary>
+    private static string EncryptedText(ConversationEvent e) =>
+        $"[end-to-end encrypted message ({Line(e.EncryptionScheme)}); the archive cannot read its content]";
+}
