@@ -1,0 +1,118 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+
+namespace ImLogger.Bench;
+
+/// <summary>Where things are and small process/network helpers shared by the benchmarks.</summary>
+internal sealed partial class BenchContext(string repoRoot, string workDir)
+{
+    public string RepoRoot { get; } = repoRoot;
+    public string WorkDir { get; } = workDir;
+    public string ImLoggerDll => Path.Combine(RepoRoot, "src", "ImLogger.Host", "bin", "Release", "net10.0", "imlogger.dll");
+    public string NLogConfig => Path.Combine(RepoRoot, "config", "nlog.config");
+    public string RecordedSession => Path.Combine(AppContext.BaseDirectory, "prosody-tap-session.xml");
+
+    public string NewDir(string name)
+    {
+        var dir = Path.Combine(WorkDir, $"{name}-{Guid.NewGuid():N}"[..(name.Length + 9)]);
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public static async Task WaitForPortAsync(int port, TimeSpan timeout, Func<string?> failed)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            if (failed() is { } why) throw new InvalidOperationException(why);
+            try
+            {
+                using var probe = new TcpClient();
+                await probe.ConnectAsync("127.0.0.1", port);
+                return;
+            }
+            catch (SocketException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100);
+            }
+        }
+    }
+
+    /// <summary>Starts <c>imlogger</c> (the Release build) with <paramref name="args"/>; output lines are collected.</summary>
+    public ImLoggerRun StartImLogger(string secret, string logLevel, params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(ImLoggerDll);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment["IMLOGGER_COMPONENT_SECRET"] = secret;
+        psi.Environment["IMLOGGER_LOG_LEVEL"] = logLevel;
+        psi.Environment["DOTNET_NOLOGO"] = "1";
+        return new ImLoggerRun(Process.Start(psi)!);
+    }
+
+    public static void Signal(int pid, int signal) => _ = Kill(pid, signal);
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
+}
+
+/// <summary>A running <c>imlogger</c> process.</summary>
+internal sealed class ImLoggerRun : IAsyncDisposable
+{
+    private readonly ConcurrentQueue<string> _lines = new();
+
+    public ImLoggerRun(Process process)
+    {
+        Process = process;
+        process.OutputDataReceived += (_, e) => { if (e.Data != null) _lines.Enqueue(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data != null) _lines.Enqueue(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public Process Process { get; }
+    public int Pid => Process.Id;
+    public IEnumerable<string> Lines => _lines;
+    public string Output => string.Join('\n', _lines);
+
+    public async Task<string> WaitForLineAsync(Func<string, bool> match, TimeSpan timeout, string what)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_lines.LastOrDefault(match) is { } line) return line;
+            if (Process.HasExited) break;
+            await Task.Delay(50);
+        }
+        throw new TimeoutException($"imlogger: no line showing {what} within {timeout.TotalSeconds:0} s. Output:\n{Output}");
+    }
+
+    /// <summary>SIGTERM and wait: the graceful stop, which logs how many events this run spooled.</summary>
+    public async Task<int> StopAsync(TimeSpan timeout)
+    {
+        if (!Process.HasExited) BenchContext.Signal(Process.Id, 15);
+        using var cts = new CancellationTokenSource(timeout);
+        await Process.WaitForExitAsync(cts.Token);
+        return Process.ExitCode;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!Process.HasExited)
+        {
+            try { await StopAsync(TimeSpan.FromSeconds(30)); }
+            catch (OperationCanceledException) { Process.Kill(); }
+        }
+        Process.Dispose();
+    }
+}

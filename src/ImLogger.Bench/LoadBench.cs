@@ -1,0 +1,145 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+
+namespace ImLogger.Bench;
+
+/// <summary>One measured step: one mode, one offered rate.</summary>
+internal sealed record LoadResult(
+    string Mode, double OfferedRate, int Sent, int Received, double DeliveredPerSecond, double P50Ms, double P99Ms,
+    double ProsodyCpuMsPer1000, double? ImLoggerCpuMsPer1000, long? ImLoggerRssBytes, double DriverCpuMsPer1000, double DriverCpuShare);
+
+/// <summary>
+/// Section 1: Prosody delivering one-to-one messages from alice (logged) to bob, alone and with ImLogger attached,
+/// at fixed offered rates and flat out. CPU comes from /proc/PID/stat before and after each step.
+/// </summary>
+internal sealed partial class LoadBench(BenchContext context, BenchOptions options)
+{
+    private const string Secret = "bench-secret-7d2a";
+
+    /// <summary>Prosody alone: the baseline every other column is compared with.</summary>
+    public static readonly ServerMode Alone = new("prosody alone", false, null);
+
+    /// <summary>Tap mode exactly as an operator sets it up: the rules <c>imlogger prosody-config --out</c> writes.</summary>
+    public static ServerMode Tap(BenchContext context) => new("tap", true, async (ctx, dir) =>
+    {
+        var tapDir = Path.Combine(dir, "tap");
+        await using var gen = ctx.StartImLogger(Secret, "Warn", "prosody-config", "--config", Path.Combine(dir, "imlogger.xml"), "--out", tapDir);
+        await gen.Process.WaitForExitAsync();
+        if (gen.Process.ExitCode != 0) throw new InvalidOperationException($"imlogger prosody-config failed:\n{gen.Output}");
+        return Path.Combine(tapDir, "imlogger.cfg.lua");
+    });
+
+    public async Task<IReadOnlyList<LoadResult>> RunAsync(IEnumerable<ServerMode> modes)
+    {
+        var results = new List<LoadResult>();
+        foreach (var mode in modes)
+            results.AddRange(await RunModeAsync(mode));
+        return results;
+    }
+
+    private async Task<IReadOnlyList<LoadResult>> RunModeAsync(ServerMode mode)
+    {
+        var dir = context.NewDir("load");
+        await using var rig = ProsodyRig.Prepare(dir, "alice", "bob");
+        File.WriteAllText(Path.Combine(dir, "imlogger.xml"), $"""
+            <?xml version="1.0" encoding="utf-8"?>
+            <imlogger>
+              <component jid="archive.example.test" host="127.0.0.1" port="{rig.ComponentPort}" secret-env="IMLOGGER_COMPONENT_SECRET" />
+              <spool path="spool.db" />
+              <transcripts idle-close="1h" />
+              <organization domain="example.test" endpoint="local-archive">
+                <!-- Off so that "events spooled" counts exactly the copies; a notice goes out once an hour per conversation. -->
+                <notifications inside="off" outside="off" />
+                <user jid="alice@example.test" />
+              </organization>
+              <endpoints>
+                <directory name="local-archive" path="archive" />
+              </endpoints>
+            </imlogger>
+            """);
+        var include = mode.Include == null ? null : await mode.Include(context, dir);
+        await rig.StartAsync(include);
+        ImLoggerRun? imlogger = null;
+        try
+        {
+            if (mode.WithImLogger)
+            {
+                imlogger = context.StartImLogger(Secret, "Info", "run", "--config", Path.Combine(dir, "imlogger.xml"), "--log-config", context.NLogConfig);
+                await imlogger.WaitForLineAsync(l => l.Contains("Connected to the XMPP server", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "connected");
+            }
+            await using var alice = await XmppLoadClient.LoginAsync(rig.C2sPort, "alice", ProsodyRig.Domain, ProsodyRig.Password);
+            await using var bob = await XmppLoadClient.LoginAsync(rig.C2sPort, "bob", ProsodyRig.Domain, ProsodyRig.Password);
+            var sent = 0;
+            // Warm-up: JIT, Prosody's caches, the component's first spool writes.
+            sent += (await StepAsync(mode, rig, imlogger, alice, bob, 0, Math.Min(2000, options.FlatOutMessages), "w")).Sent;
+            var results = new List<LoadResult>();
+            foreach (var rate in options.Rates)
+            {
+                var r = await StepAsync(mode, rig, imlogger, alice, bob, rate, (int)(rate * options.SecondsPerRate), $"r{rate}-");
+                results.Add(r);
+                sent += r.Sent;
+            }
+            var flat = await StepAsync(mode, rig, imlogger, alice, bob, 0, options.FlatOutMessages, "f");
+            results.Add(flat);
+            sent += flat.Sent;
+            if (imlogger != null)
+            {
+                var code = await imlogger.StopAsync(TimeSpan.FromSeconds(120));
+                var line = await imlogger.WaitForLineAsync(l => l.Contains("event(s) spooled this run", StringComparison.Ordinal), TimeSpan.FromSeconds(5), "the stop summary");
+                var spooled = long.Parse(SpooledThisRun().Match(line).Groups[1].Value);
+                Console.Error.WriteLine($"  [{mode.Name}] imlogger exit {code}: {spooled} event(s) spooled for {sent} message(s) sent"
+                    + (spooled >= sent ? " (every copy arrived and was spooled)" : " (COPIES MISSING)"));
+                if (spooled < sent) results = results.Select(x => x with { Mode = x.Mode + " (copies missing!)" }).ToList();
+            }
+            return results;
+        }
+        finally
+        {
+            if (imlogger != null) await imlogger.DisposeAsync();
+        }
+    }
+
+    private async Task<LoadResult> StepAsync(ServerMode mode, ProsodyRig rig, ImLoggerRun? imlogger, XmppLoadClient alice, XmppLoadClient bob, double rate, int count, string tag)
+    {
+        var prosody0 = ProcessStats.Cpu(rig.Pid);
+        var imlogger0 = imlogger == null ? TimeSpan.Zero : ProcessStats.Cpu(imlogger.Pid);
+        var self0 = ProcessStats.Cpu(ProcessStats.Self);
+        var start = Stopwatch.GetTimestamp();
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds((rate > 0 ? count / rate : count / 2000.0) + 60));
+        var receiving = bob.ReceiveMessagesAsync(count, limit.Token);
+        await alice.SendMessagesAsync(bob.FullJid, count, rate, tag, limit.Token);
+        var (latency, last, received) = await receiving;
+        var elapsed = Stopwatch.GetElapsedTime(start, last == 0 ? Stopwatch.GetTimestamp() : last);
+        var driverCpu = ProcessStats.Cpu(ProcessStats.Self) - self0;
+        // The component may still be working through its queue: its cost per message includes that.
+        if (imlogger != null) await WaitQuietAsync(imlogger.Pid);
+        var prosodyCpu = ProcessStats.Cpu(rig.Pid) - prosody0;
+        var imloggerCpu = imlogger == null ? (TimeSpan?)null : ProcessStats.Cpu(imlogger.Pid) - imlogger0;
+        var sorted = latency.Where(x => !double.IsNaN(x)).Order().ToArray();
+        double Percentile(double p) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
+        var per1000 = 1000.0 / Math.Max(1, received);
+        var result = new LoadResult(mode.Name, rate, count, received, received / elapsed.TotalSeconds, Percentile(0.50), Percentile(0.99),
+            prosodyCpu.TotalMilliseconds * per1000, imloggerCpu?.TotalMilliseconds * per1000, imlogger == null ? null : ProcessStats.Rss(imlogger.Pid),
+            driverCpu.TotalMilliseconds * per1000, driverCpu.TotalSeconds / elapsed.TotalSeconds);
+        if (tag != "w")
+            Console.Error.WriteLine($"  [{mode.Name}] {(rate > 0 ? $"{rate}/s" : "flat out")}: {received}/{count} delivered, {result.DeliveredPerSecond:0} msg/s, p99 {result.P99Ms:0.00} ms");
+        return result;
+    }
+
+    /// <summary>Waits until the process used no CPU for half a second (at most 60 s).</summary>
+    private static async Task WaitQuietAsync(int pid)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        var before = ProcessStats.Cpu(pid);
+        while (DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(500);
+            var now = ProcessStats.Cpu(pid);
+            if (now - before <= TimeSpan.FromMilliseconds(10)) return;
+            before = now;
+        }
+    }
+
+    [GeneratedRegex(@"(\d+) event\(s\) spooled this run")]
+    private static partial Regex SpooledThisRun();
+}

@@ -1,0 +1,97 @@
+using System.Globalization;
+using System.Text;
+
+namespace ImLogger.Bench;
+
+/// <summary>Flags of <c>imlogger-bench</c> (bench.sh passes them through).</summary>
+internal sealed record BenchOptions
+{
+    public IReadOnlyList<double> Rates { get; init; } = [500, 1000, 2000];
+    public double SecondsPerRate { get; init; } = 5;
+    public int FlatOutMessages { get; init; } = 20_000;
+    public int ReplayStanzas { get; init; } = 200_000;
+    public int Conversations { get; init; } = 10_000;
+    public int SpoolEvents { get; init; } = 1_000_000;
+    public HashSet<string> Sections { get; init; } = ["load", "replay", "memory"];
+
+    public const string Usage = """
+        imlogger-bench [options]     (run through ./bench.sh, which builds in Release first)
+          --only load,replay,memory  sections to run (default: all)
+          --rates 500,1000,2000      fixed offered rates for the load section (msg/s)
+          --seconds 5                seconds of load at each fixed rate
+          --flat-out 20000           messages sent as fast as possible in the load section
+          --replay 200000            stanzas replayed to the component alone
+          --conversations 10000      open conversations for the memory section
+          --spool-events 1000000     undelivered events in the spool for the memory section
+        """;
+
+    public static BenchOptions Parse(string[] args)
+    {
+        var o = new BenchOptions();
+        for (var i = 0; i < args.Length; i++)
+        {
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            o = args[i] switch
+            {
+                "--only" => o with { Sections = Value().Split(',').ToHashSet() },
+                "--rates" => o with { Rates = Value().Split(',').Select(r => double.Parse(r, CultureInfo.InvariantCulture)).ToList() },
+                "--seconds" => o with { SecondsPerRate = double.Parse(Value(), CultureInfo.InvariantCulture) },
+                "--flat-out" => o with { FlatOutMessages = int.Parse(Value(), CultureInfo.InvariantCulture) },
+                "--replay" => o with { ReplayStanzas = int.Parse(Value(), CultureInfo.InvariantCulture) },
+                "--conversations" => o with { Conversations = int.Parse(Value(), CultureInfo.InvariantCulture) },
+                "--spool-events" => o with { SpoolEvents = int.Parse(Value(), CultureInfo.InvariantCulture) },
+                _ => throw new ArgumentException($"unknown option '{args[i]}'"),
+            };
+        }
+        return o;
+    }
+}
+
+internal static class Program
+{
+    private static async Task<int> Main(string[] args)
+    {
+        if (args is ["-h" or "--help"]) { Console.WriteLine(BenchOptions.Usage); return 0; }
+        BenchOptions options;
+        try { options = BenchOptions.Parse(args); }
+        catch (Exception e) when (e is ArgumentException or FormatException)
+        {
+            await Console.Error.WriteLineAsync($"imlogger-bench: {e.Message}\n\n{BenchOptions.Usage}");
+            return 64;
+        }
+        var root = FindRepoRoot();
+        var work = Path.Combine(root, ".work", "bench");
+        if (Directory.Exists(work)) Directory.Delete(work, recursive: true);
+        Directory.CreateDirectory(work);
+        var context = new BenchContext(root, work);
+        var report = new StringBuilder();
+        report.AppendLine(CultureInfo.InvariantCulture, $"imlogger-bench {string.Join(' ', args)}  ({Environment.ProcessorCount} CPUs, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC)");
+
+        if (options.Sections.Contains("load"))
+        {
+            Console.Error.WriteLine("== load: Prosody alone vs with ImLogger");
+            var modes = new List<ServerMode> { LoadBench.Alone, LoadBench.Tap(context) };
+            var results = await new LoadBench(context, options).RunAsync(modes);
+            report.Append(Tables.Load(results));
+        }
+        if (options.Sections.Contains("replay"))
+        {
+            Console.Error.WriteLine("== replay: the component alone");
+            report.Append(Tables.Replay(await new ReplayBench(context, options).RunAsync()));
+        }
+        if (options.Sections.Contains("memory"))
+        {
+            Console.Error.WriteLine("== memory: open conversations and a large spool");
+            report.Append(Tables.Memory(await new MemoryBench(context, options).RunAsync()));
+        }
+        Console.WriteLine(report);
+        return 0;
+    }
+
+    private static string FindRepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "ImLogger.sln"))) return dir.FullName;
+        throw new InvalidOperationException("ImLogger.sln not found above the benchmark's directory");
+    }
+}

@@ -1,0 +1,96 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+
+namespace ImLogger.Bench;
+
+/// <summary>How the server is set up for one column of the load table.</summary>
+/// <param name="Name">Column name.</param>
+/// <param name="WithImLogger">Whether the real <c>imlogger run</c> is attached.</param>
+/// <param name="Include">Writes what Prosody must include for this mode into the given directory (null: nothing);
+/// returns the file to include. Inline mode passes its own module config here.</param>
+internal sealed record ServerMode(string Name, bool WithImLogger, Func<BenchContext, string, Task<string?>>? Include);
+
+/// <summary>
+/// Debian's Prosody on loopback for one benchmark column: free ports, a temp dir, two accounts, warnings-only
+/// logging (a debug log would dominate Prosody's CPU), plain SASL allowed as in the integration tests.
+/// </summary>
+internal sealed class ProsodyRig : IAsyncDisposable
+{
+    public const string Domain = "example.test";
+    public const string Password = "pw";
+    private Process? _process;
+
+    private ProsodyRig(string dir)
+    {
+        Dir = dir;
+        C2sPort = BenchContext.FreePort();
+        ComponentPort = BenchContext.FreePort();
+    }
+
+    public string Dir { get; }
+    public int C2sPort { get; }
+    public int ComponentPort { get; }
+    public int Pid => _process?.Id ?? throw new InvalidOperationException("not started");
+    public string LogFile => Path.Combine(Dir, "prosody.log");
+
+    public static ProsodyRig Prepare(string dir, params string[] users)
+    {
+        var rig = new ProsodyRig(dir);
+        Directory.CreateDirectory(Path.Combine(dir, "certs"));
+        var accounts = Path.Combine(dir, "data", Domain.Replace(".", "%2e"), "accounts");
+        Directory.CreateDirectory(accounts);
+        foreach (var user in users)
+            File.WriteAllText(Path.Combine(accounts, $"{user}.dat"), $"return {{\n\t[\"password\"] = \"{Password}\";\n}};\n");
+        return rig;
+    }
+
+    public async Task StartAsync(string? include)
+    {
+        File.WriteAllText(Path.Combine(Dir, "prosody.cfg.lua"), $$"""
+            -- Throw-away Prosody for imlogger-bench.
+            run_as_root = true
+            pidfile = "{{Dir}}/prosody.pid"
+            data_path = "{{Dir}}/data"
+            certificates = "{{Dir}}/certs"
+            log = { { levels = { min = "warn" }, to = "file", filename = "{{LogFile}}" } }
+            interfaces = { "127.0.0.1" }
+            c2s_ports = { {{C2sPort}} }
+            c2s_direct_tls_ports = {}
+            legacy_ssl_ports = {}
+            component_ports = { {{ComponentPort}} }
+            component_interfaces = { "127.0.0.1" }
+            http_ports = {}
+            https_ports = {}
+            modules_enabled = { "roster", "saslauth", "disco", "ping" }
+            modules_disabled = { "s2s" }
+            authentication = "internal_plain"
+            c2s_require_encryption = false
+            allow_unencrypted_plain_auth = true
+
+            VirtualHost "{{Domain}}"
+
+            {{(include == null ? "" : $"Include \"{include}\"")}}
+            """);
+        var psi = new ProcessStartInfo("/usr/bin/prosody") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { "-F", "--config", Path.Combine(Dir, "prosody.cfg.lua") }) psi.ArgumentList.Add(a);
+        _process = Process.Start(psi)!;
+        _process.OutputDataReceived += (_, _) => { };
+        _process.ErrorDataReceived += (_, _) => { };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+        await BenchContext.WaitForPortAsync(C2sPort, TimeSpan.FromSeconds(20), () => _process.HasExited ? $"Prosody exited; see {LogFile}" : null);
+        await BenchContext.WaitForPortAsync(ComponentPort, TimeSpan.FromSeconds(20), () => _process.HasExited ? $"Prosody exited; see {LogFile}" : null);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_process is { HasExited: false })
+        {
+            BenchContext.Signal(_process.Id, 15);
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try { await _process.WaitForExitAsync(cts.Token); }
+            catch (OperationCanceledException) { _process.Kill(); }
+        }
+        _process?.Dispose();
+    }
+}

@@ -1,0 +1,135 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using System.Xml;
+using System.Xml.Linq;
+using ImLogger.Config;
+using ImLogger.Host;
+using ImLogger.Pipeline;
+using ImLogger.Xmpp;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ImLogger.Bench;
+
+/// <summary>One row of the component-alone table.</summary>
+internal sealed record ReplayResult(string Stage, int Stanzas, long Events, TimeSpan Elapsed, TimeSpan Cpu)
+{
+    public double StanzasPerSecond => Stanzas / Elapsed.TotalSeconds;
+}
+
+/// <summary>
+/// Section 2: recorded tap copies replayed over a loopback XEP-0114 socket into the real
+/// <see cref="ComponentConnection"/> and <see cref="StanzaPipeline"/>, batched as the host's ArchiveService batches
+/// (up to 512 stanzas per spool write). Each row adds one stage, so the differences say where the time goes.
+/// </summary>
+internal sealed class ReplayBench(BenchContext context, BenchOptions options)
+{
+    private const int MaxBatch = 512; // as ArchiveService
+
+    private enum Stage { Parse, Classify, Spool }
+
+    public async Task<IReadOnlyList<ReplayResult>> RunAsync()
+    {
+        var recorded = RecordedCopies.Load(context.RecordedSession);
+        var warmup = RecordedCopies.Repeat(recorded, Math.Min(20_000, options.ReplayStanzas));
+        var payload = RecordedCopies.Repeat(recorded, options.ReplayStanzas);
+        var results = new List<ReplayResult> { ParseOnly(payload, options.ReplayStanzas) };
+        foreach (var stage in new[] { Stage.Parse, Stage.Classify, Stage.Spool })
+        {
+            await ReplayAsync(warmup, Math.Min(20_000, options.ReplayStanzas), stage); // JIT and caches
+            var r = await ReplayAsync(payload, options.ReplayStanzas, stage);
+            results.Add(r);
+            Console.Error.WriteLine($"  {r.Stage}: {r.StanzasPerSecond:0} stanzas/s");
+        }
+        return results;
+    }
+
+    /// <summary>The ceiling: XmlReader (same settings as the component, no DTD) over the bytes in memory, no socket, no tree.</summary>
+    private static ReplayResult ParseOnly(byte[] payload, int stanzas)
+    {
+        var document = new MemoryStream();
+        document.Write("<stream:stream xmlns='jabber:component:accept' xmlns:stream='http://etherx.jabber.org/streams'>"u8);
+        document.Write(payload);
+        document.Write("</stream:stream>"u8);
+        var settings = new XmlReaderSettings { DtdProcessing = DtdProcessing.Prohibit, XmlResolver = null, IgnoreComments = true };
+        long best = long.MaxValue;
+        TimeSpan cpu = default;
+        for (var round = 0; round < 3; round++)
+        {
+            document.Position = 0;
+            var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+            var start = Stopwatch.GetTimestamp();
+            using (var reader = XmlReader.Create(document, settings))
+            {
+                while (reader.Read())
+                {
+                    if (reader.NodeType == XmlNodeType.Element && reader.HasAttributes) { while (reader.MoveToNextAttribute()) { _ = reader.Value; } }
+                    else if (reader.NodeType == XmlNodeType.Text) _ = reader.Value;
+                }
+            }
+            var ticks = Stopwatch.GetTimestamp() - start;
+            if (ticks < best) { best = ticks; cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu0; }
+        }
+        return new ReplayResult("XmlReader over the same bytes in memory (ceiling)", stanzas, 0, Stopwatch.GetElapsedTime(0, best), cpu);
+    }
+
+    private async Task<ReplayResult> ReplayAsync(byte[] payload, int stanzas, Stage stage)
+    {
+        var dir = context.NewDir("replay");
+        await using var server = new ReplayServer();
+        // The stages exactly as `imlogger run` wires them, from a config file like an operator's.
+        var configPath = Path.Combine(dir, "imlogger.xml");
+        File.WriteAllText(configPath, $"""
+            <imlogger>
+              <component jid="archive.example.test" host="127.0.0.1" port="{server.Port}" secret-env="IMLOGGER_COMPONENT_SECRET" />
+              <spool path="spool.db" />
+              <transcripts idle-close="1h" />
+              <organization domain="example.test" endpoint="local-archive">
+                <user jid="alice@example.test" />
+              </organization>
+              <endpoints>
+                <directory name="local-archive" path="archive" />
+              </endpoints>
+            </imlogger>
+            """);
+        var services = new ServiceCollection().AddLogging();
+        RunCommand.AddImLogger(services, ConfigLoader.Load(configPath, v => v == "IMLOGGER_COMPONENT_SECRET" ? "bench" : null));
+        await using var provider = services.BuildServiceProvider();
+        var pipeline = provider.GetRequiredService<StanzaPipeline>();
+        var connection = provider.GetRequiredService<ComponentConnection>();
+
+        var queue = Channel.CreateBounded<XElement>(new BoundedChannelOptions(4096) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });
+        using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        var running = connection.RunAsync((s, ct) => queue.Writer.WriteAsync(s, ct), stop.Token);
+        await server.AcceptAsync(TimeSpan.FromSeconds(10));
+        while (!connection.IsConnected) await Task.Delay(5);
+
+        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+        var start = Stopwatch.GetTimestamp();
+        var sending = server.SendAsync(payload, stop.Token);
+        var seen = 0;
+        long events = 0;
+        var batch = new List<XElement>(MaxBatch);
+        while (seen < stanzas && await queue.Reader.WaitToReadAsync(stop.Token))
+        {
+            batch.Clear();
+            while (batch.Count < MaxBatch && queue.Reader.TryRead(out var s)) batch.Add(s);
+            seen += batch.Count;
+            if (stage == Stage.Parse) continue;
+            var (found, _) = pipeline.Classify(batch);
+            events += found.Count;
+            if (stage == Stage.Spool) pipeline.Store(found);
+        }
+        var elapsed = Stopwatch.GetElapsedTime(start);
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu0;
+        await sending;
+        await stop.CancelAsync();
+        try { await running; } catch (OperationCanceledException) { }
+        var name = stage switch
+        {
+            Stage.Parse => "ComponentConnection over loopback: parse into XElement, handler discards",
+            Stage.Classify => "+ envelope, classifier, dedup, notifier (spooling off)",
+            _ => "+ durable LiteDB spool (fsync per batch of up to 512)",
+        };
+        return new ReplayResult(name, seen, events, elapsed, cpu);
+    }
+}

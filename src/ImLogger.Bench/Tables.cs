@@ -1,0 +1,58 @@
+using System.Globalization;
+using System.Text;
+
+namespace ImLogger.Bench;
+
+/// <summary>Markdown tables, each figure beside the baseline measured in the same run.</summary>
+internal static class Tables
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    public static string Load(IReadOnlyList<LoadResult> results)
+    {
+        var s = new StringBuilder();
+        s.AppendLine().AppendLine("### 1. Prosody delivering alice -> bob (alice logged), one sender, one receiver");
+        s.AppendLine().AppendLine("| offered | mode | delivered msg/s | p50 ms | p99 ms | Prosody CPU ms/1000 msg | vs alone | ImLogger CPU ms/1000 | ImLogger RSS MB | driver CPU ms/1000 (share of a core) |");
+        s.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
+        foreach (var group in results.GroupBy(r => r.OfferedRate))
+        {
+            var baseline = group.FirstOrDefault(r => r.Mode.StartsWith("prosody alone", StringComparison.Ordinal));
+            foreach (var r in group)
+            {
+                var vs = baseline == null || r == baseline ? "baseline" : $"{(r.ProsodyCpuMsPer1000 / baseline.ProsodyCpuMsPer1000 - 1) * 100:+0;-0}%";
+                var p99 = baseline == null || r == baseline ? $"{r.P99Ms:0.00}" : $"{r.P99Ms:0.00} ({r.P99Ms - baseline.P99Ms:+0.00;-0.00})";
+                s.AppendLine(Inv, $"| {(r.OfferedRate > 0 ? $"{r.OfferedRate:0}/s" : "flat out")} | {r.Mode} | {r.DeliveredPerSecond:0} ({r.Received}/{r.Sent}) | {r.P50Ms:0.00} | {p99} | {r.ProsodyCpuMsPer1000:0.0} | {vs} | {(r.ImLoggerCpuMsPer1000 is { } c ? c.ToString("0.0", Inv) : "-")} | {(r.ImLoggerRssBytes is { } m ? (m / 1048576.0).ToString("0", Inv) : "-")} | {r.DriverCpuMsPer1000:0.0} ({r.DriverCpuShare * 100:0}%) |");
+            }
+        }
+        return s.ToString();
+    }
+
+    public static string Replay(IReadOnlyList<ReplayResult> results)
+    {
+        var s = new StringBuilder();
+        s.AppendLine().AppendLine(Inv, $"### 2. The component alone: {results[0].Stanzas} recorded tap copies (chat, XHTML-IM, presence, roster iq, room traffic) over loopback XEP-0114");
+        s.AppendLine().AppendLine("| stage | stanzas/s | events spooled | bench process CPU s (of wall s) |");
+        s.AppendLine("|---|---|---|---|");
+        foreach (var r in results)
+            s.AppendLine(Inv, $"| {r.Stage} | {r.StanzasPerSecond:0} | {(r.Events > 0 ? r.Events.ToString(Inv) : "-")} | {r.Cpu.TotalSeconds:0.00} ({r.Elapsed.TotalSeconds:0.00}) |");
+        return s.ToString();
+    }
+
+    public static string Memory(MemoryResult r)
+    {
+        var s = new StringBuilder();
+        s.AppendLine().AppendLine("### 3. Memory of the imlogger process (RSS), real process on a replay server");
+        s.AppendLine().AppendLine("| state | RSS MB |").AppendLine("|---|---|");
+        s.AppendLine(Inv, $"| connected, idle (baseline) | {r.IdleRss / 1048576.0:0} |");
+        s.AppendLine(Inv, $"| {r.Conversations} open conversations (opened in {r.OpenTime.TotalSeconds:0.0} s) | {r.RssWithConversations / 1048576.0:0} |");
+        var total = r.Conversations + r.Chunks.Sum(c => (long)c.Events);
+        s.AppendLine(Inv, $"| {total} undelivered events in {r.Conversations} open transcripts (spool files {r.SpoolBytes / 1048576.0:0} MB) | {r.RssWithSpool / 1048576.0:0} (peak {r.PeakRss / 1048576.0:0}) |");
+        if (r.Chunks.Count > 0)
+        {
+            s.AppendLine().AppendLine("| spool size before chunk (events) | events in chunk | events/s | ImLogger CPU ms/1000 events |").AppendLine("|---|---|---|---|");
+            foreach (var c in r.Chunks)
+                s.AppendLine(Inv, $"| {c.SpoolEventsBefore} | {c.Events} | {c.Events / c.Elapsed.TotalSeconds:0} | {c.CpuMsPer1000:0.0} |");
+        }
+        return s.ToString();
+    }
+}
