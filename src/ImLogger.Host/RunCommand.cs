@@ -4,6 +4,7 @@ using ImLogger.Conversations;
 using ImLogger.Dispatch;
 using ImLogger.Envelope;
 using ImLogger.Notifier;
+using ImLogger.Policy;
 using ImLogger.Pipeline;
 using ImLogger.Sinks;
 using ImLogger.Spool;
@@ -85,6 +86,7 @@ internal static class RunCommand
                                        .ToDictionary(x => x.Jid, x => x.Org, StringComparer.Ordinal);
             return new ArchiveNotifier(jid => organizationOf.GetValueOrDefault(jid), config.Component.Jid, sp.GetRequiredService<TimeProvider>());
         });
+        services.AddSingleton(_ => new CompliancePolicy(config.Restrictions));
         services.AddSingleton<StanzaPipeline>();
         services.AddSingleton(sp =>
         {

@@ -13,7 +13,7 @@ public static partial class ConfigLoader
         {
             if (root.Name.LocalName != "imlogger" || root.Name.NamespaceName.Length != 0)
                 throw Error(root, $"the root element must be <imlogger>, not <{root.Name.LocalName}>");
-            Only(root, [], ["component", "spool", "transcripts", "organization", "endpoints"]);
+            Only(root, [], ["component", "attach", "spool", "transcripts", "organization", "endpoints", "restrictions"]);
 
             var component = ReadComponent(Single(root, "component", required: true)!);
             var spool = Single(root, "spool", required: true)!;
@@ -44,6 +44,8 @@ public static partial class ConfigLoader
                 DedupWindow = transcripts == null ? TimeSpan.FromSeconds(60) : Duration(transcripts, "dedup-window", TimeSpan.FromSeconds(60)),
                 Organizations = organizations,
                 Endpoints = endpoints.Values.Select(e => e.Config).ToList(),
+                Attach = ReadAttach(Single(root, "attach", required: false)),
+                Restrictions = ReadRestrictions(Single(root, "restrictions", required: false)),
             };
         }
 

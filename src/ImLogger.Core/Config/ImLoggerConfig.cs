@@ -25,6 +25,12 @@ public sealed record ImLoggerConfig
 
     public required IReadOnlyList<EndpointConfig> Endpoints { get; init; }
 
+    /// <summary>Tap or inline, and inline mode's failure mode and timeout.</summary>
+    public AttachSettings Attach { get; init; } = new();
+
+    /// <summary>Extra restrictions for logged users.</summary>
+    public RestrictionSettings Restrictions { get; init; } = new();
+
     /// <summary>Every logged user's bare JID mapped to the name of the endpoint that receives their transcripts.</summary>
     public IReadOnlyDictionary<string, string> LoggedUsers =>
         _loggedUsers ??= Organizations.SelectMany(o => o.Users.Select(u => (u.Jid, Endpoint: u.Endpoint ?? o.DefaultEndpoint)))

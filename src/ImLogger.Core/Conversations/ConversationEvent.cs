@@ -44,6 +44,9 @@ public enum EventKind
     Encrypted,
     /// <summary>A stanza of a logged user the classifier has no rule for, kept as raw XML so that nothing is dropped silently.</summary>
     Unclassified,
+    /// <summary>A stanza the policy refused in inline mode (it was not delivered); <see cref="ConversationEvent.Reason"/>
+    /// is "rule: explanation", <see cref="ConversationEvent.Text"/> what was attempted.</summary>
+    Refused,
 }
 
 /// <summary>What kind of real-time session a call event is about.</summary>

@@ -12,6 +12,13 @@ public sealed class EnvelopeDecoder(IEnumerable<string> trustedRelays, string co
     private readonly HashSet<string> _trusted = new(trustedRelays.Select(r => r.ToLowerInvariant()), StringComparer.Ordinal);
     private readonly string _component = componentJid.ToLowerInvariant();
 
+    /// <summary>The component's own JID (notices come from it).</summary>
+    public string ComponentJid => _component;
+
+    /// <summary>Wraps a stanza the server handed over directly (inline mode), stamped now, if the relay is trusted.</summary>
+    public TapEnvelope? Held(XElement stanza, string relay) =>
+        _trusted.Contains(relay.ToLowerInvariant()) ? new TapEnvelope(stanza, relay.ToLowerInvariant(), time.GetUtcNow()) : null;
+
     /// <summary>Decodes one stanza from the component stream.</summary>
     /// <returns>The envelope, or null with the reason it is not a copy to archive.</returns>
     public (TapEnvelope? Envelope, EnvelopeRejection Rejection, string Reason) Decode(XElement outer)

@@ -2,7 +2,9 @@ using System.Xml.Linq;
 using ImLogger.Classifier;
 using ImLogger.Conversations;
 using ImLogger.Envelope;
+using ImLogger.Inline;
 using ImLogger.Notifier;
+using ImLogger.Policy;
 using Microsoft.Extensions.Logging;
 
 namespace ImLogger.Pipeline;
@@ -19,6 +21,7 @@ public sealed class StanzaPipeline(
     CopyDeduplicator dedup,
     ConversationTracker tracker,
     ArchiveNotifier notifier,
+    CompliancePolicy policy,
     ILogger<StanzaPipeline> logger)
 {
     private long _spooled;
@@ -36,6 +39,11 @@ public sealed class StanzaPipeline(
         var replies = new List<XElement>();
         foreach (var stanza in stanzas)
         {
+            if (InlineRequest.TryParse(stanza, out var problems) is { } request)
+            {
+                Decide(request, problems, events, replies);
+                continue;
+            }
             var (envelope, rejection, reason) = decoder.Decode(stanza);
             if (envelope == null)
             {
@@ -46,27 +54,106 @@ public sealed class StanzaPipeline(
                     logger.LogDebug("Stanza not archived: {Reason}", reason);
                 continue;
             }
-            if (IsSignOut(envelope.Stanza))
-                notifier.SignedOut(JidText.Bare((string)envelope.Stanza.Attribute("from")!));
-            var result = classifier.Classify(envelope);
-            if (result.Events.Count == 0)
-            {
-                logger.LogDebug("{Kind} {Id} not archived: {Reason}", envelope.Stanza.Name.LocalName, (string?)envelope.Stanza.Attribute("id"), result.Reason);
-                continue;
-            }
-            foreach (var e in result.Events)
-            {
-                if (dedup.IsRepeat(e))
-                    logger.LogDebug("{Kind} {StanzaId} in {Key}: repeated copy, archived once", e.Kind, e.StanzaId, e.ConversationKey);
-                else
-                    events.Add(e);
-            }
+            Keep(ClassifyOne(envelope), events);
         }
         // Notices are sent after the batch is stored (the caller sends replies after Store), so the
         // transcript never lacks a notice that went out; a crash in between loses the notice, not the record.
         var (withNotices, notices) = notifier.Observe(events);
         replies.AddRange(notices);
         return (withNotices, replies);
+    }
+
+    /// <summary>Classifies one stanza (its events before dedup; the policy needs them all).</summary>
+    private IReadOnlyList<ConversationEvent> ClassifyOne(TapEnvelope envelope)
+    {
+        if (IsSignOut(envelope.Stanza))
+            notifier.SignedOut(JidText.Bare((string)envelope.Stanza.Attribute("from")!));
+        var result = classifier.Classify(envelope);
+        if (result.Events.Count == 0)
+            logger.LogDebug("{Kind} {Id} not archived: {Reason}", envelope.Stanza.Name.LocalName, (string?)envelope.Stanza.Attribute("id"), result.Reason);
+        policy.Observe(result.Events);
+        return result.Events;
+    }
+
+    private void Keep(IEnumerable<ConversationEvent> classified, List<ConversationEvent> events)
+    {
+        foreach (var e in classified)
+        {
+            if (dedup.IsRepeat(e))
+                logger.LogDebug("{Kind} {StanzaId} in {Key}: repeated copy, archived once", e.Kind, e.StanzaId, e.ConversationKey);
+            else
+                events.Add(e);
+        }
+    }
+
+    /// <summary>Inline mode: classify and decide each held stanza. A refused stanza is archived as a
+    /// <see cref="EventKind.Refused"/> event; the verdicts go out only after the batch is stored.</summary>
+    private void Decide(InlineRequest request, IReadOnlyList<(string ItemId, string Problem)> problems, List<ConversationEvent> events, List<XElement> replies)
+    {
+        var relay = (string?)request.Iq.Attribute("from") ?? "";
+        var verdicts = new List<(string, InlineVerdict)>();
+        foreach (var (itemId, problem) in problems)
+        {
+            logger.LogWarning("Refusing a malformed held stanza from {Relay}: {Problem}", relay, problem);
+            verdicts.Add((itemId, InlineVerdict.Deny("malformed", "bad-request", "ImLogger could not read this stanza.")));
+        }
+        foreach (var gap in request.Gaps)
+            logger.LogWarning("GAP: {Count} stanza(s) of {User} passed UNLOGGED between {Since} and {Until} while ImLogger was unreachable (fail-open mode)",
+                gap.Count, gap.User, gap.Since, gap.Until);
+        foreach (var item in request.Items)
+        {
+            if (decoder.Held(item.Stanza, relay) is not { } envelope)
+            {
+                logger.LogWarning("Refusing held stanzas from {Relay}, which is not a configured organization domain", relay);
+                verdicts.Add((item.Id, InlineVerdict.Deny("untrusted-server", "not-authorized", "This server is not configured in ImLogger.")));
+                continue;
+            }
+            var classified = ClassifyOne(envelope);
+            var verdict = policy.Decide(item, classified);
+            verdicts.Add((item.Id, verdict));
+            if (verdict.Allowed)
+            {
+                Keep(classified, events);
+                continue;
+            }
+            logger.LogInformation("Refused {Direction} {Kind} of {User} ({Rule})", item.Direction, item.Stanza.Name.LocalName, item.User, verdict.Rule);
+            events.Add(RefusedEvent(envelope, item, verdict, classified));
+            if (verdict.NoticeToLoggedUser is { } notice)
+                replies.Add(new XElement(Ns.Component + "message",
+                    new XAttribute("from", decoder.ComponentJid), new XAttribute("to", item.User), new XAttribute("type", "chat"),
+                    new XAttribute("id", "imlogger-refusal-" + Guid.NewGuid().ToString("N")),
+                    new XElement(Ns.Component + "body", notice)));
+        }
+        replies.Insert(0, InlineVerdict.Response(request, verdicts));
+    }
+
+    private static ConversationEvent RefusedEvent(TapEnvelope envelope, InlineItem item, InlineVerdict verdict, IReadOnlyList<ConversationEvent> classified)
+    {
+        var stanza = envelope.Stanza;
+        var from = (string?)stanza.Attribute("from") ?? item.User;
+        var to = (string?)stanza.Attribute("to") ?? item.User;
+        var attempt = classified.FirstOrDefault();
+        var groupJoin = stanza.Name.LocalName == "presence";
+        var fromBare = JidText.Bare(from);
+        var toBare = JidText.Bare(to);
+        return new ConversationEvent
+        {
+            Id = Guid.NewGuid().ToString("N"),
+            ReceivedUtc = envelope.ReceivedUtc,
+            Kind = EventKind.Refused,
+            Direction = item.Direction == InlineDirection.Out ? Direction.Outgoing : Direction.Incoming,
+            ConversationType = attempt?.ConversationType ?? (groupJoin ? ConversationType.GroupChat : ConversationType.OneToOne),
+            ConversationKey = attempt?.ConversationKey ?? (groupJoin ? toBare : string.CompareOrdinal(fromBare, toBare) <= 0 ? $"{fromBare} {toBare}" : $"{toBare} {fromBare}"),
+            From = from,
+            To = to,
+            SenderBareJid = fromBare,
+            Text = attempt?.EncryptionScheme is { } scheme ? $"{scheme} encrypted message" : groupJoin ? $"join {toBare}" : attempt?.Text ?? stanza.Name.LocalName,
+            StanzaId = (string?)stanza.Attribute("id"),
+            StanzaType = (string?)stanza.Attribute("type"),
+            Reason = $"{verdict.Rule}: {verdict.Text}",
+            LoggedUsers = [item.User],
+            RawXml = stanza.ToString(SaveOptions.DisableFormatting),
+        };
     }
 
     /// <summary>An unavailable presence broadcast (no to): that session signed out.</summary>

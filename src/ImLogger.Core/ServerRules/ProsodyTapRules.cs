@@ -67,7 +67,7 @@ public static class ProsodyTapRules
     }
 
     /// <summary>A Lua string literal (the secret and paths may hold quotes or backslashes).</summary>
-    private static string Lua(string value)
+    internal static string Lua(string value)
     {
         var sb = new StringBuilder("\"");
         foreach (var c in value)

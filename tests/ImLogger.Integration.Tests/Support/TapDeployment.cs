@@ -28,24 +28,26 @@ internal sealed class TapDeployment : IAsyncDisposable
     /// <param name="logged">Logged users of example.test (names).</param>
     /// <param name="extraOrganizations">More &lt;organization&gt; elements (e.g. for partner.test), and notification settings.</param>
     /// <param name="exampleNotifications">A &lt;notifications&gt; element for example.test, if any.</param>
-    public static async Task<TapDeployment> StartAsync(string idleClose, string prosodySecret, string[] logged, string? extraOrganizations, string? exampleNotifications = null)
+    /// <param name="attach">An &lt;attach&gt; element (inline mode), if any.</param>
+    public static async Task<TapDeployment> StartAsync(string idleClose, string prosodySecret, string[] logged, string? extraOrganizations, string? exampleNotifications = null, string? attach = null)
     {
         var dir = Paths.TempDir("imlogger-it-");
         var tapDir = Path.Combine(dir, "tap");
         var prosody = ProsodyServer.Prepare(dir, Path.Combine(tapDir, "imlogger.cfg.lua"), "alice", "bob", "carol", "dave", "erin@partner.test", "frank@partner.test");
         var deployment = new TapDeployment(dir, prosody);
-        deployment.WriteConfig(prosody.ComponentPort, idleClose, logged.Length == 0 ? ["alice"] : logged, extraOrganizations, exampleNotifications);
+        deployment.WriteConfig(prosody.ComponentPort, idleClose, logged.Length == 0 ? ["alice"] : logged, extraOrganizations, exampleNotifications, attach);
         var (code, output) = await ImLoggerProcess.CommandAsync(prosodySecret, "prosody-config", "--config", deployment.ConfigPath, "--out", tapDir);
         Assert.That(code, Is.Zero, output);
         await prosody.StartAsync();
         return deployment;
     }
 
-    public void WriteConfig(int componentPort, string idleClose, IEnumerable<string> logged, string? extraOrganizations = null, string? exampleNotifications = null) =>
+    public void WriteConfig(int componentPort, string idleClose, IEnumerable<string> logged, string? extraOrganizations = null, string? exampleNotifications = null, string? attach = null) =>
         File.WriteAllText(ConfigPath, $"""
             <?xml version="1.0" encoding="utf-8"?>
             <imlogger>
               <component jid="archive.example.test" host="127.0.0.1" port="{componentPort}" secret-env="{ImLoggerProcess.SecretVariable}" />
+              {attach}
               <spool path="spool.db" />
               <transcripts idle-close="{idleClose}" />
               <organization domain="example.test" endpoint="local-archive">

@@ -10,6 +10,9 @@ SCENARIO.json: {"password": "pw", "steps": [STEP, ...]}, steps run one after ano
   {"as": "alice@example.test", "do": "join", "room": "lobby@conference.example.test", "nick": "alice"}
   {"as": "alice@example.test", "do": "groupchat", "room": "lobby@conference.example.test", "body": "hello room"}
   {"as": "alice@example.test", "do": "leave", "room": "lobby@conference.example.test", "nick": "alice"}
+  {"as": "alice@example.test", "do": "send", "xml": "<message to='bob@example.test' type='chat'>...</message>"}
+  {"as": "alice@example.test", "do": "expect_error", "from": "bob@example.test"}   # waits for an error reply
+  {"as": "alice@example.test", "do": "try_join", "room": "r@conference.other.test", "nick": "alice"}  # no wait
   {"as": "alice@example.test", "do": "disconnect"}
   {"do": "sleep", "seconds": 0.5}
 Prints one JSON line per step done ({"step": i, "ok": true}) and, at the end, every message each
@@ -38,6 +41,8 @@ class Client(slixmpp.ClientXMPP):
         self.add_event_handler("session_start", self.on_start)
         self.add_event_handler("message", self.on_message)
         self.add_event_handler("groupchat_message", self.on_message)
+        self.add_event_handler("message_error", self.on_error)
+        self.add_event_handler("presence_error", self.on_error)
         self.add_event_handler("failed_auth", lambda *_: self.fail("authentication failed"))
         self.error = None
 
@@ -49,6 +54,13 @@ class Client(slixmpp.ClientXMPP):
         self.send_presence()
         await self.get_roster()
         self.ready.set()
+
+    def on_error(self, stanza):
+        # Refusals: what the user's client shows ("error" with the condition and the server's text).
+        self.received.append({"from": str(stanza["from"]), "type": "error", "kind": stanza.name,
+                              "condition": stanza["error"]["condition"], "text": stanza["error"]["text"],
+                              "body": stanza["body"] if stanza.name == "message" else ""})
+        self.arrived.set()
 
     def on_message(self, msg):
         entry = {"from": str(msg["from"]), "type": msg["type"], "body": msg["body"]}
@@ -97,6 +109,15 @@ async def run(host, port, scenario):
             await wait_for(seen, c)
         elif do == "join":
             await asyncio.wait_for(c.plugin["xep_0045"].join_muc_wait(step["room"], step["nick"], maxstanzas=0), TIMEOUT)
+        elif do == "send":
+            # A raw stanza, for payloads slixmpp has no plugin for (OMEMO, Jingle, ...).
+            c.send_raw(step["xml"])
+        elif do == "expect_error":
+            def refused():
+                return any(m["type"] == "error" and m["from"].startswith(step["from"]) for m in c.received)
+            await wait_for(refused, c)
+        elif do == "try_join":
+            c.plugin["xep_0045"].join_muc(step["room"], step["nick"], maxhistory="0")
         elif do == "groupchat":
             c.send_message(mto=step["room"], mbody=step["body"], mtype="groupchat")
         elif do == "leave":

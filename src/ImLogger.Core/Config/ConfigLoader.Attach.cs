@@ -1,0 +1,48 @@
+using System.Xml.Linq;
+
+namespace ImLogger.Config;
+
+public static partial class ConfigLoader
+{
+    private sealed partial class Reader
+    {
+        /// <summary><c>&lt;attach mode="tap|inline" failure-mode="closed|open" timeout="10s"/&gt;</c>; tap when absent.</summary>
+        private AttachSettings ReadAttach(XElement? e)
+        {
+            if (e == null) return new AttachSettings();
+            Only(e, ["mode", "failure-mode", "timeout"], []);
+            var mode = ((string?)e.Attribute("mode") ?? "tap").Trim().ToLowerInvariant() switch
+            {
+                "tap" => AttachMode.Tap,
+                "inline" => AttachMode.Inline,
+                var other => throw Error(e.Attribute("mode")!, $"mode must be tap or inline, not '{other}'"),
+            };
+            var failure = ((string?)e.Attribute("failure-mode") ?? "closed").Trim().ToLowerInvariant() switch
+            {
+                "closed" => FailureMode.Closed,
+                "open" => FailureMode.Open,
+                var other => throw Error(e.Attribute("failure-mode")!, $"failure-mode must be closed or open, not '{other}'"),
+            };
+            if (mode == AttachMode.Tap && e.Attribute("failure-mode") != null)
+                throw Error(e.Attribute("failure-mode")!, "failure-mode applies to inline mode only: tap mode cannot hold or refuse anything");
+            return new AttachSettings { Mode = mode, FailureMode = failure, Timeout = Duration(e, "timeout", TimeSpan.FromSeconds(10)) };
+        }
+
+        /// <summary><c>&lt;restrictions&gt;&lt;encrypted-room jid="room@conference.example.test"/&gt;&lt;/restrictions&gt;</c>.</summary>
+        private RestrictionSettings ReadRestrictions(XElement? e)
+        {
+            if (e == null) return new RestrictionSettings();
+            Only(e, [], ["encrypted-room"]);
+            var rooms = new List<string>();
+            foreach (var room in e.Elements("encrypted-room"))
+            {
+                Only(room, ["jid"], []);
+                var jid = Required(room, "jid").Trim().ToLowerInvariant();
+                if (jid.Contains('/') || !jid.Contains('@'))
+                    throw Error(room.Attribute("jid")!, $"'{jid}' is not a room's bare JID (room@conference.example.test)");
+                rooms.Add(jid);
+            }
+            return new RestrictionSettings { EncryptedRooms = rooms };
+        }
+    }
+}

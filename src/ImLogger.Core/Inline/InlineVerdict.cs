@@ -1,0 +1,36 @@
+using System.Xml.Linq;
+using ImLogger.Envelope;
+
+namespace ImLogger.Inline;
+
+/// <summary>
+/// A decision on one held stanza: allow, or deny with an RFC 6120 stanza error (type, condition) and a
+/// text the sender's client shows, the rule that decided it, and an optional notice for the logged user.
+/// </summary>
+public sealed record InlineVerdict(bool Allowed, string Rule, string? ErrorType = null, string? Condition = null, string? Text = null, string? NoticeToLoggedUser = null)
+{
+    public static readonly InlineVerdict Allow = new(true, "allowed");
+
+    public static InlineVerdict Deny(string rule, string condition, string text, string? notice = null, string type = "cancel") =>
+        new(false, rule, type, condition, text, notice);
+
+    /// <summary>The answer to a request: one allow or deny per item.</summary>
+    public static XElement Response(InlineRequest request, IEnumerable<(string ItemId, InlineVerdict Verdict)> verdicts)
+    {
+        var container = new XElement(InlineRequest.Ns + "verdicts");
+        foreach (var (id, v) in verdicts)
+        {
+            container.Add(v.Allowed
+                ? new XElement(InlineRequest.Ns + "allow", new XAttribute("item", id))
+                : new XElement(InlineRequest.Ns + "deny", new XAttribute("item", id), new XAttribute("type", v.ErrorType ?? "cancel"),
+                    new XAttribute("condition", v.Condition ?? "policy-violation"),
+                    new XElement(InlineRequest.Ns + "text", new XAttribute(XNamespace.Xml + "lang", "en"), v.Text ?? "")));
+        }
+        return new XElement(Ns.Component + "iq",
+            new XAttribute("type", "result"),
+            new XAttribute("id", (string?)request.Iq.Attribute("id") ?? ""),
+            new XAttribute("from", (string?)request.Iq.Attribute("to") ?? ""),
+            new XAttribute("to", (string?)request.Iq.Attribute("from") ?? ""),
+            container);
+    }
+}

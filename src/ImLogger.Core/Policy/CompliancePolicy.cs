@@ -1,0 +1,84 @@
+using System.Collections.Concurrent;
+using ImLogger.Config;
+using ImLogger.Conversations;
+using ImLogger.Envelope;
+using ImLogger.Inline;
+
+namespace ImLogger.Policy;
+
+/// <summary>
+/// What logged users may not do, decided per held stanza (inline mode) with the rule that decided it:
+/// <list type="bullet">
+/// <item><c>end-to-end-encryption</c>: no encrypted payload (OMEMO, OpenPGP, OTR, XEP-0380 markers), sent or
+/// received: being logged wins over either party's preference for encryption;</item>
+/// <item><c>federated-group-chat</c>: no joining a group chat hosted by a domain this server does not serve
+/// (federated users joining rooms hosted here are not affected: their stanzas are not a logged user's);</item>
+/// <item><c>encrypted-group-chat</c>: no joining a room known to be end-to-end encrypted: listed in the config,
+/// or seen carrying encrypted traffic since ImLogger started.</item>
+/// </list>
+/// The classifier's events say what a stanza is (an <see cref="EventKind.Encrypted"/> event for any encrypted
+/// payload); the policy only decides, and knows nothing of sockets or servers.
+/// </summary>
+/// <remarks>Thread-safe for reads; called from the pipeline's single loop.</remarks>
+public sealed class CompliancePolicy(RestrictionSettings restrictions)
+{
+    private static readonly System.Xml.Linq.XNamespace Muc = "http://jabber.org/protocol/muc";
+    private readonly ConcurrentDictionary<string, string> _encryptedRooms =
+        new(restrictions.EncryptedRooms.Select(r => KeyValuePair.Create(r, "listed in the config")), StringComparer.Ordinal);
+
+    /// <summary>Rooms logged users may not join, with why.</summary>
+    public IReadOnlyDictionary<string, string> EncryptedRooms => _encryptedRooms;
+
+    /// <summary>Learns from what was seen (in either mode): a room carrying encrypted traffic is an encrypted room.</summary>
+    public void Observe(IEnumerable<ConversationEvent> events)
+    {
+        foreach (var e in events)
+            if (e.Kind == EventKind.Encrypted && e.ConversationType == ConversationType.GroupChat)
+                _encryptedRooms.TryAdd(e.ConversationKey, $"encrypted traffic seen at {e.ReceivedUtc:u}");
+    }
+
+    /// <summary>Decides one held stanza, given what the classifier made of it.</summary>
+    public InlineVerdict Decide(InlineItem item, IReadOnlyList<ConversationEvent> events)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        ArgumentNullException.ThrowIfNull(events);
+        var stanza = item.Stanza;
+        var from = (string?)stanza.Attribute("from") ?? item.User;
+        var to = (string?)stanza.Attribute("to") ?? "";
+
+        if (events.FirstOrDefault(e => e.Kind == EventKind.Encrypted) is { } encrypted)
+        {
+            var scheme = encrypted.EncryptionScheme ?? "end-to-end encryption";
+            return item.Direction == InlineDirection.Out
+                ? InlineVerdict.Deny("end-to-end-encryption", "policy-violation",
+                    $"Your conversations are logged for compliance, so end-to-end encrypted messages ({scheme}) cannot be sent: this one was not delivered. Turn encryption off for this chat and send it again.",
+                    $"Your {scheme} encrypted message to {Bare(to)} was not delivered: your conversations are logged for compliance, and encrypted messages cannot be archived. Turn encryption off for this chat and send it again.")
+                : InlineVerdict.Deny("end-to-end-encryption", "policy-violation",
+                    $"{item.User} is logged for compliance, so end-to-end encrypted messages ({scheme}) to them cannot be archived and are refused. Send it without encryption.",
+                    $"{Bare(from)} sent you a {scheme} encrypted message; it was refused because your conversations are logged for compliance. Ask them to send it without encryption.");
+        }
+
+        if (item.Direction == InlineDirection.Out && IsGroupChatJoin(stanza))
+        {
+            var room = Bare(to);
+            if (!item.ToLocal)
+                return InlineVerdict.Deny("federated-group-chat", "policy-violation",
+                    $"Logged users may not join group chats hosted on other servers ({Domain(room)}); {room} was not joined.",
+                    $"You could not join {room}: logged users may only join group chats hosted by your own server.");
+            if (_encryptedRooms.TryGetValue(room, out var why))
+                return InlineVerdict.Deny("encrypted-group-chat", "policy-violation",
+                    $"Logged users may not join end-to-end encrypted group chats; {room} is one ({why}).",
+                    $"You could not join {room}: it is an end-to-end encrypted group chat, and your conversations are logged.");
+        }
+        return InlineVerdict.Allow;
+    }
+
+    /// <summary>XEP-0045 §7.2: available presence to room@service/nick carrying &lt;x xmlns="http://jabber.org/protocol/muc"/&gt;.</summary>
+    private static bool IsGroupChatJoin(System.Xml.Linq.XElement stanza) =>
+        stanza.Name.LocalName == "presence" && stanza.Attribute("type") == null && stanza.Element(Muc + "x") != null
+        && ((string?)stanza.Attribute("to"))?.Contains('/') == true;
+
+    private static string Bare(string jid) => jid.IndexOf('/') is var i and >= 0 ? jid[..i].ToLowerInvariant() : jid.ToLowerInvariant();
+
+    private static string Domain(string jid) => jid[(jid.IndexOf('@') + 1)..];
+}

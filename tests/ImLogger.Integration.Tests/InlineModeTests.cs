@@ -1,0 +1,132 @@
+using System.Text.Json.Nodes;
+using ImLogger.Integration.Tests.Support;
+using static ImLogger.Integration.Tests.Support.ClientScenario;
+
+namespace ImLogger.Integration.Tests;
+
+/// <summary>
+/// Inline mode on real Prosody: mod_imlogger_inline (written out by `imlogger prosody-config --out`) holds each
+/// stanza of a logged user until the real `imlogger` process has spooled it and decided; real slixmpp clients.
+/// </summary>
+[TestFixture, NonParallelizable]
+public class InlineModeTests
+{
+    private const string Closed = """<attach mode="inline" failure-mode="closed" timeout="5s" />""";
+    private const string Open = """<attach mode="inline" failure-mode="open" timeout="5s" />""";
+
+    // An OMEMO (eu.siacs.conversations.axolotl) message as Conversations sends it, trimmed: header, key, payload, and the
+    // fallback body clients put in for those who cannot decrypt.
+    private static string Omemo(string to, string id) => $"""
+        <message to='{to}' type='chat' id='{id}'><encrypted xmlns='eu.siacs.conversations.axolotl'><header sid='1234'><key rid='5678'>MwohBf</key><iv>pTfM0XbD</iv></header><payload>ZmFrZQ==</payload></encrypted><encryption xmlns='urn:xmpp:eme:0' namespace='eu.siacs.conversations.axolotl' name='OMEMO'/><body>I sent you an OMEMO encrypted message but your client doesn't seem to support that.</body><store xmlns='urn:xmpp:hints'/></message>
+        """.Trim();
+
+    private static object Send(string who, string xml) => new { @as = Jid(who), @do = "send", xml };
+    private static object ExpectError(string who, string from) => new { @as = Jid(who), @do = "expect_error", from = Jid(from) };
+    private static object TryJoin(string who, string room, string nick) => new { @as = Jid(who), @do = "try_join", room, nick };
+
+    private static JsonObject[] Got(JsonObject received, string who) => (received[Jid(who)]?.AsArray() ?? []).Select(m => (JsonObject)m!).ToArray();
+
+    [Test, CancelAfter(180_000)]
+    public async Task PlainIsDeliveredAndArchivedEncryptedIsRefusedBothWays()
+    {
+        await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice"], null, attach: Closed);
+        await using var imlogger = world.RunImLogger();
+        await ImLoggerProcess.WaitConnectedAsync(imlogger);
+
+        var received = await RunAsync(world.Prosody, world.Dir,
+            Connect("alice"), Connect("bob"),
+            Chat("alice", "bob", "plain hello"), Expect("bob", "alice", "plain hello"),
+            Send("bob", Omemo(Jid("alice"), "omemo-in")), ExpectError("bob", "alice"),
+            Send("alice", Omemo(Jid("bob"), "omemo-out")), ExpectError("alice", "bob"),
+            Chat("bob", "alice", "plain reply"), Expect("alice", "bob", "plain reply"),
+            Pause());
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(Got(received, "bob").Where(m => (string?)m["type"] == "chat" && ((string?)m["from"])!.StartsWith("alice", StringComparison.Ordinal)).Select(m => (string?)m["body"]),
+                Is.EqualTo(new[] { "plain hello" }), "bob never sees alice's encrypted message");
+            Assert.That(Got(received, "alice").Where(m => (string?)m["type"] == "chat" && ((string?)m["from"])!.StartsWith("bob", StringComparison.Ordinal))
+                .Select(m => (string?)m["body"]), Is.EqualTo(new[] { "plain reply" }), "alice never sees bob's encrypted message");
+            // slixmpp knows RFC 3920's conditions only, so it reports policy-violation (RFC 6120) as "": the text is what users read.
+            var bobsError = Got(received, "bob").Single(m => (string?)m["type"] == "error");
+            Assert.That((string?)bobsError["text"], Does.Contain("logged for compliance"));
+            var alicesError = Got(received, "alice").Single(m => (string?)m["type"] == "error");
+            Assert.That((string?)alicesError["text"], Does.Contain("cannot be sent"));
+            Assert.That(Got(received, "alice").Any(m => (string?)m["from"] == "archive.example.test" && ((string?)m["body"])!.Contains("was refused", StringComparison.Ordinal)),
+                "alice is told why bob's message did not reach her");
+        });
+
+        Assert.That(await imlogger.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero);
+        var text = world.Archived().Single().TextBody ?? "";
+        Assert.That(text, Does.Contain("plain hello").And.Contain("plain reply"));
+        Assert.That(text.Split('\n').Count(l => l.Contains("REFUSED", StringComparison.Ordinal) && l.Contains("end-to-end-encryption", StringComparison.Ordinal)),
+            Is.EqualTo(2), "both refused attempts are archived with their rule:\n" + text);
+    }
+
+    [Test, CancelAfter(180_000)]
+    public async Task RoomsOnOtherServersAreRefusedFederatedUsersMayJoinALoggedUsersRoom()
+    {
+        await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice"], null, attach: Closed);
+        await using var imlogger = world.RunImLogger();
+        await ImLoggerProcess.WaitConnectedAsync(imlogger);
+
+        var received = await RunAsync(world.Prosody, world.Dir,
+            Connect("alice"), Connect("erin@partner.test"),
+            TryJoin("alice", "lobby@conference.elsewhere.test", "alice"), ExpectError("alice", "lobby@conference.elsewhere.test"),
+            Join("alice", "team", "alice"),
+            Join("erin@partner.test", "team", "erin"),
+            GroupChat("erin@partner.test", "team", "hi from partner"), Expect("alice", Room("team") + "/erin", "hi from partner"),
+            Pause());
+
+        // slixmpp's MUC plugin does not expose the condition of a presence error; the text is what the user sees.
+        var refusal = Got(received, "alice").Single(m => (string?)m["type"] == "error");
+        Assert.That((string?)refusal["kind"], Is.EqualTo("presence"));
+        Assert.That((string?)refusal["text"], Does.Contain("other servers"));
+
+        Assert.That(await imlogger.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero);
+        var archived = world.Archived();
+        Assert.That(archived.Any(m => (m.TextBody ?? "").Contains("federated-group-chat", StringComparison.Ordinal)), "the refused join is archived");
+        Assert.That(archived.Any(m => (m.TextBody ?? "").Contains("hi from partner", StringComparison.Ordinal)), "the federated user's message in alice's room is archived");
+    }
+
+    [Test, CancelAfter(180_000)]
+    public async Task FailClosedRefusesWhileTheComponentIsDownAndNeverDelaysUsersWhoAreNotLogged()
+    {
+        await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice"], null, attach: Closed);
+        // No imlogger running at all: the component is not connected.
+        var received = await RunAsync(world.Prosody, world.Dir,
+            Connect("alice"), Connect("bob"), Connect("carol"),
+            Chat("alice", "bob", "while down"), ExpectError("alice", "bob"),
+            Chat("bob", "carol", "not logged, never held"), Expect("carol", "bob", "not logged, never held"),
+            Pause());
+
+        Assert.Multiple(() =>
+        {
+            // Her presence is refused too (everything of a logged user is held); the message's error is what she reads.
+            var error = Got(received, "alice").Single(m => (string?)m["type"] == "error" && (string?)m["kind"] == "message");
+            Assert.That((string?)error["condition"], Is.EqualTo("remote-server-timeout"));
+            Assert.That((string?)error["text"], Does.Contain("Archiving is unavailable; your message was not sent"));
+            Assert.That(Got(received, "bob").Any(m => (string?)m["body"] == "while down"), Is.False, "nothing of a logged user is delivered unlogged");
+        });
+        Assert.That(world.Prosody.Log, Does.Contain("refused (fail-closed)"));
+    }
+
+    [Test, CancelAfter(180_000)]
+    public async Task FailOpenDeliversAndReportsTheGapWhenTheComponentReturns()
+    {
+        await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice"], null, attach: Open);
+        var down = await RunAsync(world.Prosody, world.Dir,
+            Connect("alice"), Connect("bob"),
+            Chat("alice", "bob", "while down"), Expect("bob", "alice", "while down"));
+        Assert.That(Got(down, "alice").Any(m => (string?)m["type"] == "error"), Is.False);
+        Assert.That(world.Prosody.Log, Does.Contain("delivered UNLOGGED (fail-open)"));
+
+        await using var imlogger = world.RunImLogger();
+        await ImLoggerProcess.WaitConnectedAsync(imlogger);
+        await RunAsync(world.Prosody, world.Dir,
+            Connect("alice"), Connect("bob"),
+            Chat("alice", "bob", "back up"), Expect("bob", "alice", "back up"));
+        var gap = await imlogger.WaitForLineAsync(l => l.Contains("GAP:", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "the gap report");
+        Assert.That(gap, Does.Contain("of alice@example.test passed UNLOGGED"));
+    }
+}
