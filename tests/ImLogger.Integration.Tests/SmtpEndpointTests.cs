@@ -149,6 +149,37 @@ public class SmtpEndpointTests
     }
 
     [Test, CancelAfter(60_000)]
+    public async Task ImplicitTls_DeliversOnAPort465StyleServer()
+    {
+        await using var server = await TestSmtpServer.StartAsync(_world.Ca.Issue("localhost"), implicitTls: true);
+        var attributes = _world.SmtpAttributes(server.Port).Replace("tls=\"starttls\"", "tls=\"implicit\"", StringComparison.Ordinal);
+        var config = _world.WriteConfig($"""<secure-smtp name="mail" {attributes} to="journal@corp.example.com" />""", "mail");
+        var id = _world.GroupChat("mail");
+
+        Assert.That(await _world.Dispatcher(config).DeliverDueAsync(CancellationToken.None), Is.EqualTo(1));
+        Assert.That(server.Messages.Single().MessageId, Is.EqualTo($"{id}@corp.example.com"));
+        Assert.That(server.Logins, Is.EqualTo(1));
+    }
+
+    [Test]
+    public void GlobalRelay_ARedeliveredSplitTranscriptRepeatsTheSameParts()
+    {
+        var config = _world.WriteConfig($"""
+            <global-relay name="gr" {_world.SmtpAttributes(587)} to="corp-archive@globalrelay.example" max-eml-bytes="65536" />
+            """, "gr");
+        var id = _world.Chat(messages: 150, size: 900, "gr");
+        var transcript = _world.Spool.Load(id)!;
+        var sink = (ImLogger.Sinks.GlobalRelaySink)SmtpWorld.Sinks(config).Single();
+
+        var first = sink.Compose(transcript);
+        var again = sink.Compose(transcript);
+
+        Assert.That(first, Has.Count.GreaterThan(1));
+        Assert.That(again.Select(m => m.MessageId), Is.EqualTo(first.Select(m => m.MessageId)));
+        Assert.That(again.Select(m => m.TextBody), Is.EqualTo(first.Select(m => m.TextBody)));
+    }
+
+    [Test, CancelAfter(60_000)]
     public async Task WrongPassword_ClearErrorWithoutThePassword_TranscriptStaysInTheSpool()
     {
         await using var server = await TestSmtpServer.StartAsync(_world.Ca.Issue("localhost"));

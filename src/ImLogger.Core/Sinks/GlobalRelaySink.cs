@@ -154,10 +154,20 @@ public sealed class GlobalRelaySink : SmtpSink
         return new MailboxAddress(display, $"{TranscriptMessageBuilder.SafeToken(bareJid)}@{(Sender.Domain.Length > 0 ? Sender.Domain : "imlogger.invalid")}");
     }
 
+    /// <summary>Measured as it travels: CRLF line endings (SMTP's, and what an EML file holds), whatever the OS.</summary>
+    private static readonly FormatOptions WireFormat = CreateWireFormat();
+
+    private static FormatOptions CreateWireFormat()
+    {
+        var format = FormatOptions.Default.Clone();
+        format.NewLineFormat = NewLineFormat.Dos;
+        return format;
+    }
+
     private static long Size(MimeMessage message)
     {
         using var measure = new MeasuringStream();
-        message.WriteTo(FormatOptions.Default, measure);
+        message.WriteTo(WireFormat, measure);
         return measure.Length;
     }
 }
