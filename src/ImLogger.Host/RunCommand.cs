@@ -86,7 +86,12 @@ internal static class RunCommand
                                        .ToDictionary(x => x.Jid, x => x.Org, StringComparer.Ordinal);
             return new ArchiveNotifier(jid => organizationOf.GetValueOrDefault(jid), config.Component.Jid, sp.GetRequiredService<TimeProvider>());
         });
-        services.AddSingleton(_ => new CompliancePolicy(config.Restrictions));
+        services.AddSingleton(_ =>
+        {
+            var organizationOf = config.Organizations.SelectMany(o => o.Users.Select(u => (u.Jid, Org: o)))
+                                       .ToDictionary(x => x.Jid, x => x.Org, StringComparer.Ordinal);
+            return new CompliancePolicy(config.Restrictions, jid => organizationOf.GetValueOrDefault(jid), new ClientRegistry(config.Component.Jid));
+        });
         services.AddSingleton<StanzaPipeline>();
         services.AddSingleton(sp =>
         {

@@ -130,3 +130,45 @@ public class InlineModeTests
         Assert.That(gap, Does.Contain("of alice@example.test passed UNLOGGED"));
     }
 }
+
+/// <summary>Approved clients on real Prosody: the component asks each logged session's client for its version (XEP-0092).</summary>
+[TestFixture, NonParallelizable]
+public class ApprovedClientTests
+{
+    [Test, CancelAfter(180_000)]
+    public async Task AnUnapprovedClientIsRefusedWithANoticeAnApprovedOneIsNot()
+    {
+        const string onlyConversations = """<approved-clients><client name="Conversations" caps-node="http://conversations.im" min-version="2.12" /></approved-clients>""";
+        const string partner = """
+            <organization domain="partner.test" endpoint="local-archive">
+                <approved-clients><client name="Slixmpp" min-version="1.8" /></approved-clients>
+                <user jid="erin@partner.test" />
+              </organization>
+            """;
+        await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice"], partner,
+            exampleOrganizationXml: onlyConversations, attach: """<attach mode="inline" />""");
+        await using var imlogger = world.RunImLogger();
+        await ImLoggerProcess.WaitConnectedAsync(imlogger);
+
+        var received = await RunAsync(world.Prosody, world.Dir,
+            Connect("alice"), Connect("bob"), Connect("erin@partner.test"), Connect("frank@partner.test"),
+            Pause(1),
+            Chat("alice", "bob", "from an unapproved client"), new { @as = Jid("alice"), @do = "expect_error", from = Jid("bob") },
+            Chat("erin@partner.test", "frank@partner.test", "from an approved client"), Expect("frank@partner.test", "erin@partner.test", "from an approved client"),
+            Pause());
+
+        JsonObject[] Got(string who) => (received[Jid(who)]?.AsArray() ?? []).Select(m => (JsonObject)m!).ToArray();
+        Assert.Multiple(() =>
+        {
+            Assert.That(Got("bob").Any(m => (string?)m["body"] == "from an unapproved client"), Is.False);
+            var error = Got("alice").Single(m => (string?)m["type"] == "error" && (string?)m["kind"] == "message");
+            Assert.That((string?)error["text"], Does.Contain("is not approved for logged users").And.Contain("Conversations 2.12"));
+            Assert.That((string?)error["text"], Does.Contain("Slixmpp"), "says which client was seen");
+            Assert.That(Got("alice").Any(m => (string?)m["from"] == "archive.example.test" && ((string?)m["body"])!.Contains("logged users may use only Conversations", StringComparison.Ordinal)),
+                "the logged user gets a notice saying which clients are allowed");
+            Assert.That(Got("erin@partner.test").Any(m => (string?)m["type"] == "error"), Is.False);
+        });
+        Assert.That(await imlogger.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero);
+        Assert.That(world.Archived().Any(m => (m.TextBody ?? "").Contains("unapproved-client", StringComparison.Ordinal)), "the refusal is archived");
+    }
+}

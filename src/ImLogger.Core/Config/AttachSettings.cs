@@ -36,3 +36,33 @@ public sealed record RestrictionSettings
     /// Rooms where encrypted traffic is seen are added while ImLogger runs.</summary>
     public IReadOnlyList<string> EncryptedRooms { get; init; } = [];
 }
+
+/// <summary>
+/// A client logged users may use: matched by its XEP-0092 software name (case-insensitive) or its XEP-0115
+/// caps node (prefix: "http://conversations.im" matches "http://conversations.im/..."), at least <see cref="MinVersion"/>.
+/// </summary>
+public sealed record ApprovedClient(string? Name, string? CapsNode, Version? MinVersion)
+{
+    /// <summary>Whether a client so identified is this approved one (version checked when both are known).</summary>
+    public bool Matches(string? softwareName, string? capsNode, Version? version)
+    {
+        var byName = Name != null && softwareName != null && string.Equals(Name, softwareName.Trim(), StringComparison.OrdinalIgnoreCase);
+        var byNode = CapsNode != null && capsNode != null && capsNode.StartsWith(CapsNode, StringComparison.OrdinalIgnoreCase);
+        if (!byName && !byNode) return false;
+        return MinVersion == null || (version != null && version >= MinVersion);
+    }
+
+    /// <summary>"1.8.3", "2.12.1+free", "v1.8": the leading dotted numbers.</summary>
+    public static bool TryParseVersion(string? text, out Version? version)
+    {
+        version = null;
+        if (string.IsNullOrWhiteSpace(text)) return false;
+        var digits = new string(text.Trim().TrimStart('v', 'V').TakeWhile(c => char.IsDigit(c) || c == '.').ToArray()).Trim('.');
+        if (digits.Length == 0) return false;
+        var parts = digits.Split('.', StringSplitOptions.RemoveEmptyEntries).Take(4).ToList();
+        while (parts.Count < 2) parts.Add("0");
+        return Version.TryParse(string.Join('.', parts), out version);
+    }
+
+    public override string ToString() => (Name ?? CapsNode ?? "?") + (MinVersion == null ? "" : $" {MinVersion} or later");
+}

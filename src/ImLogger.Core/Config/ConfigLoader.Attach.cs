@@ -44,5 +44,29 @@ public static partial class ConfigLoader
             }
             return new RestrictionSettings { EncryptedRooms = rooms };
         }
+    
+        /// <summary><c>&lt;approved-clients&gt;&lt;client name="Conversations" caps-node="http://conversations.im" min-version="2.12"/&gt;&lt;/approved-clients&gt;</c>;
+        /// null (any client) when absent.</summary>
+        private IReadOnlyList<ApprovedClient>? ReadApprovedClients(XElement? e)
+        {
+            if (e == null) return null;
+            Only(e, [], ["client"]);
+            var clients = new List<ApprovedClient>();
+            foreach (var c in e.Elements("client"))
+            {
+                Only(c, ["name", "caps-node", "min-version"], []);
+                var name = (string?)c.Attribute("name");
+                var node = (string?)c.Attribute("caps-node");
+                if (string.IsNullOrWhiteSpace(name) && string.IsNullOrWhiteSpace(node))
+                    throw Error(c, "a <client> needs a name (its XEP-0092 software name) or a caps-node (its XEP-0115 node), or both");
+                Version? min = null;
+                if (c.Attribute("min-version") is { } v && !ApprovedClient.TryParseVersion(v.Value, out min))
+                    throw Error(v, $"min-version must be a version such as 2.12 or 1.8.3, not '{v.Value}'");
+                clients.Add(new ApprovedClient(name?.Trim(), node?.Trim(), min));
+            }
+            if (clients.Count == 0)
+                throw Error(e, "<approved-clients> lists no <client>, so every logged user would be refused; list the approved clients, or remove the element to allow any");
+            return clients;
+        }
     }
 }

@@ -111,7 +111,7 @@ public static partial class ConfigLoader
 
         private OrganizationConfig ReadOrganization(XElement e, Dictionary<string, (EndpointConfig, XElement)> endpoints)
         {
-            Only(e, ["domain", "endpoint"], ["user", "notifications"]);
+            Only(e, ["domain", "endpoint"], ["user", "notifications", "approved-clients"]);
             var domain = Required(e, "domain").Trim().ToLowerInvariant();
             var notifications = ReadNotifications(Single(e, "notifications", required: false));
             var endpoint = CheckEndpoint(e, Required(e, "endpoint"), endpoints, $"organization '{domain}'");
@@ -125,7 +125,11 @@ public static partial class ConfigLoader
                 var own = (string?)u.Attribute("endpoint");
                 users.Add(new LoggedUserConfig(jid, own == null ? null : CheckEndpoint(u, own, endpoints, $"user '{jid}'")));
             }
-            return new OrganizationConfig { Domain = domain, DefaultEndpoint = endpoint, Users = users, Notifications = notifications };
+            return new OrganizationConfig
+            {
+                Domain = domain, DefaultEndpoint = endpoint, Users = users, Notifications = notifications,
+                ApprovedClients = ReadApprovedClients(Single(e, "approved-clients", required: false)),
+            };
         }
 
         /// <summary><c>&lt;notifications inside="on" outside="on"&gt;optional custom text&lt;/notifications&gt;</c>.</summary>

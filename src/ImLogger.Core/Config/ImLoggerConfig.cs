@@ -69,6 +69,9 @@ public sealed record OrganizationConfig
 
     public required IReadOnlyList<LoggedUserConfig> Users { get; init; }
 
+    /// <summary>The clients this organization's logged users may use (inline mode enforces it); null: any client.</summary>
+    public IReadOnlyList<ApprovedClient>? ApprovedClients { get; init; }
+
     /// <summary>Who is told that conversations with this organization's logged users are logged, and how.</summary>
     public NotificationSettings Notifications { get; init; } = new();
 }

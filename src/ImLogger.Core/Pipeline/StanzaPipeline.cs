@@ -45,6 +45,7 @@ public sealed class StanzaPipeline(
                 continue;
             }
             var (envelope, rejection, reason) = decoder.Decode(stanza);
+            if (envelope == null && policy.Clients?.ObserveVersionReply(stanza) == true) continue;
             if (envelope == null)
             {
                 if (rejection == EnvelopeRejection.NotACopy && ComponentReplies.For(stanza) is { } reply) replies.Add(reply);
@@ -109,7 +110,12 @@ public sealed class StanzaPipeline(
                 continue;
             }
             var classified = ClassifyOne(envelope);
+            if (item.Direction == InlineDirection.Out && item.Stanza.Name.LocalName == "presence"
+                && policy.Clients?.ObservePresence(item.Stanza, (string?)item.Stanza.Attribute("from") ?? item.User) is { } query)
+                replies.Add(query);
             var verdict = policy.Decide(item, classified);
+            if (!verdict.Allowed && verdict.Rule == "unapproved-client" && policy.Clients?.QueryIfUnknown((string?)item.Stanza.Attribute("from") ?? item.User) is { } ask)
+                replies.Add(ask);
             verdicts.Add((item.Id, verdict));
             if (verdict.Allowed)
             {

@@ -14,14 +14,19 @@ namespace ImLogger.Policy;
 /// <item><c>federated-group-chat</c>: no joining a group chat hosted by a domain this server does not serve
 /// (federated users joining rooms hosted here are not affected: their stanzas are not a logged user's);</item>
 /// <item><c>encrypted-group-chat</c>: no joining a room known to be end-to-end encrypted: listed in the config,
-/// or seen carrying encrypted traffic since ImLogger started.</item>
+/// or seen carrying encrypted traffic since ImLogger started;</item>
+/// <item><c>unapproved-client</c>: where the organization lists approved clients, a logged user's session may send
+/// only once its client is identified (see <see cref="ClientRegistry"/>) as one of them, at the minimum version.</item>
 /// </list>
 /// The classifier's events say what a stanza is (an <see cref="EventKind.Encrypted"/> event for any encrypted
 /// payload); the policy only decides, and knows nothing of sockets or servers.
 /// </summary>
 /// <remarks>Thread-safe for reads; called from the pipeline's single loop.</remarks>
-public sealed class CompliancePolicy(RestrictionSettings restrictions)
+public sealed class CompliancePolicy(RestrictionSettings restrictions, Func<string, OrganizationConfig?>? organizationOf = null, ClientRegistry? clients = null)
 {
+    /// <summary>The sessions' clients, learned from presence and version replies.</summary>
+    public ClientRegistry? Clients => clients;
+
     private static readonly System.Xml.Linq.XNamespace Muc = "http://jabber.org/protocol/muc";
     private readonly ConcurrentDictionary<string, string> _encryptedRooms =
         new(restrictions.EncryptedRooms.Select(r => KeyValuePair.Create(r, "listed in the config")), StringComparer.Ordinal);
@@ -56,6 +61,21 @@ public sealed class CompliancePolicy(RestrictionSettings restrictions)
                 : InlineVerdict.Deny("end-to-end-encryption", "policy-violation",
                     $"{item.User} is logged for compliance, so end-to-end encrypted messages ({scheme}) to them cannot be archived and are refused. Send it without encryption.",
                     $"{Bare(from)} sent you a {scheme} encrypted message; it was refused because your conversations are logged for compliance. Ask them to send it without encryption.");
+        }
+
+        if (item.Direction == InlineDirection.Out && stanza.Name.LocalName != "presence"
+            && organizationOf?.Invoke(item.User)?.ApprovedClients is { } approved && clients != null)
+        {
+            var client = clients.Get(from);
+            var allowedList = string.Join(", ", approved);
+            if (client is not { Answered: true })
+                return InlineVerdict.Deny("unapproved-client", "policy-violation",
+                    $"ImLogger has not identified your client yet (logged users may use only: {allowedList}); it has asked for its version. Try again in a moment.",
+                    type: "wait");
+            if (!approved.Any(a => a.Matches(client.Name, client.CapsNode, client.Version)))
+                return InlineVerdict.Deny("unapproved-client", "policy-violation",
+                    $"Your client ({client}) is not approved for logged users; use one of: {allowedList}.",
+                    $"Your messages cannot be sent from {client}: logged users may use only {allowedList}.");
         }
 
         if (item.Direction == InlineDirection.Out && IsGroupChatJoin(stanza))

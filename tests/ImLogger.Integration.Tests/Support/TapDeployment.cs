@@ -27,22 +27,22 @@ internal sealed class TapDeployment : IAsyncDisposable
     /// <param name="prosodySecret">The component secret Prosody is given.</param>
     /// <param name="logged">Logged users of example.test (names).</param>
     /// <param name="extraOrganizations">More &lt;organization&gt; elements (e.g. for partner.test), and notification settings.</param>
-    /// <param name="exampleNotifications">A &lt;notifications&gt; element for example.test, if any.</param>
+    /// <param name="exampleOrganizationXml">More elements inside example.test's A &lt;notifications&gt; element for example.test, if any.lt;organizationA &lt;notifications&gt; element for example.test, if any.gt; (notifications, approved clients), if any.</param>
     /// <param name="attach">An &lt;attach&gt; element (inline mode), if any.</param>
-    public static async Task<TapDeployment> StartAsync(string idleClose, string prosodySecret, string[] logged, string? extraOrganizations, string? exampleNotifications = null, string? attach = null)
+    public static async Task<TapDeployment> StartAsync(string idleClose, string prosodySecret, string[] logged, string? extraOrganizations, string? exampleOrganizationXml = null, string? attach = null)
     {
         var dir = Paths.TempDir("imlogger-it-");
         var tapDir = Path.Combine(dir, "tap");
         var prosody = ProsodyServer.Prepare(dir, Path.Combine(tapDir, "imlogger.cfg.lua"), "alice", "bob", "carol", "dave", "erin@partner.test", "frank@partner.test");
         var deployment = new TapDeployment(dir, prosody);
-        deployment.WriteConfig(prosody.ComponentPort, idleClose, logged.Length == 0 ? ["alice"] : logged, extraOrganizations, exampleNotifications, attach);
+        deployment.WriteConfig(prosody.ComponentPort, idleClose, logged.Length == 0 ? ["alice"] : logged, extraOrganizations, exampleOrganizationXml, attach);
         var (code, output) = await ImLoggerProcess.CommandAsync(prosodySecret, "prosody-config", "--config", deployment.ConfigPath, "--out", tapDir);
         Assert.That(code, Is.Zero, output);
         await prosody.StartAsync();
         return deployment;
     }
 
-    public void WriteConfig(int componentPort, string idleClose, IEnumerable<string> logged, string? extraOrganizations = null, string? exampleNotifications = null, string? attach = null) =>
+    public void WriteConfig(int componentPort, string idleClose, IEnumerable<string> logged, string? extraOrganizations = null, string? exampleOrganizationXml = null, string? attach = null) =>
         File.WriteAllText(ConfigPath, $"""
             <?xml version="1.0" encoding="utf-8"?>
             <imlogger>
@@ -51,7 +51,7 @@ internal sealed class TapDeployment : IAsyncDisposable
               <spool path="spool.db" />
               <transcripts idle-close="{idleClose}" />
               <organization domain="example.test" endpoint="local-archive">
-                {exampleNotifications}
+                {exampleOrganizationXml}
             {string.Join("\n", logged.Select(u => $"    <user jid=\"{u}@example.test\" />"))}
               </organization>
               {extraOrganizations}

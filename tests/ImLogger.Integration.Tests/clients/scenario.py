@@ -35,6 +35,7 @@ class Client(slixmpp.ClientXMPP):
         self.register_plugin("xep_0045")
         self.register_plugin("xep_0071")
         self.register_plugin("xep_0199")
+        self.register_plugin("xep_0092")  # answers software version queries (ImLogger's approved-client check)
         self.received = []
         self.arrived = asyncio.Event()
         self.ready = asyncio.Event()
