@@ -150,6 +150,38 @@ public class ConfigLoaderTests
         Assert.That(e.Problem, Is.EqualTo("inside must be on or off, not 'maybe'"));
     }
 
+    [Test]
+    public void AttachDefaultsToTapAndReadsInlineSettings()
+    {
+        Assert.That(Load(Write(Valid)).Attach, Is.EqualTo(new AttachSettings()));
+        var inline = Load(Write(Valid.Replace("<spool ", "<attach mode=\"inline\" failure-mode=\"open\" timeout=\"3s\" />\n  <spool "))).Attach;
+        Assert.That(inline, Is.EqualTo(new AttachSettings { Mode = AttachMode.Inline, FailureMode = FailureMode.Open, Timeout = TimeSpan.FromSeconds(3) }));
+    }
+
+    [TestCase("<attach mode=\"inlin\" />", "mode must be tap or inline, not 'inlin'")]
+    [TestCase("<attach mode=\"tap\" failure-mode=\"open\" />", "failure-mode applies to inline mode only")]
+    [TestCase("<restrictions><encrypted-room jid=\"room\" /></restrictions>", "'room' is not a room's bare JID")]
+    public void AttachAndRestrictionErrors(string element, string problem)
+    {
+        var path = Write(Valid.Replace("<spool ", element + "\n  <spool "));
+        var e = Assert.Throws<ConfigException>(() => Load(path))!;
+        Assert.That(e.Problem, Does.Contain(problem));
+        Assert.That(e.Line, Is.EqualTo(4));
+    }
+
+    [Test]
+    public void ApprovedClientsAreRead()
+    {
+        var org = Load(Write(Valid.Replace("<user jid=\"Alice", "<approved-clients><client name=\"Conversations\" caps-node=\"http://conversations.im\" min-version=\"2.12\" /><client name=\"Gajim\" /></approved-clients>\n<user jid=\"Alice"))).Organizations[0];
+        Assert.That(org.ApprovedClients, Is.EqualTo(new[]
+        {
+            new ApprovedClient("Conversations", "http://conversations.im", new Version(2, 12)),
+            new ApprovedClient("Gajim", null, null),
+        }));
+        var bad = Write(Valid.Replace("<user jid=\"Alice", "<approved-clients><client min-version=\"x\" /></approved-clients>\n<user jid=\"Alice"));
+        Assert.That(Assert.Throws<ConfigException>(() => Load(bad))!.Problem, Does.Contain("needs a name"));
+    }
+
     [TestCase("30s", 30)]
     [TestCase("10m", 600)]
     [TestCase("2h", 7200)]

@@ -1,0 +1,73 @@
+using System.Xml.Linq;
+using ImLogger.Envelope;
+using ImLogger.Inline;
+
+namespace ImLogger.Tests.Inline;
+
+/// <summary>The request and response shapes of docs/inline-protocol.md.</summary>
+public class InlineProtocolTests
+{
+    private const string Request = """
+        <iq xmlns='jabber:component:accept' type='set' id='imlogger-42' from='example.test' to='archive.example.test'>
+          <batch xmlns='urn:imlogger:inline:0'>
+            <item id='1' direction='out' user='Alice@example.test' to-local='true'>
+              <message xmlns='jabber:client' from='alice@example.test/laptop' to='bob@example.test' type='chat' id='m1'><body>hello bob</body></message>
+            </item>
+            <item id='2' direction='in' user='alice@example.test' to-local='false'>
+              <message from='bob@example.test/x' to='alice@example.test' type='chat'><body>no namespace given</body></message>
+            </item>
+            <item id='3' direction='sideways' user='alice@example.test'><message/></item>
+            <gap user='alice@example.test' count='3' since='2026-11-25T09:00:00Z' until='2026-11-25T09:02:10Z'/>
+          </batch>
+        </iq>
+        """;
+
+    [Test]
+    public void RequestItemsAndGapsAreRead()
+    {
+        var request = InlineRequest.TryParse(XElement.Parse(Request), out var problems)!;
+        Assert.Multiple(() =>
+        {
+            Assert.That(request.Items.Select(i => (i.Id, i.Direction, i.User, i.ToLocal)), Is.EqualTo(new[]
+            {
+                ("1", InlineDirection.Out, "alice@example.test", true),
+                ("2", InlineDirection.In, "alice@example.test", false),
+            }));
+            Assert.That(request.Items[1].Stanza.Name, Is.EqualTo(Ns.Client + "message"), "read as a client stanza whatever the wire namespace");
+            Assert.That(request.Items[1].Stanza.Element(Ns.Client + "body")!.Value, Is.EqualTo("no namespace given"));
+            Assert.That(problems.Single().ItemId, Is.EqualTo("3"), "a malformed item is reported, so it can be refused, not dropped");
+            Assert.That(request.Gaps.Single(), Is.EqualTo(new InlineGap("alice@example.test", 3, "2026-11-25T09:00:00Z", "2026-11-25T09:02:10Z")));
+        });
+    }
+
+    [TestCase("<iq xmlns='jabber:component:accept' type='get' id='x'><batch xmlns='urn:imlogger:inline:0'/></iq>")]
+    [TestCase("<iq xmlns='jabber:component:accept' type='set' id='x'><query xmlns='jabber:iq:version'/></iq>")]
+    [TestCase("<message xmlns='jabber:component:accept'/>")]
+    public void OtherStanzasAreNotRequests(string xml) => Assert.That(InlineRequest.TryParse(XElement.Parse(xml), out _), Is.Null);
+
+    [Test]
+    public void ResponseCarriesOneVerdictPerItem()
+    {
+        var request = InlineRequest.TryParse(XElement.Parse(Request), out _)!;
+        var response = InlineVerdict.Response(request, [
+            ("1", InlineVerdict.Allow),
+            ("2", InlineVerdict.Deny("end-to-end-encryption", "policy-violation", "no <encryption> & co")),
+        ]);
+        var ns = InlineRequest.Ns;
+        Assert.Multiple(() =>
+        {
+            Assert.That((string?)response.Attribute("type"), Is.EqualTo("result"));
+            Assert.That((string?)response.Attribute("id"), Is.EqualTo("imlogger-42"));
+            Assert.That((string?)response.Attribute("to"), Is.EqualTo("example.test"));
+            Assert.That((string?)response.Attribute("from"), Is.EqualTo("archive.example.test"));
+            var verdicts = response.Element(ns + "verdicts")!;
+            Assert.That((string?)verdicts.Element(ns + "allow")!.Attribute("item"), Is.EqualTo("1"));
+            var deny = verdicts.Element(ns + "deny")!;
+            Assert.That((string?)deny.Attribute("item"), Is.EqualTo("2"));
+            Assert.That((string?)deny.Attribute("type"), Is.EqualTo("cancel"));
+            Assert.That((string?)deny.Attribute("condition"), Is.EqualTo("policy-violation"));
+            Assert.That(deny.Element(ns + "text")!.Value, Is.EqualTo("no <encryption> & co"));
+            Assert.That(response.ToString(), Does.Contain("&lt;encryption&gt; &amp; co"), "user-facing text is escaped on the wire");
+        });
+    }
+}
