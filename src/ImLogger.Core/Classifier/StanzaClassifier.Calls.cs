@@ -91,21 +91,33 @@ public sealed partial class StanzaClassifier
         {
             case "session-initiate":
             {
-                if (session is { Ended: false })
+                var d = DescribeContents(jingle, contents, scope);
+                if (session is { InitiatedUtc: not null, Ended: false })
                 {
                     // The proposal (JMI) was recorded; the session itself says what it carries.
-                    var described = DescribeContents(jingle, contents, scope);
-                    if (!session.IsFileTransfer && described.Media is { } m) session.Media = m;
+                    if (!session.IsFileTransfer && d.Media is { } m) session.Media = m;
                     return Classification.Ignored("Jingle session of a call or transfer already recorded (propose, or another copy)");
                 }
-                var d = DescribeContents(jingle, contents, scope);
                 if (d.File == null && d.Media == null)
                     return Unclassified(env, scope, from, to, "Jingle session with an application the classifier has no rule for");
-                _sessions.Start(scope.Key, sid, new SessionLog.Session
+                // Copies of two parties' stanzas may reach the component out of order: an answer seen first has already
+                // started the session's record, which the initiation now completes.
+                if (session is { InitiatedUtc: null, Ended: false })
                 {
-                    IsFileTransfer = d.File != null, Media = d.Media, InitiatedUtc = env.ReceivedUtc,
-                    FileName = d.File?.Name, FileSize = d.File?.Size, FileMediaType = d.File?.MediaType,
-                });
+                    session.InitiatedUtc = env.ReceivedUtc;
+                    session.Media ??= d.Media;
+                    session.FileName ??= d.File?.Name;
+                    session.FileSize ??= d.File?.Size;
+                    session.FileMediaType ??= d.File?.MediaType;
+                }
+                else
+                {
+                    _sessions.Start(scope.Key, sid, new SessionLog.Session
+                    {
+                        IsFileTransfer = d.File != null, Media = d.Media, InitiatedUtc = env.ReceivedUtc,
+                        FileName = d.File?.Name, FileSize = d.File?.Size, FileMediaType = d.File?.MediaType,
+                    });
+                }
                 return Classification.Of(Event(env, d.File != null ? EventKind.FileOffered : EventKind.CallInitiated, scope, from, to) with
                 {
                     SessionId = sid, CallMedia = d.Media, FileName = d.File?.Name, FileSize = d.File?.Size, FileMediaType = d.File?.MediaType,

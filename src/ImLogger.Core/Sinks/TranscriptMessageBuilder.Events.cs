@@ -10,7 +10,8 @@ public sealed partial class TranscriptMessageBuilder
     /// <summary>Raw XML of an unrecognised stanza shown in a transcript before it is cut (the spool keeps it whole).</summary>
     public const int MaxRawXmlShown = 4000;
 
-    /// <summary>A transcript's messages by every id a later correction or retraction may name (id, origin-id, stanza-id).</summary>
+    /// <summary>A transcript's messages (and corrections, which can be retracted too) by every id a later correction or
+    /// retraction may name (id, origin-id, stanza-id); the first message with an id wins.</summary>
     internal sealed class MessageIndex
     {
         private readonly Dictionary<string, ConversationEvent> _byId = new(StringComparer.Ordinal);
@@ -19,7 +20,7 @@ public sealed partial class TranscriptMessageBuilder
 
         public MessageIndex(IEnumerable<ConversationEvent> events)
         {
-            foreach (var e in events.Where(e => e.Kind is EventKind.Message or EventKind.Encrypted))
+            foreach (var e in events.Where(e => e.Kind is EventKind.Message or EventKind.Encrypted or EventKind.Correction))
                 foreach (var id in new[] { e.StanzaId, e.OriginId, e.ServerStanzaId })
                     if (!string.IsNullOrEmpty(id)) _byId.TryAdd(id, e);
         }

@@ -308,6 +308,25 @@ public class SystemEventFixtureTests
     }
 
     [Test]
+    public void AnAnswerCopiedBeforeItsInitiationStillLeavesBothOnRecord()
+    {
+        // Each party's stanzas reach the component through their own server session: the copies can cross.
+        var c = new StanzaClassifier(Alice.Contains);
+        var stanzas = Recordings.Stanzas("events.jingle-audio-call.xml");
+        var accept = c.Classify(new TapEnvelope(stanzas[1], "example.test", T0));
+        var initiate = c.Classify(new TapEnvelope(stanzas[0], "example.test", T0));
+        var again = c.Classify(new TapEnvelope(stanzas[0], "example.test", T0));
+        var end = c.Classify(new TapEnvelope(stanzas[2], "example.test", T0.AddSeconds(90)));
+        Assert.Multiple(() =>
+        {
+            Assert.That(accept.Events.Single().Kind, Is.EqualTo(EventKind.CallAccepted));
+            Assert.That((initiate.Events.Single().Kind, initiate.Events.Single().CallMedia), Is.EqualTo((EventKind.CallInitiated, (CallMedia?)CallMedia.Audio)));
+            Assert.That(again.Events, Is.Empty, again.Reason);
+            Assert.That((end.Events.Single().Kind, end.Events.Single().Duration), Is.EqualTo((EventKind.CallEnded, (TimeSpan?)TimeSpan.FromSeconds(90))));
+        });
+    }
+
+    [Test]
     public void BothPartiesCopiesOfAJingleSignalAreOneEvent()
     {
         var c = new StanzaClassifier(AliceAndBob.Contains);
