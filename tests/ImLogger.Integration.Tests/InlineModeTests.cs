@@ -90,6 +90,26 @@ public class InlineModeTests
     }
 
     [Test, CancelAfter(180_000)]
+    public async Task ABurstKeepsItsOrderAndEveryMessageIsArchivedOnce()
+    {
+        await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice", "bob"], null, attach: Closed);
+        await using var imlogger = world.RunImLogger();
+        await ImLoggerProcess.WaitConnectedAsync(imlogger);
+        var burst = Enumerable.Range(1, 60).Select(i => $"m{i:D2}").ToArray();
+        var steps = new List<object> { Connect("alice"), Connect("bob") };
+        steps.AddRange(burst.Select(b => Chat("alice", "bob", b)));   // sent back to back, held twice (alice out, bob in)
+        steps.Add(Expect("bob", "alice", burst[^1]));
+        steps.Add(Pause());
+        var received = await RunAsync(world.Prosody, world.Dir, [.. steps]);
+
+        var got = Got(received, "bob").Where(m => ((string?)m["from"])!.StartsWith("alice", StringComparison.Ordinal)).Select(m => (string?)m["body"]).ToArray();
+        Assert.That(got, Is.EqualTo(burst), "delivered in the order sent, each once");
+        Assert.That(await imlogger.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero);
+        var lines = (world.Archived().Single().TextBody ?? "").Split('\n').Where(l => l.Contains(": m", StringComparison.Ordinal)).ToArray();
+        Assert.That(lines.Select(l => l.Trim()[^3..]), Is.EqualTo(burst), "archived in order, once although held for both logged users");
+    }
+
+    [Test, CancelAfter(180_000)]
     public async Task FailClosedRefusesWhileTheComponentIsDownAndNeverDelaysUsersWhoAreNotLogged()
     {
         await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice"], null, attach: Closed);
