@@ -34,6 +34,10 @@ public sealed class Dispatcher
     private readonly object _unknownGate = new();
     private readonly ResiliencePipeline _quickRetry;
 
+    /// <summary>One pass at a time per endpoint: the endpoint's loop and a <see cref="DeliverDueAsync"/> (the final pass at
+    /// shutdown) would otherwise both take the same due transcript and send it twice.</summary>
+    private readonly Dictionary<string, SemaphoreSlim> _passGates;
+
     /// <summary>Creates the dispatcher.</summary>
     /// <param name="spool">The spool.</param>
     /// <param name="sinks">The configured endpoints (names must be unique).</param>
@@ -65,6 +69,7 @@ public sealed class Dispatcher
         if (options.EndpointMaxAttempts.Values.Any(v => v < 1))
             throw new ArgumentException("EndpointMaxAttempts values must be at least 1.", nameof(options));
         _wakeSignals = _sinks.ToDictionary(s => s.Name, _ => new SemaphoreSlim(0, 1), StringComparer.Ordinal);
+        _passGates = _sinks.ToDictionary(s => s.Name, _ => new SemaphoreSlim(1, 1), StringComparer.Ordinal);
         _quickRetry = BuildQuickRetry();
     }
 
@@ -226,6 +231,20 @@ public sealed class Dispatcher
     private readonly record struct PassResult(int Delivered, bool More);
 
     private async Task<PassResult> PassAsync(ITranscriptSink sink, CancellationToken ct)
+    {
+        var gate = _passGates[sink.Name];
+        await gate.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            return await GatedPassAsync(sink, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private async Task<PassResult> GatedPassAsync(ITranscriptSink sink, CancellationToken ct)
     {
         var due = _spool.DueForDelivery(sink.Name, _time.GetUtcNow(), _options.BatchSize);
         var delivered = 0;

@@ -149,6 +149,25 @@ public sealed class DispatcherTests
     }
 
     [Test]
+    public async Task ConcurrentPasses_ForOneEndpoint_DeliverATranscriptOnce()
+    {
+        // The endpoint's loop and the final pass at shutdown can overlap; they must not both send the transcript.
+        var id = ClosedTranscript("smtp");
+        var release = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var sink = Sink("smtp", _ => release.Task);
+        var dispatcher = Create(sink.Object);
+
+        var first = dispatcher.DeliverDueAsync(CancellationToken.None);
+        var second = dispatcher.DeliverDueAsync(CancellationToken.None);
+        await Task.Delay(100);
+        release.SetResult("250 ok");
+
+        Assert.That(await first + await second, Is.EqualTo(1));
+        sink.Verify(s => s.DeliverAsync(It.IsAny<Transcript>(), It.IsAny<CancellationToken>()), Times.Once);
+        Assert.That(_spool.Load(id), Is.Null);
+    }
+
+    [Test]
     public async Task QuickRetry_RidesOutABlipWithinOnePass()
     {
         var id = ClosedTranscript("smtp");

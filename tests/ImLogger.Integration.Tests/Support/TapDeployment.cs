@@ -29,20 +29,23 @@ internal sealed class TapDeployment : IAsyncDisposable
     /// <param name="extraOrganizations">More &lt;organization&gt; elements (e.g. for partner.test), and notification settings.</param>
     /// <param name="exampleOrganizationXml">More elements inside example.test's A &lt;notifications&gt; element for example.test, if any.lt;organizationA &lt;notifications&gt; element for example.test, if any.gt; (notifications, approved clients), if any.</param>
     /// <param name="attach">An &lt;attach&gt; element (inline mode), if any.</param>
-    public static async Task<TapDeployment> StartAsync(string idleClose, string prosodySecret, string[] logged, string? extraOrganizations, string? exampleOrganizationXml = null, string? attach = null)
+    /// <param name="extraEndpoints">More endpoint elements beside "local-archive"; a logged name "bob=mail" gives bob that endpoint.</param>
+    public static async Task<TapDeployment> StartAsync(string idleClose, string prosodySecret, string[] logged, string? extraOrganizations, string? exampleOrganizationXml = null, string? attach = null,
+        string? extraEndpoints = null)
     {
         var dir = Paths.TempDir("imlogger-it-");
         var tapDir = Path.Combine(dir, "tap");
         var prosody = ProsodyServer.Prepare(dir, Path.Combine(tapDir, "imlogger.cfg.lua"), "alice", "bob", "carol", "dave", "erin@partner.test", "frank@partner.test");
         var deployment = new TapDeployment(dir, prosody);
-        deployment.WriteConfig(prosody.ComponentPort, idleClose, logged.Length == 0 ? ["alice"] : logged, extraOrganizations, exampleOrganizationXml, attach);
+        deployment.WriteConfig(prosody.ComponentPort, idleClose, logged.Length == 0 ? ["alice"] : logged, extraOrganizations, exampleOrganizationXml, attach, extraEndpoints);
         var (code, output) = await ImLoggerProcess.CommandAsync(prosodySecret, "prosody-config", "--config", deployment.ConfigPath, "--out", tapDir);
         Assert.That(code, Is.Zero, output);
         await prosody.StartAsync();
         return deployment;
     }
 
-    public void WriteConfig(int componentPort, string idleClose, IEnumerable<string> logged, string? extraOrganizations = null, string? exampleOrganizationXml = null, string? attach = null) =>
+    public void WriteConfig(int componentPort, string idleClose, IEnumerable<string> logged, string? extraOrganizations = null, string? exampleOrganizationXml = null, string? attach = null,
+        string? extraEndpoints = null) =>
         File.WriteAllText(ConfigPath, $"""
             <?xml version="1.0" encoding="utf-8"?>
             <imlogger>
@@ -52,11 +55,14 @@ internal sealed class TapDeployment : IAsyncDisposable
               <transcripts idle-close="{idleClose}" />
               <organization domain="example.test" endpoint="local-archive">
                 {exampleOrganizationXml}
-            {string.Join("\n", logged.Select(u => $"    <user jid=\"{u}@example.test\" />"))}
+            {string.Join("\n", logged.Select(u => u.Split('=') is [var name, var endpoint]
+                ? $"    <user jid=\"{name}@example.test\" endpoint=\"{endpoint}\" />"
+                : $"    <user jid=\"{u}@example.test\" />"))}
               </organization>
               {extraOrganizations}
               <endpoints>
                 <directory name="local-archive" path="archive" />
+                {extraEndpoints}
               </endpoints>
             </imlogger>
             """);
