@@ -79,7 +79,9 @@ internal sealed class ProsodyRig : IAsyncDisposable
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
         await BenchContext.WaitForPortAsync(C2sPort, TimeSpan.FromSeconds(20), () => _process.HasExited ? $"Prosody exited; see {LogFile}" : null);
-        await BenchContext.WaitForPortAsync(ComponentPort, TimeSpan.FromSeconds(20), () => _process.HasExited ? $"Prosody exited; see {LogFile}" : null);
+        // Prosody opens its component port only when a Component is declared (the include does).
+        if (include != null)
+            await BenchContext.WaitForPortAsync(ComponentPort, TimeSpan.FromSeconds(20), () => _process.HasExited ? $"Prosody exited; see {LogFile}" : null);
     }
 
     public async ValueTask DisposeAsync()

@@ -1,0 +1,80 @@
+using System.Net.Sockets;
+using System.Text;
+
+namespace ImLogger.Integration.Tests.Support;
+
+/// <summary>
+/// A bare c2s client for drills that need many messages fast (slixmpp starts in seconds and sends slowly): plain
+/// TCP on loopback, SASL PLAIN, bind, presence, then chat messages; whatever the server sends is read and dropped
+/// so its buffers never fill.
+/// </summary>
+internal sealed class RawXmppClient : IAsyncDisposable
+{
+    private readonly TcpClient _tcp = new() { NoDelay = true };
+    private readonly StringBuilder _login = new();
+    private NetworkStream _stream = null!;
+    private Task? _drain;
+
+    public static async Task<RawXmppClient> LoginAsync(ProsodyServer server, string user)
+    {
+        var client = new RawXmppClient();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        var ct = timeout.Token;
+        await client._tcp.ConnectAsync("127.0.0.1", server.C2sPort, ct);
+        client._stream = client._tcp.GetStream();
+        await client.OpenStreamAsync(ct);
+        var auth = Convert.ToBase64String(Encoding.UTF8.GetBytes($"\0{user}\0{ProsodyServer.Password}"));
+        await client.WriteAsync($"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{auth}</auth>", ct);
+        var answer = await client.ReadUntilAsync(s => s.Contains("<success") || s.Contains("<failure"), ct);
+        if (!answer.Contains("<success")) throw new InvalidOperationException($"{user}: authentication failed: {answer}");
+        await client.OpenStreamAsync(ct);
+        await client.WriteAsync("<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>raw</resource></bind></iq>", ct);
+        await client.ReadUntilAsync(s => s.Contains("</iq>"), ct);
+        await client.WriteAsync("<presence/>", ct);
+        var stream = client._stream;
+        client._drain = Task.Run(async () =>
+        {
+            var sink = new byte[65536];
+            try { while (await stream.ReadAsync(sink) > 0) { } }
+            catch (Exception e) when (e is IOException or ObjectDisposedException or SocketException) { }
+        });
+        return client;
+    }
+
+    private async Task OpenStreamAsync(CancellationToken ct)
+    {
+        _login.Clear();
+        await WriteAsync($"<?xml version='1.0'?><stream:stream to='{ProsodyServer.Domain}' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>", ct);
+        await ReadUntilAsync(s => s.Contains("</stream:features>"), ct);
+    }
+
+    private async Task WriteAsync(string text, CancellationToken ct) => await _stream.WriteAsync(Encoding.UTF8.GetBytes(text), ct);
+
+    private async Task<string> ReadUntilAsync(Func<string, bool> done, CancellationToken ct)
+    {
+        var buffer = new byte[8192];
+        while (!done(_login.ToString()))
+        {
+            var n = await _stream.ReadAsync(buffer, ct);
+            if (n == 0) throw new IOException($"the server closed the stream during login: {_login}");
+            _login.Append(Encoding.UTF8.GetString(buffer, 0, n));
+        }
+        return _login.ToString();
+    }
+
+    /// <summary>Sends one chat message; the body must not need escaping.</summary>
+    public async Task ChatAsync(string to, string body, CancellationToken ct = default) =>
+        await WriteAsync($"<message to='{ClientScenario.Jid(to)}' type='chat' id='{Guid.NewGuid():N}'><body>{body}</body></message>", ct);
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            await WriteAsync("</stream:stream>", cts.Token);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or SocketException) { }
+        _tcp.Dispose();
+        if (_drain != null) await _drain;
+    }
+}
