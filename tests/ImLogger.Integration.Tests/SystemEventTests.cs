@@ -42,6 +42,7 @@ public class SystemEventTests
             Join("alice", "lobby", "alice"), Join("bob", "lobby", "bob"),
             Send("alice", $"<message to='{lobby}' type='groupchat'><subject>Q4 planning</subject></message>"),
             Send("alice", $"<message to='{lobby}'><x xmlns='http://jabber.org/protocol/muc#user'><invite to='carol@example.test'><reason>join us</reason></invite></x></message>"),
+            Send("bob", $"<message to='{lobby}'><x xmlns='http://jabber.org/protocol/muc#user'><decline to='alice@example.test'><reason>busy</reason></decline></x></message>"),
             Pause(0.5),
             Leave("bob", "lobby", "bob"),
             Pause(0.5),
@@ -54,6 +55,10 @@ public class SystemEventTests
             Send("alice", $"<iq type='set' id='ft3' to='{bob}'><jingle xmlns='urn:xmpp:jingle:1' action='session-terminate' sid='851ba2'><reason><success/></reason></jingle></iq>"),
             // a shared upload (XEP-0066 link)
             Send("alice", "<message to='bob@example.test' type='chat'><body>https://upload.example.test/f/abc/report.pdf</body><x xmlns='jabber:x:oob'><url>https://upload.example.test/f/abc/report.pdf</url></x></message>"),
+            // a shared file with XEP-0446 metadata (XEP-0447), and a call to a telephony gateway's number
+            Send("alice", "<message to='bob@example.test' type='chat' id='sharing-a-file'><file-sharing xmlns='urn:xmpp:sfs:0' disposition='inline'><file xmlns='urn:xmpp:file:metadata:0'><media-type>image/jpeg</media-type><name>summit.jpg</name><size>3032449</size></file><sources><url-data xmlns='http://jabber.org/protocol/url-data' target='https://upload.example.test/4a771ac1/summit.jpg'/></sources></file-sharing></message>"),
+            Send("alice", $"<iq type='set' id='p1' to='+15551234567@sip.example.test'><jingle xmlns='urn:xmpp:jingle:1' action='session-initiate' initiator='{alice}' sid='37665'><content creator='initiator' name='audio' senders='both'><description xmlns='urn:xmpp:jingle:apps:rtp:1'><payload-type id='0' name='PCMU'/></description></content></jingle></iq>"),
+            Send("alice", "<iq type='set' id='p2' to='+15551234567@sip.example.test'><jingle xmlns='urn:xmpp:jingle:1' action='session-terminate' sid='37665'><reason><cancel/></reason></jingle></iq>"),
             // a Jingle audio call alice -> bob, answered and hung up
             Send("alice", $"<iq type='set' id='in1' to='{bob}'><jingle xmlns='urn:xmpp:jingle:1' action='session-initiate' initiator='{alice}' sid='call-999'><content creator='initiator' name='audio'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'><payload-type id='96' name='opus' clockrate='48000'/></description></content></jingle></iq>"),
             Pause(0.3),
@@ -83,15 +88,16 @@ public class SystemEventTests
             Chat("bob", "alice", "bye"), Expect("alice", "bob", "bye"),
             Disconnect("alice"));
 
-        // 30 events in the chat, 6 in the room (joins, subject, invitation, leaves); give the last copies a moment,
+        // 31 events in the chat, 7 in the room (joins, subject, invitation, decline, leaves), 2 of the phone call; give the last copies a moment,
         // the graceful stop spools whatever else was read.
-        await ImLoggerProcess.WaitSpooledAsync(imlogger, 33);
+        await ImLoggerProcess.WaitSpooledAsync(imlogger, 37);
         await Task.Delay(1000);
         Assert.That(await imlogger.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero, "graceful stop");
 
         var archived = world.Archived();
         var chat = TextLines(Conversation(archived, "alice@example.test bob@example.test"));
         var room = TextLines(Conversation(archived, "lobby@conference.example.test"));
+        var phone = TextLines(Conversation(archived, "+15551234567@sip.example.test alice@example.test"));
         var text = string.Join("\n", chat);
         Assert.Multiple(() =>
         {
@@ -118,6 +124,10 @@ public class SystemEventTests
             Assert.That(text, Does.Contain("[end-to-end encrypted message (OMEMO); the archive cannot read its content]"));
             Assert.That(text, Does.Contain("sent a stanza the archive has no rule for ({urn:xmpp:attention:0}attention)"));
             Assert.That(text, Does.Not.Contain("I sent you an OMEMO"));
+            Assert.That(text, Does.Contain("* alice@example.test/test shared \"summit.jpg\" (2.9 MB (3,032,449 bytes), image/jpeg) with bob@example.test <https://upload.example.test/4a771ac1/summit.jpg>"));
+            Assert.That(phone, Has.Some.Contains("* alice@example.test/test started a phone call with +15551234567@sip.example.test [session 37665]"));
+            Assert.That(phone, Has.Some.Contains("* alice@example.test/test ended the phone call (cancel), no duration (its acceptance was not seen) [session 37665]"));
+            Assert.That(room, Has.Some.Contains("* bob@example.test declined the invitation of alice@example.test to the group chat lobby@conference.example.test: \"busy\""));
             Assert.That(room, Has.Some.Contains("* alice (alice@example.test) joined the room"));
             Assert.That(room, Has.Some.Contains("* bob (bob@example.test) joined the room"));
             Assert.That(room, Has.Some.Contains("set the room's subject to: Q4 planning"));
@@ -127,7 +137,8 @@ public class SystemEventTests
         });
 
         if (Environment.GetEnvironmentVariable(SamplesVariable) is { Length: > 0 } samples)
-            foreach (var (key, name) in new[] { ("alice@example.test bob@example.test", "system-events-chat.eml"), ("lobby@conference.example.test", "system-events-groupchat.eml") })
+            foreach (var (key, name) in new[] { ("alice@example.test bob@example.test", "system-events-chat.eml"), ("lobby@conference.example.test", "system-events-groupchat.eml"),
+                         ("+15551234567@sip.example.test alice@example.test", "system-events-phone.eml") })
             {
                 var file = Directory.GetFiles(world.ArchiveDir, "*.eml").Single(f => MimeKit.MimeMessage.Load(f).Headers["X-ImLogger-Conversation"] == key);
                 File.Copy(file, Path.Combine(samples, name), overwrite: true);
