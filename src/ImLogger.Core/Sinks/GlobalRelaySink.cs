@@ -63,8 +63,14 @@ public sealed class GlobalRelaySink : SmtpSink
     {
         var nicks = transcript.Events.Where(e => string.IsNullOrEmpty(e.SenderBareJid) && !string.IsNullOrEmpty(e.Nick))
             .Select(e => e.Nick!).Distinct(StringComparer.Ordinal).Count();
-        return transcript.Participants.Count + (transcript.ConversationType == ConversationType.GroupChat ? nicks : 0);
+        return People(transcript).Count + (transcript.ConversationType == ConversationType.GroupChat ? nicks : 0);
     }
+
+    /// <summary>Participants who are people: from the events other than ImLogger's own notices (whose addressing is the
+    /// component's, not the conversation's), and only JIDs with a local part (a bare domain is a server).</summary>
+    private static IReadOnlyList<string> People(Transcript transcript) =>
+        (transcript with { Events = transcript.Events.Where(e => e.Kind != EventKind.Notice).ToList() }).Participants
+            .Select(p => p.Trim()).Where(p => p.IndexOf('@') > 0).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
 
     /// <summary>The address a participant's bare JID maps to under the configured rule.</summary>
     public string AddressFor(string bareJid)
@@ -114,8 +120,8 @@ public sealed class GlobalRelaySink : SmtpSink
     private MimeMessage Shape(Transcript transcript, string id, (int Number, int Of)? part)
     {
         var message = _builder.Build(transcript with { Id = id });
-        var participants = transcript.Participants;
-        var first = transcript.Events.Select(e => e.SenderBareJid).FirstOrDefault(j => !string.IsNullOrEmpty(j));
+        var participants = People(transcript);
+        var first = transcript.Events.Select(e => e.SenderBareJid).FirstOrDefault(j => !string.IsNullOrEmpty(j) && participants.Contains(j));
         var from = first ?? participants.FirstOrDefault();
         message.From.Clear();
         message.To.Clear();

@@ -96,6 +96,14 @@ internal sealed class SmtpWorld : IDisposable
                 html: "<body xmlns='http://www.w3.org/1999/xhtml'><p>Quarterly numbers are in <b>the deck</b> <img alt=':-)' src='x'/></p></body>")),
             new(header.Id, Message(room, "carol", "carol@partner.test", "Thanks, reading now", T0.AddSeconds(90))),
             new(header.Id, Presence(EventKind.Left, room, "bob", "bob@example.test", T0.AddSeconds(100))),
+            // ImLogger's own archive notice, addressed as the notifier records it (component to a list of recipients)
+            new(header.Id, new ConversationEvent
+            {
+                Id = Guid.NewGuid().ToString("N"), ReceivedUtc = T0.AddSeconds(100), Kind = EventKind.Notice, Direction = Direction.Outgoing,
+                ConversationType = ConversationType.GroupChat, ConversationKey = room, From = "archive.example.test",
+                To = "alice@example.test, carol@partner.test", SenderBareJid = "archive.example.test",
+                Text = "This conversation is logged.", LoggedUsers = ["alice@example.test"], RawXml = "<message/>",
+            }),
         ]);
         Spool.Close(header.Id, T0.AddMinutes(12));
         return header.Id;
