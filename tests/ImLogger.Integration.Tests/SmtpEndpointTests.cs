@@ -254,6 +254,32 @@ public class SmtpEndpointTests
     }
 
     [Test, CancelAfter(60_000)]
+    public async Task SilentServer_TimesOut_TransientAndKept()
+    {
+        // Accepts the TCP connection and never greets: what a hung server or a black-holing middlebox looks like.
+        using var silent = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        silent.Start();
+        var port = ((System.Net.IPEndPoint)silent.LocalEndpoint).Port;
+        var accepted = silent.AcceptTcpClientAsync();
+        var attributes = _world.SmtpAttributes(port).Replace("timeout=\"10s\"", "timeout=\"2s\"", StringComparison.Ordinal);
+        var config = _world.WriteConfig($"""<secure-smtp name="mail" {attributes} to="journal@corp.example.com" />""", "mail");
+        var id = _world.GroupChat("mail");
+
+        var started = DateTime.UtcNow;
+        await _world.Dispatcher(config).DeliverDueAsync(CancellationToken.None);
+
+        var delivery = _world.Delivery(id, "mail");
+        Assert.Multiple(() =>
+        {
+            Assert.That(DateTime.UtcNow - started, Is.LessThan(TimeSpan.FromSeconds(20)), "the timeout bounds the attempt");
+            Assert.That(delivery.State, Is.EqualTo(DeliveryState.Pending));
+            Assert.That(delivery.LastError, Does.Contain("timed out"));
+            Assert.That(_world.Spool.Load(id), Is.Not.Null);
+        });
+        (await accepted).Dispose();
+    }
+
+    [Test, CancelAfter(60_000)]
     public async Task RejectedMessage_IsADeadLetterWithTheServersReason()
     {
         await using var server = await TestSmtpServer.StartAsync(_world.Ca.Issue("localhost"));
