@@ -85,12 +85,20 @@ public sealed partial class ComponentConnection
         throw new IOException("the server closed the connection without closing the stream");
     }
 
+    /// <summary>
+    /// Deepest element nesting accepted in one stanza. Real stanzas nest a dozen levels (XHTML-IM bodies a few more);
+    /// the size cap alone would let through ~100,000 levels in 1 MB, and later stages (serialisation, the HTML
+    /// sanitiser) walk trees recursively, so such a stanza could exhaust the stack and take the process down.
+    /// </summary>
+    internal const int MaxStanzaDepth = 128;
+
     private static async Task<XElement> ReadElementAsync(XmlReader reader)
     {
         var root = StartElement(reader);
         if (reader.IsEmptyElement)
             return root;
         var current = root;
+        var depth = 1;
         while (await reader.ReadAsync().ConfigureAwait(false))
         {
             switch (reader.NodeType)
@@ -99,12 +107,17 @@ public sealed partial class ComponentConnection
                     var child = StartElement(reader);
                     current.Add(child);
                     if (!reader.IsEmptyElement)
+                    {
                         current = child;
+                        if (++depth > MaxStanzaDepth)
+                            throw new ProtocolViolationException($"a stanza nested deeper than {MaxStanzaDepth} elements");
+                    }
                     break;
                 case XmlNodeType.EndElement:
                     if (current == root)
                         return root;
                     current = current.Parent!;
+                    depth--;
                     break;
                 case XmlNodeType.Text or XmlNodeType.CDATA or XmlNodeType.Whitespace or XmlNodeType.SignificantWhitespace:
                     // GetValueAsync: in async mode the sync Value getter may block on the socket for long text.
