@@ -16,7 +16,11 @@ public sealed partial class TranscriptMessageBuilder
     {
         private readonly Dictionary<string, ConversationEvent> _byId = new(StringComparer.Ordinal);
 
-        public static readonly MessageIndex Empty = new([]);
+        /// <summary>No transcript to look in (a single line rendered on its own): the original is named by id only.</summary>
+        public static readonly MessageIndex Empty = new([]) { Searchable = false };
+
+        /// <summary>False for <see cref="Empty"/>: a miss then says nothing about the transcript.</summary>
+        public bool Searchable { get; private init; } = true;
 
         public MessageIndex(IEnumerable<ConversationEvent> events)
         {
@@ -91,15 +95,10 @@ public sealed partial class TranscriptMessageBuilder
         switch (e.Kind)
         {
             case EventKind.Correction:
-            {
-                var original = index.Find(e.RelatedId);
-                var of = original == null ? $"message {Line(e.RelatedId)} (not in this transcript)" : $"message {Line(e.RelatedId)} {Quoted(MessageText(original))}";
-                return $"{actor} corrected {of} to: {Indent(MessageText(e))}";
-            }
+                return $"{actor} corrected {Original(e, index)} to: {Indent(MessageText(e))}";
             case EventKind.Retraction:
             {
-                var original = index.Find(e.RelatedId);
-                var of = original == null ? $"message {Line(e.RelatedId)} (not in this transcript)" : $"message {Line(e.RelatedId)} {Quoted(MessageText(original))}";
+                var of = Original(e, index);
                 return $"{actor} retracted {of}" + (string.IsNullOrEmpty(e.Reason) ? "" : $" ({Line(e.Reason)})") + "; the original stays archived";
             }
             case EventKind.SubjectChanged:
@@ -145,6 +144,12 @@ public sealed partial class TranscriptMessageBuilder
                 return null;
         }
     }
+
+    /// <summary>"message msg-1 \"its text\"", or where the original is not in the transcript (an earlier one), says so.</summary>
+    private static string Original(ConversationEvent e, MessageIndex index) =>
+        index.Find(e.RelatedId) is { } original ? $"message {Line(e.RelatedId)} {Quoted(MessageText(original))}"
+        : index.Searchable ? $"message {Line(e.RelatedId)} (not in this transcript)"
+        : $"message {Line(e.RelatedId)}";
 
     private static string SessionSuffix(ConversationEvent e) => string.IsNullOrEmpty(e.SessionId) ? "" : $" [session {Line(e.SessionId)}]";
 

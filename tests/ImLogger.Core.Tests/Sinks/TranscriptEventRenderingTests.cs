@@ -140,6 +140,22 @@ public sealed class TranscriptEventRenderingTests
         });
     }
 
+    [Test]
+    public void ACorrectionRenderedOnItsOwnNamesTheOriginalByIdOnly()
+    {
+        // Endpoints that render one line per event (DRC-CM) have no transcript to look the original up in.
+        var correction = OneToOne(("correction", 1)).Events[1];
+        Assert.That(TranscriptMessageBuilder.RenderLine(correction),
+            Is.EqualTo("[2026-11-25 14:02:12Z] * alice@example.test/laptop corrected message msg-1 to: see you at 11"));
+    }
+
+    [Test]
+    public void ARetractionOfAMessageFromAnEarlierTranscriptSaysSo()
+    {
+        var lines = Lines(OneToOne(("retraction", 1)));
+        Assert.That(lines.Single(), Does.EndWith("* alice@example.test/laptop retracted message msg-1 (not in this transcript); the original stays archived"));
+    }
+
     [TestCase(4, "4 s")]
     [TestCase(724, "12 min 4 s")]
     [TestCase(3603, "1 h 0 min 3 s")]
