@@ -44,10 +44,14 @@ public sealed class LiteDbSpool : ISpool
     private readonly string _path;
     private readonly ILogger<LiteDbSpool> _logger;
     private readonly FileStream _lockFile;
-    private readonly LiteDatabase _db;
-    private readonly ILiteCollection<BsonDocument> _transcripts;
-    private readonly ILiteCollection<BsonDocument> _events;
+    private readonly string? _password;
+    private LiteDatabase _db;
+    private ILiteCollection<BsonDocument> _transcripts;
+    private ILiteCollection<BsonDocument> _events;
     private bool _disposed;
+    // Set when a failed write could not even be rolled back (disk full): LiteDB keeps that transaction open on its
+    // thread and refuses every later one, so the database is closed and reopened before the next operation.
+    private bool _wedged;
 
     /// <summary>Opens (or creates) the spool file.</summary>
     /// <param name="path">The LiteDB data file; its directory is created if missing. LiteDB keeps its write-ahead log
@@ -63,6 +67,7 @@ public sealed class LiteDbSpool : ISpool
         ArgumentNullException.ThrowIfNull(logger);
         _path = Path.GetFullPath(path);
         _logger = logger;
+        _password = password;
 
         var directory = Path.GetDirectoryName(_path);
         if (!string.IsNullOrEmpty(directory)) Directory.CreateDirectory(directory);
@@ -405,6 +410,7 @@ public sealed class LiteDbSpool : ISpool
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
+            ReopenIfWedged();
             if (!_db.BeginTrans()) throw new InvalidOperationException("LiteDB transaction already open on this thread.");
             try
             {
@@ -414,7 +420,13 @@ public sealed class LiteDbSpool : ISpool
             catch
             {
                 try { _db.Rollback(); }
-                catch (Exception rollbackError) { _logger.LogError(rollbackError, "rollback failed in spool {Path}", _path); }
+                catch (Exception rollbackError)
+                {
+                    _logger.LogError(rollbackError, "rollback failed in spool {Path}; it is reopened before the next write", _path);
+                    _wedged = true;
+                    try { _db.Dispose(); }
+                    catch (Exception disposeError) { _logger.LogDebug("closing the spool after a failed rollback: {Problem}", disposeError.Message); }
+                }
                 throw;
             }
             // Commit put the pages into the OS page cache; the checkpoint copies them into the data file and fsyncs it.
@@ -422,11 +434,26 @@ public sealed class LiteDbSpool : ISpool
         }
     }
 
+    /// <summary>Reopens after a failed rollback. LiteDB's recovery at open ignores the uncommitted transaction's pages
+    /// in the log; every acknowledged write was checkpointed into the data file. Throws (and stays wedged) while the
+    /// disk still refuses, so the caller's retry comes back here.</summary>
+    private void ReopenIfWedged()
+    {
+        if (!_wedged) return;
+        var db = OpenDatabase(_path, _password);
+        _db = db;
+        _transcripts = db.GetCollection(TranscriptsCollection);
+        _events = db.GetCollection(EventsCollection);
+        _wedged = false;
+        _logger.LogInformation("spool {Path} reopened after a failed write", _path);
+    }
+
     private T Read<T>(Func<T> query)
     {
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
+            ReopenIfWedged();
             return query();
         }
     }
@@ -438,7 +465,7 @@ public sealed class LiteDbSpool : ISpool
         {
             if (_disposed) return;
             _disposed = true;
-            _db.Dispose();
+            if (!_wedged) _db.Dispose();
             _lockFile.Dispose();
         }
     }

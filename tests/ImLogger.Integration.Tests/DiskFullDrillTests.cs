@@ -1,0 +1,82 @@
+using System.Diagnostics;
+using ImLogger.Integration.Tests.Support;
+
+namespace ImLogger.Integration.Tests;
+
+/// <summary>
+/// The spool's disk fills up under load (a small tmpfs mounted for the test, so the rest of the machine is not
+/// touched). Tap mode cannot refuse traffic (the copies are already delivered), so what it must do is: never
+/// acknowledge what it could not store, stop reading from the server while the spool cannot write (the server
+/// buffers the copies), say so, and once space is back, store everything it held and deliver each message once.
+/// </summary>
+[TestFixture, NonParallelizable]
+public class DiskFullDrillTests
+{
+    [Test, CancelAfter(240_000)]
+    public async Task SpoolDiskFullHoldsTheLineAndRecoversWithoutLosingOrDuplicating()
+    {
+        await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice"], null, """<notifications inside="off" outside="off" />""");
+        var volume = Path.Combine(world.Dir, "spool-volume");
+        Directory.CreateDirectory(volume);
+        if (Environment.UserName != "root")
+            Assert.Ignore("mounting a tmpfs for the spool needs root (CI and ./imlogger.sh test run as root)");
+        await RunAsync("mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", volume);
+        try
+        {
+            File.WriteAllText(world.ConfigPath, File.ReadAllText(world.ConfigPath).Replace("path=\"spool.db\"", "path=\"spool-volume/spool.db\"", StringComparison.Ordinal));
+            await using var imlogger = world.RunImLogger();
+            await ImLoggerProcess.WaitConnectedAsync(imlogger);
+            await using var alice = await RawXmppClient.LoginAsync(world.Prosody, "alice");
+            await using var bob = await RawXmppClient.LoginAsync(world.Prosody, "bob");
+            await SendAsync(alice, 0, 20);
+            await ImLoggerProcess.WaitSpooledAsync(imlogger, 20);
+
+            // Leave about 200 KB free, then send about 1 MB of messages.
+            var free = new DriveInfo(volume).AvailableFreeSpace;
+            await using (var filler = new FileStream(Path.Combine(volume, "filler"), FileMode.CreateNew))
+            {
+                var block = new byte[64 * 1024];
+                for (long left = free - 200 * 1024; left > 0; left -= block.Length)
+                    await filler.WriteAsync(block.AsMemory(0, (int)Math.Min(block.Length, left)));
+            }
+            await SendAsync(alice, 20, 480);
+            await imlogger.WaitForLineAsync(l => l.Contains("Cannot write", StringComparison.Ordinal), TimeSpan.FromSeconds(60), "the spool reporting that it cannot write");
+            Assert.That(imlogger.HasExited, Is.False, "a full disk must not take the component down");
+
+            // The disk stays full for a few retries (writes and LiteDB's rollbacks fail), then space comes back.
+            await Task.Delay(4000);
+            File.Delete(Path.Combine(volume, "filler"));
+            await ImLoggerProcess.WaitSpooledAsync(imlogger, 500);
+            Assert.That(await imlogger.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero);
+
+            var bodies = world.Archived().SelectMany(m => System.Text.RegularExpressions.Regex.Matches(m.TextBody ?? "", @"drill-\d+").Select(x => x.Value)).ToList();
+            Assert.Multiple(() =>
+            {
+                Assert.That(bodies.GroupBy(b => b).Where(g => g.Count() > 1).Select(g => g.Key), Is.Empty, "archived twice");
+                Assert.That(bodies.Distinct().Count(), Is.EqualTo(500), "every message the server handed over while the disk was full was held and stored");
+            });
+        }
+        finally
+        {
+            await RunAsync("umount", "-l", volume);
+        }
+    }
+
+    private static async Task SendAsync(RawXmppClient alice, int first, int count)
+    {
+        // About 2 KB per message once spooled (raw XML, text and indexes), so 480 of them need about 1 MB.
+        var padding = new string('x', 1000);
+        for (var i = first; i < first + count; i++)
+            await alice.ChatAsync("bob", $"drill-{i} {padding}");
+    }
+
+    private static async Task RunAsync(string file, params string[] args)
+    {
+        var psi = new ProcessStartInfo(file) { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var error = await p.StandardError.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        if (p.ExitCode != 0) Assert.Ignore($"cannot {file} a tmpfs for the spool here ({error.Trim()}): the disk-full drill needs it");
+    }
+}
