@@ -47,7 +47,7 @@ internal sealed partial class LoadBench(BenchContext context, BenchOptions optio
               <component jid="archive.example.test" host="127.0.0.1" port="{rig.ComponentPort}" secret-env="IMLOGGER_COMPONENT_SECRET" />
               <spool path="spool.db" />
               <transcripts idle-close="1h" />
-              <organization domain="example.test" endpoint="local-archive">
+              <organization domain="example.test" endpoint="local-archive" seats="100">
                 <!-- Off so that "events spooled" counts exactly the copies; a notice goes out once an hour per conversation. -->
                 <notifications inside="off" outside="off" />
                 <user jid="alice@example.test" />

@@ -27,7 +27,7 @@ internal sealed partial class MemoryBench(BenchContext context, BenchOptions opt
               <component jid="archive.example.test" host="127.0.0.1" port="{server.Port}" secret-env="IMLOGGER_COMPONENT_SECRET" />
               <spool path="spool.db" />
               <transcripts idle-close="1h" />
-              <organization domain="example.test" endpoint="local-archive">
+              <organization domain="example.test" endpoint="local-archive" seats="100">
                 <notifications inside="off" outside="off" />
                 <user jid="alice@example.test" />
               </organization>

@@ -83,7 +83,7 @@ internal sealed class ReplayBench(BenchContext context, BenchOptions options)
               <component jid="archive.example.test" host="127.0.0.1" port="{server.Port}" secret-env="IMLOGGER_COMPONENT_SECRET" />
               <spool path="spool.db" />
               <transcripts idle-close="1h" />
-              <organization domain="example.test" endpoint="local-archive">
+              <organization domain="example.test" endpoint="local-archive" seats="100">
                 <user jid="alice@example.test" />
               </organization>
               <endpoints>

@@ -160,7 +160,7 @@ public class ApprovedClientTests
     {
         const string onlyConversations = """<approved-clients><client name="Conversations" caps-node="http://conversations.im" min-version="2.12" /></approved-clients>""";
         const string partner = """
-            <organization domain="partner.test" endpoint="local-archive">
+            <organization domain="partner.test" endpoint="local-archive" seats="10">
                 <approved-clients><client name="Slixmpp" min-version="1.8" /></approved-clients>
                 <user jid="erin@partner.test" />
               </organization>

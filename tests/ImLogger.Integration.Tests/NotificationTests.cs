@@ -53,7 +53,7 @@ public class NotificationTests
     public async Task GroupChatWithTwoLoggedUsersOfDifferentOrganizations()
     {
         const string partnerOrg = $"""
-            <organization domain="partner.test" endpoint="local-archive">
+            <organization domain="partner.test" endpoint="local-archive" seats="10">
                 <notifications>{PartnerText}</notifications>
                 <user jid="erin@partner.test" />
               </organization>

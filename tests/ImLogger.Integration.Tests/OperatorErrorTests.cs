@@ -34,7 +34,7 @@ public class OperatorErrorTests
                 <imlogger>
                   <component jid="archive.example.test" port="{Paths.FreePort()}" secret-env="{ImLoggerProcess.SecretVariable}" />
                   <spool path="spool.db" />
-                  <organization domain="example.test" endpoint="a"><user jid="{world[0]}@example.test" /></organization>
+                  <organization domain="example.test" endpoint="a" seats="10"><user jid="{world[0]}@example.test" /></organization>
                   <endpoints><directory name="a" path="archive" /></endpoints>
                 </imlogger>
                 """);

@@ -27,6 +27,10 @@ public sealed record AttachSettings
 
     /// <summary>How long the server waits for a verdict before applying <see cref="FailureMode"/>.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Folder where <c>imlogger run</c> writes the server-side rules (the same files as
+    /// <c>imlogger prosody-config --out</c>) at start and on every reload; null: never written by the service.</summary>
+    public string? RulesOut { get; init; }
 }
 
 /// <summary>Restrictions beyond those that always apply to logged users (no end-to-end encryption, no group chats on other servers).</summary>

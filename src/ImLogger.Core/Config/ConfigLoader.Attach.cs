@@ -10,7 +10,7 @@ public static partial class ConfigLoader
         private AttachSettings ReadAttach(XElement? e)
         {
             if (e == null) return new AttachSettings();
-            Only(e, ["mode", "failure-mode", "timeout"], []);
+            Only(e, ["mode", "failure-mode", "timeout", "rules-out"], []);
             var mode = ((string?)e.Attribute("mode") ?? "tap").Trim().ToLowerInvariant() switch
             {
                 "tap" => AttachMode.Tap,
@@ -25,7 +25,11 @@ public static partial class ConfigLoader
             };
             if (mode == AttachMode.Tap && e.Attribute("failure-mode") != null)
                 throw Error(e.Attribute("failure-mode")!, "failure-mode applies to inline mode only: tap mode cannot hold or refuse anything");
-            return new AttachSettings { Mode = mode, FailureMode = failure, Timeout = Duration(e, "timeout", TimeSpan.FromSeconds(10)) };
+            return new AttachSettings
+            {
+                Mode = mode, FailureMode = failure, Timeout = Duration(e, "timeout", TimeSpan.FromSeconds(10)),
+                RulesOut = (string?)e.Attribute("rules-out") is { } rulesOut ? ResolvePath(Required(e, "rules-out")) : null,
+            };
         }
 
         /// <summary><c>&lt;restrictions&gt;&lt;encrypted-room jid="room@conference.example.test"/&gt;&lt;/restrictions&gt;</c>.</summary>

@@ -24,7 +24,7 @@ public static partial class ConfigLoader
             var endpoints = ReadEndpoints(Single(root, "endpoints", required: true)!);
             var organizations = root.Elements("organization").Select(o => ReadOrganization(o, endpoints)).ToList();
             if (organizations.Count == 0)
-                throw Error(root, "no <organization> is configured, so nobody would be logged; add <organization domain=\"...\" endpoint=\"...\"> with <user jid=\"...\"/> inside");
+                throw Error(root, "no <organization> is configured, so nobody would be logged; add <organization domain=\"...\" endpoint=\"...\" seats=\"N\"> with <user jid=\"...\"/> inside");
             Unique(root.Elements("organization"), "domain", "organization");
             var seen = new Dictionary<string, XElement>(StringComparer.Ordinal);
             foreach (var user in root.Elements("organization").Elements("user"))
@@ -46,6 +46,7 @@ public static partial class ConfigLoader
                 Endpoints = endpoints.Values.Select(e => e.Config).ToList(),
                 Attach = ReadAttach(Single(root, "attach", required: false)),
                 Restrictions = ReadRestrictions(Single(root, "restrictions", required: false)),
+                ReferencedFiles = _referencedFiles.Distinct(StringComparer.Ordinal).ToList(),
             };
         }
 
@@ -107,29 +108,6 @@ public static partial class ConfigLoader
             if (result.Count == 0)
                 throw Error(e, "no endpoint is defined; add one, e.g. <directory name=\"local-archive\" path=\"/var/lib/imlogger/archive\"/>");
             return result;
-        }
-
-        private OrganizationConfig ReadOrganization(XElement e, Dictionary<string, (EndpointConfig, XElement)> endpoints)
-        {
-            Only(e, ["domain", "endpoint"], ["user", "notifications", "approved-clients"]);
-            var domain = Required(e, "domain").Trim().ToLowerInvariant();
-            var notifications = ReadNotifications(Single(e, "notifications", required: false));
-            var endpoint = CheckEndpoint(e, Required(e, "endpoint"), endpoints, $"organization '{domain}'");
-            var users = new List<LoggedUserConfig>();
-            foreach (var u in e.Elements("user"))
-            {
-                Only(u, ["jid", "endpoint"], []);
-                var jid = NormalizeJid(u, Required(u, "jid"));
-                if (!jid.EndsWith("@" + domain, StringComparison.Ordinal))
-                    throw Error(u, $"user '{jid}' is not in the organization's domain '{domain}'; move it under the <organization> of its own domain");
-                var own = (string?)u.Attribute("endpoint");
-                users.Add(new LoggedUserConfig(jid, own == null ? null : CheckEndpoint(u, own, endpoints, $"user '{jid}'")));
-            }
-            return new OrganizationConfig
-            {
-                Domain = domain, DefaultEndpoint = endpoint, Users = users, Notifications = notifications,
-                ApprovedClients = ReadApprovedClients(Single(e, "approved-clients", required: false)),
-            };
         }
 
         /// <summary><c>&lt;notifications inside="on" outside="on"&gt;optional custom text&lt;/notifications&gt;</c>.</summary>

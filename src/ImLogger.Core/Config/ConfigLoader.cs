@@ -55,7 +55,24 @@ public static partial class ConfigLoader
             reader?.Dispose();
         }
 
-        return new Reader(path, Path.GetDirectoryName(fullPath)!, environment).Read(doc.Root!);
+        // The schema is checked first: a config that breaks it is never used. Where ImLogger's own checks
+        // explain the same line more precisely (they know defaults, files and secrets), their words are given.
+        var schemaError = ValidateSchema(doc, path);
+        var checks = new Reader(path, Path.GetDirectoryName(fullPath)!, environment);
+        if (schemaError == null) return checks.Read(doc.Root!);
+        try
+        {
+            checks.Read(doc.Root!);
+        }
+        catch (ConfigException own) when (own.Line == schemaError.Line)
+        {
+            throw new ConfigException(own.File, own.Line, own.Column, own.Problem, schemaError);
+        }
+        catch (ConfigException)
+        {
+            // Another problem elsewhere: the schema's, at the first offending line, is reported first.
+        }
+        throw schemaError;
     }
 
     private static (int Line, int Column) Locate(string path, string text)

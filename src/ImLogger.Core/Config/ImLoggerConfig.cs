@@ -37,6 +37,21 @@ public sealed record ImLoggerConfig
                                       .ToDictionary(u => u.Jid, u => u.Endpoint, StringComparer.Ordinal);
 
     private IReadOnlyDictionary<string, string>? _loggedUsers;
+
+    /// <summary>The organization a logged user (bare JID) belongs to, or null if the user is not logged
+    /// (not listed, excluded, or over the seat limit).</summary>
+    public OrganizationConfig? OrganizationOf(string bareJid)
+    {
+        _organizationOf ??= Organizations.SelectMany(o => o.Users.Select(u => (u.Jid, Org: o)))
+                                         .ToDictionary(x => x.Jid, x => x.Org, StringComparer.Ordinal);
+        return _organizationOf.GetValueOrDefault(bareJid);
+    }
+
+    private Dictionary<string, OrganizationConfig>? _organizationOf;
+
+    /// <summary>Files the config reads besides itself (CSV lists, group files), absolute paths: a change to
+    /// one of them is a change of the config (live reload watches them).</summary>
+    public IReadOnlyList<string> ReferencedFiles { get; init; } = [];
 }
 
 /// <summary>The XEP-0114 connection to the XMPP server.</summary>
@@ -67,7 +82,19 @@ public sealed record OrganizationConfig
     /// <summary>Endpoint for users who do not name their own.</summary>
     public required string DefaultEndpoint { get; init; }
 
+    /// <summary>The users who are logged: those listed (individually, by group, by CSV), minus the excluded,
+    /// in the config's order, up to <see cref="Seats"/>. Never more than the provisioned seats.</summary>
     public required IReadOnlyList<LoggedUserConfig> Users { get; init; }
+
+    /// <summary>Provisioned seats (the config requires them); null only for configurations built in code.</summary>
+    public int? Seats { get; init; }
+
+    /// <summary>Users listed for logging beyond <see cref="Seats"/>, in the config's order: they are NOT logged,
+    /// and every start, reload and check-config names them.</summary>
+    public IReadOnlyList<LoggedUserConfig> OverLimit { get; init; } = [];
+
+    /// <summary>Users listed (by a group or CSV, typically) but excluded with &lt;exclude jid="..."/&gt;: not logged, no seat taken.</summary>
+    public IReadOnlyList<LoggedUserConfig> Excluded { get; init; } = [];
 
     /// <summary>The clients this organization's logged users may use (inline mode enforces it); null: any client.</summary>
     public IReadOnlyList<ApprovedClient>? ApprovedClients { get; init; }
@@ -105,7 +132,8 @@ public sealed record NotificationSettings
 /// <summary>One logged user.</summary>
 /// <param name="Jid">Bare JID, lower case.</param>
 /// <param name="Endpoint">The endpoint for this user's transcripts, or null for the organization's default.</param>
-public sealed record LoggedUserConfig(string Jid, string? Endpoint);
+/// <param name="Source">Where the config lists the user ("line 12", "group 'traders' (groups.txt:4)", "users.csv:3"), for summaries.</param>
+public sealed record LoggedUserConfig(string Jid, string? Endpoint, string? Source = null);
 
 /// <summary>A named archive endpoint.</summary>
 public abstract record EndpointConfig

@@ -18,7 +18,7 @@ public class ConfigLoaderTests
           <component jid="archive.example.test" host="127.0.0.1" port="5347" secret-env="SECRET" />
           <spool path="spool/spool.db" />
           <transcripts idle-close="10m" />
-          <organization domain="example.test" endpoint="local">
+          <organization domain="example.test" endpoint="local" seats="10">
             <user jid="Alice@Example.test" />
             <user jid="bob@example.test" endpoint="other" />
           </organization>

@@ -21,7 +21,7 @@ public class EndpointConfigTests
             <imlogger>
               <component jid="archive.example.test" secret-env="SECRET" />
               <spool path="spool.db" />
-              <organization domain="example.test" endpoint="{endpointName}"><user jid="alice@example.test" /></organization>
+              <organization domain="example.test" endpoint="{endpointName}" seats="10"><user jid="alice@example.test" /></organization>
               <endpoints>
             {endpoints}
               </endpoints>

@@ -60,7 +60,7 @@ internal sealed class SmtpWorld : IDisposable
             <imlogger>
               <component jid="archive.example.test" port="{componentPort}" secret-env="{ImLoggerProcess.SecretVariable}" />
               <spool path="spool.db" />
-              <organization domain="example.test" endpoint="{aliceEndpoint}">
+              <organization domain="example.test" endpoint="{aliceEndpoint}" seats="10">
                 <user jid="alice@example.test" />
               </organization>
               <endpoints>

@@ -20,6 +20,9 @@ internal sealed class TapDeployment : IAsyncDisposable
     public string ArchiveDir => Path.Combine(Dir, "archive");
     public string SpoolPath => Path.Combine(Dir, "spool.db");
 
+    /// <summary>example.test's provisioned seats in the configs <see cref="WriteConfig"/> writes.</summary>
+    public int Seats { get; set; } = 20;
+
     public static Task<TapDeployment> StartAsync(string idleClose = "1h", string prosodySecret = Secret, params string[] logged) =>
         StartAsync(idleClose, prosodySecret, logged, extraOrganizations: null);
 
@@ -31,12 +34,12 @@ internal sealed class TapDeployment : IAsyncDisposable
     /// <param name="attach">An &lt;attach&gt; element (inline mode), if any.</param>
     /// <param name="extraEndpoints">More endpoint elements beside "local-archive"; a logged name "bob=mail" gives bob that endpoint.</param>
     public static async Task<TapDeployment> StartAsync(string idleClose, string prosodySecret, string[] logged, string? extraOrganizations, string? exampleOrganizationXml = null, string? attach = null,
-        string? extraEndpoints = null)
+        string? extraEndpoints = null, int? seats = null)
     {
         var dir = Paths.TempDir("imlogger-it-");
         var tapDir = Path.Combine(dir, "tap");
         var prosody = ProsodyServer.Prepare(dir, Path.Combine(tapDir, "imlogger.cfg.lua"), "alice", "bob", "carol", "dave", "erin@partner.test", "frank@partner.test");
-        var deployment = new TapDeployment(dir, prosody);
+        var deployment = new TapDeployment(dir, prosody) { Seats = seats ?? 20 };
         deployment.WriteConfig(prosody.ComponentPort, idleClose, logged.Length == 0 ? ["alice"] : logged, extraOrganizations, exampleOrganizationXml, attach, extraEndpoints);
         var (code, output) = await ImLoggerProcess.CommandAsync(prosodySecret, "prosody-config", "--config", deployment.ConfigPath, "--out", tapDir);
         Assert.That(code, Is.Zero, output);
@@ -53,7 +56,7 @@ internal sealed class TapDeployment : IAsyncDisposable
               {attach}
               <spool path="spool.db" />
               <transcripts idle-close="{idleClose}" />
-              <organization domain="example.test" endpoint="local-archive">
+              <organization domain="example.test" endpoint="local-archive" seats="{Seats}">
                 {exampleOrganizationXml}
             {string.Join("\n", logged.Select(u => u.Split('=') is [var name, var endpoint]
                 ? $"    <user jid=\"{name}@example.test\" endpoint=\"{endpoint}\" />"

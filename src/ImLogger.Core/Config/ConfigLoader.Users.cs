@@ -1,0 +1,222 @@
+using System.Xml;
+using System.Xml.Linq;
+using CsvHelper;
+
+namespace ImLogger.Config;
+
+public static partial class ConfigLoader
+{
+    private sealed partial class Reader
+    {
+        /// <summary>CSV lists and group files read while resolving users (live reload watches them).</summary>
+        private readonly List<string> _referencedFiles = [];
+
+        /// <summary>A user as some source lists them, before exclusions and seats.</summary>
+        private sealed record Candidate(string Jid, string? Endpoint, string Source);
+
+        /// <summary>
+        /// <c>&lt;organization domain="..." endpoint="..." seats="N"&gt;</c> with its users. Users are taken in the
+        /// config's order (a group's or CSV's members at the place of the &lt;group&gt; or &lt;csv&gt;), a user listed
+        /// again keeps their first place, excluded users are dropped, and the first <c>seats</c> users are
+        /// logged; the rest are over the limit and not logged (see docs/admin-guide.md, "Seats").
+        /// </summary>
+        private OrganizationConfig ReadOrganization(XElement e, Dictionary<string, (EndpointConfig, XElement)> endpoints)
+        {
+            Only(e, ["domain", "endpoint", "seats"], ["user", "group", "csv", "exclude", "notifications", "approved-clients"]);
+            var domain = Required(e, "domain").Trim().ToLowerInvariant();
+            if (domain.Contains('@') || domain.Contains('/') || domain.Any(char.IsWhiteSpace))
+                throw Error(e.Attribute("domain")!, $"domain '{domain}' must be a domain such as example.test (no user part, no resource)");
+            if (e.Attribute("seats") == null)
+                throw Error(e, $"<organization domain=\"{domain}\"> needs seats=\"N\", the number of provisioned (licensed) seats: logging never covers more users than that");
+            var seatsAttr = e.Attribute("seats")!;
+            if (!int.TryParse(seatsAttr.Value.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seats)
+                || seats < 1 || seats > 1_000_000)
+                throw Error(seatsAttr, $"seats must be a positive whole number (the provisioned seats, 1 to 1000000), not '{seatsAttr.Value}'");
+            var notifications = ReadNotifications(Single(e, "notifications", required: false));
+            var endpoint = CheckEndpoint(e, Required(e, "endpoint"), endpoints, $"organization '{domain}'");
+
+            var candidates = new List<Candidate>();
+            var excluded = new Dictionary<string, XElement>(StringComparer.Ordinal);
+            var listed = new Dictionary<string, XElement>(StringComparer.Ordinal);
+            foreach (var child in e.Elements())
+            {
+                switch (child.Name.LocalName)
+                {
+                    case "user":
+                        Only(child, ["jid", "endpoint"], []);
+                        var userJid = MemberJid(child, domain);
+                        // Listed twice by hand is a slip (which endpoint was meant?); overlaps with groups and CSVs are normal.
+                        if (!listed.TryAdd(userJid, child))
+                            throw Error(child, $"user '{userJid}' is listed twice (first at line {Line(listed[userJid])}); list each logged user once");
+                        candidates.Add(new Candidate(userJid, OwnEndpoint(child, endpoints, $"user '{userJid}'"), $"line {Line(child)}"));
+                        break;
+                    case "group":
+                        candidates.AddRange(ReadGroup(child, domain, endpoints));
+                        break;
+                    case "csv":
+                        candidates.AddRange(ReadCsv(child, domain, endpoints));
+                        break;
+                    case "exclude":
+                        Only(child, ["jid"], []);
+                        var jid = MemberJid(child, domain);
+                        if (!excluded.TryAdd(jid, child))
+                            throw Error(child, $"'{jid}' is excluded twice (first at line {Line(excluded[jid])})");
+                        break;
+                }
+            }
+
+            // First place wins; a user listed again must not ask for a different endpoint (which one would be right?).
+            var ordered = new List<Candidate>();
+            var byJid = new Dictionary<string, Candidate>(StringComparer.Ordinal);
+            foreach (var c in candidates)
+            {
+                if (!byJid.TryGetValue(c.Jid, out var first))
+                {
+                    byJid[c.Jid] = c;
+                    ordered.Add(c);
+                }
+                else if (c.Endpoint != null && (first.Endpoint ?? endpoint) != c.Endpoint)
+                {
+                    throw Error(e, $"user '{c.Jid}' is given endpoint '{c.Endpoint}' at {c.Source} but '{first.Endpoint ?? endpoint}' at {first.Source}; " +
+                                   "a user's transcripts go to one endpoint: make the two agree");
+                }
+            }
+
+            var kept = ordered.Where(c => !excluded.ContainsKey(c.Jid)).ToList();
+            LoggedUserConfig ToUser(Candidate c) => new(c.Jid, c.Endpoint, c.Source);
+            return new OrganizationConfig
+            {
+                Domain = domain, DefaultEndpoint = endpoint, Notifications = notifications, Seats = seats,
+                Users = kept.Take(seats).Select(ToUser).ToList(),
+                OverLimit = kept.Skip(seats).Select(ToUser).ToList(),
+                Excluded = ordered.Where(c => excluded.ContainsKey(c.Jid)).Select(ToUser).ToList(),
+                ApprovedClients = ReadApprovedClients(Single(e, "approved-clients", required: false)),
+            };
+        }
+
+        private string MemberJid(XElement at, string domain)
+        {
+            var jid = NormalizeJid(at, Required(at, "jid"));
+            return jid.EndsWith("@" + domain, StringComparison.Ordinal) ? jid
+                : throw Error(at.Attribute("jid")!, $"user '{jid}' is not in the organization's domain '{domain}'; move it under the <organization> of its own domain");
+        }
+
+        private string? OwnEndpoint(XElement at, Dictionary<string, (EndpointConfig, XElement)> endpoints, string who) =>
+            (string?)at.Attribute("endpoint") is { } own ? CheckEndpoint(at, own, endpoints, who) : null;
+
+        /// <summary><c>&lt;group name="traders" [endpoint] [file="groups.txt"]&gt;&lt;member jid="..."/&gt;&lt;/group&gt;</c>: members
+        /// listed inline, read from a Prosody mod_groups file (section <c>[traders]</c>), or both.</summary>
+        private IEnumerable<Candidate> ReadGroup(XElement g, string domain, Dictionary<string, (EndpointConfig, XElement)> endpoints)
+        {
+            Only(g, ["name", "endpoint", "file"], ["member"]);
+            var name = Required(g, "name").Trim();
+            var endpoint = OwnEndpoint(g, endpoints, $"group '{name}'");
+            var members = new List<Candidate>();
+            foreach (var m in g.Elements("member"))
+            {
+                Only(m, ["jid"], []);
+                members.Add(new Candidate(MemberJid(m, domain), endpoint, $"group '{name}' (line {Line(m)})"));
+            }
+            if (g.Attribute("file") is { } fileAttr)
+                members.AddRange(ReadGroupFile(fileAttr, name, domain, endpoint));
+            if (members.Count == 0)
+                throw Error(g, $"group '{name}' has no members; add <member jid=\"...\"/> or file=\"...\" (a Prosody mod_groups file), or remove the group");
+            return members;
+        }
+
+        /// <summary>
+        /// Prosody's mod_groups format: <c>[Group name]</c> starts a group (a leading <c>+</c> is Prosody's
+        /// "everyone sees it" marker and is ignored here), then one <c>jid</c> or <c>jid=Display name</c> per line.
+        /// </summary>
+        private IEnumerable<Candidate> ReadGroupFile(XAttribute fileAttr, string group, string domain, string? endpoint)
+        {
+            var path = ResolvePath(fileAttr.Value);
+            _referencedFiles.Add(path);
+            string[] lines;
+            try { lines = File.ReadAllLines(path); }
+            catch (Exception x) when (x is IOException or UnauthorizedAccessException)
+            {
+                throw Error(fileAttr, $"cannot read the group file {path}: {x.Message}");
+            }
+            var members = new List<Candidate>();
+            var groups = new List<string>();
+            string? current = null;
+            for (var i = 0; i < lines.Length; i++)
+            {
+                var line = lines[i].Trim();
+                if (line.Length == 0 || line.StartsWith('#') || line.StartsWith(';')) continue;
+                if (line.StartsWith('[') && line.EndsWith(']'))
+                {
+                    current = line[1..^1].Trim().TrimStart('+');
+                    groups.Add(current);
+                    continue;
+                }
+                if (current != group) continue;
+                var jid = line.Split('=', 2)[0].Trim().ToLowerInvariant();
+                var parts = jid.Split('@');
+                if (parts.Length != 2 || parts[0].Length == 0 || jid.Contains('/') || jid.Any(char.IsWhiteSpace))
+                    throw new ConfigException(path, i + 1, 1, $"'{jid}' is not a bare JID of the form user@domain (group '{group}', used by {file} line {Line(fileAttr.Parent!)})");
+                if (!jid.EndsWith("@" + domain, StringComparison.Ordinal))
+                    throw new ConfigException(path, i + 1, 1, $"'{jid}' in group '{group}' is not in the organization's domain '{domain}' ({file} line {Line(fileAttr.Parent!)}); only users of the domain can be logged by it");
+                members.Add(new Candidate(jid, endpoint, $"group '{group}' ({Path.GetFileName(path)}:{i + 1})"));
+            }
+            if (!groups.Contains(group))
+                throw Error(fileAttr, $"group '{group}' is not in {path} (groups there: {(groups.Count == 0 ? "none" : string.Join(", ", groups.Select(x => $"'{x}'")))}); the name must match a [section]");
+            return members;
+        }
+
+        /// <summary><c>&lt;csv path="users.csv" [endpoint]/&gt;</c>: a header row with a <c>jid</c> column and optionally an
+        /// <c>endpoint</c> column (empty: the csv's or organization's); other columns (names, departments) are ignored.</summary>
+        private IEnumerable<Candidate> ReadCsv(XElement c, string domain, Dictionary<string, (EndpointConfig, XElement)> endpoints)
+        {
+            Only(c, ["path", "endpoint"], []);
+            var path = ResolvePath(Required(c, "path"));
+            _referencedFiles.Add(path);
+            var fallback = OwnEndpoint(c, endpoints, $"the CSV list {path}");
+            var where = $"(listed by {file} line {Line(c)})";
+            if (!File.Exists(path))
+                throw Error(c.Attribute("path")!, $"the CSV file {path} does not exist");
+            var result = new List<Candidate>();
+            try
+            {
+                using var csv = CsvReader.FromFile(path, new CsvReaderOptions
+                {
+                    TrackLineNumbers = true,
+                    MalformedData = CsvMalformedDataHandling.Throw,
+                    CommentPrefix = '#',
+                    TrimWhitespace = true,
+                    IncludeValuesInExceptions = true,
+                });
+                var headers = csv.Headers.Select(h => h.Trim().ToLowerInvariant()).ToList();
+                var jidColumn = headers.IndexOf("jid");
+                var endpointColumn = headers.IndexOf("endpoint");
+                if (jidColumn < 0)
+                    throw new ConfigException(path, 1, 1, $"the CSV's first line must be a header naming a 'jid' column (and optionally 'endpoint'); found: {string.Join(", ", headers.Select(h => $"'{h}'"))} {where}");
+                while (csv.Read())
+                {
+                    var line = (int)csv.LineNumber;
+                    var jid = csv.FieldCount > jidColumn ? csv.GetString(jidColumn).Trim().ToLowerInvariant() : "";
+                    var parts = jid.Split('@');
+                    if (parts.Length != 2 || parts[0].Length == 0 || parts[1].Length == 0 || jid.Contains('/') || jid.Any(char.IsWhiteSpace))
+                        throw new ConfigException(path, line, jidColumn + 1, $"'{jid}' is not a bare JID of the form user@domain {where}");
+                    if (!jid.EndsWith("@" + domain, StringComparison.Ordinal))
+                        throw new ConfigException(path, line, jidColumn + 1, $"user '{jid}' is not in the organization's domain '{domain}' {where}");
+                    var own = endpointColumn >= 0 && csv.FieldCount > endpointColumn ? csv.GetString(endpointColumn).Trim() : "";
+                    if (own.Length > 0 && !endpoints.ContainsKey(own))
+                        throw new ConfigException(path, line, endpointColumn + 1,
+                            $"endpoint '{own}' of user '{jid}' is not defined; defined endpoints: {string.Join(", ", endpoints.Keys.Select(k => $"'{k}'"))} {where}");
+                    result.Add(new Candidate(jid, own.Length > 0 ? own : fallback, $"{Path.GetFileName(path)}:{line}"));
+                }
+            }
+            catch (CsvFormatException x)
+            {
+                throw new ConfigException(path, (int)x.LineNumber, 0, $"not a valid CSV file: {x.Message} {where}", x);
+            }
+            catch (Exception x) when (x is IOException or UnauthorizedAccessException)
+            {
+                throw Error(c.Attribute("path")!, $"cannot read the CSV file {path}: {x.Message}");
+            }
+            return result;
+        }
+    }
+}
