@@ -33,6 +33,7 @@ internal sealed class TapDeployment : IAsyncDisposable
     /// <param name="exampleOrganizationXml">More elements inside example.test's A &lt;notifications&gt; element for example.test, if any.lt;organizationA &lt;notifications&gt; element for example.test, if any.gt; (notifications, approved clients), if any.</param>
     /// <param name="attach">An &lt;attach&gt; element (inline mode), if any.</param>
     /// <param name="extraEndpoints">More endpoint elements beside "local-archive"; a logged name "bob=mail" gives bob that endpoint.</param>
+    /// <param name="seats">example.test's provisioned seats (20 when not given).</param>
     public static async Task<TapDeployment> StartAsync(string idleClose, string prosodySecret, string[] logged, string? extraOrganizations, string? exampleOrganizationXml = null, string? attach = null,
         string? extraEndpoints = null, int? seats = null)
     {
