@@ -27,8 +27,11 @@ public sealed record Transcript
     public required IReadOnlyList<ConversationEvent> Events { get; init; }
 
     /// <summary>Bare JIDs of everyone who took part (senders, recipients, occupants), sorted.</summary>
+    /// <remarks>Notices are left out: they come from the component and name their recipients as a list, and
+    /// every recipient is a participant through the conversation's own events anyway.</remarks>
     public IReadOnlyList<string> Participants =>
-        Events.SelectMany(e => new[] { e.SenderBareJid, Bare(e.From), Bare(e.To) })
+        Events.Where(e => e.Kind != EventKind.Notice)
+              .SelectMany(e => new[] { e.SenderBareJid, Bare(e.From), Bare(e.To) })
               .Where(j => !string.IsNullOrEmpty(j))
               .Select(j => j!)
               .Where(j => ConversationType == ConversationType.OneToOne || j != ConversationKey)
