@@ -266,6 +266,20 @@ public class SystemEventFixtureTests
     }
 
     [Test]
+    public void JmiProposeProceedFinishIsAnAnsweredCallWithItsDuration()
+    {
+        var c = new StanzaClassifier(Alice.Contains);
+        Play("jmi-propose", Alice, classifier: c);
+        var steps = Play("jmi-finish", Alice, TimeSpan.FromSeconds(95), c);
+        var finish = Only(steps[1]);
+        Assert.Multiple(() =>
+        {
+            Assert.That(Only(steps[0]).Kind, Is.EqualTo(EventKind.CallAccepted));
+            Assert.That((finish.Kind, finish.Reason, finish.Duration), Is.EqualTo((EventKind.CallEnded, "success: Success", (TimeSpan?)TimeSpan.FromSeconds(95))));
+        });
+    }
+
+    [Test]
     public void JmiProceedAndRejectAnswerACall()
     {
         var proceed = Only(Play("jmi-proceed", Alice)[0]);
