@@ -33,8 +33,13 @@ public sealed partial class StanzaClassifier
                 ? EmeNames.GetValueOrDefault((string?)eme.Attribute("namespace") ?? "") ?? (string?)eme.Attribute("name") ?? (string?)eme.Attribute("namespace") ?? "unknown"
             : null;
         if (scheme == null) return null;
-        return Classification.Of(Event(env, EventKind.Encrypted, scope, from, to) with { Text = body, EncryptionScheme = scheme },
-            $"end-to-end encrypted message ({scheme})");
+        // OMEMO without a payload carries keys only (session setup, heartbeats): encryption activity, but no message.
+        var omemo = s.Element(EventNs.Omemo2 + "encrypted") ?? s.Element(EventNs.OmemoLegacy + "encrypted");
+        var keysOnly = omemo != null && omemo.Element(omemo.Name.Namespace + "payload") == null;
+        return Classification.Of(Event(env, EventKind.Encrypted, scope, from, to) with
+        {
+            Text = body, EncryptionScheme = scheme, Reason = keysOnly ? "key exchange, no message content" : null,
+        }, $"end-to-end encrypted message ({scheme})");
     }
 
     /// <summary>XEP-0249 direct invitation (jabber:x:conference); to a meeting service it is a meeting invitation.</summary>

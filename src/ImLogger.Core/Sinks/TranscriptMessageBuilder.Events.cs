@@ -170,5 +170,7 @@ public sealed partial class TranscriptMessageBuilder
 
     /// <summary>Encrypted payloads say what they are and never pass off the fallback body as what was said.</summary>
     private static string EncryptedText(ConversationEvent e) =>
-        $"[end-to-end encrypted message ({Line(e.EncryptionScheme)}); the archive cannot read its content]";
+        string.IsNullOrEmpty(e.Reason)
+            ? $"[end-to-end encrypted message ({Line(e.EncryptionScheme)}); the archive cannot read its content]"
+            : $"[end-to-end encryption ({Line(e.EncryptionScheme)}): {Line(e.Reason)}]";
 }

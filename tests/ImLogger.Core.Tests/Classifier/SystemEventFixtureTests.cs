@@ -366,6 +366,16 @@ public class SystemEventFixtureTests
     }
 
     [Test]
+    public void OmemoWithoutPayloadIsKeyExchangeNotAMessage()
+    {
+        // The omemo:2 message of the fixture without its payload: how clients set up sessions and send heartbeats.
+        var stanza = Recordings.Stanzas("events.encrypted-omemo.xml")[1];
+        stanza.Descendants().Single(d => d.Name.LocalName == "payload").Remove();
+        var e = new StanzaClassifier(Alice.Contains).Classify(new TapEnvelope(stanza, "example.test", T0)).Events.Single();
+        Assert.That((e.Kind, e.EncryptionScheme, e.Reason), Is.EqualTo((EventKind.Encrypted, "OMEMO 2", "key exchange, no message content")));
+    }
+
+    [Test]
     public void HousekeepingIsIgnoredWithAReasonAndAnythingElseIsKeptRaw()
     {
         var housekeeping = Play("housekeeping", Alice);
