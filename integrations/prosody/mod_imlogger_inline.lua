@@ -50,6 +50,15 @@ do
 		count, component, failure_mode, tostring(timeout));
 end
 
+-- ImLogger rewrites the logged users on a live reload of its own config (<attach rules-out="...">);
+-- `prosodyctl reload` re-reads them here. Stanzas already held keep their verdicts.
+module:hook_global("config-reloaded", function ()
+	logged = module:get_option_set("imlogger_logged_users", {});
+	local count = 0;
+	for _ in logged:items() do count = count + 1; end
+	module:log("info", "Config reloaded: holding the stanzas of %d logged user(s)", count);
+end);
+
 -- Is this JID the component or something on its domain?
 local function is_component(addr)
 	return addr ~= nil and (addr == component or jid_host(addr) == component);

@@ -2,24 +2,51 @@ using ImLogger.Config;
 
 namespace ImLogger.Host;
 
-/// <summary><c>imlogger check-config</c>: validates (the loader throws on any error) and summarises.</summary>
+/// <summary>
+/// <c>imlogger check-config</c>: the loader has already checked the file against the schema, resolved every
+/// group, CSV and endpoint (it throws on any error, and the program exits 1); this prints what an admin
+/// needs to see: organizations, seats, who is logged where, who is not and why, endpoints, notification texts.
+/// </summary>
 internal static class CheckConfigCommand
 {
     public static int Run(ImLoggerConfig config)
     {
         Console.WriteLine($"{config.SourcePath}: OK");
         Console.WriteLine($"  component   {config.Component}");
+        Console.WriteLine($"  attach      {config.Attach.Mode.ToString().ToLowerInvariant()}" +
+                          (config.Attach.Mode == AttachMode.Inline ? $", fail-{config.Attach.FailureMode.ToString().ToLowerInvariant()}, timeout {config.Attach.Timeout}" : "") +
+                          (config.Attach.RulesOut is { } rules ? $"; server rules written to {rules} at start and on reload" : ""));
         Console.WriteLine($"  spool       {config.SpoolPath}");
         Console.WriteLine($"  transcripts close after {config.IdleClose} idle");
         foreach (var org in config.Organizations)
         {
-            Console.WriteLine($"  organization {org.Domain}: {org.Users.Count} logged user(s), default endpoint '{org.DefaultEndpoint}'");
-            foreach (var u in org.Users) Console.WriteLine($"    {u.Jid} -> {u.Endpoint ?? org.DefaultEndpoint}");
+            Console.WriteLine();
+            Console.WriteLine($"  organization {org.Domain}: {org.Users.Count} of {org.Seats} seat(s) used, default endpoint '{org.DefaultEndpoint}'");
+            var n = org.Notifications;
+            Console.WriteLine($"    notices     inside the organization {(n.NotifyInside ? "on" : "OFF")}, outside {(n.NotifyOutside ? "on" : "OFF")}; " +
+                              (n.Text == NotificationSettings.DefaultText ? "default text" : "custom text") + $": \"{n.Text}\"");
+            Console.WriteLine($"    clients     {(org.ApprovedClients == null ? "any (no <approved-clients>)" : string.Join("; ", org.ApprovedClients))}");
+            Console.WriteLine($"    logged ({org.Users.Count}):");
+            foreach (var u in org.Users) Console.WriteLine($"      {u.Jid,-40} -> {u.Endpoint ?? org.DefaultEndpoint,-20} {u.Source}");
+            if (org.OverLimit.Count > 0)
+            {
+                Console.WriteLine($"    OVER THE SEAT LIMIT, NOT LOGGED ({org.OverLimit.Count}):");
+                foreach (var u in org.OverLimit) Console.WriteLine($"      {u.Jid,-40}    {"",-20} {u.Source}");
+            }
+            if (org.Excluded.Count > 0)
+            {
+                Console.WriteLine($"    excluded, not logged ({org.Excluded.Count}):");
+                foreach (var u in org.Excluded) Console.WriteLine($"      {u.Jid,-40}    {"",-20} {u.Source}");
+            }
         }
+        Console.WriteLine();
         foreach (var e in config.Endpoints)
             Console.WriteLine($"  endpoint {e.Name}: {ImLogger.Sinks.EndpointSinks.Describe(e)}" +
-                              (e.MaxAttempts is { } max ? $", dead letter after {max} attempts" : ""));
+                              (e.MaxAttempts is { } max ? $", dead letter after {max} attempts" : "") +
+                              $"; {config.LoggedUsers.Values.Count(v => v == e.Name)} logged user(s)");
         if (config.SpoolKeyFile is not null) Console.WriteLine($"  spool encrypted at rest, key from {config.SpoolKeyFile}");
+        foreach (var warning in SeatReport.OverLimitWarnings(config))
+            Console.Error.WriteLine($"imlogger: warning: {warning}");
         return 0;
     }
 }

@@ -62,6 +62,9 @@ internal static class RunCommand
     internal static void AddImLogger(IServiceCollection services, ImLoggerConfig config)
     {
         services.AddSingleton(config);
+        // Who is logged and how is read per stanza from the holder, so a reload takes effect without a restart.
+        var holder = new ConfigHolder(config);
+        services.AddSingleton(holder);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(new ComponentConnectionOptions
         {
@@ -75,23 +78,15 @@ internal static class RunCommand
             sp.GetRequiredService<ComponentConnectionOptions>(), sp.GetRequiredService<ILogger<ComponentConnection>>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<ISpool>(sp => new LiteDbSpool(config.SpoolPath, sp.GetRequiredService<ILogger<LiteDbSpool>>(), SpoolKey.Read(config)));
         services.AddSingleton(sp => new EnvelopeDecoder(config.Organizations.Select(o => o.Domain), config.Component.Jid, sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton(_ => new StanzaClassifier(config.LoggedUsers.ContainsKey));
+        services.AddSingleton(_ => new StanzaClassifier(jid => holder.Current.LoggedUsers.ContainsKey(jid)));
         services.AddSingleton(sp => new CopyDeduplicator(config.DedupWindow, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new ConversationTracker(sp.GetRequiredService<ISpool>(),
-            jid => config.LoggedUsers.GetValueOrDefault(jid), config.IdleClose, sp.GetRequiredService<TimeProvider>(),
+            jid => holder.Current.LoggedUsers.GetValueOrDefault(jid), config.IdleClose, sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<ConversationTracker>>()));
         services.AddSingleton(sp =>
-        {
-            var organizationOf = config.Organizations.SelectMany(o => o.Users.Select(u => (u.Jid, Org: o)))
-                                       .ToDictionary(x => x.Jid, x => x.Org, StringComparer.Ordinal);
-            return new ArchiveNotifier(jid => organizationOf.GetValueOrDefault(jid), config.Component.Jid, sp.GetRequiredService<TimeProvider>());
-        });
+            new ArchiveNotifier(jid => holder.Current.OrganizationOf(jid), config.Component.Jid, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(_ =>
-        {
-            var organizationOf = config.Organizations.SelectMany(o => o.Users.Select(u => (u.Jid, Org: o)))
-                                       .ToDictionary(x => x.Jid, x => x.Org, StringComparer.Ordinal);
-            return new CompliancePolicy(config.Restrictions, jid => organizationOf.GetValueOrDefault(jid), new ClientRegistry(config.Component.Jid));
-        });
+            new CompliancePolicy(config.Restrictions, jid => holder.Current.OrganizationOf(jid), new ClientRegistry(config.Component.Jid)));
         services.AddSingleton<StanzaPipeline>();
         services.AddSingleton(sp =>
         {
@@ -102,5 +97,6 @@ internal static class RunCommand
             sp.GetRequiredService<ILogger<Dispatcher>>(), sp.GetRequiredService<TimeProvider>(),
             new DispatcherOptions { EndpointMaxAttempts = EndpointSinks.MaxAttempts(config.Endpoints) }));
         services.AddHostedService<ArchiveService>();
+        services.AddHostedService(sp => new ConfigReloadService(holder, path => ConfigLoader.Load(path), sp.GetRequiredService<ILogger<ConfigReloadService>>()));
     }
 }

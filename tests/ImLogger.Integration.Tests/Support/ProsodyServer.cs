@@ -109,6 +109,22 @@ internal sealed class ProsodyServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Sends SIGHUP (what <c>prosodyctl reload</c> does) and waits until the log shows <paramref name="marker"/>
+    /// once more than before (for example mod_firewall's "Loaded /path/imlogger.pfw").</summary>
+    public async Task ReloadAsync(string marker, TimeSpan timeout)
+    {
+        int Count() => Log.Split(marker).Length - 1;
+        var before = Count();
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-HUP", _process!.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            await kill.WaitForExitAsync();
+        var deadline = DateTime.UtcNow + timeout;
+        while (Count() <= before)
+        {
+            if (DateTime.UtcNow > deadline) Assert.Fail($"Prosody did not log '{marker}' after SIGHUP within {timeout}");
+            await Task.Delay(100);
+        }
+    }
+
     public async Task StopAsync()
     {
         if (_process == null) return;

@@ -39,7 +39,7 @@ internal sealed class TapDeployment : IAsyncDisposable
     {
         var dir = Paths.TempDir("imlogger-it-");
         var tapDir = Path.Combine(dir, "tap");
-        var prosody = ProsodyServer.Prepare(dir, Path.Combine(tapDir, "imlogger.cfg.lua"), "alice", "bob", "carol", "dave", "erin@partner.test", "frank@partner.test");
+        var prosody = ProsodyServer.Prepare(dir, Path.Combine(tapDir, "imlogger.cfg.lua"), "alice", "bob", "carol", "dave", "grace", "erin@partner.test", "frank@partner.test");
         var deployment = new TapDeployment(dir, prosody) { Seats = seats ?? 20 };
         deployment.WriteConfig(prosody.ComponentPort, idleClose, logged.Length == 0 ? ["alice"] : logged, extraOrganizations, exampleOrganizationXml, attach, extraEndpoints);
         var (code, output) = await ImLoggerProcess.CommandAsync(prosodySecret, "prosody-config", "--config", deployment.ConfigPath, "--out", tapDir);

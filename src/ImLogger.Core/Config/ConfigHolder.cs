@@ -1,0 +1,48 @@
+using ImLogger.Sinks;
+
+namespace ImLogger.Config;
+
+/// <summary>
+/// The config in force while the component runs. The pipeline's stages read <see cref="Current"/> for each
+/// stanza, so a reload takes effect for the next stanza without dropping the connection or open transcripts.
+/// </summary>
+/// <remarks>
+/// Only the parts that decide who is logged and how (organizations, users, seats, notifications, approved
+/// clients) change live. The rest (component connection, spool, endpoints, attach mode, transcript timings,
+/// restrictions, the set of organization domains) is wired into long-lived objects: a reload that changes it
+/// is refused as a whole, with the reason, and the running config stays in force.
+/// </remarks>
+public sealed class ConfigHolder(ImLoggerConfig initial)
+{
+    private ImLoggerConfig _current = initial ?? throw new ArgumentNullException(nameof(initial));
+
+    /// <summary>The config in force.</summary>
+    public ImLoggerConfig Current => Volatile.Read(ref _current);
+
+    /// <summary>Why <paramref name="next"/> cannot replace <paramref name="running"/> without a restart; null when it can.</summary>
+    public static string? NeedsRestart(ImLoggerConfig running, ImLoggerConfig next)
+    {
+        ArgumentNullException.ThrowIfNull(running);
+        ArgumentNullException.ThrowIfNull(next);
+        var changed = new List<string>();
+        if (running.Component with { SecretSource = "" } != next.Component with { SecretSource = "" }) changed.Add("<component>");
+        if (running.SpoolPath != next.SpoolPath || running.SpoolKeyFile != next.SpoolKeyFile) changed.Add("<spool>");
+        if (running.IdleClose != next.IdleClose || running.DedupWindow != next.DedupWindow) changed.Add("<transcripts>");
+        if (running.Attach with { RulesOut = null } != next.Attach with { RulesOut = null }) changed.Add("<attach> mode, failure-mode or timeout");
+        if (!running.Restrictions.EncryptedRooms.SequenceEqual(next.Restrictions.EncryptedRooms)) changed.Add("<restrictions>");
+        if (!running.Organizations.Select(o => o.Domain).Order().SequenceEqual(next.Organizations.Select(o => o.Domain).Order()))
+            changed.Add("the set of organization domains");
+        if (!running.Endpoints.Select(Describe).SequenceEqual(next.Endpoints.Select(Describe))) changed.Add("<endpoints>");
+        return changed.Count == 0 ? null
+            : $"{string.Join(", ", changed)} changed, which takes effect only at a restart (systemctl restart imlogger); nothing of the new file was applied";
+    }
+
+    private static string Describe(EndpointConfig e) => $"{e.GetType().Name} {e.Name} {EndpointSinks.Describe(e)} {e.MaxAttempts}";
+
+    /// <summary>Puts <paramref name="next"/> in force (after <see cref="NeedsRestart"/> said it can be).</summary>
+    public void Replace(ImLoggerConfig next)
+    {
+        ArgumentNullException.ThrowIfNull(next);
+        Volatile.Write(ref _current, next);
+    }
+}
