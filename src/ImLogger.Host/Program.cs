@@ -13,6 +13,9 @@ internal static class Program
           imlogger prosody-config --config FILE [--out DIR]
                                                   print (or write to DIR) what to add to Prosody for tap mode
           imlogger check-config --config FILE     check the config and print a summary; exit code 0 if valid, 1 if not
+          imlogger report [--org DOMAIN] [--since YYYY-MM-DD] --config FILE
+                                                  coverage: per configured user, logging active or why not, events captured
+                                                  and refused, last activity, endpoint and its backlog
           imlogger test-endpoint NAME --config FILE [--send-probe]
                                                   connect, TLS, authenticate (and send a marked probe message); prints each step
           imlogger spool status --config FILE     pending and dead transcripts per endpoint, oldest age
@@ -25,7 +28,7 @@ internal static class Program
           --log-config FILE  NLog config (default: nlog.config next to the program)
           --send-probe       test-endpoint: also send a message marked as a probe (not a transcript)
 
-        The spool commands open the spool file, which a running `imlogger run` holds locked: stop the service first.
+        The spool and report commands open the spool file, which a running `imlogger run` holds locked: stop the service first.
         """;
 
     private static async Task<int> Main(string[] args)
@@ -55,6 +58,7 @@ internal static class Program
                 "run" => await RunCommand.RunAsync(LoadConfig(parsed), parsed),
                 "prosody-config" => ProsodyConfigCommand.Run(LoadConfig(parsed), parsed),
                 "check-config" => CheckConfigCommand.Run(LoadConfig(parsed)),
+                "report" => ReportCommand.Run(LoadConfig(parsed), parsed),
                 "test-endpoint" => await TestEndpointCommand.RunAsync(LoadConfig(parsed), parsed),
                 "spool" => SpoolCommand.Run(LoadConfig(parsed), parsed),
                 _ => Unknown(args[0]),
@@ -86,11 +90,18 @@ internal sealed record Arguments(string? Config, string? LogConfig, string? Out)
     /// <summary>test-endpoint: send a probe message too.</summary>
     public bool SendProbe { get; init; }
 
+    /// <summary>report: only this organization (domain).</summary>
+    public string? Org { get; init; }
+
+    /// <summary>report: count activity from this UTC day on (YYYY-MM-DD).</summary>
+    public string? Since { get; init; }
+
     public static Arguments Parse(string[] args)
     {
         string? config = null, logConfig = null, output = null;
         var positional = new List<string>();
         var sendProbe = false;
+        string? org = null, since = null;
         for (var i = 0; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -100,10 +111,12 @@ internal sealed record Arguments(string? Config, string? LogConfig, string? Out)
                 case "--log-config": logConfig = Value(); break;
                 case "--out": output = Value(); break;
                 case "--send-probe": sendProbe = true; break;
+                case "--org": org = Value(); break;
+                case "--since": since = Value(); break;
                 case var word when !word.StartsWith('-'): positional.Add(word); break;
                 default: throw new ArgumentException($"unknown option '{args[i]}'");
             }
         }
-        return new Arguments(config, logConfig, output) { Positional = positional, SendProbe = sendProbe };
+        return new Arguments(config, logConfig, output) { Positional = positional, SendProbe = sendProbe, Org = org, Since = since };
     }
 }

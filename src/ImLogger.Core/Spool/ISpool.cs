@@ -89,4 +89,15 @@ public interface ISpool : IDisposable
 
     /// <summary>Records a failed attempt: the next attempt time, or the dead state with its reason.</summary>
     void RecordFailure(string transcriptId, string endpoint, string error, DateTimeOffset? nextAttemptUtc, bool dead);
+
+    /// <summary>Per logged user, the events captured and refused on UTC days from <paramref name="sinceUtc"/>'s day on, and the
+    /// last event's time. Counted when events are appended, kept after the transcripts are delivered (for <c>imlogger report</c>).</summary>
+    IReadOnlyList<UserActivity> Activity(DateTimeOffset sinceUtc);
 }
+
+/// <summary>What the spool has seen of one logged user over a period.</summary>
+/// <param name="User">Bare JID.</param>
+/// <param name="Captured">Events archived for the user (archive notices not counted).</param>
+/// <param name="Refused">Stanzas of the user refused by the policy (inline mode), each archived as a refusal.</param>
+/// <param name="LastActivityUtc">Receipt time of the user's newest event.</param>
+public sealed record UserActivity(string User, long Captured, long Refused, DateTimeOffset LastActivityUtc);

@@ -38,7 +38,7 @@ namespace ImLogger.Spool;
 /// transcripts without the key file. It does not protect against anyone who can read the key file or the memory of the
 /// running process (root, the imlogger user). See docs/durability.md.</para>
 /// </remarks>
-public sealed class LiteDbSpool : ISpool
+public sealed partial class LiteDbSpool : ISpool
 {
     private readonly object _gate = new();
     private readonly string _path;
@@ -221,6 +221,7 @@ public sealed class LiteDbSpool : ISpool
             }
             _events.InsertBulk(documents);
             foreach (var doc in headers.Values) _transcripts.Update(doc);
+            CountActivity(events); // same transaction: the counters survive delivery, which deletes the events
         });
     }
 

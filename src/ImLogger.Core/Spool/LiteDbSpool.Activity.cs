@@ -1,0 +1,57 @@
+using ImLogger.Conversations;
+using LiteDB;
+
+namespace ImLogger.Spool;
+
+public sealed partial class LiteDbSpool
+{
+    /// <summary>One document per logged user and UTC day: <c>{ _id: "user|yyyy-MM-dd", user, day, captured, refused, last }</c>.
+    /// Small (users x days), and never deleted with the transcripts, so coverage can be reported after delivery.</summary>
+    private const string ActivityCollection = "activity";
+
+    private ILiteCollection<BsonDocument> ActivityDocuments => _db.GetCollection(ActivityCollection);
+
+    /// <summary>Adds a batch's events to its users' day counters; runs inside the append's transaction.</summary>
+    private void CountActivity(IReadOnlyList<SpoolAppend> events)
+    {
+        var counters = new Dictionary<string, (string User, DateTime Day, long Captured, long Refused, long Last)>(StringComparer.Ordinal);
+        foreach (var (_, e) in events)
+        {
+            if (e.Kind == EventKind.Notice) continue; // the component's own notices are not the user's activity
+            var utc = e.ReceivedUtc.UtcDateTime;
+            foreach (var user in e.LoggedUsers.Distinct(StringComparer.Ordinal))
+            {
+                var key = $"{user}|{utc:yyyy-MM-dd}";
+                var c = counters.TryGetValue(key, out var found) ? found : (User: user, Day: utc.Date, Captured: 0L, Refused: 0L, Last: 0L);
+                counters[key] = e.Kind == EventKind.Refused
+                    ? c with { Refused = c.Refused + 1, Last = Math.Max(c.Last, utc.Ticks) }
+                    : c with { Captured = c.Captured + 1, Last = Math.Max(c.Last, utc.Ticks) };
+            }
+        }
+        if (counters.Count == 0) return;
+        var collection = ActivityDocuments;
+        foreach (var (key, c) in counters)
+        {
+            var doc = collection.FindById(key) ?? new BsonDocument
+            {
+                ["_id"] = key, ["user"] = c.User, ["day"] = c.Day.Ticks, ["captured"] = 0L, ["refused"] = 0L, ["last"] = 0L,
+            };
+            doc["captured"] = doc["captured"].AsInt64 + c.Captured;
+            doc["refused"] = doc["refused"].AsInt64 + c.Refused;
+            doc["last"] = Math.Max(doc["last"].AsInt64, c.Last);
+            collection.Upsert(doc);
+        }
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<UserActivity> Activity(DateTimeOffset sinceUtc)
+    {
+        var fromDay = sinceUtc.UtcDateTime.Date.Ticks;
+        return Read<IReadOnlyList<UserActivity>>(() => ActivityDocuments.Find(Query.GTE("day", fromDay))
+            .GroupBy(d => d["user"].AsString, StringComparer.Ordinal)
+            .Select(g => new UserActivity(g.Key, g.Sum(d => d["captured"].AsInt64), g.Sum(d => d["refused"].AsInt64),
+                new DateTimeOffset(g.Max(d => d["last"].AsInt64), TimeSpan.Zero)))
+            .OrderBy(a => a.User, StringComparer.Ordinal)
+            .ToList());
+    }
+}
