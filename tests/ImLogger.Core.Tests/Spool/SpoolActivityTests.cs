@@ -1,0 +1,54 @@
+using ImLogger.Conversations;
+using ImLogger.Spool;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace ImLogger.Tests.Spool;
+
+/// <summary>The per-user day counters behind <c>imlogger report</c>: written with the events, kept after delivery.</summary>
+public class SpoolActivityTests
+{
+    private string _dir = "";
+
+    [SetUp]
+    public void SetUp() => _dir = Directory.CreateTempSubdirectory("imlogger-activity-").FullName;
+
+    [TearDown]
+    public void TearDown() => Directory.Delete(_dir, recursive: true);
+
+    private static ConversationEvent Event(EventKind kind, DateTimeOffset at, params string[] logged) => new()
+    {
+        Id = Guid.NewGuid().ToString("N"), ReceivedUtc = at, Kind = kind, Direction = Direction.Outgoing,
+        ConversationType = ConversationType.OneToOne, ConversationKey = "alice@example.test bob@example.test",
+        From = "alice@example.test/a", To = "bob@example.test", LoggedUsers = logged, RawXml = "<message/>",
+    };
+
+    [Test]
+    public void CapturedAndRefusedAreCountedPerUserAndSurviveDeliveryAndRestart()
+    {
+        var day1 = new DateTimeOffset(2026, 11, 24, 23, 59, 0, TimeSpan.Zero);
+        var day2 = new DateTimeOffset(2026, 11, 25, 8, 0, 0, TimeSpan.Zero);
+        var path = Path.Combine(_dir, "spool.db");
+        using (var spool = new LiteDbSpool(path, NullLogger<LiteDbSpool>.Instance))
+        {
+            var t = spool.OpenTranscript(ConversationType.OneToOne, "alice@example.test bob@example.test", day1, ["local"]);
+            spool.Append([
+                new SpoolAppend(t.Id, Event(EventKind.Message, day1, "alice@example.test", "bob@example.test")),
+                new SpoolAppend(t.Id, Event(EventKind.Notice, day1, "alice@example.test")),
+                new SpoolAppend(t.Id, Event(EventKind.Refused, day2, "alice@example.test")),
+            ]);
+            spool.Append([new SpoolAppend(t.Id, Event(EventKind.Message, day2, "alice@example.test"))]);
+            spool.Close(t.Id, day2);
+            spool.MarkDelivered(t.Id, "local");
+            Assert.That(spool.Load(t.Id), Is.Null, "the transcript is gone once delivered");
+        }
+        using (var reopened = new LiteDbSpool(path, NullLogger<LiteDbSpool>.Instance))
+        {
+            Assert.That(reopened.Activity(DateTimeOffset.MinValue), Is.EqualTo(new[]
+            {
+                new UserActivity("alice@example.test", Captured: 2, Refused: 1, LastActivityUtc: day2),
+                new UserActivity("bob@example.test", Captured: 1, Refused: 0, LastActivityUtc: day1),
+            }));
+            Assert.That(reopened.Activity(day2), Is.EqualTo(new[] { new UserActivity("alice@example.test", 1, 1, day2) }), "since day 2 only");
+        }
+    }
+}
