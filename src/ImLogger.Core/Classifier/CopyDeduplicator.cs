@@ -11,8 +11,9 @@ namespace ImLogger.Classifier;
 /// </summary>
 /// <remarks>
 /// An event is identified by its kind, conversation, sender (one-to-one only: a room's reflection names
-/// the occupant, not the sender's own JID), XEP-0359 origin-id (else stanza id) and content (text, HTML,
-/// the message it refers to, session, file, link). A mediated invitation reaches the component twice
+/// the occupant, not the sender's own JID), its ids (XEP-0359 origin-id, the stanza's id, the server's
+/// stanza-id: any one in common is enough) and content (text, HTML, the message it refers to, session,
+/// file, link). A mediated invitation reaches the component twice
 /// with different senders and ids (inviter to room, room to invitee): it is identified by room, inviter,
 /// invitee and reason within the short window. Messages without an id are
 /// matched within a short window only, so two identical id-less messages typed seconds apart are
@@ -27,18 +28,25 @@ public sealed class CopyDeduplicator(TimeSpan window, TimeProvider time, int max
     private readonly Queue<(string Key, DateTimeOffset Expires)> _order = new();
 
     /// <summary>True if this event was already seen within the window (and so must not be archived again).</summary>
+    /// <remarks>A copy may lack an id another copy has (a room stamps its stanza-id on reflections only, a server may
+    /// rewrite the id): an event is a repeat if any of its ids (origin-id, id, server stanza-id) was seen with the same
+    /// content, and each of its ids then counts for later copies.</remarks>
     public bool IsRepeat(ConversationEvent e)
     {
         if (e.Kind is EventKind.Joined or EventKind.Left or EventKind.Present or EventKind.Notice) return false;
         var now = time.GetUtcNow();
         Evict(now);
-        var key = KeyOf(e);
-        if (_expiry.TryGetValue(key, out var expires) && expires > now) return true;
-        var idless = (e.OriginId ?? e.StanzaId) == null || e.Kind is EventKind.Invitation or EventKind.InvitationDeclined;
+        var keys = KeysOf(e);
+        var repeat = keys.Any(k => _expiry.TryGetValue(k, out var expires) && expires > now);
+        var idless = (e.OriginId ?? e.StanzaId ?? e.ServerStanzaId) == null || e.Kind is EventKind.Invitation or EventKind.InvitationDeclined;
         var until = now + (idless ? (IdlessWindow < window ? IdlessWindow : window) : window);
-        _expiry[key] = until;
-        _order.Enqueue((key, until));
-        return false;
+        foreach (var key in keys)
+        {
+            if (repeat && _expiry.ContainsKey(key)) continue; // a repeat does not extend the window it matched
+            _expiry[key] = until;
+            _order.Enqueue((key, until));
+        }
+        return repeat;
     }
 
     private void Evict(DateTimeOffset now)
@@ -50,14 +58,17 @@ public sealed class CopyDeduplicator(TimeSpan window, TimeProvider time, int max
         }
     }
 
-    private static string KeyOf(ConversationEvent e)
+    private static List<string> KeysOf(ConversationEvent e)
     {
         if (e.Kind is EventKind.Invitation or EventKind.InvitationDeclined)
-            return $"{e.Kind}\u0000{e.ConversationKey}\u0000{e.Room}\u0000{e.Inviter}\u0000{e.Invitee}\u0000{e.Reason}";
+            return [$"{e.Kind}\u0000{e.ConversationKey}\u0000{e.Room}\u0000{e.Inviter}\u0000{e.Invitee}\u0000{e.Reason}"];
         var sender = e.ConversationType == ConversationType.GroupChat ? "" : e.From;
-        var content = SHA256.HashData(Encoding.UTF8.GetBytes(
-            $"{e.Text}\u0000{e.Html}\u0000{e.RelatedId}\u0000{e.SessionId}\u0000{e.FileName}\u0000{e.Url}\u0000{e.Room}\u0000{e.Reason}"));
-        var kind = e.Kind == EventKind.Message ? "" : e.Kind.ToString(); // keys of messages as before: a restart keeps no keys anyway
-        return $"{kind}\u0000{e.ConversationKey}\u0000{sender}\u0000{e.OriginId ?? e.StanzaId}\u0000{Convert.ToHexString(content)}";
+        var content = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(
+            $"{e.Text}\u0000{e.Html}\u0000{e.RelatedId}\u0000{e.SessionId}\u0000{e.FileName}\u0000{e.Url}\u0000{e.Room}\u0000{e.Reason}")));
+        var prefix = $"{e.Kind}\u0000{e.ConversationKey}\u0000{sender}\u0000";
+        var ids = new[] { ("o", e.OriginId), ("i", e.StanzaId), ("s", e.ServerStanzaId) }.Where(i => i.Item2 != null).ToList();
+        return ids.Count == 0
+            ? [prefix + "\u0000" + content]
+            : ids.Select(i => $"{prefix}{i.Item1}:{i.Item2}\u0000{content}").ToList();
     }
 }

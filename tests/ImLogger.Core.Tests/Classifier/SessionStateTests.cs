@@ -72,6 +72,22 @@ public class SessionStateTests
     }
 
     [Test]
+    public void ACopyMatchingAnyIdOfAnEarlierCopyIsARepeat()
+    {
+        var dedup = new CopyDeduplicator(TimeSpan.FromMinutes(1), new FakeTimeProvider());
+        ConversationEvent Copy(string? id, string? serverId, string text = "hi") => new()
+        {
+            Id = Guid.NewGuid().ToString("N"), ReceivedUtc = DateTimeOffset.UnixEpoch, Kind = EventKind.Message, Direction = Direction.Incoming,
+            ConversationType = ConversationType.GroupChat, ConversationKey = "room@conference.example.test", From = "room@conference.example.test/bob",
+            To = "alice@example.test/l", StanzaId = id, ServerStanzaId = serverId, Text = text, LoggedUsers = ["alice@example.test"], RawXml = "<message/>",
+        };
+        Assert.That(dedup.IsRepeat(Copy("m1", null)), Is.False, "the sender's copy: no stanza-id yet");
+        Assert.That(dedup.IsRepeat(Copy("m1", "room-archive-7")), Is.True, "the reflection, with the room's stanza-id");
+        Assert.That(dedup.IsRepeat(Copy("rewritten", "room-archive-7")), Is.True, "a copy whose id was rewritten, matched by the stanza-id");
+        Assert.That(dedup.IsRepeat(Copy("rewritten", "room-archive-7", "other text")), Is.False, "other content is another message");
+    }
+
+    [Test]
     public void SystemEventsAreDedupedByKindAndContent()
     {
         var dedup = new CopyDeduplicator(TimeSpan.FromMinutes(1), new FakeTimeProvider());
