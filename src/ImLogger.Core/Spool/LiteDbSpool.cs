@@ -83,6 +83,7 @@ public sealed partial class LiteDbSpool : ISpool
                 _transcripts.EnsureIndex(F_State);
                 // Events: the _id "{transcriptId}:{sequence:D10}" is the transcriptId+sequence index (unique, ordered).
                 _events.EnsureIndex(E_TranscriptId);
+                _events.EnsureIndex(E_EventId, unique: false);
                 _db.Checkpoint();
             }
             catch (Exception ex) when (ex is LiteException or InvalidCastException or IndexOutOfRangeException or ArgumentException)
@@ -203,9 +204,15 @@ public sealed partial class LiteDbSpool : ISpool
         {
             var headers = new Dictionary<string, BsonDocument>(StringComparer.Ordinal);
             var documents = new List<BsonDocument>(events.Count);
-            foreach (var (transcriptId, e) in events)
+            var added = new List<SpoolAppend>(events.Count);
+            foreach (var append in events)
             {
+                var (transcriptId, e) = append;
                 ArgumentNullException.ThrowIfNull(e);
+                // Idempotent by event id: a write whose commit reached the log but whose checkpoint failed (disk full)
+                // reports failure, and the caller's retry must not store the same events a second time.
+                if (_events.Exists(Query.EQ(E_EventId, e.Id))) continue;
+                added.Add(append);
                 if (!headers.TryGetValue(transcriptId, out var doc))
                 {
                     doc = _transcripts.FindById(transcriptId)
@@ -219,9 +226,10 @@ public sealed partial class LiteDbSpool : ISpool
                 doc[F_EventCount] = sequence + 1;
                 if (e.ReceivedUtc.UtcTicks > doc[F_LastEvent].AsInt64) doc[F_LastEvent] = Instant(e.ReceivedUtc);
             }
+            if (documents.Count == 0) return;
             _events.InsertBulk(documents);
             foreach (var doc in headers.Values) _transcripts.Update(doc);
-            CountActivity(events); // same transaction: the counters survive delivery, which deletes the events
+            CountActivity(added); // same transaction: the counters survive delivery, which deletes the events
         });
     }
 
