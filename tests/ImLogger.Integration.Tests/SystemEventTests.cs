@@ -78,6 +78,7 @@ public class SystemEventTests
             // the other kinds, for the sample transcript: correction, retraction, desktop share, meeting, conference, encrypted, unknown
             Send("alice", "<message to='bob@example.test' type='chat' id='msg-1'><body>see you at 10</body><origin-id xmlns='urn:xmpp:sid:0' id='msg-1'/></message>"),
             Send("alice", "<message to='bob@example.test' type='chat' id='msg-2'><body>see you at 11</body><origin-id xmlns='urn:xmpp:sid:0' id='msg-2'/><replace xmlns='urn:xmpp:message-correct:0' id='msg-1'/></message>"),
+            Send("bob", "<message to='alice@example.test' type='chat'><reactions xmlns='urn:xmpp:reactions:0' id='msg-1'><reaction>\U0001F44D</reaction></reactions><store xmlns='urn:xmpp:hints'/></message>"),
             Send("alice", "<message to='bob@example.test' type='chat' id='msg-3'><body>This person attempted to retract a previous message, but your client does not support it.</body><retract xmlns='urn:xmpp:message-retract:1' id='msg-2'/><fallback xmlns='urn:xmpp:fallback:0' for='urn:xmpp:message-retract:1'/><store xmlns='urn:xmpp:hints'/></message>"),
             Send("alice", $"<iq type='set' id='d1' to='{bob}'><jingle xmlns='urn:xmpp:jingle:1' action='session-initiate' sid='2227053353' initiator='{alice}'><content name='chromoting' creator='initiator'><description xmlns='google:remoting'><standard-ice/></description></content></jingle></iq>"),
             Send("alice", $"<iq type='set' id='d2' to='{bob}'><jingle xmlns='urn:xmpp:jingle:1' action='session-terminate' sid='2227053353'><reason><success/></reason></jingle></iq>"),
@@ -88,9 +89,9 @@ public class SystemEventTests
             Chat("bob", "alice", "bye"), Expect("alice", "bob", "bye"),
             Disconnect("alice"));
 
-        // 31 events in the chat, 7 in the room (joins, subject, invitation, decline, leaves), 2 of the phone call; give the last copies a moment,
+        // 32 events in the chat, 7 in the room (joins, subject, invitation, decline, leaves), 2 of the phone call; give the last copies a moment,
         // the graceful stop spools whatever else was read.
-        await ImLoggerProcess.WaitSpooledAsync(imlogger, 37);
+        await ImLoggerProcess.WaitSpooledAsync(imlogger, 38);
         await Task.Delay(1000);
         Assert.That(await imlogger.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero, "graceful stop");
 
@@ -117,6 +118,7 @@ public class SystemEventTests
             Assert.That(text, Does.Contain("* alice@example.test/test started a PC-to-PC (audio) call with bob@example.test [session jmi-1]"));
             Assert.That(text, Does.Contain("* alice@example.test/test ended the PC-to-PC (audio) call (retracted), no duration (its acceptance was not seen) [session jmi-1]"));
             Assert.That(text, Does.Contain("corrected message msg-1 \"see you at 10\" to: see you at 11"));
+            Assert.That(text, Does.Contain("* bob@example.test/test reacted \U0001F44D to message msg-1 \"see you at 10\""));
             Assert.That(text, Does.Contain("retracted message msg-2 \"see you at 11\"; the original stays archived"));
             Assert.That(text, Does.Contain("started a desktop share with bob@example.test"));
             Assert.That(text, Does.Contain("* bob@example.test/test started a meeting with alice@example.test at <https://meet.example.test/standup>"));

@@ -13,6 +13,7 @@ internal static class EventNs
     public static readonly XNamespace Sid = "urn:xmpp:sid:0";
     public static readonly XNamespace DirectInvite = "jabber:x:conference";
     public static readonly XNamespace Oob = "jabber:x:oob";
+    public static readonly XNamespace Reactions = "urn:xmpp:reactions:0";
     public static readonly XNamespace Sfs = "urn:xmpp:sfs:0";
     public static readonly XNamespace FileMetadata = "urn:xmpp:file:metadata:0";
     public static readonly XNamespace Si = "http://jabber.org/protocol/si";

@@ -121,6 +121,16 @@ public sealed partial class StanzaClassifier
         }, "message correction (XEP-0308)");
     }
 
+    /// <summary>XEP-0444 reactions: each message carries the sender's complete set for one earlier message.</summary>
+    private static Classification? Reactions(TapEnvelope env, Scope scope, string from, string to)
+    {
+        var reactions = env.Stanza.Element(EventNs.Reactions + "reactions");
+        if ((string?)reactions?.Attribute("id") is not { Length: > 0 } id) return null;
+        var set = reactions!.Elements(EventNs.Reactions + "reaction").Select(r => r.Value.Trim()).Where(r => r.Length > 0);
+        return Classification.Of(Event(env, EventKind.Reaction, scope, from, to) with { RelatedId = id, Text = string.Join(' ', set) },
+            "reactions to a message (XEP-0444)");
+    }
+
     /// <summary>A group chat subject (a message with &lt;subject/&gt; and no body). Rooms send the current subject to
     /// each joining occupant: a subject equal to the one already known for the room is not a change.</summary>
     private Classification? Subject(TapEnvelope env, Scope scope, string from, string to, string type)

@@ -85,6 +85,7 @@ public sealed partial class StanzaClassifier(Func<string, bool> isLogged, Classi
             ?? DirectInvitation(env, scope, from, to, fromBare, toBare)
             ?? Retraction(env, scope, from, to)
             ?? Correction(env, scope, from, to)
+            ?? Reactions(env, scope, from, to)
             ?? Subject(env, scope, from, to, type)
             ?? SharedFile(env, scope, from, to)
             ?? TextMessage(env, scope, from, to, type)

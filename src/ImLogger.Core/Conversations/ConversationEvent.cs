@@ -47,6 +47,9 @@ public enum EventKind
     /// <summary>A stanza the policy refused in inline mode (it was not delivered); <see cref="ConversationEvent.Reason"/>
     /// is "rule: explanation", <see cref="ConversationEvent.Text"/> what was attempted.</summary>
     Refused,
+    /// <summary>Emoji reactions (XEP-0444) to an earlier message (<see cref="ConversationEvent.RelatedId"/>); <see cref="ConversationEvent.Text"/>
+    /// is the sender's whole current set, space-separated, empty when they withdrew them all.</summary>
+    Reaction,
 }
 
 /// <summary>What kind of real-time session a call event is about.</summary>

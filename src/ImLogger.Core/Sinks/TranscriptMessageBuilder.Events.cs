@@ -101,6 +101,10 @@ public sealed partial class TranscriptMessageBuilder
                 var of = Original(e, index);
                 return $"{actor} retracted {of}" + (string.IsNullOrEmpty(e.Reason) ? "" : $" ({Line(e.Reason)})") + "; the original stays archived";
             }
+            case EventKind.Reaction:
+                return string.IsNullOrWhiteSpace(e.Text)
+                    ? $"{actor} withdrew their reactions to {Original(e, index)}"
+                    : $"{actor} reacted {Line(e.Text)} to {Original(e, index)}";
             case EventKind.SubjectChanged:
                 return e.ConversationType == ConversationType.GroupChat && Resource(e.From) == null && Bare(e.From) == e.ConversationKey
                     ? $"the room's subject is: {Indent(BodyText(e.Text))}"

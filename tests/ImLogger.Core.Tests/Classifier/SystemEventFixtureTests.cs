@@ -105,6 +105,17 @@ public class SystemEventFixtureTests
     }
 
     [Test]
+    public void ReactionsNameTheMessageTheyReactTo()
+    {
+        var steps = Play("reaction", Alice);
+        Assert.Multiple(() =>
+        {
+            Assert.That((Only(steps[0]).Kind, Only(steps[0]).RelatedId, Only(steps[0]).Text), Is.EqualTo((EventKind.Reaction, "msg-1", "\U0001F44D")));
+            Assert.That((Only(steps[1]).Kind, Only(steps[1]).Text), Is.EqualTo((EventKind.Reaction, "")), "all reactions withdrawn");
+        });
+    }
+
+    [Test]
     public void ModeratedRetractionInARoomSaysWhoModerated()
     {
         // XEP-0425 v0.3 form (message-retract:1 with moderated) as the room sends it to occupants.

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Writes event fixtures (tests/ImLogger.Core.Tests/Resources/events/*.xml) with the stanzas Debian's
 python3-slixmpp itself builds through its plugins: nothing here is typed as XML by hand, the plugins
-(xep_0045, xep_0249, xep_0066, xep_0096/0095, xep_0308, xep_0424, xep_0353, xep_0380, xep_0359)
+(xep_0045, xep_0249, xep_0066, xep_0096/0095, xep_0308, xep_0424, xep_0353, xep_0380, xep_0359, xep_0444)
 serialize what they would put on the wire. Run with /usr/bin/python3 (slixmpp from the Debian package).
 
 usage: capture_slixmpp.py OUTDIR
@@ -23,7 +23,7 @@ class Capture(slixmpp.ClientXMPP):
         self.sent = []
         for p in ["xep_0030", "xep_0045", "xep_0249", "xep_0066", "xep_0095", "xep_0096", "xep_0308",
                   "xep_0359", "xep_0424", "xep_0353", "xep_0380", "xep_0334", "xep_0428",
-                  "xep_0047", "xep_0085", "xep_0184", "xep_0224", "xep_0050"]:
+                  "xep_0047", "xep_0085", "xep_0184", "xep_0224", "xep_0050", "xep_0444"]:
             self.register_plugin(p)
 
     def send(self, data, *args, **kwargs):
@@ -76,6 +76,14 @@ def main():
     c["origin_id"]["id"] = "msg-2"
     c["replace"]["id"] = "msg-1"
     fixture(out, "correction", "slixmpp Message with xep_0359 origin_id and xep_0308 replace", [m, c])
+
+    # XEP-0444 reactions to msg-1 (as bob's client sends them), then withdrawn (an empty set)
+    r = bob.make_message(mto=JID("alice@example.test"), mtype="chat", mfrom=JID(BOB))
+    bob.plugin["xep_0444"].set_reactions(r, "msg-1", ["\U0001F44D"])
+    r.enable("store")
+    none = bob.make_message(mto=JID("alice@example.test"), mtype="chat", mfrom=JID(BOB))
+    bob.plugin["xep_0444"].set_reactions(none, "msg-1", [])
+    fixture(out, "reaction", "slixmpp xep_0444 set_reactions (what send_reactions sends)", [r, none])
 
     # XEP-0424 retraction (slixmpp's XEP-0422 fastening form)
     alice.plugin["xep_0424"].send_retraction(JID("bob@example.test"), "msg-1", mfrom=JID(ALICE))

@@ -56,7 +56,7 @@ public sealed class TranscriptEventRenderingTests
     public void EveryOneToOneKindHasItsSentence()
     {
         var text = string.Join("\n", Lines(OneToOne(
-            ("invitation-direct", 1), ("correction", 1), ("retraction", 1), ("file-link", 1), ("file-metadata", 1),
+            ("invitation-direct", 1), ("correction", 1), ("reaction", 1), ("retraction", 1), ("file-link", 1), ("file-metadata", 1),
             ("file-si-offer", 1), ("file-si-accept-and-close", 1), ("jingle-file-transfer", 1), ("jmi-propose", 1), ("jmi-retract", 1),
             ("jingle-audio-call", 1), ("desktop-share", 1), ("phone-call", 1), ("meeting-invite", 1), ("audio-conference", 1),
             ("encrypted-omemo", 1), ("unclassified", 1))));
@@ -64,6 +64,8 @@ public sealed class TranscriptEventRenderingTests
         {
             Assert.That(text, Does.Contain("* alice@example.test invited bob@example.test to the group chat lobby@conference.example.test: \"standup in 5\""));
             Assert.That(text, Does.Contain("* alice@example.test/laptop corrected message msg-1 \"see you at 10\" to: see you at 11"));
+            Assert.That(text, Does.Contain("* bob@example.test/phone reacted \U0001F44D to message msg-1 \"see you at 10\""));
+            Assert.That(text, Does.Contain("* bob@example.test/phone withdrew their reactions to message msg-1 \"see you at 10\""));
             Assert.That(text, Does.Contain("* alice@example.test/laptop retracted message msg-1 \"see you at 10\"; the original stays archived"));
             Assert.That(text, Does.Contain("alice@example.test/laptop -> bob@example.test: see you at 10"), "the original is still there, unchanged");
             Assert.That(text, Does.Contain("* alice@example.test/laptop shared \"report.pdf\" with bob@example.test <https://upload.example.test/f/abc/report.pdf>"));
