@@ -27,16 +27,16 @@ internal static class CheckConfigCommand
                               (n.Text == NotificationSettings.DefaultText ? "default text" : "custom text") + $": \"{n.Text}\"");
             Console.WriteLine($"    clients     {(org.ApprovedClients == null ? "any (no <approved-clients>)" : string.Join("; ", org.ApprovedClients))}");
             Console.WriteLine($"    logged ({org.Users.Count}):");
-            foreach (var u in org.Users) Console.WriteLine($"      {u.Jid,-40} -> {u.Endpoint ?? org.DefaultEndpoint,-20} {u.Source}");
+            foreach (var u in org.Users) Console.WriteLine($"      {u.Jid} -> {u.Endpoint ?? org.DefaultEndpoint}  ({u.Source})");
             if (org.OverLimit.Count > 0)
             {
                 Console.WriteLine($"    OVER THE SEAT LIMIT, NOT LOGGED ({org.OverLimit.Count}):");
-                foreach (var u in org.OverLimit) Console.WriteLine($"      {u.Jid,-40}    {"",-20} {u.Source}");
+                foreach (var u in org.OverLimit) Console.WriteLine($"      {u.Jid}  ({u.Source})");
             }
             if (org.Excluded.Count > 0)
             {
                 Console.WriteLine($"    excluded, not logged ({org.Excluded.Count}):");
-                foreach (var u in org.Excluded) Console.WriteLine($"      {u.Jid,-40}    {"",-20} {u.Source}");
+                foreach (var u in org.Excluded) Console.WriteLine($"      {u.Jid}  ({u.Source})");
             }
         }
         Console.WriteLine();

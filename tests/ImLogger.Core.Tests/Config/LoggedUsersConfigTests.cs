@@ -185,6 +185,15 @@ public class LoggedUsersConfigTests
     }
 
     [Test]
+    public void TheSchemaAcceptsWhatTheLoaderAccepts()
+    {
+        // Switches are case-insensitive for the loader; the schema must not be stricter.
+        var org = Load(Write("<notifications inside=\"OFF\" outside=\"Yes\" />\n<user jid=\"alice@example.test\" />")).Organizations[0];
+        Assert.That(org.Notifications.NotifyInside, Is.False);
+        Assert.That(org.Notifications.NotifyOutside, Is.True);
+    }
+
+    [Test]
     public void TheSchemaShippedInConfigIsTheOneTheLoaderUses()
     {
         var shipped = Path.Combine(TestContext.CurrentContext.TestDirectory, "../../../../../config/imlogger.xsd");
