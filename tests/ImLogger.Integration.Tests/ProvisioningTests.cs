@@ -104,4 +104,27 @@ public partial class ProvisioningTests
         Assert.That(transcript.TextBody, Does.Contain("after the reload").And.Contain("still logged after a broken edit").And.Not.Contain("before the reload"));
         Assert.That(imlogger.Lines.Count(l => l.Contains("Connected to the XMPP server", StringComparison.Ordinal)), Is.EqualTo(1), "the component connection was never dropped");
     }
+
+    [Test, CancelAfter(180_000)]
+    public async Task InInlineModeAReloadedUserIsHeldAndArchivedAfterProsodyReloads()
+    {
+        const string attach = "<attach mode=\"inline\" failure-mode=\"closed\" timeout=\"5s\" rules-out=\"tap\" />";
+        await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice"], null, attach: attach);
+        await using var imlogger = world.RunImLogger();
+        await ImLoggerProcess.WaitConnectedAsync(imlogger);
+
+        world.WriteConfig(world.Prosody.ComponentPort, "1h", ["alice", "bob"], attach: attach);
+        await imlogger.WaitForLineAsync(l => l.Contains("Server rules for 2 logged user(s) written (reload)", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "rules rewritten");
+        Assert.That(await File.ReadAllTextAsync(Path.Combine(world.Dir, "tap", "imlogger.cfg.lua")), Does.Contain("\"bob@example.test\""));
+        // mod_imlogger_inline re-reads imlogger_logged_users when Prosody reloads its config.
+        await world.Prosody.ReloadAsync("holding the stanzas of 2 logged user(s)", TimeSpan.FromSeconds(30));
+
+        var mark = SpooledSoFar(imlogger);
+        await RunAsync(world.Prosody, world.Dir, Connect("bob"), Connect("carol"),
+            Chat("bob", "carol", "held and archived"), Expect("carol", "bob", "held and archived"));
+        await ImLoggerProcess.WaitSpooledAsync(imlogger, mark + 1);
+        Assert.That(await imlogger.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero);
+        var transcript = world.Archived().Single(m => Conversation(m) == "bob@example.test carol@example.test");
+        Assert.That(transcript.TextBody, Does.Contain("held and archived"));
+    }
 }
