@@ -9,7 +9,8 @@ internal static class Program
         ImLogger: compliance logging for XMPP, as an external component (XEP-0114).
 
         usage:
-          imlogger run --config FILE              run the component (Ctrl-C or SIGTERM stops it, flushing open transcripts)
+          imlogger run --config FILE              run the component (Ctrl-C or SIGTERM stops it, flushing open transcripts;
+                                                  SIGHUP or saving the config reloads it, see docs/admin-guide.md)
           imlogger prosody-config --config FILE [--out DIR]
                                                   print (or write to DIR) what to add to Prosody for tap mode
           imlogger check-config --config FILE     check the config and print a summary; exit code 0 if valid, 1 if not
