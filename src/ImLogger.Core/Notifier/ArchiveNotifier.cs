@@ -62,12 +62,17 @@ public sealed class ArchiveNotifier
             if (!_conversations.TryGetValue(e.ConversationKey, out var conversation))
                 _conversations[e.ConversationKey] = conversation = new ConversationState(e.ConversationType, e.ConversationKey);
             conversation.Apply(e);
-            if (e.Kind is EventKind.Message or EventKind.Joined)
+            if (IsActivity(e.Kind))
                 Notify(conversation, e, output, stanzas);
         }
         Prune();
         return (output, stanzas);
     }
+
+    /// <summary>What counts as activity: a message, a join, or the start of another communication mode
+    /// (a call, a file transfer, an invitation), since the notice says those are logged too.</summary>
+    private static bool IsActivity(EventKind kind) => kind is EventKind.Message or EventKind.Joined or EventKind.CallInitiated
+        or EventKind.FileOffered or EventKind.FileShared or EventKind.Invitation;
 
     /// <summary>A logged user signed out (an unavailable broadcast): their conversations' notice clock starts over.</summary>
     public void SignedOut(string loggedUserBareJid)

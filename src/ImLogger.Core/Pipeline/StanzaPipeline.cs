@@ -72,6 +72,9 @@ public sealed class StanzaPipeline(
         var result = classifier.Classify(envelope);
         if (result.Events.Count == 0)
             logger.LogDebug("{Kind} {Id} not archived: {Reason}", envelope.Stanza.Name.LocalName, (string?)envelope.Stanza.Attribute("id"), result.Reason);
+        else
+            logger.LogDebug("{Kind} {Id}: {Events} ({Reason})", envelope.Stanza.Name.LocalName, (string?)envelope.Stanza.Attribute("id"),
+                string.Join(", ", result.Events.Select(e => e.Kind)), result.Reason);
         policy.Observe(result.Events);
         return result.Events;
     }

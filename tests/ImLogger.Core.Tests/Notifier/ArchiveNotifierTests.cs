@@ -208,3 +208,24 @@ public class ArchiveNotifierTests
         Assert.That(n.ConversationCount, Is.Zero);
     }
 }
+
+public class ArchiveNotifierActivityTests
+{
+    [TestCase(EventKind.CallInitiated, true)]
+    [TestCase(EventKind.FileOffered, true)]
+    [TestCase(EventKind.Invitation, true)]
+    [TestCase(EventKind.CallEnded, false)]
+    [TestCase(EventKind.Left, false)]
+    public void StartingAnotherCommunicationModeIsActivity(EventKind kind, bool notifies)
+    {
+        var org = new OrganizationConfig { Domain = "example.test", DefaultEndpoint = "a", Users = [new LoggedUserConfig("alice@example.test", null)] };
+        var notifier = new ArchiveNotifier(j => j == "alice@example.test" ? org : null, "archive.example.test", new FakeTimeProvider());
+        var e = new ConversationEvent
+        {
+            Id = "e", ReceivedUtc = DateTimeOffset.UnixEpoch, Kind = kind, Direction = Direction.Outgoing,
+            ConversationType = ConversationType.OneToOne, ConversationKey = "alice@example.test bob@partner.test",
+            From = "alice@example.test/l", To = "bob@partner.test", LoggedUsers = ["alice@example.test"], RawXml = "<x/>",
+        };
+        Assert.That(notifier.Observe([e]).Stanzas.Count, Is.EqualTo(notifies ? 2 : 0));
+    }
+}
