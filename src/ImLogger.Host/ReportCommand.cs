@@ -69,7 +69,7 @@ internal static class ReportCommand
 
     private static string Activity(Dictionary<string, UserActivity> activity, string jid) =>
         activity.TryGetValue(jid, out var a)
-            ? $"captured {a.Captured}, refused {a.Refused}, last activity {a.LastActivityUtc.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)}Z"
+            ? $"captured {a.Captured}, refused {a.Refused}{(a.RefusedBy.Count == 0 ? "" : $" ({string.Join(", ", a.RefusedBy.Select(r => $"{r.Key} {r.Value}"))})")}, last activity {a.LastActivityUtc.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)}Z"
             : "captured 0, refused 0, no activity";
 
     /// <summary>Transcripts still owed to each endpoint: pending (will be retried) and dead (need the operator).</summary>

@@ -100,4 +100,8 @@ public interface ISpool : IDisposable
 /// <param name="Captured">Events archived for the user (archive notices not counted).</param>
 /// <param name="Refused">Stanzas of the user refused by the policy (inline mode), each archived as a refusal.</param>
 /// <param name="LastActivityUtc">Receipt time of the user's newest event.</param>
-public sealed record UserActivity(string User, long Captured, long Refused, DateTimeOffset LastActivityUtc);
+public sealed record UserActivity(string User, long Captured, long Refused, DateTimeOffset LastActivityUtc)
+{
+    /// <summary>The refusals by policy rule (for example "unapproved-client"), summing to <see cref="Refused"/>.</summary>
+    public IReadOnlyDictionary<string, long> RefusedBy { get; init; } = new Dictionary<string, long>();
+}

@@ -15,6 +15,7 @@ public sealed partial class LiteDbSpool
     private void CountActivity(IReadOnlyList<SpoolAppend> events)
     {
         var counters = new Dictionary<string, (string User, DateTime Day, long Captured, long Refused, long Last)>(StringComparer.Ordinal);
+        var rules = new Dictionary<(string Key, string Rule), long>();
         foreach (var (_, e) in events)
         {
             if (e.Kind == EventKind.Notice) continue; // the component's own notices are not the user's activity
@@ -23,6 +24,12 @@ public sealed partial class LiteDbSpool
             {
                 var key = $"{user}|{utc:yyyy-MM-dd}";
                 var c = counters.TryGetValue(key, out var found) ? found : (User: user, Day: utc.Date, Captured: 0L, Refused: 0L, Last: 0L);
+                if (e.Kind == EventKind.Refused)
+                {
+                    // The policy writes "rule: explanation" (unapproved-client, end-to-end encryption, ...): keep the rule.
+                    var rule = RuleKey(e.Reason);
+                    rules[(key, rule)] = rules.GetValueOrDefault((key, rule)) + 1;
+                }
                 counters[key] = e.Kind == EventKind.Refused
                     ? c with { Refused = c.Refused + 1, Last = Math.Max(c.Last, utc.Ticks) }
                     : c with { Captured = c.Captured + 1, Last = Math.Max(c.Last, utc.Ticks) };
@@ -39,6 +46,10 @@ public sealed partial class LiteDbSpool
             doc["captured"] = doc["captured"].AsInt64 + c.Captured;
             doc["refused"] = doc["refused"].AsInt64 + c.Refused;
             doc["last"] = Math.Max(doc["last"].AsInt64, c.Last);
+            var byRule = doc.TryGetValue("refusedBy", out var existing) && existing.IsDocument ? existing.AsDocument : [];
+            foreach (var ((k, rule), n) in rules)
+                if (k == key) byRule[rule] = (byRule.TryGetValue(rule, out var old) ? old.AsInt64 : 0L) + n;
+            doc["refusedBy"] = byRule;
             collection.Upsert(doc);
         }
     }
@@ -50,8 +61,20 @@ public sealed partial class LiteDbSpool
         return Read<IReadOnlyList<UserActivity>>(() => ActivityDocuments.Find(Query.GTE("day", fromDay))
             .GroupBy(d => d["user"].AsString, StringComparer.Ordinal)
             .Select(g => new UserActivity(g.Key, g.Sum(d => d["captured"].AsInt64), g.Sum(d => d["refused"].AsInt64),
-                new DateTimeOffset(g.Max(d => d["last"].AsInt64), TimeSpan.Zero)))
+                new DateTimeOffset(g.Max(d => d["last"].AsInt64), TimeSpan.Zero))
+            {
+                RefusedBy = g.SelectMany(d => d.TryGetValue("refusedBy", out var r) && r.IsDocument ? r.AsDocument : [])
+                    .GroupBy(kv => kv.Key, StringComparer.Ordinal)
+                    .ToDictionary(x => x.Key, x => x.Sum(kv => kv.Value.AsInt64), StringComparer.Ordinal),
+            })
             .OrderBy(a => a.User, StringComparer.Ordinal)
             .ToList());
+    }
+
+    /// <summary>The rule part of a refusal's reason, safe as a document field name.</summary>
+    private static string RuleKey(string? reason)
+    {
+        var rule = (reason ?? "").Split(':', 2)[0].Trim();
+        return rule.Length == 0 ? "unknown" : rule.Replace('.', '_').Replace('$', '_');
     }
 }

@@ -34,7 +34,7 @@ public class SpoolActivityTests
             spool.Append([
                 new SpoolAppend(t.Id, Event(EventKind.Message, day1, "alice@example.test", "bob@example.test")),
                 new SpoolAppend(t.Id, Event(EventKind.Notice, day1, "alice@example.test")),
-                new SpoolAppend(t.Id, Event(EventKind.Refused, day2, "alice@example.test")),
+                new SpoolAppend(t.Id, Event(EventKind.Refused, day2, "alice@example.test") with { Reason = "unapproved-client: Gajim 1.7 is not approved" }),
             ]);
             spool.Append([new SpoolAppend(t.Id, Event(EventKind.Message, day2, "alice@example.test"))]);
             spool.Close(t.Id, day2);
@@ -43,12 +43,15 @@ public class SpoolActivityTests
         }
         using (var reopened = new LiteDbSpool(path, NullLogger<LiteDbSpool>.Instance))
         {
-            Assert.That(reopened.Activity(DateTimeOffset.MinValue), Is.EqualTo(new[]
+            var all = reopened.Activity(DateTimeOffset.MinValue);
+            Assert.That(all.Select(a => (a.User, a.Captured, a.Refused, a.LastActivityUtc)), Is.EqualTo(new[]
             {
-                new UserActivity("alice@example.test", Captured: 2, Refused: 1, LastActivityUtc: day2),
-                new UserActivity("bob@example.test", Captured: 1, Refused: 0, LastActivityUtc: day1),
+                ("alice@example.test", 2L, 1L, day2),
+                ("bob@example.test", 1L, 0L, day1),
             }));
-            Assert.That(reopened.Activity(day2), Is.EqualTo(new[] { new UserActivity("alice@example.test", 1, 1, day2) }), "since day 2 only");
+            Assert.That(all[0].RefusedBy, Is.EquivalentTo(new Dictionary<string, long> { ["unapproved-client"] = 1 }));
+            var sinceDay2 = reopened.Activity(day2).Single();
+            Assert.That((sinceDay2.User, sinceDay2.Captured, sinceDay2.Refused), Is.EqualTo(("alice@example.test", 1L, 1L)), "since day 2 only");
         }
     }
 }
