@@ -38,6 +38,8 @@ internal static class CheckConfigCommand
                 Console.WriteLine($"    excluded, not logged ({org.Excluded.Count}):");
                 foreach (var u in org.Excluded) Console.WriteLine($"      {u.Jid}  ({u.Source})");
             }
+            if (org.UnmatchedExclusions.Count > 0)
+                Console.WriteLine($"    note: <exclude> matching no listed user (check the spelling): {string.Join(", ", org.UnmatchedExclusions)}");
         }
         Console.WriteLine();
         foreach (var e in config.Endpoints)

@@ -90,6 +90,7 @@ public static partial class ConfigLoader
                 Users = kept.Take(seats).Select(ToUser).ToList(),
                 OverLimit = kept.Skip(seats).Select(ToUser).ToList(),
                 Excluded = ordered.Where(c => excluded.ContainsKey(c.Jid)).Select(ToUser).ToList(),
+                UnmatchedExclusions = excluded.Where(x => !byJid.ContainsKey(x.Key)).Select(x => $"{x.Key} (line {Line(x.Value)})").ToList(),
                 ApprovedClients = ReadApprovedClients(Single(e, "approved-clients", required: false)),
             };
         }

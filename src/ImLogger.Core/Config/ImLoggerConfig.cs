@@ -96,6 +96,10 @@ public sealed record OrganizationConfig
     /// <summary>Users listed (by a group or CSV, typically) but excluded with &lt;exclude jid="..."/&gt;: not logged, no seat taken.</summary>
     public IReadOnlyList<LoggedUserConfig> Excluded { get; init; } = [];
 
+    /// <summary>&lt;exclude&gt; entries that match no listed user (a typo, or a pre-emptive exclusion): shown so that a
+    /// misspelt exclusion is noticed.</summary>
+    public IReadOnlyList<string> UnmatchedExclusions { get; init; } = [];
+
     /// <summary>The clients this organization's logged users may use (inline mode enforces it); null: any client.</summary>
     public IReadOnlyList<ApprovedClient>? ApprovedClients { get; init; }
 

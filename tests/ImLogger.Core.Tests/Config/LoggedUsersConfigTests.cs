@@ -79,6 +79,7 @@ public class LoggedUsersConfigTests
                 <group name="Compliance" file="groups.txt" />
                 <csv path="users.csv" />
                 <exclude jid="intern@example.test" />
+                <exclude jid="inten@example.test" />
             """, seats: "seats=\"5\""));
         var org = config.Organizations.Single();
         Assert.Multiple(() =>
@@ -87,6 +88,7 @@ public class LoggedUsersConfigTests
                 { "alice@example.test", "bob@example.test", "dave@example.test", "frank@example.test", "grace@example.test" }));
             Assert.That(org.OverLimit.Select(u => u.Jid), Is.EqualTo(new[] { "heidi@example.test" }));
             Assert.That(org.Excluded.Select(u => u.Jid), Is.EqualTo(new[] { "intern@example.test" }));
+            Assert.That(org.UnmatchedExclusions, Is.EqualTo(new[] { "inten@example.test (line 13)" }), "a misspelt exclusion is shown");
             Assert.That(config.LoggedUsers["alice@example.test"], Is.EqualTo("local"), "first place wins; the CSV names alice again without an endpoint");
             Assert.That(config.LoggedUsers["bob@example.test"], Is.EqualTo("other"));
             Assert.That(org.OverLimit[0].Endpoint, Is.EqualTo("other"), "the CSV's endpoint column");
