@@ -58,7 +58,7 @@ internal sealed partial class LoadBench(BenchContext context, BenchOptions optio
             </imlogger>
             """);
         var include = mode.Include == null ? null : await mode.Include(context, dir);
-        await rig.StartAsync(include);
+        await rig.StartAsync(include, options.Nagle);
         ImLoggerRun? imlogger = null;
         try
         {

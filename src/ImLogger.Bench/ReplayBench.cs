@@ -11,7 +11,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace ImLogger.Bench;
 
 /// <summary>One row of the component-alone table.</summary>
-internal sealed record ReplayResult(string Stage, int Stanzas, long Events, TimeSpan Elapsed, TimeSpan Cpu)
+internal sealed record ReplayResult(string Stage, int Stanzas, long Events, TimeSpan Elapsed, TimeSpan Cpu, long AllocatedBytes = 0, TimeSpan GcPause = default)
 {
     public double StanzasPerSecond => Stanzas / Elapsed.TotalSeconds;
 }
@@ -51,12 +51,13 @@ internal sealed class ReplayBench(BenchContext context, BenchOptions options)
         document.Write(payload);
         document.Write("</stream:stream>"u8);
         var settings = new XmlReaderSettings { DtdProcessing = DtdProcessing.Prohibit, XmlResolver = null, IgnoreComments = true };
-        long best = long.MaxValue;
+        long best = long.MaxValue, allocated = 0;
         TimeSpan cpu = default;
         for (var round = 0; round < 3; round++)
         {
             document.Position = 0;
             var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+            var allocated0 = GC.GetTotalAllocatedBytes(precise: true);
             var start = Stopwatch.GetTimestamp();
             using (var reader = XmlReader.Create(document, settings))
             {
@@ -67,9 +68,9 @@ internal sealed class ReplayBench(BenchContext context, BenchOptions options)
                 }
             }
             var ticks = Stopwatch.GetTimestamp() - start;
-            if (ticks < best) { best = ticks; cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu0; }
+            if (ticks < best) { best = ticks; cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu0; allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated0; }
         }
-        return new ReplayResult("XmlReader over the same bytes in memory (ceiling)", stanzas, 0, Stopwatch.GetElapsedTime(0, best), cpu);
+        return new ReplayResult("XmlReader over the same bytes in memory (ceiling)", stanzas, 0, Stopwatch.GetElapsedTime(0, best), cpu, allocated);
     }
 
     private async Task<ReplayResult> ReplayAsync(byte[] payload, int stanzas, Stage stage)
@@ -104,6 +105,8 @@ internal sealed class ReplayBench(BenchContext context, BenchOptions options)
         while (!connection.IsConnected) await Task.Delay(5);
 
         var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+        var allocated0 = GC.GetTotalAllocatedBytes(precise: true);
+        var pause0 = GC.GetTotalPauseDuration();
         var start = Stopwatch.GetTimestamp();
         var sending = server.SendAsync(payload, stop.Token);
         var seen = 0;
@@ -121,6 +124,8 @@ internal sealed class ReplayBench(BenchContext context, BenchOptions options)
         }
         var elapsed = Stopwatch.GetElapsedTime(start);
         var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu0;
+        var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated0;
+        var pause = GC.GetTotalPauseDuration() - pause0;
         await sending;
         await stop.CancelAsync();
         try { await running; } catch (OperationCanceledException) { }
@@ -130,6 +135,6 @@ internal sealed class ReplayBench(BenchContext context, BenchOptions options)
             Stage.Classify => "+ envelope, classifier, dedup, notifier (spooling off)",
             _ => "+ durable LiteDB spool (fsync per batch of up to 512)",
         };
-        return new ReplayResult(name, seen, events, elapsed, cpu);
+        return new ReplayResult(name, seen, events, elapsed, cpu, allocated, pause);
     }
 }

@@ -31,10 +31,10 @@ internal static class Tables
     {
         var s = new StringBuilder();
         s.AppendLine().AppendLine(Inv, $"### 2. The component alone: {results[0].Stanzas} recorded tap copies (chat, XHTML-IM, presence, roster iq, room traffic) over loopback XEP-0114");
-        s.AppendLine().AppendLine("| stage | stanzas/s | events spooled | bench process CPU s (of wall s) |");
-        s.AppendLine("|---|---|---|---|");
+        s.AppendLine().AppendLine("| stage | stanzas/s | events spooled | bench process CPU s (of wall s) | allocated KB/stanza | GC pauses ms |");
+        s.AppendLine("|---|---|---|---|---|---|");
         foreach (var r in results)
-            s.AppendLine(Inv, $"| {r.Stage} | {r.StanzasPerSecond:0} | {(r.Events > 0 ? r.Events.ToString(Inv) : "-")} | {r.Cpu.TotalSeconds:0.00} ({r.Elapsed.TotalSeconds:0.00}) |");
+            s.AppendLine(Inv, $"| {r.Stage} | {r.StanzasPerSecond:0} | {(r.Events > 0 ? r.Events.ToString(Inv) : "-")} | {r.Cpu.TotalSeconds:0.00} ({r.Elapsed.TotalSeconds:0.00}) | {r.AllocatedBytes / 1024.0 / r.Stanzas:0.0} | {r.GcPause.TotalMilliseconds:0} |");
         return s.ToString();
     }
 
