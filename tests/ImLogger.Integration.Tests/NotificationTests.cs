@@ -45,7 +45,7 @@ public class NotificationTests
         var lines = text.ReplaceLineEndings("\n").Split('\n').Where(l => l.StartsWith('[')).ToArray();
         Assert.That(lines, Has.Length.EqualTo(4), text);
         Assert.That(lines[0], Does.EndWith("hello erin"));
-        Assert.That(lines[1], Does.Contain("[notice]").And.Contain(DefaultStart));
+        Assert.That(lines[1], Does.Contain("[notice to alice@example.test, erin@partner.test]").And.Contain(DefaultStart));
         Assert.That(text, Does.Not.Contain("imlogger-notice"), "the notices copied back by the server are not archived as messages");
     }
 
@@ -82,7 +82,7 @@ public class NotificationTests
 
         Assert.That(await imlogger.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero);
         var room = world.Archived().Single(m => (m.Headers["X-ImLogger-Conversation"] ?? "").StartsWith("board", StringComparison.Ordinal));
-        var noticeLines = (room.TextBody ?? "").ReplaceLineEndings("\n").Split('\n').Where(l => l.Contains("[notice]", StringComparison.Ordinal)).ToArray();
+        var noticeLines = (room.TextBody ?? "").ReplaceLineEndings("\n").Split('\n').Where(l => l.Contains("[notice to ", StringComparison.Ordinal)).ToArray();
         Assert.That(noticeLines.Count(l => l.Contains(PartnerText, StringComparison.Ordinal)), Is.GreaterThanOrEqualTo(1), room.TextBody);
         Assert.That(noticeLines.Count(l => l.Contains(DefaultStart, StringComparison.Ordinal)), Is.GreaterThanOrEqualTo(1), room.TextBody);
     }

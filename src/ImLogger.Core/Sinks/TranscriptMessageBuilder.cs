@@ -283,6 +283,9 @@ public sealed partial class TranscriptMessageBuilder
         };
     }
 
+    /// <summary>"[notice to alice@example.test, bob@example.test]": who the archive told (the recipients are in To).</summary>
+    private static string NoticeLabel(ConversationEvent e) => string.IsNullOrEmpty(e.To) ? "[notice]" : $"[notice to {Line(e.To)}]";
+
     private static string Indent(string text) => text.Replace("\n", "\n    ");
 
     internal static string RenderLine(ConversationEvent e) => RenderLine(e, MessageIndex.Empty);
@@ -300,7 +303,7 @@ public sealed partial class TranscriptMessageBuilder
                 var to = Recipient(e);
                 return ts + Sender(e) + (to is null ? "" : " -> " + to) + ": " + Indent(MessageText(e));
             case EventKind.Notice:
-                return ts + "[notice] " + Indent(MessageText(e));
+                return ts + NoticeLabel(e) + " " + Indent(MessageText(e));
             default:
                 return ts + "* " + Occupant(e) + " " + Indent(PresenceText(e));
         }
@@ -383,7 +386,7 @@ public sealed partial class TranscriptMessageBuilder
                       .Append("</td><td>").Append(H(Recipient(e) ?? "")).Append("</td><td><em>").Append(H(EncryptedText(e))).Append("</em></td></tr>\n");
                     break;
                 case EventKind.Notice:
-                    sb.Append("<tr class=\"notice\"><td class=\"time\">").Append(time).Append("</td><td colspan=\"3\">[notice] ")
+                    sb.Append("<tr class=\"notice\"><td class=\"time\">").Append(time).Append("</td><td colspan=\"3\">").Append(H(NoticeLabel(e))).Append(' ')
                       .Append(HMultiline(MessageText(e))).Append("</td></tr>\n");
                     break;
                 default:
