@@ -11,7 +11,7 @@ namespace ImLogger.Classifier;
 /// </summary>
 public static class XhtmlText
 {
-    private static readonly HashSet<string> Blocks = ["p", "div", "li", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "pre"];
+    private static readonly HashSet<string> Blocks = ["p", "div", "li", "blockquote", "body", "h1", "h2", "h3", "h4", "h5", "h6", "pre"];
 
     public static string ToText(XElement xhtmlBody)
     {
@@ -36,11 +36,16 @@ public static class XhtmlText
                 case XElement child when child.Name.LocalName == "br":
                     sb.Append('\n');
                     break;
+                case XElement child when child.Name.LocalName is "script" or "style":
+                    break; // not text a person reads
                 case XElement child:
                     var block = Blocks.Contains(child.Name.LocalName);
                     if (block && sb.Length > 0 && sb[^1] != '\n') sb.Append('\n');
                     Append(child, sb);
-                    if (block) sb.Append('\n');
+                    // A link whose text hides its target: the archive shows where it pointed.
+                    if (child.Name.LocalName == "a" && (string?)child.Attribute("href") is { Length: > 0 } href && !child.Value.Contains(href, StringComparison.Ordinal))
+                        sb.Append(" <").Append(href).Append('>');
+                    if (block && sb.Length > 0 && sb[^1] != '\n') sb.Append('\n');
                     break;
             }
         }

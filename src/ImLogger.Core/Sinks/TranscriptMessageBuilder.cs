@@ -177,45 +177,13 @@ public sealed partial class TranscriptMessageBuilder
     {
         try
         {
-            var root = XElement.Parse(html, LoadOptions.PreserveWhitespace);
-            var sb = new StringBuilder();
-            AppendText(root, sb);
-            return sb.ToString().Trim();
+            return Classifier.XhtmlText.ToText(XElement.Parse(html, LoadOptions.PreserveWhitespace));
         }
         catch (System.Xml.XmlException)
         {
             // Not well-formed XML: let an HTML parser (forgiving, no regexes) take the text; it is encoded again on output.
             var document = new AngleSharp.Html.Parser.HtmlParser().ParseDocument("<body>" + html);
             return (document.Body?.TextContent ?? "").Trim();
-        }
-    }
-
-    private static void AppendText(XElement element, StringBuilder sb)
-    {
-        foreach (var node in element.Nodes())
-        {
-            switch (node)
-            {
-                case XText text:
-                    sb.Append(text.Value);
-                    break;
-                case XElement child when child.Name.LocalName == "br":
-                    sb.Append('\n');
-                    break;
-                case XElement child when child.Name.LocalName == "img":
-                    sb.Append((string?)child.Attribute("alt") ?? "[image]");
-                    break;
-                case XElement child when child.Name.LocalName is "script" or "style":
-                    break;
-                case XElement child:
-                    var block = child.Name.LocalName is "p" or "div" or "li" or "blockquote" or "body";
-                    if (block && sb.Length > 0 && sb[^1] != '\n') sb.Append('\n');
-                    AppendText(child, sb);
-                    if (child.Name.LocalName == "a" && (string?)child.Attribute("href") is { Length: > 0 } href && !child.Value.Contains(href, StringComparison.Ordinal))
-                        sb.Append(" <").Append(href).Append('>');
-                    if (block && sb.Length > 0 && sb[^1] != '\n') sb.Append('\n');
-                    break;
-            }
         }
     }
 
