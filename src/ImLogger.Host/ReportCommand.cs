@@ -1,7 +1,6 @@
 using System.Globalization;
 using ImLogger.Config;
 using ImLogger.Spool;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace ImLogger.Host;
 
@@ -30,16 +29,7 @@ internal static class ReportCommand
             return 64;
         }
 
-        LiteDbSpool spool;
-        try
-        {
-            spool = new LiteDbSpool(config.SpoolPath, NullLogger<LiteDbSpool>.Instance, SpoolKey.Read(config));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
-        {
-            Console.Error.WriteLine($"imlogger: {e.Message}");
-            return 1;
-        }
+        if (SpoolKey.OpenForCommand(config) is not { } spool) return 1;
         using (spool)
         {
             var activity = spool.Activity(since).ToDictionary(a => a.User, StringComparer.Ordinal);

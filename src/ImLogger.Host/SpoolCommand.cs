@@ -2,7 +2,6 @@ using System.Globalization;
 using ImLogger.Config;
 using ImLogger.Spool;
 using ImLogger.Sinks;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace ImLogger.Host;
 
@@ -20,16 +19,7 @@ internal static class SpoolCommand
             Console.Error.WriteLine("imlogger: use `spool status`, `spool retry [NAME]` or `spool show ID` (with --config FILE)");
             return 64;
         }
-        LiteDbSpool spool;
-        try
-        {
-            spool = new LiteDbSpool(config.SpoolPath, NullLogger<LiteDbSpool>.Instance, SpoolKey.Read(config));
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
-        {
-            Console.Error.WriteLine($"imlogger: {e.Message}");
-            return 1;
-        }
+        if (SpoolKey.OpenForCommand(config) is not { } spool) return 1;
         using (spool)
         {
             return words[0] switch

@@ -24,4 +24,19 @@ internal static class SpoolKey
                 $"the spool key file {config.SpoolKeyFile} holds {key.Length} characters; use at least 16 random ones (e.g. `openssl rand -base64 32 > {config.SpoolKeyFile}`)");
         return key;
     }
+
+    /// <summary>Opens the spool for an operator command (the service must be stopped: it holds the spool locked).</summary>
+    /// <returns>The spool, or null after printing why it cannot be opened.</returns>
+    public static Spool.LiteDbSpool? OpenForCommand(ImLoggerConfig config)
+    {
+        try
+        {
+            return new Spool.LiteDbSpool(config.SpoolPath, Microsoft.Extensions.Logging.Abstractions.NullLogger<Spool.LiteDbSpool>.Instance, Read(config));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+        {
+            Console.Error.WriteLine($"imlogger: {e.Message}");
+            return null;
+        }
+    }
 }
