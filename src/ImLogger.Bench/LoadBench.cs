@@ -20,14 +20,20 @@ internal sealed partial class LoadBench(BenchContext context, BenchOptions optio
     public static readonly ServerMode Alone = new("prosody alone", false, null);
 
     /// <summary>Tap mode exactly as an operator sets it up: the rules <c>imlogger prosody-config --out</c> writes.</summary>
-    public static ServerMode Tap(BenchContext context) => new("tap", true, async (ctx, dir) =>
+    public static ServerMode Tap() => new("tap", true, GenerateProsodyConfig);
+
+    /// <summary>Inline mode, fail-closed: mod_imlogger_inline holds each of alice's stanzas until ImLogger has spooled it.</summary>
+    public static ServerMode Inline() => new("inline", true, GenerateProsodyConfig, """<attach mode="inline" failure-mode="closed" timeout="10s" />""");
+
+    /// <summary>What <c>imlogger prosody-config --out</c> writes for the config in <paramref name="dir"/>, included as an operator would.</summary>
+    private static async Task<string?> GenerateProsodyConfig(BenchContext ctx, string dir)
     {
         var tapDir = Path.Combine(dir, "tap");
         await using var gen = ctx.StartImLogger(Secret, "Warn", "prosody-config", "--config", Path.Combine(dir, "imlogger.xml"), "--out", tapDir);
         await gen.Process.WaitForExitAsync();
         if (gen.Process.ExitCode != 0) throw new InvalidOperationException($"imlogger prosody-config failed:\n{gen.Output}");
         return Path.Combine(tapDir, "imlogger.cfg.lua");
-    });
+    }
 
     public async Task<IReadOnlyList<LoadResult>> RunAsync(IEnumerable<ServerMode> modes)
     {
@@ -45,6 +51,7 @@ internal sealed partial class LoadBench(BenchContext context, BenchOptions optio
             <?xml version="1.0" encoding="utf-8"?>
             <imlogger>
               <component jid="archive.example.test" host="127.0.0.1" port="{rig.ComponentPort}" secret-env="IMLOGGER_COMPONENT_SECRET" />
+              {mode.Attach}
               <spool path="spool.db" />
               <transcripts idle-close="1h" />
               <organization domain="example.test" endpoint="local-archive" seats="100">

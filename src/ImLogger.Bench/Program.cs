@@ -14,6 +14,7 @@ internal sealed record BenchOptions
     public int SpoolEvents { get; init; } = 1_000_000;
     public HashSet<string> Sections { get; init; } = ["load", "replay", "memory"];
     public bool Nagle { get; init; }
+    public bool SkipInline { get; init; }
 
     public const string Usage = """
         imlogger-bench [options]     (run through ./bench.sh, which builds in Release first)
@@ -24,6 +25,7 @@ internal sealed record BenchOptions
           --replay 200000            stanzas replayed to the component alone
           --conversations 10000      open conversations for the memory section
           --spool-events 1000000     undelivered events in the spool for the memory section
+          --no-inline                only Prosody alone and tap mode in the load section
           --nagle                    keep Prosody's default (Nagle on): adds ~40 ms steps to every mode's latency
         """;
 
@@ -43,6 +45,7 @@ internal sealed record BenchOptions
                 "--conversations" => o with { Conversations = int.Parse(Value(), CultureInfo.InvariantCulture) },
                 "--spool-events" => o with { SpoolEvents = int.Parse(Value(), CultureInfo.InvariantCulture) },
                 "--nagle" => o with { Nagle = true },
+                "--no-inline" => o with { SkipInline = true },
                 _ => throw new ArgumentException($"unknown option '{args[i]}'"),
             };
         }
@@ -73,7 +76,8 @@ internal static class Program
         if (options.Sections.Contains("load"))
         {
             Console.Error.WriteLine("== load: Prosody alone vs with ImLogger");
-            var modes = new List<ServerMode> { LoadBench.Alone, LoadBench.Tap(context) };
+            var modes = new List<ServerMode> { LoadBench.Alone, LoadBench.Tap() };
+            if (!options.SkipInline) modes.Add(LoadBench.Inline());
             var results = await new LoadBench(context, options).RunAsync(modes);
             report.Append(Tables.Load(results));
         }

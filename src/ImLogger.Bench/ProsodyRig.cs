@@ -7,8 +7,9 @@ namespace ImLogger.Bench;
 /// <param name="Name">Column name.</param>
 /// <param name="WithImLogger">Whether the real <c>imlogger run</c> is attached.</param>
 /// <param name="Include">Writes what Prosody must include for this mode into the given directory (null: nothing);
-/// returns the file to include. Inline mode passes its own module config here.</param>
-internal sealed record ServerMode(string Name, bool WithImLogger, Func<BenchContext, string, Task<string?>>? Include);
+/// returns the file to include.</param>
+/// <param name="Attach">The ImLogger config's &lt;attach&gt; element (inline mode), or null for tap mode.</param>
+internal sealed record ServerMode(string Name, bool WithImLogger, Func<BenchContext, string, Task<string?>>? Include, string? Attach = null);
 
 /// <summary>
 /// Debian's Prosody on loopback for one benchmark column: free ports, a temp dir, two accounts, warnings-only
