@@ -108,6 +108,52 @@ public partial class DrillTests
     }
 
     [Test, CancelAfter(240_000)]
+    public async Task InlineFailClosedComponentKilledWhileMessagesFlowDeliversNothingUnlogged()
+    {
+        await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice"], null, NoNotices,
+            attach: """<attach mode="inline" failure-mode="closed" timeout="3s" />""");
+        await using var bob = await RawXmppClient.LoginAsync(world.Prosody, "bob");
+        await using var alice = await RawXmppClient.LoginAsync(world.Prosody, "alice");
+        var random = new Random(9);
+        var sent = 0;
+        for (var round = 0; round < 3; round++)
+        {
+            var imlogger = world.RunImLogger($"imlogger-{round}");
+            await ImLoggerProcess.WaitConnectedAsync(imlogger);
+            using var flowing = new CancellationTokenSource();
+            var sender = Task.Run(async () =>
+            {
+                while (!flowing.IsCancellationRequested)
+                {
+                    await SendAsync(alice, "bob", sent, 5);
+                    sent += 5;
+                    await Task.Delay(10);
+                }
+            });
+            await Task.Delay(random.Next(300, 1500));
+            imlogger.KillHard(); // stanzas held at this moment must be refused, never delivered unlogged
+            await Task.Delay(500);
+            await flowing.CancelAsync();
+            await sender;
+            await imlogger.DisposeAsync();
+        }
+        var last = world.RunImLogger("imlogger-last");
+        await ImLoggerProcess.WaitConnectedAsync(last);
+        await SendAsync(alice, "bob", sent, 20);
+        await ImLoggerProcess.WaitSpooledAsync(last, 20);
+        await Task.Delay(1000); // the verdicts reach Prosody, the messages reach bob
+        Assert.That(await last.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero);
+        await last.DisposeAsync();
+
+        var archived = ArchivedBodies(world);
+        var delivered = bob.ReceivedDrillBodies;
+        TestContext.Out.WriteLine($"sent {sent + 20}, delivered to bob {delivered.Count}, archived {archived.Count}");
+        Assert.That(delivered, Has.Count.GreaterThan(20), "messages flowed between the kills");
+        AssertEachOnce(archived, 0, "inline, after 3 kills");
+        Assert.That(delivered.Except(archived), Is.Empty, "fail-closed: every message bob received is archived");
+    }
+
+    [Test, CancelAfter(240_000)]
     public async Task EndpointGoneForAWhileUnderLoadGetsEverythingAfterwardsOnce()
     {
         await using var world = await StartAsync(idleClose: "2s");

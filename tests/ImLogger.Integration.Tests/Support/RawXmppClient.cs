@@ -14,6 +14,13 @@ internal sealed class RawXmppClient : IAsyncDisposable
     private readonly StringBuilder _login = new();
     private NetworkStream _stream = null!;
     private Task? _drain;
+    private readonly HashSet<string> _drillBodies = [];
+
+    /// <summary>The "drill-N" message bodies this client has received so far (the drills' unique bodies).</summary>
+    public IReadOnlySet<string> ReceivedDrillBodies
+    {
+        get { lock (_drillBodies) return _drillBodies.ToHashSet(); }
+    }
 
     public static async Task<RawXmppClient> LoginAsync(ProsodyServer server, string user)
     {
@@ -35,7 +42,22 @@ internal sealed class RawXmppClient : IAsyncDisposable
         client._drain = Task.Run(async () =>
         {
             var sink = new byte[65536];
-            try { while (await stream.ReadAsync(sink) > 0) { } }
+            var decoder = Encoding.UTF8.GetDecoder();
+            var chars = new char[Encoding.UTF8.GetMaxCharCount(sink.Length)];
+            var tail = "";
+            try
+            {
+                int n;
+                while ((n = await stream.ReadAsync(sink)) > 0)
+                {
+                    // Bodies may straddle reads: scan the previous read's tail with this one (a body seen twice is one set entry).
+                    var text = tail + new string(chars, 0, decoder.GetChars(sink, 0, n, chars, 0));
+                    lock (client._drillBodies)
+                        foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(text, "<body>(drill-[0-9]+)[ <]"))
+                            client._drillBodies.Add(m.Groups[1].Value);
+                    tail = text.Length > 64 ? text[^64..] : text;
+                }
+            }
             catch (Exception e) when (e is IOException or ObjectDisposedException or SocketException) { }
         });
         return client;
