@@ -62,6 +62,75 @@ public class DiskFullDrillTests
         }
     }
 
+    /// <summary>Inline, fail-closed: while the spool cannot write, no verdict goes out, so the adapter refuses alice's
+    /// messages on its timeout instead of delivering them unlogged; once space is back, traffic flows and is archived.</summary>
+    [Test, CancelAfter(240_000)]
+    public async Task InlineFailClosedRefusesWhatItCannotStoreAndRecovers()
+    {
+        await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice"], null, """<notifications inside="off" outside="off" />""",
+            attach: """<attach mode="inline" failure-mode="closed" timeout="3s" />""");
+        var volume = Path.Combine(world.Dir, "spool-volume");
+        Directory.CreateDirectory(volume);
+        if (Environment.UserName != "root")
+            Assert.Ignore("mounting a tmpfs for the spool needs root (CI and ./imlogger.sh test run as root)");
+        await RunAsync("mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", volume);
+        try
+        {
+            File.WriteAllText(world.ConfigPath, File.ReadAllText(world.ConfigPath).Replace("path=\"spool.db\"", "path=\"spool-volume/spool.db\"", StringComparison.Ordinal));
+            await using var imlogger = world.RunImLogger();
+            await ImLoggerProcess.WaitConnectedAsync(imlogger);
+            await using var alice = await RawXmppClient.LoginAsync(world.Prosody, "alice");
+            await using var bob = await RawXmppClient.LoginAsync(world.Prosody, "bob");
+            await SendAsync(alice, 0, 20);
+            await ImLoggerProcess.WaitSpooledAsync(imlogger, 20);
+
+            await FillAsync(volume, leave: 200 * 1024);
+            await SendAsync(alice, 20, 480);
+            await imlogger.WaitForLineAsync(l => l.Contains("Cannot write", StringComparison.Ordinal), TimeSpan.FromSeconds(60), "the spool reporting that it cannot write");
+            await Task.Delay(5000); // longer than the adapter's timeout: what was held is refused by now
+            var deliveredWhileFull = bob.ReceivedDrillBodies;
+            File.Delete(Path.Combine(volume, "filler"));
+
+            // Recovered: new messages are stored and delivered again.
+            await SendAsync(alice, 500, 20);
+            await WaitUntilAsync(() => bob.ReceivedDrillBodies.Contains("drill-519"), TimeSpan.FromSeconds(60), () => $"traffic did not resume after space came back:\n{imlogger.Output}");
+            Assert.That(await imlogger.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero);
+
+            var archived = world.Archived().SelectMany(m => System.Text.RegularExpressions.Regex.Matches(m.TextBody ?? "", @"drill-\d+").Select(x => x.Value)).ToList();
+            var delivered = bob.ReceivedDrillBodies;
+            TestContext.Out.WriteLine($"delivered {delivered.Count} ({deliveredWhileFull.Count} by the time the disk had been full for 5 s), archived {archived.Count}");
+            Assert.Multiple(() =>
+            {
+                Assert.That(delivered.Except(archived), Is.Empty, "nothing was delivered that is not archived");
+                Assert.That(deliveredWhileFull, Has.Count.LessThan(500), "while the spool could not write, messages were refused, not delivered");
+                Assert.That(archived.GroupBy(b => b).Where(g => g.Count() > 1).Select(g => g.Key), Is.Empty, "archived twice");
+            });
+        }
+        finally
+        {
+            await RunAsync("umount", "-l", volume);
+        }
+    }
+
+    private static async Task FillAsync(string volume, long leave)
+    {
+        var free = new DriveInfo(volume).AvailableFreeSpace;
+        await using var filler = new FileStream(Path.Combine(volume, "filler"), FileMode.CreateNew);
+        var block = new byte[64 * 1024];
+        for (var left = free - leave; left > 0; left -= block.Length)
+            await filler.WriteAsync(block.AsMemory(0, (int)Math.Min(block.Length, left)));
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout, Func<string> explain)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline) Assert.Fail(explain());
+            await Task.Delay(200);
+        }
+    }
+
     private static async Task SendAsync(RawXmppClient alice, int first, int count)
     {
         // About 2 KB per message once spooled (raw XML, text and indexes), so 480 of them need about 1 MB.
