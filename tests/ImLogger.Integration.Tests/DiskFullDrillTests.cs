@@ -90,8 +90,10 @@ public class DiskFullDrillTests
             await Task.Delay(5000); // longer than the adapter's timeout: what was held is refused by now
             var deliveredWhileFull = bob.ReceivedDrillBodies;
             File.Delete(Path.Combine(volume, "filler"));
+            // The component catches up with what it read while the disk was full (refused by now, but read)...
+            await ImLoggerProcess.WaitSpooledAsync(imlogger, 500);
 
-            // Recovered: new messages are stored and delivered again.
+            // ... and new messages are stored and delivered again.
             await SendAsync(alice, 500, 20);
             await WaitUntilAsync(() => bob.ReceivedDrillBodies.Contains("drill-519"), TimeSpan.FromSeconds(60), () => $"traffic did not resume after space came back:\n{imlogger.Output}");
             Assert.That(await imlogger.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero);
