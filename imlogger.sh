@@ -88,26 +88,9 @@ run_demo() {
   for user in alice bob; do
     printf 'return {\n\t["password"] = "%s";\n};\n' "$user" > "$work/prosody/data/example%2etest/accounts/$user.dat"
   done
-  cat > "$work/prosody/prosody.cfg.lua" <<CFG
--- Throw-away Prosody for the ImLogger demo (loopback only).
-run_as_root = true
-pidfile = "$work/prosody/prosody.pid"
-data_path = "$work/prosody/data"
-certificates = "$work/prosody/certs"
-log = { { levels = { min = "info" }, to = "file", filename = "$work/prosody/prosody.log" } }
-interfaces = { "127.0.0.1" }
-c2s_ports = { $c2s }
-c2s_direct_tls_ports = {}
-legacy_ssl_ports = {}
-component_ports = { 5347 }
-component_interfaces = { "127.0.0.1" }
-http_ports = {}
-https_ports = {}
-modules_enabled = { "roster", "saslauth", "disco", "ping" }
-modules_disabled = { "s2s" }
-authentication = "internal_plain"
-c2s_require_encryption = false
-allow_unencrypted_plain_auth = true
+  sed -e "s#@DIR@#$work/prosody#g" -e "s#@C2S_PORT@#$c2s#g" -e "s#@COMPONENT_PORT@#5347#g" -e "s#@LOG_LEVEL@#info#g" \
+    integrations/prosody/sandbox.cfg.lua.in > "$work/prosody/prosody.cfg.lua"
+  cat >> "$work/prosody/prosody.cfg.lua" <<CFG
 
 VirtualHost "example.test"
 

@@ -50,26 +50,7 @@ internal sealed class ProsodyRig : IAsyncDisposable
     /// puts ~40 ms steps into the latency of every mode alike, hiding what the component adds.</param>
     public async Task StartAsync(string? include, bool nagle)
     {
-        File.WriteAllText(Path.Combine(Dir, "prosody.cfg.lua"), $$"""
-            -- Throw-away Prosody for imlogger-bench.
-            run_as_root = true
-            pidfile = "{{Dir}}/prosody.pid"
-            data_path = "{{Dir}}/data"
-            certificates = "{{Dir}}/certs"
-            log = { { levels = { min = "warn" }, to = "file", filename = "{{LogFile}}" } }
-            interfaces = { "127.0.0.1" }
-            c2s_ports = { {{C2sPort}} }
-            c2s_direct_tls_ports = {}
-            legacy_ssl_ports = {}
-            component_ports = { {{ComponentPort}} }
-            component_interfaces = { "127.0.0.1" }
-            http_ports = {}
-            https_ports = {}
-            modules_enabled = { "roster", "saslauth", "disco", "ping" }
-            modules_disabled = { "s2s" }
-            authentication = "internal_plain"
-            c2s_require_encryption = false
-            allow_unencrypted_plain_auth = true
+        File.WriteAllText(Path.Combine(Dir, "prosody.cfg.lua"), ImLogger.ServerRules.ProsodySandbox.GlobalSection(Dir, C2sPort, ComponentPort, "warn") + $$"""
             {{(nagle ? "" : "network_settings = { nagle = false }")}}
 
             VirtualHost "{{Domain}}"

@@ -53,26 +53,7 @@ internal sealed class ProsodyServer : IAsyncDisposable
 
     public string ConfigPath => Path.Combine(Dir, "prosody.cfg.lua");
 
-    private string Config() => $$"""
-        -- Throw-away Prosody for one ImLogger test.
-        run_as_root = true
-        pidfile = "{{Dir}}/prosody.pid"
-        data_path = "{{Dir}}/data"
-        certificates = "{{Dir}}/certs"
-        log = { { levels = { min = "debug" }, to = "file", filename = "{{LogFile}}" } }
-        interfaces = { "127.0.0.1" }
-        c2s_ports = { {{C2sPort}} }
-        c2s_direct_tls_ports = {}
-        legacy_ssl_ports = {}
-        component_ports = { {{ComponentPort}} }
-        component_interfaces = { "127.0.0.1" }
-        http_ports = {}
-        https_ports = {}
-        modules_enabled = { "roster", "saslauth", "disco", "ping" }
-        modules_disabled = { "s2s" }
-        authentication = "internal_plain"
-        c2s_require_encryption = false
-        allow_unencrypted_plain_auth = true
+    private string Config() => ImLogger.ServerRules.ProsodySandbox.GlobalSection(Dir, C2sPort, ComponentPort, "debug") + $$"""
 
         VirtualHost "{{Domain}}"
 
