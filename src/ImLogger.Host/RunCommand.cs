@@ -91,7 +91,10 @@ internal static class RunCommand
         services.AddSingleton(sp =>
         {
             var loggers = sp.GetRequiredService<ILoggerFactory>();
-            return config.Endpoints.Select(e => EndpointSinks.Create(e, loggers, $"imlogger@{config.Component.Jid}")).ToList();
+            // Each transcript gets its organization's time zone (from the config in force) just before it is rendered.
+            TimeZoneInfo? ZoneOfUser(string jid) => holder.Current.OrganizationOf(jid)?.TimeZone;
+            return config.Endpoints.Select(e => (ITranscriptSink)new LocalTimeSink(EndpointSinks.Create(e, loggers, $"imlogger@{config.Component.Jid}"),
+                t => LocalTimeSink.ZoneOf(t, ZoneOfUser))).ToList();
         });
         services.AddSingleton(sp => new Dispatcher(sp.GetRequiredService<ISpool>(), sp.GetRequiredService<List<ITranscriptSink>>(),
             sp.GetRequiredService<ILogger<Dispatcher>>(), sp.GetRequiredService<TimeProvider>(),

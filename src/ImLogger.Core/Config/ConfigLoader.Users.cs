@@ -22,7 +22,7 @@ public static partial class ConfigLoader
         /// </summary>
         private OrganizationConfig ReadOrganization(XElement e, Dictionary<string, (EndpointConfig, XElement)> endpoints)
         {
-            Only(e, ["domain", "endpoint", "seats"], ["user", "group", "csv", "exclude", "notifications", "approved-clients"]);
+            Only(e, ["domain", "endpoint", "seats", "time-zone"], ["user", "group", "csv", "exclude", "notifications", "approved-clients"]);
             var domain = Required(e, "domain").Trim().ToLowerInvariant();
             if (domain.Contains('@') || domain.Contains('/') || domain.Any(char.IsWhiteSpace))
                 throw Error(e.Attribute("domain")!, $"domain '{domain}' must be a domain such as example.test (no user part, no resource)");
@@ -92,7 +92,22 @@ public static partial class ConfigLoader
                 Excluded = ordered.Where(c => excluded.ContainsKey(c.Jid)).Select(ToUser).ToList(),
                 UnmatchedExclusions = excluded.Where(x => !byJid.ContainsKey(x.Key)).Select(x => $"{x.Key} (line {Line(x.Value)})").ToList(),
                 ApprovedClients = ReadApprovedClients(Single(e, "approved-clients", required: false)),
+                TimeZone = ReadTimeZone(e.Attribute("time-zone")),
             };
+        }
+
+        /// <summary>An IANA time zone ("Europe/Berlin"), for transcripts' local times beside UTC.</summary>
+        private TimeZoneInfo? ReadTimeZone(XAttribute? a)
+        {
+            if (a == null) return null;
+            try
+            {
+                return TimeZoneInfo.FindSystemTimeZoneById(a.Value.Trim());
+            }
+            catch (Exception x) when (x is TimeZoneNotFoundException or InvalidTimeZoneException)
+            {
+                throw Error(a, $"time-zone '{a.Value}' is not a time zone this machine knows; use an IANA name such as Europe/Berlin or America/New_York");
+            }
         }
 
         private string MemberJid(XElement at, string domain)

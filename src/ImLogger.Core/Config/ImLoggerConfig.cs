@@ -100,6 +100,9 @@ public sealed record OrganizationConfig
     /// misspelt exclusion is noticed.</summary>
     public IReadOnlyList<string> UnmatchedExclusions { get; init; } = [];
 
+    /// <summary>The organization's time zone: transcripts show its local times beside UTC. Null: UTC only.</summary>
+    public TimeZoneInfo? TimeZone { get; init; }
+
     /// <summary>The clients this organization's logged users may use (inline mode enforces it); null: any client.</summary>
     public IReadOnlyList<ApprovedClient>? ApprovedClients { get; init; }
 

@@ -23,6 +23,10 @@ public sealed record Transcript
     /// <summary>When the transcript was closed (idle timeout or shutdown), UTC.</summary>
     public required DateTimeOffset ClosedUtc { get; init; }
 
+    /// <summary>The time zone of the logged users' organization, set at delivery (not stored), so the transcript shows
+    /// local times beside UTC; null when none is configured or the logged users' organizations disagree.</summary>
+    public TimeZoneInfo? LocalTimeZone { get; init; }
+
     /// <summary>Events in the order they were received.</summary>
     public required IReadOnlyList<ConversationEvent> Events { get; init; }
 

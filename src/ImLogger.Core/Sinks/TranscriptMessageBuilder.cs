@@ -189,6 +189,14 @@ public sealed partial class TranscriptMessageBuilder
 
     // ---------------------------------------------------------------- rendering
 
+    /// <summary>"2026-11-25 08:52:21Z", or with a local zone "2026-11-25 08:52:21Z / 09:52:21 local".</summary>
+    private static string Timestamp(DateTimeOffset t, TimeZoneInfo? local) =>
+        local == null ? Timestamp(t) : Timestamp(t) + " / " + TimeZoneInfo.ConvertTime(t, local).ToString("HH:mm:ss", CultureInfo.InvariantCulture) + " local";
+
+    /// <summary>What "local" means in a transcript: "all times UTC; local = Europe/Berlin (UTC+01:00 at the start)".</summary>
+    private static string TimeNote(Transcript t) => t.LocalTimeZone is not { } zone ? "all times UTC"
+        : $"all times UTC; local = {zone.Id} (UTC{(zone.GetUtcOffset(t.OpenedUtc) < TimeSpan.Zero ? "-" : "+")}{zone.GetUtcOffset(t.OpenedUtc):hh\\:mm} at the start)";
+
     private static string Timestamp(DateTimeOffset t) =>
         t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
@@ -258,9 +266,9 @@ public sealed partial class TranscriptMessageBuilder
 
     internal static string RenderLine(ConversationEvent e) => RenderLine(e, MessageIndex.Empty);
 
-    internal static string RenderLine(ConversationEvent e, MessageIndex index)
+    internal static string RenderLine(ConversationEvent e, MessageIndex index, TimeZoneInfo? local = null)
     {
-        var ts = $"[{Timestamp(e.ReceivedUtc)}] ";
+        var ts = $"[{Timestamp(e.ReceivedUtc, local)}] ";
         if (EventSentence(e, index) is { } sentence) return ts + "* " + sentence;
         switch (e.Kind)
         {
@@ -286,13 +294,13 @@ public sealed partial class TranscriptMessageBuilder
     {
         var sb = new StringBuilder();
         sb.Append(Heading(t)).Append('\n');
-        sb.Append("From ").Append(Timestamp(t.OpenedUtc)).Append(" to ").Append(Timestamp(t.ClosedUtc)).Append(" (all times UTC)\n");
+        sb.Append("From ").Append(Timestamp(t.OpenedUtc, t.LocalTimeZone)).Append(" to ").Append(Timestamp(t.ClosedUtc, t.LocalTimeZone)).Append(" (").Append(TimeNote(t)).Append(")\n");
         sb.Append("Participants: ").Append(string.Join(", ", t.Participants.Select(Line))).Append('\n');
         sb.Append("Logged users: ").Append(string.Join(", ", t.LoggedUsers.Select(Line))).Append('\n');
         sb.Append("Transcript: ").Append(SafeToken(t.Id)).Append('\n');
         sb.Append('\n');
         var index = new MessageIndex(t.Events);
-        foreach (var e in t.Events) sb.Append(RenderLine(e, index)).Append('\n');
+        foreach (var e in t.Events) sb.Append(RenderLine(e, index, t.LocalTimeZone)).Append('\n');
         return sb.ToString();
     }
 
@@ -318,16 +326,16 @@ public sealed partial class TranscriptMessageBuilder
           .Append("code.raw{white-space:pre-wrap;word-break:break-all;font-size:12px}\n")
           .Append("</style>\n</head>\n<body>\n");
         sb.Append("<h1>").Append(H(Heading(t))).Append("</h1>\n");
-        sb.Append("<p>").Append(H(Timestamp(t.OpenedUtc))).Append(" to ").Append(H(Timestamp(t.ClosedUtc)))
-          .Append(". <strong>All times are UTC.</strong></p>\n");
+        sb.Append("<p>").Append(H(Timestamp(t.OpenedUtc, t.LocalTimeZone))).Append(" to ").Append(H(Timestamp(t.ClosedUtc, t.LocalTimeZone)))
+          .Append(t.LocalTimeZone == null ? ". <strong>All times are UTC.</strong></p>\n" : ". <strong>" + H(TimeNote(t)) + ".</strong></p>\n");
         sb.Append("<p>Participants: ").Append(H(string.Join(", ", t.Participants.Select(Line)))).Append("<br>\n");
         sb.Append("Logged users: ").Append(H(string.Join(", ", t.LoggedUsers.Select(Line)))).Append("<br>\n");
         sb.Append("Transcript: ").Append(H(SafeToken(t.Id))).Append("</p>\n");
-        sb.Append("<table>\n<thead><tr><th>Time (UTC)</th><th>From</th><th>To</th><th>Message</th></tr></thead>\n<tbody>\n");
+        sb.Append(t.LocalTimeZone == null ? "<table>\n<thead><tr><th>Time (UTC)</th>" : "<table>\n<thead><tr><th>Time (UTC / local)</th>").Append("<th>From</th><th>To</th><th>Message</th></tr></thead>\n<tbody>\n");
         var index = new MessageIndex(t.Events);
         foreach (var e in t.Events)
         {
-            var time = H(Timestamp(e.ReceivedUtc));
+            var time = H(Timestamp(e.ReceivedUtc, t.LocalTimeZone));
             if (e.Kind == EventKind.Unclassified)
             {
                 sb.Append("<tr class=\"event\"><td class=\"time\">").Append(time).Append("</td><td colspan=\"3\" class=\"what\">* ")

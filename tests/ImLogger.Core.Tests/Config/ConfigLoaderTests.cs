@@ -182,6 +182,16 @@ public class ConfigLoaderTests
         Assert.That(Assert.Throws<ConfigException>(() => Load(bad))!.Problem, Does.Contain("needs a name"));
     }
 
+    [Test]
+    public void OrganizationTimeZone()
+    {
+        var org = Load(Write(Valid.Replace("<organization domain=\"example.test\"", "<organization time-zone=\"Europe/Berlin\" domain=\"example.test\""))).Organizations[0];
+        Assert.That(org.TimeZone!.Id, Is.EqualTo("Europe/Berlin"));
+        var bad = Write(Valid.Replace("<organization domain=\"example.test\"", "<organization time-zone=\"Mars/Olympus\" domain=\"example.test\""));
+        var e = Assert.Throws<ConfigException>(() => Load(bad))!;
+        Assert.That(e.Problem, Does.Contain("time-zone 'Mars/Olympus' is not a time zone this machine knows"));
+    }
+
     [TestCase("30s", 30)]
     [TestCase("10m", 600)]
     [TestCase("2h", 7200)]
