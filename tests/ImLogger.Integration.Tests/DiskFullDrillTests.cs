@@ -16,14 +16,9 @@ public class DiskFullDrillTests
     public async Task SpoolDiskFullHoldsTheLineAndRecoversWithoutLosingOrDuplicating()
     {
         await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice"], null, """<notifications inside="off" outside="off" />""");
-        var volume = Path.Combine(world.Dir, "spool-volume");
-        Directory.CreateDirectory(volume);
-        if (Environment.UserName != "root")
-            Assert.Ignore("mounting a tmpfs for the spool needs root (CI and ./imlogger.sh test run as root)");
-        await RunAsync("mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", volume);
+        var volume = await MountSpoolVolumeAsync(world);
         try
         {
-            File.WriteAllText(world.ConfigPath, File.ReadAllText(world.ConfigPath).Replace("path=\"spool.db\"", "path=\"spool-volume/spool.db\"", StringComparison.Ordinal));
             await using var imlogger = world.RunImLogger();
             await ImLoggerProcess.WaitConnectedAsync(imlogger);
             await using var alice = await RawXmppClient.LoginAsync(world.Prosody, "alice");
@@ -32,13 +27,7 @@ public class DiskFullDrillTests
             await ImLoggerProcess.WaitSpooledAsync(imlogger, 20);
 
             // Leave about 200 KB free, then send about 1 MB of messages.
-            var free = new DriveInfo(volume).AvailableFreeSpace;
-            await using (var filler = new FileStream(Path.Combine(volume, "filler"), FileMode.CreateNew))
-            {
-                var block = new byte[64 * 1024];
-                for (long left = free - 200 * 1024; left > 0; left -= block.Length)
-                    await filler.WriteAsync(block.AsMemory(0, (int)Math.Min(block.Length, left)));
-            }
+            await FillAsync(volume, leave: 200 * 1024);
             await SendAsync(alice, 20, 480);
             await imlogger.WaitForLineAsync(l => l.Contains("Cannot write", StringComparison.Ordinal), TimeSpan.FromSeconds(60), "the spool reporting that it cannot write");
             Assert.That(imlogger.HasExited, Is.False, "a full disk must not take the component down");
@@ -49,7 +38,7 @@ public class DiskFullDrillTests
             await ImLoggerProcess.WaitSpooledAsync(imlogger, 500);
             Assert.That(await imlogger.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero);
 
-            var bodies = world.Archived().SelectMany(m => System.Text.RegularExpressions.Regex.Matches(m.TextBody ?? "", @"drill-\d+").Select(x => x.Value)).ToList();
+            var bodies = ArchivedDrillBodies(world);
             Assert.Multiple(() =>
             {
                 Assert.That(bodies.GroupBy(b => b).Where(g => g.Count() > 1).Select(g => g.Key), Is.Empty, "archived twice");
@@ -69,14 +58,9 @@ public class DiskFullDrillTests
     {
         await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice"], null, """<notifications inside="off" outside="off" />""",
             attach: """<attach mode="inline" failure-mode="closed" timeout="3s" />""");
-        var volume = Path.Combine(world.Dir, "spool-volume");
-        Directory.CreateDirectory(volume);
-        if (Environment.UserName != "root")
-            Assert.Ignore("mounting a tmpfs for the spool needs root (CI and ./imlogger.sh test run as root)");
-        await RunAsync("mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", volume);
+        var volume = await MountSpoolVolumeAsync(world);
         try
         {
-            File.WriteAllText(world.ConfigPath, File.ReadAllText(world.ConfigPath).Replace("path=\"spool.db\"", "path=\"spool-volume/spool.db\"", StringComparison.Ordinal));
             await using var imlogger = world.RunImLogger();
             await ImLoggerProcess.WaitConnectedAsync(imlogger);
             await using var alice = await RawXmppClient.LoginAsync(world.Prosody, "alice");
@@ -98,7 +82,7 @@ public class DiskFullDrillTests
             await WaitUntilAsync(() => bob.ReceivedDrillBodies.Contains("drill-519"), TimeSpan.FromSeconds(60), () => $"traffic did not resume after space came back:\n{imlogger.Output}");
             Assert.That(await imlogger.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero);
 
-            var archived = world.Archived().SelectMany(m => System.Text.RegularExpressions.Regex.Matches(m.TextBody ?? "", @"drill-\d+").Select(x => x.Value)).ToList();
+            var archived = ArchivedDrillBodies(world);
             var delivered = bob.ReceivedDrillBodies;
             TestContext.Out.WriteLine($"delivered {delivered.Count} ({deliveredWhileFull.Count} by the time the disk had been full for 5 s), archived {archived.Count}");
             Assert.Multiple(() =>
@@ -113,6 +97,22 @@ public class DiskFullDrillTests
             await RunAsync("umount", "-l", volume);
         }
     }
+
+    /// <summary>A 16 MB tmpfs under the test's folder, with the config's spool moved onto it.</summary>
+    private static async Task<string> MountSpoolVolumeAsync(TapDeployment world)
+    {
+        var volume = Path.Combine(world.Dir, "spool-volume");
+        Directory.CreateDirectory(volume);
+        if (Environment.UserName != "root")
+            Assert.Ignore("mounting a tmpfs for the spool needs root (CI and ./imlogger.sh test run as root)");
+        await RunAsync("mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", volume);
+        File.WriteAllText(world.ConfigPath, File.ReadAllText(world.ConfigPath).Replace("path=\"spool.db\"", "path=\"spool-volume/spool.db\"", StringComparison.Ordinal));
+        return volume;
+    }
+
+    /// <summary>Every "drill-N" body in the archived transcripts, repeats included.</summary>
+    private static List<string> ArchivedDrillBodies(TapDeployment world) =>
+        world.Archived().SelectMany(m => System.Text.RegularExpressions.Regex.Matches(m.TextBody ?? "", @"drill-\d+").Select(x => x.Value)).ToList();
 
     private static async Task FillAsync(string volume, long leave)
     {
