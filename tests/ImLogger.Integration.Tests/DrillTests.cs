@@ -29,6 +29,39 @@ public partial class DrillTests
         world.Archived().SelectMany(m => DrillBody().Matches(m.TextBody ?? "").Select(x => x.Value)).ToList();
 
     /// <summary>The component's own count of events durably spooled by this process (logged after each fsync).</summary>
+    /// <summary>Three kills in the suite; the long form is IMLOGGER_DRILL_KILLS=20 dotnet test --filter Killed.</summary>
+    private static int Kills => int.TryParse(Environment.GetEnvironmentVariable("IMLOGGER_DRILL_KILLS"), out var k) ? k : 3;
+
+    /// <summary>Starts the component, lets alice send to bob, kills it with kill -9 at a random moment; <see cref="Kills"/> times.</summary>
+    /// <returns>How many messages alice sent.</returns>
+    private static async Task<int> KillWhileFlowingAsync(TapDeployment world, RawXmppClient alice, int seed, Func<ProcessRunner, Task> afterKill)
+    {
+        var random = new Random(seed);
+        var sent = 0;
+        for (var round = 0; round < Kills; round++)
+        {
+            var imlogger = world.RunImLogger($"imlogger-{round}");
+            await ImLoggerProcess.WaitConnectedAsync(imlogger);
+            using var flowing = new CancellationTokenSource();
+            var sender = Task.Run(async () =>
+            {
+                while (!flowing.IsCancellationRequested)
+                {
+                    await SendAsync(alice, "bob", sent, 5);
+                    sent += 5;
+                    await Task.Delay(10);
+                }
+            });
+            await Task.Delay(random.Next(300, 1500));
+            imlogger.KillHard();
+            await afterKill(imlogger);
+            await flowing.CancelAsync();
+            await sender;
+            await imlogger.DisposeAsync();
+        }
+        return sent;
+    }
+
     private static long SpooledSoFar(ProcessRunner p) =>
         p.Lines.Select(l => SpooledTotal().Match(l)).Where(m => m.Success).Select(m => long.Parse(m.Groups[1].Value)).DefaultIfEmpty(0).Max();
 
@@ -65,32 +98,13 @@ public partial class DrillTests
         await using var world = await StartAsync();
         await using var bob = await RawXmppClient.LoginAsync(world.Prosody, "bob");
         await using var alice = await RawXmppClient.LoginAsync(world.Prosody, "alice");
-        var random = new Random(8); // seeded: a failure replays with the same kill moments
-        // Three kills in the suite; the long form is IMLOGGER_DRILL_KILLS=20 dotnet test --filter ComponentKilled.
-        var kills = int.TryParse(Environment.GetEnvironmentVariable("IMLOGGER_DRILL_KILLS"), out var k) ? k : 3;
-        var sent = 0;
         long spooledBeforeKills = 0;
-        for (var round = 0; round < kills; round++)
+        // Seeded: a failure replays with the same kill moments. Copies keep coming while the component is gone.
+        var sent = await KillWhileFlowingAsync(world, alice, seed: 8, afterKill: imlogger =>
         {
-            var imlogger = world.RunImLogger($"imlogger-{round}");
-            await ImLoggerProcess.WaitConnectedAsync(imlogger);
-            using var flowing = new CancellationTokenSource();
-            var sender = Task.Run(async () =>
-            {
-                while (!flowing.IsCancellationRequested)
-                {
-                    await SendAsync(alice, "bob", sent, 5);
-                    sent += 5;
-                    await Task.Delay(10);
-                }
-            });
-            await Task.Delay(random.Next(300, 1500));
-            imlogger.KillHard(); // mid-flow: copies keep coming while the component is gone
             spooledBeforeKills += SpooledSoFar(imlogger);
-            await flowing.CancelAsync();
-            await sender;
-            await imlogger.DisposeAsync();
-        }
+            return Task.CompletedTask;
+        });
 
         // The last run resumes the open transcript, takes a few more messages and stops gracefully: delivery.
         var last = world.RunImLogger("imlogger-last");
@@ -104,7 +118,7 @@ public partial class DrillTests
         var bodies = ArchivedBodies(world);
         TestContext.Out.WriteLine($"sent {sent + 20}, spooled before kills {spooledBeforeKills}, archived {bodies.Count}");
         Assert.That(spooledBeforeKills, Is.GreaterThan(0), "the kills must hit a component that had spooled something");
-        AssertEachOnce(bodies, total, $"after {kills} kills");
+        AssertEachOnce(bodies, total, $"after {Kills} kills");
     }
 
     [Test, CancelAfter(600_000)]
@@ -114,30 +128,8 @@ public partial class DrillTests
             attach: """<attach mode="inline" failure-mode="closed" timeout="3s" />""");
         await using var bob = await RawXmppClient.LoginAsync(world.Prosody, "bob");
         await using var alice = await RawXmppClient.LoginAsync(world.Prosody, "alice");
-        var random = new Random(9);
-        var kills = int.TryParse(Environment.GetEnvironmentVariable("IMLOGGER_DRILL_KILLS"), out var k) ? k : 3;
-        var sent = 0;
-        for (var round = 0; round < kills; round++)
-        {
-            var imlogger = world.RunImLogger($"imlogger-{round}");
-            await ImLoggerProcess.WaitConnectedAsync(imlogger);
-            using var flowing = new CancellationTokenSource();
-            var sender = Task.Run(async () =>
-            {
-                while (!flowing.IsCancellationRequested)
-                {
-                    await SendAsync(alice, "bob", sent, 5);
-                    sent += 5;
-                    await Task.Delay(10);
-                }
-            });
-            await Task.Delay(random.Next(300, 1500));
-            imlogger.KillHard(); // stanzas held at this moment must be refused, never delivered unlogged
-            await Task.Delay(500);
-            await flowing.CancelAsync();
-            await sender;
-            await imlogger.DisposeAsync();
-        }
+        // Stanzas held at each kill must be refused, never delivered unlogged.
+        var sent = await KillWhileFlowingAsync(world, alice, seed: 9, afterKill: _ => Task.Delay(500));
         var last = world.RunImLogger("imlogger-last");
         await ImLoggerProcess.WaitConnectedAsync(last);
         await SendAsync(alice, "bob", sent, 20);
@@ -150,7 +142,7 @@ public partial class DrillTests
         var delivered = bob.ReceivedDrillBodies;
         TestContext.Out.WriteLine($"sent {sent + 20}, delivered to bob {delivered.Count}, archived {archived.Count}");
         Assert.That(delivered, Has.Count.GreaterThan(20), "messages flowed between the kills");
-        AssertEachOnce(archived, 0, $"inline, after {kills} kills");
+        AssertEachOnce(archived, 0, $"inline, after {Kills} kills");
         Assert.That(delivered.Except(archived), Is.Empty, "fail-closed: every message bob received is archived");
     }
 
