@@ -23,4 +23,7 @@ internal static class JidText
         var slash = jid.IndexOf('/');
         return slash < 0 ? jid.ToLowerInvariant() : jid[..slash].ToLowerInvariant() + jid[slash..];
     }
+
+    /// <summary>A one-to-one conversation's key: the two parties, sorted, space-separated.</summary>
+    public static string PairKey(string a, string b) => string.CompareOrdinal(a, b) <= 0 ? $"{a} {b}" : $"{b} {a}";
 }

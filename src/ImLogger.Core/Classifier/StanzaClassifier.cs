@@ -117,7 +117,7 @@ public sealed partial class StanzaClassifier(Func<string, bool> isLogged, Classi
         var toParty = _rooms.IsKnownRoom(toBare) ? to : toBare;
         var logged = new[] { fromBare, toBare }.Where(isLogged).Distinct().ToList();
         if (logged.Count == 0) return null;
-        var key = string.CompareOrdinal(fromParty, toParty) <= 0 ? $"{fromParty} {toParty}" : $"{toParty} {fromParty}";
+        var key = JidText.PairKey(fromParty, toParty);
         return new Scope(ConversationType.OneToOne, key, DirectionOf(fromBare, toBare), logged, fromBare, null);
     }
 

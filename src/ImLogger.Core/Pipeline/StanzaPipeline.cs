@@ -152,7 +152,7 @@ public sealed class StanzaPipeline(
             Kind = EventKind.Refused,
             Direction = item.Direction == InlineDirection.Out ? Direction.Outgoing : Direction.Incoming,
             ConversationType = attempt?.ConversationType ?? (groupJoin ? ConversationType.GroupChat : ConversationType.OneToOne),
-            ConversationKey = attempt?.ConversationKey ?? (groupJoin ? toBare : string.CompareOrdinal(fromBare, toBare) <= 0 ? $"{fromBare} {toBare}" : $"{toBare} {fromBare}"),
+            ConversationKey = attempt?.ConversationKey ?? (groupJoin ? toBare : JidText.PairKey(fromBare, toBare)),
             From = from,
             To = to,
             SenderBareJid = fromBare,
