@@ -26,4 +26,7 @@ internal static class JidText
 
     /// <summary>A one-to-one conversation's key: the two parties, sorted, space-separated.</summary>
     public static string PairKey(string a, string b) => string.CompareOrdinal(a, b) <= 0 ? $"{a} {b}" : $"{b} {a}";
+
+    /// <summary>The parties of a one-to-one conversation key (the inverse of <see cref="PairKey"/>).</summary>
+    public static string[] Parties(string pairKey) => pairKey.Split(' ', StringSplitOptions.RemoveEmptyEntries);
 }

@@ -20,7 +20,7 @@ internal sealed class ConversationState(ConversationType type, string key)
     /// JID the room discloses (in an anonymous room the others are out of reach).
     /// </summary>
     public IEnumerable<string> Participants => Type == ConversationType.OneToOne
-        ? Key.Split(' ', StringSplitOptions.RemoveEmptyEntries).Where(p => !p.Contains('/'))
+        ? Classifier.JidText.Parties(Key).Where(p => !p.Contains('/'))
         : _occupants.Values.OfType<string>().Distinct(StringComparer.Ordinal);
 
     /// <summary>Occupants whose real JID is unknown (anonymous rooms), who therefore cannot be notified.</summary>

@@ -90,7 +90,7 @@ public sealed partial class TranscriptMessageBuilder
         var messagesText = messages == 1 ? "1 message" : $"{messages} messages";
         if (transcript.ConversationType == ConversationType.OneToOne)
         {
-            var parties = transcript.ConversationKey.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            var parties = Classifier.JidText.Parties(transcript.ConversationKey);
             return $"XMPP chat: {JoinTruncated(parties, MaxSubjectParticipants, 300)} — {messagesText}";
         }
         var participants = ParticipantCount(transcript);
@@ -287,7 +287,7 @@ public sealed partial class TranscriptMessageBuilder
 
     private static string Heading(Transcript t) =>
         t.ConversationType == ConversationType.OneToOne
-            ? "Chat between " + string.Join(" and ", t.ConversationKey.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(Line))
+            ? "Chat between " + string.Join(" and ", Classifier.JidText.Parties(t.ConversationKey).Select(Line))
             : "Group chat in " + Line(t.ConversationKey);
 
     private static string RenderText(Transcript t)
