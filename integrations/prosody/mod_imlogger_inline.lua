@@ -6,6 +6,8 @@
 -- Configuration (what `imlogger prosody-config --mode inline` prints):
 --   imlogger_component     = "archive.example.test"   -- ImLogger's component JID (required)
 --   imlogger_logged_users  = { "alice@example.test" }  -- bare JIDs to hold stanzas for
+--   imlogger_log_all       = false                     -- true: hold every user of the host (logged by default)
+--   imlogger_excluded_users = { "ceo@example.test" }   -- with imlogger_log_all: users never held
 --   imlogger_failure_mode  = "closed"                  -- or "open": see the protocol document
 --   imlogger_timeout       = 10                        -- seconds to wait for a verdict
 --   imlogger_batch_size    = 100                       -- stanzas per verdict request, at most
@@ -26,6 +28,10 @@ if not component then
 	error("imlogger_component is not set: give the JID of the ImLogger component, e.g. \"archive.example.test\"");
 end
 local logged = module:get_option_set("imlogger_logged_users", {});
+-- An organization logged by default: hold everyone on this host but the excluded; ImLogger decides who holds a
+-- seat and passes the stanzas of the others unlogged and unrestricted.
+local log_all = module:get_option_boolean("imlogger_log_all", false);
+local excluded = module:get_option_set("imlogger_excluded_users", {});
 local failure_mode = module:get_option_string("imlogger_failure_mode", "closed");
 if failure_mode ~= "closed" and failure_mode ~= "open" then
 	error("imlogger_failure_mode must be \"closed\" or \"open\", not "..tostring(failure_mode));
@@ -43,20 +49,34 @@ local gaps = {};         -- logged user -> { count, since, until } (fail-open on
 local flush_scheduled = false;
 local next_item = 0;
 
-do
+local function is_logged(user)
+	if log_all then
+		return jid_host(user) == module.host and not excluded:contains(user);
+	end
+	return logged:contains(user);
+end
+
+local function describe_logged()
+	if log_all then
+		local count = 0;
+		for _ in excluded:items() do count = count + 1; end
+		return ("every user of %s but %d excluded (logged by default)"):format(module.host, count);
+	end
 	local count = 0;
 	for _ in logged:items() do count = count + 1; end
-	module:log("info", "Holding the stanzas of %d logged user(s) for %s (fail-%s, timeout %s s)",
-		count, component, failure_mode, tostring(timeout));
+	return ("%d logged user(s)"):format(count);
 end
+
+module:log("info", "Holding the stanzas of %s for %s (fail-%s, timeout %s s)",
+	describe_logged(), component, failure_mode, tostring(timeout));
 
 -- ImLogger rewrites the logged users on a live reload of its own config (<attach rules-out="...">);
 -- `prosodyctl reload` re-reads them here. Stanzas already held keep their verdicts.
 module:hook_global("config-reloaded", function ()
 	logged = module:get_option_set("imlogger_logged_users", {});
-	local count = 0;
-	for _ in logged:items() do count = count + 1; end
-	module:log("info", "Config reloaded: holding the stanzas of %d logged user(s)", count);
+	log_all = module:get_option_boolean("imlogger_log_all", false);
+	excluded = module:get_option_set("imlogger_excluded_users", {});
+	module:log("info", "Config reloaded: holding the stanzas of %s", describe_logged());
 end);
 
 -- Is this JID the component or something on its domain?
@@ -192,7 +212,7 @@ module:hook("pre-stanza", function (event)
 	local origin, stanza = event.origin, event.stanza;
 	if stanza.imlogger_out or origin.type ~= "c2s" or not origin.username then return; end
 	local user = origin.username.."@"..origin.host;
-	if not logged:contains(user) or stanza.attr.xmlns ~= nil then return; end
+	if not is_logged(user) or stanza.attr.xmlns ~= nil then return; end
 	local t, to, name = stanza.attr.type, stanza.attr.to, stanza.name;
 	if t == "error" or is_component(to) then return; end
 	if name == "iq" and (t == "result" or to == nil or to == origin.host or jid_bare(to) == user) then return; end
@@ -208,7 +228,7 @@ local function incoming(event)
 	local to = stanza.attr.to;
 	if not to then return; end -- to self: held on the way out
 	local user = jid_bare(to);
-	if not logged:contains(user) or is_component(stanza.attr.from) then return; end
+	if not is_logged(user) or is_component(stanza.attr.from) then return; end
 	if origin.type == "c2s" and origin.username and origin.username.."@"..origin.host == user then return; end
 	return hold("in", user, origin, stanza, "in:"..user);
 end

@@ -19,6 +19,7 @@ namespace ImLogger.Host;
 /// </summary>
 internal sealed class ArchiveService(
     ImLoggerConfig config,
+    Seats.SeatLedger seats,
     ComponentConnection connection,
     StanzaPipeline pipeline,
     ConversationTracker tracker,
@@ -35,8 +36,12 @@ internal sealed class ArchiveService(
         var resumed = tracker.Resume();
         var undelivered = spool.Undelivered();
         logger.LogInformation(
-            "ImLogger starting: component {Component}; {Users} logged user(s) in {Orgs} organization(s); endpoints {Endpoints}; spool {Spool} ({Resumed} open conversation(s) resumed, {Undelivered} transcript(s) awaiting delivery)",
-            config.Component, config.LoggedUsers.Count, config.Organizations.Count, string.Join(", ", config.Endpoints.Select(e => e.Name)),
+            "ImLogger starting: component {Component}; {Users} logged user(s) in {Orgs} organization(s){ByDefault}; endpoints {Endpoints}; spool {Spool} ({Resumed} open conversation(s) resumed, {Undelivered} transcript(s) awaiting delivery)",
+            config.Component, seats.Plan.LoggedCount, config.Organizations.Count,
+            config.Organizations.Any(o => o.LoggedByDefault)
+                ? $" (logged by default: {string.Join(", ", config.Organizations.Where(o => o.LoggedByDefault).Select(o => $"{o.Name}, {seats.Plan.Organizations.First(s => s.Organization == o).Used} of {o.Seats} seat(s) taken"))})"
+                : "",
+            string.Join(", ", config.Endpoints.Select(e => e.Name)),
             config.SpoolPath, resumed, undelivered.Count);
 
         // Bounded: when the spool falls behind, the reader stops reading and TCP pushes back on the server.

@@ -21,7 +21,12 @@ internal static class CheckConfigCommand
         foreach (var org in config.Organizations)
         {
             Console.WriteLine();
-            Console.WriteLine($"  organization {org.Domain}: {org.Users.Count} of {org.Seats} seat(s) used, default endpoint '{org.DefaultEndpoint}'");
+            Console.WriteLine($"  organization {org.Name}{(org.Name == org.Domains[0] && org.Domains.Count == 1 ? "" : $" ({string.Join(", ", org.Domains)})")}: " +
+                              $"{org.Users.Count} of {org.Seats} seat(s) used by listed users, default endpoint '{org.DefaultEndpoint}'");
+            if (org.LoggedByDefault)
+                Console.WriteLine($"    logged by default: every user of {string.Join(", ", org.Domains)} but the excluded; the listed users hold seats first, " +
+                                  $"then the other {org.Seats - org.Users.Count} seat(s) go to users in the order ImLogger first sees them send " +
+                                  "(kept in the spool; `imlogger report` names who holds them and who is over the limit)");
             var n = org.Notifications;
             Console.WriteLine($"    notices     inside the organization {(n.NotifyInside ? "on" : "OFF")}, outside {(n.NotifyOutside ? "on" : "OFF")}; " +
                               (n.Text == NotificationSettings.DefaultText ? "default text" : "custom text") + $": \"{n.Text}\"");
@@ -38,6 +43,9 @@ internal static class CheckConfigCommand
                 Console.WriteLine($"    excluded, not logged ({org.Excluded.Count}):");
                 foreach (var u in org.Excluded) Console.WriteLine($"      {u.Jid}  ({u.Source})");
             }
+            var unlisted = org.LoggedByDefault ? org.Exclusions.Except(org.Excluded.Select(u => u.Jid)).Order(StringComparer.Ordinal).ToList() : [];
+            if (unlisted.Count > 0)
+                Console.WriteLine($"    excluded from logging by default ({unlisted.Count}): {string.Join(", ", unlisted)}");
             if (org.UnmatchedExclusions.Count > 0)
                 Console.WriteLine($"    note: <exclude> matching no listed user (check the spelling): {string.Join(", ", org.UnmatchedExclusions)}");
         }

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using ImLogger.Config;
+using ImLogger.Seats;
 using ImLogger.ServerRules;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -13,7 +14,7 @@ namespace ImLogger.Host;
 /// logged once; otherwise it replaces the running one for the next stanza. Writes the server rules to
 /// <c>&lt;attach rules-out="..."/&gt;</c> at start and after each reload. Also says, at start, who is over the seat limit.
 /// </summary>
-internal sealed class ConfigReloadService(ConfigHolder holder, Func<string, ImLoggerConfig> load, ILogger<ConfigReloadService> logger) : BackgroundService
+internal sealed class ConfigReloadService(ConfigHolder holder, SeatLedger seats, Func<string, ImLoggerConfig> load, ILogger<ConfigReloadService> logger) : BackgroundService
 {
     /// <summary>Editors write a file in several steps (truncate, write, rename): wait for the burst to end.</summary>
     private static readonly TimeSpan Debounce = TimeSpan.FromMilliseconds(500);
@@ -24,7 +25,7 @@ internal sealed class ConfigReloadService(ConfigHolder holder, Func<string, ImLo
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var config = holder.Current;
-        foreach (var warning in SeatReport.OverLimitWarnings(config)) logger.LogWarning("Seats: {Warning}", warning);
+        foreach (var warning in seats.Plan.OverLimitWarnings()) logger.LogWarning("Seats: {Warning}", warning);
         WriteRules(config, reason: "start");
 
         using var hangup = OperatingSystem.IsWindows() ? null : PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
@@ -76,13 +77,14 @@ internal sealed class ConfigReloadService(ConfigHolder holder, Func<string, ImLo
             return false;
         }
         _lastError = null;
+        var before = seats.Plan.LoggedUsers.ToHashSet(StringComparer.Ordinal);
         holder.Replace(next);
-        var before = running.LoggedUsers.Keys.ToHashSet(StringComparer.Ordinal);
-        var after = next.LoggedUsers.Keys.ToHashSet(StringComparer.Ordinal);
+        var plan = seats.Plan;
+        var after = plan.LoggedUsers.ToHashSet(StringComparer.Ordinal);
         logger.LogInformation("Config reloaded ({Reason}): {Users} logged user(s) in {Orgs} organization(s); now logged: {Added}; no longer logged: {Removed}",
             reason, after.Count, next.Organizations.Count,
             Names(after.Except(before)), Names(before.Except(after)));
-        foreach (var warning in SeatReport.OverLimitWarnings(next)) logger.LogWarning("Seats: {Warning}", warning);
+        foreach (var warning in plan.OverLimitWarnings()) logger.LogWarning("Seats: {Warning}", warning);
         WriteRules(next, reason: "reload");
         return true;
     }
@@ -107,8 +109,8 @@ internal sealed class ConfigReloadService(ConfigHolder holder, Func<string, ImLo
         try
         {
             var files = ServerRulesWriter.Write(config, dir);
-            logger.LogInformation("Server rules for {Users} logged user(s) written ({Reason}): {Files}; {Hint}",
-                config.LoggedUsers.Count, reason, string.Join(", ", files), ServerRulesWriter.ReloadHint(config));
+            logger.LogInformation("Server rules for {Users} written ({Reason}): {Files}; {Hint}",
+                ServerRulesWriter.Covers(config), reason, string.Join(", ", files), ServerRulesWriter.ReloadHint(config));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

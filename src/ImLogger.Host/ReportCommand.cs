@@ -1,11 +1,13 @@
 using System.Globalization;
 using ImLogger.Config;
+using ImLogger.Seats;
 using ImLogger.Spool;
 
 namespace ImLogger.Host;
 
 /// <summary>
-/// <c>imlogger report [--org DOMAIN] [--since YYYY-MM-DD]</c>: the coverage view. For every user the config lists:
+/// <c>imlogger report [--org NAME|DOMAIN] [--since YYYY-MM-DD]</c>: the coverage view. For every user the config lists,
+/// and every user an organization logged by default has seen:
 /// whether logging is active or why not (over the seat limit, excluded), events captured and refused since the
 /// date, the last activity, the endpoint and its backlog. Users the spool saw who are no longer configured are
 /// listed too, so nothing that was archived disappears from the view.
@@ -16,10 +18,12 @@ internal static class ReportCommand
 {
     public static int Run(ImLoggerConfig config, Arguments args)
     {
-        var organizations = config.Organizations.Where(o => args.Org == null || string.Equals(o.Domain, args.Org.Trim(), StringComparison.OrdinalIgnoreCase)).ToList();
+        var organizations = config.Organizations.Where(o => args.Org == null || string.Equals(o.Name, args.Org.Trim(), StringComparison.OrdinalIgnoreCase)
+                                                             || o.Owns(args.Org.Trim().ToLowerInvariant())).ToList();
         if (organizations.Count == 0)
         {
-            Console.Error.WriteLine($"imlogger: no organization '{args.Org}' in {config.SourcePath}; configured: {string.Join(", ", config.Organizations.Select(o => o.Domain))}");
+            Console.Error.WriteLine($"imlogger: no organization '{args.Org}' in {config.SourcePath}; configured (name or domain): " +
+                                    string.Join("; ", config.Organizations.Select(o => o.Name == o.Domains[0] ? string.Join(", ", o.Domains) : $"{o.Name}: {string.Join(", ", o.Domains)}")));
             return 64;
         }
         var since = DateTimeOffset.MinValue;
@@ -35,31 +39,51 @@ internal static class ReportCommand
             var activity = spool.Activity(since).ToDictionary(a => a.User, StringComparer.Ordinal);
             var backlog = Backlog(spool);
             Console.WriteLine($"ImLogger coverage report, {config.SourcePath}; activity {(args.Since == null ? "since the spool was created" : $"since {args.Since} (UTC)")}");
+            var plan = SeatPlan.Of(config, spool.SeenUsers());
             foreach (var org in organizations)
             {
+                var seats = plan.Organizations.First(o => o.Organization == org);
                 Console.WriteLine();
-                Console.WriteLine($"organization {org.Domain}: {org.Users.Count} of {org.Seats} seat(s) used, {org.OverLimit.Count} user(s) over the limit, {org.Excluded.Count} excluded");
-                foreach (var u in org.Users)
+                Console.WriteLine($"organization {org.Name}{(org.Name == org.Domains[0] && org.Domains.Count == 1 ? "" : $" ({string.Join(", ", org.Domains)})")}: " +
+                                  $"{seats.Used} of {org.Seats} seat(s) used, {org.OverLimit.Count + seats.OverLimit.Count} user(s) over the limit, {org.Excluded.Count} excluded" +
+                                  (org.LoggedByDefault ? "; logged by default (listed users first, then users in the order ImLogger first saw them)" : ""));
+                string Backlogged(string endpoint)
                 {
-                    var endpoint = u.Endpoint ?? org.DefaultEndpoint;
                     var (pending, dead) = backlog.GetValueOrDefault(endpoint);
-                    Console.WriteLine($"  {u.Jid,-36} logging active; {Activity(activity, u.Jid)}; endpoint {endpoint} (backlog {pending} pending, {dead} dead)");
+                    return $"endpoint {endpoint} (backlog {pending} pending, {dead} dead)";
                 }
+                foreach (var u in org.Users)
+                    Console.WriteLine($"  {u.Jid,-36} logging active; {Activity(activity, u.Jid)}; {Backlogged(u.Endpoint ?? org.DefaultEndpoint)}");
+                foreach (var u in seats.Seated)
+                    Console.WriteLine($"  {u.Jid,-36} logging active (logged by default, first seen {Utc(u.FirstSeenUtc)}); {Activity(activity, u.Jid)}; {Backlogged(org.DefaultEndpoint)}");
                 foreach (var u in org.OverLimit)
                     Console.WriteLine($"  {u.Jid,-36} NOT LOGGED: over the seat limit ({org.Seats} seats; listed at {u.Source}); {Activity(activity, u.Jid)}");
+                foreach (var u in seats.OverLimit)
+                    Console.WriteLine($"  {u.Jid,-36} NOT LOGGED: over the seat limit ({org.Seats} seats, all taken when first seen {Utc(u.FirstSeenUtc)}); {Activity(activity, u.Jid)}");
                 foreach (var u in org.Excluded)
                     Console.WriteLine($"  {u.Jid,-36} NOT LOGGED: excluded (listed at {u.Source}); {Activity(activity, u.Jid)}");
-                var listed = org.Users.Concat(org.OverLimit).Concat(org.Excluded).Select(u => u.Jid).ToHashSet(StringComparer.Ordinal);
-                foreach (var gone in activity.Keys.Where(j => j.EndsWith("@" + org.Domain, StringComparison.Ordinal) && !listed.Contains(j)).Order(StringComparer.Ordinal))
+                var known = org.Users.Concat(org.OverLimit).Concat(org.Excluded).Select(u => u.Jid)
+                    .Concat(seats.Seated.Concat(seats.OverLimit).Select(u => u.Jid)).ToHashSet(StringComparer.Ordinal);
+                if (org.LoggedByDefault)
+                    foreach (var x in org.Exclusions.Where(j => !known.Contains(j)).Order(StringComparer.Ordinal))
+                    {
+                        Console.WriteLine($"  {x,-36} NOT LOGGED: excluded; {Activity(activity, x)}");
+                        known.Add(x);
+                    }
+                foreach (var gone in activity.Keys.Where(j => org.Owns(j) && !known.Contains(j)).Order(StringComparer.Ordinal))
                     Console.WriteLine($"  {gone,-36} NOT LOGGED: no longer in the config; {Activity(activity, gone)}");
             }
+            foreach (var warning in plan.OverLimitWarnings().Where(w => organizations.Any(o => w.StartsWith($"organization {o.Name} ", StringComparison.Ordinal))))
+                Console.Error.WriteLine($"imlogger: warning: {warning}");
         }
         return 0;
     }
 
+    private static string Utc(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) + "Z";
+
     private static string Activity(Dictionary<string, UserActivity> activity, string jid) =>
         activity.TryGetValue(jid, out var a)
-            ? $"captured {a.Captured}, refused {a.Refused}{(a.RefusedBy.Count == 0 ? "" : $" ({string.Join(", ", a.RefusedBy.Select(r => $"{r.Key} {r.Value}"))})")}, last activity {a.LastActivityUtc.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)}Z"
+            ? $"captured {a.Captured}, refused {a.Refused}{(a.RefusedBy.Count == 0 ? "" : $" ({string.Join(", ", a.RefusedBy.Select(r => $"{r.Key} {r.Value}"))})")}, last activity {Utc(a.LastActivityUtc)}"
             : "captured 0, refused 0, no activity";
 
     /// <summary>Transcripts still owed to each endpoint: pending (will be retried) and dead (need the operator).</summary>

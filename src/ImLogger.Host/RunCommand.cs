@@ -5,6 +5,7 @@ using ImLogger.Dispatch;
 using ImLogger.Envelope;
 using ImLogger.Notifier;
 using ImLogger.Policy;
+using ImLogger.Seats;
 using ImLogger.Pipeline;
 using ImLogger.Sinks;
 using ImLogger.Spool;
@@ -76,23 +77,28 @@ internal static class RunCommand
         });
         services.AddSingleton(sp => new ComponentConnection(
             sp.GetRequiredService<ComponentConnectionOptions>(), sp.GetRequiredService<ILogger<ComponentConnection>>(), sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton<ISpool>(sp => new LiteDbSpool(config.SpoolPath, sp.GetRequiredService<ILogger<LiteDbSpool>>(), SpoolKey.Read(config)));
-        services.AddSingleton(sp => new EnvelopeDecoder(config.Organizations.Select(o => o.Domain), config.Component.Jid, sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton(_ => new StanzaClassifier(jid => holder.Current.LoggedUsers.ContainsKey(jid)));
+        services.AddSingleton(sp => new LiteDbSpool(config.SpoolPath, sp.GetRequiredService<ILogger<LiteDbSpool>>(), SpoolKey.Read(config)));
+        services.AddSingleton<ISpool>(sp => sp.GetRequiredService<LiteDbSpool>());
+        services.AddSingleton(sp => new EnvelopeDecoder(config.Organizations.SelectMany(o => o.Domains), config.Component.Jid, sp.GetRequiredService<TimeProvider>()));
+        // Who holds a seat: the config in force plus the users seen so far (organizations logged by default).
+        services.AddSingleton(sp => new SeatLedger(() => holder.Current, sp.GetRequiredService<LiteDbSpool>(),
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<SeatLedger>>()));
+        services.AddSingleton(sp => new StanzaClassifier(sp.GetRequiredService<SeatLedger>().IsLogged));
         services.AddSingleton(sp => new CopyDeduplicator(config.DedupWindow, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new ConversationTracker(sp.GetRequiredService<ISpool>(),
-            jid => holder.Current.LoggedUsers.GetValueOrDefault(jid), config.IdleClose, sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<SeatLedger>().EndpointOf, config.IdleClose, sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<ConversationTracker>>()));
         services.AddSingleton(sp =>
-            new ArchiveNotifier(jid => holder.Current.OrganizationOf(jid), config.Component.Jid, sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton(_ =>
-            new CompliancePolicy(config.Restrictions, jid => holder.Current.OrganizationOf(jid), new ClientRegistry(config.Component.Jid)));
+            new ArchiveNotifier(sp.GetRequiredService<SeatLedger>().OrganizationOf, config.Component.Jid, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp =>
+            new CompliancePolicy(config.Restrictions, sp.GetRequiredService<SeatLedger>().OrganizationOf, new ClientRegistry(config.Component.Jid)));
         services.AddSingleton<StanzaPipeline>();
         services.AddSingleton(sp =>
         {
             var loggers = sp.GetRequiredService<ILoggerFactory>();
             // Each transcript gets its organization's time zone (from the config in force) just before it is rendered.
-            TimeZoneInfo? ZoneOfUser(string jid) => holder.Current.OrganizationOf(jid)?.TimeZone;
+            var seats = sp.GetRequiredService<SeatLedger>();
+            TimeZoneInfo? ZoneOfUser(string jid) => seats.OrganizationOf(jid)?.TimeZone;
             return config.Endpoints.Select(e => (ITranscriptSink)new LocalTimeSink(EndpointSinks.Create(e, loggers, $"imlogger@{config.Component.Jid}"),
                 t => LocalTimeSink.ZoneOf(t, ZoneOfUser))).ToList();
         });
@@ -100,6 +106,6 @@ internal static class RunCommand
             sp.GetRequiredService<ILogger<Dispatcher>>(), sp.GetRequiredService<TimeProvider>(),
             new DispatcherOptions { EndpointMaxAttempts = EndpointSinks.MaxAttempts(config.Endpoints) }));
         services.AddHostedService<ArchiveService>();
-        services.AddHostedService(sp => new ConfigReloadService(holder, path => ConfigLoader.Load(path), sp.GetRequiredService<ILogger<ConfigReloadService>>()));
+        services.AddHostedService(sp => new ConfigReloadService(holder, sp.GetRequiredService<SeatLedger>(), path => ConfigLoader.Load(path), sp.GetRequiredService<ILogger<ConfigReloadService>>()));
     }
 }

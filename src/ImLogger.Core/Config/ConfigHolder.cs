@@ -30,7 +30,7 @@ public sealed class ConfigHolder(ImLoggerConfig initial)
         if (running.IdleClose != next.IdleClose || running.DedupWindow != next.DedupWindow) changed.Add("<transcripts>");
         if (running.Attach with { RulesOut = null } != next.Attach with { RulesOut = null }) changed.Add("<attach> mode, failure-mode or timeout");
         if (!running.Restrictions.EncryptedRooms.SequenceEqual(next.Restrictions.EncryptedRooms)) changed.Add("<restrictions>");
-        if (!running.Organizations.Select(o => o.Domain).Order().SequenceEqual(next.Organizations.Select(o => o.Domain).Order()))
+        if (!running.Organizations.SelectMany(o => o.Domains).Order().SequenceEqual(next.Organizations.SelectMany(o => o.Domains).Order()))
             changed.Add("the set of organization domains");
         if (!running.Endpoints.Select(Describe).SequenceEqual(next.Endpoints.Select(Describe))) changed.Add("<endpoints>");
         return changed.Count == 0 ? null

@@ -25,7 +25,7 @@ public static partial class ConfigLoader
             var organizations = root.Elements("organization").Select(o => ReadOrganization(o, endpoints)).ToList();
             if (organizations.Count == 0)
                 throw Error(root, "no <organization> is configured, so nobody would be logged; add <organization domain=\"...\" endpoint=\"...\" seats=\"N\"> with <user jid=\"...\"/> inside");
-            Unique(root.Elements("organization"), "domain", "organization");
+            UniqueOrganizations(root.Elements("organization").Zip(organizations));
             var seen = new Dictionary<string, XElement>(StringComparer.Ordinal);
             foreach (var user in root.Elements("organization").Elements("user"))
             {
@@ -126,10 +126,10 @@ public static partial class ConfigLoader
             };
         }
 
-        private bool OnOff(XElement e, string attribute)
+        private bool OnOff(XElement e, string attribute, bool absent = true)
         {
             var a = e.Attribute(attribute);
-            return a == null || a.Value.Trim().ToLowerInvariant() switch
+            return a == null ? absent : a.Value.Trim().ToLowerInvariant() switch
             {
                 "on" or "true" or "yes" => true,
                 "off" or "false" or "no" => false,
@@ -151,13 +151,18 @@ public static partial class ConfigLoader
             return jid;
         }
 
-        private void Unique(IEnumerable<XElement> elements, string attribute, string what)
+        /// <summary>A domain belongs to one organization (its seats and notices would be ambiguous otherwise); names are unique.</summary>
+        private void UniqueOrganizations(IEnumerable<(XElement Element, OrganizationConfig Org)> organizations)
         {
-            var seen = new Dictionary<string, XElement>(StringComparer.OrdinalIgnoreCase);
-            foreach (var e in elements)
+            var domains = new Dictionary<string, XElement>(StringComparer.Ordinal);
+            var names = new Dictionary<string, XElement>(StringComparer.OrdinalIgnoreCase);
+            foreach (var (e, org) in organizations)
             {
-                var v = (string?)e.Attribute(attribute) ?? "";
-                if (!seen.TryAdd(v, e)) throw Error(e, $"{what} '{v}' is defined twice (first at line {Line(seen[v])})");
+                foreach (var d in org.Domains)
+                    if (!domains.TryAdd(d, e))
+                        throw Error(e.Attribute("domain")!, $"domain '{d}' belongs to two organizations (first at line {Line(domains[d])}); a domain's users are counted against one organization's seats");
+                if (!names.TryAdd(org.Name, e))
+                    throw Error(e, $"organization '{org.Name}' is defined twice (first at line {Line(names[org.Name])}); give each organization its own name=\"...\"");
             }
         }
 

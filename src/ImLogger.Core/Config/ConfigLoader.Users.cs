@@ -22,18 +22,20 @@ public static partial class ConfigLoader
         /// </summary>
         private OrganizationConfig ReadOrganization(XElement e, Dictionary<string, (EndpointConfig, XElement)> endpoints)
         {
-            Only(e, ["domain", "endpoint", "seats", "time-zone"], ["user", "group", "csv", "exclude", "notifications", "approved-clients"]);
-            var domain = Required(e, "domain").Trim().ToLowerInvariant();
-            if (domain.Contains('@') || domain.Contains('/') || domain.Any(char.IsWhiteSpace))
-                throw Error(e.Attribute("domain")!, $"domain '{domain}' must be a domain such as example.test (no user part, no resource)");
+            Only(e, ["name", "domain", "endpoint", "seats", "time-zone", "logged-by-default"], ["user", "group", "csv", "exclude", "notifications", "approved-clients"]);
+            var domains = ReadDomains(e);
+            var domain = domains[0];
+            var name = (string?)e.Attribute("name") is { } given ? given.Trim() : domain;
+            if (name.Length == 0) throw Error(e.Attribute("name")!, "name must be a non-empty text (or be left out: the organization is then named by its first domain)");
             if (e.Attribute("seats") == null)
-                throw Error(e, $"<organization domain=\"{domain}\"> needs seats=\"N\", the number of provisioned (licensed) seats: logging never covers more users than that");
+                throw Error(e, $"<organization domain=\"{string.Join(' ', domains)}\"> needs seats=\"N\", the number of provisioned (licensed) seats: logging never covers more users than that");
             var seatsAttr = e.Attribute("seats")!;
             if (!int.TryParse(seatsAttr.Value.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seats)
                 || seats < 1 || seats > 1_000_000)
                 throw Error(seatsAttr, $"seats must be a positive whole number (the provisioned seats, 1 to 1000000), not '{seatsAttr.Value}'");
+            var loggedByDefault = OnOff(e, "logged-by-default", false);
             var notifications = ReadNotifications(Single(e, "notifications", required: false));
-            var endpoint = CheckEndpoint(e, Required(e, "endpoint"), endpoints, $"organization '{domain}'");
+            var endpoint = CheckEndpoint(e, Required(e, "endpoint"), endpoints, $"organization '{name}'");
 
             var candidates = new List<Candidate>();
             var excluded = new Dictionary<string, XElement>(StringComparer.Ordinal);
@@ -44,21 +46,21 @@ public static partial class ConfigLoader
                 {
                     case "user":
                         Only(child, ["jid", "endpoint"], []);
-                        var userJid = MemberJid(child, domain);
+                        var userJid = MemberJid(child, domains);
                         // Listed twice by hand is a slip (which endpoint was meant?); overlaps with groups and CSVs are normal.
                         if (!listed.TryAdd(userJid, child))
                             throw Error(child, $"user '{userJid}' is listed twice (first at line {Line(listed[userJid])}); list each logged user once");
                         candidates.Add(new Candidate(userJid, OwnEndpoint(child, endpoints, $"user '{userJid}'"), $"line {Line(child)}"));
                         break;
                     case "group":
-                        candidates.AddRange(ReadGroup(child, domain, endpoints));
+                        candidates.AddRange(ReadGroup(child, domains, endpoints));
                         break;
                     case "csv":
-                        candidates.AddRange(ReadCsv(child, domain, endpoints));
+                        candidates.AddRange(ReadCsv(child, domains, endpoints));
                         break;
                     case "exclude":
                         Only(child, ["jid"], []);
-                        var jid = MemberJid(child, domain);
+                        var jid = MemberJid(child, domains);
                         if (!excluded.TryAdd(jid, child))
                             throw Error(child, $"'{jid}' is excluded twice (first at line {Line(excluded[jid])})");
                         break;
@@ -86,11 +88,15 @@ public static partial class ConfigLoader
             LoggedUserConfig ToUser(Candidate c) => new(c.Jid, c.Endpoint, c.Source);
             return new OrganizationConfig
             {
-                Domain = domain, DefaultEndpoint = endpoint, Notifications = notifications, Seats = seats,
+                Name = name, Domains = domains, LoggedByDefault = loggedByDefault,
+                DefaultEndpoint = endpoint, Notifications = notifications, Seats = seats,
                 Users = kept.Take(seats).Select(ToUser).ToList(),
                 OverLimit = kept.Skip(seats).Select(ToUser).ToList(),
                 Excluded = ordered.Where(c => excluded.ContainsKey(c.Jid)).Select(ToUser).ToList(),
-                UnmatchedExclusions = excluded.Where(x => !byJid.ContainsKey(x.Key)).Select(x => $"{x.Key} (line {Line(x.Value)})").ToList(),
+                Exclusions = excluded.Keys.ToHashSet(StringComparer.Ordinal),
+                // With logged-by-default an exclusion is for users ImLogger has not seen yet: none is "unmatched".
+                UnmatchedExclusions = loggedByDefault ? []
+                    : excluded.Where(x => !byJid.ContainsKey(x.Key)).Select(x => $"{x.Key} (line {Line(x.Value)})").ToList(),
                 ApprovedClients = ReadApprovedClients(Single(e, "approved-clients", required: false)),
                 TimeZone = ReadTimeZone(e.Attribute("time-zone")),
             };
@@ -110,11 +116,37 @@ public static partial class ConfigLoader
             }
         }
 
-        private string MemberJid(XElement at, string domain)
+        /// <summary><c>domain="example.test"</c>, or several separated by spaces or commas
+        /// (<c>domain="example.test example.net"</c>): one organization, one seat count, across its domains.</summary>
+        private List<string> ReadDomains(XElement e)
+        {
+            var attr = e.Attribute("domain") ?? throw Error(e, "<organization> needs domain=\"...\" (one or more domains separated by spaces, such as example.test)");
+            var domains = new List<string>();
+            foreach (var token in attr.Value.Split([' ', ',', '\t', '\n', '\r'], StringSplitOptions.RemoveEmptyEntries))
+            {
+                var d = token.ToLowerInvariant();
+                if (d.Contains('@') || d.Contains('/'))
+                    throw Error(attr, $"domain '{d}' must be a domain such as example.test (no user part, no resource)");
+                if (domains.Contains(d))
+                    throw Error(attr, $"domain '{d}' is given twice in the same organization");
+                domains.Add(d);
+            }
+            return domains.Count > 0 ? domains
+                : throw Error(attr, "domain must name at least one domain such as example.test");
+        }
+
+        private static bool InDomains(string bareJid, IReadOnlyList<string> domains) =>
+            domains.Contains(bareJid[(bareJid.IndexOf('@') + 1)..], StringComparer.Ordinal);
+
+        /// <summary>"domain 'example.test'" or "domains 'example.test', 'example.net'", for messages.</summary>
+        private static string DomainsText(IReadOnlyList<string> domains) =>
+            (domains.Count == 1 ? "domain " : "domains ") + string.Join(", ", domains.Select(d => $"'{d}'"));
+
+        private string MemberJid(XElement at, IReadOnlyList<string> domains)
         {
             var jid = NormalizeJid(at, Required(at, "jid"));
-            return jid.EndsWith("@" + domain, StringComparison.Ordinal) ? jid
-                : throw Error(at.Attribute("jid")!, $"user '{jid}' is not in the organization's domain '{domain}'; move it under the <organization> of its own domain");
+            return InDomains(jid, domains) ? jid
+                : throw Error(at.Attribute("jid")!, $"user '{jid}' is not in the organization's {DomainsText(domains)}; move it under the <organization> of its own domain");
         }
 
         private string? OwnEndpoint(XElement at, Dictionary<string, (EndpointConfig, XElement)> endpoints, string who) =>
@@ -122,7 +154,7 @@ public static partial class ConfigLoader
 
         /// <summary><c>&lt;group name="traders" [endpoint] [file="groups.txt"]&gt;&lt;member jid="..."/&gt;&lt;/group&gt;</c>: members
         /// listed inline, read from a Prosody mod_groups file (section <c>[traders]</c>), or both.</summary>
-        private IEnumerable<Candidate> ReadGroup(XElement g, string domain, Dictionary<string, (EndpointConfig, XElement)> endpoints)
+        private IEnumerable<Candidate> ReadGroup(XElement g, IReadOnlyList<string> domains, Dictionary<string, (EndpointConfig, XElement)> endpoints)
         {
             Only(g, ["name", "endpoint", "file"], ["member"]);
             var name = Required(g, "name").Trim();
@@ -131,10 +163,10 @@ public static partial class ConfigLoader
             foreach (var m in g.Elements("member"))
             {
                 Only(m, ["jid"], []);
-                members.Add(new Candidate(MemberJid(m, domain), endpoint, $"group '{name}' (line {Line(m)})"));
+                members.Add(new Candidate(MemberJid(m, domains), endpoint, $"group '{name}' (line {Line(m)})"));
             }
             if (g.Attribute("file") is { } fileAttr)
-                members.AddRange(ReadGroupFile(fileAttr, name, domain, endpoint));
+                members.AddRange(ReadGroupFile(fileAttr, name, domains, endpoint));
             if (members.Count == 0)
                 throw Error(g, $"group '{name}' has no members; add <member jid=\"...\"/> or file=\"...\" (a Prosody mod_groups file), or remove the group");
             return members;
@@ -144,7 +176,7 @@ public static partial class ConfigLoader
         /// Prosody's mod_groups format: <c>[Group name]</c> starts a group (a leading <c>+</c> is Prosody's
         /// "everyone sees it" marker and is ignored here), then one <c>jid</c> or <c>jid=Display name</c> per line.
         /// </summary>
-        private IEnumerable<Candidate> ReadGroupFile(XAttribute fileAttr, string group, string domain, string? endpoint)
+        private IEnumerable<Candidate> ReadGroupFile(XAttribute fileAttr, string group, IReadOnlyList<string> domains, string? endpoint)
         {
             var path = ResolvePath(fileAttr.Value);
             _referencedFiles.Add(path);
@@ -172,8 +204,8 @@ public static partial class ConfigLoader
                 var parts = jid.Split('@');
                 if (parts.Length != 2 || parts[0].Length == 0 || jid.Contains('/') || jid.Any(char.IsWhiteSpace))
                     throw new ConfigException(path, i + 1, 1, $"'{jid}' is not a bare JID of the form user@domain (group '{group}', used by {file} line {Line(fileAttr.Parent!)})");
-                if (!jid.EndsWith("@" + domain, StringComparison.Ordinal))
-                    throw new ConfigException(path, i + 1, 1, $"'{jid}' in group '{group}' is not in the organization's domain '{domain}' ({file} line {Line(fileAttr.Parent!)}); only users of the domain can be logged by it");
+                if (!InDomains(jid, domains))
+                    throw new ConfigException(path, i + 1, 1, $"'{jid}' in group '{group}' is not in the organization's {DomainsText(domains)} ({file} line {Line(fileAttr.Parent!)}); only users of the domain can be logged by it");
                 members.Add(new Candidate(jid, endpoint, $"group '{group}' ({Path.GetFileName(path)}:{i + 1})"));
             }
             if (!groups.Contains(group))
@@ -183,7 +215,7 @@ public static partial class ConfigLoader
 
         /// <summary><c>&lt;csv path="users.csv" [endpoint]/&gt;</c>: a header row with a <c>jid</c> column and optionally an
         /// <c>endpoint</c> column (empty: the csv's or organization's); other columns (names, departments) are ignored.</summary>
-        private IEnumerable<Candidate> ReadCsv(XElement c, string domain, Dictionary<string, (EndpointConfig, XElement)> endpoints)
+        private IEnumerable<Candidate> ReadCsv(XElement c, IReadOnlyList<string> domains, Dictionary<string, (EndpointConfig, XElement)> endpoints)
         {
             Only(c, ["path", "endpoint"], []);
             var path = ResolvePath(Required(c, "path"));
@@ -215,8 +247,8 @@ public static partial class ConfigLoader
                     var parts = jid.Split('@');
                     if (parts.Length != 2 || parts[0].Length == 0 || parts[1].Length == 0 || jid.Contains('/') || jid.Any(char.IsWhiteSpace))
                         throw new ConfigException(path, line, jidColumn + 1, $"'{jid}' is not a bare JID of the form user@domain {where}");
-                    if (!jid.EndsWith("@" + domain, StringComparison.Ordinal))
-                        throw new ConfigException(path, line, jidColumn + 1, $"user '{jid}' is not in the organization's domain '{domain}' {where}");
+                    if (!InDomains(jid, domains))
+                        throw new ConfigException(path, line, jidColumn + 1, $"user '{jid}' is not in the organization's {DomainsText(domains)} {where}");
                     var own = endpointColumn >= 0 && csv.FieldCount > endpointColumn ? csv.GetString(endpointColumn).Trim() : "";
                     if (own.Length > 0 && !endpoints.ContainsKey(own))
                         throw new ConfigException(path, line, endpointColumn + 1,

@@ -31,23 +31,13 @@ public sealed record ImLoggerConfig
     /// <summary>Extra restrictions for logged users.</summary>
     public RestrictionSettings Restrictions { get; init; } = new();
 
-    /// <summary>Every logged user's bare JID mapped to the name of the endpoint that receives their transcripts.</summary>
+    /// <summary>Every listed user within the seats (user, group, CSV) mapped to the name of the endpoint that receives
+    /// their transcripts. Users of organizations logged by default get seats at run time: see <see cref="Seats.SeatPlan"/>.</summary>
     public IReadOnlyDictionary<string, string> LoggedUsers =>
         _loggedUsers ??= Organizations.SelectMany(o => o.Users.Select(u => (u.Jid, Endpoint: u.Endpoint ?? o.DefaultEndpoint)))
                                       .ToDictionary(u => u.Jid, u => u.Endpoint, StringComparer.Ordinal);
 
     private IReadOnlyDictionary<string, string>? _loggedUsers;
-
-    /// <summary>The organization a logged user (bare JID) belongs to, or null if the user is not logged
-    /// (not listed, excluded, or over the seat limit).</summary>
-    public OrganizationConfig? OrganizationOf(string bareJid)
-    {
-        _organizationOf ??= Organizations.SelectMany(o => o.Users.Select(u => (u.Jid, Org: o)))
-                                         .ToDictionary(x => x.Jid, x => x.Org, StringComparer.Ordinal);
-        return _organizationOf.GetValueOrDefault(bareJid);
-    }
-
-    private Dictionary<string, OrganizationConfig>? _organizationOf;
 
     /// <summary>Files the config reads besides itself (CSV lists, group files), absolute paths: a change to
     /// one of them is a change of the config (live reload watches them).</summary>
@@ -74,10 +64,36 @@ public sealed record ComponentSettings
     public override string ToString() => $"{Jid} via {Host}:{Port} (secret from {SecretSource})";
 }
 
-/// <summary>An organization: the users of a domain whom it must log.</summary>
+/// <summary>An organization: the users of its domains whom it must log.</summary>
 public sealed record OrganizationConfig
 {
-    public required string Domain { get; init; }
+    /// <summary>The organization's domains (at least one): its users are those whose JID is in one of them.</summary>
+    public required IReadOnlyList<string> Domains { get; init; }
+
+    /// <summary>The name admins know it by (the config's name="...", or its first domain).</summary>
+    public string Name { get => _name ?? Domains[0]; init => _name = value; }
+
+    private readonly string? _name;
+
+    /// <summary>Whether a bare JID (or a domain) is in one of the organization's domains.</summary>
+    public bool Owns(string bareJidOrDomain)
+    {
+        ArgumentNullException.ThrowIfNull(bareJidOrDomain);
+        var domain = bareJidOrDomain[(bareJidOrDomain.IndexOf('@') + 1)..];
+        foreach (var d in Domains)
+            if (string.Equals(d, domain, StringComparison.Ordinal)) return true;
+        return false;
+    }
+
+    /// <summary>
+    /// Everyone in the organization's domains is logged, not only the listed users: listed users take seats
+    /// first (config order), then users as ImLogger first sees them send, up to <see cref="Seats"/>. See
+    /// <see cref="Seats.SeatPlan"/> and docs/admin-guide.md, "Logged by default".
+    /// </summary>
+    public bool LoggedByDefault { get; init; }
+
+    /// <summary>Every &lt;exclude&gt;d bare JID: never logged, never given a seat, listed or not.</summary>
+    public IReadOnlySet<string> Exclusions { get; init; } = new HashSet<string>(StringComparer.Ordinal);
 
     /// <summary>Endpoint for users who do not name their own.</summary>
     public required string DefaultEndpoint { get; init; }

@@ -9,7 +9,7 @@ public static class SeatReport
     {
         ArgumentNullException.ThrowIfNull(config);
         return config.Organizations.Where(o => o.OverLimit.Count > 0).Select(o =>
-            $"organization {o.Domain} has {o.Seats} provisioned seat(s) and {o.Users.Count + o.OverLimit.Count} listed user(s): " +
+            $"organization {o.Name} has {o.Seats} provisioned seat(s) and {o.Users.Count + o.OverLimit.Count} listed user(s): " +
             $"{o.OverLimit.Count} user(s) over the seat limit are NOT logged: " +
             string.Join(", ", o.OverLimit.Select(u => u.Source == null ? u.Jid : $"{u.Jid} ({u.Source})")) +
             ". Raise seats=\"...\" (and the licence) or remove users; users are taken in the config's order").ToList();

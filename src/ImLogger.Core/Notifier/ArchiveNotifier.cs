@@ -137,7 +137,7 @@ public sealed class ArchiveNotifier
             .Distinct(StringComparer.Ordinal)
             .Select(_organizationOf)
             .OfType<OrganizationConfig>()
-            .Where(o => string.Equals(o.Domain, domain, StringComparison.Ordinal) ? o.Notifications.NotifyInside : o.Notifications.NotifyOutside)
+            .Where(o => o.Owns(domain) ? o.Notifications.NotifyInside : o.Notifications.NotifyOutside)
             .Select(o => o.Notifications.Text)
             .Distinct(StringComparer.Ordinal);
     }

@@ -5,6 +5,7 @@ using ImLogger.Envelope;
 using ImLogger.Inline;
 using ImLogger.Notifier;
 using ImLogger.Policy;
+using ImLogger.Seats;
 using Microsoft.Extensions.Logging;
 
 namespace ImLogger.Pipeline;
@@ -22,6 +23,7 @@ public sealed class StanzaPipeline(
     ConversationTracker tracker,
     ArchiveNotifier notifier,
     CompliancePolicy policy,
+    SeatLedger seats,
     ILogger<StanzaPipeline> logger)
 {
     private long _spooled;
@@ -67,6 +69,10 @@ public sealed class StanzaPipeline(
     /// <summary>Classifies one stanza (its events before dedup; the policy needs them all).</summary>
     private IReadOnlyList<ConversationEvent> ClassifyOne(TapEnvelope envelope)
     {
+        // The sender is the one party the server vouches for: a user of an organization logged by default takes a
+        // seat (or is named over the limit) here, before the classifier asks who is logged.
+        if ((string?)envelope.Stanza.Attribute("from") is { Length: > 0 } sender)
+            seats.ObserveSender(JidText.Bare(JidText.Normalize(sender)));
         if (IsSignOut(envelope.Stanza))
             notifier.SignedOut(JidText.Bare((string)envelope.Stanza.Attribute("from")!));
         var result = classifier.Classify(envelope);

@@ -37,12 +37,21 @@ public static class ProsodyInlineRules
         sb.AppendLine("VirtualHost \"*\"");
         sb.AppendLine($"plugin_paths = {{ {Lua(pluginDirectory)} }}");
         foreach (var org in config.Organizations)
+        foreach (var domain in org.Domains)
         {
             sb.AppendLine();
-            sb.AppendLine($"VirtualHost {Lua(org.Domain)}");
+            sb.AppendLine($"VirtualHost {Lua(domain)}");
             sb.AppendLine("\tmodules_enabled = { \"imlogger_inline\" }");
             sb.AppendLine($"\timlogger_component = {Lua(config.Component.Jid)}");
-            sb.AppendLine($"\timlogger_logged_users = {{ {string.Join(", ", org.Users.Select(u => Lua(u.Jid)))} }}");
+            if (org.LoggedByDefault)
+            {
+                // Who holds a seat is decided at run time: the module holds everyone but the excluded, and ImLogger
+                // passes the stanzas of users without a seat unlogged and unrestricted.
+                sb.AppendLine($"\t-- organization {org.Name} is logged by default ({org.Seats} seat(s))");
+                sb.AppendLine("\timlogger_log_all = true");
+                sb.AppendLine($"\timlogger_excluded_users = {{ {string.Join(", ", org.Exclusions.Where(j => j.EndsWith("@" + domain, StringComparison.Ordinal)).Order(StringComparer.Ordinal).Select(Lua))} }}");
+            }
+            sb.AppendLine($"\timlogger_logged_users = {{ {string.Join(", ", org.Users.Where(u => u.Jid.EndsWith("@" + domain, StringComparison.Ordinal)).Select(u => Lua(u.Jid)))} }}");
             sb.AppendLine($"\timlogger_failure_mode = {Lua(config.Attach.FailureMode == FailureMode.Open ? "open" : "closed")}");
             sb.AppendLine($"\timlogger_timeout = {config.Attach.Timeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)}");
         }

@@ -30,6 +30,14 @@ public static class ServerRulesWriter
         return [snippet, script];
     }
 
+    /// <summary>Whom the rules cover, for log lines: "3 logged user(s)", plus the domains copied whole.</summary>
+    public static string Covers(ImLoggerConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var whole = config.Organizations.Where(o => o.LoggedByDefault).SelectMany(o => o.Domains).ToList();
+        return $"{config.LoggedUsers.Count} logged user(s)" + (whole.Count == 0 ? "" : $" and every user of {string.Join(", ", whole)} (logged by default)");
+    }
+
     /// <summary>What the operator does so that Prosody picks the rewritten files up.</summary>
     public static string ReloadHint(ImLoggerConfig config) => config.Attach.Mode == AttachMode.Inline
         ? "run `prosodyctl reload`: mod_imlogger_inline re-reads imlogger_logged_users when Prosody reloads its config"

@@ -61,8 +61,8 @@ public class LoggedUsersConfigTests
             Assert.That(org.Users.Select(u => u.Jid), Is.EqualTo(new[] { "alice@example.test", "bob@example.test", "carol@example.test" }));
             Assert.That(org.OverLimit.Select(u => u.Jid), Is.EqualTo(new[] { "dave@example.test", "erin@example.test" }));
             Assert.That(config.LoggedUsers.Keys, Is.EquivalentTo(new[] { "alice@example.test", "bob@example.test", "carol@example.test" }));
-            Assert.That(config.OrganizationOf("dave@example.test"), Is.Null, "over the limit: not logged at all");
-            Assert.That(config.OrganizationOf("alice@example.test"), Is.SameAs(org));
+            Assert.That(ImLogger.Seats.SeatPlan.Of(config, []).OrganizationOf("dave@example.test"), Is.Null, "over the limit: not logged at all");
+            Assert.That(ImLogger.Seats.SeatPlan.Of(config, []).OrganizationOf("alice@example.test"), Is.SameAs(org));
         });
     }
 

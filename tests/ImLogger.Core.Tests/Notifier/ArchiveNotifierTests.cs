@@ -22,7 +22,7 @@ public class ArchiveNotifierTests
     private void Logged(string jid, NotificationSettings? settings = null)
     {
         var domain = jid[(jid.IndexOf('@') + 1)..];
-        _orgs[jid] = new OrganizationConfig { Domain = domain, DefaultEndpoint = "a", Users = [new LoggedUserConfig(jid, null)], Notifications = settings ?? new() };
+        _orgs[jid] = new OrganizationConfig { Domains = [domain], DefaultEndpoint = "a", Users = [new LoggedUserConfig(jid, null)], Notifications = settings ?? new() };
     }
 
     private ArchiveNotifier Notifier() => new(j => _orgs.GetValueOrDefault(j), "archive.example.test", _time);
@@ -218,7 +218,7 @@ public class ArchiveNotifierActivityTests
     [TestCase(EventKind.Left, false)]
     public void StartingAnotherCommunicationModeIsActivity(EventKind kind, bool notifies)
     {
-        var org = new OrganizationConfig { Domain = "example.test", DefaultEndpoint = "a", Users = [new LoggedUserConfig("alice@example.test", null)] };
+        var org = new OrganizationConfig { Domains = ["example.test"], DefaultEndpoint = "a", Users = [new LoggedUserConfig("alice@example.test", null)] };
         var notifier = new ArchiveNotifier(j => j == "alice@example.test" ? org : null, "archive.example.test", new FakeTimeProvider());
         var e = new ConversationEvent
         {

@@ -78,7 +78,7 @@ public class CompliancePolicyTests
     {
         var org = new OrganizationConfig
         {
-            Domain = "example.test", DefaultEndpoint = "a", Users = [new LoggedUserConfig("alice@example.test", null)],
+            Domains = ["example.test"], DefaultEndpoint = "a", Users = [new LoggedUserConfig("alice@example.test", null)],
             ApprovedClients = [new ApprovedClient("Conversations", "http://conversations.im", new Version(2, 12))],
         };
         var clients = new ClientRegistry("archive.example.test");

@@ -11,7 +11,7 @@ public class ProsodyInlineRulesTests
         Component = new ComponentSettings { Jid = "archive.example.test", Host = "127.0.0.1", Port = 5347, Secret = "s3cret", SecretSource = "test" },
         SpoolPath = "/var/lib/imlogger/spool.db",
         IdleClose = TimeSpan.FromMinutes(10),
-        Organizations = [new OrganizationConfig { Domain = "example.test", DefaultEndpoint = "local",
+        Organizations = [new OrganizationConfig { Domains = ["example.test"], DefaultEndpoint = "local",
             Users = [new LoggedUserConfig("alice@example.test", null), new LoggedUserConfig("bob@example.test", null)] }],
         Endpoints = [new DirectoryEndpointConfig { Name = "local", Path = "/tmp/a" }],
         Attach = new AttachSettings { Mode = AttachMode.Inline, FailureMode = mode, Timeout = TimeSpan.FromSeconds(7.5) },
@@ -41,5 +41,34 @@ public class ProsodyInlineRulesTests
         var source = ProsodyInlineRules.ModuleSource();
         Assert.That(source, Does.Contain("urn:imlogger:inline:0"));
         Assert.That(source, Does.Contain("module:hook(\"pre-stanza\""));
+    }
+
+    [Test]
+    public void EachDomainOfAnOrganizationLoggedByDefaultHoldsEveryoneButTheExcluded()
+    {
+        var config = Config(FailureMode.Closed) with
+        {
+            Organizations = [new OrganizationConfig
+            {
+                Name = "Example Corp", Domains = ["example.test", "example.net"], DefaultEndpoint = "local", Seats = 10, LoggedByDefault = true,
+                Users = [new LoggedUserConfig("alice@example.test", null), new LoggedUserConfig("bob@example.net", null)],
+                Exclusions = new HashSet<string> { "ceo@example.net" },
+            }],
+        };
+        var lua = ProsodyInlineRules.ConfigSnippet(config, "/etc/prosody/imlogger").ReplaceLineEndings("\n");
+        var net = lua[lua.IndexOf("VirtualHost \"example.net\"", StringComparison.Ordinal)..];
+        var test = lua[lua.IndexOf("VirtualHost \"example.test\"", StringComparison.Ordinal)..lua.IndexOf("VirtualHost \"example.net\"", StringComparison.Ordinal)];
+        Assert.Multiple(() =>
+        {
+            Assert.That(test, Does.Contain("imlogger_log_all = true").And.Contain("imlogger_excluded_users = {  }").And.Contain("imlogger_logged_users = { \"alice@example.test\" }"));
+            Assert.That(net, Does.Contain("imlogger_log_all = true").And.Contain("imlogger_excluded_users = { \"ceo@example.net\" }").And.Contain("imlogger_logged_users = { \"bob@example.net\" }"));
+        });
+    }
+
+    [Test]
+    public void TheModuleReadsTheLogAllOptions()
+    {
+        var source = ProsodyInlineRules.ModuleSource();
+        Assert.That(source, Does.Contain("get_option_boolean(\"imlogger_log_all\"").And.Contain("get_option_set(\"imlogger_excluded_users\""));
     }
 }

@@ -11,7 +11,7 @@ public class ProsodyTapRulesTests
         Component = new ComponentSettings { Jid = "archive.example.test", Host = "127.0.0.1", Port = 5347, Secret = secret, SecretSource = "test" },
         SpoolPath = "/var/lib/imlogger/spool.db",
         IdleClose = TimeSpan.FromMinutes(10),
-        Organizations = [new OrganizationConfig { Domain = "example.test", DefaultEndpoint = "local",
+        Organizations = [new OrganizationConfig { Domains = ["example.test"], DefaultEndpoint = "local",
             Users = [new LoggedUserConfig("bob@example.test", null), new LoggedUserConfig("alice@example.test", null)] }],
         Endpoints = [new DirectoryEndpointConfig { Name = "local", Path = "/tmp/a" }],
     };
@@ -34,5 +34,36 @@ public class ProsodyTapRulesTests
         Assert.That(lua, Does.Contain("component_secret = \"we\\\"ird\\\\secret\""), "secret is a valid Lua string");
         Assert.That(lua, Does.Contain("VirtualHost \"example.test\""));
         Assert.That(lua, Does.Contain("firewall_scripts = { \"/etc/prosody/imlogger.pfw\" }"));
+    }
+
+    [Test]
+    public void AnOrganizationLoggedByDefaultIsCopiedWholeButItsExcludedUsers()
+    {
+        var config = Config() with
+        {
+            Organizations =
+            [
+                new OrganizationConfig
+                {
+                    Name = "Example Corp", Domains = ["example.test", "example.net"], DefaultEndpoint = "local", Seats = 10, LoggedByDefault = true,
+                    Users = [new LoggedUserConfig("alice@example.test", null)], Exclusions = new HashSet<string> { "ceo@example.net" },
+                },
+                new OrganizationConfig { Domains = ["partner.test"], DefaultEndpoint = "local", Users = [new LoggedUserConfig("erin@partner.test", null)] },
+            ],
+        };
+        var script = ProsodyTapRules.FirewallScript(config).ReplaceLineEndings("\n");
+        Assert.Multiple(() =>
+        {
+            Assert.That(script, Does.Contain("::preroute\nFROM: <*>@example.test\nNOT TO: archive.example.test\nRULEDEP=st\nFORWARD=archive.example.test\n"));
+            Assert.That(script, Does.Contain("::deliver\nTO: <*>@example.net\nNOT FROM: archive.example.test\nRULEDEP=st\nFORWARD=archive.example.test\n"));
+            Assert.That(script, Does.Contain("::preroute\nFROM: ceo@example.net\nPASS.\n"));
+            Assert.That(script, Does.Contain("::deliver\nTO: ceo@example.net\nPASS.\n"));
+            Assert.That(script.IndexOf("FROM: ceo@example.net", StringComparison.Ordinal), Is.LessThan(script.IndexOf("FROM: <*>@example.net", StringComparison.Ordinal)),
+                "mod_firewall runs a chain's rules in order: the exclusion must come before the wildcard");
+            Assert.That(script, Does.Not.Contain("FROM: alice@example.test"), "a listed user is already covered by the wildcard: copied once, not twice");
+            Assert.That(script, Does.Contain("FROM: erin@partner.test"));
+        });
+        var lua = ProsodyTapRules.ConfigSnippet(config, "/etc/prosody/imlogger.pfw");
+        Assert.That(lua, Does.Contain("VirtualHost \"example.test\"").And.Contain("VirtualHost \"example.net\"").And.Contain("VirtualHost \"partner.test\""));
     }
 }

@@ -1,0 +1,117 @@
+using ImLogger.Config;
+using Microsoft.Extensions.Logging;
+
+namespace ImLogger.Seats;
+
+/// <summary>
+/// Who is logged while the component runs: the <see cref="SeatPlan"/> of the config in force and of the users seen
+/// so far. The pipeline asks it per stanza (<see cref="IsLogged"/>), and tells it who sent each stanza
+/// (<see cref="ObserveSender"/>), which is how a user of an organization that logs everyone by default gets a seat.
+/// </summary>
+/// <remarks>
+/// Only a stanza's sender is recorded, never its addressee: the server vouches for the sender (it stamps
+/// <c>from</c> on a local user's stanzas, and s2s authenticates remote domains), so a message to a made-up address
+/// cannot take a seat. Every client sends its initial presence at sign-in, so a user is seen when they first sign in.
+/// Thread-safe; the plan is rebuilt only when the config or the seen list changes.
+/// </remarks>
+public sealed class SeatLedger
+{
+    private readonly Func<ImLoggerConfig> _config;
+    private readonly ISeenUsers _store;
+    private readonly TimeProvider _time;
+    private readonly ILogger<SeatLedger> _logger;
+    private readonly object _gate = new();
+    private readonly List<SeenUser> _seen;
+    private readonly HashSet<string> _seenJids;
+    private readonly List<SeenUser> _unsaved = [];
+    private SeatPlan _plan;
+
+    /// <param name="config">The config in force (read for every decision, so a reload takes effect at once).</param>
+    /// <param name="store">Where the seen list is kept (the spool).</param>
+    /// <param name="time">Stamps first sightings.</param>
+    /// <param name="logger">Says who took a seat, and who is over the limit.</param>
+    public SeatLedger(Func<ImLoggerConfig> config, ISeenUsers store, TimeProvider time, ILogger<SeatLedger> logger)
+    {
+        _config = config ?? throw new ArgumentNullException(nameof(config));
+        _store = store ?? throw new ArgumentNullException(nameof(store));
+        _time = time ?? throw new ArgumentNullException(nameof(time));
+        _logger = logger ?? throw new ArgumentNullException(nameof(logger));
+        _seen = store.SeenUsers().ToList();
+        _seenJids = _seen.Select(u => u.Jid).ToHashSet(StringComparer.Ordinal);
+        _plan = SeatPlan.Of(config(), _seen);
+    }
+
+    /// <summary>The seats now.</summary>
+    public SeatPlan Plan
+    {
+        get
+        {
+            var plan = Volatile.Read(ref _plan);
+            var config = _config();
+            if (ReferenceEquals(plan.Config, config)) return plan;
+            lock (_gate)
+            {
+                if (!ReferenceEquals(_plan.Config, config)) Volatile.Write(ref _plan, SeatPlan.Of(config, _seen));
+                return _plan;
+            }
+        }
+    }
+
+    /// <summary>Whether a bare JID is logged now.</summary>
+    public bool IsLogged(string bareJid) => Plan.IsLogged(bareJid);
+
+    /// <summary>The endpoint of a logged user; null when not logged.</summary>
+    public string? EndpointOf(string bareJid) => Plan.EndpointOf(bareJid);
+
+    /// <summary>The organization of a logged user; null when not logged.</summary>
+    public OrganizationConfig? OrganizationOf(string bareJid) => Plan.OrganizationOf(bareJid);
+
+    /// <summary>
+    /// <paramref name="bareJid"/> sent a stanza. A user of an organization that logs by default whom ImLogger has not
+    /// seen before is recorded (durably) and given a free seat, or named as over the limit if none is left.
+    /// </summary>
+    public void ObserveSender(string bareJid)
+    {
+        ArgumentNullException.ThrowIfNull(bareJid);
+        var plan = Plan;
+        if (_unsaved.Count == 0 && (plan.IsLogged(bareJid) || !plan.ShouldRecord(bareJid))) return;
+        lock (_gate)
+        {
+            SaveUnsaved();
+            if (_seenJids.Contains(bareJid) || !_plan.ShouldRecord(bareJid)) return;
+            var user = new SeenUser(bareJid, _time.GetUtcNow());
+            _seen.Add(user);
+            _seenJids.Add(bareJid);
+            _unsaved.Add(user);
+            SaveUnsaved();
+            var next = SeatPlan.Of(_plan.Config, _seen);
+            Volatile.Write(ref _plan, next);
+            var org = next.Organizations.First(o => o.Organization.Owns(bareJid));
+            if (next.IsLogged(bareJid))
+                _logger.LogInformation("Organization {Organization} logs its users by default: {User} now holds seat {Used} of {Seats} and is logged from this stanza on",
+                    org.Organization.Name, bareJid, org.Used, org.Organization.Seats);
+            else
+                _logger.LogWarning("Organization {Organization} logs its users by default but all {Seats} seat(s) are taken: {User} is NOT logged. " +
+                                   "Raise seats=\"...\" (and the licence), or <exclude> users who need no logging to free their seats",
+                    org.Organization.Name, org.Organization.Seats, bareJid);
+        }
+    }
+
+    /// <summary>Writes users whose record failed earlier (disk full): they keep their place in memory meanwhile.</summary>
+    private void SaveUnsaved()
+    {
+        while (_unsaved.Count > 0)
+        {
+            try
+            {
+                _store.AddSeenUser(_unsaved[0]);
+                _unsaved.RemoveAt(0);
+            }
+            catch (Exception x) when (x is IOException or LiteDB.LiteException or UnauthorizedAccessException or InvalidOperationException)
+            {
+                _logger.LogWarning("Could not record {User}'s seat in the spool yet ({Problem}); it holds in memory and the write is retried with the next stanza", _unsaved[0].Jid, x.Message);
+                return;
+            }
+        }
+    }
+}
