@@ -54,4 +54,24 @@ public class SpoolActivityTests
             Assert.That((sinceDay2.User, sinceDay2.Captured, sinceDay2.Refused), Is.EqualTo(("alice@example.test", 1L, 1L)), "since day 2 only");
         }
     }
+
+    [Test]
+    public void SeenUsersKeepTheirOrderAcrossRestartsAndAreRecordedOnce()
+    {
+        var path = Path.Combine(_dir, "seen.db");
+        var t0 = new DateTimeOffset(2026, 11, 25, 9, 0, 0, TimeSpan.Zero);
+        using (var spool = new LiteDbSpool(path, NullLogger<LiteDbSpool>.Instance))
+        {
+            Assert.That(spool.SeenUsers(), Is.Empty);
+            spool.AddSeenUser(new ImLogger.Seats.SeenUser("zed@example.test", t0));
+            spool.AddSeenUser(new ImLogger.Seats.SeenUser("amy@example.test", t0.AddMinutes(1)));
+            spool.AddSeenUser(new ImLogger.Seats.SeenUser("zed@example.test", t0.AddMinutes(2)));
+        }
+        using (var reopened = new LiteDbSpool(path, NullLogger<LiteDbSpool>.Instance))
+        {
+            var seen = reopened.SeenUsers();
+            Assert.That(seen.Select(u => u.Jid), Is.EqualTo(new[] { "zed@example.test", "amy@example.test" }), "order of first sight, not alphabetical");
+            Assert.That(seen[0].FirstSeenUtc, Is.EqualTo(t0), "the first sighting is kept");
+        }
+    }
 }

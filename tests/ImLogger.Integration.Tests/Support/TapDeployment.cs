@@ -23,6 +23,12 @@ internal sealed class TapDeployment : IAsyncDisposable
     /// <summary>example.test's provisioned seats in the configs <see cref="WriteConfig"/> writes.</summary>
     public int Seats { get; set; } = 20;
 
+    /// <summary>The domain attribute of the organization <see cref="WriteConfig"/> writes (example.test, perhaps with more domains).</summary>
+    public string Domains { get; set; } = "example.test";
+
+    /// <summary>More attributes for that organization (logged-by-default="yes", name="...").</summary>
+    public string OrganizationAttributes { get; set; } = "";
+
     public static Task<TapDeployment> StartAsync(string idleClose = "1h", string prosodySecret = Secret, params string[] logged) =>
         StartAsync(idleClose, prosodySecret, logged, extraOrganizations: null);
 
@@ -30,17 +36,19 @@ internal sealed class TapDeployment : IAsyncDisposable
     /// <param name="prosodySecret">The component secret Prosody is given.</param>
     /// <param name="logged">Logged users of example.test (names).</param>
     /// <param name="extraOrganizations">More &lt;organization&gt; elements (e.g. for partner.test), and notification settings.</param>
-    /// <param name="exampleOrganizationXml">More elements inside example.test's A &lt;notifications&gt; element for example.test, if any.lt;organizationA &lt;notifications&gt; element for example.test, if any.gt; (notifications, approved clients), if any.</param>
+    /// <param name="exampleOrganizationXml">More elements inside example.test's &lt;organization&gt; (notifications, approved clients, groups, CSVs, exclusions), if any.</param>
     /// <param name="attach">An &lt;attach&gt; element (inline mode), if any.</param>
     /// <param name="extraEndpoints">More endpoint elements beside "local-archive"; a logged name "bob=mail" gives bob that endpoint.</param>
     /// <param name="seats">example.test's provisioned seats (20 when not given).</param>
+    /// <param name="domains">The organization's domain attribute (example.test when not given).</param>
+    /// <param name="organizationAttributes">More attributes for the organization, if any.</param>
     public static async Task<TapDeployment> StartAsync(string idleClose, string prosodySecret, string[] logged, string? extraOrganizations, string? exampleOrganizationXml = null, string? attach = null,
-        string? extraEndpoints = null, int? seats = null)
+        string? extraEndpoints = null, int? seats = null, string? domains = null, string? organizationAttributes = null)
     {
         var dir = Paths.TempDir("imlogger-it-");
         var tapDir = Path.Combine(dir, "tap");
         var prosody = ProsodyServer.Prepare(dir, Path.Combine(tapDir, "imlogger.cfg.lua"), "alice", "bob", "carol", "dave", "grace", "erin@partner.test", "frank@partner.test");
-        var deployment = new TapDeployment(dir, prosody) { Seats = seats ?? 20 };
+        var deployment = new TapDeployment(dir, prosody) { Seats = seats ?? 20, Domains = domains ?? "example.test", OrganizationAttributes = organizationAttributes ?? "" };
         deployment.WriteConfig(prosody.ComponentPort, idleClose, logged.Length == 0 ? ["alice"] : logged, extraOrganizations, exampleOrganizationXml, attach, extraEndpoints);
         var (code, output) = await ImLoggerProcess.CommandAsync(prosodySecret, "prosody-config", "--config", deployment.ConfigPath, "--out", tapDir);
         Assert.That(code, Is.Zero, output);
@@ -57,7 +65,7 @@ internal sealed class TapDeployment : IAsyncDisposable
               {attach}
               <spool path="spool.db" />
               <transcripts idle-close="{idleClose}" />
-              <organization domain="example.test" endpoint="local-archive" seats="{Seats}">
+              <organization domain="{Domains}" endpoint="local-archive" seats="{Seats}" {OrganizationAttributes}>
                 {exampleOrganizationXml}
             {string.Join("\n", logged.Select(u => u.Split('=') is [var name, var endpoint]
                 ? $"    <user jid=\"{name}@example.test\" endpoint=\"{endpoint}\" />"
