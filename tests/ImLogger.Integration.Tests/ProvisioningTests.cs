@@ -127,4 +127,71 @@ public partial class ProvisioningTests
         var transcript = world.Archived().Single(m => Conversation(m) == "bob@example.test carol@example.test");
         Assert.That(transcript.TextBody, Does.Contain("held and archived"));
     }
+
+    [Test, CancelAfter(180_000)]
+    public async Task EditingTheCsvListOfARunningComponentStartsLoggingTheAddedUser()
+    {
+        const string attach = "<attach mode=\"tap\" rules-out=\"tap\" />";
+        var lists = Paths.TempDir("imlogger-csv-");
+        var csv = Path.Combine(lists, "users.csv");
+        await File.WriteAllTextAsync(csv, "jid,name\ncarol@example.test,Carol\n");
+        try
+        {
+            await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice"], null, exampleOrganizationXml: $"<csv path=\"{csv}\" />", attach: attach);
+            var script = Path.Combine(world.Dir, "tap", "imlogger.pfw");
+            await using var imlogger = world.RunImLogger();
+            await imlogger.WaitForLineAsync(l => l.Contains("Server rules for 2 logged user(s) written (start)", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "rules at start");
+            await ImLoggerProcess.WaitConnectedAsync(imlogger);
+
+            // The admin appends a row to the CSV (not the config): ImLogger watches the files the config reads.
+            await File.AppendAllTextAsync(csv, "bob@example.test,Bob\n");
+            await imlogger.WaitForLineAsync(l => l.Contains("Config reloaded (users.csv changed)", StringComparison.Ordinal) && l.Contains("now logged: bob@example.test", StringComparison.Ordinal),
+                TimeSpan.FromSeconds(30), "the reload on the CSV edit");
+            await imlogger.WaitForLineAsync(l => l.Contains("Server rules for 3 logged user(s) written (reload)", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "rules rewritten");
+            await world.Prosody.ReloadAsync($"Loaded {script}", TimeSpan.FromSeconds(30));
+            await RunAsync(world.Prosody, world.Dir, Connect("bob"), Connect("dave"),
+                Chat("bob", "dave", "logged from the csv"), Expect("dave", "bob", "logged from the csv"));
+            await ImLoggerProcess.WaitSpooledAsync(imlogger, 1);
+
+            // A bad row: refused with the CSV's own line, and bob stays logged.
+            await File.AppendAllTextAsync(csv, "not-a-jid,Nobody\n");
+            await imlogger.WaitForLineAsync(l => l.Contains("refused, the running config stays in force", StringComparison.Ordinal) && l.Contains("users.csv:4", StringComparison.Ordinal),
+                TimeSpan.FromSeconds(30), "the refusal naming the CSV line");
+            Assert.That(await imlogger.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero);
+            Assert.That(world.Archived().Select(Conversation), Is.EquivalentTo(new[] { "bob@example.test dave@example.test" }));
+        }
+        finally
+        {
+            Directory.Delete(lists, recursive: true);
+        }
+    }
+
+    [Test, CancelAfter(180_000)]
+    public async Task AnOrganizationWithTwoDomainsLogsItsUsersOnBoth()
+    {
+        await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice", "erin@partner.test"], null,
+            domains: "example.test partner.test", organizationAttributes: "name=\"Example Group\"", seats: 2);
+        var snippet = await File.ReadAllTextAsync(Path.Combine(world.Dir, "tap", "imlogger.cfg.lua"));
+        Assert.That(snippet, Does.Contain("VirtualHost \"example.test\"").And.Contain("VirtualHost \"partner.test\""));
+
+        var (code, check) = await ImLoggerProcess.CommandAsync(TapDeployment.Secret, "check-config", "--config", world.ConfigPath);
+        Assert.That(code, Is.Zero, check);
+        Assert.That(check, Does.Contain("organization Example Group (example.test, partner.test): 2 of 2 seat(s) used"));
+
+        await using (var imlogger = world.RunImLogger())
+        {
+            await ImLoggerProcess.WaitConnectedAsync(imlogger);
+            await RunAsync(world.Prosody, world.Dir, Connect("erin@partner.test"), Connect("frank@partner.test"), Connect("bob"), Connect("carol"),
+                Chat("frank@partner.test", "erin@partner.test", "on the second domain"), Expect("erin@partner.test", "frank@partner.test", "on the second domain"),
+                Chat("bob", "carol", "nobody logged here"), Expect("carol", "bob", "nobody logged here"));
+            await ImLoggerProcess.WaitSpooledAsync(imlogger, 1);
+            Assert.That(await imlogger.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero);
+        }
+        Assert.That(world.Archived().Select(Conversation), Is.EquivalentTo(new[] { "erin@partner.test frank@partner.test" }));
+
+        var (reportCode, report) = await ImLoggerProcess.CommandAsync(TapDeployment.Secret, "report", "--config", world.ConfigPath, "--org", "partner.test");
+        Assert.That(reportCode, Is.Zero, report);
+        Assert.That(report, Does.Contain("organization Example Group (example.test, partner.test)"));
+        Assert.That(report.Split('\n').Single(l => l.Contains("erin@partner.test", StringComparison.Ordinal)), Does.Contain("logging active").And.Match("captured [1-9]"));
+    }
 }

@@ -163,6 +163,18 @@ public class ArchiveNotifierTests
     }
 
     [Test]
+    public void EveryDomainOfTheOrganizationIsInside()
+    {
+        _orgs["alice@example.test"] = new OrganizationConfig
+        {
+            Domains = ["example.test", "example.net"], DefaultEndpoint = "a", Users = [new LoggedUserConfig("alice@example.test", null)],
+            Notifications = new NotificationSettings { NotifyInside = false, NotifyOutside = true },
+        };
+        var sent = Sent(Notifier(), Chat("alice@example.test", "carol@example.net"), Chat("alice@example.test", "bob@partner.test"));
+        Assert.That(sent.Select(s => s.To), Is.EquivalentTo(new[] { "bob@partner.test" }), "carol is in the organization's second domain: inside, so not told");
+    }
+
+    [Test]
     public void ANewJoinerIsToldWhileTheOthersAreNotToldAgain()
     {
         Logged("alice@example.test");

@@ -34,7 +34,7 @@ internal sealed class TapDeployment : IAsyncDisposable
 
     /// <param name="idleClose">The config's idle-close.</param>
     /// <param name="prosodySecret">The component secret Prosody is given.</param>
-    /// <param name="logged">Logged users of example.test (names).</param>
+    /// <param name="logged">Logged users (names for example.test, or full JIDs when the organization has more domains).</param>
     /// <param name="extraOrganizations">More &lt;organization&gt; elements (e.g. for partner.test), and notification settings.</param>
     /// <param name="exampleOrganizationXml">More elements inside example.test's &lt;organization&gt; (notifications, approved clients, groups, CSVs, exclusions), if any.</param>
     /// <param name="attach">An &lt;attach&gt; element (inline mode), if any.</param>
@@ -68,8 +68,8 @@ internal sealed class TapDeployment : IAsyncDisposable
               <organization domain="{Domains}" endpoint="local-archive" seats="{Seats}" {OrganizationAttributes}>
                 {exampleOrganizationXml}
             {string.Join("\n", logged.Select(u => u.Split('=') is [var name, var endpoint]
-                ? $"    <user jid=\"{name}@example.test\" endpoint=\"{endpoint}\" />"
-                : $"    <user jid=\"{u}@example.test\" />"))}
+                ? $"    <user jid=\"{ClientScenario.Jid(name)}\" endpoint=\"{endpoint}\" />"
+                : $"    <user jid=\"{ClientScenario.Jid(u)}\" />"))}
               </organization>
               {extraOrganizations}
               <endpoints>
