@@ -106,6 +106,8 @@ public class LoggedUsersConfigTests
         var org = config.Organizations[0];
         Assert.That(org.Users.Select(u => u.Jid.Split('@')[0]), Is.EqualTo(new[] { "alice", "bob", "carol", "dave", "frank", "grace" }));
         Assert.That(org.OverLimit.Select(u => u.Jid.Split('@')[0]), Is.EqualTo(new[] { "heidi", "ivan" }));
+        var partner = config.Organizations[1];
+        Assert.That((partner.Name, partner.LoggedByDefault, partner.Domains.Count), Is.EqualTo(("Partner Corp", true, 2)));
     }
 
     [TestCase("", "needs seats=\"N\", the number of provisioned (licensed) seats")]
