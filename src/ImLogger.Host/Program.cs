@@ -14,7 +14,7 @@ internal static class Program
           imlogger prosody-config --config FILE [--out DIR]
                                                   print (or write to DIR) what to add to Prosody for tap mode
           imlogger check-config --config FILE     check the config and print a summary; exit code 0 if valid, 1 if not
-          imlogger report [--org DOMAIN] [--since YYYY-MM-DD] --config FILE
+          imlogger report [--org NAME|DOMAIN] [--since YYYY-MM-DD] --config FILE
                                                   coverage: per configured user, logging active or why not, events captured
                                                   and refused, last activity, endpoint and its backlog
           imlogger test-endpoint NAME --config FILE [--send-probe]
@@ -29,7 +29,8 @@ internal static class Program
           --log-config FILE  NLog config (default: nlog.config next to the program)
           --send-probe       test-endpoint: also send a message marked as a probe (not a transcript)
 
-        The spool and report commands open the spool file, which a running `imlogger run` holds locked: stop the service first.
+        The spool and report commands are answered by the running `imlogger run` (through {spool}.sock beside the spool
+        file, for its own user and root) or, when it is stopped, read the spool file themselves.
         """;
 
     private static async Task<int> Main(string[] args)
@@ -59,9 +60,8 @@ internal static class Program
                 "run" => await RunCommand.RunAsync(LoadConfig(parsed), parsed),
                 "prosody-config" => ProsodyConfigCommand.Run(LoadConfig(parsed), parsed),
                 "check-config" => CheckConfigCommand.Run(LoadConfig(parsed)),
-                "report" => ReportCommand.Run(LoadConfig(parsed), parsed),
+                "report" or "spool" => await ControlSocket.RunCommandAsync(LoadConfig(parsed), args, parsed),
                 "test-endpoint" => await TestEndpointCommand.RunAsync(LoadConfig(parsed), parsed),
-                "spool" => SpoolCommand.Run(LoadConfig(parsed), parsed),
                 _ => Unknown(args[0]),
             };
         }

@@ -12,39 +12,38 @@ namespace ImLogger.Host;
 /// date, the last activity, the endpoint and its backlog. Users the spool saw who are no longer configured are
 /// listed too, so nothing that was archived disappears from the view.
 /// </summary>
-/// <remarks>Opens the spool itself, so, like <c>imlogger spool</c>, it needs the service stopped. Exit codes: 0 done,
-/// 1 the spool cannot be opened, 64 bad command line (unknown organization, bad date).</remarks>
+/// <remarks>Run by the running service when there is one (through its control socket, <see cref="ControlSocket"/>),
+/// otherwise on the spool file directly. Exit codes: 0 done, 1 the spool cannot be opened, 64 bad command line
+/// (unknown organization, bad date).</remarks>
 internal static class ReportCommand
 {
-    public static int Run(ImLoggerConfig config, Arguments args)
+    public static int Run(ImLoggerConfig config, Arguments args, LiteDbSpool spool, Terminal terminal)
     {
         var organizations = config.Organizations.Where(o => args.Org == null || string.Equals(o.Name, args.Org.Trim(), StringComparison.OrdinalIgnoreCase)
                                                              || o.Owns(args.Org.Trim().ToLowerInvariant())).ToList();
         if (organizations.Count == 0)
         {
-            Console.Error.WriteLine($"imlogger: no organization '{args.Org}' in {config.SourcePath}; configured (name or domain): " +
+            terminal.Err.WriteLine($"imlogger: no organization '{args.Org}' in {config.SourcePath}; configured (name or domain): " +
                                     string.Join("; ", config.Organizations.Select(o => o.Name == o.Domains[0] ? string.Join(", ", o.Domains) : $"{o.Name}: {string.Join(", ", o.Domains)}")));
             return 64;
         }
         var since = DateTimeOffset.MinValue;
         if (args.Since != null && !DateTimeOffset.TryParseExact(args.Since, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out since))
         {
-            Console.Error.WriteLine($"imlogger: --since takes a date such as 2026-01-31 (UTC), not '{args.Since}'");
+            terminal.Err.WriteLine($"imlogger: --since takes a date such as 2026-01-31 (UTC), not '{args.Since}'");
             return 64;
         }
 
-        if (SpoolKey.OpenForCommand(config) is not { } spool) return 1;
-        using (spool)
         {
             var activity = spool.Activity(since).ToDictionary(a => a.User, StringComparer.Ordinal);
             var backlog = Backlog(spool);
-            Console.WriteLine($"ImLogger coverage report, {config.SourcePath}; activity {(args.Since == null ? "since the spool was created" : $"since {args.Since} (UTC)")}");
+            terminal.Out.WriteLine($"ImLogger coverage report, {config.SourcePath}; activity {(args.Since == null ? "since the spool was created" : $"since {args.Since} (UTC)")}");
             var plan = SeatPlan.Of(config, spool.SeenUsers());
             foreach (var org in organizations)
             {
                 var seats = plan.Organizations.First(o => o.Organization == org);
-                Console.WriteLine();
-                Console.WriteLine($"organization {org.Name}{(org.Name == org.Domains[0] && org.Domains.Count == 1 ? "" : $" ({string.Join(", ", org.Domains)})")}: " +
+                terminal.Out.WriteLine();
+                terminal.Out.WriteLine($"organization {org.Name}{(org.Name == org.Domains[0] && org.Domains.Count == 1 ? "" : $" ({string.Join(", ", org.Domains)})")}: " +
                                   $"{seats.Used} of {org.Seats} seat(s) used, {org.OverLimit.Count + seats.OverLimit.Count} user(s) over the limit, {org.Excluded.Count} excluded" +
                                   (org.LoggedByDefault ? "; logged by default (listed users first, then users in the order ImLogger first saw them)" : ""));
                 string Backlogged(string endpoint)
@@ -53,28 +52,26 @@ internal static class ReportCommand
                     return $"endpoint {endpoint} (backlog {pending} pending, {dead} dead)";
                 }
                 foreach (var u in org.Users)
-                    Console.WriteLine($"  {u.Jid,-36} logging active; {Activity(activity, u.Jid)}; {Backlogged(u.Endpoint ?? org.DefaultEndpoint)}");
+                    terminal.Out.WriteLine($"  {u.Jid,-36} logging active; {Activity(activity, u.Jid)}; {Backlogged(u.Endpoint ?? org.DefaultEndpoint)}");
                 foreach (var u in seats.Seated)
-                    Console.WriteLine($"  {u.Jid,-36} logging active (logged by default, first seen {Utc(u.FirstSeenUtc)}); {Activity(activity, u.Jid)}; {Backlogged(org.DefaultEndpoint)}");
+                    terminal.Out.WriteLine($"  {u.Jid,-36} logging active (logged by default, first seen {Utc(u.FirstSeenUtc)}); {Activity(activity, u.Jid)}; {Backlogged(org.DefaultEndpoint)}");
                 foreach (var u in org.OverLimit)
-                    Console.WriteLine($"  {u.Jid,-36} NOT LOGGED: over the seat limit ({org.Seats} seats; listed at {u.Source}); {Activity(activity, u.Jid)}");
+                    terminal.Out.WriteLine($"  {u.Jid,-36} NOT LOGGED: over the seat limit ({org.Seats} seats; listed at {u.Source}); {Activity(activity, u.Jid)}");
                 foreach (var u in seats.OverLimit)
-                    Console.WriteLine($"  {u.Jid,-36} NOT LOGGED: over the seat limit ({org.Seats} seats, all taken when first seen {Utc(u.FirstSeenUtc)}); {Activity(activity, u.Jid)}");
+                    terminal.Out.WriteLine($"  {u.Jid,-36} NOT LOGGED: over the seat limit ({org.Seats} seats, all taken when first seen {Utc(u.FirstSeenUtc)}); {Activity(activity, u.Jid)}");
                 foreach (var u in org.Excluded)
-                    Console.WriteLine($"  {u.Jid,-36} NOT LOGGED: excluded (listed at {u.Source}); {Activity(activity, u.Jid)}");
+                    terminal.Out.WriteLine($"  {u.Jid,-36} NOT LOGGED: excluded (listed at {u.Source}); {Activity(activity, u.Jid)}");
                 var known = org.Users.Concat(org.OverLimit).Concat(org.Excluded).Select(u => u.Jid)
                     .Concat(seats.Seated.Concat(seats.OverLimit).Select(u => u.Jid)).ToHashSet(StringComparer.Ordinal);
                 if (org.LoggedByDefault)
                     foreach (var x in org.Exclusions.Where(j => !known.Contains(j)).Order(StringComparer.Ordinal))
                     {
-                        Console.WriteLine($"  {x,-36} NOT LOGGED: excluded; {Activity(activity, x)}");
+                        terminal.Out.WriteLine($"  {x,-36} NOT LOGGED: excluded; {Activity(activity, x)}");
                         known.Add(x);
                     }
                 foreach (var gone in activity.Keys.Where(j => org.Owns(j) && !known.Contains(j)).Order(StringComparer.Ordinal))
-                    Console.WriteLine($"  {gone,-36} NOT LOGGED: no longer in the config; {Activity(activity, gone)}");
+                    terminal.Out.WriteLine($"  {gone,-36} NOT LOGGED: no longer in the config; {Activity(activity, gone)}");
             }
-            foreach (var warning in plan.OverLimitWarnings().Where(w => organizations.Any(o => w.StartsWith($"organization {o.Name} ", StringComparison.Ordinal))))
-                Console.Error.WriteLine($"imlogger: warning: {warning}");
         }
         return 0;
     }

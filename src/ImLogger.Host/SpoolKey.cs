@@ -25,7 +25,8 @@ internal static class SpoolKey
         return key;
     }
 
-    /// <summary>Opens the spool for an operator command (the service must be stopped: it holds the spool locked).</summary>
+    /// <summary>Opens the spool for an operator command when no service answers on the control socket (a running
+    /// service holds the spool locked; the error says so).</summary>
     /// <returns>The spool, or null after printing why it cannot be opened.</returns>
     public static Spool.LiteDbSpool? OpenForCommand(ImLoggerConfig config)
     {

@@ -66,8 +66,18 @@ public class LoggedByDefaultTests
             await SignInOneByOneAsync(world, imlogger);
             await RunAsync(world.Prosody, world.Dir, Conversations());
             await ImLoggerProcess.WaitSpooledAsync(imlogger, 2);
+
+            // While the service runs (and holds the spool locked), report and spool status are answered by it.
+            var (liveCode, live) = await ImLoggerProcess.CommandAsync(TapDeployment.Secret, "report", "--config", world.ConfigPath);
+            Assert.That(liveCode, Is.Zero, live);
+            Assert.That(live, Does.Contain("3 of 3 seat(s) used").And.Contain("NOT LOGGED: over the seat limit (3 seats, all taken when first seen"));
+            var (statusCode, status) = await ImLoggerProcess.CommandAsync(TapDeployment.Secret, "spool", "status", "--config", world.ConfigPath);
+            Assert.That(statusCode, Is.Zero, status);
+            Assert.That(status, Does.Contain("2 open conversation(s)"));
+            await imlogger.WaitForLineAsync(l => l.Contains("Control socket: running `imlogger spool status", StringComparison.Ordinal), TimeSpan.FromSeconds(10), "the service's note");
             Assert.That(await imlogger.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero);
         }
+        Assert.That(File.Exists(world.SpoolPath + ".sock"), Is.False, "the control socket goes with the service");
         AssertArchived(world);
 
         var (reportCode, report) = await ImLoggerProcess.CommandAsync(TapDeployment.Secret, "report", "--config", world.ConfigPath);
