@@ -79,9 +79,10 @@ public sealed record OrganizationConfig
     public bool Owns(string bareJidOrDomain)
     {
         ArgumentNullException.ThrowIfNull(bareJidOrDomain);
-        var domain = bareJidOrDomain[(bareJidOrDomain.IndexOf('@') + 1)..];
+        // Asked for the sender of every stanza: no allocation.
+        var domain = bareJidOrDomain.AsSpan(bareJidOrDomain.IndexOf('@') + 1);
         foreach (var d in Domains)
-            if (string.Equals(d, domain, StringComparison.Ordinal)) return true;
+            if (domain.Equals(d, StringComparison.Ordinal)) return true;
         return false;
     }
 

@@ -42,13 +42,15 @@ public sealed record OrganizationSeats(OrganizationConfig Organization, IReadOnl
 public sealed class SeatPlan
 {
     private readonly Dictionary<string, (OrganizationConfig Organization, string Endpoint)> _logged;
+    private readonly HashSet<string> _seen;
 
     private SeatPlan(ImLoggerConfig config, IReadOnlyList<OrganizationSeats> organizations,
-        Dictionary<string, (OrganizationConfig, string)> logged)
+        Dictionary<string, (OrganizationConfig, string)> logged, HashSet<string> seen)
     {
         Config = config;
         Organizations = organizations;
         _logged = logged;
+        _seen = seen;
     }
 
     /// <summary>The config this plan was made from.</summary>
@@ -108,14 +110,14 @@ public sealed class SeatPlan
             }
             organizations.Add(new OrganizationSeats(org, seated, over));
         }
-        return new SeatPlan(config, organizations, logged);
+        return new SeatPlan(config, organizations, logged, seen.Select(u => u.Jid).ToHashSet(StringComparer.Ordinal));
     }
 
     /// <summary>Whether ImLogger should record <paramref name="bareJid"/> as seen: a user of an organization that
-    /// logs by default, not listed in the config, not excluded.</summary>
+    /// logs by default, not listed in the config, not excluded, not seen before.</summary>
     public bool ShouldRecord(string bareJid)
     {
-        if (_logged.ContainsKey(bareJid)) return false;
+        if (_logged.ContainsKey(bareJid) || _seen.Contains(bareJid)) return false;
         foreach (var org in Config.Organizations)
         {
             if (!org.LoggedByDefault || !org.Owns(bareJid)) continue;
