@@ -52,9 +52,9 @@ internal static class ReportCommand
                     return $"endpoint {endpoint} (backlog {pending} pending, {dead} dead)";
                 }
                 foreach (var u in org.Users)
-                    terminal.Out.WriteLine($"  {u.Jid,-36} logging active; {Activity(activity, u.Jid)}; {Backlogged(u.Endpoint ?? org.DefaultEndpoint)}");
+                    terminal.Out.WriteLine($"  {u.Jid,-36} logging active{Blocked(activity, u.Jid)}; {Activity(activity, u.Jid)}; {Backlogged(u.Endpoint ?? org.DefaultEndpoint)}");
                 foreach (var u in seats.Seated)
-                    terminal.Out.WriteLine($"  {u.Jid,-36} logging active (logged by default, first seen {Utc(u.FirstSeenUtc)}); {Activity(activity, u.Jid)}; {Backlogged(org.DefaultEndpoint)}");
+                    terminal.Out.WriteLine($"  {u.Jid,-36} logging active (logged by default, first seen {Utc(u.FirstSeenUtc)}){Blocked(activity, u.Jid)}; {Activity(activity, u.Jid)}; {Backlogged(org.DefaultEndpoint)}");
                 foreach (var u in org.OverLimit)
                     terminal.Out.WriteLine($"  {u.Jid,-36} NOT LOGGED: over the seat limit ({org.Seats} seats; listed at {u.Source}); {Activity(activity, u.Jid)}");
                 foreach (var u in seats.OverLimit)
@@ -75,6 +75,13 @@ internal static class ReportCommand
         }
         return 0;
     }
+
+    /// <summary>", BLOCKED: ..." when what the user sends lately is refused (an unapproved client, typically): logged, yet
+    /// nothing of theirs gets archived because nothing gets through.</summary>
+    private static string Blocked(Dictionary<string, UserActivity> activity, string jid) =>
+        activity.TryGetValue(jid, out var a) && a.BlockedBy is { } rule && a.LastRefusal is { } last
+            ? $", but BLOCKED: the last stanza they sent was refused ({rule}, {Utc(last.AtUtc)}){(rule == "unapproved-client" ? "; they must switch to an approved client" : "")}"
+            : "";
 
     private static string Utc(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) + "Z";
 

@@ -190,5 +190,13 @@ public class ApprovedClientTests
         });
         Assert.That(await imlogger.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero);
         Assert.That(world.Archived().Any(m => (m.TextBody ?? "").Contains("unapproved-client", StringComparison.Ordinal)), "the refusal is archived");
+
+        // The coverage view says why nothing of alice's gets archived: her client.
+        var (code, report) = await ImLoggerProcess.CommandAsync(TapDeployment.Secret, "report", "--config", world.ConfigPath);
+        Assert.That(code, Is.Zero, report);
+        var lines = report.Split('\n');
+        Assert.That(lines.Single(l => l.Contains("alice@example.test", StringComparison.Ordinal)),
+            Does.Contain("logging active, but BLOCKED: the last stanza they sent was refused (unapproved-client").And.Contain("switch to an approved client"));
+        Assert.That(lines.Single(l => l.Contains("erin@partner.test", StringComparison.Ordinal)), Does.Not.Contain("BLOCKED"));
     }
 }

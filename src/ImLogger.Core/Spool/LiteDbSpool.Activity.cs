@@ -5,7 +5,8 @@ namespace ImLogger.Spool;
 
 public sealed partial class LiteDbSpool
 {
-    /// <summary>One document per logged user and UTC day: <c>{ _id: "user|yyyy-MM-dd", user, day, captured, refused, last }</c>.
+    /// <summary>One document per logged user and UTC day: <c>{ _id: "user|yyyy-MM-dd", user, day, captured, refused, last,
+    /// lastCaptured, lastRefused, lastRule, refusedBy }</c> (the "last" fields of stanzas the user sent).
     /// Small (users x days), and never deleted with the transcripts, so coverage can be reported after delivery.</summary>
     private const string ActivityCollection = "activity";
 
@@ -14,7 +15,7 @@ public sealed partial class LiteDbSpool
     /// <summary>Adds a batch's events to its users' day counters; runs inside the append's transaction.</summary>
     private void CountActivity(IReadOnlyList<SpoolAppend> events)
     {
-        var counters = new Dictionary<string, (string User, DateTime Day, long Captured, long Refused, long Last)>(StringComparer.Ordinal);
+        var counters = new Dictionary<string, Counter>(StringComparer.Ordinal);
         var rules = new Dictionary<(string Key, string Rule), long>();
         foreach (var (_, e) in events)
         {
@@ -23,16 +24,24 @@ public sealed partial class LiteDbSpool
             foreach (var user in e.LoggedUsers.Distinct(StringComparer.Ordinal))
             {
                 var key = $"{user}|{utc:yyyy-MM-dd}";
-                var c = counters.TryGetValue(key, out var found) ? found : (User: user, Day: utc.Date, Captured: 0L, Refused: 0L, Last: 0L);
+                var c = counters.TryGetValue(key, out var found) ? found : new Counter(user, utc.Date);
+                c.Last = Math.Max(c.Last, utc.Ticks);
+                // "Last captured / refused" follow what the user sent: whether their own stanzas get through.
+                var own = string.Equals(e.SenderBareJid, user, StringComparison.Ordinal);
                 if (e.Kind == EventKind.Refused)
                 {
                     // The policy writes "rule: explanation" (unapproved-client, end-to-end encryption, ...): keep the rule.
                     var rule = RuleKey(e.Reason);
                     rules[(key, rule)] = rules.GetValueOrDefault((key, rule)) + 1;
+                    c.Refused++;
+                    if (own && utc.Ticks >= c.LastRefused) (c.LastRefused, c.LastRule) = (utc.Ticks, rule);
                 }
-                counters[key] = e.Kind == EventKind.Refused
-                    ? c with { Refused = c.Refused + 1, Last = Math.Max(c.Last, utc.Ticks) }
-                    : c with { Captured = c.Captured + 1, Last = Math.Max(c.Last, utc.Ticks) };
+                else
+                {
+                    c.Captured++;
+                    if (own) c.LastCaptured = Math.Max(c.LastCaptured, utc.Ticks);
+                }
+                counters[key] = c;
             }
         }
         if (counters.Count == 0) return;
@@ -46,6 +55,12 @@ public sealed partial class LiteDbSpool
             doc["captured"] = doc["captured"].AsInt64 + c.Captured;
             doc["refused"] = doc["refused"].AsInt64 + c.Refused;
             doc["last"] = Math.Max(doc["last"].AsInt64, c.Last);
+            if (c.LastCaptured > Ticks(doc, "lastCaptured")) doc["lastCaptured"] = c.LastCaptured;
+            if (c.LastRule != null && c.LastRefused >= Ticks(doc, "lastRefused"))
+            {
+                doc["lastRefused"] = c.LastRefused;
+                doc["lastRule"] = c.LastRule;
+            }
             var byRule = doc.TryGetValue("refusedBy", out var existing) && existing.IsDocument ? existing.AsDocument : [];
             foreach (var ((k, rule), n) in rules)
                 if (k == key) byRule[rule] = (byRule.TryGetValue(rule, out var old) ? old.AsInt64 : 0L) + n;
@@ -53,6 +68,21 @@ public sealed partial class LiteDbSpool
             collection.Upsert(doc);
         }
     }
+
+    /// <summary>One user's counters for one day within a batch.</summary>
+    private sealed class Counter(string user, DateTime day)
+    {
+        public string User { get; } = user;
+        public DateTime Day { get; } = day;
+        public long Captured { get; set; }
+        public long Refused { get; set; }
+        public long Last { get; set; }
+        public long LastCaptured { get; set; }
+        public long LastRefused { get; set; }
+        public string? LastRule { get; set; }
+    }
+
+    private static long Ticks(BsonDocument doc, string field) => doc.TryGetValue(field, out var v) && v.IsInt64 ? v.AsInt64 : 0L;
 
     /// <inheritdoc />
     public IReadOnlyList<UserActivity> Activity(DateTimeOffset sinceUtc)
@@ -63,6 +93,9 @@ public sealed partial class LiteDbSpool
             .Select(g => new UserActivity(g.Key, g.Sum(d => d["captured"].AsInt64), g.Sum(d => d["refused"].AsInt64),
                 new DateTimeOffset(g.Max(d => d["last"].AsInt64), TimeSpan.Zero))
             {
+                LastCapturedUtc = g.Max(d => Ticks(d, "lastCaptured")) is > 0 and var captured ? new DateTimeOffset(captured, TimeSpan.Zero) : null,
+                LastRefusal = g.Where(d => Ticks(d, "lastRefused") > 0).MaxBy(d => Ticks(d, "lastRefused")) is { } r
+                    ? (new DateTimeOffset(Ticks(r, "lastRefused"), TimeSpan.Zero), r["lastRule"].AsString) : null,
                 RefusedBy = g.SelectMany(d => d.TryGetValue("refusedBy", out var r) && r.IsDocument ? r.AsDocument : [])
                     .GroupBy(kv => kv.Key, StringComparer.Ordinal)
                     .ToDictionary(x => x.Key, x => x.Sum(kv => kv.Value.AsInt64), StringComparer.Ordinal),

@@ -74,4 +74,24 @@ public class SpoolActivityTests
             Assert.That(seen[0].FirstSeenUtc, Is.EqualTo(t0), "the first sighting is kept");
         }
     }
+
+    [Test]
+    public void AUserWhoseOwnLastStanzaWasRefusedIsBlockedUntilOneGetsThrough()
+    {
+        var t0 = new DateTimeOffset(2026, 11, 25, 9, 0, 0, TimeSpan.Zero);
+        using var spool = new LiteDbSpool(Path.Combine(_dir, "blocked.db"), NullLogger<LiteDbSpool>.Instance);
+        var t = spool.OpenTranscript(ConversationType.OneToOne, "alice@example.test bob@example.test", t0, ["local"]);
+        ConversationEvent From(string sender, EventKind kind, DateTimeOffset at) =>
+            Event(kind, at, "alice@example.test") with { SenderBareJid = sender, Reason = kind == EventKind.Refused ? "unapproved-client: Gajim 1.7 is not approved" : null };
+
+        spool.Append([new SpoolAppend(t.Id, From("alice@example.test", EventKind.Message, t0))]);
+        spool.Append([new SpoolAppend(t.Id, From("alice@example.test", EventKind.Refused, t0.AddMinutes(1)))]);
+        spool.Append([new SpoolAppend(t.Id, From("bob@example.test", EventKind.Message, t0.AddMinutes(2)))]);
+        var alice = spool.Activity(t0).Single();
+        Assert.That(alice.BlockedBy, Is.EqualTo("unapproved-client"), "bob's message to her does not unblock what she sends");
+        Assert.That(alice.LastRefusal!.Value.AtUtc, Is.EqualTo(t0.AddMinutes(1)));
+
+        spool.Append([new SpoolAppend(t.Id, From("alice@example.test", EventKind.Message, t0.AddMinutes(3)))]);
+        Assert.That(spool.Activity(t0).Single().BlockedBy, Is.Null, "her own stanza got through again");
+    }
 }
