@@ -60,36 +60,27 @@ public static class ProsodyTapRules
             sb.AppendLine();
             sb.AppendLine($"# Organization {org.Name} is logged by default ({org.Seats} seat(s)); its excluded users are not copied.");
             foreach (var excluded in org.Exclusions.Order(StringComparer.Ordinal))
-            {
-                sb.AppendLine();
-                sb.AppendLine("::preroute");
-                sb.AppendLine($"FROM: {excluded}");
-                sb.AppendLine("PASS.");
-                sb.AppendLine();
-                sb.AppendLine("::deliver");
-                sb.AppendLine($"TO: {excluded}");
-                sb.AppendLine("PASS.");
-            }
+                Rules(sb, excluded, "PASS.");
             foreach (var domain in org.Domains)
                 CopyRules(sb, component, $"<*>@{domain}");
         }
         return sb.ToString();
     }
 
-    private static void CopyRules(StringBuilder sb, string component, string jid)
+    private static void CopyRules(StringBuilder sb, string component, string jid) =>
+        Rules(sb, jid, "NOT {other}: " + component, "RULEDEP=st", "FORWARD=" + component);
+
+    /// <summary>The same actions in both chains: what <paramref name="jid"/> sends (preroute, FROM) and what is
+    /// delivered to it (deliver, TO). "{other}" in an action stands for the chain's other direction.</summary>
+    private static void Rules(StringBuilder sb, string jid, params string[] actions)
     {
-        sb.AppendLine();
-        sb.AppendLine("::preroute");
-        sb.AppendLine($"FROM: {jid}");
-        sb.AppendLine($"NOT TO: {component}");
-        sb.AppendLine("RULEDEP=st");
-        sb.AppendLine($"FORWARD={component}");
-        sb.AppendLine();
-        sb.AppendLine("::deliver");
-        sb.AppendLine($"TO: {jid}");
-        sb.AppendLine($"NOT FROM: {component}");
-        sb.AppendLine("RULEDEP=st");
-        sb.AppendLine($"FORWARD={component}");
+        foreach (var (chain, self, other) in new[] { ("preroute", "FROM", "TO"), ("deliver", "TO", "FROM") })
+        {
+            sb.AppendLine();
+            sb.AppendLine($"::{chain}");
+            sb.AppendLine($"{self}: {jid}");
+            foreach (var action in actions) sb.AppendLine(action.Replace("{other}", other, StringComparison.Ordinal));
+        }
     }
 
     /// <summary>A Lua string literal (the secret and paths may hold quotes or backslashes).</summary>
