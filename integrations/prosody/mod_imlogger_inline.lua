@@ -8,6 +8,7 @@
 --   imlogger_logged_users  = { "alice@example.test" }  -- bare JIDs to hold stanzas for
 --   imlogger_log_all       = false                     -- true: hold every user of the host (logged by default)
 --   imlogger_excluded_users = { "ceo@example.test" }   -- with imlogger_log_all: users never held
+--   imlogger_unlogged_ttl  = 300                       -- with imlogger_log_all: seconds a user without a seat stays unheld
 --   imlogger_failure_mode  = "closed"                  -- or "open": see the protocol document
 --   imlogger_timeout       = 10                        -- seconds to wait for a verdict
 --   imlogger_batch_size    = 100                       -- stanzas per verdict request, at most
@@ -49,9 +50,19 @@ local gaps = {};         -- logged user -> { count, since, until } (fail-open on
 local flush_scheduled = false;
 local next_item = 0;
 
+-- With imlogger_log_all, users ImLogger said hold no seat (over the limit): not held, so that they neither wait for
+-- ImLogger nor are refused while it is away. Forgotten when ImLogger says the seats changed, when the config is
+-- reloaded, and after imlogger_unlogged_ttl seconds in any case (a lost message costs a round trip, no more).
+local unlogged = {};     -- bare JID -> os.time() when ImLogger answered "not logged"
+local unlogged_ttl = module:get_option_number("imlogger_unlogged_ttl", 300);
+
 local function is_logged(user)
 	if log_all then
-		return jid_host(user) == module.host and not excluded:contains(user);
+		if jid_host(user) ~= module.host or excluded:contains(user) then return false; end
+		local since = unlogged[user];
+		if since and os.time() - since < unlogged_ttl then return false; end
+		unlogged[user] = nil;
+		return true;
 	end
 	return logged:contains(user);
 end
@@ -76,6 +87,7 @@ module:hook_global("config-reloaded", function ()
 	logged = module:get_option_set("imlogger_logged_users", {});
 	log_all = module:get_option_boolean("imlogger_log_all", false);
 	excluded = module:get_option_set("imlogger_excluded_users", {});
+	unlogged = {};
 	module:log("info", "Config reloaded: holding the stanzas of %s", describe_logged());
 end);
 
@@ -258,6 +270,7 @@ module:hook("iq/host", function (event)
 			local item = batch.items[v.attr.item];
 			if item and v.name == "allow" then
 				decide(item, "allow");
+				if log_all and v.attr.unlogged == "true" then unlogged[item.user] = os.time(); end
 			elseif item and v.name == "deny" then
 				decide(item, "deny", v.attr.type or "cancel", v.attr.condition or "policy-violation", v:get_child_text("text"));
 			end
@@ -275,6 +288,18 @@ module:hook("iq/host", function (event)
 	for key in pairs(keys) do release(key); end
 	return true;
 end, 1000);
+
+-- ImLogger's seats changed (a reload, its start): users it said were over the limit may hold a seat now.
+module:hook("iq-set/host/"..xmlns..":seats-changed", function (event)
+	local stanza = event.stanza;
+	if not is_component(stanza.attr.from) then return; end
+	local n = 0;
+	for _ in pairs(unlogged) do n = n + 1; end
+	unlogged = {};
+	module:log("info", "ImLogger's seats changed: the stanzas of %d user(s) it had left unlogged are held again", n);
+	module:send(st.reply(stanza));
+	return true;
+end);
 
 module:hook_global("server-stopping", function ()
 	for id in pairs(batches) do fail(id, "server stopping"); end

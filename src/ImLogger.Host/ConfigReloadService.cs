@@ -14,7 +14,7 @@ namespace ImLogger.Host;
 /// logged once; otherwise it replaces the running one for the next stanza. Writes the server rules to
 /// <c>&lt;attach rules-out="..."/&gt;</c> at start and after each reload. Also says, at start, who is over the seat limit.
 /// </summary>
-internal sealed class ConfigReloadService(ConfigHolder holder, SeatLedger seats, Func<string, ImLoggerConfig> load, ILogger<ConfigReloadService> logger) : BackgroundService
+internal sealed class ConfigReloadService(ConfigHolder holder, SeatLedger seats, SeatsAnnouncer announcer, Func<string, ImLoggerConfig> load, ILogger<ConfigReloadService> logger) : BackgroundService
 {
     /// <summary>Editors write a file in several steps (truncate, write, rename): wait for the burst to end.</summary>
     private static readonly TimeSpan Debounce = TimeSpan.FromMilliseconds(500);
@@ -86,6 +86,7 @@ internal sealed class ConfigReloadService(ConfigHolder holder, SeatLedger seats,
             Names(after.Except(before)), Names(before.Except(after)));
         foreach (var warning in plan.OverLimitWarnings()) logger.LogWarning("Seats: {Warning}", warning);
         WriteRules(next, reason: "reload");
+        _ = announcer.AnnounceAsync("reload");
         return true;
     }
 

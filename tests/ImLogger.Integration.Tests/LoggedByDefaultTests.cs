@@ -128,5 +128,19 @@ public class LoggedByDefaultTests
             Assert.That(await imlogger.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero);
         }
         AssertArchived(world);
+
+        // ImLogger away, fail-closed: dave, told to hold no seat, is no longer held, so he is not refused; alice is.
+        var away = await RunAsync(world.Prosody, world.Dir, Connect("dave"), Connect("alice"), Connect("erin@partner.test"),
+            Chat("dave", "erin@partner.test", "not held without a seat"), Expect("erin@partner.test", "dave", "not held without a seat"),
+            Chat("alice", "erin@partner.test", "refused while away"), new { @as = Jid("alice"), @do = "expect_error", from = Jid("erin@partner.test") });
+        Assert.That(away[Jid("erin@partner.test")]!.AsArray().Select(m => (string?)m!["body"]), Has.None.EqualTo("refused while away"));
+
+        // Back: ImLogger tells the module the seats may have changed, and dave is held (and decided on) again.
+        await using (var back = world.RunImLogger("imlogger-back"))
+        {
+            await ImLoggerProcess.WaitConnectedAsync(back);
+            await world.Prosody.WaitForLogAsync("ImLogger's seats changed: the stanzas of 1 user(s) it had left unlogged are held again", TimeSpan.FromSeconds(30));
+            Assert.That(await back.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero);
+        }
     }
 }

@@ -11,6 +11,13 @@ public sealed record InlineVerdict(bool Allowed, string Rule, string? ErrorType 
 {
     public static readonly InlineVerdict Allow = new(true, "allowed");
 
+    /// <summary>Allowed, and the held-for user holds no seat (an organization logged by default, over its limit): the
+    /// adapter may stop holding their stanzas until the seats change (<see cref="SeatsChanged"/>).</summary>
+    public static readonly InlineVerdict AllowUnlogged = new(true, "not-logged") { Unlogged = true };
+
+    /// <summary>The held-for user is not logged (see <see cref="AllowUnlogged"/>).</summary>
+    public bool Unlogged { get; init; }
+
     public static InlineVerdict Deny(string rule, string condition, string text, string? notice = null, string type = "cancel") =>
         new(false, rule, type, condition, text, notice);
 
@@ -21,7 +28,7 @@ public sealed record InlineVerdict(bool Allowed, string Rule, string? ErrorType 
         foreach (var (id, v) in verdicts)
         {
             container.Add(v.Allowed
-                ? new XElement(InlineRequest.Ns + "allow", new XAttribute("item", id))
+                ? new XElement(InlineRequest.Ns + "allow", new XAttribute("item", id), v.Unlogged ? new XAttribute("unlogged", "true") : null)
                 : new XElement(InlineRequest.Ns + "deny", new XAttribute("item", id), new XAttribute("type", v.ErrorType ?? "cancel"),
                     new XAttribute("condition", v.Condition ?? "policy-violation"),
                     new XElement(InlineRequest.Ns + "text", new XAttribute(XNamespace.Xml + "lang", "en"), v.Text ?? "")));
@@ -32,5 +39,20 @@ public sealed record InlineVerdict(bool Allowed, string Rule, string? ErrorType 
             new XAttribute("from", (string?)request.Iq.Attribute("to") ?? ""),
             new XAttribute("to", (string?)request.Iq.Attribute("from") ?? ""),
             container);
+    }
+
+    /// <summary>Tells the adapter on each host of an organization logged by default that the seats changed, so it
+    /// holds again the users it was told hold none: sent when the component connects and after every reload.</summary>
+    public static IReadOnlyList<XElement> SeatsChanged(Config.ImLoggerConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        if (config.Attach.Mode != Config.AttachMode.Inline) return [];
+        return config.Organizations.Where(o => o.LoggedByDefault).SelectMany(o => o.Domains).Select(domain =>
+            new XElement(Ns.Component + "iq",
+                new XAttribute("type", "set"),
+                new XAttribute("id", "imlogger-seats-" + Guid.NewGuid().ToString("N")),
+                new XAttribute("from", config.Component.Jid),
+                new XAttribute("to", domain),
+                new XElement(InlineRequest.Ns + "seats-changed"))).ToList();
     }
 }

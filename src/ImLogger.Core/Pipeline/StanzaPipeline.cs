@@ -123,6 +123,8 @@ public sealed class StanzaPipeline(
                 && policy.Clients?.ObservePresence(item.Stanza, (string?)item.Stanza.Attribute("from") ?? item.User) is { } query)
                 replies.Add(query);
             var verdict = policy.Decide(item, classified);
+            // A user who sent this and holds no seat (logged by default, over the limit): the adapter may stop holding them.
+            if (verdict.Allowed && item.Direction == InlineDirection.Out && !seats.IsLogged(item.User)) verdict = InlineVerdict.AllowUnlogged;
             if (!verdict.Allowed && verdict.Rule == "unapproved-client" && policy.Clients?.QueryIfUnknown((string?)item.Stanza.Attribute("from") ?? item.User) is { } ask)
                 replies.Add(ask);
             verdicts.Add((item.Id, verdict));

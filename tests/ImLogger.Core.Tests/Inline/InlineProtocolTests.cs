@@ -70,4 +70,38 @@ public class InlineProtocolTests
             Assert.That(response.ToString(), Does.Contain("&lt;encryption&gt; &amp; co"), "user-facing text is escaped on the wire");
         });
     }
+
+    [Test]
+    public void AnAllowForAUserWithoutASeatSaysSo()
+    {
+        var request = InlineRequest.TryParse(XElement.Parse(Request), out _)!;
+        var response = InlineVerdict.Response(request, [("1", InlineVerdict.AllowUnlogged), ("2", InlineVerdict.Allow)]);
+        var allows = response.Descendants(InlineRequest.Ns + "allow").ToList();
+        Assert.That((string?)allows[0].Attribute("unlogged"), Is.EqualTo("true"));
+        Assert.That(allows[1].Attribute("unlogged"), Is.Null);
+    }
+
+    [Test]
+    public void SeatsChangedGoesToEveryDomainOfOrganizationsLoggedByDefaultInInlineModeOnly()
+    {
+        var config = new ImLogger.Config.ImLoggerConfig
+        {
+            SourcePath = "/etc/imlogger/imlogger.xml",
+            Component = new ImLogger.Config.ComponentSettings { Jid = "archive.example.test", Host = "127.0.0.1", Port = 5347, Secret = "s", SecretSource = "test" },
+            SpoolPath = "/tmp/spool.db",
+            IdleClose = TimeSpan.FromMinutes(10),
+            Organizations =
+            [
+                new ImLogger.Config.OrganizationConfig { Domains = ["example.test", "example.net"], DefaultEndpoint = "local", Users = [], LoggedByDefault = true },
+                new ImLogger.Config.OrganizationConfig { Domains = ["partner.test"], DefaultEndpoint = "local", Users = [] },
+            ],
+            Endpoints = [new ImLogger.Config.DirectoryEndpointConfig { Name = "local", Path = "/tmp/a" }],
+            Attach = new ImLogger.Config.AttachSettings { Mode = ImLogger.Config.AttachMode.Inline },
+        };
+        var notices = InlineVerdict.SeatsChanged(config);
+        Assert.That(notices.Select(n => (string?)n.Attribute("to")), Is.EqualTo(new[] { "example.test", "example.net" }));
+        Assert.That(notices[0].Element(InlineRequest.Ns + "seats-changed"), Is.Not.Null);
+        Assert.That((string?)notices[0].Attribute("type"), Is.EqualTo("set"));
+        Assert.That(InlineVerdict.SeatsChanged(config with { Attach = new ImLogger.Config.AttachSettings() }), Is.Empty, "tap mode has no module to tell");
+    }
 }

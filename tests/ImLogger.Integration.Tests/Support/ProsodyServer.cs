@@ -106,6 +106,17 @@ internal sealed class ProsodyServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Waits until Prosody's log holds <paramref name="text"/>.</summary>
+    public async Task WaitForLogAsync(string text, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!Log.Contains(text, StringComparison.Ordinal))
+        {
+            if (DateTime.UtcNow > deadline) Assert.Fail($"Prosody did not log \"{text}\" within {timeout.TotalSeconds:0} s; its log:\n{Log}");
+            await Task.Delay(100);
+        }
+    }
+
     public async Task StopAsync()
     {
         if (_process == null) return;
