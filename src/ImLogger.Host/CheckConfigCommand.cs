@@ -18,6 +18,8 @@ internal static class CheckConfigCommand
                           (config.Attach.RulesOut is { } rules ? $"; server rules written to {rules} at start and on reload" : ""));
         Console.WriteLine($"  spool       {config.SpoolPath}");
         Console.WriteLine($"  transcripts close after {config.IdleClose} idle");
+        Console.WriteLine($"  services    telephony gateways: {Listed(config.Services.TelephonyGateways, "sip., tel., phone., pstn., voip., gateway. domains")}; " +
+                          $"meeting services: {Listed(config.Services.MeetingServices, "meet., meeting., meetings., jitsi., conference-call. domains")} (E.164 numbers are always phones)");
         foreach (var org in config.Organizations)
         {
             Console.WriteLine();
@@ -59,4 +61,7 @@ internal static class CheckConfigCommand
             Console.Error.WriteLine($"imlogger: warning: {warning}");
         return 0;
     }
+
+    private static string Listed(IReadOnlyCollection<string>? domains, string defaultRule) =>
+        domains == null ? $"default rule ({defaultRule})" : string.Join(", ", domains);
 }

@@ -83,7 +83,7 @@ internal static class RunCommand
         // Who holds a seat: the config in force plus the users seen so far (organizations logged by default).
         services.AddSingleton(sp => new SeatLedger(() => holder.Current, sp.GetRequiredService<LiteDbSpool>(),
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<SeatLedger>>()));
-        services.AddSingleton(sp => new StanzaClassifier(sp.GetRequiredService<SeatLedger>().IsLogged));
+        services.AddSingleton(sp => new StanzaClassifier(sp.GetRequiredService<SeatLedger>().IsLogged, config.Services));
         services.AddSingleton(sp => new CopyDeduplicator(config.DedupWindow, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new ConversationTracker(sp.GetRequiredService<ISpool>(),
             sp.GetRequiredService<SeatLedger>().EndpointOf, config.IdleClose, sp.GetRequiredService<TimeProvider>(),

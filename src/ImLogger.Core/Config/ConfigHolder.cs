@@ -9,7 +9,7 @@ namespace ImLogger.Config;
 /// <remarks>
 /// Only the parts that decide who is logged and how (organizations, users, seats, notifications, approved
 /// clients) change live. The rest (component connection, spool, endpoints, attach mode, transcript timings,
-/// restrictions, the set of organization domains) is wired into long-lived objects: a reload that changes it
+/// restrictions, services, the set of organization domains) is wired into long-lived objects: a reload that changes it
 /// is refused as a whole, with the reason, and the running config stays in force.
 /// </remarks>
 public sealed class ConfigHolder(ImLoggerConfig initial)
@@ -30,12 +30,17 @@ public sealed class ConfigHolder(ImLoggerConfig initial)
         if (running.IdleClose != next.IdleClose || running.DedupWindow != next.DedupWindow) changed.Add("<transcripts>");
         if (running.Attach with { RulesOut = null } != next.Attach with { RulesOut = null }) changed.Add("<attach> mode, failure-mode or timeout");
         if (!running.Restrictions.EncryptedRooms.SequenceEqual(next.Restrictions.EncryptedRooms)) changed.Add("<restrictions>");
+        if (!Same(running.Services.TelephonyGateways, next.Services.TelephonyGateways) || !Same(running.Services.MeetingServices, next.Services.MeetingServices))
+            changed.Add("<services>");
         if (!running.Organizations.SelectMany(o => o.Domains).Order().SequenceEqual(next.Organizations.SelectMany(o => o.Domains).Order()))
             changed.Add("the set of organization domains");
         if (!running.Endpoints.Select(Describe).SequenceEqual(next.Endpoints.Select(Describe))) changed.Add("<endpoints>");
         return changed.Count == 0 ? null
             : $"{string.Join(", ", changed)} changed, which takes effect only at a restart (systemctl restart imlogger); nothing of the new file was applied";
     }
+
+    private static bool Same(IReadOnlyCollection<string>? a, IReadOnlyCollection<string>? b) =>
+        a == null ? b == null : b != null && a.SequenceEqual(b);
 
     private static string Describe(EndpointConfig e) => $"{e.GetType().Name} {e.Name} {EndpointSinks.Describe(e)} {e.MaxAttempts}";
 

@@ -49,6 +49,32 @@ public static partial class ConfigLoader
             return new RestrictionSettings { EncryptedRooms = rooms };
         }
     
+        /// <summary><c>&lt;services&gt;&lt;telephony-gateway domain="..."/&gt;&lt;meeting-service domain="..."/&gt;&lt;/services&gt;</c>:
+        /// the site's gateways and meeting services for the classifier. A kind listed replaces that kind's default rule.</summary>
+        private Classifier.ClassifierOptions ReadServices(XElement? e)
+        {
+            if (e == null) return Classifier.ClassifierOptions.Default;
+            Only(e, [], ["telephony-gateway", "meeting-service"]);
+            List<string>? Domains(string kind)
+            {
+                var found = e.Elements(kind).ToList();
+                if (found.Count == 0) return null;
+                var domains = new List<string>();
+                foreach (var x in found)
+                {
+                    Only(x, ["domain"], []);
+                    var domain = Required(x, "domain").Trim().ToLowerInvariant();
+                    if (domain.Length == 0 || domain.Contains('@') || domain.Contains('/') || domain.Any(char.IsWhiteSpace))
+                        throw Error(x.Attribute("domain")!, $"domain '{domain}' of <{kind}> must be a domain such as sip.example.test (no user part, no resource)");
+                    if (domains.Contains(domain))
+                        throw Error(x, $"<{kind} domain=\"{domain}\"> is listed twice");
+                    domains.Add(domain);
+                }
+                return domains;
+            }
+            return new Classifier.ClassifierOptions { TelephonyGateways = Domains("telephony-gateway"), MeetingServices = Domains("meeting-service") };
+        }
+
         /// <summary><c>&lt;approved-clients&gt;&lt;client name="Conversations" caps-node="http://conversations.im" min-version="2.12"/&gt;&lt;/approved-clients&gt;</c>;
         /// null (any client) when absent.</summary>
         private IReadOnlyList<ApprovedClient>? ReadApprovedClients(XElement? e)

@@ -28,6 +28,9 @@ public sealed record ImLoggerConfig
     /// <summary>Tap or inline, and inline mode's failure mode and timeout.</summary>
     public AttachSettings Attach { get; init; } = new();
 
+    /// <summary>The site's telephony gateways and meeting services (&lt;services&gt;), or the classifier's default rules.</summary>
+    public Classifier.ClassifierOptions Services { get; init; } = Classifier.ClassifierOptions.Default;
+
     /// <summary>Extra restrictions for logged users.</summary>
     public RestrictionSettings Restrictions { get; init; } = new();
 
