@@ -108,6 +108,7 @@ public class LoggedUsersConfigTests
         Assert.That(org.OverLimit.Select(u => u.Jid.Split('@')[0]), Is.EqualTo(new[] { "heidi", "ivan" }));
         var partner = config.Organizations[1];
         Assert.That((partner.Name, partner.LoggedByDefault, partner.Domains.Count), Is.EqualTo(("Partner Corp", true, 2)));
+        Assert.That(config.Services.TelephonyGateways, Is.EqualTo(new[] { "cheogram.com" }));
     }
 
     [TestCase("", "needs seats=\"N\", the number of provisioned (licensed) seats")]
