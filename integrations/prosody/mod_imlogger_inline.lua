@@ -47,6 +47,7 @@ local waiting = {};      -- held items not yet sent to ImLogger, in arrival orde
 local batches = {};      -- request id -> { items = { [item id] = item }, gaps = {...}, timer = ... }
 local queues = {};       -- queue key -> items in arrival order (release order)
 local gaps = {};         -- logged user -> { count, since, until } (fail-open only)
+local refusals = {};     -- requests refused on failure, not yet reported: { request, count, reason } (fail-closed only)
 local flush_scheduled = false;
 local next_item = 0;
 
@@ -148,6 +149,14 @@ local function fail(id, reason)
 		end
 		keys[item.key] = true;
 	end
+	-- ImLogger may have stored them all the same (it answered too late): tell it they were refused, so that the
+	-- archive does not show them as delivered.
+	if failure_mode == "closed" and n > 0 then
+		refusals[#refusals + 1] = { request = id, count = n, reason = reason };
+	end
+	for _, r in ipairs(batch.refusals) do refusals[#refusals + 1] = r; end
+	-- While ImLogger is away every request fails: keep the newest (it never saw the oldest anyway).
+	while #refusals > 1000 do table.remove(refusals, 1); end
 	-- Gaps this request carried were not acknowledged: report them again next time.
 	for user, gap in pairs(batch.gaps) do
 		local current = gaps[user];
@@ -171,8 +180,8 @@ local function flush()
 		local id = "imlogger-"..new_id();
 		local request = st.iq({ type = "set", id = id, from = module.host, to = component })
 			:tag("batch", { xmlns = xmlns });
-		local batch = { items = {}, gaps = gaps };
-		gaps = {};
+		local batch = { items = {}, gaps = gaps, refusals = refusals };
+		gaps, refusals = {}, {};
 		local count = 0;
 		while #waiting > 0 and count < batch_size do
 			local item = table.remove(waiting, 1);
@@ -188,6 +197,9 @@ local function flush()
 		end
 		for user, gap in pairs(batch.gaps) do
 			request:tag("gap", { user = user, count = tostring(gap.count), since = gap.since, ["until"] = gap["until"] }):up();
+		end
+		for _, r in ipairs(batch.refusals) do
+			request:tag("refused", { request = r.request, count = tostring(r.count), reason = r.reason }):up();
 		end
 		batches[id] = batch;
 		batch.timer = module:add_timer(timeout, function() fail(id, "no answer within "..timeout.." s"); end);

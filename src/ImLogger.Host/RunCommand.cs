@@ -3,6 +3,7 @@ using ImLogger.Config;
 using ImLogger.Conversations;
 using ImLogger.Dispatch;
 using ImLogger.Envelope;
+using ImLogger.Inline;
 using ImLogger.Notifier;
 using ImLogger.Policy;
 using ImLogger.Seats;
@@ -92,6 +93,7 @@ internal static class RunCommand
             new ArchiveNotifier(sp.GetRequiredService<SeatLedger>().OrganizationOf, config.Component.Jid, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp =>
             new CompliancePolicy(config.Restrictions, sp.GetRequiredService<SeatLedger>().OrganizationOf, new ClientRegistry(config.Component.Jid)));
+        services.AddSingleton(sp => new LateRefusals(sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<StanzaPipeline>();
         services.AddSingleton(sp =>
         {

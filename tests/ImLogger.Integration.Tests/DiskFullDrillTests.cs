@@ -82,14 +82,18 @@ public class DiskFullDrillTests
             await WaitUntilAsync(() => bob.ReceivedDrillBodies.Contains("drill-519"), TimeSpan.FromSeconds(60), () => $"traffic did not resume after space came back:\n{imlogger.Output}");
             Assert.That(await imlogger.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero);
 
+            var refused = RefusedDrillBodies(world);
             var archived = ArchivedDrillBodies(world);
             var delivered = bob.ReceivedDrillBodies;
-            TestContext.Out.WriteLine($"delivered {delivered.Count} ({deliveredWhileFull.Count} by the time the disk had been full for 5 s), archived {archived.Count}");
+            TestContext.Out.WriteLine($"delivered {delivered.Count} ({deliveredWhileFull.Count} by the time the disk had been full for 5 s), archived {archived.Count}, marked refused {refused.Count}");
             Assert.Multiple(() =>
             {
                 Assert.That(delivered.Except(archived), Is.Empty, "nothing was delivered that is not archived");
                 Assert.That(deliveredWhileFull, Has.Count.LessThan(500), "while the spool could not write, messages were refused, not delivered");
                 Assert.That(archived.GroupBy(b => b).Where(g => g.Count() > 1).Select(g => g.Key), Is.Empty, "archived twice");
+                Assert.That(refused.Intersect(delivered), Is.Empty, "nothing delivered is marked as refused");
+                Assert.That(archived.Except(delivered).Except(refused), Is.Empty,
+                    "every message archived but never delivered (the server refused it on its timeout) is marked NOT DELIVERED in the transcript");
             });
         }
         finally
@@ -97,6 +101,12 @@ public class DiskFullDrillTests
             await RunAsync("umount", "-l", volume);
         }
     }
+
+    /// <summary>The "drill-N" bodies the transcripts mark as refused by the server after they were recorded.</summary>
+    private static List<string> RefusedDrillBodies(TapDeployment world) =>
+        world.Archived().SelectMany(m => (m.TextBody ?? "").Split('\n'))
+            .Where(l => l.Contains("REFUSED, not delivered", StringComparison.Ordinal) && l.Contains("NOT DELIVERED: the server refused it", StringComparison.Ordinal))
+            .SelectMany(l => System.Text.RegularExpressions.Regex.Matches(l, @"drill-\d+").Select(x => x.Value)).ToList();
 
     /// <summary>A 16 MB tmpfs under the test's folder, with the config's spool moved onto it.</summary>
     private static async Task<string> MountSpoolVolumeAsync(TapDeployment world)
@@ -110,9 +120,11 @@ public class DiskFullDrillTests
         return volume;
     }
 
-    /// <summary>Every "drill-N" body in the archived transcripts, repeats included.</summary>
+    /// <summary>Every "drill-N" body recorded in the archived transcripts, repeats included (not the refusal lines that quote them).</summary>
     private static List<string> ArchivedDrillBodies(TapDeployment world) =>
-        world.Archived().SelectMany(m => System.Text.RegularExpressions.Regex.Matches(m.TextBody ?? "", @"drill-\d+").Select(x => x.Value)).ToList();
+        world.Archived().SelectMany(m => (m.TextBody ?? "").Split('\n'))
+            .Where(l => !l.Contains("REFUSED, not delivered", StringComparison.Ordinal))
+            .SelectMany(l => System.Text.RegularExpressions.Regex.Matches(l, @"drill-\d+").Select(x => x.Value)).ToList();
 
     private static async Task FillAsync(string volume, long leave)
     {

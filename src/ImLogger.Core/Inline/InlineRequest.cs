@@ -24,11 +24,19 @@ public sealed record InlineItem(string Id, InlineDirection Direction, string Use
 /// <summary>Stanzas that passed unlogged while ImLogger was unreachable in fail-open mode.</summary>
 public sealed record InlineGap(string User, int Count, string Since, string Until);
 
+/// <summary>Fail-closed: an earlier request whose stanzas the adapter refused because ImLogger's verdicts did not come
+/// in time (<c>&lt;refused request="imlogger-42" count="3" reason="no answer within 10 s"/&gt;</c>). ImLogger may have
+/// stored them all the same; it then records that they were not delivered.</summary>
+public sealed record InlineRefusal(string RequestId, int Count, string Reason);
+
 /// <summary>
 /// A verdict request from the server's inline adapter: <c>&lt;iq type="set"&gt;&lt;batch xmlns="urn:imlogger:inline:0"&gt;</c>.
 /// </summary>
 public sealed record InlineRequest(XElement Iq, IReadOnlyList<InlineItem> Items, IReadOnlyList<InlineGap> Gaps)
 {
+    /// <summary>Earlier requests the adapter refused on failure (fail-closed), reported with this one.</summary>
+    public IReadOnlyList<InlineRefusal> Refusals { get; init; } = [];
+
     public static readonly XNamespace Ns = "urn:imlogger:inline:0";
 
     /// <summary>Reads a request; null if the stanza is not one. Items that are malformed are returned
@@ -62,8 +70,12 @@ public sealed record InlineRequest(XElement Iq, IReadOnlyList<InlineItem> Items,
             (string?)g.Attribute("user") ?? "?",
             int.TryParse((string?)g.Attribute("count"), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : 0,
             (string?)g.Attribute("since") ?? "?", (string?)g.Attribute("until") ?? "?")).ToList();
+        var refusals = batch.Elements(Ns + "refused").Select(r => new InlineRefusal(
+            (string?)r.Attribute("request") ?? "",
+            int.TryParse((string?)r.Attribute("count"), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : 0,
+            (string?)r.Attribute("reason") ?? "no verdict in time")).Where(r => r.RequestId.Length > 0).ToList();
         problems = bad;
-        return new InlineRequest(iq, items, gaps);
+        return new InlineRequest(iq, items, gaps) { Refusals = refusals };
     }
 
     private static void Requalify(XElement e, XNamespace from)

@@ -24,6 +24,7 @@ public sealed class StanzaPipeline(
     ArchiveNotifier notifier,
     CompliancePolicy policy,
     SeatLedger seats,
+    LateRefusals lateRefusals,
     ILogger<StanzaPipeline> logger)
 {
     private long _spooled;
@@ -110,6 +111,17 @@ public sealed class StanzaPipeline(
         foreach (var gap in request.Gaps)
             logger.LogWarning("GAP: {Count} stanza(s) of {User} passed UNLOGGED between {Since} and {Until} while ImLogger was unreachable (fail-open mode)",
                 gap.Count, gap.User, gap.Since, gap.Until);
+        foreach (var refusal in request.Refusals)
+        {
+            var refused = lateRefusals.Refused(refusal);
+            if (refused.Count > 0)
+                logger.LogWarning("The server refused {Count} held stanza(s) of request {Request} ({Reason}) that ImLogger archived after the verdicts were due; " +
+                                  "{Events} archived event(s) are now marked NOT DELIVERED in their transcripts", refusal.Count, refusal.RequestId, refusal.Reason, refused.Count);
+            else
+                logger.LogDebug("The server refused request {Request} ({Reason}): none of it was archived", refusal.RequestId, refusal.Reason);
+            events.AddRange(refused);
+        }
+        var allowed = new List<ConversationEvent>();
         foreach (var item in request.Items)
         {
             if (decoder.Held(item.Stanza, relay) is not { } envelope)
@@ -130,7 +142,9 @@ public sealed class StanzaPipeline(
             verdicts.Add((item.Id, verdict));
             if (verdict.Allowed)
             {
+                var before = events.Count;
                 Keep(classified, events);
+                allowed.AddRange(events.Skip(before));
                 continue;
             }
             logger.LogInformation("Refused {Direction} {Kind} of {User} ({Rule})", item.Direction, item.Stanza.Name.LocalName, item.User, verdict.Rule);
@@ -141,6 +155,7 @@ public sealed class StanzaPipeline(
                     new XAttribute("id", "imlogger-refusal-" + Guid.NewGuid().ToString("N")),
                     new XElement(Ns.Component + "body", notice)));
         }
+        lateRefusals.Remember((string?)request.Iq.Attribute("id") ?? "", allowed);
         replies.Insert(0, InlineVerdict.Response(request, verdicts));
     }
 

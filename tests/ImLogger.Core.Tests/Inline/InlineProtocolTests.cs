@@ -1,6 +1,7 @@
 using System.Xml.Linq;
 using ImLogger.Envelope;
 using ImLogger.Inline;
+using Microsoft.Extensions.Time.Testing;
 
 namespace ImLogger.Tests.Inline;
 
@@ -103,5 +104,46 @@ public class InlineProtocolTests
         Assert.That(notices[0].Element(InlineRequest.Ns + "seats-changed"), Is.Not.Null);
         Assert.That((string?)notices[0].Attribute("type"), Is.EqualTo("set"));
         Assert.That(InlineVerdict.SeatsChanged(config with { Attach = new ImLogger.Config.AttachSettings() }), Is.Empty, "tap mode has no module to tell");
+    }
+
+    [Test]
+    public void RefusalReportsAreReadAndTurnRememberedEventsIntoRefusals()
+    {
+        var iq = XElement.Parse("""
+            <iq xmlns='jabber:component:accept' type='set' id='imlogger-43' from='example.test' to='archive.example.test'>
+              <batch xmlns='urn:imlogger:inline:0'>
+                <refused request='imlogger-42' count='2' reason='no answer within 10 s'/>
+                <refused count='1'/>
+              </batch>
+            </iq>
+            """);
+        var refusal = InlineRequest.TryParse(iq, out _)!.Refusals.Single();
+        Assert.That(refusal, Is.EqualTo(new InlineRefusal("imlogger-42", 2, "no answer within 10 s")));
+
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 25, 9, 0, 30, TimeSpan.Zero));
+        var late = new LateRefusals(time, capacity: 2);
+        ImLogger.Conversations.ConversationEvent Said(string text) => new()
+        {
+            Id = Guid.NewGuid().ToString("N"), ReceivedUtc = new DateTimeOffset(2026, 11, 25, 9, 0, 0, TimeSpan.Zero), Kind = ImLogger.Conversations.EventKind.Message,
+            Direction = ImLogger.Conversations.Direction.Outgoing, ConversationType = ImLogger.Conversations.ConversationType.OneToOne,
+            ConversationKey = "alice@example.test bob@example.test", From = "alice@example.test/a", To = "bob@example.test", SenderBareJid = "alice@example.test",
+            Text = text, LoggedUsers = ["alice@example.test"], RawXml = "<message/>",
+        };
+        late.Remember("imlogger-42", [Said("first"), Said(new string('x', 1000))]);
+        late.Remember("imlogger-41", [Said("older")]);
+        var refused = late.Refused(refusal);
+        Assert.Multiple(() =>
+        {
+            Assert.That(refused.Select(e => e.Kind), Is.All.EqualTo(ImLogger.Conversations.EventKind.Refused));
+            Assert.That(refused[0].Text, Is.EqualTo("first"));
+            Assert.That(refused[1].Text!.Length, Is.LessThanOrEqualTo(301), "light copies");
+            Assert.That(refused[0].Reason, Does.StartWith("server-timeout: recorded above at 2026-11-25 09:00:00Z, but NOT DELIVERED").And.Contain("no answer within 10 s"));
+            Assert.That(refused[0].ReceivedUtc, Is.EqualTo(time.GetUtcNow()));
+            Assert.That(refused[0].ConversationKey, Is.EqualTo("alice@example.test bob@example.test"));
+        });
+        Assert.That(late.Refused(refusal), Is.Empty, "reported once");
+        late.Remember("imlogger-44", [Said("newer")]);
+        late.Remember("imlogger-45", [Said("newest")]);
+        Assert.That(late.Refused(new InlineRefusal("imlogger-41", 1, "x")), Is.Empty, "beyond the window");
     }
 }

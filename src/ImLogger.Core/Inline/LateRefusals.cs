@@ -1,0 +1,56 @@
+using ImLogger.Conversations;
+
+namespace ImLogger.Inline;
+
+/// <summary>
+/// Inline, fail-closed: when ImLogger's verdicts come too late (the spool could not write, say), the adapter has
+/// already refused the held stanzas, yet ImLogger stores them once it can, as if they had been delivered. The adapter
+/// reports such requests in a later one (<see cref="InlineRefusal"/>); this remembers, for the last verdict requests,
+/// what was archived as allowed, and turns a report into <see cref="EventKind.Refused"/> events, so that the archive
+/// says which stanzas recorded above never reached anyone. The archive is appended to, never rewritten.
+/// </summary>
+/// <remarks>Called from the pipeline's one loop. Keeps light copies (no raw XML, text cut to 300 characters) of the
+/// last <c>capacity</c> requests: while the spool cannot write, no new request is read, so the window holds.</remarks>
+public sealed class LateRefusals(TimeProvider time, int capacity = 256)
+{
+    private readonly Dictionary<string, List<ConversationEvent>> _byRequest = new(StringComparer.Ordinal);
+    private readonly Queue<string> _order = new();
+
+    /// <summary>The events archived as allowed for one verdict request.</summary>
+    public void Remember(string requestId, IReadOnlyList<ConversationEvent> allowed)
+    {
+        ArgumentNullException.ThrowIfNull(requestId);
+        ArgumentNullException.ThrowIfNull(allowed);
+        if (allowed.Count == 0 || _byRequest.ContainsKey(requestId)) return;
+        _byRequest[requestId] = allowed.Select(e => e with { RawXml = "", Html = null, Text = Cut(e.Text) }).ToList();
+        _order.Enqueue(requestId);
+        while (_order.Count > capacity) _byRequest.Remove(_order.Dequeue());
+    }
+
+    /// <summary>The refusal events for a reported request: one per stanza it archived as delivered. Empty when the
+    /// request is unknown (ImLogger never read it, or it is older than the window) or was already reported.</summary>
+    public IReadOnlyList<ConversationEvent> Refused(InlineRefusal refusal)
+    {
+        ArgumentNullException.ThrowIfNull(refusal);
+        if (!_byRequest.Remove(refusal.RequestId, out var allowed)) return [];
+        var now = time.GetUtcNow();
+        return allowed.Select(e => e with
+        {
+            Id = Guid.NewGuid().ToString("N"),
+            ReceivedUtc = now,
+            Kind = EventKind.Refused,
+            Text = e.Text ?? Describe(e.Kind),
+            Reason = $"server-timeout: recorded above at {e.ReceivedUtc.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z, but NOT DELIVERED: the server refused it " +
+                     $"({refusal.Reason}) because ImLogger's verdict came too late",
+        }).ToList();
+    }
+
+    private static string Describe(EventKind kind) => kind switch
+    {
+        EventKind.Joined => "group chat join",
+        EventKind.Left => "group chat leave",
+        _ => kind.ToString(),
+    };
+
+    private static string? Cut(string? text) => text is { Length: > 300 } ? text[..300] + "…" : text;
+}
