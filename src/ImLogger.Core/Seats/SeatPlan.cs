@@ -117,7 +117,8 @@ public sealed class SeatPlan
     /// logs by default, not listed in the config, not excluded, not seen before.</summary>
     public bool ShouldRecord(string bareJid)
     {
-        if (_logged.ContainsKey(bareJid) || _seen.Contains(bareJid)) return false;
+        // The server itself (from="example.test": pings, notices) is not a user and takes no seat.
+        if (bareJid.IndexOf('@') <= 0 || _logged.ContainsKey(bareJid) || _seen.Contains(bareJid)) return false;
         foreach (var org in Config.Organizations)
         {
             if (!org.LoggedByDefault || !org.Owns(bareJid)) continue;

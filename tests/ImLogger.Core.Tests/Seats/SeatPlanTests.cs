@@ -62,6 +62,7 @@ public class SeatPlanTests
             Assert.That(plan.IsLogged("frank@partner.test"), Is.False, "partner.test logs only its listed users");
             Assert.That(plan.ShouldRecord("ceo@example.test") || plan.ShouldRecord("frank@partner.test") || plan.ShouldRecord("x@elsewhere.test"), Is.False);
             Assert.That(plan.ShouldRecord("new@example.net"), Is.True);
+            Assert.That(plan.ShouldRecord("example.test") || plan.ShouldRecord("@example.test"), Is.False, "the server itself is not a user");
             Assert.That(plan.ShouldRecord("bob@example.test"), Is.False, "already holds a seat");
         });
     }
