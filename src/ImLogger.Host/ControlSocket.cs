@@ -41,8 +41,11 @@ internal static class ControlSocket
     public static async Task<int> RunCommandAsync(ImLoggerConfig config, string[] commandLine, Arguments args)
     {
         if (await TryForwardAsync(config, commandLine) is { } code) return code;
-        if (SpoolKey.OpenForCommand(config) is not { } spool) return 1;
-        using (spool) return Commands[commandLine[0]](config, args, spool, Terminal.Console);
+        return SpoolOwnership.AsSpoolOwner(config.SpoolPath, () =>
+        {
+            if (SpoolKey.OpenForCommand(config) is not { } spool) return 1;
+            using (spool) return Commands[commandLine[0]](config, args, spool, Terminal.Console);
+        });
     }
 
     /// <summary>Sends the command to a running service; null when none listens (the socket is absent or stale).</summary>

@@ -52,6 +52,52 @@ public class OperatorErrorTests
     }
 
     [Test, CancelAfter(60_000)]
+    public async Task ReportRunAsRootOnAStoppedServiceLeavesTheSpoolToItsOwner()
+    {
+        if (!Environment.IsPrivilegedProcess) Assert.Ignore("needs root (CI and ./imlogger.sh test run as root)");
+        var dir = Paths.TempDir("imlogger-owner-");
+        try
+        {
+            var data = Directory.CreateDirectory(Path.Combine(dir, "data")).FullName;
+            var config = Path.Combine(dir, "imlogger.xml");
+            File.WriteAllText(config, $"""
+                <imlogger>
+                  <component jid="archive.example.test" port="{Paths.FreePort()}" secret-env="{ImLoggerProcess.SecretVariable}" />
+                  <spool path="data/spool.db" />
+                  <organization domain="example.test" endpoint="a" seats="10"><user jid="alice@example.test" /></organization>
+                  <endpoints><directory name="a" path="archive" /></endpoints>
+                </imlogger>
+                """);
+            // The service's user owns its data folder; the admin runs `sudo imlogger report` while it is stopped.
+            await RunAsync("chown", "nobody", data);
+            foreach (var round in new[] { "a new spool", "an existing spool" })
+            {
+                var (code, output) = await ImLoggerProcess.CommandAsync("s", "report", "--config", config);
+                Assert.That(code, Is.Zero, output);
+                var files = Directory.GetFiles(data);
+                Assert.That(files, Has.Some.EndsWith("spool.db.lock"), round);
+                foreach (var file in files)
+                    Assert.That(await RunAsync("stat", "-c", "%U", file), Is.EqualTo("nobody"), $"{Path.GetFileName(file)} after the report on {round}");
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private static async Task<string> RunAsync(string file, params string[] args)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var output = await p.StandardOutput.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        Assert.That(p.ExitCode, Is.Zero, $"{file} {string.Join(' ', args)}: {await p.StandardError.ReadToEndAsync()}");
+        return output.Trim();
+    }
+
+    [Test, CancelAfter(60_000)]
     public async Task MalformedConfigNamesFileAndLineAndExits1()
     {
         var dir = Paths.TempDir("imlogger-bad-");
