@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using ImLogger.Config;
+using ImLogger.Policy;
 using ImLogger.Spool;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -28,10 +29,11 @@ internal sealed record Terminal(TextWriter Out, TextWriter Err)
 internal static class ControlSocket
 {
     /// <summary>The spool commands, by name: what the socket serves and what the command line runs directly.</summary>
-    public static readonly IReadOnlyDictionary<string, Func<ImLoggerConfig, Arguments, LiteDbSpool, Terminal, int>> Commands =
-        new Dictionary<string, Func<ImLoggerConfig, Arguments, LiteDbSpool, Terminal, int>>(StringComparer.Ordinal)
+    /// <remarks>The last argument is the running service's policy (null when the command reads the spool file itself).</remarks>
+    public static readonly IReadOnlyDictionary<string, Func<ImLoggerConfig, Arguments, LiteDbSpool, Terminal, CompliancePolicy?, int>> Commands =
+        new Dictionary<string, Func<ImLoggerConfig, Arguments, LiteDbSpool, Terminal, CompliancePolicy?, int>>(StringComparer.Ordinal)
         {
-            ["report"] = ReportCommand.Run,
+            ["report"] = (config, args, spool, terminal, _) => ReportCommand.Run(config, args, spool, terminal),
             ["spool"] = SpoolCommand.Run,
         };
 
@@ -44,7 +46,7 @@ internal static class ControlSocket
         return SpoolOwnership.AsSpoolOwner(config.SpoolPath, () =>
         {
             if (SpoolKey.OpenForCommand(config) is not { } spool) return 1;
-            using (spool) return Commands[commandLine[0]](config, args, spool, Terminal.Console);
+            using (spool) return Commands[commandLine[0]](config, args, spool, Terminal.Console, null);
         });
     }
 
@@ -78,7 +80,7 @@ internal static class ControlSocket
 
 /// <summary>The running service's side of <see cref="ControlSocket"/>: one request at a time, each on the open spool
 /// and the config in force.</summary>
-internal sealed class ControlSocketService(ConfigHolder holder, LiteDbSpool spool, ILogger<ControlSocketService> logger) : BackgroundService
+internal sealed class ControlSocketService(ConfigHolder holder, LiteDbSpool spool, CompliancePolicy policy, ILogger<ControlSocketService> logger) : BackgroundService
 {
     private const int MaxRequestBytes = 64 * 1024;
 
@@ -139,7 +141,7 @@ internal sealed class ControlSocketService(ConfigHolder holder, LiteDbSpool spoo
             {
                 logger.LogInformation("Control socket: running `imlogger {Command}` for an operator", string.Join(' ', commandLine));
                 var args = Arguments.Parse(commandLine.Skip(1).ToArray());
-                code = await Task.Run(() => command(holder.Current, args, spool, new Terminal(output, errors)), timeout.Token);
+                code = await Task.Run(() => command(holder.Current, args, spool, new Terminal(output, errors), policy), timeout.Token);
             }
         }
         catch (Exception e) when (e is JsonException or ArgumentException or InvalidDataException)

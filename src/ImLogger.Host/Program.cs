@@ -23,6 +23,9 @@ internal static class Program
           imlogger spool retry [NAME] --config FILE
                                                   dead letters (of endpoint NAME, or all) back to pending
           imlogger spool show ID --config FILE    one transcript's deliveries, errors and events
+          imlogger spool rooms --config FILE      group chats logged users may not join (listed, and learned encrypted)
+          imlogger spool forget-room JID --config FILE
+                                                  forget a room learned to be encrypted (logged users may join it again)
 
         options:
           --config FILE      the ImLogger XML config (see config/imlogger.xml)

@@ -92,7 +92,8 @@ internal static class RunCommand
         services.AddSingleton(sp =>
             new ArchiveNotifier(sp.GetRequiredService<SeatLedger>().OrganizationOf, config.Component.Jid, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp =>
-            new CompliancePolicy(config.Restrictions, sp.GetRequiredService<SeatLedger>().OrganizationOf, new ClientRegistry(config.Component.Jid)));
+            new CompliancePolicy(config.Restrictions, sp.GetRequiredService<SeatLedger>().OrganizationOf, new ClientRegistry(config.Component.Jid),
+                sp.GetRequiredService<LiteDbSpool>()));
         services.AddSingleton(sp => new LateRefusals(sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<StanzaPipeline>();
         services.AddSingleton(sp =>
@@ -108,7 +109,8 @@ internal static class RunCommand
             sp.GetRequiredService<ILogger<Dispatcher>>(), sp.GetRequiredService<TimeProvider>(),
             new DispatcherOptions { EndpointMaxAttempts = EndpointSinks.MaxAttempts(config.Endpoints) }));
         services.AddHostedService<ArchiveService>();
-        services.AddHostedService(sp => new ControlSocketService(holder, sp.GetRequiredService<LiteDbSpool>(), sp.GetRequiredService<ILogger<ControlSocketService>>()));
+        services.AddHostedService(sp => new ControlSocketService(holder, sp.GetRequiredService<LiteDbSpool>(), sp.GetRequiredService<CompliancePolicy>(),
+            sp.GetRequiredService<ILogger<ControlSocketService>>()));
         services.AddSingleton(sp => new SeatsAnnouncer(holder, sp.GetRequiredService<ComponentConnection>(), sp.GetRequiredService<ILogger<SeatsAnnouncer>>()));
         services.AddHostedService(sp => new ConfigReloadService(holder, sp.GetRequiredService<SeatLedger>(), sp.GetRequiredService<SeatsAnnouncer>(), path => ConfigLoader.Load(path), sp.GetRequiredService<ILogger<ConfigReloadService>>()));
     }

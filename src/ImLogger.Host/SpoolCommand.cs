@@ -1,31 +1,64 @@
 using System.Globalization;
 using ImLogger.Config;
+using ImLogger.Policy;
 using ImLogger.Spool;
 using ImLogger.Sinks;
 
 namespace ImLogger.Host;
 
-/// <summary><c>imlogger spool status | retry [NAME] | show ID</c>: what waits in the spool, and dead letters back to pending.</summary>
+/// <summary><c>imlogger spool status | retry [NAME] | show ID | rooms | forget-room JID</c>: what waits in the spool, dead
+/// letters back to pending, and the group chats learned to be end-to-end encrypted (which logged users may not join).</summary>
 /// <remarks>Run by the running service when there is one (through its control socket, <see cref="ControlSocket"/>),
 /// otherwise on the spool file directly. Exit codes: 0 done, 1 the spool cannot be opened or the transcript is unknown,
 /// 64 bad command line.</remarks>
 internal static class SpoolCommand
 {
-    public static int Run(ImLoggerConfig config, Arguments args, LiteDbSpool spool, Terminal terminal)
+    public static int Run(ImLoggerConfig config, Arguments args, LiteDbSpool spool, Terminal terminal, CompliancePolicy? runningPolicy)
     {
         var words = args.Positional;
-        if (words.Count == 0 || words[0] is not ("status" or "retry" or "show") || (words[0] == "show" && words.Count != 2) || words.Count > 2
-            || (words[0] == "status" && words.Count != 1))
+        if (words.Count == 0 || words[0] is not ("status" or "retry" or "show" or "rooms" or "forget-room") || words.Count > 2
+            || (words[0] is "show" or "forget-room" && words.Count != 2) || (words[0] is "status" or "rooms" && words.Count != 1))
         {
-            terminal.Err.WriteLine("imlogger: use `spool status`, `spool retry [NAME]` or `spool show ID` (with --config FILE)");
+            terminal.Err.WriteLine("imlogger: use `spool status`, `spool retry [NAME]`, `spool show ID`, `spool rooms` or `spool forget-room JID` (with --config FILE)");
             return 64;
         }
         return words[0] switch
         {
             "status" => Status(config, spool, terminal),
             "retry" => Retry(config, spool, words.Count == 2 ? words[1] : null, terminal),
+            "rooms" => Rooms(config, spool, terminal),
+            "forget-room" => ForgetRoom(config, spool, words[1].Trim().ToLowerInvariant(), terminal, runningPolicy),
             _ => Show(spool, words[1], terminal),
         };
+    }
+
+    private static int Rooms(ImLoggerConfig config, LiteDbSpool spool, Terminal terminal)
+    {
+        var learned = spool.LearnedEncryptedRooms();
+        terminal.Out.WriteLine($"group chats logged users may not join (end-to-end encrypted): {config.Restrictions.EncryptedRooms.Count} listed in the config, {learned.Count} learned");
+        foreach (var room in config.Restrictions.EncryptedRooms.Order(StringComparer.Ordinal))
+            terminal.Out.WriteLine($"  {room,-48} listed in the config");
+        foreach (var (room, why) in learned.OrderBy(r => r.Key, StringComparer.Ordinal))
+            terminal.Out.WriteLine($"  {room,-48} learned: {why} (`imlogger spool forget-room {room}` if that was a mistake)");
+        return 0;
+    }
+
+    private static int ForgetRoom(ImLoggerConfig config, LiteDbSpool spool, string room, Terminal terminal, CompliancePolicy? runningPolicy)
+    {
+        if (config.Restrictions.EncryptedRooms.Contains(room, StringComparer.Ordinal))
+        {
+            terminal.Err.WriteLine($"imlogger: {room} is listed in the config (<restrictions><encrypted-room>): remove it there and restart");
+            return 1;
+        }
+        var forgotten = runningPolicy?.Forget(room) ?? spool.ForgetLearnedEncryptedRoom(room);
+        if (!forgotten)
+        {
+            terminal.Err.WriteLine($"imlogger: {room} is not a learned encrypted room; `imlogger spool rooms` lists them");
+            return 1;
+        }
+        terminal.Out.WriteLine($"{room} forgotten: logged users may join it again{(runningPolicy == null ? " once the service starts" : "")}; " +
+                               "it is learned again if encrypted traffic is seen in it");
+        return 0;
     }
 
     private static int Status(ImLoggerConfig config, LiteDbSpool spool, Terminal terminal)

@@ -152,6 +152,54 @@ public class InlineModeTests
 }
 
 /// <summary>Approved clients on real Prosody: the component asks each logged session's client for its version (XEP-0092).</summary>
+/// <summary>A group chat learned to be end-to-end encrypted stays closed to logged users across a restart, and the admin
+/// can list and forget it while the service runs (through its control socket).</summary>
+[TestFixture, NonParallelizable]
+public class EncryptedRoomTests
+{
+    private const string Room = "crypt@" + ProsodyServer.Muc;
+
+    private static object Send(string who, string xml) => new { @as = Jid(who), @do = "send", xml };
+    private static object TryJoin(string who, string nick) => new { @as = Jid(who), @do = "try_join", room = Room, nick };
+    private static object ExpectErrorFromRoom(string who) => new { @as = Jid(who), @do = "expect_error", from = Room };
+
+    [Test, CancelAfter(240_000)]
+    public async Task ALearnedEncryptedRoomIsRefusedAfterARestartUntilTheAdminForgetsIt()
+    {
+        await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice"], null,
+            attach: """<attach mode="inline" failure-mode="closed" timeout="5s" />""");
+        await using (var imlogger = world.RunImLogger())
+        {
+            await ImLoggerProcess.WaitConnectedAsync(imlogger);
+            // bob (not logged) writes OMEMO into the room while alice is in it: ImLogger learns the room is encrypted.
+            await RunAsync(world.Prosody, world.Dir, Connect("bob"), Connect("alice"), Join("bob", "crypt", "bob"), Join("alice", "crypt", "alice"),
+                Send("bob", $"<message to='{Room}' type='groupchat' id='g1'><encrypted xmlns='eu.siacs.conversations.axolotl'><header sid='1'><key rid='2'>MwohBf</key><iv>pTfM0XbD</iv></header><payload>ZmFrZQ==</payload></encrypted><encryption xmlns='urn:xmpp:eme:0' namespace='eu.siacs.conversations.axolotl' name='OMEMO'/><body>I sent you an OMEMO encrypted message</body></message>"),
+                Pause());
+            var (code, rooms) = await ImLoggerProcess.CommandAsync(TapDeployment.Secret, "spool", "rooms", "--config", world.ConfigPath);
+            Assert.That(code, Is.Zero, rooms);
+            Assert.That(rooms, Does.Contain(Room).And.Contain("learned: encrypted traffic seen at"));
+            Assert.That(await imlogger.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero);
+        }
+
+        await using (var restarted = world.RunImLogger("imlogger-restarted"))
+        {
+            await ImLoggerProcess.WaitConnectedAsync(restarted);
+            var refused = await RunAsync(world.Prosody, world.Dir, Connect("alice"), TryJoin("alice", "alice"), ExpectErrorFromRoom("alice"));
+            var error = refused[Jid("alice")]!.AsArray().Select(m => (JsonObject)m!).First(m => (string?)m["type"] == "error");
+            Assert.That((string?)error["text"], Does.Contain("end-to-end encrypted group chats"), "still refused after the restart");
+
+            var (code, forgot) = await ImLoggerProcess.CommandAsync(TapDeployment.Secret, "spool", "forget-room", Room, "--config", world.ConfigPath);
+            Assert.That(code, Is.Zero, forgot);
+            Assert.That(forgot, Does.Contain("forgotten: logged users may join it again"));
+            await RunAsync(world.Prosody, world.Dir, Connect("alice"), Join("alice", "crypt", "alice"));
+            Assert.That(await restarted.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero);
+        }
+        var (listCode, after) = await ImLoggerProcess.CommandAsync(TapDeployment.Secret, "spool", "rooms", "--config", world.ConfigPath);
+        Assert.That(listCode, Is.Zero, after);
+        Assert.That(after, Does.Contain("0 learned"));
+    }
+}
+
 [TestFixture, NonParallelizable]
 public class ApprovedClientTests
 {

@@ -14,7 +14,7 @@ namespace ImLogger.Policy;
 /// <item><c>federated-group-chat</c>: no joining a group chat hosted by a domain this server does not serve
 /// (federated users joining rooms hosted here are not affected: their stanzas are not a logged user's);</item>
 /// <item><c>encrypted-group-chat</c>: no joining a room known to be end-to-end encrypted: listed in the config,
-/// or seen carrying encrypted traffic since ImLogger started;</item>
+/// or seen carrying encrypted traffic (remembered in the spool across restarts, until an admin forgets it);</item>
 /// <item><c>unapproved-client</c>: where the organization lists approved clients, a logged user's session may send
 /// only once its client is identified (see <see cref="ClientRegistry"/>) as one of them, at the minimum version.</item>
 /// </list>
@@ -22,14 +22,20 @@ namespace ImLogger.Policy;
 /// payload); the policy only decides, and knows nothing of sockets or servers.
 /// </summary>
 /// <remarks>Thread-safe for reads; called from the pipeline's single loop.</remarks>
-public sealed class CompliancePolicy(RestrictionSettings restrictions, Func<string, OrganizationConfig?>? organizationOf = null, ClientRegistry? clients = null)
+public sealed class CompliancePolicy(RestrictionSettings restrictions, Func<string, OrganizationConfig?>? organizationOf = null, ClientRegistry? clients = null,
+    IEncryptedRoomStore? store = null)
 {
     /// <summary>The sessions' clients, learned from presence and version replies.</summary>
     public ClientRegistry? Clients => clients;
 
     private static readonly System.Xml.Linq.XNamespace Muc = "http://jabber.org/protocol/muc";
-    private readonly ConcurrentDictionary<string, string> _encryptedRooms =
-        new(restrictions.EncryptedRooms.Select(r => KeyValuePair.Create(r, "listed in the config")), StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _encryptedRooms = new(
+        (store?.LearnedEncryptedRooms() ?? new Dictionary<string, string>())
+            .Concat(restrictions.EncryptedRooms.Select(r => KeyValuePair.Create(r, "listed in the config")))
+            .GroupBy(kv => kv.Key, StringComparer.Ordinal).Select(g => g.Last()), StringComparer.Ordinal);
+
+    /// <summary>Learned rooms whose record in the store failed (disk full): retried at the next observation.</summary>
+    private readonly ConcurrentQueue<(string Room, string Why)> _unsaved = new();
 
     /// <summary>Rooms logged users may not join, with why.</summary>
     public IReadOnlyDictionary<string, string> EncryptedRooms => _encryptedRooms;
@@ -38,8 +44,33 @@ public sealed class CompliancePolicy(RestrictionSettings restrictions, Func<stri
     public void Observe(IEnumerable<ConversationEvent> events)
     {
         foreach (var e in events)
-            if (e.Kind == EventKind.Encrypted && e.ConversationType == ConversationType.GroupChat)
-                _encryptedRooms.TryAdd(e.ConversationKey, $"encrypted traffic seen at {e.ReceivedUtc:u}");
+        {
+            if (e.Kind != EventKind.Encrypted || e.ConversationType != ConversationType.GroupChat) continue;
+            var why = $"encrypted traffic seen at {e.ReceivedUtc:u}";
+            if (_encryptedRooms.TryAdd(e.ConversationKey, why)) _unsaved.Enqueue((e.ConversationKey, why));
+        }
+        while (store != null && _unsaved.TryPeek(out var next))
+        {
+            try
+            {
+                store.AddLearnedEncryptedRoom(next.Room, next.Why);
+                _unsaved.TryDequeue(out _);
+            }
+            catch (Exception x) when (x is IOException or LiteDB.LiteException or InvalidOperationException or UnauthorizedAccessException)
+            {
+                return; // enforced from memory meanwhile; the spool's own errors are logged by the writer
+            }
+        }
+    }
+
+    /// <summary>Forgets a room learned to be encrypted (listed rooms stay: they are the config's); false if it was not learned.</summary>
+    public bool Forget(string room)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        if (restrictions.EncryptedRooms.Contains(room, StringComparer.Ordinal)) return false;
+        var known = _encryptedRooms.TryRemove(room, out _);
+        var stored = store?.ForgetLearnedEncryptedRoom(room) ?? false;
+        return known || stored;
     }
 
     /// <summary>Decides one held stanza, given what the classifier made of it.</summary>

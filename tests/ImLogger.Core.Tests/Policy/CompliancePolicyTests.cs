@@ -74,6 +74,51 @@ public class CompliancePolicyTests
     }
 
     [Test]
+    public void LearnedEncryptedRoomsSurviveARestartUntilForgotten()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"imlogger-rooms-{Guid.NewGuid():N}.db");
+        var learned = "<presence xmlns='jabber:client' from='alice@example.test/l' to='omemo@conference.example.test/alice'><x xmlns='http://jabber.org/protocol/muc'/></presence>";
+        var listed = new RestrictionSettings { EncryptedRooms = ["secret@conference.example.test"] };
+        try
+        {
+            using (var spool = new ImLogger.Spool.LiteDbSpool(path, Microsoft.Extensions.Logging.Abstractions.NullLogger<ImLogger.Spool.LiteDbSpool>.Instance))
+            {
+                var first = new CompliancePolicy(listed, store: spool);
+                first.Observe([Encrypted(ConversationType.GroupChat, "omemo@conference.example.test")]);
+                Assert.That(spool.LearnedEncryptedRooms().Keys, Is.EquivalentTo(new[] { "omemo@conference.example.test" }), "only learned rooms are stored");
+            }
+            using (var spool = new ImLogger.Spool.LiteDbSpool(path, Microsoft.Extensions.Logging.Abstractions.NullLogger<ImLogger.Spool.LiteDbSpool>.Instance))
+            {
+                var restarted = new CompliancePolicy(listed, store: spool);
+                Assert.That(restarted.Decide(Item(InlineDirection.Out, learned), []).Rule, Is.EqualTo("encrypted-group-chat"), "still refused after a restart");
+                Assert.That(restarted.Forget("secret@conference.example.test"), Is.False, "a room the config lists is not forgotten");
+                Assert.That(restarted.Forget("omemo@conference.example.test"), Is.True);
+                Assert.That(restarted.Decide(Item(InlineDirection.Out, learned), []).Allowed, Is.True);
+                Assert.That(spool.LearnedEncryptedRooms(), Is.Empty);
+                Assert.That(restarted.Forget("omemo@conference.example.test"), Is.False, "already forgotten");
+            }
+        }
+        finally
+        {
+            foreach (var f in Directory.GetFiles(Path.GetDirectoryName(path)!, Path.GetFileNameWithoutExtension(path) + "*")) File.Delete(f);
+        }
+    }
+
+    [Test]
+    public void AStoreThatCannotWriteKeepsTheRoomRefusedAndWritesItLater()
+    {
+        var store = new Moq.Mock<IEncryptedRoomStore>();
+        store.Setup(s => s.LearnedEncryptedRooms()).Returns(new Dictionary<string, string>());
+        store.SetupSequence(s => s.AddLearnedEncryptedRoom(Moq.It.IsAny<string>(), Moq.It.IsAny<string>()))
+            .Throws(new IOException("No space left on device")).Pass();
+        var policy = new CompliancePolicy(new RestrictionSettings(), store: store.Object);
+        policy.Observe([Encrypted(ConversationType.GroupChat, "omemo@conference.example.test")]);
+        Assert.That(policy.EncryptedRooms.Keys, Does.Contain("omemo@conference.example.test"));
+        policy.Observe([]);
+        store.Verify(s => s.AddLearnedEncryptedRoom("omemo@conference.example.test", Moq.It.IsAny<string>()), Moq.Times.Exactly(2));
+    }
+
+    [Test]
     public void UnapprovedClientsAreRefusedOnceIdentified()
     {
         var org = new OrganizationConfig
