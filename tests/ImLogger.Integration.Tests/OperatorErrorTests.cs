@@ -28,16 +28,7 @@ public class OperatorErrorTests
         var dir = Paths.TempDir("imlogger-down-");
         try
         {
-            var world = new[] { "alice" };
-            var config = Path.Combine(dir, "imlogger.xml");
-            File.WriteAllText(config, $"""
-                <imlogger>
-                  <component jid="archive.example.test" port="{Paths.FreePort()}" secret-env="{ImLoggerProcess.SecretVariable}" />
-                  <spool path="spool.db" />
-                  <organization domain="example.test" endpoint="a" seats="10"><user jid="{world[0]}@example.test" /></organization>
-                  <endpoints><directory name="a" path="archive" /></endpoints>
-                </imlogger>
-                """);
+            var config = WriteConfig(dir, "spool.db");
             await using var imlogger = ImLoggerProcess.Run(config, "s");
             var line = await imlogger.WaitForLineAsync(l => l.Contains("WARN", StringComparison.Ordinal) && l.Contains("retrying in", StringComparison.Ordinal),
                 TimeSpan.FromSeconds(30), "a retry warning");
@@ -59,15 +50,7 @@ public class OperatorErrorTests
         try
         {
             var data = Directory.CreateDirectory(Path.Combine(dir, "data")).FullName;
-            var config = Path.Combine(dir, "imlogger.xml");
-            File.WriteAllText(config, $"""
-                <imlogger>
-                  <component jid="archive.example.test" port="{Paths.FreePort()}" secret-env="{ImLoggerProcess.SecretVariable}" />
-                  <spool path="data/spool.db" />
-                  <organization domain="example.test" endpoint="a" seats="10"><user jid="alice@example.test" /></organization>
-                  <endpoints><directory name="a" path="archive" /></endpoints>
-                </imlogger>
-                """);
+            var config = WriteConfig(dir, "data/spool.db");
             // The service's user owns its data folder; the admin runs `sudo imlogger report` while it is stopped.
             await RunAsync("chown", "nobody", data);
             foreach (var round in new[] { "a new spool", "an existing spool" })
@@ -84,6 +67,21 @@ public class OperatorErrorTests
         {
             Directory.Delete(dir, recursive: true);
         }
+    }
+
+    /// <summary>A config whose component points at a free port where nothing listens.</summary>
+    private static string WriteConfig(string dir, string spool)
+    {
+        var config = Path.Combine(dir, "imlogger.xml");
+        File.WriteAllText(config, $"""
+            <imlogger>
+              <component jid="archive.example.test" port="{Paths.FreePort()}" secret-env="{ImLoggerProcess.SecretVariable}" />
+              <spool path="{spool}" />
+              <organization domain="example.test" endpoint="a" seats="10"><user jid="alice@example.test" /></organization>
+              <endpoints><directory name="a" path="archive" /></endpoints>
+            </imlogger>
+            """);
+        return config;
     }
 
     private static async Task<string> RunAsync(string file, params string[] args)

@@ -3,19 +3,11 @@ using ImLogger.Config;
 namespace ImLogger.Tests.Config;
 
 /// <summary>What a live reload may change, and what needs a restart.</summary>
-public class ConfigHolderTests
+public class ConfigHolderTests : TempDirFixture
 {
-    private string _dir = "";
-
-    [SetUp]
-    public void SetUp() => _dir = Directory.CreateTempSubdirectory("imlogger-holder-").FullName;
-
-    [TearDown]
-    public void TearDown() => Directory.Delete(_dir, recursive: true);
-
     private ImLoggerConfig Load(string users = "<user jid=\"alice@example.test\" />", string port = "5347", string endpoints = "")
     {
-        var path = Path.Combine(_dir, $"{Guid.NewGuid():N}.xml");
+        var path = Path.Combine(Dir, $"{Guid.NewGuid():N}.xml");
         File.WriteAllText(path, $"""
             <imlogger>
               <component jid="archive.example.test" port="{port}" secret-env="SECRET" />

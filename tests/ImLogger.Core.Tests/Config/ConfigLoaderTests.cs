@@ -2,16 +2,8 @@ using ImLogger.Config;
 
 namespace ImLogger.Tests.Config;
 
-public class ConfigLoaderTests
+public class ConfigLoaderTests : TempDirFixture
 {
-    private string _dir = "";
-
-    [SetUp]
-    public void SetUp() => _dir = Directory.CreateTempSubdirectory("imlogger-config-").FullName;
-
-    [TearDown]
-    public void TearDown() => Directory.Delete(_dir, recursive: true);
-
     private const string Valid = """
         <?xml version="1.0" encoding="utf-8"?>
         <imlogger>
@@ -31,7 +23,7 @@ public class ConfigLoaderTests
 
     private string Write(string xml, string name = "imlogger.xml")
     {
-        var path = Path.Combine(_dir, name);
+        var path = Path.Combine(Dir, name);
         File.WriteAllText(path, xml);
         return path;
     }
@@ -46,14 +38,14 @@ public class ConfigLoaderTests
         {
             Assert.That(config.Component.Secret, Is.EqualTo("s3cret"));
             Assert.That(config.Component.ToString(), Does.Not.Contain("s3cret"));
-            Assert.That(config.SpoolPath, Is.EqualTo(Path.Combine(_dir, "spool", "spool.db")));
+            Assert.That(config.SpoolPath, Is.EqualTo(Path.Combine(Dir, "spool", "spool.db")));
             Assert.That(config.IdleClose, Is.EqualTo(TimeSpan.FromMinutes(10)));
             Assert.That(config.LoggedUsers, Is.EquivalentTo(new Dictionary<string, string>
             {
                 ["alice@example.test"] = "local",
                 ["bob@example.test"] = "other",
             }));
-            Assert.That(((DirectoryEndpointConfig)config.Endpoints[0]).Path, Is.EqualTo(Path.Combine(_dir, "archive")));
+            Assert.That(((DirectoryEndpointConfig)config.Endpoints[0]).Path, Is.EqualTo(Path.Combine(Dir, "archive")));
         });
     }
 
@@ -105,17 +97,17 @@ public class ConfigLoaderTests
     [Test]
     public void MissingFileSaysWhereItLooked()
     {
-        var e = Assert.Throws<ConfigException>(() => Load(Path.Combine(_dir, "nope.xml")))!;
+        var e = Assert.Throws<ConfigException>(() => Load(Path.Combine(Dir, "nope.xml")))!;
         Assert.That(e.Message, Does.Contain("does not exist"));
     }
 
     [Test]
     public void SecretFromAFileIsTrimmed()
     {
-        File.WriteAllText(Path.Combine(_dir, "secret"), "from-file\n");
+        File.WriteAllText(Path.Combine(Dir, "secret"), "from-file\n");
         var config = Load(Write(Valid.Replace("secret-env=\"SECRET\"", "secret-file=\"secret\"")));
         Assert.That(config.Component.Secret, Is.EqualTo("from-file"));
-        Assert.That(config.Component.SecretSource, Does.Contain(Path.Combine(_dir, "secret")));
+        Assert.That(config.Component.SecretSource, Does.Contain(Path.Combine(Dir, "secret")));
     }
 
     [Test]

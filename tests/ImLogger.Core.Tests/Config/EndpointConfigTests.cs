@@ -3,20 +3,12 @@ using ImLogger.Config;
 namespace ImLogger.Tests.Config;
 
 /// <summary>The endpoint types in the config: defaults, secrets, TLS rules, and errors that name line and problem.</summary>
-public class EndpointConfigTests
+public class EndpointConfigTests : TempDirFixture
 {
-    private string _dir = "";
-
-    [SetUp]
-    public void SetUp() => _dir = Directory.CreateTempSubdirectory("imlogger-endpoints-").FullName;
-
-    [TearDown]
-    public void TearDown() => Directory.Delete(_dir, recursive: true);
-
     /// <summary>Loads a config whose &lt;endpoints&gt; is <paramref name="endpoints"/> (on line 6 onwards).</summary>
     private ImLoggerConfig Load(string endpoints, string endpointName = "e")
     {
-        var path = Path.Combine(_dir, "imlogger.xml");
+        var path = Path.Combine(Dir, "imlogger.xml");
         File.WriteAllText(path, $"""
             <imlogger>
               <component jid="archive.example.test" secret-env="SECRET" />
@@ -52,7 +44,7 @@ public class EndpointConfigTests
     [Test]
     public void Port465_MeansImplicitTls_PasswordFileIsRead()
     {
-        File.WriteAllText(Path.Combine(_dir, "pw"), "from-file\n");
+        File.WriteAllText(Path.Combine(Dir, "pw"), "from-file\n");
         var e = (DrcCmEndpointConfig)Load("""
             <drc-cm name="e" host="h.example.com" port="465" username="u" password-file="pw" from="a@example.com" to="b@example.com" />
             """).Endpoints.Single();

@@ -3,19 +3,11 @@ using ImLogger.Config;
 namespace ImLogger.Tests.Config;
 
 /// <summary>Who is logged: users, groups (inline and mod_groups files), CSV lists, exclusions and seats; and the schema.</summary>
-public class LoggedUsersConfigTests
+public class LoggedUsersConfigTests : TempDirFixture
 {
-    private string _dir = "";
-
-    [SetUp]
-    public void SetUp() => _dir = Directory.CreateTempSubdirectory("imlogger-users-").FullName;
-
-    [TearDown]
-    public void TearDown() => Directory.Delete(_dir, recursive: true);
-
     private string Write(string organizationBody, string seats = "seats=\"10\"", string name = "imlogger.xml")
     {
-        var path = Path.Combine(_dir, name);
+        var path = Path.Combine(Dir, name);
         File.WriteAllText(path, $"""
             <?xml version="1.0" encoding="utf-8"?>
             <imlogger>
@@ -35,7 +27,7 @@ public class LoggedUsersConfigTests
 
     private string File_(string name, string text)
     {
-        var path = Path.Combine(_dir, name);
+        var path = Path.Combine(Dir, name);
         File.WriteAllText(path, text);
         return path;
     }
@@ -94,7 +86,7 @@ public class LoggedUsersConfigTests
             Assert.That(org.OverLimit[0].Endpoint, Is.EqualTo("other"), "the CSV's endpoint column");
             Assert.That(org.Users[2].Source, Is.EqualTo("group 'Compliance' (groups.txt:5)"));
             Assert.That(org.Users[4].Source, Is.EqualTo("users.csv:2"));
-            Assert.That(config.ReferencedFiles, Is.EquivalentTo(new[] { Path.Combine(_dir, "groups.txt"), Path.Combine(_dir, "users.csv") }));
+            Assert.That(config.ReferencedFiles, Is.EquivalentTo(new[] { Path.Combine(Dir, "groups.txt"), Path.Combine(Dir, "users.csv") }));
         });
     }
 
@@ -151,7 +143,7 @@ public class LoggedUsersConfigTests
     {
         File_("groups.txt", "[Traders]\nalice@example.test\nbob@elsewhere.test\n");
         var e = Fails(Write("<group name=\"Traders\" file=\"groups.txt\" />"));
-        Assert.That(e.Message, Does.StartWith($"{Path.Combine(_dir, "groups.txt")}:3:1:"));
+        Assert.That(e.Message, Does.StartWith($"{Path.Combine(Dir, "groups.txt")}:3:1:"));
         Assert.That(e.Problem, Does.Contain("not in the organization's domain"));
 
         File_("groups.txt", "[Sales]\nalice@example.test\n");

@@ -3,19 +3,11 @@ using ImLogger.Config;
 namespace ImLogger.Tests.Config;
 
 /// <summary>Organizations with several domains, a name, and logged-by-default; the errors an admin can make with them.</summary>
-public class OrganizationDomainsTests
+public class OrganizationDomainsTests : TempDirFixture
 {
-    private string _dir = "";
-
-    [SetUp]
-    public void SetUp() => _dir = Directory.CreateTempSubdirectory("imlogger-orgs-").FullName;
-
-    [TearDown]
-    public void TearDown() => Directory.Delete(_dir, recursive: true);
-
     private string Write(string organizations)
     {
-        var path = Path.Combine(_dir, "imlogger.xml");
+        var path = Path.Combine(Dir, "imlogger.xml");
         File.WriteAllText(path, $"""
             <?xml version="1.0" encoding="utf-8"?>
             <imlogger>

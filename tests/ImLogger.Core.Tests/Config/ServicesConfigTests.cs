@@ -7,19 +7,11 @@ using System.Xml.Linq;
 namespace ImLogger.Tests.Config;
 
 /// <summary>&lt;services&gt;: the site's telephony gateways and meeting services, as the classifier uses them.</summary>
-public class ServicesConfigTests
+public class ServicesConfigTests : TempDirFixture
 {
-    private string _dir = "";
-
-    [SetUp]
-    public void SetUp() => _dir = Directory.CreateTempSubdirectory("imlogger-services-").FullName;
-
-    [TearDown]
-    public void TearDown() => Directory.Delete(_dir, recursive: true);
-
     private ImLoggerConfig Load(string services)
     {
-        var path = Path.Combine(_dir, $"{Guid.NewGuid():N}.xml");
+        var path = Path.Combine(Dir, $"{Guid.NewGuid():N}.xml");
         File.WriteAllText(path, $"""
             <imlogger>
               <component jid="archive.example.test" secret-env="SECRET" />

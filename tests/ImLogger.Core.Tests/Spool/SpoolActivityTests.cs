@@ -5,16 +5,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace ImLogger.Tests.Spool;
 
 /// <summary>The per-user day counters behind <c>imlogger report</c>: written with the events, kept after delivery.</summary>
-public class SpoolActivityTests
+public class SpoolActivityTests : TempDirFixture
 {
-    private string _dir = "";
-
-    [SetUp]
-    public void SetUp() => _dir = Directory.CreateTempSubdirectory("imlogger-activity-").FullName;
-
-    [TearDown]
-    public void TearDown() => Directory.Delete(_dir, recursive: true);
-
     private static ConversationEvent Event(EventKind kind, DateTimeOffset at, params string[] logged) => new()
     {
         Id = Guid.NewGuid().ToString("N"), ReceivedUtc = at, Kind = kind, Direction = Direction.Outgoing,
@@ -27,7 +19,7 @@ public class SpoolActivityTests
     {
         var day1 = new DateTimeOffset(2026, 11, 24, 23, 59, 0, TimeSpan.Zero);
         var day2 = new DateTimeOffset(2026, 11, 25, 8, 0, 0, TimeSpan.Zero);
-        var path = Path.Combine(_dir, "spool.db");
+        var path = Path.Combine(Dir, "spool.db");
         using (var spool = new LiteDbSpool(path, NullLogger<LiteDbSpool>.Instance))
         {
             var t = spool.OpenTranscript(ConversationType.OneToOne, "alice@example.test bob@example.test", day1, ["local"]);
@@ -58,7 +50,7 @@ public class SpoolActivityTests
     [Test]
     public void SeenUsersKeepTheirOrderAcrossRestartsAndAreRecordedOnce()
     {
-        var path = Path.Combine(_dir, "seen.db");
+        var path = Path.Combine(Dir, "seen.db");
         var t0 = new DateTimeOffset(2026, 11, 25, 9, 0, 0, TimeSpan.Zero);
         using (var spool = new LiteDbSpool(path, NullLogger<LiteDbSpool>.Instance))
         {
@@ -79,7 +71,7 @@ public class SpoolActivityTests
     public void AUserWhoseOwnLastStanzaWasRefusedIsBlockedUntilOneGetsThrough()
     {
         var t0 = new DateTimeOffset(2026, 11, 25, 9, 0, 0, TimeSpan.Zero);
-        using var spool = new LiteDbSpool(Path.Combine(_dir, "blocked.db"), NullLogger<LiteDbSpool>.Instance);
+        using var spool = new LiteDbSpool(Path.Combine(Dir, "blocked.db"), NullLogger<LiteDbSpool>.Instance);
         var t = spool.OpenTranscript(ConversationType.OneToOne, "alice@example.test bob@example.test", t0, ["local"]);
         ConversationEvent From(string sender, EventKind kind, DateTimeOffset at) =>
             Event(kind, at, "alice@example.test") with { SenderBareJid = sender, Reason = kind == EventKind.Refused ? "unapproved-client: Gajim 1.7 is not approved" : null };

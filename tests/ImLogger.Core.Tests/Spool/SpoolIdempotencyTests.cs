@@ -5,16 +5,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace ImLogger.Tests.Spool;
 
 /// <summary>A retried append (after a write whose commit landed but whose checkpoint failed) stores nothing twice.</summary>
-public class SpoolIdempotencyTests
+public class SpoolIdempotencyTests : TempDirFixture
 {
-    private string _dir = "";
-
-    [SetUp]
-    public void SetUp() => _dir = Directory.CreateTempSubdirectory("imlogger-spool-idem-").FullName;
-
-    [TearDown]
-    public void TearDown() => Directory.Delete(_dir, recursive: true);
-
     private static ConversationEvent Event(string id, string text) => new()
     {
         Id = id, ReceivedUtc = DateTimeOffset.UnixEpoch.AddSeconds(text.Length), Kind = EventKind.Message, Direction = Direction.Outgoing,
@@ -25,7 +17,7 @@ public class SpoolIdempotencyTests
     [Test]
     public void TheSameEventsAppendedTwiceAreStoredOnce()
     {
-        using var spool = new LiteDbSpool(Path.Combine(_dir, "spool.db"), NullLogger<LiteDbSpool>.Instance);
+        using var spool = new LiteDbSpool(Path.Combine(Dir, "spool.db"), NullLogger<LiteDbSpool>.Instance);
         var t = spool.OpenTranscript(ConversationType.OneToOne, "alice@example.test bob@example.test", DateTimeOffset.UnixEpoch, ["a"]);
         var first = new[] { new SpoolAppend(t.Id, Event("e1", "one")), new SpoolAppend(t.Id, Event("e2", "two")) };
         spool.Append(first);
