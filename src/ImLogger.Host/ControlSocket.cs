@@ -60,9 +60,15 @@ internal static class ControlSocket
         {
             await socket.ConnectAsync(new UnixDomainSocketEndPoint(path));
         }
-        catch (SocketException)
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AccessDenied)
         {
-            return null; // left behind by a service that was killed: nobody answers, the spool is free
+            await Console.Error.WriteLineAsync($"imlogger: the running service's control socket {path} is not open to this user; " +
+                                               "run the command as the service's user (sudo -u imlogger ...) or root");
+            return 1;
+        }
+        catch (Exception e) when (e is SocketException or ArgumentException)
+        {
+            return null; // left behind by a service that was killed (nobody answers, the spool is free), or a path too long for a socket
         }
         await using var stream = new NetworkStream(socket, ownsSocket: false);
         await stream.WriteAsync(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(commandLine) + "\n"));
