@@ -56,6 +56,17 @@ public static class ServerRulesWriter
                 : UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
             File.SetUnixFileMode(temp, mode);
         }
+        // mod_firewall reloads a script on `prosodyctl reload` only if its modification time, in whole seconds, differs
+        // from the one it loaded: a version written in the same second as the last would never be picked up.
+        var now = DateTime.UtcNow;
+        var stamp = new DateTime(now.Ticks - now.Ticks % TimeSpan.TicksPerSecond, DateTimeKind.Utc);
+        if (File.Exists(path))
+        {
+            var old = File.GetLastWriteTimeUtc(path);
+            var oldSecond = new DateTime(old.Ticks - old.Ticks % TimeSpan.TicksPerSecond, DateTimeKind.Utc);
+            if (stamp <= oldSecond) stamp = oldSecond.AddSeconds(1);
+        }
+        File.SetLastWriteTimeUtc(temp, stamp);
         File.Move(temp, path, overwrite: true);
     }
 }
