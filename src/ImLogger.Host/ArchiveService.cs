@@ -33,8 +33,9 @@ internal sealed class ArchiveService(
 
     /// <summary>Tap mode: a batch smaller than <see cref="MaxBatch"/> waits this long for more copies before it is stored,
     /// so that at low rates one fsync covers several stanzas instead of one each (group commit). Nothing waits on a
-    /// tap copy, so this costs no user any latency; inline mode stores at once (a held stanza waits for its verdict).</summary>
-    private static readonly TimeSpan TapLinger = TimeSpan.FromMilliseconds(25);
+    /// tap copy; a longer wait saves little more CPU and its bursts delay Prosody (docs/performance.md). Inline mode stores
+    /// at once (a held stanza waits for its verdict).</summary>
+    private static readonly TimeSpan TapLinger = TimeSpan.FromMilliseconds(5);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
