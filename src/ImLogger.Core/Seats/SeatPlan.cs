@@ -44,6 +44,9 @@ public sealed class SeatPlan
     private readonly Dictionary<string, (OrganizationConfig Organization, string Endpoint)> _logged;
     private readonly HashSet<string> _seen;
 
+    /// <summary>Users listed in the config beyond the seats: never recorded as seen (they are named by the config).</summary>
+    private readonly HashSet<string> _listedOverLimit;
+
     private SeatPlan(ImLoggerConfig config, IReadOnlyList<OrganizationSeats> organizations,
         Dictionary<string, (OrganizationConfig, string)> logged, HashSet<string> seen)
     {
@@ -51,6 +54,7 @@ public sealed class SeatPlan
         Organizations = organizations;
         _logged = logged;
         _seen = seen;
+        _listedOverLimit = config.Organizations.SelectMany(o => o.OverLimit).Select(u => u.Jid).ToHashSet(StringComparer.Ordinal);
     }
 
     /// <summary>The config this plan was made from.</summary>
@@ -122,7 +126,7 @@ public sealed class SeatPlan
         foreach (var org in Config.Organizations)
         {
             if (!org.LoggedByDefault || !org.Owns(bareJid)) continue;
-            return !org.Exclusions.Contains(bareJid) && !org.OverLimit.Any(u => string.Equals(u.Jid, bareJid, StringComparison.Ordinal));
+            return !org.Exclusions.Contains(bareJid) && !_listedOverLimit.Contains(bareJid);
         }
         return false;
     }
