@@ -112,8 +112,16 @@ internal sealed class ControlSocketService(ConfigHolder holder, LiteDbSpool spoo
         {
             while (!stoppingToken.IsCancellationRequested)
             {
-                using var client = await listener.AcceptAsync(stoppingToken);
-                await ServeAsync(client, stoppingToken);
+                // An operator's command must never take the service down: whatever goes wrong is logged, and the next one is served.
+                try
+                {
+                    using var client = await listener.AcceptAsync(stoppingToken);
+                    await ServeAsync(client, stoppingToken);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    logger.LogWarning("Control socket: {Problem}", e.Message);
+                }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -155,14 +163,15 @@ internal sealed class ControlSocketService(ConfigHolder holder, LiteDbSpool spoo
             errors.WriteLine($"imlogger: {e.Message}");
             code = 64;
         }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogWarning("Control socket: the operator's command failed: {Problem}", e.Message);
+            errors.WriteLine($"imlogger: the command failed in the running service ({e.GetType().Name}: {e.Message}); its log has the details");
+            code = 1;
+        }
         catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
         {
             logger.LogWarning("Control socket: a request took more than 10 seconds to arrive or run; dropped");
-            return;
-        }
-        catch (IOException e)
-        {
-            logger.LogWarning("Control socket: {Problem}", e.Message);
             return;
         }
         var reply = new StringBuilder();
