@@ -55,7 +55,9 @@ internal static class CheckConfigCommand
         foreach (var e in config.Endpoints)
             Console.WriteLine($"  endpoint {e.Name}: {ImLogger.Sinks.EndpointSinks.Describe(e)}" +
                               (e.MaxAttempts is { } max ? $", dead letter after {max} attempts" : "") +
-                              $"; {config.LoggedUsers.Values.Count(v => v == e.Name)} logged user(s)");
+                              $"; {config.LoggedUsers.Values.Count(v => v == e.Name)} listed logged user(s)" +
+                              (config.Organizations.Where(o => o.LoggedByDefault && o.DefaultEndpoint == e.Name).Select(o => o.Name).ToList() is { Count: > 0 } byDefault
+                                  ? $", and the users logged by default of {string.Join(", ", byDefault)}" : ""));
         if (config.SpoolKeyFile is not null) Console.WriteLine($"  spool encrypted at rest, key from {config.SpoolKeyFile}");
         foreach (var warning in SeatReport.OverLimitWarnings(config))
             Console.Error.WriteLine($"imlogger: warning: {warning}");
