@@ -9,6 +9,9 @@ using Microsoft.Extensions.Logging;
 
 namespace ImLogger.Host;
 
+/// <summary>What a command may change in the running service besides the spool (null when it reads the spool file itself).</summary>
+internal sealed record RunningService(CompliancePolicy Policy, Seats.SeatLedger Seats);
+
 /// <summary>Where a command writes: the console, or the control socket's framed lines.</summary>
 internal sealed record Terminal(TextWriter Out, TextWriter Err)
 {
@@ -29,9 +32,9 @@ internal sealed record Terminal(TextWriter Out, TextWriter Err)
 internal static class ControlSocket
 {
     /// <summary>The spool commands, by name: what the socket serves and what the command line runs directly.</summary>
-    /// <remarks>The last argument is the running service's policy (null when the command reads the spool file itself).</remarks>
-    public static readonly IReadOnlyDictionary<string, Func<ImLoggerConfig, Arguments, LiteDbSpool, Terminal, CompliancePolicy?, int>> Commands =
-        new Dictionary<string, Func<ImLoggerConfig, Arguments, LiteDbSpool, Terminal, CompliancePolicy?, int>>(StringComparer.Ordinal)
+    /// <remarks>The last argument is the running service's state (null when the command reads the spool file itself).</remarks>
+    public static readonly IReadOnlyDictionary<string, Func<ImLoggerConfig, Arguments, LiteDbSpool, Terminal, RunningService?, int>> Commands =
+        new Dictionary<string, Func<ImLoggerConfig, Arguments, LiteDbSpool, Terminal, RunningService?, int>>(StringComparer.Ordinal)
         {
             ["report"] = (config, args, spool, terminal, _) => ReportCommand.Run(config, args, spool, terminal),
             ["spool"] = SpoolCommand.Run,
@@ -86,7 +89,7 @@ internal static class ControlSocket
 
 /// <summary>The running service's side of <see cref="ControlSocket"/>: one request at a time, each on the open spool
 /// and the config in force.</summary>
-internal sealed class ControlSocketService(ConfigHolder holder, LiteDbSpool spool, CompliancePolicy policy, ILogger<ControlSocketService> logger) : BackgroundService
+internal sealed class ControlSocketService(ConfigHolder holder, LiteDbSpool spool, RunningService running, ILogger<ControlSocketService> logger) : BackgroundService
 {
     private const int MaxRequestBytes = 64 * 1024;
 
@@ -155,7 +158,7 @@ internal sealed class ControlSocketService(ConfigHolder holder, LiteDbSpool spoo
             {
                 logger.LogInformation("Control socket: running `imlogger {Command}` for an operator", string.Join(' ', commandLine));
                 var args = Arguments.Parse(commandLine.Skip(1).ToArray());
-                code = await Task.Run(() => command(holder.Current, args, spool, new Terminal(output, errors), policy), timeout.Token);
+                code = await Task.Run(() => command(holder.Current, args, spool, new Terminal(output, errors), running), timeout.Token);
             }
         }
         catch (Exception e) when (e is JsonException or ArgumentException or InvalidDataException)

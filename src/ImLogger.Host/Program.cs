@@ -26,6 +26,8 @@ internal static class Program
           imlogger spool rooms --config FILE      group chats logged users may not join (listed, and learned encrypted)
           imlogger spool forget-room JID --config FILE
                                                   forget a room learned to be encrypted (logged users may join it again)
+          imlogger spool release-seat JID --config FILE
+                                                  free the seat of a user seen at run time (logged by default)
 
         options:
           --config FILE      the ImLogger XML config (see config/imlogger.xml)

@@ -109,7 +109,8 @@ internal static class RunCommand
             sp.GetRequiredService<ILogger<Dispatcher>>(), sp.GetRequiredService<TimeProvider>(),
             new DispatcherOptions { EndpointMaxAttempts = EndpointSinks.MaxAttempts(config.Endpoints) }));
         services.AddHostedService<ArchiveService>();
-        services.AddHostedService(sp => new ControlSocketService(holder, sp.GetRequiredService<LiteDbSpool>(), sp.GetRequiredService<CompliancePolicy>(),
+        services.AddHostedService(sp => new ControlSocketService(holder, sp.GetRequiredService<LiteDbSpool>(),
+            new RunningService(sp.GetRequiredService<CompliancePolicy>(), sp.GetRequiredService<SeatLedger>()),
             sp.GetRequiredService<ILogger<ControlSocketService>>()));
         services.AddSingleton(sp => new SeatsAnnouncer(holder, sp.GetRequiredService<ComponentConnection>(), sp.GetRequiredService<ILogger<SeatsAnnouncer>>()));
         services.AddHostedService(sp => new ConfigReloadService(holder, sp.GetRequiredService<SeatLedger>(), sp.GetRequiredService<SeatsAnnouncer>(), path => ConfigLoader.Load(path), sp.GetRequiredService<ILogger<ConfigReloadService>>()));

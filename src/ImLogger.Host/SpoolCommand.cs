@@ -13,13 +13,13 @@ namespace ImLogger.Host;
 /// 64 bad command line.</remarks>
 internal static class SpoolCommand
 {
-    public static int Run(ImLoggerConfig config, Arguments args, LiteDbSpool spool, Terminal terminal, CompliancePolicy? runningPolicy)
+    public static int Run(ImLoggerConfig config, Arguments args, LiteDbSpool spool, Terminal terminal, RunningService? running)
     {
         var words = args.Positional;
-        if (words.Count == 0 || words[0] is not ("status" or "retry" or "show" or "rooms" or "forget-room") || words.Count > 2
-            || (words[0] is "show" or "forget-room" && words.Count != 2) || (words[0] is "status" or "rooms" && words.Count != 1))
+        if (words.Count == 0 || words[0] is not ("status" or "retry" or "show" or "rooms" or "forget-room" or "release-seat") || words.Count > 2
+            || (words[0] is "show" or "forget-room" or "release-seat" && words.Count != 2) || (words[0] is "status" or "rooms" && words.Count != 1))
         {
-            terminal.Err.WriteLine("imlogger: use `spool status`, `spool retry [NAME]`, `spool show ID`, `spool rooms` or `spool forget-room JID` (with --config FILE)");
+            terminal.Err.WriteLine("imlogger: use `spool status`, `spool retry [NAME]`, `spool show ID`, `spool rooms`, `spool forget-room JID` or `spool release-seat JID` (with --config FILE)");
             return 64;
         }
         return words[0] switch
@@ -27,7 +27,8 @@ internal static class SpoolCommand
             "status" => Status(config, spool, terminal),
             "retry" => Retry(config, spool, words.Count == 2 ? words[1] : null, terminal),
             "rooms" => Rooms(config, spool, terminal),
-            "forget-room" => ForgetRoom(config, spool, words[1].Trim().ToLowerInvariant(), terminal, runningPolicy),
+            "forget-room" => ForgetRoom(config, spool, words[1].Trim().ToLowerInvariant(), terminal, running?.Policy),
+            "release-seat" => ReleaseSeat(config, spool, words[1].Trim().ToLowerInvariant(), terminal, running?.Seats),
             _ => Show(spool, words[1], terminal),
         };
     }
@@ -40,6 +41,24 @@ internal static class SpoolCommand
             terminal.Out.WriteLine($"  {room,-48} listed in the config");
         foreach (var (room, why) in learned.OrderBy(r => r.Key, StringComparer.Ordinal))
             terminal.Out.WriteLine($"  {room,-48} learned: {why} (`imlogger spool forget-room {room}` if that was a mistake)");
+        return 0;
+    }
+
+    private static int ReleaseSeat(ImLoggerConfig config, LiteDbSpool spool, string jid, Terminal terminal, Seats.SeatLedger? runningSeats)
+    {
+        if (config.Organizations.Any(o => o.Users.Concat(o.OverLimit).Any(u => u.Jid == jid)))
+        {
+            terminal.Err.WriteLine($"imlogger: {jid} is listed in the config, which gives listed users their seats: remove them there (or <exclude> them)");
+            return 1;
+        }
+        var released = runningSeats?.Release(jid) ?? spool.RemoveSeenUser(jid);
+        if (!released)
+        {
+            terminal.Err.WriteLine($"imlogger: {jid} holds no seat given at run time; `imlogger report` lists who does");
+            return 1;
+        }
+        terminal.Out.WriteLine($"seat of {jid} released{(runningSeats == null ? " (the service applies it when it starts)" : "")}; " +
+                               "if they send again they are seen anew, after everyone waiting. `imlogger report` shows who holds the seats now");
         return 0;
     }
 

@@ -104,11 +104,19 @@ public class LoggedByDefaultTests
                 Chat("dave", "erin@partner.test", "still over the limit"), Expect("erin@partner.test", "dave", "still over the limit"),
                 Chat("carol", "erin@partner.test", "carol kept her seat"), Expect("erin@partner.test", "carol", "carol kept her seat"));
             await ImLoggerProcess.WaitSpooledAsync(again, 1);
+
+            // bob left the company: the admin releases his seat, and dave, who was waiting, takes it at once.
+            var (released, output) = await ImLoggerProcess.CommandAsync(TapDeployment.Secret, "spool", "release-seat", "bob@example.test", "--config", world.ConfigPath);
+            Assert.That(released, Is.Zero, output);
+            await RunAsync(world.Prosody, world.Dir, Connect("dave"), Connect("erin@partner.test"),
+                Chat("dave", "erin@partner.test", "dave holds bob's seat"), Expect("erin@partner.test", "dave", "dave holds bob's seat"));
+            await again.WaitForLineAsync(l => l.Contains("dave@example.test erin@partner.test opened", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "dave's conversation");
             Assert.That(await again.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero);
         }
         var bodies = world.Archived().Select(m => m.TextBody ?? "").ToList();
         Assert.That(bodies, Has.Some.Contain("carol kept her seat"));
         Assert.That(bodies, Has.None.Contain("still over the limit"));
+        Assert.That(bodies, Has.Some.Contain("dave holds bob's seat"));
     }
 
     [Test, CancelAfter(240_000)]

@@ -97,6 +97,26 @@ public sealed class SeatLedger
         }
     }
 
+    /// <summary>
+    /// Releases the seat of a user seen at run time (someone who left, say): they are forgotten, the next waiting user
+    /// (if any) takes the seat, and if they send again they are seen anew, at the end of the line.
+    /// </summary>
+    /// <returns>False if the user was not in the seen list (listed users' seats are the config's).</returns>
+    public bool Release(string bareJid)
+    {
+        ArgumentNullException.ThrowIfNull(bareJid);
+        lock (_gate)
+        {
+            var stored = _store.RemoveSeenUser(bareJid);
+            var known = _seen.RemoveAll(u => u.Jid == bareJid) > 0;
+            _seenJids.Remove(bareJid);
+            _unsaved.RemoveAll(u => u.Jid == bareJid);
+            Volatile.Write(ref _plan, SeatPlan.Of(_config(), _seen));
+            if (known || stored) _logger.LogInformation("Seat of {User} released by an admin", bareJid);
+            return known || stored;
+        }
+    }
+
     /// <summary>Writes users whose record failed earlier (disk full): they keep their place in memory meanwhile.</summary>
     private void SaveUnsaved()
     {

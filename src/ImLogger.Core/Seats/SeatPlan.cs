@@ -15,6 +15,9 @@ public interface ISeenUsers
 
     /// <summary>Appends a user (a user already recorded is left as is); durable when it returns.</summary>
     void AddSeenUser(SeenUser user);
+
+    /// <summary>Removes a user (an admin releasing their seat); false if they were not recorded.</summary>
+    bool RemoveSeenUser(string jid);
 }
 
 /// <summary>One organization's seats: the listed users first, then, when it logs everyone by default, users in order of first sight.</summary>

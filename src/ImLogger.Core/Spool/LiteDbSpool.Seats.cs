@@ -33,4 +33,13 @@ public sealed partial class LiteDbSpool : ISeenUsers
             });
         });
     }
+
+    /// <inheritdoc />
+    public bool RemoveSeenUser(string jid)
+    {
+        ArgumentNullException.ThrowIfNull(jid);
+        var removed = false;
+        Write(() => removed = _db.GetCollection(SeenUsersCollection).Delete(jid));
+        return removed;
+    }
 }

@@ -21,6 +21,8 @@ public class SeatLedgerTests
             if (Failures > 0) { Failures--; throw new IOException("No space left on device"); }
             if (Users.All(u => u.Jid != user.Jid)) Users.Add(user);
         }
+
+        public bool RemoveSeenUser(string jid) => Users.RemoveAll(u => u.Jid == jid) > 0;
     }
 
     private static ImLoggerConfig Config(int seats, bool byDefault = true, params string[] listed) => new()
@@ -78,6 +80,23 @@ public class SeatLedgerTests
         config = Config(2, byDefault: false, "alice@example.test");
         Assert.That(ledger.IsLogged("bob@example.test"), Is.False, "logged-by-default turned off");
         Assert.That(ledger.IsLogged("alice@example.test"), Is.True);
+    }
+
+    [Test]
+    public void ReleasingASeatGivesItToTheNextWaitingUserAndTheReleasedOneQueuesAgain()
+    {
+        var store = new MemoryStore();
+        var config = Config(2);
+        var ledger = new SeatLedger(() => config, store, TimeProvider.System, NullLogger<SeatLedger>.Instance);
+        foreach (var user in new[] { "bob@example.test", "carol@example.test", "dave@example.test" }) ledger.ObserveSender(user);
+        Assert.That(ledger.IsLogged("dave@example.test"), Is.False);
+
+        Assert.That(ledger.Release("bob@example.test"), Is.True);
+        Assert.That(ledger.IsLogged("dave@example.test") && !ledger.IsLogged("bob@example.test"), Is.True, "dave, who waited, takes bob's seat");
+        Assert.That(store.Users.Select(u => u.Jid), Is.EqualTo(new[] { "carol@example.test", "dave@example.test" }));
+        ledger.ObserveSender("bob@example.test");
+        Assert.That(ledger.IsLogged("bob@example.test"), Is.False, "bob is seen anew, behind everyone");
+        Assert.That(ledger.Release("nobody@example.test"), Is.False);
     }
 
     [Test]
