@@ -15,6 +15,35 @@ internal sealed partial class BenchContext(string repoRoot, string workDir)
     public string NLogConfig => Path.Combine(RepoRoot, "config", "nlog.config");
     public string RecordedSession => Path.Combine(AppContext.BaseDirectory, "prosody-tap-session.xml");
 
+    /// <summary>The config every section runs ImLogger with: alice@example.test logged, a directory archive, transcripts
+    /// open for an hour. Returns its path.</summary>
+    /// <param name="dir">The section's folder; spool and archive go inside it.</param>
+    /// <param name="componentPort">Where Prosody (or the replay server) takes the component.</param>
+    /// <param name="attach">An &lt;attach&gt; element (inline mode), if any.</param>
+    /// <param name="notices">Off in the load and memory sections, so that "events spooled" counts exactly the copies
+    /// (a notice goes out once an hour per conversation); on in the replay, which measures the notifier too.</param>
+    public static string WriteConfig(string dir, int componentPort, string? attach = null, bool notices = false)
+    {
+        var path = Path.Combine(dir, "imlogger.xml");
+        File.WriteAllText(path, $"""
+            <?xml version="1.0" encoding="utf-8"?>
+            <imlogger>
+              <component jid="archive.example.test" host="127.0.0.1" port="{componentPort}" secret-env="IMLOGGER_COMPONENT_SECRET" />
+              {attach}
+              <spool path="spool.db" />
+              <transcripts idle-close="1h" />
+              <organization domain="example.test" endpoint="local-archive" seats="100">
+                {(notices ? "" : "<notifications inside=\"off\" outside=\"off\" />")}
+                <user jid="alice@example.test" />
+              </organization>
+              <endpoints>
+                <directory name="local-archive" path="archive" />
+              </endpoints>
+            </imlogger>
+            """);
+        return path;
+    }
+
     public string NewDir(string name)
     {
         var dir = Path.Combine(WorkDir, $"{name}-{Guid.NewGuid():N}"[..(name.Length + 9)]);

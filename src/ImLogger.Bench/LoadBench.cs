@@ -47,23 +47,7 @@ internal sealed partial class LoadBench(BenchContext context, BenchOptions optio
     {
         var dir = context.NewDir("load");
         await using var rig = ProsodyRig.Prepare(dir, "alice", "bob");
-        File.WriteAllText(Path.Combine(dir, "imlogger.xml"), $"""
-            <?xml version="1.0" encoding="utf-8"?>
-            <imlogger>
-              <component jid="archive.example.test" host="127.0.0.1" port="{rig.ComponentPort}" secret-env="IMLOGGER_COMPONENT_SECRET" />
-              {mode.Attach}
-              <spool path="spool.db" />
-              <transcripts idle-close="1h" />
-              <organization domain="example.test" endpoint="local-archive" seats="100">
-                <!-- Off so that "events spooled" counts exactly the copies; a notice goes out once an hour per conversation. -->
-                <notifications inside="off" outside="off" />
-                <user jid="alice@example.test" />
-              </organization>
-              <endpoints>
-                <directory name="local-archive" path="archive" />
-              </endpoints>
-            </imlogger>
-            """);
+        var configPath = BenchContext.WriteConfig(dir, rig.ComponentPort, mode.Attach);
         var include = mode.Include == null ? null : await mode.Include(context, dir);
         await rig.StartAsync(include, options.Nagle);
         ImLoggerRun? imlogger = null;
@@ -71,7 +55,7 @@ internal sealed partial class LoadBench(BenchContext context, BenchOptions optio
         {
             if (mode.WithImLogger)
             {
-                imlogger = context.StartImLogger(Secret, "Info", "run", "--config", Path.Combine(dir, "imlogger.xml"), "--log-config", context.NLogConfig);
+                imlogger = context.StartImLogger(Secret, "Info", "run", "--config", configPath, "--log-config", context.NLogConfig);
                 await imlogger.WaitForLineAsync(l => l.Contains("Connected to the XMPP server", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "connected");
             }
             await using var alice = await XmppLoadClient.LoginAsync(rig.C2sPort, "alice", ProsodyRig.Domain, ProsodyRig.Password);

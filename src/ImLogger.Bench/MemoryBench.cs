@@ -21,23 +21,9 @@ internal sealed partial class MemoryBench(BenchContext context, BenchOptions opt
     {
         var dir = context.NewDir("memory");
         await using var server = new ReplayServer();
-        File.WriteAllText(Path.Combine(dir, "imlogger.xml"), $"""
-            <?xml version="1.0" encoding="utf-8"?>
-            <imlogger>
-              <component jid="archive.example.test" host="127.0.0.1" port="{server.Port}" secret-env="IMLOGGER_COMPONENT_SECRET" />
-              <spool path="spool.db" />
-              <transcripts idle-close="1h" />
-              <organization domain="example.test" endpoint="local-archive" seats="100">
-                <notifications inside="off" outside="off" />
-                <user jid="alice@example.test" />
-              </organization>
-              <endpoints>
-                <directory name="local-archive" path="archive" />
-              </endpoints>
-            </imlogger>
-            """);
+        var configPath = BenchContext.WriteConfig(dir, server.Port);
         // Debug: the "Spooled N events (T since start)" line is how the bench knows the spool caught up.
-        var imlogger = context.StartImLogger("bench", "Debug", "run", "--config", Path.Combine(dir, "imlogger.xml"), "--log-config", context.NLogConfig);
+        var imlogger = context.StartImLogger("bench", "Debug", "run", "--config", configPath, "--log-config", context.NLogConfig);
         try
         {
             await server.AcceptAsync(TimeSpan.FromSeconds(30));

@@ -78,20 +78,7 @@ internal sealed class ReplayBench(BenchContext context, BenchOptions options)
         var dir = context.NewDir("replay");
         await using var server = new ReplayServer();
         // The stages exactly as `imlogger run` wires them, from a config file like an operator's.
-        var configPath = Path.Combine(dir, "imlogger.xml");
-        File.WriteAllText(configPath, $"""
-            <imlogger>
-              <component jid="archive.example.test" host="127.0.0.1" port="{server.Port}" secret-env="IMLOGGER_COMPONENT_SECRET" />
-              <spool path="spool.db" />
-              <transcripts idle-close="1h" />
-              <organization domain="example.test" endpoint="local-archive" seats="100">
-                <user jid="alice@example.test" />
-              </organization>
-              <endpoints>
-                <directory name="local-archive" path="archive" />
-              </endpoints>
-            </imlogger>
-            """);
+        var configPath = BenchContext.WriteConfig(dir, server.Port, notices: true);
         var services = new ServiceCollection().AddLogging();
         RunCommand.AddImLogger(services, ConfigLoader.Load(configPath, v => v == "IMLOGGER_COMPONENT_SECRET" ? "bench" : null));
         await using var provider = services.BuildServiceProvider();
