@@ -23,7 +23,7 @@ internal static class CheckConfigCommand
         foreach (var org in config.Organizations)
         {
             Console.WriteLine();
-            Console.WriteLine($"  organization {org.Name}{(org.Name == org.Domains[0] && org.Domains.Count == 1 ? "" : $" ({string.Join(", ", org.Domains)})")}: " +
+            Console.WriteLine($"  organization {org.Label}: " +
                               $"{org.Users.Count} of {org.Seats} seat(s) used by listed users, default endpoint '{org.DefaultEndpoint}'");
             if (org.LoggedByDefault)
                 Console.WriteLine($"    logged by default: every user of {string.Join(", ", org.Domains)} but the excluded; the listed users hold seats first, " +

@@ -43,7 +43,7 @@ internal static class ReportCommand
             {
                 var seats = plan.Organizations.First(o => o.Organization == org);
                 terminal.Out.WriteLine();
-                terminal.Out.WriteLine($"organization {org.Name}{(org.Name == org.Domains[0] && org.Domains.Count == 1 ? "" : $" ({string.Join(", ", org.Domains)})")}: " +
+                terminal.Out.WriteLine($"organization {org.Label}: " +
                                   $"{seats.Used} of {org.Seats} seat(s) used, {org.OverLimit.Count + seats.OverLimit.Count} user(s) over the limit, {org.Excluded.Count} excluded" +
                                   (org.LoggedByDefault ? "; logged by default (listed users first, then users in the order ImLogger first saw them)" : ""));
                 string Backlogged(string endpoint)

@@ -135,9 +135,6 @@ public static partial class ConfigLoader
                 : throw Error(attr, "domain must name at least one domain such as example.test");
         }
 
-        private static bool InDomains(string bareJid, IReadOnlyList<string> domains) =>
-            domains.Contains(bareJid[(bareJid.IndexOf('@') + 1)..], StringComparer.Ordinal);
-
         /// <summary>"domain 'example.test'" or "domains 'example.test', 'example.net'", for messages.</summary>
         private static string DomainsText(IReadOnlyList<string> domains) =>
             (domains.Count == 1 ? "domain " : "domains ") + string.Join(", ", domains.Select(d => $"'{d}'"));
@@ -145,7 +142,7 @@ public static partial class ConfigLoader
         private string MemberJid(XElement at, IReadOnlyList<string> domains)
         {
             var jid = NormalizeJid(at, Required(at, "jid"));
-            return InDomains(jid, domains) ? jid
+            return OrganizationConfig.InDomains(jid, domains) ? jid
                 : throw Error(at.Attribute("jid")!, $"user '{jid}' is not in the organization's {DomainsText(domains)}; move it under the <organization> of its own domain");
         }
 
@@ -204,7 +201,7 @@ public static partial class ConfigLoader
                 var parts = jid.Split('@');
                 if (parts.Length != 2 || parts[0].Length == 0 || jid.Contains('/') || jid.Any(char.IsWhiteSpace))
                     throw new ConfigException(path, i + 1, 1, $"'{jid}' is not a bare JID of the form user@domain (group '{group}', used by {file} line {Line(fileAttr.Parent!)})");
-                if (!InDomains(jid, domains))
+                if (!OrganizationConfig.InDomains(jid, domains))
                     throw new ConfigException(path, i + 1, 1, $"'{jid}' in group '{group}' is not in the organization's {DomainsText(domains)} ({file} line {Line(fileAttr.Parent!)}); only users of the domain can be logged by it");
                 members.Add(new Candidate(jid, endpoint, $"group '{group}' ({Path.GetFileName(path)}:{i + 1})"));
             }
@@ -247,7 +244,7 @@ public static partial class ConfigLoader
                     var parts = jid.Split('@');
                     if (parts.Length != 2 || parts[0].Length == 0 || parts[1].Length == 0 || jid.Contains('/') || jid.Any(char.IsWhiteSpace))
                         throw new ConfigException(path, line, jidColumn + 1, $"'{jid}' is not a bare JID of the form user@domain {where}");
-                    if (!InDomains(jid, domains))
+                    if (!OrganizationConfig.InDomains(jid, domains))
                         throw new ConfigException(path, line, jidColumn + 1, $"user '{jid}' is not in the organization's {DomainsText(domains)} {where}");
                     var own = endpointColumn >= 0 && csv.FieldCount > endpointColumn ? csv.GetString(endpointColumn).Trim() : "";
                     if (own.Length > 0 && !endpoints.ContainsKey(own))

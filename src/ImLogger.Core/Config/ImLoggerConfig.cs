@@ -78,13 +78,20 @@ public sealed record OrganizationConfig
 
     private readonly string? _name;
 
+    /// <summary>How check-config and report head the organization: its name, with its domains when they say more.</summary>
+    public string Label => Name == Domains[0] && Domains.Count == 1 ? Name : $"{Name} ({string.Join(", ", Domains)})";
+
     /// <summary>Whether a bare JID (or a domain) is in one of the organization's domains.</summary>
-    public bool Owns(string bareJidOrDomain)
+    public bool Owns(string bareJidOrDomain) => InDomains(bareJidOrDomain, Domains);
+
+    /// <summary>Whether a bare JID (or a domain) is in one of <paramref name="domains"/> (also used while the config is read).</summary>
+    public static bool InDomains(string bareJidOrDomain, IReadOnlyList<string> domains)
     {
         ArgumentNullException.ThrowIfNull(bareJidOrDomain);
+        ArgumentNullException.ThrowIfNull(domains);
         // Asked for the sender of every stanza: no allocation.
         var domain = bareJidOrDomain.AsSpan(bareJidOrDomain.IndexOf('@') + 1);
-        foreach (var d in Domains)
+        foreach (var d in domains)
             if (domain.Equals(d, StringComparison.Ordinal)) return true;
         return false;
     }

@@ -73,7 +73,7 @@ public sealed class StanzaPipeline(
         // The sender is the one party the server vouches for: a user of an organization logged by default takes a
         // seat (or is named over the limit) here, before the classifier asks who is logged.
         if ((string?)envelope.Stanza.Attribute("from") is { Length: > 0 } sender)
-            seats.ObserveSender(JidText.Bare(JidText.Normalize(sender)));
+            seats.ObserveSender(JidText.Bare(sender));
         if (IsSignOut(envelope.Stanza))
             notifier.SignedOut(JidText.Bare((string)envelope.Stanza.Attribute("from")!));
         var result = classifier.Classify(envelope);
