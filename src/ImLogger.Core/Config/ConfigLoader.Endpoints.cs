@@ -189,13 +189,5 @@ public static partial class ConfigLoader
 
         private int? MaxAttempts(XElement d) => d.Attribute("max-attempts") == null ? null : Int(d, "max-attempts", 20, 1, 1000);
 
-        private long Long(XElement e, string attribute, long fallback, long min, long max)
-        {
-            var a = e.Attribute(attribute);
-            if (a == null) return fallback;
-            if (!long.TryParse(a.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var v) || v < min || v > max)
-                throw Error(a, $"{attribute} must be a whole number of bytes from {min} to {max}, not '{a.Value}'");
-            return v;
-        }
     }
 }

@@ -197,12 +197,15 @@ public static partial class ConfigLoader
             return v;
         }
 
-        private int Int(XElement e, string attribute, int fallback, int min, int max)
+        private int Int(XElement e, string attribute, int fallback, int min, int max) => (int)Long(e, attribute, fallback, min, max, "a whole number");
+
+        // "what" is how the error names the kind of number: "a whole number of bytes" for sizes.
+        private long Long(XElement e, string attribute, long fallback, long min, long max, string what = "a whole number of bytes")
         {
             var a = e.Attribute(attribute);
             if (a == null) return fallback;
-            if (!int.TryParse(a.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var v) || v < min || v > max)
-                throw Error(a, $"{attribute} must be a whole number from {min} to {max}, not '{a.Value}'");
+            if (!long.TryParse(a.Value, NumberStyles.None, CultureInfo.InvariantCulture, out var v) || v < min || v > max)
+                throw Error(a, $"{attribute} must be {what} from {min} to {max}, not '{a.Value}'");
             return v;
         }
 
