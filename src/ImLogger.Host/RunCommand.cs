@@ -94,7 +94,8 @@ internal static class RunCommand
         services.AddSingleton(sp =>
             new CompliancePolicy(config.Restrictions, sp.GetRequiredService<SeatLedger>().OrganizationOf, new ClientRegistry(config.Component.Jid),
                 sp.GetRequiredService<LiteDbSpool>()));
-        services.AddSingleton(sp => new LateRefusals(sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new LateRefusals(sp.GetRequiredService<TimeProvider>(),
+            capacity: config.Attach is { Mode: AttachMode.Inline, FailureMode: FailureMode.Closed } ? 256 : 0));
         services.AddSingleton<StanzaPipeline>();
         services.AddSingleton(sp =>
         {

@@ -10,7 +10,8 @@ namespace ImLogger.Inline;
 /// says which stanzas recorded above never reached anyone. The archive is appended to, never rewritten.
 /// </summary>
 /// <remarks>Called from the pipeline's one loop. Keeps light copies (no raw XML, text cut to 300 characters) of the
-/// last <c>capacity</c> requests: while the spool cannot write, no new request is read, so the window holds.</remarks>
+/// last <c>capacity</c> requests: while the spool cannot write, no new request is read, so the window holds. Capacity 0
+/// keeps nothing: in fail-open mode the adapter delivers on failure and reports no refusal.</remarks>
 public sealed class LateRefusals(TimeProvider time, int capacity = 256)
 {
     private readonly Dictionary<string, List<ConversationEvent>> _byRequest = new(StringComparer.Ordinal);
@@ -21,7 +22,7 @@ public sealed class LateRefusals(TimeProvider time, int capacity = 256)
     {
         ArgumentNullException.ThrowIfNull(requestId);
         ArgumentNullException.ThrowIfNull(allowed);
-        if (allowed.Count == 0 || _byRequest.ContainsKey(requestId)) return;
+        if (capacity == 0 || allowed.Count == 0 || _byRequest.ContainsKey(requestId)) return;
         _byRequest[requestId] = allowed.Select(e => e with { RawXml = "", Html = null, Text = Cut(e.Text) }).ToList();
         _order.Enqueue(requestId);
         while (_order.Count > capacity) _byRequest.Remove(_order.Dequeue());

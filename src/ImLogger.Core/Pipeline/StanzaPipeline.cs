@@ -72,10 +72,10 @@ public sealed class StanzaPipeline(
     {
         // The sender is the one party the server vouches for: a user of an organization logged by default takes a
         // seat (or is named over the limit) here, before the classifier asks who is logged.
-        if ((string?)envelope.Stanza.Attribute("from") is { Length: > 0 } sender)
-            seats.ObserveSender(JidText.Bare(sender));
-        if (IsSignOut(envelope.Stanza))
-            notifier.SignedOut(JidText.Bare((string)envelope.Stanza.Attribute("from")!));
+        var sender = (string?)envelope.Stanza.Attribute("from") is { Length: > 0 } from ? JidText.Bare(from) : null;
+        if (sender != null) seats.ObserveSender(sender);
+        if (sender != null && IsSignOut(envelope.Stanza))
+            notifier.SignedOut(sender);
         var result = classifier.Classify(envelope);
         if (result.Events.Count == 0)
             logger.LogDebug("{Kind} {Id} not archived: {Reason}", envelope.Stanza.Name.LocalName, (string?)envelope.Stanza.Attribute("id"), result.Reason);

@@ -145,5 +145,9 @@ public class InlineProtocolTests
         late.Remember("imlogger-44", [Said("newer")]);
         late.Remember("imlogger-45", [Said("newest")]);
         Assert.That(late.Refused(new InlineRefusal("imlogger-41", 1, "x")), Is.Empty, "beyond the window");
+
+        var off = new LateRefusals(time, capacity: 0);
+        off.Remember("imlogger-42", [Said("first")]);
+        Assert.That(off.Refused(refusal), Is.Empty, "fail-open keeps nothing: its adapter reports no refusal");
     }
 }
