@@ -200,17 +200,24 @@ public class SmtpEndpointTests
         });
     }
 
+    /// <summary>One delivery pass of a group chat transcript to secure-smtp endpoint "mail" on <paramref name="server"/>:
+    /// how many transcripts were delivered, and the transcript's delivery state after it.</summary>
+    private async Task<(int Delivered, EndpointDelivery Delivery)> DeliverGroupChatAsync(TestSmtpServer server)
+    {
+        var config = _world.WriteConfig($"""<secure-smtp name="mail" {_world.SmtpAttributes(server.Port)} to="journal@corp.example.com" />""", "mail");
+        var id = _world.GroupChat("mail");
+        var delivered = await _world.Dispatcher(config).DeliverDueAsync(CancellationToken.None);
+        return (delivered, _world.Delivery(id, "mail"));
+    }
+
     [Test, CancelAfter(60_000)]
     public async Task UntrustedCertificate_NamesBothCas_TranscriptStaysInTheSpool()
     {
         using var rogue = new TestCa("Rogue Interceptor CA");
         await using var server = await TestSmtpServer.StartAsync(rogue.Issue("localhost"));
-        var config = _world.WriteConfig($"""<secure-smtp name="mail" {_world.SmtpAttributes(server.Port)} to="journal@corp.example.com" />""", "mail");
-        var id = _world.GroupChat("mail");
+        var (delivered, delivery) = await DeliverGroupChatAsync(server);
 
-        Assert.That(await _world.Dispatcher(config).DeliverDueAsync(CancellationToken.None), Is.Zero);
-
-        var delivery = _world.Delivery(id, "mail");
+        Assert.That(delivered, Is.Zero);
         Assert.Multiple(() =>
         {
             Assert.That(delivery.State, Is.EqualTo(DeliveryState.Pending));
@@ -225,12 +232,9 @@ public class SmtpEndpointTests
     public async Task CertificateForAnotherName_SaysWhichNames()
     {
         await using var server = await TestSmtpServer.StartAsync(_world.Ca.Issue("mail.other.test"));
-        var config = _world.WriteConfig($"""<secure-smtp name="mail" {_world.SmtpAttributes(server.Port)} to="journal@corp.example.com" />""", "mail");
-        var id = _world.GroupChat("mail");
+        var (_, delivery) = await DeliverGroupChatAsync(server);
 
-        await _world.Dispatcher(config).DeliverDueAsync(CancellationToken.None);
-
-        Assert.That(_world.Delivery(id, "mail").LastError, Does.Contain("DNS:mail.other.test").And.Contain("do not include the host name 'localhost'"));
+        Assert.That(delivery.LastError, Does.Contain("DNS:mail.other.test").And.Contain("do not include the host name 'localhost'"));
         Assert.That(server.Raw, Is.Empty);
     }
 
@@ -238,12 +242,9 @@ public class SmtpEndpointTests
     public async Task RefusedStartTls_NothingSentInPlainText_TranscriptStaysInTheSpool()
     {
         await using var server = await TestSmtpServer.StartAsync(certificate: null);
-        var config = _world.WriteConfig($"""<secure-smtp name="mail" {_world.SmtpAttributes(server.Port)} to="journal@corp.example.com" />""", "mail");
-        var id = _world.GroupChat("mail");
+        var (delivered, delivery) = await DeliverGroupChatAsync(server);
 
-        Assert.That(await _world.Dispatcher(config).DeliverDueAsync(CancellationToken.None), Is.Zero);
-
-        var delivery = _world.Delivery(id, "mail");
+        Assert.That(delivered, Is.Zero);
         Assert.Multiple(() =>
         {
             Assert.That(delivery.State, Is.EqualTo(DeliveryState.Pending));
