@@ -33,11 +33,17 @@ public sealed partial class ComponentConnection
     }
 
     /// <summary>Hands stanzas to the caller one at a time until the server closes the stream.</summary>
-    private async Task ReadLoopAsync(XmlReader reader, CountingStream counting, Func<XElement, CancellationToken, ValueTask> onStanza, CancellationToken token)
+    private async Task ReadLoopAsync(StanzaReader stanzas, Func<XElement, CancellationToken, ValueTask> onStanza, CancellationToken token)
     {
-        while (await ReadTopLevelAsync(reader, counting).ConfigureAwait(false) is { } element)
+        while (await stanzas.ReadTopLevelAsync().ConfigureAwait(false) is { } element)
         {
             ThrowIfStreamError(element);
+            if (StanzaLimits.Read(element) is { } over)
+                _logger.LogWarning("The server at {Endpoint} sent a {Stanza} {Id} over a per-stanza limit ({Reason}: {Bytes} bytes, nested {Depth} deep; limits {MaxBytes} bytes, {MaxDepth} levels): " +
+                                   "it is passed on alone, kept up to the limit and marked, and the stream goes on",
+                    _endpoint, element.Name.LocalName, (string?)element.Attribute("id"),
+                    over.TooLarge && over.TooDeep ? "too large and too deep" : over.TooLarge ? "too large" : "too deep",
+                    over.Bytes, over.Depth, over.MaxBytes, over.MaxDepth);
             if (element.Name.Namespace != AcceptNamespace || element.Name.LocalName is not ("message" or "presence" or "iq"))
             {
                 _logger.LogWarning("Ignoring an unexpected top-level element <{Element}> from the server at {Endpoint}", element.Name, _endpoint);
@@ -56,96 +62,5 @@ public sealed partial class ComponentConnection
                 throw new StanzaHandlerException(ex);
             }
         }
-    }
-
-    /// <summary>
-    /// Reads the next child of the stream element as an <see cref="XElement"/>, or returns null at &lt;/stream:stream&gt;.
-    /// Built node by node rather than with XNode.ReadFrom, which reads past the end tag and would therefore wait
-    /// for the next stanza before returning this one.
-    /// </summary>
-    private static async Task<XElement?> ReadTopLevelAsync(XmlReader reader, CountingStream counting)
-    {
-        while (await reader.ReadAsync().ConfigureAwait(false))
-        {
-            switch (reader.NodeType)
-            {
-                case XmlNodeType.Element:
-                    counting.BeginStanza();
-                    var element = await ReadElementAsync(reader).ConfigureAwait(false);
-                    counting.EndStanza();
-                    return element;
-                case XmlNodeType.EndElement:
-                    return null;
-                case XmlNodeType.Whitespace or XmlNodeType.SignificantWhitespace:
-                    continue; // the server's whitespace keepalive
-                default:
-                    throw new ProtocolViolationException($"unexpected {reader.NodeType} directly inside the stream");
-            }
-        }
-        throw new IOException("the server closed the connection without closing the stream");
-    }
-
-    /// <summary>
-    /// Deepest element nesting accepted in one stanza. Real stanzas nest a dozen levels (XHTML-IM bodies a few more);
-    /// the size cap alone would let through ~100,000 levels in 1 MB, and later stages (serialisation, the HTML
-    /// sanitiser) walk trees recursively, so such a stanza could exhaust the stack and take the process down.
-    /// </summary>
-    internal const int MaxStanzaDepth = 128;
-
-    private static async Task<XElement> ReadElementAsync(XmlReader reader)
-    {
-        var root = StartElement(reader);
-        if (reader.IsEmptyElement)
-            return root;
-        var current = root;
-        var depth = 1;
-        while (await reader.ReadAsync().ConfigureAwait(false))
-        {
-            switch (reader.NodeType)
-            {
-                case XmlNodeType.Element:
-                    var child = StartElement(reader);
-                    current.Add(child);
-                    if (!reader.IsEmptyElement)
-                    {
-                        current = child;
-                        if (++depth > MaxStanzaDepth)
-                            throw new ProtocolViolationException($"a stanza nested deeper than {MaxStanzaDepth} elements");
-                    }
-                    break;
-                case XmlNodeType.EndElement:
-                    if (current == root)
-                        return root;
-                    current = current.Parent!;
-                    depth--;
-                    break;
-                case XmlNodeType.Text or XmlNodeType.CDATA or XmlNodeType.Whitespace or XmlNodeType.SignificantWhitespace:
-                    // GetValueAsync: in async mode the sync Value getter may block on the socket for long text.
-                    current.Add(await reader.GetValueAsync().ConfigureAwait(false));
-                    break;
-                case XmlNodeType.EntityReference or XmlNodeType.DocumentType:
-                    throw new ProtocolViolationException($"the server sent a {reader.NodeType}, which XMPP forbids");
-            }
-        }
-        throw new IOException("the server closed the connection in the middle of a stanza");
-    }
-
-    private static XElement StartElement(XmlReader reader)
-    {
-        var element = new XElement(XName.Get(reader.LocalName, reader.NamespaceURI));
-        if (reader.MoveToFirstAttribute())
-        {
-            do
-            {
-                // Keep namespace declarations so prefixes survive a round trip through the archive.
-                if (reader.NamespaceURI == XNamespace.Xmlns.NamespaceName)
-                    element.Add(new XAttribute(reader.Prefix.Length == 0 ? XName.Get("xmlns") : XNamespace.Xmlns + reader.LocalName, reader.Value));
-                else
-                    element.Add(new XAttribute(XName.Get(reader.LocalName, reader.NamespaceURI), reader.Value));
-            }
-            while (reader.MoveToNextAttribute());
-            reader.MoveToElement();
-        }
-        return element;
     }
 }

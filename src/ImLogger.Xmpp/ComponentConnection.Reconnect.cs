@@ -74,10 +74,12 @@ public sealed partial class ComponentConnection
                 return $"cannot reach {_endpoint} ({unreachable.Message})";
             case RetryableStreamErrorException error:
                 return $"the server at {_endpoint} ended the stream: {error.Error.Explain(_componentDomain)}";
-            case StanzaTooLargeException tooLarge:
-                _logger.LogError("The server at {Endpoint} sent a stanza larger than {MaxStanzaBytes} bytes; dropping the connection, that stanza is lost. Raise MaxStanzaBytes if such stanzas are legitimate",
+            case TokenTooLargeException tooLarge:
+                // The one size limit that is per connection: the parser would have to hold the token whole.
+                _logger.LogError("The server at {Endpoint} sent a single XML token (a start tag with its attributes) larger than {MaxTokenBytes} bytes, which no XMPP server sends; " +
+                                 "dropping the connection, that stanza is lost. Check what is connected to the component port",
                     _endpoint, tooLarge.Limit);
-                return $"dropped the connection to {_endpoint} after an oversized stanza";
+                return $"dropped the connection to {_endpoint} after an oversized XML token";
             case XmlException xml:
                 _logger.LogError("The server at {Endpoint} sent malformed or forbidden XML (line {Line}, position {Position}): {Problem}. Is this really Prosody's component port?",
                     _endpoint, xml.LineNumber, xml.LinePosition, xml.Message);

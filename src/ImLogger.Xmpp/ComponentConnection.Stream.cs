@@ -20,11 +20,12 @@ public sealed partial class ComponentConnection
         NetworkStream? network = null;
         CountingStream? counting = null;
         XmlReader? reader = null;
+        StanzaReader? stanzas;
         Session? session = null;
         Task? writer = null;
         try
         {
-            (network, counting, reader) = await ConnectAndHandshakeAsync(tcp, sessionCts.Token, token).ConfigureAwait(false);
+            (network, counting, reader, stanzas) = await ConnectAndHandshakeAsync(tcp, sessionCts.Token, token).ConfigureAwait(false);
             counting.ReadToken = sessionCts.Token;
             backoff.Reset();
 
@@ -34,7 +35,7 @@ public sealed partial class ComponentConnection
             _logger.LogInformation("Connected to the XMPP server at {Endpoint} as component {Component}", _endpoint, _componentDomain);
             RaiseConnected();
 
-            await ReadLoopAsync(reader, counting, onStanza, sessionCts.Token).ConfigureAwait(false);
+            await ReadLoopAsync(stanzas, onStanza, sessionCts.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!token.IsCancellationRequested && session?.WriterFault is { } fault)
         {
@@ -59,7 +60,7 @@ public sealed partial class ComponentConnection
         }
     }
 
-    private async Task<(NetworkStream, CountingStream, XmlReader)> ConnectAndHandshakeAsync(TcpClient tcp, CancellationToken sessionToken, CancellationToken token)
+    private async Task<(NetworkStream, CountingStream, XmlReader, StanzaReader)> ConnectAndHandshakeAsync(TcpClient tcp, CancellationToken sessionToken, CancellationToken token)
     {
         using var timeout = new CancellationTokenSource(_options.ConnectTimeout, _time);
         using var handshakeCts = CancellationTokenSource.CreateLinkedTokenSource(sessionToken, timeout.Token);
@@ -77,8 +78,9 @@ public sealed partial class ComponentConnection
             }
             connected = true;
             var network = tcp.GetStream();
-            var counting = new CountingStream(network, _options.MaxStanzaBytes) { ReadToken = ct };
+            var counting = new CountingStream(network, Math.Max(_options.MaxTokenBytes, _options.MaxStanzaBytes)) { ReadToken = ct };
             var reader = XmlReader.Create(counting, ReaderSettings);
+            var stanzas = new StanzaReader(reader, counting, _options.MaxStanzaBytes);
 
             await network.WriteAsync(StreamHeader(), ct).ConfigureAwait(false);
             var id = await ReadStreamHeaderAsync(reader, counting).ConfigureAwait(false);
@@ -86,12 +88,12 @@ public sealed partial class ComponentConnection
             await network.WriteAsync(Encoding.UTF8.GetBytes($"<handshake>{ComponentHandshake.ComputeDigest(id, _options.Secret)}</handshake>"), ct)
                 .ConfigureAwait(false);
 
-            var reply = await ReadTopLevelAsync(reader, counting).ConfigureAwait(false)
+            var reply = await stanzas.ReadTopLevelAsync().ConfigureAwait(false)
                 ?? throw new IOException("the server closed the stream during the handshake");
             ThrowIfStreamError(reply);
             if (reply.Name != AcceptNamespace + "handshake")
                 throw new ProtocolViolationException($"expected <handshake/> in reply to the handshake, got <{reply.Name.LocalName}>");
-            return (network, counting, reader);
+            return (network, counting, reader, stanzas);
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested && !token.IsCancellationRequested)
         {

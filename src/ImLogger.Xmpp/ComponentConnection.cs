@@ -48,7 +48,9 @@ public sealed partial class ComponentConnection : IAsyncDisposable
     /// the next is not read until the handler completes (back-pressure). Returns when
     /// <paramref name="cancellationToken"/> is cancelled, after closing the stream with <c>&lt;/stream:stream&gt;</c>.
     /// Reconnects with backoff on network errors, server-side stream closes, retryable stream errors, timeouts,
-    /// oversized stanzas and malformed XML.
+    /// malformed XML and the hard limits (an XML token over <see cref="ComponentConnectionOptions.MaxTokenBytes"/>, nesting
+    /// no server sends). A stanza over a per-stanza limit does not end the stream: it is passed to
+    /// <paramref name="onStanza"/> alone, kept up to the limit and marked (<see cref="StanzaLimits"/>).
     /// </summary>
     /// <exception cref="ComponentFatalException">The server refused us in a way reconnecting cannot fix; already logged.</exception>
     /// <remarks>An exception thrown by <paramref name="onStanza"/> closes the stream and ends this method with that exception.</remarks>

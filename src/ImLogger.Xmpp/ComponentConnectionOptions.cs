@@ -23,8 +23,18 @@ public sealed class ComponentConnectionOptions
     /// <summary>A single space is sent when nothing was written for this long, so NATs and the server keep the idle stream open.</summary>
     public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>Hard cap on the bytes of one top-level stanza received from the server.</summary>
+    /// <summary>The per-stanza size limit: a top-level stanza larger than this is read up to the limit and
+    /// delivered partial, marked with <see cref="StanzaLimits.OverLimit"/>; the rest of it is skipped (counted, not kept)
+    /// and the stream goes on. Measured on the raw stream, to within one read of 4 KiB.</summary>
     public int MaxStanzaBytes { get; set; } = 1 * 1024 * 1024;
+
+    /// <summary>
+    /// The only size limit that ends the connection: a single XML token (a start tag with its attributes, a comment)
+    /// larger than this, or the larger of this and <see cref="MaxStanzaBytes"/>. The parser must hold a token whole,
+    /// so this bounds its memory; no XMPP server sends such a token (Prosody refuses client stanzas over 256 KiB), so
+    /// only a broken or hostile server reaches it. Text of any length is read in chunks and is not a token here.
+    /// </summary>
+    public int MaxTokenBytes { get; set; } = 16 * 1024 * 1024;
 
     /// <summary>Upper bound of the first reconnect delay; doubles per failed attempt.</summary>
     public TimeSpan InitialReconnectDelay { get; set; } = TimeSpan.FromSeconds(1);
@@ -47,6 +57,8 @@ public sealed class ComponentConnectionOptions
             throw new ArgumentException("ConnectTimeout must be positive.", nameof(ConnectTimeout));
         if (MaxStanzaBytes <= 0)
             throw new ArgumentException("MaxStanzaBytes must be positive.", nameof(MaxStanzaBytes));
+        if (MaxTokenBytes <= 0)
+            throw new ArgumentException("MaxTokenBytes must be positive.", nameof(MaxTokenBytes));
         if (InitialReconnectDelay <= TimeSpan.Zero || MaxReconnectDelay < InitialReconnectDelay)
             throw new ArgumentException("Reconnect delays must be positive and MaxReconnectDelay >= InitialReconnectDelay.", nameof(MaxReconnectDelay));
     }

@@ -28,9 +28,10 @@ public sealed class ComponentNotConnectedException : ComponentException
         : base(message, innerException) { }
 }
 
-/// <summary>A stanza exceeded <see cref="ComponentConnectionOptions.MaxStanzaBytes"/>.</summary>
-internal sealed class StanzaTooLargeException(long limit)
-    : IOException($"the server sent a stanza larger than {limit} bytes (MaxStanzaBytes)")
+/// <summary>A single XML token (a start tag with its attributes, a comment) exceeded <see cref="ComponentConnectionOptions.MaxTokenBytes"/>:
+/// the one size limit that ends the connection (a stanza over <see cref="ComponentConnectionOptions.MaxStanzaBytes"/> is skipped by itself).</summary>
+internal sealed class TokenTooLargeException(long limit)
+    : IOException($"the server sent a single XML token (a start tag with its attributes) larger than {limit} bytes (MaxTokenBytes)")
 {
     public long Limit { get; } = limit;
 }

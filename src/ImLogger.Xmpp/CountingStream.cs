@@ -1,15 +1,20 @@
 namespace ImLogger.Xmpp;
 
 /// <summary>
-/// Read-only wrapper that counts bytes received for the current top-level stanza and fails the read as soon as
-/// the count exceeds the cap, so an oversized stanza is never buffered whole. It also supplies the cancellation
-/// token to the inner reads, because <see cref="System.Xml.XmlReader"/> has no way to pass one.
+/// Read-only wrapper that measures the raw stream for the reader's limits: the bytes of the current top-level stanza
+/// (the soft, per-stanza limit, which the reader enforces by skipping) and the bytes pulled since the parser last
+/// produced a node (the hard, per-token limit, enforced here by failing the read, which ends the connection). It also
+/// supplies the cancellation token to the inner reads, because <see cref="System.Xml.XmlReader"/> has no way to pass one.
 /// </summary>
-internal sealed class CountingStream(Stream inner, long maxStanzaBytes) : Stream
+/// <remarks>Each inner read asks for at most <see cref="MaxRead"/> bytes, so the parser never reads far ahead: a
+/// stanza's count is exact to within one such read (what the parser already held of the next stanza, or pulled of it).</remarks>
+internal sealed class CountingStream(Stream inner, long maxTokenBytes) : Stream
 {
+    /// <summary>The largest single read from the inner stream, which bounds how far the parser reads ahead.</summary>
+    public const int MaxRead = 4096;
+
     private long _stanzaBytes;
-    // The stream header counts as a "stanza" too: a hostile server must not make us buffer a huge header.
-    private bool _inStanza = true;
+    private long _tokenBytes;
 
     /// <summary>Token applied to every read of the inner stream.</summary>
     public CancellationToken ReadToken { get; set; }
@@ -20,45 +25,35 @@ internal sealed class CountingStream(Stream inner, long maxStanzaBytes) : Stream
     /// <summary>Bytes counted towards the current stanza.</summary>
     public long StanzaBytes => _stanzaBytes;
 
-    /// <summary>Starts enforcing the cap; bytes read since the previous stanza ended count towards it.</summary>
-    public void BeginStanza()
-    {
-        _inStanza = true;
-        Check();
-    }
+    /// <summary>Resets the stanza count: bytes read from now on count towards the next stanza. Bytes of the next stanza already buffered by the parser are not counted;
+    /// that slack is at most one read of <see cref="MaxRead"/> bytes.</summary>
+    public void EndStanza() => _stanzaBytes = 0;
 
-    /// <summary>Stops enforcing and resets the count. Bytes of the next stanza already buffered by the parser are
-    /// not counted; that slack is one parser buffer, which the cap tolerates.</summary>
-    public void EndStanza()
-    {
-        _inStanza = false;
-        _stanzaBytes = 0;
-    }
+    /// <summary>The parser produced a node (or a chunk of a text value): the hard per-token count starts over.</summary>
+    public void MarkToken() => _tokenBytes = 0;
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        var read = await inner.ReadAsync(buffer, ReadToken).ConfigureAwait(false);
+        var read = await inner.ReadAsync(buffer[..Math.Min(buffer.Length, MaxRead)], ReadToken).ConfigureAwait(false);
         return Count(read);
     }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
         => ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
-    public override int Read(byte[] buffer, int offset, int count) => Count(inner.Read(buffer, offset, count));
+    public override int Read(byte[] buffer, int offset, int count) => Count(inner.Read(buffer, offset, Math.Min(count, MaxRead)));
 
     private int Count(int read)
     {
         if (read == 0)
             EndOfStreamReached = true;
         _stanzaBytes += read;
-        Check();
+        _tokenBytes += read;
+        // A single start tag (its attributes) or a comment must be buffered whole by the parser: past this, only a
+        // broken or hostile server is talking, and dropping the connection is the one way to bound the memory.
+        if (_tokenBytes > maxTokenBytes)
+            throw new TokenTooLargeException(maxTokenBytes);
         return read;
-    }
-
-    private void Check()
-    {
-        if (_inStanza && _stanzaBytes > maxStanzaBytes)
-            throw new StanzaTooLargeException(maxStanzaBytes);
     }
 
     public override bool CanRead => true;
