@@ -50,6 +50,10 @@ public enum EventKind
     /// <summary>Emoji reactions (XEP-0444) to an earlier message (<see cref="ConversationEvent.RelatedId"/>); <see cref="ConversationEvent.Text"/>
     /// is the sender's whole current set, space-separated, empty when they withdrew them all.</summary>
     Reaction,
+    /// <summary>Tap mode: a stanza over a per-stanza limit (max-stanza-bytes, or nested deeper than 128 elements), which
+    /// the server delivered but the archive could not read whole: <see cref="ConversationEvent.Reason"/> says what it was
+    /// (kind, size, depth, which limit), <see cref="ConversationEvent.Text"/> holds the first kilobyte of its text.</summary>
+    OverLimit,
 }
 
 /// <summary>What kind of real-time session a call event is about.</summary>

@@ -6,6 +6,7 @@ using ImLogger.Inline;
 using ImLogger.Notifier;
 using ImLogger.Policy;
 using ImLogger.Seats;
+using ImLogger.Xmpp;
 using Microsoft.Extensions.Logging;
 
 namespace ImLogger.Pipeline;
@@ -16,7 +17,7 @@ namespace ImLogger.Pipeline;
 /// tracker, which writes the batch's events to the spool in one durable transaction.
 /// </summary>
 /// <remarks>Called from one loop only (stanzas keep their order).</remarks>
-public sealed class StanzaPipeline(
+public sealed partial class StanzaPipeline(
     EnvelopeDecoder decoder,
     StanzaClassifier classifier,
     CopyDeduplicator dedup,
@@ -42,9 +43,11 @@ public sealed class StanzaPipeline(
         var replies = new List<XElement>();
         foreach (var stanza in stanzas)
         {
+            // Marked by the reader: over a per-stanza limit, kept up to it (see StanzaPipeline.Limits.cs).
+            var over = StanzaLimits.Read(stanza);
             if (InlineRequest.TryParse(stanza, out var problems) is { } request)
             {
-                Decide(request, problems, events, replies);
+                Decide(request, problems, events, replies, over);
                 continue;
             }
             var (envelope, rejection, reason) = decoder.Decode(stanza);
@@ -52,13 +55,15 @@ public sealed class StanzaPipeline(
             if (envelope == null)
             {
                 if (rejection == EnvelopeRejection.NotACopy && ComponentReplies.For(stanza) is { } reply) replies.Add(reply);
-                if (rejection is EnvelopeRejection.UntrustedRelay or EnvelopeRejection.Malformed)
+                if (over != null && rejection != EnvelopeRejection.OwnStanza)
+                    logger.LogWarning("A stanza over a per-stanza limit was not archived ({What}): {Reason}", DescribeOverLimit(stanza, over), reason);
+                else if (rejection is EnvelopeRejection.UntrustedRelay or EnvelopeRejection.Malformed)
                     logger.LogWarning("Stanza not archived: {Reason}", reason);
                 else
                     logger.LogDebug("Stanza not archived: {Reason}", reason);
                 continue;
             }
-            Keep(ClassifyOne(envelope), events);
+            Keep(ClassifyOne(envelope, over, TapLevelsAbove), events);
         }
         // Notices are sent after the batch is stored (the caller sends replies after Store), so the
         // transcript never lacks a notice that went out; a crash in between loses the notice, not the record.
@@ -67,8 +72,9 @@ public sealed class StanzaPipeline(
         return (withNotices, replies);
     }
 
-    /// <summary>Classifies one stanza (its events before dedup; the policy needs them all).</summary>
-    private IReadOnlyList<ConversationEvent> ClassifyOne(TapEnvelope envelope)
+    /// <summary>Classifies one stanza (its events before dedup; the policy needs them all); one over a per-stanza limit
+    /// (<paramref name="over"/>, with <paramref name="levelsAbove"/> elements around it on the wire) is recorded as such.</summary>
+    private IReadOnlyList<ConversationEvent> ClassifyOne(TapEnvelope envelope, StanzaOverLimit? over = null, int levelsAbove = 0)
     {
         // The sender is the one party the server vouches for: a user of an organization logged by default takes a
         // seat (or is named over the limit) here, before the classifier asks who is logged.
@@ -76,7 +82,7 @@ public sealed class StanzaPipeline(
         if (sender != null) seats.ObserveSender(sender);
         if (sender != null && IsSignOut(envelope.Stanza))
             notifier.SignedOut(sender);
-        var result = classifier.Classify(envelope);
+        var result = over == null ? classifier.Classify(envelope) : classifier.ClassifyOverLimit(envelope, over, levelsAbove);
         if (result.Events.Count == 0)
             logger.LogDebug("{Kind} {Id} not archived: {Reason}", envelope.Stanza.Name.LocalName, (string?)envelope.Stanza.Attribute("id"), result.Reason);
         else
@@ -99,12 +105,19 @@ public sealed class StanzaPipeline(
 
     /// <summary>Inline mode: classify and decide each held stanza. A refused stanza is archived as a
     /// <see cref="EventKind.Refused"/> event; the verdicts go out only after the batch is stored.</summary>
-    private void Decide(InlineRequest request, IReadOnlyList<(string ItemId, string Problem)> problems, List<ConversationEvent> events, List<XElement> replies)
+    private void Decide(InlineRequest request, IReadOnlyList<(string ItemId, string Problem)> problems, List<ConversationEvent> events, List<XElement> replies,
+        StanzaOverLimit? over)
     {
         var relay = (string?)request.Iq.Attribute("from") ?? "";
         var verdicts = new List<(string, InlineVerdict)>();
+        var cut = CutItems(request, over, relay);
         foreach (var (itemId, problem) in problems)
         {
+            if (cut.Contains(itemId))
+            {
+                verdicts.Add((itemId, OverLimitRefusal.Unreadable(over!)));
+                continue;
+            }
             logger.LogWarning("Refusing a malformed held stanza from {Relay}: {Problem}", relay, problem);
             verdicts.Add((itemId, InlineVerdict.Deny("malformed", "bad-request", "ImLogger could not read this stanza.")));
         }
@@ -130,6 +143,11 @@ public sealed class StanzaPipeline(
                 verdicts.Add((item.Id, InlineVerdict.Deny("untrusted-server", "not-authorized", "This server is not configured in ImLogger.")));
                 continue;
             }
+            if (cut.Contains(item.Id))
+            {
+                RefuseOverLimit(item, envelope, over!, verdicts, events, replies);
+                continue;
+            }
             var classified = ClassifyOne(envelope);
             if (item.Direction == InlineDirection.Out && item.Stanza.Name.LocalName == "presence"
                 && policy.Clients?.ObservePresence(item.Stanza, (string?)item.Stanza.Attribute("from") ?? item.User) is { } query)
@@ -150,14 +168,17 @@ public sealed class StanzaPipeline(
             logger.LogInformation("Refused {Direction} {Kind} of {User} ({Rule})", item.Direction, item.Stanza.Name.LocalName, item.User, verdict.Rule);
             events.Add(RefusedEvent(envelope, item, verdict, classified));
             if (verdict.NoticeToLoggedUser is { } notice)
-                replies.Add(new XElement(Ns.Component + "message",
-                    new XAttribute("from", decoder.ComponentJid), new XAttribute("to", item.User), new XAttribute("type", "chat"),
-                    new XAttribute("id", "imlogger-refusal-" + Guid.NewGuid().ToString("N")),
-                    new XElement(Ns.Component + "body", notice)));
+                replies.Add(RefusalNotice(item, notice));
         }
         lateRefusals.Remember((string?)request.Iq.Attribute("id") ?? "", allowed);
         replies.Insert(0, InlineVerdict.Response(request, verdicts));
     }
+
+    private XElement RefusalNotice(InlineItem item, string notice) =>
+        new(Ns.Component + "message",
+            new XAttribute("from", decoder.ComponentJid), new XAttribute("to", item.User), new XAttribute("type", "chat"),
+            new XAttribute("id", "imlogger-refusal-" + Guid.NewGuid().ToString("N")),
+            new XElement(Ns.Component + "body", notice));
 
     private static ConversationEvent RefusedEvent(TapEnvelope envelope, InlineItem item, InlineVerdict verdict, IReadOnlyList<ConversationEvent> classified)
     {

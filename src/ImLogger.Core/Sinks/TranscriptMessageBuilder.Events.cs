@@ -141,6 +141,10 @@ public sealed partial class TranscriptMessageBuilder
                 return $"REFUSED, not delivered: {actor}" + (Counterpart(e) is { } target ? " -> " + target : "")
                        + (string.IsNullOrEmpty(e.Text) ? "" : ": " + Quoted(e.Text, 1000))
                        + (string.IsNullOrEmpty(e.Reason) ? "" : " (" + Line(e.Reason) + ")");
+            case EventKind.OverLimit:
+                return $"{actor}" + (Counterpart(e) is { } o ? " -> " + o : "") + " sent a stanza over ImLogger's limits; it was delivered, but only its beginning is archived"
+                       + (string.IsNullOrEmpty(e.Reason) ? "" : " (" + Line(e.Reason) + ")")
+                       + (string.IsNullOrEmpty(e.Text) ? "" : "; its text begins: " + Quoted(e.Text, 1024));
             case EventKind.Unclassified:
                 return $"{actor}" + (Counterpart(e) is { } u ? " -> " + u : "") + $" sent a stanza the archive has no rule for"
                        + (string.IsNullOrEmpty(e.Text) ? "" : " (" + Line(e.Text) + ")") + ", kept as raw XML: " + RawXmlShown(e);

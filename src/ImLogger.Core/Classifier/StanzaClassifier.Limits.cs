@@ -1,0 +1,90 @@
+using System.Globalization;
+using System.Text;
+using System.Xml.Linq;
+using ImLogger.Conversations;
+using ImLogger.Envelope;
+using ImLogger.Xmpp;
+
+namespace ImLogger.Classifier;
+
+public sealed partial class StanzaClassifier
+{
+    /// <summary>Text of an over-limit stanza kept in its record.</summary>
+    public const int OverLimitTextChars = 1024;
+
+    /// <summary>
+    /// A copied stanza the reader could not read whole (<see cref="StanzaLimits"/>): one <see cref="EventKind.OverLimit"/>
+    /// record of what it was, in the conversation it belongs to, instead of what its partial tree would classify as
+    /// (a cut body is not what was said, and a cut payload is not a payload).
+    /// </summary>
+    /// <param name="envelope">The copy; its stanza is the partial tree.</param>
+    /// <param name="over">What the reader measured.</param>
+    /// <param name="levelsAbove">Elements around the stanza on the wire (2 for a tap copy), taken off the reported depth.</param>
+    public Classification ClassifyOverLimit(TapEnvelope envelope, StanzaOverLimit over, int levelsAbove)
+    {
+        ArgumentNullException.ThrowIfNull(envelope);
+        ArgumentNullException.ThrowIfNull(over);
+        var s = envelope.Stanza;
+        var from = JidText.Normalize((string?)s.Attribute("from") ?? "");
+        var to = JidText.Normalize((string?)s.Attribute("to") ?? "");
+        if (from.Length == 0)
+            return Classification.Ignored("stanza over a limit without a sender");
+        if (to.Length == 0)
+            to = JidText.Bare(from); // a broadcast (presence): it concerns the sender's own account
+        Scope? scope;
+        if (s.Name.LocalName == "message" && (string?)s.Attribute("type") == "groupchat")
+        {
+            var outgoing = isLogged(JidText.Bare(from));
+            var room = outgoing ? JidText.Bare(to) : JidText.Bare(from);
+            scope = outgoing || isLogged(JidText.Bare(to))
+                ? new Scope(ConversationType.GroupChat, room, outgoing ? Direction.Outgoing : Direction.Incoming,
+                    [outgoing ? JidText.Bare(from) : JidText.Bare(to)], outgoing ? JidText.Bare(from) : null, outgoing ? _rooms.NickOf(room, JidText.Bare(from)) : JidText.Resource(from))
+                : null;
+        }
+        else
+        {
+            scope = OneToOne(from, to);
+        }
+        if (scope == null)
+            return Classification.Ignored("stanza over a limit between users who are not logged");
+        return Classification.Of(Event(envelope, EventKind.OverLimit, scope, from, to) with
+        {
+            Text = OverLimitText(s),
+            Reason = DescribeOverLimit(s, over, levelsAbove),
+        }, "stanza over a per-stanza limit: recorded, not classified");
+    }
+
+    /// <summary>"chat message of 312,480 bytes, over the limit of 65,536 bytes (max-stanza-bytes)", "... nested 130
+    /// levels deep, over the limit of 128": what the stanza was, for the archive and the log (no client text).</summary>
+    public static string DescribeOverLimit(XElement stanza, StanzaOverLimit over, int levelsAbove)
+    {
+        ArgumentNullException.ThrowIfNull(stanza);
+        ArgumentNullException.ThrowIfNull(over);
+        var type = (string?)stanza.Attribute("type");
+        var kind = type is { Length: > 0 and <= 20 } && type.All(char.IsAsciiLetterLower) ? $"{type} {stanza.Name.LocalName}" : stanza.Name.LocalName;
+        var parts = new List<string>();
+        if (over.TooLarge)
+            parts.Add($"{N(over.Bytes)} bytes{(levelsAbove > 2 ? " in its verdict request" : "")}, over the limit of {N(over.MaxBytes)} bytes (max-stanza-bytes)");
+        if (over.TooDeep)
+            parts.Add($"nested {N(Math.Max(1, over.Depth - levelsAbove))} levels deep, over the limit of {N(over.MaxDepth)}");
+        return $"{kind} {string.Join(" and ", parts)}; not archived in full";
+    }
+
+    /// <summary>The first kilobyte of the stanza's text, in document order (the reader's cut marks hold the beginning of
+    /// what was skipped at each cut).</summary>
+    public static string OverLimitText(XElement stanza)
+    {
+        ArgumentNullException.ThrowIfNull(stanza);
+        var sb = new StringBuilder();
+        foreach (var text in stanza.DescendantNodes().OfType<XText>())
+        {
+            if (string.IsNullOrWhiteSpace(text.Value)) continue;
+            if (sb.Length > 0) sb.Append(' ');
+            sb.Append(text.Value.AsSpan(0, Math.Min(text.Value.Length, OverLimitTextChars - sb.Length)));
+            if (sb.Length >= OverLimitTextChars) break;
+        }
+        return sb.ToString();
+    }
+
+    private static string N(long n) => n.ToString("N0", CultureInfo.InvariantCulture);
+}
