@@ -13,6 +13,7 @@
 --   imlogger_timeout       = 10                        -- seconds to wait for a verdict
 --   imlogger_batch_size    = 100                       -- stanzas per verdict request, at most
 --   imlogger_max_held      = 500                       -- per session; beyond, stop reading from the client
+--   imlogger_max_batch_bytes = 983040                  -- bytes per verdict request, at most: below ImLogger's max-stanza-bytes
 
 local st = require "util.stanza";
 local jid = require "util.jid";
@@ -40,6 +41,9 @@ end
 local timeout = module:get_option_number("imlogger_timeout", 10);
 local batch_size = module:get_option_number("imlogger_batch_size", 100);
 local max_held = module:get_option_number("imlogger_max_held", 500);
+-- ImLogger reads a request over its max-stanza-bytes only up to that limit, so requests are split below it; a stanza
+-- that alone would not fit is refused by itself, never sent (see "Limits" in docs/inline-protocol.md).
+local max_batch_bytes = module:get_option_number("imlogger_max_batch_bytes", 960 * 1024);
 
 local unavailable_text = "Archiving is unavailable; your message was not sent. Try again in a moment.";
 
@@ -174,18 +178,41 @@ local function fail(id, reason)
 	for key in pairs(keys) do release(key); end
 end
 
+-- Gap and refusal reports ride with a request while they fit in `room` bytes; the rest wait for the next one.
+local function add_reports(request, batch, room)
+	for user, gap in pairs(gaps) do
+		local tag = st.stanza("gap", { user = user, count = tostring(gap.count), since = gap.since, ["until"] = gap["until"] });
+		local size = #tostring(tag);
+		if size > room then break; end
+		room = room - size;
+		request:add_child(tag);
+		batch.gaps[user], gaps[user] = gap, nil;
+	end
+	while refusals[1] do
+		local r = refusals[1];
+		local tag = st.stanza("refused", { request = r.request, count = tostring(r.count), reason = r.reason });
+		local size = #tostring(tag);
+		if size > room then break; end
+		room = room - size;
+		request:add_child(tag);
+		batch.refusals[#batch.refusals + 1] = table.remove(refusals, 1);
+	end
+end
+
 local function flush()
 	flush_scheduled = false;
 	while #waiting > 0 do
 		local id = "imlogger-"..new_id();
 		local request = st.iq({ type = "set", id = id, from = module.host, to = component })
 			:tag("batch", { xmlns = xmlns });
-		local batch = { items = {}, gaps = gaps, refusals = refusals };
-		gaps, refusals = {}, {};
+		local batch = { items = {}, gaps = {}, refusals = {} };
+		-- Split by bytes too: the request plus its closing tags, then each item as hold() measured it.
+		local bytes = #tostring(request) + 32;
 		local count = 0;
-		while #waiting > 0 and count < batch_size do
+		while #waiting > 0 and count < batch_size and (count == 0 or bytes + waiting[1].size <= max_batch_bytes) do
 			local item = table.remove(waiting, 1);
 			count = count + 1;
+			bytes = bytes + item.size;
 			batch.items[item.id] = item;
 			local to = item.stanza.attr.to;
 			local to_local = (to == nil or hosts[jid_host(to)] ~= nil) and "true" or "false";
@@ -195,16 +222,28 @@ local function flush()
 			request:tag("item", { id = item.id, direction = item.direction, user = item.user, ["to-local"] = to_local })
 				:add_child(copy):up();
 		end
-		for user, gap in pairs(batch.gaps) do
-			request:tag("gap", { user = user, count = tostring(gap.count), since = gap.since, ["until"] = gap["until"] }):up();
-		end
-		for _, r in ipairs(batch.refusals) do
-			request:tag("refused", { request = r.request, count = tostring(r.count), reason = r.reason }):up();
-		end
+		add_reports(request, batch, max_batch_bytes - bytes);
 		batches[id] = batch;
 		batch.timer = module:add_timer(timeout, function() fail(id, "no answer within "..timeout.." s"); end);
 		module:send(request);
 	end
+end
+
+-- A stanza too large for any verdict request: refused by itself, whatever the failure mode (ImLogger could never
+-- archive it), with a clear error to its sender and a notice to the logged user; it waits its turn in the queue so
+-- that what the same session sent before it keeps its order.
+local function refuse_too_large(item)
+	local kind, size = item.stanza.name, item.size;
+	local text = ("This %s is too large to be archived (%d bytes; the limit is %d), so it was not delivered: "):format(kind, size, max_batch_bytes)
+		..(item.direction == "out" and "your conversations are logged for compliance." or item.user.." is logged for compliance.")
+		.." Send it in smaller parts.";
+	decide(item, "deny", "modify", "policy-violation", text);
+	local other = item.direction == "out" and item.stanza.attr.to or item.stanza.attr.from;
+	local notice = item.direction == "out"
+		and ("Your %s%s was not delivered: it was too large (%d bytes) to be archived."):format(kind, other and (" to "..jid_bare(other)) or "", size)
+		or ("A %s from %s to you was not delivered: it was too large (%d bytes) to be archived."):format(kind, other and jid_bare(other) or "someone", size);
+	module:send(st.message({ from = component, to = item.user, type = "chat", id = "imlogger-too-large-"..new_id() }):text_tag("body", notice));
+	module:log("warn", "Refused %s %s of %s by itself: %d bytes, over imlogger_max_batch_bytes (%d)", item.direction, kind, item.user, size, max_batch_bytes);
 end
 
 local function hold(direction, user, origin, stanza, key)
@@ -212,9 +251,17 @@ local function hold(direction, user, origin, stanza, key)
 	stanza = st.clone(stanza);
 	next_item = next_item + 1;
 	local item = { id = tostring(next_item), direction = direction, user = user, origin = origin, stanza = stanza, key = key };
+	-- Its size in a request: the stanza serialised (one more serialisation per held stanza, linear in its size; the
+	-- cheapest exact measure util.stanza offers) plus the <item> wrapper and the jabber:client declaration.
+	item.size = #tostring(stanza) + #item.id + #user + 96;
 	local queue = queues[key];
 	if not queue then queue = {}; queues[key] = queue; end
 	queue[#queue + 1] = item;
+	if item.size > max_batch_bytes - 512 then
+		refuse_too_large(item);
+		release(key);
+		return true;
+	end
 	waiting[#waiting + 1] = item;
 	-- Back-pressure: a client that outruns ImLogger is read more slowly, not refused.
 	if direction == "out" and #queue > max_held and origin.conn and not origin.imlogger_paused then

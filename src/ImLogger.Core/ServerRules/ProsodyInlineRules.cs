@@ -54,12 +54,20 @@ public static class ProsodyInlineRules
             sb.AppendLine($"\timlogger_logged_users = {{ {string.Join(", ", org.Users.Where(u => u.Jid.EndsWith("@" + domain, StringComparison.Ordinal)).Select(u => Lua(u.Jid)))} }}");
             sb.AppendLine($"\timlogger_failure_mode = {Lua(config.Attach.FailureMode == FailureMode.Open ? "open" : "closed")}");
             sb.AppendLine($"\timlogger_timeout = {config.Attach.Timeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)}");
+            sb.AppendLine($"\timlogger_max_batch_bytes = {MaxBatchBytes(config.Component.MaxStanzaBytes).ToString(CultureInfo.InvariantCulture)} -- below max-stanza-bytes ({config.Component.MaxStanzaBytes.ToString(CultureInfo.InvariantCulture)})");
         }
         sb.AppendLine();
         sb.AppendLine($"Component {Lua(config.Component.Jid)}");
         sb.AppendLine($"\tcomponent_secret = {Lua(config.Component.Secret)}");
         return sb.ToString();
     }
+
+    /// <summary>
+    /// The largest verdict request the module may send (<c>imlogger_max_batch_bytes</c>): ImLogger's max-stanza-bytes
+    /// less headroom for what the module cannot measure exactly (the reader counts to within 4 KiB; the request's own
+    /// elements), 1/16 of the limit and at least 8 KiB. A held stanza that alone does not fit is refused by the module.
+    /// </summary>
+    public static int MaxBatchBytes(int maxStanzaBytes) => Math.Max(maxStanzaBytes / 2, maxStanzaBytes - Math.Max(8 * 1024, maxStanzaBytes / 16));
 
     private static string Lua(string value) => ProsodyTapRules.Lua(value);
 }

@@ -35,6 +35,27 @@ public class ProsodyInlineRulesTests
         });
     }
 
+    [TestCase(1024 * 1024, 983_040)]
+    [TestCase(64 * 1024, 57_344)]
+    [TestCase(4096, 2048)]
+    public void RequestsAreSplitBelowMaxStanzaBytes(int maxStanzaBytes, int expected)
+    {
+        var lua = ProsodyInlineRules.ConfigSnippet(Config(FailureMode.Closed) with
+        {
+            Component = Config(FailureMode.Closed).Component with { MaxStanzaBytes = maxStanzaBytes },
+        }, "/etc/prosody/imlogger");
+        Assert.That(lua, Does.Contain($"imlogger_max_batch_bytes = {expected} -- below max-stanza-bytes ({maxStanzaBytes})"));
+        Assert.That(expected, Is.LessThanOrEqualTo(maxStanzaBytes - Math.Min(maxStanzaBytes / 2, 8192)), "headroom for the reader's 4 KiB precision and the request's own elements");
+    }
+
+    [Test]
+    public void TheModuleRefusesAStanzaTooLargeForAnyRequestByItself()
+    {
+        var source = ProsodyInlineRules.ModuleSource();
+        Assert.That(source, Does.Contain("get_option_number(\"imlogger_max_batch_bytes\""));
+        Assert.That(source, Does.Contain("refuse_too_large(item)"));
+    }
+
     [Test]
     public void TheModuleShipsInsideImLogger()
     {
