@@ -61,7 +61,8 @@ public sealed record ComponentSettings
     /// <summary>Where the secret came from, for messages ("environment variable X", "file /etc/...").</summary>
     public required string SecretSource { get; init; }
 
-    /// <summary>The largest stanza accepted; larger ones are refused and logged.</summary>
+    /// <summary>The per-stanza size limit: a larger stanza is read up to it and recorded (tap) or refused (inline) by
+    /// itself, and the connection goes on; inline requests are split below it (imlogger_max_batch_bytes).</summary>
     public int MaxStanzaBytes { get; init; } = 1024 * 1024;
 
     public override string ToString() => $"{Jid} via {Host}:{Port} (secret from {SecretSource})";
