@@ -64,7 +64,7 @@ public sealed partial class StanzaClassifier
         var kind = type is { Length: > 0 and <= 20 } && type.All(char.IsAsciiLetterLower) ? $"{type} {stanza.Name.LocalName}" : stanza.Name.LocalName;
         var parts = new List<string>();
         if (over.TooLarge)
-            parts.Add($"{N(over.Bytes)} bytes{(levelsAbove > 2 ? " in its verdict request" : "")}, over the limit of {N(over.MaxBytes)} bytes (max-stanza-bytes)");
+            parts.Add($"of {N(over.Bytes)} bytes{(levelsAbove > 2 ? " in its verdict request" : "")}, over the limit of {N(over.MaxBytes)} bytes (max-stanza-bytes)");
         if (over.TooDeep)
             parts.Add($"nested {N(Math.Max(1, over.Depth - levelsAbove))} levels deep, over the limit of {N(over.MaxDepth)}");
         return $"{kind} {string.Join(" and ", parts)}; not archived in full";
