@@ -168,4 +168,37 @@ public class HostileStanzaTests
         Assert.That(room, Does.Contain(big[..100]).And.Contain("after the big ones"));
         Assert.That(imlogger.Output, Does.Not.Contain("over a per-stanza limit"), "the module kept every request under the component's limit");
     }
+    [Test, CancelAfter(180_000)]
+    public async Task InlineFailClosed_AnAdapterThatDoesNotSplit_GetsTheRequestCutNotTheStreamDropped()
+    {
+        await using var world = await StartAsync(["alice", "bob", "dave", "grace"], Closed);
+        // An operator's mistake: the adapter believes the component takes 1 MiB requests.
+        var snippet = Path.Combine(world.Dir, "tap", "imlogger.cfg.lua");
+        File.WriteAllText(snippet, System.Text.RegularExpressions.Regex.Replace(File.ReadAllText(snippet), @"imlogger_max_batch_bytes = \d+", "imlogger_max_batch_bytes = 1048576"));
+        await world.Prosody.StopAsync();
+        await world.Prosody.StartAsync();
+        await using var imlogger = world.RunImLogger();
+        await ImLoggerProcess.WaitConnectedAsync(imlogger);
+        var big = "big " + new string('b', 40 * 1024);
+        string[] logged = ["alice", "bob", "dave", "grace"];
+        var steps = new List<object> { Connect("carol") };
+        steps.AddRange(logged.Select(o => Connect(o)));
+        steps.Add(Join("carol", "team", "carol"));
+        steps.AddRange(logged.Select(o => Join(o, "team", o)));
+        steps.Add(GroupChat("carol", "team", big)); // held four times in one request of about 165 KB
+        steps.Add(Pause(2));
+        steps.Add(Chat("alice", "bob", "the stream is alive"));
+        steps.Add(Expect("bob", "alice", "the stream is alive"));
+        var received = await RunAsync(world.Prosody, world.Dir, [.. steps]);
+
+        var got = logged.Count(o => BodiesFrom(received, o, Room("team") + "/carol").Contains(big));
+        Assert.That(got, Is.InRange(1, 3), "the copies read whole before the cut are delivered, the others refused");
+        Assert.That(await imlogger.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero);
+        AssertNeverReconnected(imlogger);
+        Assert.That(imlogger.Output, Does.Contain("was over a per-stanza limit").And.Contain("imlogger_max_batch_bytes"), "the operator is told what to fix");
+        var room = Transcript(world, Room("team"));
+        Assert.That(room, Does.Contain(big[..100]), "what was delivered is archived");
+        Assert.That(room, Does.Contain("REFUSED, not delivered").And.Contain("over-limit"), "the copy the cut fell in is refused and archived as such");
+        Assert.That(Transcript(world, "alice@example.test bob@example.test"), Does.Contain("the stream is alive"));
+    }
 }
