@@ -173,8 +173,13 @@ internal sealed class StanzaReader(XmlReader reader, CountingStream counting, lo
     private void Sample(int n)
     {
         if (_sampleTarget != null && _sample.Length < StanzaLimits.SampleChars)
-            _sample.Append(_chunk, 0, Math.Min(n, StanzaLimits.SampleChars - _sample.Length));
+            _sample.Append(_chunk, 0, WholeCharacters(_chunk.AsSpan(0, n), StanzaLimits.SampleChars - _sample.Length));
     }
+
+    /// <summary>At most <paramref name="max"/> chars of <paramref name="text"/>, never half a surrogate pair (an emoji cut
+    /// in two cannot be serialised, and would fail every later stage that writes the stanza out).</summary>
+    internal static int WholeCharacters(ReadOnlySpan<char> text, int max) =>
+        text.Length <= max ? text.Length : max > 0 && char.IsHighSurrogate(text[max - 1]) ? max - 1 : max;
 
     private void EndSample()
     {
@@ -216,7 +221,7 @@ internal sealed class StanzaReader(XmlReader reader, CountingStream counting, lo
                 }
                 var value = reader.Value;
                 if (truncate && value.Length > CutAttributeChars)
-                    value = value[..CutAttributeChars];
+                    value = value[..WholeCharacters(value, CutAttributeChars)];
                 element.Add(new XAttribute(XName.Get(reader.LocalName, reader.NamespaceURI), value));
             }
             while (reader.MoveToNextAttribute());

@@ -193,4 +193,29 @@ public class StanzaLimitTests
         Assert.That(Inner(copy).Descendants().Last().Value, Is.EqualTo(new string('y', 40 * 1024)));
         Assert.That(copy.Descendants().Max(e => e.Ancestors().Count()) + 1, Is.EqualTo(StanzaLimits.MaxDepth));
     }
+    [Test, CancelAfter(30_000)]
+    public async Task TextInAnotherScriptAndEmoji_IsNeverCutInHalfACharacter()
+    {
+        await using var h = new Harness(o => o.MaxStanzaBytes = 64 * 1024).Start();
+        // 3 UTF-16 units per repetition, so that a cut at 1,024 units falls inside a surrogate pair.
+        var text = string.Concat(Enumerable.Repeat("日😀", 60_000));
+        var attribute = string.Concat(Enumerable.Repeat("é😀", 60_000));
+        var copy = await DeliverThenFollowAsync(h, p => p.SendAsync(TapCopy($"<body>{text}</body><x xmlns='urn:example:attr' data='{attribute}'/>")));
+        Assert.That(StanzaLimits.Read(copy)!.TooLarge, Is.True);
+        Assert.DoesNotThrow(() => copy.ToString(SaveOptions.DisableFormatting), "the delivered tree can be written out");
+        var sample = Inner(copy).Descendants(StanzaLimits.Cut).Single().Value;
+        Assert.That(sample, Has.Length.InRange(StanzaLimits.SampleChars - 1, StanzaLimits.SampleChars));
+        Assert.That(char.IsHighSurrogate(sample[^1]), Is.False);
+    }
+
+    [Test, CancelAfter(30_000)]
+    public async Task ASubtreeSkippedForItsDepthStillCountsTowardsTheSize()
+    {
+        await using var h = new Harness(o => o.MaxStanzaBytes = 64 * 1024).Start();
+        var copy = await DeliverThenFollowAsync(h, p => p.SendAsync(TapCopy("<body>before</body>" + Nested(200, new string('d', 200 * 1024)) + "<body>after</body>")));
+        var over = StanzaLimits.Read(copy)!;
+        Assert.That((over.TooDeep, over.TooLarge), Is.EqualTo((true, true)), "both limits are reported");
+        Assert.That(Inner(copy).Elements(Client + "body").Select(b => b.Value), Is.EqualTo(new[] { "before" }), "after the size cut nothing more is kept");
+        Assert.That(Inner(copy).Descendants(StanzaLimits.Cut).Select(c => (string?)c.Attribute("reason")), Is.EqualTo(new[] { "depth", "size" }));
+    }
 }

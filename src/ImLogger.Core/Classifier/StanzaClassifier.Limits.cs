@@ -80,7 +80,10 @@ public sealed partial class StanzaClassifier
         {
             if (string.IsNullOrWhiteSpace(text.Value)) continue;
             if (sb.Length > 0) sb.Append(' ');
-            sb.Append(text.Value.AsSpan(0, Math.Min(text.Value.Length, OverLimitTextChars - sb.Length)));
+            var room = OverLimitTextChars - sb.Length;
+            // Never half a surrogate pair: the text is written out as XML and mail later.
+            var take = text.Value.Length <= room ? text.Value.Length : room > 0 && char.IsHighSurrogate(text.Value[room - 1]) ? room - 1 : room;
+            sb.Append(text.Value.AsSpan(0, take));
             if (sb.Length >= OverLimitTextChars) break;
         }
         return sb.ToString();

@@ -58,6 +58,14 @@ public class OverLimitTests
     }
 
     [Test]
+    public void TheFirstKilobyteNeverEndsInHalfAnEmoji()
+    {
+        var text = StanzaClassifier.OverLimitText(Partial(text: string.Concat(Enumerable.Repeat("日😀", 1_000))));
+        Assert.That(char.IsHighSurrogate(text[^1]), Is.False);
+        Assert.DoesNotThrow(() => new XElement("t", text).ToString());
+    }
+
+    [Test]
     public void AGroupChatMessageOverALimitBelongsToTheRoom()
     {
         var e = Classifier("alice@example.test").ClassifyOverLimit(
