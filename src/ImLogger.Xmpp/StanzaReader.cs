@@ -27,6 +27,7 @@ internal sealed class StanzaReader(XmlReader reader, CountingStream counting, lo
 
     private readonly char[] _chunk = new char[4096];
     private readonly StringBuilder _sample = new();
+    private readonly StringBuilder _text = new();
     private XElement? _sampleTarget;
     private bool _tooLarge;
     private bool _tooDeep;
@@ -128,7 +129,7 @@ internal sealed class StanzaReader(XmlReader reader, CountingStream counting, lo
     /// <paramref name="keep"/> and the stanza is within its size limit, else into the sample of the current cut.</summary>
     private async Task ReadTextAsync(XElement current, bool keep)
     {
-        var text = keep ? new StringBuilder() : null;
+        var text = keep ? _text.Clear() : null;
         int n;
         while ((n = await reader.ReadValueChunkAsync(_chunk, 0, _chunk.Length).ConfigureAwait(false)) > 0)
         {
@@ -147,6 +148,10 @@ internal sealed class StanzaReader(XmlReader reader, CountingStream counting, lo
         }
         if (text != null)
             current.Add(text.ToString());
+        // Reused for every text node; a stanza's huge text must not stay allocated for the life of the connection.
+        _text.Clear();
+        if (_text.Capacity > 64 * 1024)
+            _text.Capacity = 64 * 1024;
     }
 
     private void CutForSize(XElement at)
