@@ -109,7 +109,8 @@ public class HostileStanzaTests
 
         var received = await RunAsync(world.Prosody, world.Dir, HostileThenInnocent(
             Send("alice", Deep("carol")), ExpectError("alice", "carol"),
-            Send("alice", Huge("carol")), new { @as = Jid("alice"), @do = "sleep", seconds = 0.5 }));
+            Send("alice", Huge("carol")), new { @as = Jid("alice"), @do = "sleep", seconds = 0.5 },
+            Send("carol", Deep("bob")), ExpectError("carol", "bob")));   // the other way: held for bob on its way in
 
         Assert.Multiple(() =>
         {
@@ -122,6 +123,11 @@ public class HostileStanzaTests
             var notices = Got(received, "alice").Where(m => (string?)m["from"] == "archive.example.test").Select(m => (string?)m["body"]).ToArray();
             Assert.That(notices, Has.Some.Contains("to carol@example.test was not delivered: it was too deeply nested"));
             Assert.That(notices, Has.Some.Contains("to carol@example.test was not delivered: it was too large"));
+            Assert.That(BodiesFrom(received, "bob", "carol"), Is.Empty, "bob never got carol's deep message");
+            Assert.That(Got(received, "carol").Single(m => (string?)m["type"] == "error")["text"]?.ToString(),
+                Does.StartWith("bob@example.test is logged for compliance, and this message is too deeply nested"));
+            Assert.That(Got(received, "bob").Where(m => (string?)m["from"] == "archive.example.test").Select(m => (string?)m["body"]),
+                Has.Some.EqualTo("A message from carol@example.test to you was not delivered: it was too deeply nested (the limit is 128 levels) to be archived."));
         });
 
         Assert.That(await imlogger.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero);
