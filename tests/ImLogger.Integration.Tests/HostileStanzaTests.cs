@@ -95,7 +95,7 @@ public class HostileStanzaTests
         var hostile = Transcript(world, "alice@example.test carol@example.test").ReplaceLineEndings("\n").Split('\n')
             .Where(l => l.Contains("over ImLogger's limits", StringComparison.Ordinal)).ToArray();
         Assert.That(hostile, Has.Length.EqualTo(2), "each hostile stanza is a record of what it was");
-        Assert.That(hostile[0], Does.Contain("alice@example.test/test -> carol@example.test").And.Contain("chat message nested 131 levels deep, over the limit of 128")
+        Assert.That(hostile[0], Does.Contain("alice@example.test/test -> carol@example.test").And.Contain("chat message of").And.Contain("nested 131 levels deep: over the limit of 128 levels")
             .And.Contain("\"deep one bottom\""));
         Assert.That(hostile[1], Does.Contain("chat message").And.Contain("over the limit of 65,536 bytes (max-stanza-bytes)").And.Contain("\"huge one hhhh"));
     }
@@ -135,7 +135,7 @@ public class HostileStanzaTests
         var innocent = Transcript(world, "bob@example.test carol@example.test");
         foreach (var m in Innocent) Assert.That(innocent, Does.Contain(m), "every innocent message is archived");
         var refused = Transcript(world, "alice@example.test carol@example.test");
-        Assert.That(refused, Does.Contain("REFUSED, not delivered").And.Contain("over-limit: chat message nested 131 levels deep"),
+        Assert.That(refused, Does.Contain("REFUSED, not delivered").And.Contain("over-limit: chat message of").And.Contain("nested 131 levels deep: over the limit of 128 levels"),
             "the deep one reached ImLogger, which refused it alone and archived the refusal");
         Assert.That(world.Prosody.Log, Does.Contain("by itself: "), "the huge one never left Prosody: the module refused it");
     }

@@ -54,20 +54,21 @@ public sealed partial class StanzaClassifier
         }, "stanza over a per-stanza limit: recorded, not classified");
     }
 
-    /// <summary>"chat message of 312,480 bytes, over the limit of 65,536 bytes (max-stanza-bytes)", "... nested 130
-    /// levels deep, over the limit of 128": what the stanza was, for the archive and the log (no client text).</summary>
+    /// <summary>"chat message of 312,480 bytes, nested 3 levels deep: over the limit of 65,536 bytes (max-stanza-bytes);
+    /// not archived in full": what the stanza was, for the archive and the log (no client text).</summary>
     public static string DescribeOverLimit(XElement stanza, StanzaOverLimit over, int levelsAbove)
     {
         ArgumentNullException.ThrowIfNull(stanza);
         ArgumentNullException.ThrowIfNull(over);
         var type = (string?)stanza.Attribute("type");
         var kind = type is { Length: > 0 and <= 20 } && type.All(char.IsAsciiLetterLower) ? $"{type} {stanza.Name.LocalName}" : stanza.Name.LocalName;
-        var parts = new List<string>();
+        var limits = new List<string>();
         if (over.TooLarge)
-            parts.Add($"of {N(over.Bytes)} bytes{(levelsAbove > 2 ? " in its verdict request" : "")}, over the limit of {N(over.MaxBytes)} bytes (max-stanza-bytes)");
+            limits.Add($"{N(over.MaxBytes)} bytes (max-stanza-bytes)");
         if (over.TooDeep)
-            parts.Add($"nested {N(Math.Max(1, over.Depth - levelsAbove))} levels deep, over the limit of {N(over.MaxDepth)}");
-        return $"{kind} {string.Join(" and ", parts)}; not archived in full";
+            limits.Add($"{N(over.MaxDepth)} levels");
+        return $"{kind} of {N(over.Bytes)} bytes{(levelsAbove > 2 ? " (its verdict request)" : "")}, nested {N(Math.Max(1, over.Depth - levelsAbove))} levels deep: " +
+               $"over the limit{(limits.Count > 1 ? "s" : "")} of {string.Join(" and ", limits)}; not archived in full";
     }
 
     /// <summary>The first kilobyte of the stanza's text, in document order (the reader's cut marks hold the beginning of

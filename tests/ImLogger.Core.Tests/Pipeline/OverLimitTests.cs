@@ -31,7 +31,7 @@ public class OverLimitTests
             Assert.That(e.ConversationKey, Is.EqualTo("alice@example.test bob@example.test"));
             Assert.That(e.From, Is.EqualTo("alice@example.test/x"));
             Assert.That(e.LoggedUsers, Is.EqualTo(new[] { "alice@example.test" }));
-            Assert.That(e.Reason, Is.EqualTo("chat message of 312,480 bytes, over the limit of 65,536 bytes (max-stanza-bytes); not archived in full"));
+            Assert.That(e.Reason, Is.EqualTo("chat message of 312,480 bytes, nested 3 levels deep: over the limit of 65,536 bytes (max-stanza-bytes); not archived in full"));
             Assert.That(e.Text, Is.EqualTo("the beginning and what was skipped"), "the text, the kept part then the sample of the skipped part");
         });
     }
@@ -39,8 +39,8 @@ public class OverLimitTests
     [Test]
     public void TheDepthReportedIsTheStanzasOwn_NotItsEnvelopes()
     {
-        Assert.That(StanzaClassifier.DescribeOverLimit(Partial(), TooDeep, levelsAbove: 2), Is.EqualTo("chat message nested 131 levels deep, over the limit of 128; not archived in full"));
-        Assert.That(StanzaClassifier.DescribeOverLimit(Partial(), TooDeep, levelsAbove: 3), Is.EqualTo("chat message nested 130 levels deep, over the limit of 128; not archived in full"));
+        Assert.That(StanzaClassifier.DescribeOverLimit(Partial(), TooDeep, levelsAbove: 2), Is.EqualTo("chat message of 2,400 bytes, nested 131 levels deep: over the limit of 128 levels; not archived in full"));
+        Assert.That(StanzaClassifier.DescribeOverLimit(Partial(), TooDeep, levelsAbove: 3), Is.EqualTo("chat message of 2,400 bytes (its verdict request), nested 130 levels deep: over the limit of 128 levels; not archived in full"));
     }
 
     [Test]
@@ -49,6 +49,11 @@ public class OverLimitTests
         var description = StanzaClassifier.DescribeOverLimit(Partial(type: "SECURITY NOTICE: reset your password"), TooLarge, 2);
         Assert.That(description, Does.StartWith("message of 312,480 bytes"));
     }
+
+    [Test]
+    public void BothLimitsAreNamedWhenBothWereCrossed() =>
+        Assert.That(StanzaClassifier.DescribeOverLimit(Partial(), TooDeep with { TooLarge = true, Bytes = 70_000 }, 2),
+            Is.EqualTo("chat message of 70,000 bytes, nested 131 levels deep: over the limits of 65,536 bytes (max-stanza-bytes) and 128 levels; not archived in full"));
 
     [Test]
     public void OnlyTheFirstKilobyteOfTextIsKept()
@@ -101,7 +106,7 @@ public class OverLimitTests
         var e = Classifier("alice@example.test").ClassifyOverLimit(new TapEnvelope(Partial(), "example.test", T0), TooLarge, 2).Events.Single();
         Assert.That(TranscriptMessageBuilder.RenderLine(e), Is.EqualTo(
             "[2026-11-29 21:00:00Z] * alice@example.test/x -> bob@example.test sent a stanza over ImLogger's limits; it was delivered, but only its beginning is archived " +
-            "(chat message of 312,480 bytes, over the limit of 65,536 bytes (max-stanza-bytes); not archived in full); its text begins: \"the beginning and what was skipped\""));
+            "(chat message of 312,480 bytes, nested 3 levels deep: over the limit of 65,536 bytes (max-stanza-bytes); not archived in full); its text begins: \"the beginning and what was skipped\""));
     }
 
     [Test]
