@@ -207,4 +207,16 @@ public class HostileStanzaTests
         Assert.That(room, Does.Contain("REFUSED, not delivered").And.Contain("over-limit"), "the copy the cut fell in is refused and archived as such");
         Assert.That(Transcript(world, "alice@example.test bob@example.test"), Does.Contain("the stream is alive"));
     }
+    [Test, CancelAfter(180_000)]
+    public async Task InlineFailOpen_WithImLoggerDown_AStanzaTooLargeToArchiveIsStillRefused()
+    {
+        await using var world = await StartAsync(["alice"], """<attach mode="inline" failure-mode="open" timeout="2s" />""");
+        // No imlogger at all: fail-open delivers held stanzas unlogged, but never one ImLogger could not have archived.
+        var received = await RunAsync(world.Prosody, world.Dir,
+            Connect("alice"), Connect("carol"),
+            Send("alice", Huge("carol")), ExpectError("alice", "carol"),
+            Chat("alice", "carol", "small passes unlogged"), Expect("carol", "alice", "small passes unlogged"));
+        Assert.That(BodiesFrom(received, "carol", "alice"), Is.EqualTo(new[] { "small passes unlogged" }));
+        Assert.That(Got(received, "alice").Single(m => (string?)m["type"] == "error")["text"]?.ToString(), Does.Contain("too large to be archived"));
+    }
 }
