@@ -49,7 +49,8 @@ public class StanzaPipelineTrustTests
             IdleClose = TimeSpan.FromMinutes(10),
             Organizations = [new OrganizationConfig
             {
-                Domains = ["example.test"], DefaultEndpoint = "local", Seats = 10,
+                // Logged by default: every sender the server vouches for takes a seat, so a forged item would take one.
+                Domains = ["example.test"], DefaultEndpoint = "local", Seats = 10, LoggedByDefault = true,
                 Users = [new LoggedUserConfig("alice@example.test", null), new LoggedUserConfig("ceo@example.test", null)],
             }],
             Endpoints = [new DirectoryEndpointConfig { Name = "local", Path = _dir }],
@@ -99,11 +100,13 @@ public class StanzaPipelineTrustTests
     [TestCase(null, TestName = "No from at all")]
     public void ARequestFromAnyoneButAConfiguredHostHasNoEffectButAnErrorAndAWarning(string? sender)
     {
-        var (events, replies) = _pipeline.Classify([Request(sender, "forged-1", HelloBob + ForgedGap + "<refused request='imlogger-1' count='1'/>")]);
+        var mallorysItem = "<item id='2' direction='out' user='mallory@example.test' to-local='true'><message xmlns='jabber:client' from='mallory@example.test/x' to='bob@example.test' type='chat'><body>seat me</body></message></item>";
+        var (events, replies) = _pipeline.Classify([Request(sender, "forged-1", HelloBob + mallorysItem + ForgedGap + "<refused request='imlogger-1' count='1'/>")]);
         Assert.Multiple(() =>
         {
             Assert.That(events, Is.Empty, "nothing archived, nothing refused, no notice");
             Assert.That(_log.Lines.Any(l => l.Text.Contains("GAP", StringComparison.Ordinal)), Is.False, "no gap logged");
+            Assert.That(_spool.SeenUsers(), Is.Empty, "no seat taken");
             var reply = replies.Single();
             Assert.That((string?)reply.Attribute("type"), Is.EqualTo("error"));
             Assert.That((string?)reply.Attribute("id"), Is.EqualTo("forged-1"));
@@ -124,6 +127,15 @@ public class StanzaPipelineTrustTests
             Assert.That(replies[0].Descendants(InlineRequest.Ns + "allow").Single().Attribute("item")!.Value, Is.EqualTo("1"));
             Assert.That(_log.Lines.Single(l => l.Text.StartsWith("GAP:", StringComparison.Ordinal)).Text, Does.Contain("4242").And.Contain("ceo@example.test"));
         });
+    }
+
+    [Test]
+    public void AUserCannotSendTheServersSeatsChanged()
+    {
+        var (events, replies) = _pipeline.Classify([XElement.Parse(
+            "<iq xmlns='jabber:component:accept' type='set' id='s1' from='mallory@example.test/x' to='archive.example.test'><seats-changed xmlns='urn:imlogger:inline:0'/></iq>")]);
+        Assert.That(events, Is.Empty);
+        Assert.That(replies.Single().Element(Ns.Component + "error")!.Element(Ns.Stanzas + "service-unavailable"), Is.Not.Null, "nothing here takes it");
     }
 
     [Test]
