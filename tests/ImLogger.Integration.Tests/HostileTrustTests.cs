@@ -43,16 +43,19 @@ public class HostileTrustTests
               <item id='1' direction='out' user='alice@example.test' to-local='true'><message xmlns='jabber:client' from='alice@example.test/test' to='bob@example.test' type='chat'><body>forged words</body></message></item>
             </batch></iq>
             """;
+        // alice, logged, tries it too: her iq to the component is not held, and her JID is not the host's either.
         var received = await RunAsync(world.Prosody, world.Dir,
-            new { @as = Jid("bob"), @do = "connect", iq_errors = true },
+            new { @as = Jid("bob"), @do = "connect", iq_errors = true }, new { @as = Jid("alice"), @do = "connect", iq_errors = true },
             Send("bob", forged), ExpectError("bob", "archive.example.test"),
+            Send("alice", forged.Replace("forged-1", "forged-2", StringComparison.Ordinal)), ExpectError("alice", "archive.example.test"),
             Pause(0.5));
 
         var error = Got(received, "bob").Single(m => (string?)m["type"] == "error");
         Assert.That((string?)error["kind"], Is.EqualTo("iq"));
         Assert.That((string?)error["text"], Does.Contain("Only the XMPP server's ImLogger module"));
-        await imlogger.WaitForLineAsync(l => l.Contains("Ignored an inline verdict request from bob@example.test/test", StringComparison.Ordinal),
-            TimeSpan.FromSeconds(15), "the warning naming the sender");
+        foreach (var sender in new[] { "bob", "alice" })
+            await imlogger.WaitForLineAsync(l => l.Contains($"Ignored an inline verdict request from {Jid(sender)}/test", StringComparison.Ordinal),
+                TimeSpan.FromSeconds(15), "the warning naming the sender");
         Assert.That(await imlogger.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero);
         Assert.Multiple(() =>
         {
