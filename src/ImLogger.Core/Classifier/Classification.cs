@@ -8,6 +8,10 @@ namespace ImLogger.Classifier;
 /// </summary>
 public sealed record Classification(IReadOnlyList<ConversationEvent> Events, string Reason)
 {
+    /// <summary>The room (bare JID) this stanza proves end-to-end encrypted: set only for ciphertext the room itself
+    /// reflected (type groupchat, from room@service/nick) to a logged user it knows as an occupant; otherwise null.</summary>
+    public string? EncryptedRoom { get; init; }
+
     public static Classification Ignored(string reason) => new([], reason);
 
     public static Classification Of(ConversationEvent e, string reason) => new([e], reason);

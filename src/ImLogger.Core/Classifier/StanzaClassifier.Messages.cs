@@ -17,6 +17,15 @@ public sealed partial class StanzaClassifier
         ["urn:xmpp:otr:0"] = "OTR",
     };
 
+    /// <summary>The scheme of an XEP-0380 marker whose namespace is not in <see cref="EmeNames"/>.</summary>
+    internal const string UnrecognisedScheme = "unrecognised scheme";
+
+    /// <summary>Whether a message carries ciphertext (an OMEMO payload, an OpenPGP element), not just a marker, an OTR-looking
+    /// body or OMEMO keys: what it takes for a room that reflected it to be learned encrypted.</summary>
+    private static bool CarriesCiphertext(XElement s) =>
+        (s.Element(EventNs.Omemo2 + "encrypted") ?? s.Element(EventNs.OmemoLegacy + "encrypted")) is { } omemo && omemo.Element(omemo.Name.Namespace + "payload") != null
+        || s.Element(EventNs.Ox + "openpgp") != null || s.Element(EventNs.PgpLegacy + "x") != null;
+
     /// <summary>End-to-end encrypted payloads: the archive cannot read them, so they are their own kind (policy and the
     /// transcript must be able to say so). The payload element wins over the XEP-0380 marker, which only names it.</summary>
     private static Classification? Encrypted(TapEnvelope env, Scope scope, string from, string to)
@@ -29,8 +38,8 @@ public sealed partial class StanzaClassifier
             : s.Element(EventNs.Ox + "openpgp") != null ? "OpenPGP (XEP-0373)"
             : s.Element(EventNs.PgpLegacy + "x") != null ? "OpenPGP (XEP-0027)"
             : body != null && body.StartsWith("?OTR", StringComparison.Ordinal) ? "OTR"
-            : s.Element(EventNs.Eme + "encryption") is { } eme
-                ? EmeNames.GetValueOrDefault((string?)eme.Attribute("namespace") ?? "") ?? (string?)eme.Attribute("name") ?? (string?)eme.Attribute("namespace") ?? "unknown"
+            // The marker's name attribute is the sender's text: never used, since the scheme reaches notices and errors.
+            : s.Element(EventNs.Eme + "encryption") is { } eme ? EmeNames.GetValueOrDefault((string?)eme.Attribute("namespace") ?? "") ?? UnrecognisedScheme
             : null;
         if (scheme == null) return null;
         // OMEMO without a payload carries keys only (session setup, heartbeats): encryption activity, but no message.

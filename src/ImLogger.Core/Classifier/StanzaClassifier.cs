@@ -60,6 +60,7 @@ public sealed partial class StanzaClassifier(Func<string, bool> isLogged, Classi
             return MediatedInvitation(env, from, to, fromBare, toBare, invite);
 
         Scope scope;
+        string? reflectingRoom = null; // a room reflecting an occupant's message to a logged user who joined it
         if (type == "groupchat")
         {
             var outgoing = isLogged(fromBare);
@@ -69,6 +70,7 @@ public sealed partial class StanzaClassifier(Func<string, bool> isLogged, Classi
             if (!outgoing && !isLogged(toBare))
                 return Classification.Ignored("group chat message between users who are not logged");
             var nick = outgoing ? _rooms.NickOf(room, fromBare) : JidText.Resource(from);
+            if (!outgoing && nick != null && _rooms.HasJoined(room, toBare)) reflectingRoom = room;
             scope = new Scope(ConversationType.GroupChat, room, outgoing ? Direction.Outgoing : Direction.Incoming,
                 outgoing ? [fromBare] : [toBare],
                 outgoing ? fromBare : (nick == null ? null : _rooms.RealJidOf(room, nick)), nick);
@@ -79,8 +81,11 @@ public sealed partial class StanzaClassifier(Func<string, bool> isLogged, Classi
             scope = pair;
         }
 
-        return Encrypted(env, scope, from, to)
-            ?? JingleMessage(env, scope, from, to, fromBare, toBare)
+        // Only what the room itself reflected to a logged occupant teaches that the room is encrypted: a logged user's own
+        // attempt (refused anyway) or a marker alone must not close a room to everyone.
+        if (Encrypted(env, scope, from, to) is { } encrypted)
+            return reflectingRoom != null && CarriesCiphertext(s) ? encrypted with { EncryptedRoom = reflectingRoom } : encrypted;
+        return JingleMessage(env, scope, from, to, fromBare, toBare)
             ?? CallInvite(env, scope, from, to)
             ?? DirectInvitation(env, scope, from, to, fromBare, toBare)
             ?? Retraction(env, scope, from, to)

@@ -15,9 +15,14 @@ public sealed class EnvelopeDecoder(IEnumerable<string> trustedRelays, string co
     /// <summary>The component's own JID (notices come from it).</summary>
     public string ComponentJid => _component;
 
+    /// <summary>Whether a stanza's <c>from</c> is exactly one of the configured server hosts (an organization's domain):
+    /// the one address a client can never send from, since the server stamps every client stanza with the client's own
+    /// JID. A user on that host (<c>alice@example.test</c>) or a resource (<c>example.test/x</c>) is not the host.</summary>
+    public bool IsServerHost(string? from) => from != null && _trusted.Contains(from.ToLowerInvariant());
+
     /// <summary>Wraps a stanza the server handed over directly (inline mode), stamped now, if the relay is trusted.</summary>
     public TapEnvelope? Held(XElement stanza, string relay) =>
-        _trusted.Contains(relay.ToLowerInvariant()) ? new TapEnvelope(stanza, relay.ToLowerInvariant(), time.GetUtcNow()) : null;
+        IsServerHost(relay) ? new TapEnvelope(stanza, relay.ToLowerInvariant(), time.GetUtcNow()) : null;
 
     /// <summary>Decodes one stanza from the component stream.</summary>
     /// <returns>The envelope, or null with the reason it is not a copy to archive.</returns>

@@ -15,6 +15,10 @@ public sealed record InlineVerdict(bool Allowed, string Rule, string? ErrorType 
     /// adapter may stop holding their stanzas until the seats change (<see cref="SeatsChanged"/>).</summary>
     public static readonly InlineVerdict AllowUnlogged = new(true, "not-logged") { Unlogged = true };
 
+    /// <summary>What ImLogger's log and the archive say beyond <see cref="Text"/> (what a client declared, say); never sent
+    /// to anyone.</summary>
+    public string? Detail { get; init; }
+
     /// <summary>The held-for user is not logged (see <see cref="AllowUnlogged"/>).</summary>
     public bool Unlogged { get; init; }
 

@@ -33,10 +33,18 @@ internal static class ComponentReplies
                 new XElement(DiscoInfo + "feature", new XAttribute("var", Ping.NamespaceName))));
             return reply;
         }
-        reply.SetAttributeValue("type", "error");
-        if (payload != null) reply.Add(new XElement(payload));
-        reply.Add(new XElement(Ns.Component + "error", new XAttribute("type", "cancel"),
-            new XElement(Ns.Stanzas + "service-unavailable")));
-        return reply;
+        return Error(stanza, "cancel", "service-unavailable");
     }
+
+    /// <summary>An error reply to a request. The request's payload is not echoed (RFC 6120 allows it, but nothing the
+    /// component sends carries text a client chose) and the text, if any, is the component's own.</summary>
+    public static XElement Error(XElement request, string type, string condition, string? text = null) =>
+        new(Ns.Component + "iq",
+            new XAttribute("type", "error"),
+            new XAttribute("id", (string?)request.Attribute("id") ?? ""),
+            new XAttribute("from", (string?)request.Attribute("to") ?? ""),
+            new XAttribute("to", (string?)request.Attribute("from") ?? ""),
+            new XElement(Ns.Component + "error", new XAttribute("type", type),
+                new XElement(Ns.Stanzas + condition),
+                text == null ? null : new XElement(Ns.Stanzas + "text", new XAttribute(XNamespace.Xml + "lang", "en"), text)));
 }

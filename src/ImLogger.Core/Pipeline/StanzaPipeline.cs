@@ -88,7 +88,7 @@ public sealed partial class StanzaPipeline(
         else
             logger.LogDebug("{Kind} {Id}: {Events} ({Reason})", envelope.Stanza.Name.LocalName, (string?)envelope.Stanza.Attribute("id"),
                 string.Join(", ", result.Events.Select(e => e.Kind)), result.Reason);
-        policy.Observe(result.Events);
+        policy.Observe(result);
         return result.Events;
     }
 
@@ -109,6 +109,16 @@ public sealed partial class StanzaPipeline(
         StanzaOverLimit? over)
     {
         var relay = (string?)request.Iq.Attribute("from") ?? "";
+        // Trust only the server: held stanzas, gap and refusal reports count only from a configured host, which no
+        // client can send from. Anyone can address an iq to the component; checked before anything is read from it.
+        if (!decoder.IsServerHost(relay))
+        {
+            logger.LogWarning("Ignored an inline verdict request from {Sender}, which is not a configured server host: only the server's inline module " +
+                              "sends them; its {Items} item(s), {Gaps} gap report(s) and {Refusals} refusal report(s) had no effect",
+                relay.Length == 0 ? "(no from)" : relay, request.Items.Count + problems.Count, request.Gaps.Count, request.Refusals.Count);
+            replies.Add(ComponentReplies.Error(request.Iq, "auth", "forbidden", "Only the XMPP server's ImLogger module may send this."));
+            return;
+        }
         var verdicts = new List<(string, InlineVerdict)>();
         var cut = CutItems(request, over, relay);
         foreach (var (itemId, problem) in problems)
@@ -165,7 +175,8 @@ public sealed partial class StanzaPipeline(
                 allowed.AddRange(events.Skip(before));
                 continue;
             }
-            logger.LogInformation("Refused {Direction} {Kind} of {User} ({Rule})", item.Direction, item.Stanza.Name.LocalName, item.User, verdict.Rule);
+            logger.LogInformation("Refused {Direction} {Kind} of {User} ({Rule}{Detail})", item.Direction, item.Stanza.Name.LocalName, item.User, verdict.Rule,
+                verdict.Detail is { } detail ? ": " + detail : "");
             events.Add(RefusedEvent(envelope, item, verdict, classified));
             if (verdict.NoticeToLoggedUser is { } notice)
                 replies.Add(RefusalNotice(item, notice));
@@ -203,7 +214,7 @@ public sealed partial class StanzaPipeline(
             Text = attempt?.EncryptionScheme is { } scheme ? $"{scheme} encrypted message" : groupJoin ? $"join {toBare}" : attempt?.Text ?? stanza.Name.LocalName,
             StanzaId = (string?)stanza.Attribute("id"),
             StanzaType = (string?)stanza.Attribute("type"),
-            Reason = $"{verdict.Rule}: {verdict.Text}",
+            Reason = $"{verdict.Rule}: {verdict.Text}" + (verdict.Detail is { } detail ? $" ({detail})" : ""),
             LoggedUsers = [item.User],
             RawXml = stanza.ToString(SaveOptions.DisableFormatting),
         };

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using ImLogger.Classifier;
 using ImLogger.Config;
 using ImLogger.Conversations;
 using ImLogger.Envelope;
@@ -14,7 +15,8 @@ namespace ImLogger.Policy;
 /// <item><c>federated-group-chat</c>: no joining a group chat hosted by a domain this server does not serve
 /// (federated users joining rooms hosted here are not affected: their stanzas are not a logged user's);</item>
 /// <item><c>encrypted-group-chat</c>: no joining a room known to be end-to-end encrypted: listed in the config,
-/// or seen carrying encrypted traffic (remembered in the spool across restarts, until an admin forgets it);</item>
+/// or seen reflecting encrypted traffic to a logged occupant (remembered in the spool across restarts, until an admin
+/// forgets it);</item>
 /// <item><c>unapproved-client</c>: where the organization lists approved clients, a logged user's session may send
 /// only once its client is identified (see <see cref="ClientRegistry"/>) as one of them, at the minimum version.</item>
 /// </list>
@@ -40,14 +42,17 @@ public sealed class CompliancePolicy(RestrictionSettings restrictions, Func<stri
     /// <summary>Rooms logged users may not join, with why.</summary>
     public IReadOnlyDictionary<string, string> EncryptedRooms => _encryptedRooms;
 
-    /// <summary>Learns from what was seen (in either mode): a room carrying encrypted traffic is an encrypted room.</summary>
-    public void Observe(IEnumerable<ConversationEvent> events)
+    /// <summary>Learns from one classified stanza (in either mode): a room is encrypted when it reflected ciphertext to a
+    /// logged occupant (<see cref="Classification.EncryptedRoom"/>). What a client sends, or a bare XEP-0380 marker, teaches
+    /// nothing: anyone could close any room to logged users with it. Also retries records the store could not write.</summary>
+    public void Observe(Classification classification)
     {
-        foreach (var e in events)
+        ArgumentNullException.ThrowIfNull(classification);
+        if (classification.EncryptedRoom is { } room)
         {
-            if (e.Kind != EventKind.Encrypted || e.ConversationType != ConversationType.GroupChat) continue;
-            var why = $"encrypted traffic seen at {e.ReceivedUtc:u}";
-            if (_encryptedRooms.TryAdd(e.ConversationKey, why)) _unsaved.Enqueue((e.ConversationKey, why));
+            var seen = classification.Events.FirstOrDefault()?.ReceivedUtc ?? DateTimeOffset.UtcNow;
+            var why = $"encrypted traffic seen at {seen:u}";
+            if (_encryptedRooms.TryAdd(room, why)) _unsaved.Enqueue((room, why));
         }
         while (store != null && _unsaved.TryPeek(out var next))
         {
@@ -82,16 +87,18 @@ public sealed class CompliancePolicy(RestrictionSettings restrictions, Func<stri
         var from = (string?)stanza.Attribute("from") ?? item.User;
         var to = (string?)stanza.Attribute("to") ?? "";
 
+        // Every text below is ImLogger's own or the config's: a scheme comes from a fixed list (never the EME name
+        // attribute), a client is named only as the config names it, and JIDs only as the server prepped them.
         if (events.FirstOrDefault(e => e.Kind == EventKind.Encrypted) is { } encrypted)
         {
             var scheme = encrypted.EncryptionScheme ?? "end-to-end encryption";
             return item.Direction == InlineDirection.Out
                 ? InlineVerdict.Deny("end-to-end-encryption", "policy-violation",
                     $"Your conversations are logged for compliance, so end-to-end encrypted messages ({scheme}) cannot be sent: this one was not delivered. Turn encryption off for this chat and send it again.",
-                    $"Your {scheme} encrypted message to {Bare(to)} was not delivered: your conversations are logged for compliance, and encrypted messages cannot be archived. Turn encryption off for this chat and send it again.")
+                    $"Your encrypted message ({scheme}) to {Shown(Bare(to))} was not delivered: your conversations are logged for compliance, and encrypted messages cannot be archived. Turn encryption off for this chat and send it again.")
                 : InlineVerdict.Deny("end-to-end-encryption", "policy-violation",
-                    $"{item.User} is logged for compliance, so end-to-end encrypted messages ({scheme}) to them cannot be archived and are refused. Send it without encryption.",
-                    $"{Bare(from)} sent you a {scheme} encrypted message; it was refused because your conversations are logged for compliance. Ask them to send it without encryption.");
+                    $"{Shown(item.User)} is logged for compliance, so end-to-end encrypted messages ({scheme}) to them cannot be archived and are refused. Send it without encryption.",
+                    $"{Shown(Bare(from))} sent you an encrypted message ({scheme}); it was refused because your conversations are logged for compliance. Ask them to send it without encryption.");
         }
 
         if (item.Direction == InlineDirection.Out && stanza.Name.LocalName != "presence"
@@ -104,9 +111,12 @@ public sealed class CompliancePolicy(RestrictionSettings restrictions, Func<stri
                     $"ImLogger has not identified your client yet (logged users may use only: {allowedList}); it has asked for its version. Try again in a moment.",
                     type: "wait");
             if (!approved.Any(a => a.Matches(client.Name, client.CapsNode, client.Version)))
+            {
+                var yours = Describe(approved, client);
                 return InlineVerdict.Deny("unapproved-client", "policy-violation",
-                    $"Your client ({client}) is not approved for logged users; use one of: {allowedList}.",
-                    $"Your messages cannot be sent from {client}: logged users may use only {allowedList}.");
+                    $"Your client{yours} is not approved for logged users; use one of: {allowedList}.",
+                    $"Your messages cannot be sent from this client{yours}: logged users may use only {allowedList}.") with { Detail = $"the session runs {client}" };
+            }
         }
 
         if (item.Direction == InlineDirection.Out && IsGroupChatJoin(stanza))
@@ -114,12 +124,12 @@ public sealed class CompliancePolicy(RestrictionSettings restrictions, Func<stri
             var room = Bare(to);
             if (!item.ToLocal)
                 return InlineVerdict.Deny("federated-group-chat", "policy-violation",
-                    $"Logged users may not join group chats hosted on other servers ({Domain(room)}); {room} was not joined.",
-                    $"You could not join {room}: logged users may only join group chats hosted by your own server.");
+                    $"Logged users may not join group chats hosted on other servers ({Shown(Domain(room))}); {Shown(room)} was not joined.",
+                    $"You could not join {Shown(room)}: logged users may only join group chats hosted by your own server.");
             if (_encryptedRooms.TryGetValue(room, out var why))
                 return InlineVerdict.Deny("encrypted-group-chat", "policy-violation",
-                    $"Logged users may not join end-to-end encrypted group chats; {room} is one ({why}).",
-                    $"You could not join {room}: it is an end-to-end encrypted group chat, and your conversations are logged.");
+                    $"Logged users may not join end-to-end encrypted group chats; {Shown(room)} is one ({why}).",
+                    $"You could not join {Shown(room)}: it is an end-to-end encrypted group chat, and your conversations are logged.");
         }
         return InlineVerdict.Allow;
     }
@@ -132,4 +142,20 @@ public sealed class CompliancePolicy(RestrictionSettings restrictions, Func<stri
     private static string Bare(string jid) => jid.IndexOf('/') is var i and >= 0 ? jid[..i].ToLowerInvariant() : jid.ToLowerInvariant();
 
     private static string Domain(string jid) => jid[(jid.IndexOf('@') + 1)..];
+
+    /// <summary>A JID as a notice may show it: the server prepped it (no spaces, no "/", ":" or "&lt;" in a local part,
+    /// RFC 7622), so it names someone and cannot carry a sentence; anything else (a laxer server) is not shown.</summary>
+    internal static string Shown(string jid) =>
+        jid.Length is > 0 and <= 3071 && !jid.Any(c => char.IsWhiteSpace(c) || char.IsControl(c) || c is '"' or '\'' or '<' or '>' or ':' or '&' or '/')
+            ? jid : "another address";
+
+    /// <summary>" (Conversations 2.10)" when the session runs an approved client below its minimum version, named as the
+    /// config names it, with the version numbers it reported; "" otherwise: what a client calls itself is never repeated
+    /// to anyone (the log and the archive have it).</summary>
+    private static string Describe(IReadOnlyList<ApprovedClient> approved, ClientRegistry.ClientInfo client)
+    {
+        var same = approved.FirstOrDefault(a => (a with { MinVersion = null }).Matches(client.Name, client.CapsNode, null));
+        if (same == null) return "";
+        return $" ({same.Name ?? same.CapsNode}{(client.Version is { } v ? " " + v : ", version unknown")})";
+    }
 }

@@ -1,4 +1,5 @@
 using System.Xml.Linq;
+using ImLogger.Classifier;
 using ImLogger.Config;
 using ImLogger.Conversations;
 using ImLogger.Inline;
@@ -18,6 +19,10 @@ public class CompliancePolicyTests
         EncryptionScheme = "OMEMO", LoggedUsers = ["alice@example.test"], RawXml = "<m/>",
     };
 
+    /// <summary>What the classifier makes of ciphertext a room reflected to a logged occupant.</summary>
+    private static Classification Reflected(string room) =>
+        new Classification([Encrypted(ConversationType.GroupChat, room)], "end-to-end encrypted message (OMEMO)") { EncryptedRoom = room };
+
     private const string Chat = "<message xmlns='jabber:client' from='alice@example.test/l' to='bob@example.test' type='chat'><body>hi</body></message>";
     private const string Join = "<presence xmlns='jabber:client' from='alice@example.test/l' to='room@conference.remote.test/alice'><x xmlns='http://jabber.org/protocol/muc'/></presence>";
 
@@ -29,7 +34,7 @@ public class CompliancePolicyTests
     }
 
     [TestCase(InlineDirection.Out, "cannot be sent", "was not delivered")]
-    [TestCase(InlineDirection.In, "alice@example.test is logged for compliance", "sent you a OMEMO encrypted message")]
+    [TestCase(InlineDirection.In, "alice@example.test is logged for compliance", "sent you an encrypted message (OMEMO)")]
     public void EncryptionIsRefusedBothWaysWithTextsForBothSides(InlineDirection direction, string senderText, string notice)
     {
         var v = new CompliancePolicy(new RestrictionSettings()).Decide(Item(direction, Chat), [Encrypted()]);
@@ -67,7 +72,7 @@ public class CompliancePolicyTests
         var policy = new CompliancePolicy(new RestrictionSettings { EncryptedRooms = ["secret@conference.example.test"] });
         Assert.That(policy.Decide(Item(InlineDirection.Out, listed), []).Rule, Is.EqualTo("encrypted-group-chat"));
         Assert.That(policy.Decide(Item(InlineDirection.Out, learned), []).Allowed, Is.True);
-        policy.Observe([Encrypted(ConversationType.GroupChat, "omemo@conference.example.test")]);
+        policy.Observe(Reflected("omemo@conference.example.test"));
         var v = policy.Decide(Item(InlineDirection.Out, learned), []);
         Assert.That(v.Rule, Is.EqualTo("encrypted-group-chat"));
         Assert.That(v.Text, Does.Contain("encrypted traffic seen"));
@@ -84,7 +89,7 @@ public class CompliancePolicyTests
             using (var spool = new ImLogger.Spool.LiteDbSpool(path, Microsoft.Extensions.Logging.Abstractions.NullLogger<ImLogger.Spool.LiteDbSpool>.Instance))
             {
                 var first = new CompliancePolicy(listed, store: spool);
-                first.Observe([Encrypted(ConversationType.GroupChat, "omemo@conference.example.test")]);
+                first.Observe(Reflected("omemo@conference.example.test"));
                 Assert.That(spool.LearnedEncryptedRooms().Keys, Is.EquivalentTo(new[] { "omemo@conference.example.test" }), "only learned rooms are stored");
             }
             using (var spool = new ImLogger.Spool.LiteDbSpool(path, Microsoft.Extensions.Logging.Abstractions.NullLogger<ImLogger.Spool.LiteDbSpool>.Instance))
@@ -112,9 +117,9 @@ public class CompliancePolicyTests
         store.SetupSequence(s => s.AddLearnedEncryptedRoom(Moq.It.IsAny<string>(), Moq.It.IsAny<string>()))
             .Throws(new IOException("No space left on device")).Pass();
         var policy = new CompliancePolicy(new RestrictionSettings(), store: store.Object);
-        policy.Observe([Encrypted(ConversationType.GroupChat, "omemo@conference.example.test")]);
+        policy.Observe(Reflected("omemo@conference.example.test"));
         Assert.That(policy.EncryptedRooms.Keys, Does.Contain("omemo@conference.example.test"));
-        policy.Observe([]);
+        policy.Observe(Classification.Ignored("nothing"));
         store.Verify(s => s.AddLearnedEncryptedRoom("omemo@conference.example.test", Moq.It.IsAny<string>()), Moq.Times.Exactly(2));
     }
 
@@ -143,9 +148,9 @@ public class CompliancePolicyTests
         Assert.That(tooOld.Rule, Is.EqualTo("unapproved-client"));
         Assert.That(tooOld.Text, Does.Contain("Conversations 2.10.1").And.Contain("Conversations 2.12 or later"));
 
-        // Another session with the same caps hash is known without asking again.
-        Assert.That(clients.ObservePresence(XElement.Parse("<presence xmlns='jabber:client' from='alice@example.test/phone'><c xmlns='http://jabber.org/protocol/caps' node='http://conversations.im' ver='abc=' hash='sha-1'/></presence>"), "alice@example.test/phone"), Is.Null);
-        Assert.That(clients.Get("alice@example.test/phone")!.VersionText, Is.EqualTo("2.10.1"));
+        // Another session with the same caps hash is asked too: what one session declares decides for it alone.
+        Assert.That(clients.ObservePresence(XElement.Parse("<presence xmlns='jabber:client' from='alice@example.test/phone'><c xmlns='http://jabber.org/protocol/caps' node='http://conversations.im' ver='abc=' hash='sha-1'/></presence>"), "alice@example.test/phone"), Is.Not.Null);
+        Assert.That(clients.Get("alice@example.test/phone")!.Answered, Is.False);
     }
 
     [TestCase("Conversations", null, "2.12.0", true)]

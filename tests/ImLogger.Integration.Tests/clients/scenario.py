@@ -5,6 +5,8 @@ usage: scenario.py HOST PORT SCENARIO.json
 
 SCENARIO.json: {"password": "pw", "steps": [STEP, ...]}, steps run one after another:
   {"as": "alice@example.test", "do": "connect"}
+      optional: "software": {"name": "EvilClient", "version": "0.1"} (its XEP-0092 answer), "presence": "<presence>...</presence>"
+      (sent instead of the plain initial presence, e.g. with caps), "iq_errors": true (iq errors are recorded like the others)
   {"as": "alice@example.test", "do": "chat", "to": "bob@example.test", "body": "hi", "html": "<p>hi <img alt=':-)' src='x.png'/></p>"}
   {"as": "bob@example.test",   "do": "expect", "from": "alice@example.test", "body": "hi"}   # waits until received
   {"as": "alice@example.test", "do": "join", "room": "lobby@conference.example.test", "nick": "alice"}
@@ -24,18 +26,24 @@ import json
 import sys
 
 import slixmpp
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import StanzaPath
 
 TIMEOUT = 15
 
 
 class Client(slixmpp.ClientXMPP):
-    def __init__(self, jid, password):
+    def __init__(self, jid, password, software=None, presence=None, iq_errors=False):
         super().__init__(jid, password)
         self.register_plugin("xep_0030")
         self.register_plugin("xep_0045")
         self.register_plugin("xep_0071")
         self.register_plugin("xep_0199")
-        self.register_plugin("xep_0092")  # answers software version queries (ImLogger's approved-client check)
+        # answers software version queries (ImLogger's approved-client check), as itself or as the step says
+        self.register_plugin("xep_0092", {"software_name": software["name"], "version": software["version"]} if software else None)
+        self.initial_presence = presence
+        if iq_errors:
+            self.register_handler(Callback("iq errors", StanzaPath("iq@type=error"), self.on_error))
         self.received = []
         self.arrived = asyncio.Event()
         self.ready = asyncio.Event()
@@ -52,7 +60,10 @@ class Client(slixmpp.ClientXMPP):
         self.ready.set()
 
     async def on_start(self, _):
-        self.send_presence()
+        if self.initial_presence:
+            self.send_raw(self.initial_presence)
+        else:
+            self.send_presence()
         await self.get_roster()
         self.ready.set()
 
@@ -91,7 +102,8 @@ async def run(host, port, scenario):
         who = step.get("as")
         c = clients.get(who)
         if do == "connect":
-            c = clients[who] = Client(who + "/" + step.get("resource", "test"), step.get("password", password))
+            c = clients[who] = Client(who + "/" + step.get("resource", "test"), step.get("password", password),
+                                      step.get("software"), step.get("presence"), step.get("iq_errors", False))
             c.enable_starttls = False
             c.enable_direct_tls = False
             c.enable_plaintext = True
