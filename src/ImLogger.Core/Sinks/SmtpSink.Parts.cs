@@ -88,7 +88,7 @@ public abstract partial class SmtpSink
 
         if (resume == DeliveryProgress.None)
         {
-            var whole = Shape(transcript, null);
+            var whole = Wire(Shape(transcript, null));
             if (Size(whole) <= budget + PartOverhead) return [new PlannedPart(whole, new DeliveryProgress(1, transcript.Events.Count), IsPart: false)];
         }
         var units = transcript.Events.Skip(resume.EventsAccepted).Select((e, i) => new Unit(e, resume.EventsAccepted + i, 1, 1)).ToList();
@@ -107,24 +107,54 @@ public abstract partial class SmtpSink
         return parts;
     }
 
-    /// <summary>Halves the units until each half's message fits (deterministic: the same transcript, limit and progress
-    /// always split the same way). An event too large on its own is cut into pieces, each its own part.</summary>
+    /// <summary>Packs the units in order into parts that fill the budget: each unit's share of a message is measured once
+    /// (its part alone, less a part without text), parts are filled greedily by those shares, and every part is then measured
+    /// whole; one that still does not fit is halved until it does. Deterministic: the same transcript, limit and progress
+    /// always split the same way. An event too large on its own is cut into pieces, each its own part.</summary>
     private void Split(Transcript transcript, List<Unit> units, long max, List<List<Unit>> into)
     {
         if (units.Count == 0) return;
-        if (Size(PartMessage(transcript, units, 99999, 99999)) <= max)
+        var empty = units[0] with { Event = units[0].Event with { Text = "", Html = null } };
+        var overhead = Size(PartMessage(transcript, [empty], 99999, 99999));
+        var current = new List<Unit>();
+        var filled = overhead;
+        foreach (var unit in units)
+        {
+            var alone = Size(PartMessage(transcript, [unit], 99999, 99999));
+            if (alone > max)
+            {
+                Fit(transcript, current, max, into);
+                current = [];
+                filled = overhead;
+                into.AddRange(Pieces(transcript, unit, max).Select(p => new List<Unit> { p }));
+                continue;
+            }
+            var share = Math.Max(0, alone - overhead);
+            if (current.Count > 0 && filled + share > max)
+            {
+                Fit(transcript, current, max, into);
+                current = [];
+                filled = overhead;
+            }
+            current.Add(unit);
+            filled += share;
+        }
+        Fit(transcript, current, max, into);
+    }
+
+    /// <summary>Adds the units as one part when their message fits, else halves them until each half does (the shares are
+    /// estimates: headers such as the participant list grow with the part).</summary>
+    private void Fit(Transcript transcript, List<Unit> units, long max, List<List<Unit>> into)
+    {
+        if (units.Count == 0) return;
+        if (units.Count == 1 || Size(PartMessage(transcript, units, 99999, 99999)) <= max)
         {
             into.Add(units);
             return;
         }
-        if (units.Count == 1)
-        {
-            into.AddRange(Pieces(transcript, units[0], max).Select(p => new List<Unit> { p }));
-            return;
-        }
         var half = units.Count / 2;
-        Split(transcript, units.GetRange(0, half), max, into);
-        Split(transcript, units.GetRange(half, units.Count - half), max, into);
+        Fit(transcript, units.GetRange(0, half), max, into);
+        Fit(transcript, units.GetRange(half, units.Count - half), max, into);
     }
 
     /// <summary>An event larger than a part on its own, as consecutive pieces of its text, each saying which piece of what
@@ -188,7 +218,7 @@ public abstract partial class SmtpSink
         message.References.Add(root);
         message.Subject += part.SubjectSuffix;
         message.Headers.Replace("X-ImLogger-Part", string.Create(CultureInfo.InvariantCulture, $"{number}/{of}"));
-        return message;
+        return Wire(message);
     }
 
     /// <summary>Measured as it travels: CRLF line endings (SMTP's, and what an EML file holds), whatever the OS.</summary>
@@ -199,6 +229,15 @@ public abstract partial class SmtpSink
         var format = FormatOptions.Default.Clone();
         format.NewLineFormat = NewLineFormat.Dos;
         return format;
+    }
+
+    /// <summary>The message in the transfer encodings it travels in: 7-bit, lines of at most 998 octets (RFC 5321), as
+    /// MailKit would make it for a server without 8BITMIME. Done before measuring, because long lines become
+    /// quoted-printable, which is larger; MailKit's own preparation then changes nothing.</summary>
+    private static MimeMessage Wire(MimeMessage message)
+    {
+        message.Prepare(EncodingConstraint.SevenBit, 998);
+        return message;
     }
 
     /// <summary>A message's size on the wire.</summary>
