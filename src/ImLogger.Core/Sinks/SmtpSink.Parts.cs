@@ -108,53 +108,36 @@ public abstract partial class SmtpSink
     }
 
     /// <summary>Packs the units in order into parts that fill the budget: each unit's share of a message is measured once
-    /// (its part alone, less a part without text), parts are filled greedily by those shares, and every part is then measured
-    /// whole; one that still does not fit is halved until it does. Deterministic: the same transcript, limit and progress
-    /// always split the same way. An event too large on its own is cut into pieces, each its own part.</summary>
+    /// (its part alone, less a part without text), a part takes units by those shares, and is then measured whole and
+    /// trimmed from its end until it fits (the shares are estimates: headers such as the participant list grow with the
+    /// part). Each part depends only on where it starts, so the same transcript, limit and progress always split the same
+    /// way, and a resumed delivery cuts the rest as the first attempt did. An event too large on its own is cut into
+    /// pieces, each its own part.</summary>
     private void Split(Transcript transcript, List<Unit> units, long max, List<List<Unit>> into)
     {
         if (units.Count == 0) return;
         var empty = units[0] with { Event = units[0].Event with { Text = "", Html = null } };
         var overhead = Size(PartMessage(transcript, [empty], 99999, 99999));
-        var current = new List<Unit>();
-        var filled = overhead;
-        foreach (var unit in units)
+        var alone = units.Select(u => Size(PartMessage(transcript, [u], 99999, 99999))).ToList();
+        for (var start = 0; start < units.Count;)
         {
-            var alone = Size(PartMessage(transcript, [unit], 99999, 99999));
-            if (alone > max)
+            if (alone[start] > max)
             {
-                Fit(transcript, current, max, into);
-                current = [];
-                filled = overhead;
-                into.AddRange(Pieces(transcript, unit, max).Select(p => new List<Unit> { p }));
+                into.AddRange(Pieces(transcript, units[start], max).Select(p => new List<Unit> { p }));
+                start++;
                 continue;
             }
-            var share = Math.Max(0, alone - overhead);
-            if (current.Count > 0 && filled + share > max)
+            var take = 1;
+            for (var filled = alone[start]; start + take < units.Count && alone[start + take] <= max; take++)
             {
-                Fit(transcript, current, max, into);
-                current = [];
-                filled = overhead;
+                filled += Math.Max(0, alone[start + take] - overhead);
+                if (filled > max) break;
             }
-            current.Add(unit);
-            filled += share;
+            for (long size; take > 1 && (size = Size(PartMessage(transcript, units.GetRange(start, take), 99999, 99999))) > max;)
+                take = (int)Math.Max(1, Math.Min(take - 1, take * max / size));
+            into.Add(units.GetRange(start, take));
+            start += take;
         }
-        Fit(transcript, current, max, into);
-    }
-
-    /// <summary>Adds the units as one part when their message fits, else halves them until each half does (the shares are
-    /// estimates: headers such as the participant list grow with the part).</summary>
-    private void Fit(Transcript transcript, List<Unit> units, long max, List<List<Unit>> into)
-    {
-        if (units.Count == 0) return;
-        if (units.Count == 1 || Size(PartMessage(transcript, units, 99999, 99999)) <= max)
-        {
-            into.Add(units);
-            return;
-        }
-        var half = units.Count / 2;
-        Fit(transcript, units.GetRange(0, half), max, into);
-        Fit(transcript, units.GetRange(half, units.Count - half), max, into);
     }
 
     /// <summary>An event larger than a part on its own, as consecutive pieces of its text, each saying which piece of what
