@@ -86,7 +86,9 @@ public abstract partial class SmtpSink
         if (resume.EventsAccepted < 0 || resume.PartsAccepted < 0 || resume.EventsAccepted > transcript.Events.Count)
             throw new ArgumentOutOfRangeException(nameof(resume), resume, $"the transcript has {transcript.Events.Count} events");
 
-        if (resume == DeliveryProgress.None)
+        // Every character of text is in the message at least once: a transcript with more text than the budget cannot
+        // fit whole, and rendering it whole only to find that out costs as much as the split.
+        if (resume == DeliveryProgress.None && transcript.Events.Sum(e => (long)(e.Text?.Length ?? 0)) <= budget + PartOverhead)
         {
             var whole = Wire(Shape(transcript, null));
             if (Size(whole) <= budget + PartOverhead) return [new PlannedPart(whole, new DeliveryProgress(1, transcript.Events.Count), IsPart: false)];
