@@ -109,6 +109,58 @@ public class SmtpSizeLimitTests
         AssertOrderedParts(parts, id, messages: 100);
     }
 
+    [Test, CancelAfter(180_000)]
+    public async Task KilledWhileAPartAwaitsItsReply_TheRestartResendsOnlyThatPart_UnderItsMessageId()
+    {
+        await using var server = await TestSmtpServer.StartAsync(_world.Ca.Issue("localhost"));
+        var received = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        // The server has part 3 whole; its 250 reply is held until the real process has been killed.
+        server.BeforeReply = async (_, ct) =>
+        {
+            if (server.Raw.Count < 3) return;
+            received.TrySetResult();
+            await release.Task.WaitAsync(ct);
+        };
+        _world.WriteConfig($"""
+            <secure-smtp name="mail" {_world.SmtpAttributes(server.Port)} to="journal@corp.example.com" max-message-size="128KB" />
+            """, "mail", componentPort: Paths.FreePort()); // no XMPP server: the dispatcher works regardless
+        var id = _world.Chat(messages: 80, size: 6_000, "mail");
+        _world.CloseSpool();
+        var env = new Dictionary<string, string> { [ImLoggerProcess.SecretVariable] = "component-secret", [SmtpWorld.PasswordVariable] = TestSmtpServer.Password };
+
+        await using (var first = ImLoggerProcess.Start("imlogger-1", env, "run", "--config", _world.ConfigPath, "--log-config", Paths.NLogConfig))
+        {
+            await received.Task.WaitAsync(TimeSpan.FromSeconds(60));
+            first.KillHard();
+            await first.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        }
+        server.BeforeReply = null;
+        release.TrySetResult();
+        var recorded = _world.Delivery(id, "mail");
+        Assert.That(recorded.PartsAccepted, Is.EqualTo(2), "parts 1 and 2 were recorded as they were accepted; part 3's reply never came");
+        _world.CloseSpool();
+
+        await using (var second = ImLoggerProcess.Start("imlogger-2", env, "run", "--config", _world.ConfigPath, "--log-config", Paths.NLogConfig))
+        {
+            await second.WaitForLineAsync(l => l.Contains($"transcript {id}", StringComparison.Ordinal) && l.Contains("delivered to mail", StringComparison.Ordinal),
+                TimeSpan.FromSeconds(60), "the rest delivered after the restart");
+            Assert.That(await second.TerminateAsync(TimeSpan.FromSeconds(30)), Is.Zero);
+        }
+
+        var messages = server.Messages;
+        var ids = messages.Select(m => m.MessageId).ToList();
+        Assert.Multiple(() =>
+        {
+            Assert.That(ids.Take(3), Is.Unique);
+            Assert.That(ids[3], Is.EqualTo(ids[2]), "part 3 again, under the same Message-ID (the archive keeps one)");
+            Assert.That(ids.Skip(3), Is.Unique, "parts 1 and 2 were not sent again");
+            Assert.That(_world.Spool.Load(id), Is.Null);
+        });
+        var once = messages.Take(3).Concat(messages.Skip(4)).ToList();
+        AssertOrderedParts(once, id, messages: 80);
+    }
+
     [Test, CancelAfter(60_000)]
     public async Task ServerLimitTooSmallForAnyPart_KeptPendingWithWhatToDo()
     {
