@@ -189,6 +189,22 @@ public class SmtpSinkPartsTests
     }
 
     [Test]
+    public void AHugeMessageWhoseFormattedVersionSaysSomethingElse_KeepsBothTexts()
+    {
+        // A client may put one thing in <body> and another in XHTML-IM: both are the record.
+        var html = "<body xmlns='http://www.w3.org/1999/xhtml'><p>" + new string('q', 300_000) + " HIDDEN-IN-HTML</p></body>";
+        var transcript = Events.OneToOne(Events.Chat("alice@example.test/laptop", "bob@example.test", "PLAIN " + new string('z', 300_000), Events.T0, html)) with { Id = "t4" };
+
+        var parts = SecureSink(Limit).Compose(transcript);
+
+        var all = string.Concat(parts.Select(p => p.TextBody!));
+        Assert.That(parts.Select(WireSize), Has.All.LessThanOrEqualTo(SmtpSink.Budget(Limit)));
+        Assert.That(all, Does.Contain("PLAIN ").And.Contain("HIDDEN-IN-HTML").And.Contain("formatted (XHTML-IM) version, as text"));
+        Assert.That(all.Count(c => c == 'q'), Is.EqualTo(300_000));
+        Assert.That(all.Count(c => c == 'z'), Is.EqualTo(300_000));
+    }
+
+    [Test]
     public void DrcCm_EachPartCarriesTheConversationXmlOfItsOwnEvents()
     {
         var transcript = Chat(200, 3000);
