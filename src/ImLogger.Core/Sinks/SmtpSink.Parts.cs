@@ -77,6 +77,8 @@ public abstract partial class SmtpSink
     /// <summary>What is sent of a limit: it less a headroom of 2 % (at least 16 KB).</summary>
     internal static long Budget(long limit) => limit - Math.Max(MinHeadroom, limit / 50);
 
+    /// <summary>The messages that deliver what is left after <paramref name="resume"/>: the whole transcript as one message
+    /// when nothing was sent yet and it fits, else the rest as parts numbered on from the accepted ones.</summary>
     internal List<PlannedPart> Plan(Transcript transcript, long limit, DeliveryProgress resume)
     {
         ArgumentNullException.ThrowIfNull(transcript);
@@ -100,11 +102,11 @@ public abstract partial class SmtpSink
         var parts = new List<PlannedPart>(groups.Count);
         for (var g = 0; g < groups.Count; g++)
         {
-            var units_ = groups[g];
+            var group = groups[g];
             var number = resume.PartsAccepted + g + 1;
-            var last = units_[^1];
+            var last = group[^1];
             var after = new DeliveryProgress(number, last.Completes ? last.Index + 1 : last.Index);
-            parts.Add(new PlannedPart(PartMessage(transcript, units_, number, of), after, IsPart: true));
+            parts.Add(new PlannedPart(PartMessage(transcript, group, number, of), after, IsPart: true));
         }
         return parts;
     }
