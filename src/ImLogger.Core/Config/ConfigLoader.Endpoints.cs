@@ -13,7 +13,7 @@ public static partial class ConfigLoader
         private static readonly string[] SmtpAttributes =
         [
             "name", "host", "port", "tls", "insecure-plaintext-for-lab-only", "username", "password-file", "password-env", "password",
-            "from", "to", "ca-file", "timeout", "max-attempts",
+            "from", "to", "ca-file", "timeout", "max-attempts", "max-message-size",
         ];
 
         private EndpointConfig ReadEndpoint(XElement d, string name) => d.Name.LocalName switch
@@ -29,7 +29,6 @@ public static partial class ConfigLoader
                 Name = name, Host = "", Port = 0, Tls = SmtpTlsMode.StartTls, From = "", To = [],
                 MessageType = HeaderToken(d, "msg-type", "XMPP"),
                 AddressTemplate = AddressTemplate(d),
-                MaxMessageBytes = Long(d, "max-eml-bytes", GlobalRelayEndpointConfig.DefaultMaxMessageBytes, 64 * 1024, GlobalRelayEndpointConfig.DefaultMaxMessageBytes),
             }),
             "drc-cm" => ReadSmtp(d, ["subject"], new DrcCmEndpointConfig
             {
@@ -103,7 +102,46 @@ public static partial class ConfigLoader
                 CaFile = caFile,
                 Timeout = Duration(d, "timeout", TimeSpan.FromSeconds(60)),
                 MaxAttempts = MaxAttempts(d),
+                MaxMessageBytes = MaxMessageSize(d, typed.MaxMessageBytes),
             };
+        }
+
+        /// <summary>max-message-size ("10MB", "512KB", "10240000"), or global-relay's older max-eml-bytes (bytes only);
+        /// never above the type's default when that is a published hard limit (Global Relay's 250 MB).</summary>
+        private long MaxMessageSize(XElement d, long typeDefault)
+        {
+            var size = d.Attribute("max-message-size");
+            var eml = d.Attribute("max-eml-bytes");
+            if (size != null && eml != null)
+                throw Error(eml, "give only one of max-message-size and max-eml-bytes (the older name of the same setting)");
+            var max = d.Name.LocalName == "global-relay" ? GlobalRelayEndpointConfig.MaxEmlBytes : 4L * 1024 * 1024 * 1024;
+            if (eml != null) return Long(d, "max-eml-bytes", typeDefault, SmtpEndpointConfig.MinMaxMessageBytes, max);
+            if (size == null) return typeDefault;
+            if (!TryParseByteSize(size.Value, out var bytes) || bytes < SmtpEndpointConfig.MinMaxMessageBytes || bytes > max)
+                throw Error(size, $"max-message-size must be a size such as 10MB, 512KB or 10240000 (bytes), from 64KB to {max / (1024 * 1024)}MB, not '{size.Value}'");
+            return bytes;
+        }
+
+        /// <summary>"10240000", "10MB", "10 MiB", "512KB", "1G": K, M and G count in 1024s (as Postfix and Exchange
+        /// show their limits), with an optional B or iB.</summary>
+        internal static bool TryParseByteSize(string text, out long bytes)
+        {
+            bytes = 0;
+            var t = text.Trim();
+            var digits = 0;
+            while (digits < t.Length && char.IsAsciiDigit(t[digits])) digits++;
+            if (digits == 0 || digits > 12 || !long.TryParse(t[..digits], NumberStyles.None, CultureInfo.InvariantCulture, out var number)) return false;
+            long factor = t[digits..].Trim().ToUpperInvariant() switch
+            {
+                "" or "B" => 1,
+                "K" or "KB" or "KIB" => 1024,
+                "M" or "MB" or "MIB" => 1024 * 1024,
+                "G" or "GB" or "GIB" => 1024 * 1024 * 1024,
+                _ => 0,
+            };
+            if (factor == 0 || number > long.MaxValue / factor) return false;
+            bytes = number * factor;
+            return true;
         }
 
         private SecretText? ReadPassword(XElement d)

@@ -67,6 +67,21 @@ public abstract record SmtpEndpointConfig : EndpointConfig
 
     /// <summary>Timeout of each network operation (connect, TLS handshake, each SMTP command).</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Postfix's default <c>message_size_limit</c> (10,240,000 bytes): the default largest message for endpoint
+    /// types without a published limit of their own.</summary>
+    public const long DefaultMaxMessageBytes = 10_240_000;
+
+    /// <summary>Smallest <see cref="MaxMessageBytes"/> the config accepts: below it a part could not hold a transcript's
+    /// heading and one event.</summary>
+    public const long MinMaxMessageBytes = 64 * 1024;
+
+    /// <summary>Largest message sent, as it travels (headers and transfer encoding included); the config's
+    /// <c>max-message-size</c>. The server's SIZE (RFC 1870, from EHLO) lowers it further when smaller; a longer transcript
+    /// is sent as numbered parts.</summary>
+    /// <remarks>Too high costs a refused upload (the sink then halves the part size and tries again in the same session);
+    /// too low only costs more, smaller parts.</remarks>
+    public long MaxMessageBytes { get; init; } = DefaultMaxMessageBytes;
 }
 
 /// <summary>Transcripts as e-mail (text and HTML alternatives) into the organization's own mail archive.</summary>
@@ -81,16 +96,16 @@ public sealed record SecureSmtpEndpointConfig : SmtpEndpointConfig
 public sealed record GlobalRelayEndpointConfig : SmtpEndpointConfig
 {
     /// <summary>Global Relay's published limit of one EML.</summary>
-    public const long DefaultMaxMessageBytes = 250L * 1024 * 1024;
+    public const long MaxEmlBytes = 250L * 1024 * 1024;
+
+    /// <summary>Creates the settings with Global Relay's own limit as the default <see cref="SmtpEndpointConfig.MaxMessageBytes"/>.</summary>
+    public GlobalRelayEndpointConfig() => MaxMessageBytes = MaxEmlBytes;
 
     /// <summary>The X-GlobalRelay-MsgType header (the source system's name).</summary>
     public string MessageType { get; init; } = "XMPP";
 
     /// <summary>How a participant's bare JID becomes an e-mail address: {jid}, {local} and {domain} are replaced.</summary>
     public string AddressTemplate { get; init; } = "{jid}";
-
-    /// <summary>Largest EML sent; a longer transcript is split into numbered parts.</summary>
-    public long MaxMessageBytes { get; init; } = DefaultMaxMessageBytes;
 }
 
 /// <summary>HP Autonomy DRC-CM journaling: readable transcript body plus the conversation as an XML attachment.</summary>

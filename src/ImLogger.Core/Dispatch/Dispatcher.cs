@@ -253,14 +253,19 @@ public sealed class Dispatcher
             ct.ThrowIfCancellationRequested();
             var transcript = _spool.Load(header.Id);
             if (transcript is null) continue; // delivered and deleted meanwhile
-            var attempts = header.Deliveries.FirstOrDefault(d => d.Endpoint == sink.Name)?.Attempts ?? 0;
+            var delivery = header.Deliveries.FirstOrDefault(d => d.Endpoint == sink.Name);
+            var attempts = delivery?.Attempts ?? 0;
+            var progress = new ProgressRecorder(_spool, transcript.Id, sink.Name,
+                new DeliveryProgress(delivery?.PartsAccepted ?? 0, delivery?.EventsAccepted ?? 0));
 
             string receipt;
             try
             {
                 receipt = await _quickRetry.ExecuteAsync(
-                    static (state, token) => new ValueTask<string>(state.sink.DeliverAsync(state.transcript, token)),
-                    (sink, transcript), ct).ConfigureAwait(false);
+                    static (state, token) => new ValueTask<string>(state.sink is IResumableSink resumable
+                        ? resumable.DeliverAsync(state.transcript, state.progress.Current, state.progress.Accepted, token)
+                        : state.sink.DeliverAsync(state.transcript, token)),
+                    (sink, transcript, progress), ct).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
@@ -278,6 +283,19 @@ public sealed class Dispatcher
                 transcript.Id, transcript.ConversationKey, transcript.Events.Count, sink.Name, receipt);
         }
         return new PassResult(delivered, More: due.Count >= _options.BatchSize);
+    }
+
+    /// <summary>Keeps a delivery in parts' progress durable: each accepted part is in the spool before the next is sent, and
+    /// a quick retry within the pass resumes from it too.</summary>
+    private sealed class ProgressRecorder(ISpool spool, string transcriptId, string endpoint, DeliveryProgress start)
+    {
+        public DeliveryProgress Current { get; private set; } = start;
+
+        public void Accepted(DeliveryProgress progress)
+        {
+            spool.RecordPartsAccepted(transcriptId, endpoint, progress.PartsAccepted, progress.EventsAccepted);
+            Current = progress;
+        }
     }
 
     /// <summary>Records the failure; true when it was transient (the endpoint's pass should stop).</summary>

@@ -27,10 +27,12 @@ public sealed class DrcCmSink : SmtpSink
     }
 
     /// <inheritdoc />
-    public override IReadOnlyList<MimeMessage> Compose(Transcript transcript)
+    /// <remarks>A part's attachment holds the part's events (file name with the part number), so each part is a
+    /// complete journal item on its own.</remarks>
+    protected override MimeMessage Shape(Transcript transcript, TranscriptPart? part)
     {
         ArgumentNullException.ThrowIfNull(transcript);
-        var message = _builder.Build(transcript);
+        var message = _builder.Build(transcript, part);
         message.To.Clear();
         message.To.AddRange(Recipients);
         if (_config.SubjectTemplate is { } template) message.Subject = SubjectTemplate.Render(template, transcript);
@@ -42,11 +44,12 @@ public sealed class DrcCmSink : SmtpSink
             Content = new MimeContent(new MemoryStream(DrcCmConversationXml.Render(transcript))),
             ContentDisposition = new ContentDisposition(ContentDisposition.Attachment),
             ContentTransferEncoding = ContentEncoding.Base64,
-            FileName = DrcCmConversationXml.FileNameFor(transcript),
+            FileName = part is null ? DrcCmConversationXml.FileNameFor(transcript)
+                : DrcCmConversationXml.FileNameFor(transcript).Replace(".xml", $".part{part.Number}.xml", StringComparison.Ordinal),
         };
         attachment.ContentType.Charset = "utf-8";
         var mixed = new Multipart("mixed") { message.Body ?? throw new InvalidOperationException("the transcript message has no body"), attachment };
         message.Body = mixed;
-        return [message];
+        return message;
     }
 }

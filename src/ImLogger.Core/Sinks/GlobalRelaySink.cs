@@ -3,7 +3,6 @@ using ImLogger.Config;
 using ImLogger.Conversations;
 using Microsoft.Extensions.Logging;
 using MimeKit;
-using MimeKit.IO;
 
 namespace ImLogger.Sinks;
 
@@ -18,19 +17,15 @@ namespace ImLogger.Sinks;
 /// <item>From is the first sender, To every other participant, each JID mapped to an address by the configured rule
 /// (default the JID itself); the SMTP envelope goes to the configured Global Relay address.</item>
 /// <item>HTML body (with its plain text alternative), <c>Auto-Submitted: auto-generated</c>, <c>Precedence: bulk</c>.</item>
-/// <item>A transcript whose EML would exceed the cap (Global Relay's published 250 MB) is split into numbered parts, each
-/// with its own stable Message-ID <c>&lt;{id}.part{k}@domain&gt;</c>, so nothing is dropped and a redelivery repeats the
-/// same parts.</item>
+/// <item>A transcript whose EML would exceed the cap (Global Relay's published 250 MB, or less by <c>max-message-size</c>
+/// or the server's SIZE) is split into numbered parts as every SMTP endpoint does (<see cref="SmtpSink"/>), so nothing is
+/// dropped and a redelivery repeats the same parts.</item>
 /// </list>
 /// </remarks>
 public sealed class GlobalRelaySink : SmtpSink
 {
-    /// <summary>Room left for the part number in the subject and headers once the split is fixed.</summary>
-    private const long PartOverhead = 4096;
-
     private readonly GlobalRelayEndpointConfig _config;
     private readonly TranscriptMessageBuilder _builder;
-    private readonly ILogger<GlobalRelaySink> _logger;
 
     /// <summary>Creates the sink.</summary>
     /// <param name="config">Endpoint settings.</param>
@@ -40,7 +35,6 @@ public sealed class GlobalRelaySink : SmtpSink
     {
         _config = config;
         _builder = new TranscriptMessageBuilder(config.From);
-        _logger = logger;
     }
 
     /// <summary>"Chat, N Users, M Messages, D Minutes" for the given events.</summary>
@@ -83,43 +77,10 @@ public sealed class GlobalRelaySink : SmtpSink
     }
 
     /// <inheritdoc />
-    public override IReadOnlyList<MimeMessage> Compose(Transcript transcript)
+    protected override MimeMessage Shape(Transcript transcript, TranscriptPart? part)
     {
         ArgumentNullException.ThrowIfNull(transcript);
-        var whole = Shape(transcript, transcript.Id, part: null);
-        if (Size(whole) <= _config.MaxMessageBytes) return [whole];
-
-        var chunks = new List<IReadOnlyList<ConversationEvent>>();
-        Split(transcript, transcript.Events, _config.MaxMessageBytes - PartOverhead, chunks);
-        var messages = new List<MimeMessage>(chunks.Count);
-        for (var i = 0; i < chunks.Count; i++)
-        {
-            var partId = string.Create(CultureInfo.InvariantCulture, $"{transcript.Id}.part{i + 1}");
-            messages.Add(Shape(transcript with { Events = chunks[i] }, partId, (i + 1, chunks.Count)));
-        }
-        _logger.LogInformation("transcript {Id} is larger than {Max} bytes as one EML; sent to {Endpoint} as {Parts} parts",
-            transcript.Id, _config.MaxMessageBytes, Name, messages.Count);
-        return messages;
-    }
-
-    /// <summary>Halves the events until each half's EML fits (deterministic: the same transcript always splits the same way).
-    /// A single event larger than the cap is sent alone; the server then accepts or refuses it, and a refusal is a
-    /// dead letter with the server's reason, never a silent drop.</summary>
-    private void Split(Transcript transcript, IReadOnlyList<ConversationEvent> events, long max, List<IReadOnlyList<ConversationEvent>> into)
-    {
-        if (events.Count <= 1 || Size(Shape(transcript with { Events = events }, transcript.Id, (1, 1))) <= max)
-        {
-            into.Add(events);
-            return;
-        }
-        var half = events.Count / 2;
-        Split(transcript, events.Take(half).ToList(), max, into);
-        Split(transcript, events.Skip(half).ToList(), max, into);
-    }
-
-    private MimeMessage Shape(Transcript transcript, string id, (int Number, int Of)? part)
-    {
-        var message = _builder.Build(transcript with { Id = id });
+        var message = _builder.Build(transcript, part);
         var participants = People(transcript);
         var first = transcript.Events.Select(e => e.SenderBareJid).FirstOrDefault(j => !string.IsNullOrEmpty(j) && participants.Contains(j));
         var from = first ?? participants.FirstOrDefault();
@@ -137,15 +98,10 @@ public sealed class GlobalRelaySink : SmtpSink
             if (others.Count == 0) others.Add(Mailbox(from));
             message.To.AddRange(others);
         }
-        message.Subject = Subject(transcript) + (part is { } p && p.Of > 1 ? string.Create(CultureInfo.InvariantCulture, $" (part {p.Number} of {p.Of})") : "");
+        message.Subject = Subject(transcript);
         message.Headers.Add("X-GlobalRelay-MsgType", _config.MessageType);
         message.Headers.Add("Auto-Submitted", "auto-generated");
         message.Headers.Add("Precedence", "bulk");
-        if (part is { } q && q.Of > 1)
-        {
-            message.Headers.Add("X-ImLogger-Part", string.Create(CultureInfo.InvariantCulture, $"{q.Number}/{q.Of}"));
-            message.Headers.Replace("X-ImLogger-Transcript-Id", TranscriptMessageBuilder.SafeToken(transcript.Id));
-        }
         return message;
     }
 
@@ -158,22 +114,5 @@ public sealed class GlobalRelaySink : SmtpSink
         if (MailboxAddress.TryParse(address, out var parsed) && parsed.Address.Contains('@') && !parsed.Address.Any(char.IsControl))
             return new MailboxAddress(display, parsed.Address);
         return new MailboxAddress(display, $"{TranscriptMessageBuilder.SafeToken(bareJid)}@{(Sender.Domain.Length > 0 ? Sender.Domain : "imlogger.invalid")}");
-    }
-
-    /// <summary>Measured as it travels: CRLF line endings (SMTP's, and what an EML file holds), whatever the OS.</summary>
-    private static readonly FormatOptions WireFormat = CreateWireFormat();
-
-    private static FormatOptions CreateWireFormat()
-    {
-        var format = FormatOptions.Default.Clone();
-        format.NewLineFormat = NewLineFormat.Dos;
-        return format;
-    }
-
-    private static long Size(MimeMessage message)
-    {
-        using var measure = new MeasuringStream();
-        message.WriteTo(WireFormat, measure);
-        return measure.Length;
     }
 }

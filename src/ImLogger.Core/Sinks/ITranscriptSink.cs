@@ -21,6 +21,34 @@ public interface ITranscriptSink
     Task<string> DeliverAsync(Transcript transcript, CancellationToken cancellationToken);
 }
 
+/// <summary>
+/// An endpoint that may take a transcript as several messages (parts, in order) and can resume after the parts it
+/// already accepted, so a retry after a partial failure does not send them again.
+/// </summary>
+public interface IResumableSink : ITranscriptSink
+{
+    /// <summary>Delivers what is left of a transcript after <paramref name="resume"/>, calling <paramref name="accepted"/>
+    /// after each part the endpoint accepted (the caller records it durably before the next part is sent).</summary>
+    /// <param name="transcript">The whole transcript (the same one every time).</param>
+    /// <param name="resume">What the endpoint accepted in earlier attempts; <see cref="DeliveryProgress.None"/> at first.</param>
+    /// <param name="accepted">Called with the new progress after each accepted part.</param>
+    /// <param name="cancellationToken">Cancels the delivery.</param>
+    /// <returns>The receipt (server replies), as <see cref="ITranscriptSink.DeliverAsync"/>.</returns>
+    /// <exception cref="SinkException">Delivery failed; what was accepted so far was reported through <paramref name="accepted"/>.</exception>
+    Task<string> DeliverAsync(Transcript transcript, DeliveryProgress resume, Action<DeliveryProgress> accepted, CancellationToken cancellationToken);
+}
+
+/// <summary>How far a delivery in parts got: the parts an endpoint accepted, and how many of the transcript's events
+/// (from the first, in order) they carried in full. Parts go in order, so what was accepted is always a prefix.</summary>
+/// <param name="PartsAccepted">Parts accepted (the next part is number PartsAccepted + 1).</param>
+/// <param name="EventsAccepted">Events carried in full by those parts (an event cut into pieces counts once all its
+/// pieces are accepted).</param>
+public readonly record struct DeliveryProgress(int PartsAccepted, int EventsAccepted)
+{
+    /// <summary>Nothing accepted yet.</summary>
+    public static readonly DeliveryProgress None = new(0, 0);
+}
+
 /// <summary>A delivery failed. Transient failures are retried with backoff; permanent ones become dead letters.</summary>
 public sealed class SinkException : Exception
 {

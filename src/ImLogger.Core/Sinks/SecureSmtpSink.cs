@@ -26,13 +26,13 @@ public sealed class SecureSmtpSink : SmtpSink
     }
 
     /// <inheritdoc />
-    public override IReadOnlyList<MimeMessage> Compose(Transcript transcript)
+    protected override MimeMessage Shape(Transcript transcript, TranscriptPart? part)
     {
-        var message = _builder.Build(transcript);
+        var message = _builder.Build(transcript, part);
         message.To.Clear();
         message.To.AddRange(Recipients);
         if (_config.SubjectTemplate is { } template) message.Subject = SubjectTemplate.Render(template, transcript);
-        return [message];
+        return message;
     }
 }
 

@@ -12,17 +12,19 @@ namespace ImLogger.Sinks;
 /// <summary>
 /// The part every SMTP-based endpoint shares: one SMTP session per delivery, TLS required (STARTTLS per RFC 3207 or
 /// implicit TLS per RFC 8314), the server's certificate validated, optional AUTH, then one or more messages.
-/// Subclasses only say what the message looks like (<see cref="Compose"/>).
+/// Subclasses only say what a message looks like (<see cref="Shape"/>).
 /// </summary>
 /// <remarks>
-/// Idempotence: every message has a Message-ID derived from the transcript id (and part number), so a redelivery after a
-/// crash between the server's 250 to DATA and <c>MarkDelivered</c> is the same message to the archive, which
-/// deduplicates by Message-ID.
+/// Size: a transcript larger than a message may be (the configured maximum or the server's SIZE, whichever is smaller)
+/// is sent as numbered parts, in order; the caller records each accepted part, so a retry sends only the rest.
+/// <para>Idempotence: every message has a Message-ID derived from the transcript id (and for a part, its number and the
+/// events it carries), so a redelivery after a crash between the server's 250 to DATA and recording it is the same
+/// message to the archive, which deduplicates by Message-ID.</para>
 /// <para>Failure classes (<see cref="SinkException.IsTransient"/>): connection, TLS, timeout, 4xx replies and AUTH
 /// failures are transient (the endpoint, not the transcript, is at fault: the transcript waits in the spool while the
 /// operator fixes the server or the config); a 5xx reply to MAIL, RCPT or DATA refuses this message and is permanent.</para>
 /// </remarks>
-public abstract class SmtpSink : ITranscriptSink
+public abstract partial class SmtpSink : IResumableSink
 {
     private readonly ILogger _logger;
 
@@ -51,26 +53,52 @@ public abstract class SmtpSink : ITranscriptSink
     /// <summary>SMTP envelope recipients (RCPT TO).</summary>
     protected IReadOnlyList<MailboxAddress> Recipients { get; }
 
-    /// <summary>The message(s) a transcript becomes, in order; more than one only when the endpoint splits long transcripts.
-    /// The result depends only on the transcript (stable Message-IDs).</summary>
-    public abstract IReadOnlyList<MimeMessage> Compose(Transcript transcript);
-
     /// <inheritdoc />
     /// <returns>"host:port accepted &lt;message-id&gt;: server reply" per message.</returns>
-    public async Task<string> DeliverAsync(Transcript transcript, CancellationToken cancellationToken)
+    public Task<string> DeliverAsync(Transcript transcript, CancellationToken cancellationToken) =>
+        DeliverAsync(transcript, DeliveryProgress.None, static _ => { }, cancellationToken);
+
+    /// <inheritdoc />
+    /// <remarks>The largest message is the smaller of the configured <c>max-message-size</c>, the SIZE the server
+    /// announces after EHLO, and a smaller limit learnt from an earlier refusal. A 552 (or 5.3.4) refusal for size halves
+    /// the limit and sends what is left in smaller parts, in the same session, down to a floor below which the refusal is
+    /// permanent; accepted parts are never sent again.</remarks>
+    public async Task<string> DeliverAsync(Transcript transcript, DeliveryProgress resume, Action<DeliveryProgress> accepted, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(transcript);
-        var messages = Compose(transcript);
+        ArgumentNullException.ThrowIfNull(accepted);
+        if (resume.PartsAccepted > 0 && resume.EventsAccepted >= transcript.Events.Count)
+            return $"{Config.Host}:{Config.Port} had accepted all {resume.PartsAccepted} part(s) before";
         var check = CreateCertificateCheck();
         using var client = CreateClient(check);
-        var receipts = new List<string>(messages.Count);
+        var receipts = new List<string>();
+        var progress = resume;
         try
         {
             await OpenAsync(client, cancellationToken).ConfigureAwait(false);
-            foreach (var message in messages)
+            var limit = MessageLimit(client);
+            var refused = true;
+            while (refused)
             {
-                var reply = await client.SendAsync(message, Sender, Recipients, cancellationToken).ConfigureAwait(false);
-                receipts.Add($"<{message.MessageId}>: {reply}");
+                refused = false;
+                foreach (var part in Plan(transcript, limit, progress))
+                {
+                    string reply;
+                    try
+                    {
+                        reply = await client.SendAsync(part.Message, Sender, Recipients, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (SmtpCommandException ex) when (IsTooLarge(ex))
+                    {
+                        limit = Shrink(limit, Size(part.Message), ex);
+                        refused = true;
+                        break;
+                    }
+                    receipts.Add($"<{part.Message.MessageId}>: {reply}");
+                    if (!part.IsPart) continue;
+                    progress = part.After;
+                    accepted(progress);
+                }
             }
             await client.DisconnectAsync(quit: true, cancellationToken).ConfigureAwait(false);
         }
@@ -78,8 +106,49 @@ public abstract class SmtpSink : ITranscriptSink
         {
             throw failure;
         }
-        _logger.LogDebug("endpoint {Endpoint}: {Count} message(s) for transcript {Id} accepted", Name, messages.Count, transcript.Id);
+        _logger.LogDebug("endpoint {Endpoint}: {Count} message(s) for transcript {Id} accepted", Name, receipts.Count, transcript.Id);
         return $"{Config.Host}:{Config.Port} accepted " + string.Join("; ", receipts);
+    }
+
+    /// <summary>The largest message this session may send: the configured maximum, lowered by the server's SIZE
+    /// (RFC 1870; MailKit reads it from the EHLO reply) and by what an earlier refusal taught.</summary>
+    private long MessageLimit(SmtpClient client)
+    {
+        var limit = Config.MaxMessageBytes;
+        if (client.Capabilities.HasFlag(SmtpCapabilities.Size) && client.MaxSize > 0) limit = Math.Min(limit, (long)client.MaxSize);
+        if (Interlocked.Read(ref _learnedLimit) is > 0 and var learned) limit = Math.Min(limit, learned);
+        if (Budget(limit) - PartOverhead < MinPartBytes)
+            throw new SinkException($"endpoint '{Name}' ({Config.Host}:{Config.Port}): the server takes messages of at most {limit} bytes " +
+                                    $"(SIZE {client.MaxSize}, max-message-size {Config.MaxMessageBytes}); ImLogger needs at least {MinMessageLimit} to send a transcript in parts. " +
+                                    "Raise the server's message size limit; transcripts wait in the spool.", isTransient: true);
+        return limit;
+    }
+
+    /// <summary>The smallest limit that still leaves <see cref="MinPartBytes"/> for a part.</summary>
+    private static long MinMessageLimit => (MinPartBytes + PartOverhead + MinHeadroom) * 51 / 50 + 1;
+
+    /// <summary>A limit learnt from a refusal for size, kept for the sink's life (0: none). A server whose limit shrank,
+    /// or that announces no SIZE, refuses once; later transcripts start below it.</summary>
+    private long _learnedLimit;
+
+    /// <summary>RFC 1870 and RFC 3463: 552 to MAIL FROM (SIZE= too large) or to the data, or the enhanced code 5.3.4.
+    /// A 552 to RCPT TO is a full mailbox (5.2.2), not this message's size.</summary>
+    private static bool IsTooLarge(SmtpCommandException ex) =>
+        ex.Message.Contains("5.3.4", StringComparison.Ordinal) ||
+        (ex.StatusCode == SmtpStatusCode.ExceededStorageAllocation && ex.ErrorCode is SmtpErrorCode.SenderNotAccepted or SmtpErrorCode.MessageNotAccepted);
+
+    /// <summary>Halves the limit below the refused message, or gives up (permanently) once parts would be too small.</summary>
+    private long Shrink(long limit, long refusedSize, SmtpCommandException ex)
+    {
+        var smaller = Math.Min(limit, refusedSize) / 2;
+        if (Budget(smaller) - PartOverhead < MinPartBytes)
+            throw new SinkException($"endpoint '{Name}' ({Config.Host}:{Config.Port}): the server refused even a part of {refusedSize} bytes as too large " +
+                                    $"({(int)ex.StatusCode} {FirstLine(ex.Message)}). Raise the server's message size limit, then run `imlogger spool retry`.",
+                                    isTransient: false, ex);
+        Interlocked.Exchange(ref _learnedLimit, smaller);
+        _logger.LogWarning("endpoint {Endpoint} refused a message of {Size} bytes as too large ({Code} {Reply}); sending what is left in parts of at most {Limit} bytes",
+            Name, refusedSize, (int)ex.StatusCode, FirstLine(ex.Message), smaller);
+        return smaller;
     }
 
     /// <summary>The step-by-step check behind <c>imlogger test-endpoint</c>: connect, TLS, authenticate, and optionally

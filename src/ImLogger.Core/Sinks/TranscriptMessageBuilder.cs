@@ -58,7 +58,9 @@ public sealed partial class TranscriptMessageBuilder
     public string MessageIdFor(Transcript transcript) => $"{SafeToken(transcript.Id)}@{_domain}";
 
     /// <summary>Builds the message.</summary>
-    public MimeMessage Build(Transcript transcript)
+    /// <param name="transcript">The transcript (for a part: with only that part's events).</param>
+    /// <param name="part">Which part of a split transcript this is, said at the top of the body; null for a whole one.</param>
+    public MimeMessage Build(Transcript transcript, TranscriptPart? part = null)
     {
         ArgumentNullException.ThrowIfNull(transcript);
         var subject = Subject(transcript);
@@ -76,8 +78,8 @@ public sealed partial class TranscriptMessageBuilder
 
         var body = new BodyBuilder
         {
-            TextBody = RenderText(transcript),
-            HtmlBody = RenderHtml(transcript, subject),
+            TextBody = RenderText(transcript, part),
+            HtmlBody = RenderHtml(transcript, subject, part),
         };
         message.Body = body.ToMessageBody();
         return message;
@@ -290,10 +292,11 @@ public sealed partial class TranscriptMessageBuilder
             ? "Chat between " + string.Join(" and ", Classifier.JidText.Parties(t.ConversationKey).Select(Line))
             : "Group chat in " + Line(t.ConversationKey);
 
-    private static string RenderText(Transcript t)
+    private static string RenderText(Transcript t, TranscriptPart? part)
     {
         var sb = new StringBuilder();
         sb.Append(Heading(t)).Append('\n');
+        if (part is not null) sb.Append(part.Note).Append('\n');
         sb.Append("From ").Append(Timestamp(t.OpenedUtc, t.LocalTimeZone)).Append(" to ").Append(Timestamp(t.ClosedUtc, t.LocalTimeZone)).Append(" (").Append(TimeNote(t)).Append(")\n");
         sb.Append("Participants: ").Append(string.Join(", ", t.Participants.Select(Line))).Append('\n');
         sb.Append("Logged users: ").Append(string.Join(", ", t.LoggedUsers.Select(Line))).Append('\n');
@@ -309,7 +312,7 @@ public sealed partial class TranscriptMessageBuilder
     /// <summary>Encoded, with line breaks as &lt;br&gt;.</summary>
     private static string HMultiline(string s) => H(s).Replace("\n", "<br>\n");
 
-    private static string RenderHtml(Transcript t, string subject)
+    private static string RenderHtml(Transcript t, string subject, TranscriptPart? part)
     {
         var sb = new StringBuilder();
         sb.Append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
@@ -326,6 +329,7 @@ public sealed partial class TranscriptMessageBuilder
           .Append("code.raw{white-space:pre-wrap;word-break:break-all;font-size:12px}\n")
           .Append("</style>\n</head>\n<body>\n");
         sb.Append("<h1>").Append(H(Heading(t))).Append("</h1>\n");
+        if (part is not null) sb.Append("<p><strong>").Append(H(part.Note)).Append("</strong></p>\n");
         sb.Append("<p>").Append(H(Timestamp(t.OpenedUtc, t.LocalTimeZone))).Append(" to ").Append(H(Timestamp(t.ClosedUtc, t.LocalTimeZone)))
           .Append(t.LocalTimeZone == null ? ". <strong>All times are UTC.</strong></p>\n" : ". <strong>" + H(TimeNote(t)) + ".</strong></p>\n");
         sb.Append("<p>Participants: ").Append(H(string.Join(", ", t.Participants.Select(Line)))).Append("<br>\n");

@@ -43,6 +43,12 @@ public sealed record EndpointDelivery
     public int Attempts { get; init; }
     public DateTimeOffset? NextAttemptUtc { get; init; }
     public string? LastError { get; init; }
+
+    /// <summary>Parts of a transcript sent in parts that the endpoint accepted in earlier attempts (0: none).</summary>
+    public int PartsAccepted { get; init; }
+
+    /// <summary>Events (from the first, in order) those accepted parts carried in full; a retry sends only the rest.</summary>
+    public int EventsAccepted { get; init; }
 }
 
 /// <summary>An event to append, with the transcript it belongs to.</summary>
@@ -86,6 +92,15 @@ public interface ISpool : IDisposable
     /// <summary>Records that <paramref name="endpoint"/> confirmed delivery. When no endpoint is owed it any more,
     /// the transcript and its events are deleted from the spool.</summary>
     void MarkDelivered(string transcriptId, string endpoint);
+
+    /// <summary>Records that <paramref name="endpoint"/> accepted a part of a transcript sent in parts, before the next part
+    /// is sent: a retry after a later failure (or a crash) resumes after it instead of sending it again. Kept when the
+    /// delivery fails, becomes dead or is requeued.</summary>
+    /// <param name="transcriptId">The transcript.</param>
+    /// <param name="endpoint">The endpoint.</param>
+    /// <param name="partsAccepted">Parts accepted so far.</param>
+    /// <param name="eventsAccepted">Events those parts carried in full.</param>
+    void RecordPartsAccepted(string transcriptId, string endpoint, int partsAccepted, int eventsAccepted);
 
     /// <summary>Records a failed attempt: the next attempt time, or the dead state with its reason.</summary>
     void RecordFailure(string transcriptId, string endpoint, string error, DateTimeOffset? nextAttemptUtc, bool dead);

@@ -387,6 +387,24 @@ public sealed partial class LiteDbSpool : ISpool
     }
 
     /// <inheritdoc />
+    public void RecordPartsAccepted(string transcriptId, string endpoint, int partsAccepted, int eventsAccepted)
+    {
+        Write(() =>
+        {
+            var doc = _transcripts.FindById(transcriptId);
+            var delivery = doc?[F_Deliveries].AsArray.Select(d => d.AsDocument).FirstOrDefault(d => d[D_Endpoint].AsString == endpoint);
+            if (doc is null || delivery is null)
+            {
+                _logger.LogWarning("RecordPartsAccepted: transcript {Id} is not owed to {Endpoint} (any more)", transcriptId, endpoint);
+                return;
+            }
+            delivery[D_PartsAccepted] = partsAccepted;
+            delivery[D_EventsAccepted] = eventsAccepted;
+            _transcripts.Update(doc);
+        });
+    }
+
+    /// <inheritdoc />
     public void RecordFailure(string transcriptId, string endpoint, string error, DateTimeOffset? nextAttemptUtc, bool dead)
     {
         Write(() =>

@@ -30,6 +30,8 @@ internal static class SpoolDocuments
     public const string D_Attempts = "attempts";
     public const string D_Next = "next";
     public const string D_Error = "error";
+    public const string D_PartsAccepted = "partsAccepted";
+    public const string D_EventsAccepted = "eventsAccepted";
 
     // events
     public const string E_TranscriptId = "tid";
@@ -117,6 +119,8 @@ internal static class SpoolDocuments
         [D_Attempts] = delivery.Attempts,
         [D_Next] = Instant(delivery.NextAttemptUtc),
         [D_Error] = Str(delivery.LastError),
+        [D_PartsAccepted] = delivery.PartsAccepted,
+        [D_EventsAccepted] = delivery.EventsAccepted,
     };
 
     public static TranscriptHeader ToHeader(BsonDocument doc) => new()
@@ -139,6 +143,9 @@ internal static class SpoolDocuments
         Attempts = doc[D_Attempts].AsInt32,
         NextAttemptUtc = ToNullableInstant(doc[D_Next]),
         LastError = ToStr(doc[D_Error]),
+        // Absent in spools written before deliveries in parts were tracked: nothing accepted.
+        PartsAccepted = doc.TryGetValue(D_PartsAccepted, out var parts) && parts.IsInt32 ? parts.AsInt32 : 0,
+        EventsAccepted = doc.TryGetValue(D_EventsAccepted, out var events) && events.IsInt32 ? events.AsInt32 : 0,
     };
 
     public static BsonDocument ToDocument(string transcriptId, int sequence, ConversationEvent e) => new()

@@ -61,6 +61,33 @@ public class EndpointConfigTests : TempDirFixture
         Assert.That(e.MaxMessageBytes, Is.EqualTo(250L * 1024 * 1024));
     }
 
+    [TestCase("secure-smtp", "", SmtpEndpointConfig.DefaultMaxMessageBytes)]
+    [TestCase("drc-cm", "", SmtpEndpointConfig.DefaultMaxMessageBytes)]
+    [TestCase("secure-smtp", "max-message-size=\"10MB\"", 10L * 1024 * 1024)]
+    [TestCase("drc-cm", "max-message-size=\" 512 KiB \"", 512L * 1024)]
+    [TestCase("secure-smtp", "max-message-size=\"10240000\"", 10_240_000L)]
+    [TestCase("secure-smtp", "max-message-size=\"1g\"", 1024L * 1024 * 1024)]
+    [TestCase("global-relay", "max-message-size=\"20MB\"", 20L * 1024 * 1024)]
+    [TestCase("global-relay", "max-eml-bytes=\"65536\"", 65536L)]
+    public void MaxMessageSize_DefaultsPerTypeAndTakesUnits(string type, string attribute, long expected)
+    {
+        var e = (SmtpEndpointConfig)Load($"""<{type} name="e" host="h.example.com" from="a@example.com" to="b@example.com" {attribute} />""").Endpoints.Single();
+        Assert.That(e.MaxMessageBytes, Is.EqualTo(expected));
+    }
+
+    [TestCase("""<secure-smtp name="e" host="h" from="a@example.com" to="b@example.com" max-message-size="10 parsecs" />""", "max-message-size")]
+    [TestCase("""<secure-smtp name="e" host="h" from="a@example.com" to="b@example.com" max-message-size="1KB" />""", "from 64KB")]
+    [TestCase("""<secure-smtp name="e" host="h" from="a@example.com" to="b@example.com" max-message-size="999999999999G" />""", "max-message-size")]
+    [TestCase("""<global-relay name="e" host="h" from="a@example.com" to="b@example.com" max-message-size="300MB" />""", "to 250MB")]
+    [TestCase("""<global-relay name="e" host="h" from="a@example.com" to="b@example.com" max-message-size="10MB" max-eml-bytes="65536" />""", "only one of max-message-size and max-eml-bytes")]
+    [TestCase("""<directory name="e" path="x" max-message-size="10MB" />""", "max-message-size")]
+    public void MaxMessageSize_BadValues_SayWhatIsExpected(string endpoint, string expected)
+    {
+        var error = Fails("    " + endpoint);
+        Assert.That(error.Line, Is.EqualTo(6));
+        Assert.That(error.Message, Does.Contain(expected));
+    }
+
     [Test]
     public void InsecurePlaintext_OnlyWithTheLoudOption()
     {

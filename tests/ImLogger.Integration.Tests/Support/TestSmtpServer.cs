@@ -13,7 +13,9 @@ namespace ImLogger.Integration.Tests.Support;
 /// <summary>
 /// A real SMTP server (the SmtpServer package) on a loopback TCP port: STARTTLS with a certificate from a test CA (or
 /// implicit TLS, or none to test a refused STARTTLS), AUTH required over TLS, every accepted message kept as raw bytes.
-/// Can be stopped and started again on the same port (outage tests).
+/// Can be stopped and started again on the same port (outage tests). With <see cref="SizeLimit"/> it behaves as Postfix
+/// with <c>message_size_limit</c>: SIZE in the EHLO reply, 552 to a MAIL FROM whose SIZE= is larger, and 552 5.3.4 to
+/// data larger than the limit (what a client that ignores SIZE, or a server that does not announce it, meets).
 /// </summary>
 internal sealed class TestSmtpServer : IAsyncDisposable
 {
@@ -44,6 +46,16 @@ internal sealed class TestSmtpServer : IAsyncDisposable
     /// <summary>When set, DATA is answered with this reply instead of 250 (and the message is not kept).</summary>
     public SmtpResponse? RejectWith { get; set; }
 
+    /// <summary>Largest message accepted, in bytes (read at start); null: no limit.</summary>
+    public int? SizeLimit { get; set; }
+
+    /// <summary>Whether EHLO announces <see cref="SizeLimit"/> (false: the limit is enforced at DATA only, as by a server
+    /// whose SIZE is unknown or was lowered after the client connected).</summary>
+    public bool AnnounceSize { get; set; } = true;
+
+    /// <summary>Messages refused with 552 for size at DATA.</summary>
+    public int RefusedForSize;
+
     /// <summary>Successful AUTH count (a test can see that authentication really happened).</summary>
     public int Logins;
 
@@ -61,7 +73,10 @@ internal sealed class TestSmtpServer : IAsyncDisposable
     public async Task StartAsync()
     {
         if (_running is not null) throw new InvalidOperationException("already running");
-        var options = new SmtpServerOptionsBuilder()
+        var builder = new SmtpServerOptionsBuilder();
+        // Ignore: announce SIZE and check MAIL FROM's SIZE=, without closing the session (the data is checked in Store).
+        if (SizeLimit is { } limit && AnnounceSize) builder.MaxMessageSize(limit, MaxMessageSizeHandling.Ignore);
+        var options = builder
             .ServerName("localhost")
             .Endpoint(b =>
             {
@@ -116,6 +131,11 @@ internal sealed class TestSmtpServer : IAsyncDisposable
         public override async Task<SmtpResponse> SaveAsync(ISessionContext context, IMessageTransaction transaction, ReadOnlySequence<byte> buffer, CancellationToken cancellationToken)
         {
             if (owner.RejectWith is { } reject) return reject;
+            if (owner.SizeLimit is { } limit && buffer.Length > limit)
+            {
+                Interlocked.Increment(ref owner.RefusedForSize);
+                return new SmtpResponse(SmtpReplyCode.SizeLimitExceeded, "5.3.4 Message size exceeds fixed limit");
+            }
             var bytes = buffer.ToArray();
             owner._received.Enqueue(bytes);
             if (owner.BeforeReply is { } hold) await hold(bytes, cancellationToken);
