@@ -97,6 +97,8 @@ local function is_component(addr)
 	return addr ~= nil and (addr == component or jid_host(addr) == component);
 end
 
+local hold_server_answer; -- below, once hold() exists
+
 local function release(key)
 	local queue = queues[key];
 	local origin_of_queue = queue and queue[1] and queue[1].origin;
@@ -106,7 +108,11 @@ local function release(key)
 		if item.verdict == "allow" then
 			if item.direction == "out" then
 				stanza.imlogger_out = true;
-				core_post_stanza(origin, stanza, origin.full_jid);
+				if stanza.name == "iq" and (stanza.attr.type == "get" or stanza.attr.type == "set") then
+					hold_server_answer(item);
+				else
+					core_post_stanza(origin, stanza, origin.full_jid);
+				end
 			else
 				stanza.imlogger_in = true;
 				core_post_stanza(origin, stanza);
@@ -340,6 +346,27 @@ local function hold(direction, user, origin, stanza, key)
 	end
 	return true;
 end
+
+-- The server answers some iqs itself, straight to the asking session, without routing them (a contact's vCard,
+-- private storage, PEP items): no hook sees those answers. While an allowed iq of a logged user is posted, its
+-- session's send is wrapped so that an answer to it that carries content is held, and archived, like any
+-- stanza for the user. Answers given later (asynchronous storage) are not seen: their request was held.
+hold_server_answer = function (item)
+	local origin, stanza = item.origin, item.stanza;
+	local send, id = origin.send, stanza.attr.id;
+	origin.send = function (reply)
+		if reply.name == "iq" and reply.attr.id == id and not reply.imlogger_in
+			and (reply.attr.type == "result" or reply.attr.type == "error") and not content_free(reply) then
+			reply.attr.from = reply.attr.from or item.user;
+			reply.attr.to = reply.attr.to or origin.full_jid;
+			return hold("in", item.user, origin, reply, "in:"..item.user);
+		end
+		return send(reply);
+	end;
+	local ok, err = pcall(core_post_stanza, origin, stanza, origin.full_jid);
+	origin.send = send;
+	if not ok then error(err, 0); end
+end;
 
 -- Outgoing: every stanza a client session sends passes pre-stanza before routing, whatever its `to` (another user,
 -- a room, the server, the user's own bare JID: PEP and pubsub publishes, vCard, private storage; Prosody has

@@ -64,7 +64,8 @@ public class FailClosedHoldsTests
         foreach (var marker in new[] { "ERR-RUN-IN", "VER-RUN-IN", "PRES-RUN-IN", "PEP-RUN-IN" }) yield return ExpectRaw("alice", marker);
     }
 
-    private static readonly string[] RunMarkers = ["ERR-RUN-OUT", "ERR-RUN-IN", "VER-RUN-OUT", "VER-RUN-IN", "PRES-RUN-OUT", "PRES-RUN-IN", "PEP-RUN-OUT", "PEP-RUN-IN", "VCARD-RUN-ALICE"];
+    // VCARD-RUN-BOB: the vCard alice fetched, which the server answers itself, straight to her session.
+    private static readonly string[] RunMarkers = ["ERR-RUN-OUT", "ERR-RUN-IN", "VER-RUN-OUT", "VER-RUN-IN", "PRES-RUN-OUT", "PRES-RUN-IN", "PEP-RUN-OUT", "PEP-RUN-IN", "VCARD-RUN-ALICE", "VCARD-RUN-BOB"];
 
     [Test, CancelAfter(240_000)]
     public async Task EveryChannelThatCarriesWordsIsArchivedWhileRunningAndHeldOnceKilled()
@@ -108,6 +109,7 @@ public class FailClosedHoldsTests
             foreach (var marker in new[] { "ERR-DOWN-IN", "VER-DOWN-IN", "PRES-DOWN-IN", "PEP-DOWN-IN", "VCARD-DOWN-BOB" })
                 Assert.That(aliceSaw, Does.Not.Contain(marker), "nobody's words reach alice while ImLogger is killed");
             Assert.That(bobSaw, Does.Contain("VCARD-RUN-ALICE"), "bob fetched the vCard alice set while ImLogger ran");
+            Assert.That(aliceSaw, Does.Contain("VCARD-RUN-BOB"), "alice fetched bob's vCard while ImLogger ran");
         });
 
         // The spool kept what was archived before the kill; a graceful run delivers the transcripts.
