@@ -107,6 +107,20 @@ public class StanzaClassifierContentTests
         Assert.That(e.Kind, Is.EqualTo(EventKind.Encrypted));
     }
 
+    // Encrypted content one wrapper deeper than a message: in a PEP item (its notification reaches every
+    // subscriber), in an error's echo, in a vCard answer. Key material (a device list) is not content.
+    [TestCase("<iq xmlns='jabber:client' from='alice@example.test/l' type='set' id='x1'><pubsub xmlns='http://jabber.org/protocol/pubsub'><publish node='notes'><item>"
+              + "<encrypted xmlns='eu.siacs.conversations.axolotl'><header sid='1'><key rid='2'>a2V5</key><iv>aXY=</iv></header><payload>c2VjcmV0</payload></encrypted></item></publish></pubsub></iq>", "OMEMO")]
+    [TestCase("<message xmlns='jabber:client' from='bob@example.test' to='alice@example.test/l' type='headline'><event xmlns='http://jabber.org/protocol/pubsub#event'><items node='notes'><item id='1'>"
+              + "<openpgp xmlns='urn:xmpp:openpgp:0'>aGk=</openpgp></item></items></event></message>", "OpenPGP (XEP-0373)")]
+    [TestCase("<iq xmlns='jabber:client' from='bob@example.test' to='alice@example.test/l' type='result' id='x2'><vCard xmlns='vcard-temp'><NOTE><x xmlns='jabber:x:encrypted'>LS0t</x></NOTE></vCard></iq>", "OpenPGP (XEP-0027)")]
+    public void EncryptedPayloadsDeeperInTheTreeAreEncryptedEvents(string xml, string scheme)
+    {
+        var e = Classify(xml).Events.Single();
+        Assert.That(e.Kind, Is.EqualTo(EventKind.Encrypted));
+        Assert.That(e.EncryptionScheme, Is.EqualTo(scheme));
+    }
+
     [Test]
     public void RoomPasswordsAreNeverArchivedAsText()
     {
