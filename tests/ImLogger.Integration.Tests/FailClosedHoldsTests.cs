@@ -67,6 +67,37 @@ public class FailClosedHoldsTests
     // VCARD-RUN-BOB: the vCard alice fetched, which the server answers itself, straight to her session.
     private static readonly string[] RunMarkers = ["ERR-RUN-OUT", "ERR-RUN-IN", "VER-RUN-OUT", "VER-RUN-IN", "PRES-RUN-OUT", "PRES-RUN-IN", "PEP-RUN-OUT", "PEP-RUN-IN", "VCARD-RUN-ALICE", "VCARD-RUN-BOB"];
 
+    /// <summary>Tap mode sees the same stanzas (mod_firewall's preroute and deliver chains are the events the inline
+    /// module hooks): each channel is archived with its words. The one exception is the vCard the server answers
+    /// itself, straight to alice's session: no copy of it exists.</summary>
+    [Test, CancelAfter(180_000)]
+    public async Task TapArchivesEveryChannelThatCarriesWords()
+    {
+        await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice"], null);
+        await using var imlogger = world.RunImLogger();
+        await ImLoggerProcess.WaitConnectedAsync(imlogger);
+        string alice = Jid("alice"), bob = Jid("bob");
+        var steps = new List<object>
+        {
+            Connect("alice"), Connect("bob"),
+            Send("alice", Publish("pub-a-0", "PEP-SETUP-A")), ExpectRaw("alice", "pub-a-0"),
+            Send("bob", Publish("pub-b-0", "PEP-SETUP-B")), ExpectRaw("bob", "pub-b-0"),
+            Send("bob", Subscribe(alice, bob, "sub-b")), ExpectRaw("bob", "sub-b"),
+            Send("alice", Subscribe(bob, alice, "sub-a")), ExpectRaw("alice", "sub-a"),
+        };
+        steps.AddRange(EveryChannel("RUN", running: true));
+        steps.Add(Pause());
+        await RunCollectingAsync(world.Prosody, world.Dir, [.. steps]);
+
+        Assert.That(await imlogger.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero);
+        var archived = string.Join("\n", world.Archived().Select(m => m.TextBody ?? ""));
+        Assert.Multiple(() =>
+        {
+            foreach (var marker in RunMarkers.Where(m => m != "VCARD-RUN-BOB"))
+                Assert.That(archived, Does.Contain(marker), $"{marker} is archived with its words");
+        });
+    }
+
     [Test, CancelAfter(240_000)]
     public async Task EveryChannelThatCarriesWordsIsArchivedWhileRunningAndHeldOnceKilled()
     {
@@ -87,6 +118,9 @@ public class FailClosedHoldsTests
             Send("alice", Subscribe(bob, alice, "sub-a")), ExpectRaw("alice", "sub-a"),
         };
         steps.AddRange(EveryChannel("RUN", running: true));
+        // Encrypted content one wrapper deeper: an OMEMO payload in a PEP item is refused, and reaches no subscriber.
+        steps.Add(Send("alice", Publish("pub-omemo", "<encrypted xmlns='eu.siacs.conversations.axolotl'><header sid='1'><key rid='2'>a2V5</key><iv>aXY=</iv></header><payload>T01FTU8tUEVQ</payload></encrypted>")));
+        steps.Add(ExpectRaw("alice", "pub-omemo"));
         steps.Add(Signal(ready));
         steps.Add(WaitFile(killed));
         steps.AddRange(EveryChannel("DOWN", running: false));
@@ -109,6 +143,8 @@ public class FailClosedHoldsTests
             foreach (var marker in new[] { "ERR-DOWN-IN", "VER-DOWN-IN", "PRES-DOWN-IN", "PEP-DOWN-IN", "VCARD-DOWN-BOB" })
                 Assert.That(aliceSaw, Does.Not.Contain(marker), "nobody's words reach alice while ImLogger is killed");
             Assert.That(bobSaw, Does.Contain("VCARD-RUN-ALICE"), "bob fetched the vCard alice set while ImLogger ran");
+            Assert.That(bobSaw, Does.Not.Contain("T01FTU8tUEVQ"), "an encrypted PEP item reaches no subscriber");
+            Assert.That(aliceSaw, Does.Match("id=.pub-omemo.[^>]*type=.error.|type=.error.[^>]*id=.pub-omemo."), "alice's encrypted publish is refused");
             Assert.That(aliceSaw, Does.Contain("VCARD-RUN-BOB"), "alice fetched bob's vCard while ImLogger ran");
         });
 
