@@ -124,6 +124,16 @@ public class FailClosedHoldsTests
         steps.Add(Signal(ready));
         steps.Add(WaitFile(killed));
         steps.AddRange(EveryChannel("DOWN", running: false));
+        // Content-free shapes still pass while ImLogger is away (a chat state, a ping and its empty answer); the
+        // same shapes with words smuggled in (text in a chat state, an over-long receipt id, a disco node) do not.
+        steps.Add(Send("alice", $"<message to='{bob}/test' type='chat' id='cs-free'><composing xmlns='http://jabber.org/protocol/chatstates'/></message>"));
+        steps.Add(ExpectRaw("bob", "cs-free"));
+        steps.Add(Send("alice", $"<iq type='get' to='{bob}/test' id='ping-free'><ping xmlns='urn:xmpp:ping'/></iq>"));
+        steps.Add(ExpectRaw("alice", "ping-free"));
+        steps.Add(Send("alice", $"<message to='{bob}/test' type='chat'><composing xmlns='http://jabber.org/protocol/chatstates'>SMUGGLE-STATE</composing></message>"));
+        steps.Add(Send("alice", $"<message to='{bob}/test' type='chat'><received xmlns='urn:xmpp:receipts' id='SMUGGLE-RECEIPT-{new string('x', 200)}'/></message>"));
+        steps.Add(Send("alice", $"<iq type='get' to='{bob}/test' id='smuggle-node'><query xmlns='http://jabber.org/protocol/disco#info' node='SMUGGLE-NODE'/></iq>"));
+        steps.Add(Send("alice", $"<message to='{bob}/test' type='chat' data='SMUGGLE-ATTR'><active xmlns='http://jabber.org/protocol/chatstates'/></message>"));
         steps.Add(Pause(4)); // longer than the adapter's timeout: whatever was held has been refused by now
         var scenario = RunCollectingAsync(world.Prosody, world.Dir, [.. steps]);
 
@@ -143,6 +153,7 @@ public class FailClosedHoldsTests
             foreach (var marker in new[] { "ERR-DOWN-IN", "VER-DOWN-IN", "PRES-DOWN-IN", "PEP-DOWN-IN", "VCARD-DOWN-BOB" })
                 Assert.That(aliceSaw, Does.Not.Contain(marker), "nobody's words reach alice while ImLogger is killed");
             Assert.That(bobSaw, Does.Contain("VCARD-RUN-ALICE"), "bob fetched the vCard alice set while ImLogger ran");
+            Assert.That(bobSaw, Does.Not.Contain("SMUGGLE"), "words hidden in a content-free shape are held");
             Assert.That(bobSaw, Does.Not.Contain("T01FTU8tUEVQ"), "an encrypted PEP item reaches no subscriber");
             Assert.That(aliceSaw, Does.Match("id=.pub-omemo.[^>]*type=.error.|type=.error.[^>]*id=.pub-omemo."), "alice's encrypted publish is refused");
             Assert.That(aliceSaw, Does.Contain("VCARD-RUN-BOB"), "alice fetched bob's vCard while ImLogger ran");
