@@ -101,6 +101,8 @@ local function is_component(addr)
 	return addr ~= nil and (addr == component or jid_host(addr) == component);
 end
 
+local hold_server_answer; -- below, once hold() exists
+
 local function release(key)
 	local queue = queues[key];
 	local origin_of_queue = queue and queue[1] and queue[1].origin;
@@ -110,7 +112,11 @@ local function release(key)
 		if item.verdict == "allow" then
 			if item.direction == "out" then
 				stanza.imlogger_out = true;
-				core_post_stanza(origin, stanza, origin.full_jid);
+				if stanza.name == "iq" and (stanza.attr.type == "get" or stanza.attr.type == "set") then
+					hold_server_answer(item);
+				else
+					core_post_stanza(origin, stanza, origin.full_jid);
+				end
 			else
 				stanza.imlogger_in = true;
 				core_post_stanza(origin, stanza);
@@ -120,6 +126,8 @@ local function release(key)
 			module:log("debug", "Refused %s %s of %s (%s): %s", item.direction, stanza.name, item.user, item.condition, item.text or "");
 			if t ~= "error" and t ~= "result" then
 				local reply = st.error_reply(stanza, item.error_type, item.condition, item.text, component);
+				-- ImLogger's own words, not a client's: a logged sender receives them unheld.
+				reply.imlogger_in = true;
 				if item.direction == "out" then origin.send(reply); else module:send(reply); end
 			end
 		end
@@ -246,6 +254,114 @@ local function refuse_too_large(item)
 	module:log("warn", "Refused %s %s of %s by itself: %d bytes, over imlogger_max_batch_bytes (%d)", item.direction, kind, item.user, size, max_batch_bytes);
 end
 
+-- Stanzas that pass unheld: shapes that cannot carry content BY CONSTRUCTION (fixed element names, no text, no
+-- attribute a client fills with words; ids are opaque tokens, capped in length). Everything else is held. The same
+-- list, with the reason for each, is in docs/inline-protocol.md ("Which stanzas are held"): keep them equal.
+local max_token = 128;
+
+-- "xmlns name" of a childless, textless payload -> the attributes it may carry besides xmlns.
+local free_iq_payload = {
+	get = {
+		["urn:xmpp:ping ping"] = {},                                   -- XEP-0199
+		["http://jabber.org/protocol/disco#info query"] = {},          -- XEP-0030 without node
+		["http://jabber.org/protocol/disco#items query"] = {},
+		["jabber:iq:roster query"] = { ver = true },                   -- RFC 6121 roster get (versioning token)
+		["jabber:iq:version query"] = {},                              -- XEP-0092 question (the answer is held)
+		["urn:xmpp:time time"] = {},                                   -- XEP-0202 question
+		["jabber:iq:last query"] = {},                                 -- XEP-0012 question
+	};
+	set = {
+		["urn:ietf:params:xml:ns:xmpp-session session"] = {},          -- RFC 3921 session establishment
+		["urn:xmpp:carbons:2 enable"] = {},                            -- XEP-0280 switches
+		["urn:xmpp:carbons:2 disable"] = {},
+	};
+};
+-- Message children that say something happened to a message, never what it says.
+local free_message_child = {
+	["http://jabber.org/protocol/chatstates active"] = {},          -- XEP-0085
+	["http://jabber.org/protocol/chatstates composing"] = {},
+	["http://jabber.org/protocol/chatstates paused"] = {},
+	["http://jabber.org/protocol/chatstates inactive"] = {},
+	["http://jabber.org/protocol/chatstates gone"] = {},
+	["urn:xmpp:receipts received"] = { id = true },                 -- XEP-0184
+	["urn:xmpp:chat-markers:0 received"] = { id = true },           -- XEP-0333
+	["urn:xmpp:chat-markers:0 displayed"] = { id = true },
+	["urn:xmpp:chat-markers:0 acknowledged"] = { id = true },
+	["urn:xmpp:hints no-store"] = {},                               -- XEP-0334
+	["urn:xmpp:hints no-permanent-store"] = {},
+	["urn:xmpp:hints no-copy"] = {},
+	["urn:xmpp:hints store"] = {},
+	["urn:xmpp:sid:0 origin-id"] = { id = true },                   -- XEP-0359
+};
+local stanza_errors = "urn:ietf:params:xml:ns:xmpp-stanzas";
+local free_stanza_attr = { xmlns = true, id = true, type = true, to = true, from = true, ["xml:lang"] = true };
+
+-- An element with no text, no children and no attribute outside `allowed` (ids no longer than max_token).
+local function empty_element(el, allowed)
+	if #el ~= #el.tags then return false; end -- a text node
+	if #el.tags > 0 then return false; end
+	for name, value in pairs(el.attr) do
+		if name ~= "xmlns" and not allowed[name] then return false; end
+		if #value > max_token then return false; end
+	end
+	return true;
+end
+
+local function only_whitespace_text(stanza)
+	for _, child in ipairs(stanza) do
+		if type(child) == "string" and child:find("%S") then return false; end
+	end
+	return true;
+end
+
+-- An error reply naming only a defined condition (RFC 6120 8.3.3), without text or application payload.
+local function bare_error(stanza)
+	if #stanza.tags ~= 1 or stanza.tags[1].name ~= "error" then return false; end
+	local err = stanza.tags[1];
+	for name in pairs(err.attr) do
+		if name ~= "type" and name ~= "by" and name ~= "xmlns" then return false; end
+	end
+	if not only_whitespace_text(err) then return false; end
+	for _, cond in ipairs(err.tags) do
+		-- <gone/> and <redirect/> carry a URI a client chooses: not free.
+		if cond.attr.xmlns ~= stanza_errors or cond.name == "text" or cond.name == "gone" or cond.name == "redirect"
+			or not empty_element(cond, {}) then
+			return false;
+		end
+	end
+	return true;
+end
+
+local function content_free(stanza)
+	for name in pairs(stanza.attr) do
+		if not free_stanza_attr[name] then return false; end
+	end
+	if stanza.attr.id and #stanza.attr.id > max_token then return false; end
+	if not only_whitespace_text(stanza) then return false; end
+	local name, t = stanza.name, stanza.attr.type;
+	if t == "error" then return bare_error(stanza); end
+	if name == "iq" then
+		if t == "result" then return #stanza.tags == 0; end
+		local allowed = free_iq_payload[t];
+		local payload = stanza.tags[1];
+		if not allowed or #stanza.tags ~= 1 then return false; end
+		local attrs = allowed[(payload.attr.xmlns or "").." "..payload.name];
+		return attrs ~= nil and empty_element(payload, attrs);
+	elseif name == "message" then
+		if #stanza.tags == 0 then return false; end -- nothing at all: hold (cheap, and no shape to trust)
+		for _, child in ipairs(stanza.tags) do
+			local attrs = free_message_child[(child.attr.xmlns or "").." "..child.name];
+			if not attrs or not empty_element(child, attrs) then return false; end
+		end
+		return true;
+	elseif name == "presence" then
+		-- Probes ask for presence and carry none; every other presence (availability, status, caps, subscriptions,
+		-- group chat joins and leaves) is held: ImLogger identifies clients and records joins from it.
+		return t == "probe" and #stanza.tags == 0;
+	end
+	return false;
+end
+
 local function hold(direction, user, origin, stanza, key)
 	-- Hold a copy: senders reuse the stanza object (a room broadcast rewrites 'to' for each occupant).
 	stanza = st.clone(stanza);
@@ -278,35 +394,57 @@ local function hold(direction, user, origin, stanza, key)
 	return true;
 end
 
--- Outgoing: every stanza a client session sends passes pre-stanza before routing.
+-- The server answers some iqs itself, straight to the asking session, without routing them (a contact's vCard,
+-- private storage, PEP items): no hook sees those answers. While an allowed iq of a logged user is posted, its
+-- session's send is wrapped so that an answer to it that carries content is held, and archived, like any
+-- stanza for the user. Answers given later (asynchronous storage) are not seen: their request was held.
+hold_server_answer = function (item)
+	local origin, stanza = item.origin, item.stanza;
+	local send, id = origin.send, stanza.attr.id;
+	origin.send = function (reply)
+		if reply.name == "iq" and reply.attr.id == id and not reply.imlogger_in
+			and (reply.attr.type == "result" or reply.attr.type == "error") and not content_free(reply) then
+			reply.attr.from = reply.attr.from or item.user;
+			reply.attr.to = reply.attr.to or origin.full_jid;
+			return hold("in", item.user, origin, reply, "in:"..item.user);
+		end
+		return send(reply);
+	end;
+	local ok, err = pcall(core_post_stanza, origin, stanza, origin.full_jid);
+	origin.send = send;
+	if not ok then error(err, 0); end
+end;
+
+-- Outgoing: every stanza a client session sends passes pre-stanza before routing, whatever its `to` (another user,
+-- a room, the server, the user's own bare JID: PEP and pubsub publishes, vCard, private storage; Prosody has
+-- already cleared `to` for the latter).
 module:hook("pre-stanza", function (event)
 	local origin, stanza = event.origin, event.stanza;
 	if stanza.imlogger_out or origin.type ~= "c2s" or not origin.username then return; end
 	local user = origin.username.."@"..origin.host;
 	if not is_logged(user) or stanza.attr.xmlns ~= nil then return; end
-	local t, to, name = stanza.attr.type, stanza.attr.to, stanza.name;
-	if t == "error" or is_component(to) then return; end
-	if name == "iq" and (t == "result" or to == nil or to == origin.host or jid_bare(to) == user) then return; end
+	if is_component(stanza.attr.to) or content_free(stanza) then return; end
 	return hold("out", user, origin, stanza, "out:"..(origin.full_jid or tostring(origin)));
 end, 1000);
 
--- Incoming: stanzas about to be delivered to a logged user's sessions.
+-- Incoming: stanzas about to be delivered to a logged user (one of its sessions, its bare JID: offline storage,
+-- subscriptions, iqs the server answers for it) from anyone else, including the server on another user's behalf
+-- (PEP and pubsub notifications come from a user's bare JID or a pubsub service).
 local function incoming(event)
 	local origin, stanza = event.origin, event.stanza;
 	if stanza.imlogger_in then return; end
-	local t = stanza.attr.type;
-	if t == "error" or (stanza.name == "iq" and t ~= "get" and t ~= "set") then return; end
 	local to = stanza.attr.to;
 	if not to then return; end -- to self: held on the way out
 	local user = jid_bare(to);
 	if not is_logged(user) or is_component(stanza.attr.from) then return; end
 	if origin.type == "c2s" and origin.username and origin.username.."@"..origin.host == user then return; end
+	if content_free(stanza) then return; end
 	return hold("in", user, origin, stanza, "in:"..user);
 end
-module:hook("message/bare", incoming, 1000);
-module:hook("message/full", incoming, 1000);
-module:hook("presence/full", incoming, 1000);
-module:hook("iq/full", incoming, 1000);
+for _, kind in ipairs({ "message", "presence", "iq" }) do
+	module:hook(kind.."/bare", incoming, 1000);
+	module:hook(kind.."/full", incoming, 1000);
+end
 
 -- Verdicts (and errors bounced by the server while the component is not connected).
 module:hook("iq/host", function (event)

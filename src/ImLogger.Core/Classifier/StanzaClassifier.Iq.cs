@@ -36,8 +36,11 @@ public sealed partial class StanzaClassifier
                 Url = url, FileName = NameFromUrl(url), Text = payload.Element(XNamespace.Get("jabber:iq:oob") + "desc")?.Value,
             }, "file offered as a link (XEP-0066 iq)");
         }
+        if (IqQueries.Contains(payload.Name.NamespaceName))
+            return Classification.Ignored($"iq {type} {payload.Name.NamespaceName} (a query or session plumbing)");
+        // Profile, PEP and pubsub publishes, private storage, roster and room configuration: archived when they hold words.
         if (EventNs.IqHousekeeping.Contains(payload.Name.NamespaceName))
-            return Classification.Ignored($"iq {type} {payload.Name.NamespaceName} (session housekeeping)");
+            return Kept(env, scope, from, to, $"iq {type} {payload.Name.NamespaceName}", $"iq {type} {payload.Name.NamespaceName} without text (account housekeeping)");
         return Unclassified(env, scope, from, to, $"iq {type} {payload.Name.NamespaceName}");
     }
 
@@ -75,7 +78,9 @@ public sealed partial class StanzaClassifier
             return Ended(env, scope, from, to, sid, session, condition == "forbidden" ? "declined" : "rejected" + (condition == null ? "" : $" ({condition})"),
                 "file offer refused (XEP-0096)");
         }
-        return Classification.Ignored($"iq {type}: the answer to a request (the request is what is archived, if anything)");
+        if (s.Elements().FirstOrDefault(e => e.Name.LocalName != "error") is { } payload && IqQueries.Contains(payload.Name.NamespaceName))
+            return Classification.Ignored($"iq {type} {payload.Name.NamespaceName}: the answer to a query (discovery, archive, plumbing)");
+        return Kept(env, scope, from, to, $"iq {type}", $"iq {type} without text: the answer to a request (the request is what is archived, if anything)");
     }
 
     /// <summary>XEP-0047 in-band bytestream: open and data are the transfer itself; close ends the XEP-0096 transfer

@@ -38,15 +38,20 @@ public sealed partial class StanzaClassifier
             return Classification.Ignored("group chat join request (the room's answer is archived)");
         // Outside rooms, presence is availability and contact-list management, not conversation: a
         // conversation's boundaries are its first event and its idle time, and a call's are its Jingle signals.
-        return Classification.Ignored(type switch
+        // A status text (or a nick in a subscription request) is words all the same: archived.
+        if (type != "probe" && OneToOne(from, to) is { } scope)
+            return Kept(env, scope, from, to, $"presence{(type == null ? "" : " " + type)}", IgnoredPresence(type));
+        return Classification.Ignored(IgnoredPresence(type));
+    }
+
+    private static string IgnoredPresence(string? type) => type switch
         {
             "subscribe" or "subscribed" or "unsubscribe" or "unsubscribed" => $"contact list subscription ({type})",
             "error" => "presence error",
             "probe" => "presence probe (server housekeeping)",
             "unavailable" => "directed unavailable presence (availability)",
             _ => "directed presence (availability)",
-        });
-    }
+        };
 
     private Classification RoomPresence(TapEnvelope env, string from, string to, string room, string receiver, string? type, XElement mucUser)
     {

@@ -30,14 +30,11 @@ public sealed partial class StanzaClassifier(Func<string, bool> isLogged, Classi
         ArgumentNullException.ThrowIfNull(envelope);
         var s = envelope.Stanza;
         var from = JidText.Normalize((string?)s.Attribute("from") ?? "");
-        var to = JidText.Normalize((string?)s.Attribute("to") ?? "");
+        // Without `to` a stanza is for the sender's own account (Prosody clears it for the user's own bare JID): a
+        // presence broadcast, a PEP publish, a vCard set, private storage. Its conversation is the user's own.
+        var to = JidText.Normalize((string?)s.Attribute("to") ?? "") is { Length: > 0 } t ? t : JidText.Bare(from);
         if (from.Length == 0 || to.Length == 0)
-            return Classification.Ignored((from.Length > 0, s.Name.LocalName) switch
-            {
-                (true, "presence") => "presence without from or to: a broadcast to contacts (availability)",
-                (true, "iq") => "iq without from or to: addressed to the user's own account (session housekeeping)",
-                _ => $"{s.Name.LocalName} without from or to",
-            });
+            return Classification.Ignored($"{s.Name.LocalName} without from");
         return s.Name.LocalName switch
         {
             "message" => ClassifyMessage(envelope, from, to),
@@ -51,8 +48,14 @@ public sealed partial class StanzaClassifier(Func<string, bool> isLogged, Classi
     {
         var s = env.Stanza;
         var type = (string?)s.Attribute("type") ?? "normal";
-        if (type == "error") return Classification.Ignored("error message");
         var fromBare = JidText.Bare(from);
+        if (type == "error")
+        {
+            // An error can echo the refused message and carry text of its own: both are what the user received.
+            if (OneToOne(from, to) is not { } errorScope) return Classification.Ignored("error message between users who are not logged");
+            return Encrypted(env, errorScope, from, to)
+                ?? Kept(env, errorScope, from, to, "error message", "error message without text (a bare condition)");
+        }
         var toBare = JidText.Bare(to);
 
         // Mediated invitations travel through the room (user -> room -> invitee): they belong to the room's transcript.
@@ -94,6 +97,7 @@ public sealed partial class StanzaClassifier(Func<string, bool> isLogged, Classi
             ?? Subject(env, scope, from, to, type)
             ?? SharedFile(env, scope, from, to)
             ?? TextMessage(env, scope, from, to, type)
+            ?? PubsubNotification(env, scope, from, to)
             ?? Housekeeping(s, "message without a body (chat state, receipt, marker or other housekeeping)")
             ?? Unclassified(env, scope, from, to, "message with a payload the classifier has no rule for");
     }

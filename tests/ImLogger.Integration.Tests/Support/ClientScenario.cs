@@ -22,7 +22,21 @@ internal static class ClientScenario
     public static string Room(string room) => $"{room}@{ProsodyServer.Muc}";
 
     /// <summary>Plays the steps; returns what each client received (JID -> messages).</summary>
-    public static async Task<JsonObject> RunAsync(ProsodyServer server, string dir, params object[] steps)
+    public static async Task<JsonObject> RunAsync(ProsodyServer server, string dir, params object[] steps) =>
+        (await RunCollectingAsync(server, dir, steps)).Received;
+
+    /// <summary>Sends raw XML as the user's client.</summary>
+    public static object Send(string who, string xml) => new { @as = Jid(who), @do = "send", xml };
+    /// <summary>Waits until the user's client receives any stanza whose XML contains <paramref name="text"/>.</summary>
+    public static object ExpectRaw(string who, string text) => new { @as = Jid(who), @do = "expect_raw", contains = text };
+    /// <summary>Creates <paramref name="path"/> (a phase of the scenario is done).</summary>
+    public static object Signal(string path) => new { @do = "signal", path };
+    /// <summary>Waits until the test creates <paramref name="path"/>.</summary>
+    public static object WaitFile(string path) => new { @do = "wait_file", path };
+
+    /// <summary>Plays the steps; returns what each client received (JID -> messages) and every stanza each
+    /// client received, as XML (JID -> strings).</summary>
+    public static async Task<(JsonObject Received, JsonObject Raw)> RunCollectingAsync(ProsodyServer server, string dir, params object[] steps)
     {
         var file = Path.Combine(dir, $"scenario-{Guid.NewGuid():N}.json");
         await File.WriteAllTextAsync(file, JsonSerializer.Serialize(new { password = ProsodyServer.Password, steps }));
@@ -30,6 +44,7 @@ internal static class ClientScenario
         var code = await python.WaitForExitAsync(TimeSpan.FromSeconds(90));
         Assert.That(code, Is.Zero, $"the client scenario failed:\n{python.Output}");
         var last = python.Lines.Last(l => l.StartsWith("{\"received\"", StringComparison.Ordinal));
-        return (JsonObject)JsonNode.Parse(last)!["received"]!;
+        var raw = python.Lines.Last(l => l.StartsWith("{\"raw\"", StringComparison.Ordinal));
+        return ((JsonObject)JsonNode.Parse(last)!["received"]!, (JsonObject)JsonNode.Parse(raw)!["raw"]!);
     }
 }

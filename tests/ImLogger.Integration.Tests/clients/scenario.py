@@ -17,12 +17,17 @@ SCENARIO.json: {"password": "pw", "steps": [STEP, ...]}, steps run one after ano
   {"as": "alice@example.test", "do": "try_join", "room": "r@conference.other.test", "nick": "alice"}  # no wait
   {"as": "alice@example.test", "do": "disconnect"}
   {"do": "sleep", "seconds": 0.5}
+  {"as": "bob@example.test",   "do": "expect_raw", "contains": "VERSION-1"}  # waits for any stanza whose XML contains it
+  {"do": "signal", "path": "/tmp/x/ready"}        # creates the file (tells the test a phase is done)
+  {"do": "wait_file", "path": "/tmp/x/go"}        # waits until the test creates it
 Prints one JSON line per step done ({"step": i, "ok": true}) and, at the end, every message each
-client received: {"received": {"bob@example.test": [{"from": ..., "type": ..., "body": ...}]}}.
+client received: {"received": {"bob@example.test": [{"from": ..., "type": ..., "body": ...}]}}, preceded by
+every stanza each client received, as XML: {"raw": {"bob@example.test": ["<message ...>", ...]}}.
 Exits 1 with a JSON error line if a step fails or times out.
 """
 import asyncio
 import json
+import os
 import sys
 
 import slixmpp
@@ -45,6 +50,8 @@ class Client(slixmpp.ClientXMPP):
         if iq_errors:
             self.register_handler(Callback("iq errors", StanzaPath("iq@type=error"), self.on_error))
         self.received = []
+        self.raw = []  # every stanza, as XML: iq answers, presence, pubsub notifications, errors
+        self.add_filter("in", self.on_any)
         self.arrived = asyncio.Event()
         self.ready = asyncio.Event()
         self.add_event_handler("session_start", self.on_start)
@@ -66,6 +73,11 @@ class Client(slixmpp.ClientXMPP):
             self.send_presence()
         await self.get_roster()
         self.ready.set()
+
+    def on_any(self, stanza):
+        self.raw.append(str(stanza))
+        self.arrived.set()
+        return stanza
 
     def on_error(self, stanza):
         # Refusals: what the user's client shows ("error" with the condition and the server's text).
@@ -138,12 +150,24 @@ async def run(host, port, scenario):
         elif do == "disconnect":
             c.disconnect()
             await c.disconnected
+        elif do == "expect_raw":
+            await wait_for(lambda: any(step["contains"] in x for x in c.raw), c)
+        elif do == "signal":
+            with open(step["path"], "w", encoding="utf-8"):
+                pass
+        elif do == "wait_file":
+            deadline = asyncio.get_event_loop().time() + TIMEOUT
+            while not os.path.exists(step["path"]):
+                if asyncio.get_event_loop().time() > deadline:
+                    raise TimeoutError("no " + step["path"])
+                await asyncio.sleep(0.1)
         elif do == "sleep":
             await asyncio.sleep(step["seconds"])
         else:
             raise ValueError(f"unknown step {do}")
         print(json.dumps({"step": i, "do": do, "ok": True}), flush=True)
     await asyncio.sleep(0.3)
+    print(json.dumps({"raw": {jid: c.raw for jid, c in clients.items()}}), flush=True)
     print(json.dumps({"received": {jid: c.received for jid, c in clients.items()}}), flush=True)
     for c in clients.values():
         if c.is_connected():
