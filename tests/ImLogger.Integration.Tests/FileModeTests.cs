@@ -1,0 +1,80 @@
+using ImLogger.Integration.Tests.Support;
+using static ImLogger.Integration.Tests.Support.ClientScenario;
+
+namespace ImLogger.Integration.Tests;
+
+/// <summary>
+/// The real <c>imlogger</c>, started from a shell with the usual umask 022 (not under systemd's UMask), creates only
+/// owner-only files: the spool and everything beside it, its log file (the shipped NLog config's file target), the
+/// .eml files; the Prosody snippet and rules are 0640, never readable by others. With a key file, the archived text is
+/// not in the spool while it waits there.
+/// </summary>
+[TestFixture, NonParallelizable, System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+public class FileModeTests
+{
+    private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+    private const UnixFileMode OwnerFolder = OwnerOnly | UnixFileMode.UserExecute;
+    private const UnixFileMode ProsodyReadable = OwnerOnly | UnixFileMode.GroupRead;
+    private const string Text = "quarterly numbers 5e1d, not for the disk";
+
+    /// <summary>Runs imlogger through <c>sh -c 'umask 022; exec dotnet imlogger.dll ...'</c>.</summary>
+    private static ProcessRunner Umask022(string name, params string[] args) =>
+        ProcessRunner.Start(name, "/bin/sh", ["-c", "umask 022 && exec dotnet \"$0\" \"$@\"", Paths.ImLoggerDll, .. args],
+            new Dictionary<string, string> { [ImLoggerProcess.SecretVariable] = TapDeployment.Secret, ["IMLOGGER_LOG_LEVEL"] = "Debug", ["DOTNET_NOLOGO"] = "1" });
+
+    [Test, CancelAfter(180_000)]
+    public async Task UnderUmask022_EveryFileImLoggerCreatesIsOwnerOnly_TheProsodyFiles0640()
+    {
+        await using var world = await TapDeployment.StartAsync();
+        // Prosody runs on the rules the deployment wrote; these are written anew, into a folder of their own.
+        var tap = Path.Combine(world.Dir, "rules");
+        await using (var rules = Umask022("prosody-config", "prosody-config", "--config", world.ConfigPath, "--out", tap))
+            Assert.That(await rules.WaitForExitAsync(TimeSpan.FromSeconds(60)), Is.Zero, rules.Output);
+
+        var keyFile = Path.Combine(world.Dir, "spool.key");
+        File.WriteAllText(keyFile, "c3Bvb2wta2V5LWZvci10aGUtdGVzdC0wMTIzNDU2Nzg5\n");
+        File.SetUnixFileMode(keyFile, OwnerOnly);
+        File.WriteAllText(world.ConfigPath, File.ReadAllText(world.ConfigPath)
+            .Replace("<spool path=\"spool.db\" />", $"<spool path=\"state/spool.db\" key-file=\"{keyFile}\" />", StringComparison.Ordinal));
+        var logDir = Path.Combine(world.Dir, "log");
+        var nlog = Path.Combine(world.Dir, "nlog.config");
+        File.WriteAllText(nlog, File.ReadAllText(Path.Combine(Paths.RepoRoot, "integrations", "nlog", "nlog.config"))
+            .Replace("/var/log/imlogger/imlogger.log", Path.Combine(logDir, "imlogger.log"), StringComparison.Ordinal));
+
+        await using var imlogger = Umask022("imlogger", "run", "--config", world.ConfigPath, "--log-config", nlog);
+        await ImLoggerProcess.WaitConnectedAsync(imlogger);
+        await RunAsync(world.Prosody, world.Dir,
+            Connect("alice"), Connect("bob"),
+            Chat("alice", "bob", Text), Expect("bob", "alice", Text));
+        await ImLoggerProcess.WaitSpooledAsync(imlogger, 1);
+
+        var state = Path.Combine(world.Dir, "state");
+        var whileRunning = Directory.GetFileSystemEntries(state).ToDictionary(f => Path.GetFileName(f), File.GetUnixFileMode);
+        // read with cat: .NET's own open would wait for the advisory lock the running spool holds
+        var spooled = new List<string>();
+        foreach (var file in Directory.GetFiles(state).Where(f => !f.EndsWith(".sock", StringComparison.Ordinal)))
+        {
+            using var cat = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("cat", [file]) { RedirectStandardOutput = true })!;
+            spooled.Add(await cat.StandardOutput.ReadToEndAsync());
+            await cat.WaitForExitAsync();
+        }
+        Assert.That(await imlogger.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero, "graceful stop, which delivers");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(whileRunning.Keys, Is.SupersetOf(new[] { "spool.db", "spool.db.lock", "spool.db.sock" }));
+            foreach (var (name, mode) in whileRunning)
+                Assert.That(mode, Is.EqualTo(OwnerOnly), $"state/{name}");
+            Assert.That(spooled, Has.None.Contains("quarterly numbers 5e1d"), "the text waits in the spool sealed");
+            Assert.That(File.GetUnixFileMode(state), Is.EqualTo(OwnerFolder), "the spool folder imlogger created");
+            Assert.That(File.GetUnixFileMode(logDir), Is.EqualTo(OwnerFolder), "NLog's folder");
+            Assert.That(File.GetUnixFileMode(Path.Combine(logDir, "imlogger.log")), Is.EqualTo(OwnerOnly), "NLog's file");
+            Assert.That(File.ReadAllText(Path.Combine(logDir, "imlogger.log")), Does.Contain("Connected to the XMPP server"));
+            Assert.That(File.GetUnixFileMode(world.ArchiveDir), Is.EqualTo(OwnerFolder));
+            Assert.That(Directory.GetFiles(world.ArchiveDir).Select(File.GetUnixFileMode), Is.Not.Empty.And.All.EqualTo(OwnerOnly));
+            Assert.That(File.GetUnixFileMode(tap), Is.EqualTo(OwnerFolder | UnixFileMode.GroupRead | UnixFileMode.GroupExecute));
+            Assert.That(Directory.GetFiles(tap).Select(File.GetUnixFileMode), Has.Exactly(2).EqualTo(ProsodyReadable));
+        });
+        Assert.That(world.Archived().Single().TextBody, Does.Contain(Text), "delivered from the sealed spool");
+    }
+}
