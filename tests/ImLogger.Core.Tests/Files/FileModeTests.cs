@@ -161,4 +161,31 @@ public sealed class FileModeTests
         Assert.That(Mode(snippet), Is.EqualTo(RwR));
         Assert.That(File.ReadAllText(snippet), Does.Contain("rotated-secret"));
     }
+
+    [Test]
+    public async Task ASymlinkPlantedAtATempPath_IsNeverWrittenThrough()
+    {
+        // Someone who may write in the folder points the temp names at a file of theirs, hoping the secret or a
+        // transcript lands there (or that the victim file is overwritten).
+        var victim = _dir.File("victim");
+        File.WriteAllText(victim, "untouched");
+        File.SetUnixFileMode(victim, RwRR);
+        var rules = _dir.File("rules");
+        Directory.CreateDirectory(rules);
+        File.CreateSymbolicLink(Path.Combine(rules, "imlogger.cfg.lua.tmp"), victim);
+        var archive = _dir.File("archive");
+        Directory.CreateDirectory(archive);
+        var transcript = Events.Simple();
+        File.CreateSymbolicLink(Path.Combine(archive, "." + DirectorySink.FileNameFor(transcript) + ".tmp"), victim);
+
+        var snippet = ServerRulesWriter.Write(Config(), rules)[0];
+        var eml = await new DirectorySink("dir", archive, new TranscriptMessageBuilder("imlogger@archive.example.test"), NullLogger<DirectorySink>.Instance)
+            .DeliverAsync(transcript, CancellationToken.None);
+
+        Assert.That(File.ReadAllText(victim), Is.EqualTo("untouched"));
+        Assert.That(new FileInfo(snippet).LinkTarget, Is.Null);
+        Assert.That(new FileInfo(eml).LinkTarget, Is.Null);
+        Assert.That(Mode(snippet), Is.EqualTo(RwR));
+        Assert.That(Mode(eml), Is.EqualTo(Rw));
+    }
 }

@@ -317,4 +317,43 @@ public sealed class SpoolEncryptionTests
         Assert.That(Contains(FilesOnDisk(), Secret), Is.False, "the plain file was replaced, not updated in place");
         Assert.That(Assert.Throws<InvalidDataException>(() => Open(SpoolPath, null).Dispose())!.Message, Does.Contain("is encrypted"));
     }
+
+    [Test]
+    public void AConversionKilledHalfway_LeavesTheSpoolAsItWas_AndTheNextStartConvertsIt()
+    {
+        string id;
+        using (var spool = Open(SpoolPath, null)) id = Store(spool);
+        // What a conversion killed mid-copy leaves: a partial copy beside the untouched spool.
+        File.WriteAllBytes(SpoolPath + ".sealing", new byte[8192 * 3]);
+        File.WriteAllText(_dir.File("spool.db-log.sealing"), "partial");
+
+        using (var spool = Open(SpoolPath, Key)) Assert.That(spool.Load(id)!.Events.Single().Text, Is.EqualTo(Secret));
+        Assert.That(Directory.GetFiles(_dir.Path).Select(Path.GetFileName), Is.EquivalentTo(new[] { "spool.db", "spool.db.lock" }));
+        Assert.That(Contains(FilesOnDisk(), Secret), Is.False);
+    }
+
+    [Test]
+    public void ASealedValueReplacedByText_OrAConversationKeyAltered_IsDetected_AndListingGoesOn()
+    {
+        string id;
+        using (var spool = Open(SpoolPath, Key)) id = Store(spool, messages: 2);
+        using (var db = new LiteDatabase(new ConnectionString { Filename = SpoolPath, Connection = ConnectionType.Direct }))
+        {
+            var events = db.GetCollection("events");
+            var doc = events.FindById(id + ":0000000000");
+            doc["sealed"] = "plain text where the ciphertext was";
+            events.Update(doc);
+            var transcripts = db.GetCollection("transcripts");
+            var header = transcripts.FindById(id);
+            var key = header["keySealed"].AsBinary;
+            key[^1] ^= 0x01;
+            header["keySealed"] = key;
+            transcripts.Update(header);
+        }
+
+        using var reopened = Open(SpoolPath, Key);
+        Assert.That(reopened.Undelivered().Single().ConversationKey, Is.EqualTo(SpoolDocuments.UnreadableKey), "status and report still list it");
+        var e = Assert.Throws<SpoolRecordException>(() => reopened.Load(id))!;
+        Assert.That(e.RecordId, Is.EqualTo("transcript-key:" + id));
+    }
 }
