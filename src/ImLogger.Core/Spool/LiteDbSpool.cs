@@ -28,8 +28,7 @@ namespace ImLogger.Spool;
 /// data file; the log truncation is not synced and need not be (replaying already-applied pages is harmless).
 /// The alternative — handing LiteDB our own log <see cref="FileStream"/> through <c>EngineSettings.LogStream</c>
 /// and calling <c>Flush(true)</c> on it after each commit — would also cost one fsync per write and would
-/// save only the page copy, while giving up LiteDB's own file handling (locking, log deletion, encryption
-/// of the log via the file factory). Not worth it; the pipeline batches appends, so fsyncs are per batch.</item>
+/// save only the page copy, while giving up LiteDB's own file handling (locking, log deletion). Not worth it; the pipeline batches appends, so fsyncs are per batch.</item>
 /// </list>
 /// <para><b>Concurrency.</b> One process owns the file (<c>Connection=direct</c>, plus an exclusive
 /// <c>.lock</c> file beside it so a second instance fails fast instead of sharing the file); inside the process
