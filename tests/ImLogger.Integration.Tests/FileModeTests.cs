@@ -77,4 +77,67 @@ public class FileModeTests
         });
         Assert.That(world.Archived().Single().TextBody, Does.Contain(Text), "delivered from the sealed spool");
     }
+
+    /// <summary>The operator gave the Prosody files root:nogroup 0660; the service user (here nobody, in group nogroup)
+    /// may write them but not give a new file root as its owner: it rewrites them in place and they stay root's. Files it
+    /// may not write at all are one clear error naming the fix.</summary>
+    [Test, CancelAfter(120_000)]
+    public async Task ProsodyFilesOfAnotherOwner_AreRewrittenKeepingTheirOwner_OrRefusedClearly()
+    {
+        if (!Environment.IsPrivilegedProcess || !File.Exists("/usr/bin/setpriv")) Assert.Ignore("needs root and setpriv to act as another user");
+        var dir = Paths.TempDir("imlogger-it-owner-");
+        try
+        {
+            File.SetUnixFileMode(dir, OwnerFolder | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+            var config = Path.Combine(dir, "imlogger.xml");
+            File.WriteAllText(config, $"""
+                <?xml version="1.0" encoding="utf-8"?>
+                <imlogger>
+                  <component jid="archive.example.test" host="127.0.0.1" port="5347" secret-env="{ImLoggerProcess.SecretVariable}" />
+                  <spool path="spool.db" />
+                  <organization domain="example.test" endpoint="local" seats="5"><user jid="alice@example.test" /></organization>
+                  <endpoints><directory name="local" path="archive" /></endpoints>
+                </imlogger>
+                """);
+            File.SetUnixFileMode(config, ProsodyReadable | UnixFileMode.OtherRead);
+            var rules = Path.Combine(dir, "rules");
+            var (code, output) = await ImLoggerProcess.CommandAsync("first-secret", "prosody-config", "--config", config, "--out", rules);
+            Assert.That(code, Is.Zero, output);
+            File.SetUnixFileMode(rules, (UnixFileMode)0x1FF); // 0777: nobody may create its temp files there
+            var files = Directory.GetFiles(rules);
+
+            async Task<(int, string)> AsNobody()
+            {
+                await using var p = ProcessRunner.Start("as-nobody", "/usr/bin/setpriv",
+                    ["--reuid=nobody", "--regid=nogroup", "--clear-groups", "dotnet", Paths.ImLoggerDll, "prosody-config", "--config", config, "--out", rules],
+                    new Dictionary<string, string> { [ImLoggerProcess.SecretVariable] = "second-secret", ["HOME"] = dir, ["DOTNET_CLI_HOME"] = dir, ["DOTNET_NOLOGO"] = "1" });
+                return (await p.WaitForExitAsync(TimeSpan.FromSeconds(60)), p.Output);
+            }
+
+            var (refused, why) = await AsNobody(); // root:root 0640: nobody can neither replace nor write them
+            Assert.That(refused, Is.EqualTo(1), why);
+            Assert.That(why, Does.Contain("cannot write the Prosody files").And.Contain("chown imlogger:prosody"));
+            Assert.That(File.ReadAllText(files.Single(f => f.EndsWith(".cfg.lua", StringComparison.Ordinal))), Does.Contain("first-secret"));
+
+            foreach (var f in files)
+            {
+                using (var chown = System.Diagnostics.Process.Start("chown", ["root:nogroup", f])) await chown!.WaitForExitAsync();
+                File.SetUnixFileMode(f, ProsodyReadable | UnixFileMode.GroupWrite);
+            }
+            var owner = ImLogger.Files.OwnerOnlyFiles.OwnerOf(files[0]);
+            var (rewritten, said) = await AsNobody();
+            Assert.That(rewritten, Is.Zero, said);
+            foreach (var f in files)
+            {
+                Assert.That(ImLogger.Files.OwnerOnlyFiles.OwnerOf(f), Is.EqualTo(owner), f);
+                Assert.That(File.GetUnixFileMode(f), Is.EqualTo(ProsodyReadable | UnixFileMode.GroupWrite), f);
+            }
+            Assert.That(File.ReadAllText(files.Single(f => f.EndsWith(".cfg.lua", StringComparison.Ordinal))), Does.Contain("second-secret"));
+            Assert.That(Directory.GetFiles(rules), Has.Length.EqualTo(2), "no temp file left");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }

@@ -107,7 +107,10 @@ public static class ServerRulesWriter
         }
         if (target is null)
         {
-            File.SetLastWriteTimeUtc(path, stamp);
+            // Only a file's owner may set its time to a chosen second; the write set it to now, which has to do then
+            // (a rewrite within the same second as the last may wait for the next change to be picked up by mod_firewall).
+            try { File.SetLastWriteTimeUtc(path, stamp); }
+            catch (UnauthorizedAccessException) { }
             return;
         }
         File.SetLastWriteTimeUtc(temp, stamp);
