@@ -140,4 +140,56 @@ public class FileModeTests
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    /// <summary><c>sudo imlogger report</c> while the service is stopped, just after a key file was added: opening the spool
+    /// converts it (a new file renamed over the old), and the service's user still owns every spool file afterwards.</summary>
+    [Test, CancelAfter(60_000)]
+    public async Task SudoReport_ThatConvertsTheSpool_LeavesItToItsOwner()
+    {
+        if (!Environment.IsPrivilegedProcess) Assert.Ignore("needs root");
+        var dir = Paths.TempDir("imlogger-it-convert-");
+        try
+        {
+            var data = Directory.CreateDirectory(Path.Combine(dir, "data")).FullName;
+            var spoolPath = Path.Combine(data, "spool.db");
+            using (var spool = new ImLogger.Spool.LiteDbSpool(spoolPath, Microsoft.Extensions.Logging.Abstractions.NullLogger<ImLogger.Spool.LiteDbSpool>.Instance))
+            {
+                var header = spool.OpenTranscript(ImLogger.Conversations.ConversationType.OneToOne, "alice@example.test bob@example.test", DateTimeOffset.UtcNow, ["a"]);
+                spool.Append([new ImLogger.Spool.SpoolAppend(header.Id, new ImLogger.Conversations.ConversationEvent
+                {
+                    Id = Guid.NewGuid().ToString("N"), ReceivedUtc = DateTimeOffset.UtcNow, Kind = ImLogger.Conversations.EventKind.Message,
+                    Direction = ImLogger.Conversations.Direction.Outgoing, ConversationType = ImLogger.Conversations.ConversationType.OneToOne,
+                    ConversationKey = "alice@example.test bob@example.test", From = "alice@example.test/a", To = "bob@example.test",
+                    Text = Text, LoggedUsers = ["alice@example.test"], RawXml = "<message/>",
+                })]);
+            }
+            using (var chown = System.Diagnostics.Process.Start("chown", ["-R", "nobody:nogroup", data])) await chown!.WaitForExitAsync();
+            var keyFile = Path.Combine(dir, "spool.key");
+            File.WriteAllText(keyFile, "c3Bvb2wta2V5LWZvci10aGUtdGVzdC0wMTIzNDU2Nzg5\n");
+            var config = Path.Combine(dir, "imlogger.xml");
+            File.WriteAllText(config, $"""
+                <imlogger>
+                  <component jid="archive.example.test" port="{Paths.FreePort()}" secret-env="{ImLoggerProcess.SecretVariable}" />
+                  <spool path="data/spool.db" key-file="{keyFile}" />
+                  <organization domain="example.test" endpoint="a" seats="10"><user jid="alice@example.test" /></organization>
+                  <endpoints><directory name="a" path="archive" /></endpoints>
+                </imlogger>
+                """);
+            var owner = ImLogger.Files.OwnerOnlyFiles.OwnerOf(spoolPath);
+
+            var (code, output) = await ImLoggerProcess.CommandAsync("s", "report", "--config", config);
+
+            Assert.That(code, Is.Zero, output);
+            Assert.That(File.ReadAllText(spoolPath, System.Text.Encoding.Latin1), Does.Not.Contain("quarterly numbers"), "converted");
+            foreach (var file in Directory.GetFiles(data))
+            {
+                Assert.That(ImLogger.Files.OwnerOnlyFiles.OwnerOf(file), Is.EqualTo(owner), Path.GetFileName(file));
+                Assert.That(File.GetUnixFileMode(file), Is.EqualTo(OwnerOnly), Path.GetFileName(file));
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }
