@@ -58,7 +58,7 @@ internal static class CheckConfigCommand
                               $"; {config.LoggedUsers.Values.Count(v => v == e.Name)} listed logged user(s)" +
                               (config.Organizations.Where(o => o.LoggedByDefault && o.DefaultEndpoint == e.Name).Select(o => o.Name).ToList() is { Count: > 0 } byDefault
                                   ? $", and the users logged by default of {string.Join(", ", byDefault)}" : ""));
-        if (config.SpoolKeyFile is not null) Console.WriteLine($"  spool encrypted at rest, key from {config.SpoolKeyFile}");
+        if (config.SpoolKeyFile is not null) Console.WriteLine($"  spool encrypted at rest (AES-GCM, record by record), key from {config.SpoolKeyFile}");
         foreach (var warning in SeatReport.OverLimitWarnings(config))
             Console.Error.WriteLine($"imlogger: warning: {warning}");
         return 0;

@@ -40,6 +40,7 @@ internal static class Program
 
     private static async Task<int> Main(string[] args)
     {
+        ProcessUmask.RestrictToOwner(); // before any file is created: spool, logs, .eml files are owner-only
         if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
         {
             Console.WriteLine(Usage);

@@ -10,7 +10,16 @@ internal static class ProsodyConfigCommand
     {
         if (args.Out != null)
         {
-            var written = ServerRulesWriter.Write(config, args.Out);
+            IReadOnlyList<string> written;
+            try
+            {
+                written = ServerRulesWriter.Write(config, args.Out);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Console.Error.WriteLine($"imlogger: cannot write the Prosody files into {args.Out}: {e.Message}");
+                return 1;
+            }
             Console.WriteLine($"Wrote {string.Join(" and ", written)}.");
             Console.WriteLine($"Add  Include \"{written[0]}\"  at the end of prosody.cfg.lua, make the files readable by the prosody user, and restart Prosody"
                 + (config.Attach.Mode == AttachMode.Inline ? " (a new module needs a restart; later changes: " : " (later changes: ")

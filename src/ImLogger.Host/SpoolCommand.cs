@@ -1,5 +1,6 @@
 using System.Globalization;
 using ImLogger.Config;
+using ImLogger.Conversations;
 using ImLogger.Policy;
 using ImLogger.Spool;
 using ImLogger.Sinks;
@@ -121,7 +122,16 @@ internal static class SpoolCommand
     private static int Show(LiteDbSpool spool, string id, Terminal terminal)
     {
         var header = spool.Undelivered().Concat(spool.OpenTranscripts()).FirstOrDefault(h => h.Id == id);
-        var transcript = spool.Load(id);
+        Transcript? transcript;
+        try
+        {
+            transcript = spool.Load(id);
+        }
+        catch (SpoolRecordException e)
+        {
+            terminal.Err.WriteLine($"imlogger: transcript '{id}': {e.Message}");
+            return 1;
+        }
         if (header is null || transcript is null)
         {
             terminal.Err.WriteLine($"imlogger: no transcript '{id}' in the spool (delivered transcripts are deleted from it)");

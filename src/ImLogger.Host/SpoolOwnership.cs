@@ -14,17 +14,20 @@ internal static class SpoolOwnership
     public static T AsSpoolOwner<T>(string spoolPath, Func<T> command)
     {
         var existed = File.Exists(spoolPath);
+        // Taken before the command: opening may replace the spool file itself (converting its encryption), and the
+        // new file would belong to root.
+        var owner = existed ? ImLogger.Files.OwnerOnlyFiles.OwnerOf(spoolPath) : null;
         try
         {
             return command();
         }
         finally
         {
-            if (Environment.IsPrivilegedProcess && !OperatingSystem.IsWindows()) Restore(spoolPath, existed);
+            if (Environment.IsPrivilegedProcess && !OperatingSystem.IsWindows()) Restore(spoolPath, existed, owner);
         }
     }
 
-    private static void Restore(string spoolPath, bool existed)
+    private static void Restore(string spoolPath, bool existed, (uint Uid, uint Gid)? owner)
     {
         var dir = Path.GetDirectoryName(Path.GetFullPath(spoolPath));
         if (dir is null || !Directory.Exists(dir)) return;
@@ -35,7 +38,7 @@ internal static class SpoolOwnership
         try
         {
             var psi = new ProcessStartInfo("chown") { RedirectStandardError = true, RedirectStandardOutput = true };
-            psi.ArgumentList.Add("--reference=" + reference);
+            psi.ArgumentList.Add(owner is { } o ? $"{o.Uid}:{o.Gid}" : "--reference=" + reference);
             foreach (var f in files) psi.ArgumentList.Add(f);
             using var chown = Process.Start(psi)!;
             var error = chown.StandardError.ReadToEnd();

@@ -11,7 +11,7 @@ public sealed record ImLoggerConfig
     /// <summary>Absolute path of the LiteDB spool file.</summary>
     public required string SpoolPath { get; init; }
 
-    /// <summary>Absolute path of the file holding the spool's encryption key (LiteDB password), or null for an unencrypted spool.</summary>
+    /// <summary>Absolute path of the file holding the spool's encryption key (its text keys the records' AES-GCM), or null for an unencrypted spool.</summary>
     public string? SpoolKeyFile { get; init; }
 
     /// <summary>A conversation with no new event for this long is closed and its transcript delivered.</summary>

@@ -251,7 +251,19 @@ public sealed class Dispatcher
         foreach (var header in due)
         {
             ct.ThrowIfCancellationRequested();
-            var transcript = _spool.Load(header.Id);
+            Transcript? transcript;
+            try
+            {
+                transcript = _spool.Load(header.Id);
+            }
+            catch (Spool.SpoolRecordException ex)
+            {
+                // An altered or swapped record: never delivered as if it were the conversation, and never in the way of
+                // the others. The transcript is set aside as a dead letter that says why.
+                _spool.RecordFailure(header.Id, sink.Name, "quarantined: " + ex.Message, null, dead: true);
+                _logger.LogError("transcript {Id} is quarantined (not delivered to {Endpoint}): {Problem}", header.Id, sink.Name, ex.Message);
+                continue;
+            }
             if (transcript is null) continue; // delivered and deleted meanwhile
             var delivery = header.Deliveries.FirstOrDefault(d => d.Endpoint == sink.Name);
             var attempts = delivery?.Attempts ?? 0;

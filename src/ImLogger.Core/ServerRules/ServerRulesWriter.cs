@@ -1,4 +1,7 @@
+using System.Diagnostics;
+using System.Text;
 using ImLogger.Config;
+using ImLogger.Files;
 
 namespace ImLogger.ServerRules;
 
@@ -15,7 +18,12 @@ public static class ServerRulesWriter
     {
         ArgumentNullException.ThrowIfNull(config);
         var dir = Path.GetFullPath(directory);
-        Directory.CreateDirectory(dir);
+        if (!Directory.Exists(dir))
+        {
+            // rwxr-x---: Prosody reaches the files through the folder's group; set explicitly, as imlogger's umask is 077.
+            Directory.CreateDirectory(dir);
+            if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(dir, OwnerOnlyFiles.Folder | UnixFileMode.GroupRead | UnixFileMode.GroupExecute);
+        }
         var snippet = Path.Combine(dir, "imlogger.cfg.lua");
         if (config.Attach.Mode == AttachMode.Inline)
         {
@@ -43,30 +51,90 @@ public static class ServerRulesWriter
         ? "run `prosodyctl reload`: mod_imlogger_inline re-reads imlogger_logged_users when Prosody reloads its config"
         : "run `prosodyctl reload`: mod_firewall re-reads changed scripts when Prosody reloads its config";
 
+    /// <summary>rw-r----- (0640): Prosody reads the files through their group (a setgid folder of group prosody gives it).</summary>
+    private const UnixFileMode ProsodyReadable = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead;
+
+    private const UnixFileMode Other = UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
+
+    /// <summary>Writes <paramref name="path"/> through a temp file renamed over it. The temp file is created 0600 and
+    /// only then given the final mode (0640 for a new file; an existing file's mode, never readable by others for the
+    /// snippet that holds the secret), so the secret is never readable by others, not even for an instant, whatever the
+    /// umask. An existing file's owner and group (root:prosody, set by the operator) are kept.</summary>
     private static void WriteAtomically(string path, string text, bool secret)
     {
+        var existing = File.Exists(path);
+        var mode = existing && !OperatingSystem.IsWindows() ? File.GetUnixFileMode(path) : ProsodyReadable;
+        if (secret) mode &= ~Other;
+        var owner = existing ? OwnerOnlyFiles.OwnerOf(path) : null;
         var temp = path + ".tmp";
-        File.WriteAllText(temp, text);
-        if (!OperatingSystem.IsWindows())
+        File.Delete(temp); // a leftover of an interrupted write: its mode is not to be trusted
+        using (var stream = OwnerOnlyFiles.Open(temp, FileMode.CreateNew, FileAccess.Write))
         {
-            // Keep the mode the operator gave the file; new files: the snippet holds the component secret, so owner
-            // and group only (a setgid folder owned by group prosody lets Prosody read it, see docs/admin-guide.md).
-            var mode = File.Exists(path) ? File.GetUnixFileMode(path)
-                : secret ? UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead
-                : UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
-            File.SetUnixFileMode(temp, mode);
+            if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(stream.SafeFileHandle, mode);
+            stream.Write(new UTF8Encoding(encoderShouldEmitUTF8Identifier: false).GetBytes(text));
+            stream.Flush(flushToDisk: true);
+        }
+        var target = path;
+        if (owner is { } wanted && OwnerOnlyFiles.OwnerOf(temp) is { } got && got != wanted && !TakeOwnerOf(path, temp))
+        {
+            // Not allowed to give a new file the operator's owner (we are not root): rewrite the file itself instead,
+            // which keeps its owner, group and mode. Not atomic, but Prosody reads it only when told to reload.
+            File.Delete(temp);
+            target = null;
+            try
+            {
+                using var stream = new FileStream(path, FileMode.Truncate, FileAccess.Write);
+                stream.Write(new UTF8Encoding(encoderShouldEmitUTF8Identifier: false).GetBytes(text));
+                stream.Flush(flushToDisk: true);
+            }
+            catch (UnauthorizedAccessException e)
+            {
+                throw new UnauthorizedAccessException(
+                    $"Cannot rewrite {path}: it belongs to {wanted.Uid}:{wanted.Gid}, and this user may neither give a new file that " +
+                    $"owner nor write the file itself ({e.Message}). Let the imlogger user own it (chown imlogger:prosody {path}) " +
+                    "or run the command as root.", e);
+            }
         }
         // mod_firewall reloads a script on `prosodyctl reload` only if its modification time, in whole seconds, differs
         // from the one it loaded: a version written in the same second as the last would never be picked up.
         var now = DateTime.UtcNow;
         var stamp = new DateTime(now.Ticks - now.Ticks % TimeSpan.TicksPerSecond, DateTimeKind.Utc);
-        if (File.Exists(path))
+        if (existing)
         {
             var old = File.GetLastWriteTimeUtc(path);
             var oldSecond = new DateTime(old.Ticks - old.Ticks % TimeSpan.TicksPerSecond, DateTimeKind.Utc);
             if (stamp <= oldSecond) stamp = oldSecond.AddSeconds(1);
         }
+        if (target is null)
+        {
+            // Only a file's owner may set its time to a chosen second; the write set it to now, which has to do then
+            // (a rewrite within the same second as the last may wait for the next change to be picked up by mod_firewall).
+            try { File.SetLastWriteTimeUtc(path, stamp); }
+            catch (UnauthorizedAccessException) { }
+            return;
+        }
         File.SetLastWriteTimeUtc(temp, stamp);
         File.Move(temp, path, overwrite: true);
+    }
+
+    /// <summary>Gives <paramref name="temp"/> the owner and group of <paramref name="reference"/> (<c>chown --reference</c>,
+    /// in a child process: a service whose system-call filter forbids chown loses the child, not itself).</summary>
+    /// <returns>False when that is not allowed.</returns>
+    private static bool TakeOwnerOf(string reference, string temp)
+    {
+        try
+        {
+            var psi = new ProcessStartInfo("chown") { RedirectStandardError = true, RedirectStandardOutput = true };
+            psi.ArgumentList.Add("--reference=" + reference);
+            psi.ArgumentList.Add(temp);
+            using var chown = Process.Start(psi)!;
+            chown.StandardError.ReadToEnd();
+            chown.WaitForExit();
+            return chown.ExitCode == 0;
+        }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or InvalidOperationException)
+        {
+            return false;
+        }
     }
 }

@@ -12,7 +12,9 @@ namespace ImLogger.Sinks;
 /// <remarks>
 /// The file name depends only on the transcript (opened time, conversation key, id), so a redelivery overwrites
 /// the same file. The write is atomic and durable: temp file in the same directory, fsync, rename over the
-/// target, fsync of the directory (Linux) so the rename itself survives a power loss.
+/// target, fsync of the directory (Linux) so the rename itself survives a power loss. Files are created 0600 (owner
+/// only) whatever the umask, and a directory the sink creates is 0700; an archiving agent reads them as the same user,
+/// or the operator grants access to the folder (see docs/admin-guide.md, "File modes").
 /// </remarks>
 public sealed class DirectorySink : ITranscriptSink
 {
@@ -88,8 +90,11 @@ public sealed class DirectorySink : ITranscriptSink
         var temp = Path.Combine(_directory, "." + fileName + ".tmp");
         try
         {
-            System.IO.Directory.CreateDirectory(_directory);
-            await using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 64 * 1024, FileOptions.Asynchronous))
+            Files.OwnerOnlyFiles.CreateFolder(_directory);
+            // Owner-only from creation (0600, whatever the umask); a temp file left by an interrupted write is removed
+            // first, since opening it would keep whatever mode it had.
+            File.Delete(temp);
+            await using (var stream = Files.OwnerOnlyFiles.Open(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024, FileOptions.Asynchronous))
             {
                 await message.WriteToAsync(EmlFormat, stream, cancellationToken).ConfigureAwait(false);
                 await stream.FlushAsync(cancellationToken).ConfigureAwait(false);

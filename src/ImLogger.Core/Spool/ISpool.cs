@@ -87,6 +87,8 @@ public interface ISpool : IDisposable
     IReadOnlyList<TranscriptHeader> Undelivered();
 
     /// <summary>The transcript with all its events, in order of receipt; null if unknown.</summary>
+    /// <exception cref="SpoolRecordException">A record of the transcript cannot be read back as written (altered, swapped,
+    /// or under another key): the caller sets the transcript aside and goes on with the others.</exception>
     Transcript? Load(string transcriptId);
 
     /// <summary>Records that <paramref name="endpoint"/> confirmed delivery. When no endpoint is owed it any more,

@@ -1,5 +1,6 @@
 using ImLogger.Conversations;
 using LiteDB;
+using ImLogger.Files;
 using Microsoft.Extensions.Logging;
 using static ImLogger.Spool.SpoolDocuments;
 
@@ -27,16 +28,18 @@ namespace ImLogger.Spool;
 /// data file; the log truncation is not synced and need not be (replaying already-applied pages is harmless).
 /// The alternative — handing LiteDB our own log <see cref="FileStream"/> through <c>EngineSettings.LogStream</c>
 /// and calling <c>Flush(true)</c> on it after each commit — would also cost one fsync per write and would
-/// save only the page copy, while giving up LiteDB's own file handling (locking, log deletion, encryption
-/// of the log via the file factory). Not worth it; the pipeline batches appends, so fsyncs are per batch.</item>
+/// save only the page copy, while giving up LiteDB's own file handling (locking, log deletion). Not worth it; the pipeline batches appends, so fsyncs are per batch.</item>
 /// </list>
 /// <para><b>Concurrency.</b> One process owns the file (<c>Connection=direct</c>, plus an exclusive
 /// <c>.lock</c> file beside it so a second instance fails fast instead of sharing the file); inside the process
 /// every operation runs under one lock, so LiteDB's per-thread transactions never interleave.</para>
-/// <para><b>Encryption at rest</b> (optional): with a <c>password</c> LiteDB encrypts every page of the data file and
-/// of its log with AES (key derived from the password), so a copied disk, backup or stolen spool file does not reveal
-/// transcripts without the key file. It does not protect against anyone who can read the key file or the memory of the
-/// running process (root, the imlogger user). See docs/durability.md.</para>
+/// <para><b>Encryption at rest</b> (optional): with a key, every event is stored sealed whole with AES-256-GCM and
+/// each transcript's conversation key too (<see cref="SpoolCipher"/>, bound to the record's id), so a copied disk,
+/// backup or stolen spool file does not reveal transcripts without the key file, and an altered or swapped record is
+/// detected and its transcript set aside (<see cref="SpoolRecordException"/>). It does not protect against anyone who
+/// can read the key file or the memory of the running process (root, the imlogger user). See docs/endpoints.md.</para>
+/// <para><b>File modes.</b> The spool's folder (when created here), data file, log and lock are created owner-only
+/// (0600/0700) whatever the umask; files an earlier version left readable by others are narrowed at open.</para>
 /// </remarks>
 public sealed partial class LiteDbSpool : ISpool
 {
@@ -44,7 +47,8 @@ public sealed partial class LiteDbSpool : ISpool
     private readonly string _path;
     private readonly ILogger<LiteDbSpool> _logger;
     private readonly FileStream _lockFile;
-    private readonly string? _password;
+    private readonly string? _key;
+    private readonly SpoolCipher? _cipher;
     private LiteDatabase _db;
     private ILiteCollection<BsonDocument> _transcripts;
     private ILiteCollection<BsonDocument> _events;
@@ -64,29 +68,34 @@ public sealed partial class LiteDbSpool : ISpool
     /// <param name="path">The LiteDB data file; its directory is created if missing. LiteDB keeps its write-ahead log
     /// in "{name}-log{ext}" beside it, and this class holds "{path}.lock" while open.</param>
     /// <param name="logger">Logger.</param>
-    /// <param name="password">Encrypts the spool at rest (LiteDB AES); null for an unencrypted spool. An existing spool must
-    /// be opened with the password it was created with.</param>
+    /// <param name="key">The key file's text: the spool's records are sealed with AES-GCM (<see cref="SpoolCipher"/>); null
+    /// for an unencrypted spool. An encrypted spool must be opened with the key it was created with; an unencrypted one, or
+    /// one page-encrypted by an earlier version with this key, is converted at open.</param>
     /// <exception cref="IOException">The file is in use by another process, or cannot be created.</exception>
-    /// <exception cref="InvalidDataException">The file is not a readable LiteDB database, or the password does not open it.</exception>
-    public LiteDbSpool(string path, ILogger<LiteDbSpool> logger, string? password = null)
+    /// <exception cref="InvalidDataException">The file is not a readable LiteDB database, or the key does not open it.</exception>
+    public LiteDbSpool(string path, ILogger<LiteDbSpool> logger, string? key = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         ArgumentNullException.ThrowIfNull(logger);
         _path = Path.GetFullPath(path);
         _logger = logger;
-        _password = password;
+        _key = key;
 
         var directory = Path.GetDirectoryName(_path);
-        if (!string.IsNullOrEmpty(directory)) Directory.CreateDirectory(directory);
+        if (!string.IsNullOrEmpty(directory)) OwnerOnlyFiles.CreateFolder(directory);
 
         _lockFile = AcquireLock(_path);
         try
         {
-            _db = OpenDatabase(_path, password);
+            NarrowEarlierFiles();
+            _cipher = key is null ? null : new SpoolCipher(key);
+            PrepareEncryption();
+            _db = OpenDatabase(_path);
             try
             {
                 _transcripts = _db.GetCollection(TranscriptsCollection);
                 _events = _db.GetCollection(EventsCollection);
+                MarkEncrypted(_db);
                 _transcripts.EnsureIndex(F_State);
                 // Events: the _id "{transcriptId}:{sequence:D10}" is the transcriptId+sequence index (unique, ordered).
                 _events.EnsureIndex(E_TranscriptId);
@@ -106,6 +115,7 @@ public sealed partial class LiteDbSpool : ISpool
         }
         catch
         {
+            _cipher?.Dispose();
             _lockFile.Dispose();
             throw;
         }
@@ -114,37 +124,19 @@ public sealed partial class LiteDbSpool : ISpool
             _path, _transcripts.Count(Query.EQ(F_State, nameof(TranscriptState.Open))), _transcripts.Count(Query.Not(F_State, nameof(TranscriptState.Open))));
     }
 
-    private static FileStream AcquireLock(string path)
-    {
-        var lockPath = path + ".lock";
-        try
-        {
-            return new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
-        }
-        catch (IOException ex)
-        {
-            throw new IOException(
-                $"The spool '{path}' is in use by another process (could not lock '{lockPath}': {ex.Message}). " +
-                "Stop the other imlogger instance, or give this one a different spool path.", ex);
-        }
-        catch (UnauthorizedAccessException ex)
-        {
-            throw new IOException(
-                $"Cannot create '{lockPath}' beside the spool '{path}': {ex.Message}. " +
-                "Give the imlogger service user read/write permission on the spool directory.", ex);
-        }
-    }
-
-    private static LiteDatabase OpenDatabase(string path, string? password)
+    private static LiteDatabase OpenDatabase(string path)
     {
         var cs = new ConnectionString
         {
             Filename = path,
             Connection = ConnectionType.Direct,
-            Password = string.IsNullOrEmpty(password) ? null : password,
         };
         try
         {
+            // LiteDB opens its files "open or create" with the umask's mode: created first, they are owner-only. It
+            // deletes its empty log when closed, so the log is created anew before each open.
+            OwnerOnlyFiles.Precreate(path);
+            OwnerOnlyFiles.Precreate(LogFileOf(path));
             return new LiteDatabase(cs);
         }
         catch (IOException ex)
@@ -158,13 +150,6 @@ public sealed partial class LiteDbSpool : ISpool
             throw new IOException(
                 $"Cannot open the spool '{path}': {ex.Message}. Give the imlogger service user read/write permission " +
                 "on the file and its directory.", ex);
-        }
-        catch (LiteException ex) when (ex.Message.Contains("password", StringComparison.OrdinalIgnoreCase) || ex.Message.Contains("encrypt", StringComparison.OrdinalIgnoreCase))
-        {
-            throw new InvalidDataException(password is null
-                ? $"The spool '{path}' is encrypted ({ex.Message}); configure <spool key-file=\"...\"> with the key file it was created with."
-                : $"The spool '{path}' cannot be opened with the configured key ({ex.Message}). Use the key file it was created with; " +
-                  "a spool created without encryption must be emptied (delivered) and moved aside before encryption is turned on.", ex);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -198,7 +183,7 @@ public sealed partial class LiteDbSpool : ISpool
             EventCount = 0,
             Deliveries = distinct.Select(e => new EndpointDelivery { Endpoint = e, State = DeliveryState.Pending }).ToList(),
         };
-        Write(() => _transcripts.Insert(ToDocument(header)));
+        Write(() => _transcripts.Insert(ToDocument(header, _cipher)));
         return header;
     }
 
@@ -251,7 +236,7 @@ public sealed partial class LiteDbSpool : ISpool
                 headers.Add(transcriptId, doc);
             }
             var sequence = doc[F_EventCount].AsInt32;
-            documents.Add(ToDocument(transcriptId, sequence, e));
+            documents.Add(ToStoredDocument(transcriptId, sequence, e, _cipher));
             doc[F_EventCount] = sequence + 1;
             if (e.ReceivedUtc.UtcTicks > doc[F_LastEvent].AsInt64) doc[F_LastEvent] = Instant(e.ReceivedUtc);
         }
@@ -299,7 +284,7 @@ public sealed partial class LiteDbSpool : ISpool
             {
                 _events.DeleteMany(Query.EQ(E_TranscriptId, transcriptId));
                 _transcripts.Delete(transcriptId);
-                _logger.LogDebug("transcript {Id} ({Key}) closed without events; deleted", transcriptId, doc[F_Key].AsString);
+                _logger.LogDebug("transcript {Id} ({Key}) closed without events; deleted", transcriptId, KeyOf(doc, _cipher, strict: false));
                 return;
             }
             doc[F_State] = nameof(TranscriptState.Pending);
@@ -311,7 +296,7 @@ public sealed partial class LiteDbSpool : ISpool
     /// <inheritdoc />
     public IReadOnlyList<TranscriptHeader> OpenTranscripts() => Read(() =>
         _transcripts.Find(Query.EQ(F_State, nameof(TranscriptState.Open)))
-            .Select(ToHeader).OrderBy(h => h.OpenedUtc).ToList());
+            .Select(d => ToHeader(d, _cipher)).OrderBy(h => h.OpenedUtc).ToList());
 
     /// <inheritdoc />
     public IReadOnlyList<TranscriptHeader> DueForDelivery(string endpoint, DateTimeOffset nowUtc, int max)
@@ -321,7 +306,7 @@ public sealed partial class LiteDbSpool : ISpool
         var now = nowUtc.UtcTicks;
         return Read(() =>
             _transcripts.Find(Query.EQ(F_State, nameof(TranscriptState.Pending)))
-                .Select(ToHeader)
+                .Select(d => ToHeader(d, _cipher))
                 .Where(h => h.Deliveries.Any(d => d.Endpoint == endpoint && d.State == DeliveryState.Pending
                                                   && (d.NextAttemptUtc is null || d.NextAttemptUtc.Value.UtcTicks <= now)))
                 .OrderBy(h => h.ClosedUtc).ThenBy(h => h.OpenedUtc).ThenBy(h => h.Id, StringComparer.Ordinal)
@@ -332,17 +317,18 @@ public sealed partial class LiteDbSpool : ISpool
     /// <inheritdoc />
     public IReadOnlyList<TranscriptHeader> Undelivered() => Read(() =>
         _transcripts.Find(Query.Not(F_State, nameof(TranscriptState.Open)))
-            .Select(ToHeader).OrderBy(h => h.ClosedUtc).ThenBy(h => h.OpenedUtc).ToList());
+            .Select(d => ToHeader(d, _cipher)).OrderBy(h => h.ClosedUtc).ThenBy(h => h.OpenedUtc).ToList());
 
     /// <inheritdoc />
+    /// <exception cref="SpoolRecordException">One of the transcript's records fails authentication (encrypted spool).</exception>
     public Transcript? Load(string transcriptId) => Read(() =>
     {
         var doc = _transcripts.FindById(transcriptId);
         if (doc is null) return null;
-        var header = ToHeader(doc);
+        var header = ToHeader(doc, _cipher, strict: true);
         var events = _events.Find(Query.StartsWith(F_Id, EventKeyPrefix(transcriptId)))
             .OrderBy(d => d[E_Sequence].AsInt32)
-            .Select(ToEvent)
+            .Select(d => ToEvent(d, _cipher))
             .ToList();
         return new Transcript
         {
@@ -495,7 +481,7 @@ public sealed partial class LiteDbSpool : ISpool
     private void ReopenIfWedged()
     {
         if (!_wedged) return;
-        var db = OpenDatabase(_path, _password);
+        var db = OpenDatabase(_path);
         _db = db;
         _transcripts = db.GetCollection(TranscriptsCollection);
         _events = db.GetCollection(EventsCollection);
@@ -521,6 +507,7 @@ public sealed partial class LiteDbSpool : ISpool
             if (_disposed) return;
             _disposed = true;
             if (!_wedged) _db.Dispose();
+            _cipher?.Dispose();
             _lockFile.Dispose();
         }
     }

@@ -8,7 +8,7 @@ namespace ImLogger.Spool;
 /// Explicit BSON mapping of the spool's documents. No reflection mapper: every field is named here,
 /// enums are stored by name, instants as UTC ticks (full 100 ns precision, no offset surprises).
 /// </summary>
-internal static class SpoolDocuments
+internal static partial class SpoolDocuments
 {
     public const string TranscriptsCollection = "transcripts";
     public const string EventsCollection = "events";
@@ -69,6 +69,10 @@ internal static class SpoolDocuments
     public const string E_DurationTicks = "duration";
     public const string E_EncryptionScheme = "encryption";
 
+    // sealed records (a spool with a key file): the record's BSON as nonce||ciphertext||tag, see SpoolCipher
+    public const string E_Sealed = "sealed";
+    public const string F_KeySealed = "keySealed";
+
     /// <summary>
     /// The events' primary key: "{transcriptId}:{sequence:D10}". It is LiteDB's unique, ordered _id index,
     /// so it doubles as the transcriptId+sequence index: a prefix scan returns a transcript's events in order.
@@ -99,7 +103,7 @@ internal static class SpoolDocuments
 
     private static long? ToLong(BsonValue value) => value.IsNull ? null : value.AsInt64;
 
-    public static BsonDocument ToDocument(TranscriptHeader header) => new()
+    private static BsonDocument ToDocument(TranscriptHeader header) => new()
     {
         [F_Id] = header.Id,
         [F_Type] = header.ConversationType.ToString(),
@@ -123,11 +127,11 @@ internal static class SpoolDocuments
         [D_EventsAccepted] = delivery.EventsAccepted,
     };
 
-    public static TranscriptHeader ToHeader(BsonDocument doc) => new()
+    public static TranscriptHeader ToHeader(BsonDocument doc, SpoolCipher? cipher, bool strict = false) => new()
     {
         Id = doc[F_Id].AsString,
         ConversationType = ToEnum<ConversationType>(doc[F_Type]),
-        ConversationKey = doc[F_Key].AsString,
+        ConversationKey = KeyOf(doc, cipher, strict),
         OpenedUtc = ToInstant(doc[F_Opened]),
         LastEventUtc = ToInstant(doc[F_LastEvent]),
         ClosedUtc = ToNullableInstant(doc[F_Closed]),
