@@ -4,6 +4,7 @@ using ImLogger.Conversations;
 using ImLogger.Dispatch;
 using ImLogger.Envelope;
 using ImLogger.Inline;
+using ImLogger.Liveness;
 using ImLogger.Notifier;
 using ImLogger.Policy;
 using ImLogger.Seats;
@@ -109,9 +110,12 @@ internal static class RunCommand
         services.AddSingleton(sp => new Dispatcher(sp.GetRequiredService<ISpool>(), sp.GetRequiredService<List<ITranscriptSink>>(),
             sp.GetRequiredService<ILogger<Dispatcher>>(), sp.GetRequiredService<TimeProvider>(),
             new DispatcherOptions { EndpointMaxAttempts = EndpointSinks.MaxAttempts(config.Endpoints) }));
+        services.AddSingleton(sp => new AdapterWatch(() => holder.Current, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<AdapterWatchService>();
+        services.AddHostedService(sp => sp.GetRequiredService<AdapterWatchService>());
         services.AddHostedService<ArchiveService>();
         services.AddHostedService(sp => new ControlSocketService(holder, sp.GetRequiredService<LiteDbSpool>(),
-            new RunningService(sp.GetRequiredService<CompliancePolicy>(), sp.GetRequiredService<SeatLedger>()),
+            new RunningService(sp.GetRequiredService<CompliancePolicy>(), sp.GetRequiredService<SeatLedger>(), sp.GetRequiredService<AdapterWatch>()),
             sp.GetRequiredService<ILogger<ControlSocketService>>()));
         services.AddSingleton(sp => new SeatsAnnouncer(holder, sp.GetRequiredService<ComponentConnection>(), sp.GetRequiredService<ILogger<SeatsAnnouncer>>()));
         services.AddHostedService(sp => new ConfigReloadService(holder, sp.GetRequiredService<SeatLedger>(), sp.GetRequiredService<SeatsAnnouncer>(), path => ConfigLoader.Load(path), sp.GetRequiredService<ILogger<ConfigReloadService>>()));

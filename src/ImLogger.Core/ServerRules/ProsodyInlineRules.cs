@@ -54,6 +54,9 @@ public static class ProsodyInlineRules
             sb.AppendLine($"\timlogger_logged_users = {{ {string.Join(", ", org.Users.Where(u => u.Jid.EndsWith("@" + domain, StringComparison.Ordinal)).Select(u => Lua(u.Jid)))} }}");
             sb.AppendLine($"\timlogger_failure_mode = {Lua(config.Attach.FailureMode == FailureMode.Open ? "open" : "closed")}");
             sb.AppendLine($"\timlogger_timeout = {config.Attach.Timeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)}");
+            // Sent back with every heartbeat, so that ImLogger knows the module runs with the rules of the config in force.
+            sb.AppendLine($"\timlogger_heartbeat = {config.Attach.Heartbeat.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)}");
+            sb.AppendLine($"\timlogger_generation = {Lua(RulesGeneration.Of(config))}");
         }
         sb.AppendLine();
         sb.AppendLine($"Component {Lua(config.Component.Jid)}");
