@@ -96,7 +96,7 @@ internal sealed class AdapterWatchService : BackgroundService
             }
             if (_reported.TryGetValue(status.Domain, out var last) && now - last < repeat) continue;
             _reported[status.Domain] = now;
-            _logger.LogError("SERVER SIDE NOT LOADED on {Domain}, its users are NOT being logged: {Problem}", status.Domain, status.Text);
+            _logger.LogError("SERVER SIDE PROBLEM: {Problem}", status.Text);
         }
     }
 

@@ -11,7 +11,7 @@ namespace ImLogger.Integration.Tests;
 [TestFixture, NonParallelizable]
 public class ServerSideLivenessTests
 {
-    private const string NotLoaded = "SERVER SIDE NOT LOADED on example.test";
+    private const string NotLoaded = "SERVER SIDE PROBLEM: example.test";
 
     private static string Attach(string mode) => mode == "tap"
         ? """<attach mode="tap" heartbeat="1s" />"""

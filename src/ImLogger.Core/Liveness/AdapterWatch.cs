@@ -17,15 +17,29 @@ public sealed record AdapterStatus(string Domain, bool Healthy, string Text);
 /// A domain silent for longer is a problem: its users are not logged although ImLogger is connected.
 /// </summary>
 /// <remarks>Thread-safe: signs arrive on the connection's reader, checks come from a timer and operator commands.</remarks>
-public sealed class AdapterWatch(Func<ImLoggerConfig> config, TimeProvider time)
+public sealed class AdapterWatch
 {
     private sealed record Heard(DateTimeOffset At, string Generation, string Detail, DateTimeOffset? CurrentAt);
 
     private readonly Lock _lock = new();
     private readonly Dictionary<string, Heard> _heard = new(StringComparer.Ordinal);
     private DateTimeOffset? _connectedAt;
-    private string? _expected;
+    private readonly Func<ImLoggerConfig> config;
+    private readonly TimeProvider time;
+    private string _expected;
     private DateTimeOffset _expectedSince;
+
+    /// <param name="config">The config in force (read at each check: a reload may change the rules' generation).</param>
+    /// <param name="time">The clock.</param>
+    public AdapterWatch(Func<ImLoggerConfig> config, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(time);
+        this.config = config;
+        this.time = time;
+        _expected = RulesGeneration.Of(config());
+        _expectedSince = time.GetUtcNow();
+    }
 
     /// <summary>The component is connected (again): every domain gets a fresh deadline, and signs of an earlier stream no longer count.</summary>
     public void Connected()
@@ -71,7 +85,7 @@ public sealed class AdapterWatch(Func<ImLoggerConfig> config, TimeProvider time)
             if (_connectedAt is not { } connectedAt)
                 return [new AdapterStatus("", false, "ImLogger is not connected to the XMPP server: nothing is being logged; its log says why (wrong port or secret, Prosody down)")];
             var deadline = cfg.Attach.AliveDeadline;
-            var what = cfg.Attach.Mode == AttachMode.Inline ? "mod_imlogger_inline" : "the tap rules (mod_firewall, imlogger.pfw)";
+            var what = cfg.Attach.Mode == AttachMode.Inline ? "mod_imlogger_inline" : "mod_firewall with the tap rules (imlogger.pfw)";
             var statuses = new List<AdapterStatus>();
             foreach (var domain in cfg.Organizations.SelectMany(o => o.Domains))
             {
