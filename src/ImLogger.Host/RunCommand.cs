@@ -40,7 +40,8 @@ internal static class RunCommand
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(LogLevel.Trace);
         builder.Logging.AddNLog(logConfig);
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+        // The stop's budget: the tap drain (20 s at most), spooling what it read, one delivery pass (15 s); systemd allows 60 s.
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(55));
         AddImLogger(builder.Services, config);
 
         using var host = builder.Build();
@@ -61,6 +62,9 @@ internal static class RunCommand
         return Environment.ExitCode;
     }
 
+    /// <summary>How long a graceful stop in tap mode keeps reading what the server still sends.</summary>
+    internal static readonly TimeSpan TapDrainOnStop = TimeSpan.FromSeconds(20);
+
     /// <summary>The pipeline's stages, one singleton each, wired as DESIGN.md draws them.</summary>
     internal static void AddImLogger(IServiceCollection services, ImLoggerConfig config)
     {
@@ -76,6 +80,9 @@ internal static class RunCommand
             ComponentJid = config.Component.Jid,
             Secret = config.Component.Secret,
             MaxStanzaBytes = config.Component.MaxStanzaBytes,
+            // Tap: copies the server routed before a stop are still on their way; never sent again, they are read before
+            // closing (README, "What each mode guarantees"). Inline: requests cannot be answered on a closed stream.
+            DrainOnStop = config.Attach.Mode == AttachMode.Tap ? TapDrainOnStop : TimeSpan.Zero,
         });
         services.AddSingleton(sp => new ComponentConnection(
             sp.GetRequiredService<ComponentConnectionOptions>(), sp.GetRequiredService<ILogger<ComponentConnection>>(), sp.GetRequiredService<TimeProvider>()));
