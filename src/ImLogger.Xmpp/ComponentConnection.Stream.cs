@@ -51,7 +51,7 @@ public sealed partial class ComponentConnection
                     if (await Task.WhenAny(reading, stopped.Task).ConfigureAwait(false) == stopped.Task)
                     {
                         closed = true;
-                        await DrainAsync(reading, session, writer, tcp, network, sessionCts, () => Interlocked.Read(ref handed)).ConfigureAwait(false);
+                        await DrainAsync(reading, session, writer, tcp, network, counting, sessionCts, () => Interlocked.Read(ref handed)).ConfigureAwait(false);
                         return;
                     }
                 }
@@ -152,7 +152,7 @@ public sealed partial class ComponentConnection
     /// our side of the stream is closed (the server stops routing to the component), and the reader goes on handing over what
     /// the server had already routed to us until the server closes its side, or the bound passes. Logs the count either way.
     /// </summary>
-    private async Task DrainAsync(Task reading, Session session, Task writer, TcpClient tcp, NetworkStream network, CancellationTokenSource sessionCts, Func<long> handed)
+    private async Task DrainAsync(Task reading, Session session, Task writer, TcpClient tcp, NetworkStream network, CountingStream counting, CancellationTokenSource sessionCts, Func<long> handed)
     {
         var before = handed();
         _session = null; // nothing more can be sent after our </stream:stream>
@@ -165,7 +165,7 @@ public sealed partial class ComponentConnection
         try
         {
             await reading.ConfigureAwait(false);
-            _logger.LogInformation("Drained {Count} stanza(s) from {Endpoint} after the stop; the server closed its side, so nothing it routed to ImLogger before the stop was left behind",
+            _logger.LogInformation("Drained {Count} stanza(s) from {Endpoint} after the stop; the server closed its side of the stream, so it had nothing more to send",
                 handed() - before, _endpoint);
         }
         catch (OperationCanceledException) when (sessionCts.IsCancellationRequested)
@@ -173,6 +173,12 @@ public sealed partial class ComponentConnection
             _logger.LogWarning("Drained {Count} stanza(s) from {Endpoint} in {Seconds:0.#} s after the stop, then gave up: the server may still have had copies for ImLogger, and those are lost " +
                                "(tap mode cannot ask for them again). If this repeats, ImLogger lags behind the server: see docs/performance.md",
                 handed() - before, _endpoint, _options.DrainOnStop.TotalSeconds);
+        }
+        catch (XmlException) when (counting.EndOfStreamReached)
+        {
+            // Seen from Prosody under load: its buffer flushed, the connection closed without the stream's end tag.
+            _logger.LogInformation("Drained {Count} stanza(s) from {Endpoint} after the stop; the server then closed the connection, so it had nothing more to send",
+                handed() - before, _endpoint);
         }
         catch (Exception ex) when (ex is IOException or SocketException or XmlException or ObjectDisposedException)
         {

@@ -31,6 +31,25 @@ public class ComponentConnectionDrainTests
     }
 
     [Test]
+    public async Task AServerThatClosesTheConnectionWithoutTheEndTagHadNothingMore()
+    {
+        await using var h = new Harness(o => o.DrainOnStop = TimeSpan.FromSeconds(5)).Start();
+        using var peer = await h.Server.AcceptAsync();
+        await peer.HandshakeAsync();
+        await h.WaitConnectedAsync();
+
+        var stopping = h.StopAsync();
+        await peer.ReadUntilAsync("</stream:stream>");
+        await peer.SendAsync("<message id='late-1'/>");
+        peer.Dispose(); // what Prosody does under load once its buffer is flushed
+        await stopping;
+
+        Assert.That((string?)(await h.NextStanzaAsync()).Attribute("id"), Is.EqualTo("late-1"));
+        Assert.That(h.Log.At(LogLevel.Information).Last(), Does.StartWith("Drained 1 stanza(s)").And.Contain("closed the connection"));
+        Assert.That(h.Log.Entries.Where(e => e.Level >= LogLevel.Warning), Is.Empty);
+    }
+
+    [Test]
     public async Task AServerThatNeverClosesItsSideIsLeftAfterTheBoundWithAWarning()
     {
         await using var h = new Harness(o => o.DrainOnStop = TimeSpan.FromMilliseconds(300)).Start();
