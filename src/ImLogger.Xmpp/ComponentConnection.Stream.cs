@@ -51,7 +51,7 @@ public sealed partial class ComponentConnection
                     if (await Task.WhenAny(reading, stopped.Task).ConfigureAwait(false) == stopped.Task)
                     {
                         closed = true;
-                        await DrainAsync(reading, session, writer, tcp, network, counting, sessionCts, () => Interlocked.Read(ref handed)).ConfigureAwait(false);
+                        await DrainAsync(reading, session, writer, network, counting, sessionCts, () => Interlocked.Read(ref handed)).ConfigureAwait(false);
                         return;
                     }
                 }
@@ -152,7 +152,7 @@ public sealed partial class ComponentConnection
     /// our side of the stream is closed (the server stops routing to the component), and the reader goes on handing over what
     /// the server had already routed to us until the server closes its side, or the bound passes. Logs the count either way.
     /// </summary>
-    private async Task DrainAsync(Task reading, Session session, Task writer, TcpClient tcp, NetworkStream network, CountingStream counting, CancellationTokenSource sessionCts, Func<long> handed)
+    private async Task DrainAsync(Task reading, Session session, Task writer, NetworkStream network, CountingStream counting, CancellationTokenSource sessionCts, Func<long> handed)
     {
         var before = handed();
         _session = null; // nothing more can be sent after our </stream:stream>
@@ -160,7 +160,20 @@ public sealed partial class ComponentConnection
         await writer.ConfigureAwait(false);
         _logger.LogInformation("Stopping: closed the stream to {Endpoint}; reading what the server still has for ImLogger (at most {Seconds:0.#} s)",
             _endpoint, _options.DrainOnStop.TotalSeconds);
-        if (session.WriterFault is null) await CloseStreamAsync(tcp, network, shuttingDown: true).ConfigureAwait(false);
+        // The end tag only, no half-close: Prosody (server_epoll) that reads our FIN with the end tag destroys the
+        // connection at once, dropping what it had still buffered for us; without it, it flushes and then closes.
+        if (session.WriterFault is null)
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2), _time);
+            try
+            {
+                await network.WriteAsync("</stream:stream>"u8.ToArray(), timeout.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
+            {
+                _logger.LogDebug("Could not close the stream to {Endpoint} cleanly: {Problem}", _endpoint, ex.Message);
+            }
+        }
         sessionCts.CancelAfter(_options.DrainOnStop);
         try
         {
