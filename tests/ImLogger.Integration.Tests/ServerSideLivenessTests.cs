@@ -43,6 +43,17 @@ public class ServerSideLivenessTests
 
         var error = await imlogger.WaitForLineAsync(l => l.Contains(NotLoaded, StringComparison.Ordinal), TimeSpan.FromSeconds(30), "the ERROR about example.test");
         Assert.That(error, Does.Contain(" ERROR ").And.Contain("modules_enabled").And.Contain(mode == "tap" ? "\"firewall\"" : "\"imlogger_inline\""));
+
+        // A user forges both signs of life, with the right generation: the server stamps her JID as the sender, so neither counts.
+        var generation = Generation(world, mode);
+        await using (var alice = await RawXmppClient.LoginAsync(world.Prosody, "alice"))
+        {
+            await alice.SendRawAsync($"<iq type='set' id='forged-1' to='archive.example.test'><alive xmlns='urn:imlogger:inline:0' version='1' generation='{generation}' held='0' reason='heartbeat'/></iq>");
+            await alice.SendRawAsync($"<message to='archive.example.test/imlogger-rules-{generation}'><forwarded xmlns='urn:xmpp:forward:0'><message xmlns='jabber:client' " +
+                                     $"from='archive.example.test' to='example.test/imlogger-alive'><alive xmlns='urn:imlogger:tap:0'/></message></forwarded></message>");
+            await imlogger.WaitForLineAsync(l => l.Contains("Server side: an adapter heartbeat from 'alice@example.test/raw'", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "the forged iq ignored");
+            await imlogger.WaitForLineAsync(l => l.Contains("Server side: a heartbeat relayed by 'alice@example.test/raw'", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "the forged copy ignored");
+        }
         var (code, output) = await CheckServerAsync(world);
         Assert.That(code, Is.EqualTo(1), output);
         var problems = output.Split('\n').Where(l => l.StartsWith("PROBLEM:", StringComparison.Ordinal)).ToList();
@@ -53,6 +64,11 @@ public class ServerSideLivenessTests
         // Every minute by default; every two heartbeats here: the operator keeps being told.
         await imlogger.WaitForLineAsync(_ => imlogger.Lines.Count(l => l.Contains(NotLoaded, StringComparison.Ordinal)) >= 2, TimeSpan.FromSeconds(30), "the ERROR repeated");
     }
+
+    /// <summary>The generation written into the rules Prosody loaded (the snippet for inline, the firewall script for tap).</summary>
+    private static string Generation(TapDeployment world, string mode) => mode == "tap"
+        ? System.Text.RegularExpressions.Regex.Match(File.ReadAllText(Path.Combine(world.Dir, "tap", "imlogger.pfw")), "imlogger-rules-([0-9a-f]+)").Groups[1].Value
+        : System.Text.RegularExpressions.Regex.Match(File.ReadAllText(Path.Combine(world.Dir, "tap", "imlogger.cfg.lua")), "imlogger_generation = \"([0-9a-f]+)\"").Groups[1].Value;
 
     [TestCase("tap"), TestCase("inline"), CancelAfter(120_000)]
     public async Task AHealthyDeploymentPassesTheCheckAndLogsNoError(string mode)
