@@ -187,16 +187,11 @@ public sealed partial class ComponentConnection
                                "(tap mode cannot ask for them again). If this repeats, ImLogger lags behind the server: see docs/performance.md",
                 handed() - before, _endpoint, _options.DrainOnStop.TotalSeconds);
         }
-        catch (XmlException) when (counting.EndOfStreamReached)
-        {
-            // Seen from Prosody under load: its buffer flushed, the connection closed without the stream's end tag.
-            _logger.LogInformation("Drained {Count} stanza(s) from {Endpoint} after the stop; the server then closed the connection, so it had nothing more to send",
-                handed() - before, _endpoint);
-        }
         catch (Exception ex) when (ex is IOException or SocketException or XmlException or ObjectDisposedException)
         {
-            _logger.LogWarning("Drained {Count} stanza(s) from {Endpoint} after the stop, then the connection failed ({Problem}): the server may still have had copies for ImLogger, and those are lost",
-                handed() - before, _endpoint, ex.Message);
+            // Prosody flushes what it has, then ends the stream; a connection dropped without the end tag may have dropped copies.
+            _logger.LogWarning("Drained {Count} stanza(s) from {Endpoint} after the stop, then the connection {Failure}: the server may still have had copies for ImLogger, and those are lost",
+                handed() - before, _endpoint, counting.EndOfStreamReached ? "was closed without the end of the stream" : $"failed ({ex.Message})");
         }
     }
 
