@@ -104,7 +104,7 @@ public sealed class AdapterWatch
                         $"{domain}: {(heard == null ? $"no heartbeat from {what} for {Seconds(now - reference)} s" : $"{what} stopped answering {Seconds(now - heard.At)} s ago")}: " +
                         $"it is not loaded for VirtualHost \"{domain}\", so {Consequence(cfg)}. Check that nothing after the Include of imlogger.cfg.lua " +
                         $"(a later conf.d file) sets modules_enabled for that VirtualHost; if something does, add \"{(cfg.Attach.Mode == AttachMode.Inline ? "imlogger_inline" : "firewall")}\" " +
-                        "to that list; then run `prosodyctl reload` and look for errors in Prosody's log"));
+                        "to that list; then run `prosodyctl reload` and look for errors in Prosody's log. (Also seen when ImLogger reads that far behind Prosody: then its log shows why, a spool that cannot write for one.)"));
             }
             return statuses;
         }
