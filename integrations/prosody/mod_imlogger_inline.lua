@@ -501,3 +501,50 @@ end);
 module:hook_global("server-stopping", function ()
 	for id in pairs(batches) do fail(id, "server stopping"); end
 end);
+
+-- Proof of life (docs/inline-protocol.md, "Proving the adapter is loaded"). A later modules_enabled for this
+-- VirtualHost (a conf.d file read after the Include) unloads this module silently: ImLogger then logs nothing. So
+-- the module tells ImLogger it is here when it loads, when the component connects, after a config reload and every
+-- imlogger_heartbeat seconds; ImLogger reports a domain silent for two heartbeats. imlogger_generation (written by
+-- `imlogger prosody-config`) tells it whether these are the rules of its config in force.
+local module_version = "1";
+local heartbeat = module:get_option_number("imlogger_heartbeat", 30);
+local generation = module:get_option_string("imlogger_generation", "");
+
+local function held_count()
+	local n = #waiting;
+	for _, batch in pairs(batches) do
+		for _ in pairs(batch.items) do n = n + 1; end
+	end
+	return n;
+end
+
+local function announce(reason)
+	-- While the component is away the server bounces this with an error, which the iq/host handler above ignores.
+	module:send(st.iq({ type = "set", id = "imlogger-alive-"..new_id(), from = module.host, to = component })
+		:tag("alive", { xmlns = xmlns, version = module_version, generation = generation,
+			held = tostring(held_count()), reason = reason }));
+end
+
+module:add_timer(0, function () announce("loaded"); end);
+module:add_timer(heartbeat, function ()
+	announce("heartbeat");
+	return heartbeat;
+end);
+
+module:hook_global("config-reloaded", function ()
+	generation = module:get_option_string("imlogger_generation", "");
+	announce("reloaded");
+end);
+
+-- The component's host may be activated after this one: hook its connect event once it exists.
+local watching_component = false;
+local function watch_component()
+	if watching_component or not hosts[component] then return; end
+	watching_component = true;
+	module:hook_object_event(hosts[component].events, "component-authenticated", function ()
+		module:add_timer(0, function () announce("connected"); end);
+	end);
+end
+watch_component();
+module:hook_global("host-activated", watch_component);

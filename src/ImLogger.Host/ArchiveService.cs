@@ -25,6 +25,7 @@ internal sealed class ArchiveService(
     ConversationTracker tracker,
     ISpool spool,
     Dispatcher dispatcher,
+    AdapterWatchService adapters,
     IHostApplicationLifetime lifetime,
     TimeProvider time,
     ILogger<ArchiveService> logger) : BackgroundService
@@ -58,7 +59,8 @@ internal sealed class ArchiveService(
         var closing = CloseIdleAsync(background.Token);
         try
         {
-            await connection.RunAsync((stanza, ct) => queue.Writer.WriteAsync(stanza, ct), stoppingToken);
+            // The server side's signs of life are not traffic: they are taken off the stream here, never archived.
+            await connection.RunAsync((stanza, ct) => adapters.TryHandle(stanza) ? ValueTask.CompletedTask : queue.Writer.WriteAsync(stanza, ct), stoppingToken);
         }
         catch (ComponentFatalException e)
         {

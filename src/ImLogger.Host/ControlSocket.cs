@@ -10,7 +10,10 @@ using Microsoft.Extensions.Logging;
 namespace ImLogger.Host;
 
 /// <summary>What a command may change in the running service besides the spool (null when it reads the spool file itself).</summary>
-internal sealed record RunningService(CompliancePolicy Policy, Seats.SeatLedger Seats);
+/// <param name="Policy">The compliance policy in force (spool forget-room).</param>
+/// <param name="Seats">The seat ledger (spool release-seat).</param>
+/// <param name="Watch">Whether the server side is loaded on each domain (report's first lines, check-server).</param>
+internal sealed record RunningService(CompliancePolicy Policy, Seats.SeatLedger Seats, Liveness.AdapterWatch? Watch = null);
 
 /// <summary>Where a command writes: the console, or the control socket's framed lines.</summary>
 internal sealed record Terminal(TextWriter Out, TextWriter Err)
@@ -36,7 +39,8 @@ internal static class ControlSocket
     public static readonly IReadOnlyDictionary<string, Func<ImLoggerConfig, Arguments, LiteDbSpool, Terminal, RunningService?, int>> Commands =
         new Dictionary<string, Func<ImLoggerConfig, Arguments, LiteDbSpool, Terminal, RunningService?, int>>(StringComparer.Ordinal)
         {
-            ["report"] = (config, args, spool, terminal, _) => ReportCommand.Run(config, args, spool, terminal),
+            ["report"] = (config, args, spool, terminal, running) => ReportCommand.Run(config, args, spool, terminal, running),
+            ["check-server"] = (_, _, _, terminal, running) => CheckServerCommand.Run(terminal, running),
             ["spool"] = SpoolCommand.Run,
         };
 
@@ -46,6 +50,7 @@ internal static class ControlSocket
     public static async Task<int> RunCommandAsync(ImLoggerConfig config, string[] commandLine, Arguments args)
     {
         if (await TryForwardAsync(config, commandLine) is { } code) return code;
+        if (commandLine[0] == "check-server") return CheckServerCommand.Run(Terminal.Console, running: null);
         return SpoolOwnership.AsSpoolOwner(config.SpoolPath, () =>
         {
             if (SpoolKey.OpenForCommand(config) is not { } spool) return 1;
@@ -156,7 +161,9 @@ internal sealed class ControlSocketService(ConfigHolder holder, LiteDbSpool spoo
             }
             else
             {
-                logger.LogInformation("Control socket: running `imlogger {Command}` for an operator", string.Join(' ', commandLine));
+                // Monitoring runs check-server every minute or so: not worth a line each time.
+                logger.Log(commandLine[0] == "check-server" ? LogLevel.Debug : LogLevel.Information,
+                    "Control socket: running `imlogger {Command}` for an operator", string.Join(' ', commandLine));
                 var args = Arguments.Parse(commandLine.Skip(1).ToArray());
                 code = await Task.Run(() => command(holder.Current, args, spool, new Terminal(output, errors), running), timeout.Token);
             }

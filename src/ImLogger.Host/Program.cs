@@ -17,6 +17,9 @@ internal static class Program
           imlogger report [--org NAME|DOMAIN] [--since YYYY-MM-DD] --config FILE
                                                   coverage: per configured user, logging active or why not, events captured
                                                   and refused, last activity, endpoint and its backlog
+          imlogger check-server --config FILE     for monitoring: is the server side (mod_imlogger_inline or the tap rules)
+                                                  loaded and current on every domain? exit 0 yes; 1 one line per problem;
+                                                  2 imlogger run is not running
           imlogger test-endpoint NAME --config FILE [--send-probe]
                                                   connect, TLS, authenticate (and send a marked probe message); prints each step
           imlogger spool status --config FILE     pending and dead transcripts per endpoint, oldest age
@@ -34,7 +37,7 @@ internal static class Program
           --log-config FILE  NLog config (default: nlog.config next to the program)
           --send-probe       test-endpoint: also send a message marked as a probe (not a transcript)
 
-        The spool and report commands are answered by the running `imlogger run` (through {spool}.sock beside the spool
+        The spool, report and check-server commands are answered by the running `imlogger run` (through {spool}.sock beside the spool
         file, for its own user and root) or, when it is stopped, read the spool file themselves.
         """;
 
@@ -66,7 +69,7 @@ internal static class Program
                 "run" => await RunCommand.RunAsync(LoadConfig(parsed), parsed),
                 "prosody-config" => ProsodyConfigCommand.Run(LoadConfig(parsed), parsed),
                 "check-config" => CheckConfigCommand.Run(LoadConfig(parsed)),
-                "report" or "spool" => await ControlSocket.RunCommandAsync(LoadConfig(parsed), args, parsed),
+                "report" or "spool" or "check-server" => await ControlSocket.RunCommandAsync(LoadConfig(parsed), args, parsed),
                 "test-endpoint" => await TestEndpointCommand.RunAsync(LoadConfig(parsed), parsed),
                 _ => Unknown(args[0]),
             };

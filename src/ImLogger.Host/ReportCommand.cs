@@ -12,12 +12,13 @@ namespace ImLogger.Host;
 /// date, the last activity, the endpoint and its backlog. Users the spool saw who are no longer configured are
 /// listed too, so nothing that was archived disappears from the view.
 /// </summary>
-/// <remarks>Run by the running service when there is one (through its control socket, <see cref="ControlSocket"/>),
+/// <remarks>Starts with the state of the server side on each domain (<see cref="CheckServerCommand.ReportLines"/>).
+/// Run by the running service when there is one (through its control socket, <see cref="ControlSocket"/>),
 /// otherwise on the spool file directly. Exit codes: 0 done, 1 the spool cannot be opened, 64 bad command line
 /// (unknown organization, bad date).</remarks>
 internal static class ReportCommand
 {
-    public static int Run(ImLoggerConfig config, Arguments args, LiteDbSpool spool, Terminal terminal)
+    public static int Run(ImLoggerConfig config, Arguments args, LiteDbSpool spool, Terminal terminal, RunningService? running = null)
     {
         var organizations = config.Organizations.Where(o => args.Org == null || string.Equals(o.Name, args.Org.Trim(), StringComparison.OrdinalIgnoreCase)
                                                              || o.Owns(args.Org.Trim().ToLowerInvariant())).ToList();
@@ -37,6 +38,8 @@ internal static class ReportCommand
         {
             var activity = spool.Activity(since).ToDictionary(a => a.User, StringComparer.Ordinal);
             var backlog = Backlog(spool);
+            // First what no per-user line can show: a domain whose server side is not loaded logs nobody, whatever the lines below say.
+            foreach (var line in CheckServerCommand.ReportLines(running)) terminal.Out.WriteLine(line);
             terminal.Out.WriteLine($"ImLogger coverage report, {config.SourcePath}; activity {(args.Since == null ? "since the spool was created" : $"since {args.Since} (UTC)")}");
             var plan = SeatPlan.Of(config, spool.SeenUsers());
             foreach (var org in organizations)

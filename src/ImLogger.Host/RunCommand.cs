@@ -4,6 +4,7 @@ using ImLogger.Conversations;
 using ImLogger.Dispatch;
 using ImLogger.Envelope;
 using ImLogger.Inline;
+using ImLogger.Liveness;
 using ImLogger.Notifier;
 using ImLogger.Policy;
 using ImLogger.Seats;
@@ -39,7 +40,8 @@ internal static class RunCommand
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(LogLevel.Trace);
         builder.Logging.AddNLog(logConfig);
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+        // The stop's budget: the tap drain (20 s at most), spooling what it read, one delivery pass (15 s); systemd allows 60 s.
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(55));
         AddImLogger(builder.Services, config);
 
         using var host = builder.Build();
@@ -60,6 +62,9 @@ internal static class RunCommand
         return Environment.ExitCode;
     }
 
+    /// <summary>How long a graceful stop in tap mode keeps reading what the server still sends.</summary>
+    internal static readonly TimeSpan TapDrainOnStop = TimeSpan.FromSeconds(20);
+
     /// <summary>The pipeline's stages, one singleton each, wired as DESIGN.md draws them.</summary>
     internal static void AddImLogger(IServiceCollection services, ImLoggerConfig config)
     {
@@ -75,6 +80,9 @@ internal static class RunCommand
             ComponentJid = config.Component.Jid,
             Secret = config.Component.Secret,
             MaxStanzaBytes = config.Component.MaxStanzaBytes,
+            // Tap: copies the server routed before a stop are still on their way; never sent again, they are read before
+            // closing (README, "What each mode guarantees"). Inline: requests cannot be answered on a closed stream.
+            DrainOnStop = config.Attach.Mode == AttachMode.Tap ? TapDrainOnStop : TimeSpan.Zero,
         });
         services.AddSingleton(sp => new ComponentConnection(
             sp.GetRequiredService<ComponentConnectionOptions>(), sp.GetRequiredService<ILogger<ComponentConnection>>(), sp.GetRequiredService<TimeProvider>()));
@@ -109,9 +117,12 @@ internal static class RunCommand
         services.AddSingleton(sp => new Dispatcher(sp.GetRequiredService<ISpool>(), sp.GetRequiredService<List<ITranscriptSink>>(),
             sp.GetRequiredService<ILogger<Dispatcher>>(), sp.GetRequiredService<TimeProvider>(),
             new DispatcherOptions { EndpointMaxAttempts = EndpointSinks.MaxAttempts(config.Endpoints) }));
+        services.AddSingleton(sp => new AdapterWatch(() => holder.Current, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<AdapterWatchService>();
+        services.AddHostedService(sp => sp.GetRequiredService<AdapterWatchService>());
         services.AddHostedService<ArchiveService>();
         services.AddHostedService(sp => new ControlSocketService(holder, sp.GetRequiredService<LiteDbSpool>(),
-            new RunningService(sp.GetRequiredService<CompliancePolicy>(), sp.GetRequiredService<SeatLedger>()),
+            new RunningService(sp.GetRequiredService<CompliancePolicy>(), sp.GetRequiredService<SeatLedger>(), sp.GetRequiredService<AdapterWatch>()),
             sp.GetRequiredService<ILogger<ControlSocketService>>()));
         services.AddSingleton(sp => new SeatsAnnouncer(holder, sp.GetRequiredService<ComponentConnection>(), sp.GetRequiredService<ILogger<SeatsAnnouncer>>()));
         services.AddHostedService(sp => new ConfigReloadService(holder, sp.GetRequiredService<SeatLedger>(), sp.GetRequiredService<SeatsAnnouncer>(), path => ConfigLoader.Load(path), sp.GetRequiredService<ILogger<ConfigReloadService>>()));

@@ -15,7 +15,9 @@ public sealed partial class ComponentConnection
     /// </summary>
     private async Task RunStreamAsync(Func<XElement, CancellationToken, ValueTask> onStanza, Backoff backoff, CancellationToken token)
     {
-        using var sessionCts = CancellationTokenSource.CreateLinkedTokenSource(token);
+        // Draining: a stop does not end the read at once (DrainAsync does, once the server is done or the bound has passed).
+        var drain = _options.DrainOnStop > TimeSpan.Zero;
+        using var sessionCts = CancellationTokenSource.CreateLinkedTokenSource(drain ? CancellationToken.None : token);
         using var tcp = new TcpClient { NoDelay = true };
         NetworkStream? network = null;
         CountingStream? counting = null;
@@ -23,6 +25,8 @@ public sealed partial class ComponentConnection
         StanzaReader? stanzas;
         Session? session = null;
         Task? writer = null;
+        var closed = false;
+        long handed = 0;
         try
         {
             (network, counting, reader, stanzas) = await ConnectAndHandshakeAsync(tcp, sessionCts.Token, token).ConfigureAwait(false);
@@ -35,7 +39,25 @@ public sealed partial class ComponentConnection
             _logger.LogInformation("Connected to the XMPP server at {Endpoint} as component {Component}", _endpoint, _componentDomain);
             RaiseConnected();
 
-            await ReadLoopAsync(stanzas, onStanza, sessionCts.Token).ConfigureAwait(false);
+            var reading = ReadLoopAsync(stanzas, (stanza, ct) =>
+            {
+                Interlocked.Increment(ref handed);
+                return onStanza(stanza, ct);
+            }, sessionCts.Token);
+            if (drain)
+            {
+                var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                await using (token.Register(() => stopped.TrySetResult()))
+                {
+                    if (await Task.WhenAny(reading, stopped.Task).ConfigureAwait(false) == stopped.Task)
+                    {
+                        closed = true;
+                        await DrainAsync(reading, session, writer, network, counting, sessionCts, () => Interlocked.Read(ref handed)).ConfigureAwait(false);
+                        return;
+                    }
+                }
+            }
+            await reading.ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!token.IsCancellationRequested && session?.WriterFault is { } fault)
         {
@@ -54,7 +76,7 @@ public sealed partial class ComponentConnection
             await sessionCts.CancelAsync().ConfigureAwait(false);
             if (writer is not null)
                 await writer.ConfigureAwait(false); // never throws: the writer records its faults
-            if (network is not null && counting?.EndOfStreamReached != true && session?.WriterFault is null)
+            if (!closed && network is not null && counting?.EndOfStreamReached != true && session?.WriterFault is null)
                 await CloseStreamAsync(tcp, network, token.IsCancellationRequested).ConfigureAwait(false);
             reader?.Dispose();
         }
@@ -63,7 +85,7 @@ public sealed partial class ComponentConnection
     private async Task<(NetworkStream, CountingStream, XmlReader, StanzaReader)> ConnectAndHandshakeAsync(TcpClient tcp, CancellationToken sessionToken, CancellationToken token)
     {
         using var timeout = new CancellationTokenSource(_options.ConnectTimeout, _time);
-        using var handshakeCts = CancellationTokenSource.CreateLinkedTokenSource(sessionToken, timeout.Token);
+        using var handshakeCts = CancellationTokenSource.CreateLinkedTokenSource(sessionToken, token, timeout.Token);
         var ct = handshakeCts.Token;
         var connected = false;
         try
@@ -124,6 +146,54 @@ public sealed partial class ComponentConnection
         {
             // A subscriber's bug must not tear down a healthy stream; it is reported, not swallowed silently.
             _logger.LogError(ex, "A Connected event handler failed");
+        }
+    }
+
+    /// <summary>
+    /// The graceful stop with <see cref="ComponentConnectionOptions.DrainOnStop"/>: what is queued for the server is written,
+    /// our side of the stream is closed (the server stops routing to the component), and the reader goes on handing over what
+    /// the server had already routed to us until the server closes its side, or the bound passes. Logs the count either way.
+    /// </summary>
+    private async Task DrainAsync(Task reading, Session session, Task writer, NetworkStream network, CountingStream counting, CancellationTokenSource sessionCts, Func<long> handed)
+    {
+        var before = handed();
+        _session = null; // nothing more can be sent after our </stream:stream>
+        session.Outgoing.Writer.TryComplete();
+        await writer.ConfigureAwait(false);
+        _logger.LogInformation("Stopping: closed the stream to {Endpoint}; reading what the server still has for ImLogger (at most {Seconds:0.#} s)",
+            _endpoint, _options.DrainOnStop.TotalSeconds);
+        // The end tag only, no half-close: Prosody (server_epoll) that reads our FIN with the end tag destroys the
+        // connection at once, dropping what it had still buffered for us; without it, it flushes and then closes.
+        if (session.WriterFault is null)
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2), _time);
+            try
+            {
+                await network.WriteAsync("</stream:stream>"u8.ToArray(), timeout.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
+            {
+                _logger.LogDebug("Could not close the stream to {Endpoint} cleanly: {Problem}", _endpoint, ex.Message);
+            }
+        }
+        sessionCts.CancelAfter(_options.DrainOnStop);
+        try
+        {
+            await reading.ConfigureAwait(false);
+            _logger.LogInformation("Drained {Count} stanza(s) from {Endpoint} after the stop; the server closed its side of the stream, so it had nothing more to send",
+                handed() - before, _endpoint);
+        }
+        catch (OperationCanceledException) when (sessionCts.IsCancellationRequested)
+        {
+            _logger.LogWarning("Drained {Count} stanza(s) from {Endpoint} in {Seconds:0.#} s after the stop, then gave up: the server may still have had copies for ImLogger, and those are lost " +
+                               "(tap mode cannot ask for them again). If this repeats, ImLogger lags behind the server: see docs/performance.md",
+                handed() - before, _endpoint, _options.DrainOnStop.TotalSeconds);
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or XmlException or ObjectDisposedException)
+        {
+            // Prosody flushes what it has, then ends the stream; a connection dropped without the end tag may have dropped copies.
+            _logger.LogWarning("Drained {Count} stanza(s) from {Endpoint} after the stop, then the connection {Failure}: the server may still have had copies for ImLogger, and those are lost",
+                handed() - before, _endpoint, counting.EndOfStreamReached ? "was closed without the end of the stream" : $"failed ({ex.Message})");
         }
     }
 

@@ -42,6 +42,17 @@ public sealed class ComponentConnectionOptions
     /// <summary>Upper bound the reconnect delay never exceeds.</summary>
     public TimeSpan MaxReconnectDelay { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// When <see cref="ComponentConnection.RunAsync"/> is cancelled (a graceful stop): zero closes the stream at once,
+    /// dropping whatever the server had still to send. Positive: closes our side with &lt;/stream:stream&gt;, then keeps reading
+    /// and handing stanzas to the caller until the server closes its side (it does once it has sent what it had buffered for
+    /// the component), or this long at most.
+    /// </summary>
+    /// <remarks>For copies (tap mode), which the server never sends again: draining is what keeps a restart from losing
+    /// what the server routed before it. Not for requests that need an answer (inline mode): nothing can be answered on a
+    /// closed stream, so the server's own timeout must refuse them.</remarks>
+    public TimeSpan DrainOnStop { get; set; } = TimeSpan.Zero;
+
     /// <summary>Throws <see cref="ArgumentException"/> when a setting cannot work, so misconfiguration fails at start-up.</summary>
     internal void Validate()
     {
@@ -61,5 +72,7 @@ public sealed class ComponentConnectionOptions
             throw new ArgumentException("MaxTokenBytes must be positive.", nameof(MaxTokenBytes));
         if (InitialReconnectDelay <= TimeSpan.Zero || MaxReconnectDelay < InitialReconnectDelay)
             throw new ArgumentException("Reconnect delays must be positive and MaxReconnectDelay >= InitialReconnectDelay.", nameof(MaxReconnectDelay));
+        if (DrainOnStop < TimeSpan.Zero)
+            throw new ArgumentException("DrainOnStop must be zero (no drain) or positive.", nameof(DrainOnStop));
     }
 }

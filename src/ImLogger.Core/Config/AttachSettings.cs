@@ -31,6 +31,14 @@ public sealed record AttachSettings
     /// <summary>Folder where <c>imlogger run</c> writes the server-side rules (the same files as
     /// <c>imlogger prosody-config --out</c>) at start and on every reload; null: never written by the service.</summary>
     public string? RulesOut { get; init; }
+
+    /// <summary>How often the server side proves it is loaded (docs/admin-guide.md, "Is the server side loaded?"): tap
+    /// mode sends a heartbeat through the firewall rules this often, and mod_imlogger_inline sends one. A domain silent
+    /// for <see cref="AliveDeadline"/> is reported as not loaded.</summary>
+    public TimeSpan Heartbeat { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Two heartbeats: one may be lost or late without an alarm.</summary>
+    public TimeSpan AliveDeadline => Heartbeat * 2;
 }
 
 /// <summary>Restrictions beyond those that always apply to logged users (no end-to-end encryption, no group chats on other servers).</summary>

@@ -10,7 +10,7 @@ public static partial class ConfigLoader
         private AttachSettings ReadAttach(XElement? e)
         {
             if (e == null) return new AttachSettings();
-            Only(e, ["mode", "failure-mode", "timeout", "rules-out"], []);
+            Only(e, ["mode", "failure-mode", "timeout", "rules-out", "heartbeat"], []);
             var mode = ((string?)e.Attribute("mode") ?? "tap").Trim().ToLowerInvariant() switch
             {
                 "tap" => AttachMode.Tap,
@@ -25,8 +25,12 @@ public static partial class ConfigLoader
             };
             if (mode == AttachMode.Tap && e.Attribute("failure-mode") != null)
                 throw Error(e.Attribute("failure-mode")!, "failure-mode applies to inline mode only: tap mode cannot hold or refuse anything");
+            var heartbeat = Duration(e, "heartbeat", TimeSpan.FromSeconds(30));
+            if (heartbeat < TimeSpan.FromSeconds(1) || heartbeat > TimeSpan.FromMinutes(5))
+                throw Error(e.Attribute("heartbeat")!, $"heartbeat must be between 1s and 5m (ImLogger reports a server side silent for two heartbeats), not '{(string?)e.Attribute("heartbeat")}'");
             return new AttachSettings
             {
+                Heartbeat = heartbeat,
                 Mode = mode, FailureMode = failure, Timeout = Duration(e, "timeout", TimeSpan.FromSeconds(10)),
                 RulesOut = (string?)e.Attribute("rules-out") is { } rulesOut ? ResolvePath(Required(e, "rules-out")) : null,
             };

@@ -55,6 +55,9 @@ public static class ProsodyInlineRules
             sb.AppendLine($"\timlogger_failure_mode = {Lua(config.Attach.FailureMode == FailureMode.Open ? "open" : "closed")}");
             sb.AppendLine($"\timlogger_timeout = {config.Attach.Timeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)}");
             sb.AppendLine($"\timlogger_max_batch_bytes = {MaxBatchBytes(config.Component.MaxStanzaBytes).ToString(CultureInfo.InvariantCulture)} -- below max-stanza-bytes ({config.Component.MaxStanzaBytes.ToString(CultureInfo.InvariantCulture)})");
+            // Sent back with every heartbeat, so that ImLogger knows the module runs with the rules of the config in force.
+            sb.AppendLine($"\timlogger_heartbeat = {config.Attach.Heartbeat.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)}");
+            sb.AppendLine($"\timlogger_generation = {Lua(RulesGeneration.Of(config))}");
         }
         sb.AppendLine();
         sb.AppendLine($"Component {Lua(config.Component.Jid)}");

@@ -150,8 +150,19 @@ public class ConfigLoaderTests : TempDirFixture
         Assert.That(inline, Is.EqualTo(new AttachSettings { Mode = AttachMode.Inline, FailureMode = FailureMode.Open, Timeout = TimeSpan.FromSeconds(3) }));
     }
 
+    [Test]
+    public void TheHeartbeatIsThirtySecondsUnlessSetAndTheDeadlineTwoOfThem()
+    {
+        Assert.That(Load(Write(Valid)).Attach.AliveDeadline, Is.EqualTo(TimeSpan.FromSeconds(60)));
+        var fast = Load(Write(Valid.Replace("<spool ", "<attach mode=\"tap\" heartbeat=\"1s\" />\n  <spool "))).Attach;
+        Assert.That(fast.Heartbeat, Is.EqualTo(TimeSpan.FromSeconds(1)));
+        Assert.That(fast.AliveDeadline, Is.EqualTo(TimeSpan.FromSeconds(2)));
+    }
+
     [TestCase("<attach mode=\"inlin\" />", "mode must be tap or inline, not 'inlin'")]
     [TestCase("<attach mode=\"tap\" failure-mode=\"open\" />", "failure-mode applies to inline mode only")]
+    [TestCase("<attach heartbeat=\"10m\" />", "heartbeat must be between 1s and 5m")]
+    [TestCase("<attach heartbeat=\"soon\" />", "heartbeat must be a positive duration")]
     [TestCase("<restrictions><encrypted-room jid=\"room\" /></restrictions>", "'room' is not a room's bare JID")]
     public void AttachAndRestrictionErrors(string element, string problem)
     {

@@ -88,6 +88,9 @@ internal sealed class RawXmppClient : IAsyncDisposable
     public async Task ChatAsync(string to, string body, CancellationToken ct = default) =>
         await WriteAsync($"<message to='{ClientScenario.Jid(to)}' type='chat' id='{Guid.NewGuid():N}'><body>{body}</body></message>", ct);
 
+    /// <summary>Sends a stanza exactly as written (the hostile cases).</summary>
+    public async Task SendRawAsync(string xml, CancellationToken ct = default) => await WriteAsync(xml, ct);
+
     public async ValueTask DisposeAsync()
     {
         try
