@@ -125,7 +125,8 @@ public class LoggedByDefaultTests
         await using var world = await StartAsync(attach: "<attach mode=\"inline\" failure-mode=\"closed\" timeout=\"5s\" />");
         var lua = await File.ReadAllTextAsync(Path.Combine(world.Dir, "tap", "imlogger.cfg.lua"));
         Assert.That(lua, Does.Contain("imlogger_log_all = true").And.Contain("imlogger_excluded_users = { \"grace@example.test\" }"));
-        Assert.That(world.Prosody.Log, Does.Contain("Holding the stanzas of every user of example.test but 1 excluded (logged by default)"), "the module read the options");
+        // The module logs this while Prosody loads it, which may be after Prosody's port is open: wait for the line.
+        await world.Prosody.WaitForLogAsync("Holding the stanzas of every user of example.test but 1 excluded (logged by default)", TimeSpan.FromSeconds(30));
 
         await using (var imlogger = world.RunImLogger())
         {
