@@ -121,6 +121,10 @@ public class FailClosedHoldsTests
             Send("alice", Subscribe(bob, alice, "sub-a")), ExpectRaw("alice", "sub-a"),
         };
         steps.AddRange(EveryChannel("RUN", running: true));
+        // Words smuggled into housekeeping shapes while ImLogger runs: held, so delivered only once archived.
+        steps.Add(Send("alice", $"<message to='{bob}/test' type='chat'><composing xmlns='http://jabber.org/protocol/chatstates'>SMUGGLE-RUN-STATE</composing></message>"));
+        steps.Add(Send("alice", $"<message to='{bob}/test' type='chat'><received xmlns='urn:xmpp:receipts' id='r1'>SMUGGLE-RUN-RECEIPT</received></message>"));
+        steps.Add(ExpectRaw("bob", "SMUGGLE-RUN-RECEIPT"));
         // Encrypted content one wrapper deeper: an OMEMO payload in a PEP item is refused, and reaches no subscriber.
         steps.Add(Send("alice", Publish("pub-omemo", "<encrypted xmlns='eu.siacs.conversations.axolotl'><header sid='1'><key rid='2'>a2V5</key><iv>aXY=</iv></header><payload>T01FTU8tUEVQ</payload></encrypted>")));
         steps.Add(ExpectRaw("alice", "pub-omemo"));
@@ -178,7 +182,7 @@ public class FailClosedHoldsTests
         var archived = string.Join("\n", world.Archived().Select(m => m.TextBody ?? ""));
         Assert.Multiple(() =>
         {
-            foreach (var marker in RunMarkers)
+            foreach (var marker in RunMarkers.Concat(["SMUGGLE-RUN-STATE", "SMUGGLE-RUN-RECEIPT"]))
                 Assert.That(archived, Does.Contain(marker), $"{marker} is archived with its words");
         });
     }
