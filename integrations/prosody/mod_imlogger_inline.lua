@@ -22,7 +22,7 @@ local new_id = require "util.id".short;
 
 local hosts = prosody.hosts;
 local core_post_stanza = prosody.core_post_stanza;
-local jid_bare, jid_host = jid.bare, jid.host;
+local jid_bare, jid_host, jid_split = jid.bare, jid.host, jid.split;
 
 local xmlns = "urn:imlogger:inline:0";
 local component = module:get_option_string("imlogger_component");
@@ -443,7 +443,19 @@ module:hook("pre-stanza", function (event)
 	if stanza.imlogger_out or origin.type ~= "c2s" or not origin.username then return; end
 	local user = origin.username.."@"..origin.host;
 	if not is_logged(user) or stanza.attr.xmlns ~= nil then return; end
-	if is_component(stanza.attr.to) or content_free(stanza) then return; end
+	if is_component(stanza.attr.to) then return; end
+	if content_free(stanza) then
+		-- A question to another account or a room (disco#items of a user lists the PEP node names it chose, last
+		-- activity answers with a status text, a room's disco#info its description): the server answers it itself,
+		-- straight to this session, so its answer is checked and held like the answer to a held iq.
+		local t = stanza.attr.type;
+		if stanza.name == "iq" and (t == "get" or t == "set") and stanza.attr.to and jid_split(stanza.attr.to) then
+			stanza.imlogger_out = true;
+			hold_server_answer({ origin = origin, stanza = stanza, user = user });
+			return true;
+		end
+		return;
+	end
 	return hold("out", user, origin, stanza, "out:"..(origin.full_jid or tostring(origin)));
 end, 1000);
 

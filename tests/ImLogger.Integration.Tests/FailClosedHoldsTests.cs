@@ -120,6 +120,11 @@ public class FailClosedHoldsTests
             Send("bob", Subscribe(alice, bob, "sub-b")), ExpectRaw("bob", "sub-b"),
             Send("alice", Subscribe(bob, alice, "sub-a")), ExpectRaw("alice", "sub-a"),
         };
+        // bob lets alice see his presence (the server answers questions about bob's account only to such contacts).
+        steps.Add(Send("alice", $"<presence to='{bob}' type='subscribe'/>"));
+        steps.Add(ExpectRaw("bob", "type=\"subscribe\""));
+        steps.Add(Send("bob", $"<presence to='{alice}' type='subscribed'/>"));
+        steps.Add(ExpectRaw("alice", "type=\"subscribed\""));
         steps.AddRange(EveryChannel("RUN", running: true));
         // Words smuggled into housekeeping shapes while ImLogger runs: held, so delivered only once archived.
         steps.Add(Send("alice", $"<message to='{bob}/test' type='chat'><composing xmlns='http://jabber.org/protocol/chatstates'>SMUGGLE-RUN-STATE</composing></message>"));
@@ -149,6 +154,13 @@ public class FailClosedHoldsTests
             + string.Concat(Enumerable.Range(0, 40).Select(i => $"<received xmlns='urn:xmpp:receipts' id='SMUGGLE-REPEAT-{i:D3}'/>")) + "</message>"));
         steps.Add(Send("alice", $"<message to='{bob}/test' type='chat' id='SMUGGLE-BITS'>{WhitespaceBits(4000)}<active xmlns='http://jabber.org/protocol/chatstates'/></message>"));
         steps.Add(Send("alice", $"<message to='{bob}/SMUGGLE-RESOURCE-{new string('r', 900)}' type='chat'><active xmlns='http://jabber.org/protocol/chatstates'/></message>"));
+        // The server answers a disco#items to bob's account itself, straight to alice's session: the PEP node names
+        // bob chose (an open node he creates now, unlogged, so unheld) are words, so the answer is held like any other.
+        steps.Add(Send("bob", $"<iq type='set' id='pub-named'><pubsub xmlns='http://jabber.org/protocol/pubsub'><publish node='SMUGGLE-PEPNAME'><item><x xmlns='urn:imlogger:test'/></item></publish>"
+            + "<publish-options><x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'><value>http://jabber.org/protocol/pubsub#publish-options</value></field>"
+            + "<field var='pubsub#access_model'><value>open</value></field></x></publish-options></pubsub></iq>"));
+        steps.Add(ExpectRaw("bob", "pub-named"));
+        steps.Add(Send("alice", $"<iq type='get' to='{bob}' id='items-of-bob'><query xmlns='http://jabber.org/protocol/disco#items'/></iq>"));
         steps.Add(Pause(4)); // longer than the adapter's timeout: whatever was held has been refused by now
         var scenario = RunCollectingAsync(world.Prosody, world.Dir, [.. steps]);
 
@@ -171,6 +183,7 @@ public class FailClosedHoldsTests
             foreach (var smuggled in new[] { "STATE", "RECEIPT", "NODE", "ATTR", "LANG", "TYPE", "REPEAT", "BITS", "RESOURCE" })
                 Assert.That(bobSaw, Does.Not.Contain("SMUGGLE-" + smuggled), $"words hidden in a content-free shape ({smuggled}) are held");
             Assert.That(bobSaw, Does.Not.Contain("T01FTU8tUEVQ"), "an encrypted PEP item reaches no subscriber");
+            Assert.That(aliceSaw, Does.Not.Contain("SMUGGLE-PEPNAME"), "a server-given answer naming bob's words is held while ImLogger is killed");
             Assert.That(aliceSaw, Does.Match("id=.pub-omemo.[^>]*type=.error.|type=.error.[^>]*id=.pub-omemo."), "alice's encrypted publish is refused");
             Assert.That(aliceSaw, Does.Contain("VCARD-RUN-BOB"), "alice fetched bob's vCard while ImLogger ran");
         });
