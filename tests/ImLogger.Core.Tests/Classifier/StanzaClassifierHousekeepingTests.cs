@@ -53,6 +53,18 @@ public class StanzaClassifierHousekeepingTests
         Assert.That(Classify(Head + ">" + names + "</message>").Events, Has.Count.EqualTo(1));
     }
 
+    [Test]
+    public void ALastActivityAnswerCarriesTheStatusTextAndIsArchived()
+    {
+        // The server answers it itself on bob's behalf with the status of his last sign-out: his words, to alice.
+        var result = Classify("<iq xmlns='jabber:client' from='bob@example.test' to='alice@example.test/l' type='result' id='l1'>"
+                              + "<query xmlns='jabber:iq:last' seconds='903'>gone to sell the shares</query></iq>");
+        Assert.That(result.Events, Has.Count.EqualTo(1), result.Reason);
+        Assert.That(result.Events[0].Text, Does.Contain("gone to sell the shares"));
+        Assert.That(Classify("<iq xmlns='jabber:client' from='bob@example.test' to='alice@example.test/l' type='result' id='l2'><query xmlns='jabber:iq:last' seconds='903'/></iq>").Events,
+            Is.Empty, "without a status it is a number");
+    }
+
     // What clients really send stays ignored: no noise in transcripts.
     [TestCase(Head + " id='a1' xml:lang='en'><composing xmlns='http://jabber.org/protocol/chatstates'/></message>")]
     [TestCase(Head + " id='a2'><received xmlns='urn:xmpp:receipts' id='0a1b2c3d-4e5f-6789-abcd-ef0123456789'/><store xmlns='urn:xmpp:hints'/></message>")]
