@@ -22,7 +22,7 @@ local new_id = require "util.id".short;
 
 local hosts = prosody.hosts;
 local core_post_stanza = prosody.core_post_stanza;
-local jid_bare, jid_host = jid.bare, jid.host;
+local jid_bare, jid_host, jid_split = jid.bare, jid.host, jid.split;
 
 local xmlns = "urn:imlogger:inline:0";
 local component = module:get_option_string("imlogger_component");
@@ -332,13 +332,29 @@ local function bare_error(stanza)
 	return true;
 end
 
+-- The types RFC 6121 defines (nil: the default); any other value is words in an attribute.
+local free_type = {
+	message = { chat = true, normal = true, headline = true, groupchat = true, error = true },
+	iq = { get = true, set = true, result = true, error = true },
+	presence = { probe = true, error = true },
+};
+-- Whatever the shape, a content-free stanza is small: each free attribute (ids, xml:lang, the resource in `to`),
+-- the whitespace between children and the children themselves are bounded together, so none of them is a text
+-- channel of any length (a thousand receipts, a long xml:lang, spaces and tabs as bits, a made-up resource).
+local max_free_bytes = 1024;
+
 local function content_free(stanza)
-	for name in pairs(stanza.attr) do
+	for name, value in pairs(stanza.attr) do
 		if not free_stanza_attr[name] then return false; end
+		if name ~= "to" and name ~= "from" and #value > max_token then return false; end
 	end
-	if stanza.attr.id and #stanza.attr.id > max_token then return false; end
-	if not only_whitespace_text(stanza) then return false; end
 	local name, t = stanza.name, stanza.attr.type;
+	local types = free_type[name];
+	if not types or (t ~= nil and not types[t]) then return false; end
+	if not only_whitespace_text(stanza) then return false; end
+	-- Measured only once the shape is known small: cheap, and never a serialisation of a large stanza.
+	if #stanza.tags > 8 or #stanza > 16 then return false; end
+	if #tostring(stanza) > max_free_bytes then return false; end
 	if t == "error" then return bare_error(stanza); end
 	if name == "iq" then
 		if t == "result" then return #stanza.tags == 0; end
@@ -349,9 +365,13 @@ local function content_free(stanza)
 		return attrs ~= nil and empty_element(payload, attrs);
 	elseif name == "message" then
 		if #stanza.tags == 0 then return false; end -- nothing at all: hold (cheap, and no shape to trust)
+		local seen = {};
 		for _, child in ipairs(stanza.tags) do
-			local attrs = free_message_child[(child.attr.xmlns or "").." "..child.name];
-			if not attrs or not empty_element(child, attrs) then return false; end
+			local key = (child.attr.xmlns or "").." "..child.name;
+			local attrs = free_message_child[key];
+			-- Each at most once: a receipt repeated is a list of chosen ids, i.e. text.
+			if not attrs or seen[key] or not empty_element(child, attrs) then return false; end
+			seen[key] = true;
 		end
 		return true;
 	elseif name == "presence" then
@@ -423,7 +443,19 @@ module:hook("pre-stanza", function (event)
 	if stanza.imlogger_out or origin.type ~= "c2s" or not origin.username then return; end
 	local user = origin.username.."@"..origin.host;
 	if not is_logged(user) or stanza.attr.xmlns ~= nil then return; end
-	if is_component(stanza.attr.to) or content_free(stanza) then return; end
+	if is_component(stanza.attr.to) then return; end
+	if content_free(stanza) then
+		-- A question to another account or a room (disco#items of a user lists the PEP node names it chose, last
+		-- activity answers with a status text, a room's disco#info its description): the server answers it itself,
+		-- straight to this session, so its answer is checked and held like the answer to a held iq.
+		local t = stanza.attr.type;
+		if stanza.name == "iq" and (t == "get" or t == "set") and stanza.attr.to and jid_split(stanza.attr.to) then
+			stanza.imlogger_out = true;
+			hold_server_answer({ origin = origin, stanza = stanza, user = user });
+			return true;
+		end
+		return;
+	end
 	return hold("out", user, origin, stanza, "out:"..(origin.full_jid or tostring(origin)));
 end, 1000);
 

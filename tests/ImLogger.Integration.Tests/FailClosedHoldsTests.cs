@@ -25,6 +25,9 @@ public class FailClosedHoldsTests
 
     private static string StatusToBare(string to, string marker) => $"<presence to='{to}'><status>{marker}</status></presence>";
 
+    /// <summary>Whitespace a client could use as bits (space 0, tab 1): no visible character, thousands of them.</summary>
+    private static string WhitespaceBits(int count) => new([.. Enumerable.Range(0, count).Select(i => i % 3 == 0 ? '\t' : ' ')]);
+
     private static string VCardSet(string id, string marker) => $"<iq type='set' id='{id}'><vCard xmlns='vcard-temp'><DESC>{marker}</DESC></vCard></iq>";
 
     private static string VCardGet(string of, string id) => $"<iq type='get' to='{of}' id='{id}'><vCard xmlns='vcard-temp'/></iq>";
@@ -117,7 +120,16 @@ public class FailClosedHoldsTests
             Send("bob", Subscribe(alice, bob, "sub-b")), ExpectRaw("bob", "sub-b"),
             Send("alice", Subscribe(bob, alice, "sub-a")), ExpectRaw("alice", "sub-a"),
         };
+        // bob lets alice see his presence (the server answers questions about bob's account only to such contacts).
+        steps.Add(Send("alice", $"<presence to='{bob}' type='subscribe'/>"));
+        steps.Add(ExpectRaw("bob", "type=\"subscribe\""));
+        steps.Add(Send("bob", $"<presence to='{alice}' type='subscribed'/>"));
+        steps.Add(ExpectRaw("alice", "type=\"subscribed\""));
         steps.AddRange(EveryChannel("RUN", running: true));
+        // Words smuggled into housekeeping shapes while ImLogger runs: held, so delivered only once archived.
+        steps.Add(Send("alice", $"<message to='{bob}/test' type='chat'><composing xmlns='http://jabber.org/protocol/chatstates'>SMUGGLE-RUN-STATE</composing></message>"));
+        steps.Add(Send("alice", $"<message to='{bob}/test' type='chat'><received xmlns='urn:xmpp:receipts' id='r1'>SMUGGLE-RUN-RECEIPT</received></message>"));
+        steps.Add(ExpectRaw("bob", "SMUGGLE-RUN-RECEIPT"));
         // Encrypted content one wrapper deeper: an OMEMO payload in a PEP item is refused, and reaches no subscriber.
         steps.Add(Send("alice", Publish("pub-omemo", "<encrypted xmlns='eu.siacs.conversations.axolotl'><header sid='1'><key rid='2'>a2V5</key><iv>aXY=</iv></header><payload>T01FTU8tUEVQ</payload></encrypted>")));
         steps.Add(ExpectRaw("alice", "pub-omemo"));
@@ -134,6 +146,21 @@ public class FailClosedHoldsTests
         steps.Add(Send("alice", $"<message to='{bob}/test' type='chat'><received xmlns='urn:xmpp:receipts' id='SMUGGLE-RECEIPT-{new string('x', 200)}'/></message>"));
         steps.Add(Send("alice", $"<iq type='get' to='{bob}/test' id='smuggle-node'><query xmlns='http://jabber.org/protocol/disco#info' node='SMUGGLE-NODE'/></iq>"));
         steps.Add(Send("alice", $"<message to='{bob}/test' type='chat' data='SMUGGLE-ATTR'><active xmlns='http://jabber.org/protocol/chatstates'/></message>"));
+        // The same shapes with words in what content_free() allowed: a long xml:lang, a made-up type, a receipt
+        // repeated (each id 128 characters, a list of them is a text), spaces and tabs as bits, a made-up resource.
+        steps.Add(Send("alice", $"<message to='{bob}/test' type='chat' xml:lang='SMUGGLE-LANG-{new string('l', 200)}'><active xmlns='http://jabber.org/protocol/chatstates'/></message>"));
+        steps.Add(Send("alice", $"<message to='{bob}/test' type='SMUGGLE-TYPE'><active xmlns='http://jabber.org/protocol/chatstates'/></message>"));
+        steps.Add(Send("alice", $"<message to='{bob}/test' type='chat'>"
+            + string.Concat(Enumerable.Range(0, 40).Select(i => $"<received xmlns='urn:xmpp:receipts' id='SMUGGLE-REPEAT-{i:D3}'/>")) + "</message>"));
+        steps.Add(Send("alice", $"<message to='{bob}/test' type='chat' id='SMUGGLE-BITS'>{WhitespaceBits(4000)}<active xmlns='http://jabber.org/protocol/chatstates'/></message>"));
+        steps.Add(Send("alice", $"<message to='{bob}/SMUGGLE-RESOURCE-{new string('r', 900)}' type='chat'><active xmlns='http://jabber.org/protocol/chatstates'/></message>"));
+        // The server answers a disco#items to bob's account itself, straight to alice's session: the PEP node names
+        // bob chose (an open node he creates now, unlogged, so unheld) are words, so the answer is held like any other.
+        steps.Add(Send("bob", $"<iq type='set' id='pub-named'><pubsub xmlns='http://jabber.org/protocol/pubsub'><publish node='SMUGGLE-PEPNAME'><item><x xmlns='urn:imlogger:test'/></item></publish>"
+            + "<publish-options><x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'><value>http://jabber.org/protocol/pubsub#publish-options</value></field>"
+            + "<field var='pubsub#access_model'><value>open</value></field></x></publish-options></pubsub></iq>"));
+        steps.Add(ExpectRaw("bob", "pub-named"));
+        steps.Add(Send("alice", $"<iq type='get' to='{bob}' id='items-of-bob'><query xmlns='http://jabber.org/protocol/disco#items'/></iq>"));
         steps.Add(Pause(4)); // longer than the adapter's timeout: whatever was held has been refused by now
         var scenario = RunCollectingAsync(world.Prosody, world.Dir, [.. steps]);
 
@@ -153,8 +180,10 @@ public class FailClosedHoldsTests
             foreach (var marker in new[] { "ERR-DOWN-IN", "VER-DOWN-IN", "PRES-DOWN-IN", "PEP-DOWN-IN", "VCARD-DOWN-BOB" })
                 Assert.That(aliceSaw, Does.Not.Contain(marker), "nobody's words reach alice while ImLogger is killed");
             Assert.That(bobSaw, Does.Contain("VCARD-RUN-ALICE"), "bob fetched the vCard alice set while ImLogger ran");
-            Assert.That(bobSaw, Does.Not.Contain("SMUGGLE"), "words hidden in a content-free shape are held");
+            foreach (var smuggled in new[] { "STATE", "RECEIPT", "NODE", "ATTR", "LANG", "TYPE", "REPEAT", "BITS", "RESOURCE" })
+                Assert.That(bobSaw, Does.Not.Contain("SMUGGLE-" + smuggled), $"words hidden in a content-free shape ({smuggled}) are held");
             Assert.That(bobSaw, Does.Not.Contain("T01FTU8tUEVQ"), "an encrypted PEP item reaches no subscriber");
+            Assert.That(aliceSaw, Does.Not.Contain("SMUGGLE-PEPNAME"), "a server-given answer naming bob's words is held while ImLogger is killed");
             Assert.That(aliceSaw, Does.Match("id=.pub-omemo.[^>]*type=.error.|type=.error.[^>]*id=.pub-omemo."), "alice's encrypted publish is refused");
             Assert.That(aliceSaw, Does.Contain("VCARD-RUN-BOB"), "alice fetched bob's vCard while ImLogger ran");
         });
@@ -166,7 +195,7 @@ public class FailClosedHoldsTests
         var archived = string.Join("\n", world.Archived().Select(m => m.TextBody ?? ""));
         Assert.Multiple(() =>
         {
-            foreach (var marker in RunMarkers)
+            foreach (var marker in RunMarkers.Concat(["SMUGGLE-RUN-STATE", "SMUGGLE-RUN-RECEIPT"]))
                 Assert.That(archived, Does.Contain(marker), $"{marker} is archived with its words");
         });
     }

@@ -12,6 +12,8 @@ public sealed partial class StanzaClassifier
     /// bare JIDs. Housekeeping (roster, pings, discovery, storage, ...) and answers to other requests are ignored
     /// with a reason; any other request of a logged user is kept as raw XML.
     /// </summary>
+    private static readonly XName LastActivity = XNamespace.Get("jabber:iq:last") + "query";
+
     private Classification ClassifyIq(TapEnvelope env, string from, string to)
     {
         var s = env.Stanza;
@@ -78,7 +80,9 @@ public sealed partial class StanzaClassifier
             return Ended(env, scope, from, to, sid, session, condition == "forbidden" ? "declined" : "rejected" + (condition == null ? "" : $" ({condition})"),
                 "file offer refused (XEP-0096)");
         }
-        if (s.Elements().FirstOrDefault(e => e.Name.LocalName != "error") is { } payload && IqQueries.Contains(payload.Name.NamespaceName))
+        // A last-activity answer (XEP-0012) carries the status text its subject last set: words, whoever asked.
+        if (s.Elements().FirstOrDefault(e => e.Name.LocalName != "error") is { } payload && IqQueries.Contains(payload.Name.NamespaceName)
+            && !(payload.Name == LastActivity && payload.Value.Trim().Length > 0))
             return Classification.Ignored($"iq {type} {payload.Name.NamespaceName}: the answer to a query (discovery, archive, plumbing)");
         return Kept(env, scope, from, to, $"iq {type}", $"iq {type} without text: the answer to a request (the request is what is archived, if anything)");
     }

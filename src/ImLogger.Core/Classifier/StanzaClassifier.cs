@@ -98,7 +98,7 @@ public sealed partial class StanzaClassifier(Func<string, bool> isLogged, Classi
             ?? SharedFile(env, scope, from, to)
             ?? TextMessage(env, scope, from, to, type)
             ?? PubsubNotification(env, scope, from, to)
-            ?? Housekeeping(s, "message without a body (chat state, receipt, marker or other housekeeping)")
+            ?? Housekeeping(s, from, to, "message without a body (chat state, receipt, marker or other housekeeping)")
             ?? Unclassified(env, scope, from, to, "message with a payload the classifier has no rule for");
     }
 
@@ -155,20 +155,14 @@ public sealed partial class StanzaClassifier(Func<string, bool> isLogged, Classi
         };
     }
 
-    /// <summary>Ignored with <paramref name="reason"/> if every child of the stanza is housekeeping; else null.</summary>
-    private static Classification? Housekeeping(XElement stanza, string reason) =>
-        stanza.Elements().All(e => EventNs.MessageHousekeeping.Contains(e.Name.NamespaceName)
-                                   && !(e.Name == Ns.Client + "subject" && e.Value.Length > 0))
-            ? Classification.Ignored(reason)
-            : null;
-
     /// <summary>A stanza of a logged user that no rule covers: kept whole, so nothing a logged user does is dropped silently.</summary>
     private static Classification Unclassified(TapEnvelope env, Scope scope, string from, string to, string reason)
     {
         var payload = env.Stanza.Elements().FirstOrDefault(e => !EventNs.MessageHousekeeping.Contains(e.Name.NamespaceName));
         return Classification.Of(Event(env, EventKind.Unclassified, scope, from, to) with
         {
-            Text = payload == null ? null : $"{{{payload.Name.NamespaceName}}}{payload.Name.LocalName}",
+            // Without a payload of its own it is words smuggled into housekeeping: show them.
+            Text = payload == null ? ReadableText(env.Stanza) : $"{{{payload.Name.NamespaceName}}}{payload.Name.LocalName}",
         }, reason + ", kept as raw XML");
     }
 
