@@ -35,13 +35,14 @@ public sealed partial class StanzaClassifier(Func<string, bool> isLogged, Classi
         var to = JidText.Normalize((string?)s.Attribute("to") ?? "") is { Length: > 0 } t ? t : JidText.Bare(from);
         if (from.Length == 0 || to.Length == 0)
             return Classification.Ignored($"{s.Name.LocalName} without from");
-        return s.Name.LocalName switch
+        var result = s.Name.LocalName switch
         {
             "message" => ClassifyMessage(envelope, from, to),
             "presence" => ClassifyPresence(envelope, from, to),
             "iq" => ClassifyIq(envelope, from, to),
             _ => Classification.Ignored($"{s.Name.LocalName} is not a stanza"),
         };
+        return WithEncryption(envelope, from, to, result);
     }
 
     private Classification ClassifyMessage(TapEnvelope env, string from, string to)
