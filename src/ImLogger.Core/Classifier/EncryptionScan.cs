@@ -64,6 +64,9 @@ public static class EncryptionScan
         return best == null ? null : best with { OnlyInArchiveResult = !outsideArchive };
     }
 
+    /// <summary>Whether <paramref name="ns"/> is an end-to-end encryption namespace (compared exactly, as XML does).</summary>
+    public static bool IsEndToEndNamespace(string ns) => SchemeOf(ns) != null;
+
     private static string? SchemeOf(string ns) =>
         Schemes.TryGetValue(ns, out var s) ? s : ns.StartsWith(OmemoPrefix, StringComparison.Ordinal) ? OtherOmemo : null;
 

@@ -20,6 +20,10 @@ public sealed partial class StanzaClassifier
     private static Classification? Encrypted(TapEnvelope env, Scope scope, string from, string to)
     {
         if (EncryptionScan.Find(env.Stanza) is not { } found) return null;
+        // Keys published or announced (a contact's device list, reaching every contact at each sign-in) are refused
+        // inline, but not archived as attempts: only a message's own key transport is.
+        if (!found.Ciphertext && !env.Stanza.Elements().Any(e => e.Name.LocalName == "encrypted" && EncryptionScan.IsEndToEndNamespace(e.Name.NamespaceName)))
+            return null;
         if (found.OnlyInArchiveResult)
             return Classification.Ignored($"archive result (XEP-0313) carrying end-to-end encryption ({found.Scheme}): the user's own past, not archived as new");
         return Classification.Of(EncryptedEvent(env, scope, from, to, found), $"end-to-end encryption ({found.Scheme})");
@@ -31,15 +35,16 @@ public sealed partial class StanzaClassifier
             Text = BodyOf(env.Stanza),
             EncryptionScheme = found.Scheme,
             // OMEMO without a payload carries keys only (session setup, heartbeats), as do device lists and bundles.
-            Reason = found.Ciphertext ? null : "key material, no message content",
+            Reason = found.Ciphertext ? null : "key exchange, no message content",
         };
 
     /// <summary>The encryption pass, after the classifier's: whatever the classifier named (an invitation beside OMEMO, a
-    /// carbon copy, a presence, an iq answer), encryption anywhere in the stanza adds an encrypted attempt with its scheme.</summary>
+    /// carbon copy, a presence, an iq answer), ciphertext anywhere in the stanza adds an encrypted attempt with its scheme.
+    /// Key material alone (a device list, a bundle) is refused inline but not archived as an attempt.</summary>
     private Classification WithEncryption(TapEnvelope env, string from, string to, Classification result)
     {
         if (result.Events.Any(e => e.Kind == EventKind.Encrypted)) return result;
-        if (EncryptionScan.Find(env.Stanza) is not { OnlyInArchiveResult: false } found) return result;
+        if (EncryptionScan.Find(env.Stanza) is not { OnlyInArchiveResult: false, Ciphertext: true } found) return result;
         var scope = result.Events.FirstOrDefault() is { } first
             ? new Scope(first.ConversationType, first.ConversationKey, first.Direction, first.LoggedUsers, first.SenderBareJid, first.Nick)
             : EncryptionScope(env.Stanza, from, to);

@@ -113,6 +113,7 @@ public class EncryptionScanTests
         var v = new CompliancePolicy(new RestrictionSettings()).Decide(new InlineItem("1", InlineDirection.In, "alice@example.test", true, XElement.Parse(devices)), []);
         Assert.That(v.Rule, Is.EqualTo("end-to-end-encryption"));
         Assert.That(v.NoticeToLoggedUser, Is.Null);
+        Assert.That(Classify(devices).Events, Is.Empty, "a contact's device list, sent at each sign-in, is not an attempt to archive");
     }
 
     [Test]
