@@ -96,11 +96,12 @@ public sealed class CompliancePolicy(RestrictionSettings restrictions, Func<stri
         if (found != null || encrypted != null)
         {
             var scheme = found?.Scheme ?? encrypted?.EncryptionScheme ?? "end-to-end encryption";
-            // Key material (a device list or bundle publish, a key transport) is refused without telling the user each time
-            // a client republishes it: the error is enough, and a notice per contact's key update would drown real ones.
-            if (found is { Ciphertext: false })
+            // Key material (a device list or bundle publish, a key transport) and the user's own archive replayed are
+            // refused without a notice each time: clients republish keys at every sign-in and page through archives, and a
+            // notice per stanza would drown the ones that matter. The error says why.
+            if (found is { Ciphertext: false } or { OnlyInArchiveResult: true })
                 return InlineVerdict.Deny("end-to-end-encryption", "policy-violation",
-                    $"Encryption keys ({scheme}) cannot be exchanged by or with a user whose conversations are logged for compliance.");
+                    $"End-to-end encryption ({scheme}) cannot be exchanged by or with a user whose conversations are logged for compliance.");
             return item.Direction == InlineDirection.Out
                 ? InlineVerdict.Deny("end-to-end-encryption", "policy-violation",
                     $"Your conversations are logged for compliance, so end-to-end encrypted messages ({scheme}) cannot be sent: this one was not delivered. Turn encryption off for this chat and send it again.",

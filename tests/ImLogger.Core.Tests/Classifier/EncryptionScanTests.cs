@@ -134,6 +134,7 @@ public class EncryptionScanTests
         Assert.That(Classify(MamResult).Events, Is.Empty);
         var v = new CompliancePolicy(new RestrictionSettings()).Decide(new InlineItem("1", InlineDirection.In, "alice@example.test", true, XElement.Parse(MamResult)), []);
         Assert.That(v.Rule, Is.EqualTo("end-to-end-encryption"));
+        Assert.That(v.NoticeToLoggedUser, Is.Null, "paging through one's own archive sends no notice per result");
     }
 
     [Test]
