@@ -6,6 +6,7 @@ using ImLogger.Envelope;
 using ImLogger.Inline;
 using ImLogger.Policy;
 using ImLogger.Sinks;
+using Microsoft.Extensions.Time.Testing;
 
 namespace ImLogger.Tests.Classifier;
 
@@ -96,5 +97,25 @@ public class ReplayedHistoryTests
         See($"<presence xmlns='jabber:client' from='{Room}/alice' to='alice@example.test/l' type='unavailable'><x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='none' role='none'/><status code='110'/></x></presence>");
         See(SelfPresence);
         Assert.That(See(FromBob("<delay xmlns='urn:xmpp:delay' stamp='2026-11-28T17:30:00Z'/>")).Events.Single().HistorySaidUtc, Is.Not.Null);
+    }
+
+    [Test]
+    public void HistoryOfAMessageArchivedLiveIsKeptOnceAndHistoryNobodySawIsKept()
+    {
+        var dedup = new CopyDeduplicator(TimeSpan.FromMinutes(10), new FakeTimeProvider(T0));
+        Joined();
+        var live = See($"<message xmlns='jabber:client' from='{Room}/bob' to='alice@example.test/l' type='groupchat' id='m7'><body>sell everything</body>"
+                       + $"<stanza-id xmlns='urn:xmpp:sid:0' by='{Room}' id='s7'/></message>").Events.Single();
+        Assert.That(dedup.IsRepeat(live), Is.False);
+        See($"<presence xmlns='jabber:client' from='{Room}/alice' to='alice@example.test/l' type='unavailable'><x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='none' role='none'/><status code='110'/></x></presence>");
+        See(SelfPresence);
+        var replayed = See($"<message xmlns='jabber:client' from='{Room}/bob' to='alice@example.test/l' type='groupchat' id='m7'><body>sell everything</body>"
+                           + $"<stanza-id xmlns='urn:xmpp:sid:0' by='{Room}' id='s7'/><delay xmlns='urn:xmpp:delay' from='{Room}' stamp='2026-11-29T08:59:00Z'/></message>").Events.Single();
+        Assert.That(replayed.HistorySaidUtc, Is.Not.Null);
+        Assert.That(dedup.IsRepeat(replayed), Is.True, "the same words, already archived live, are archived once");
+        var unseen = See($"<message xmlns='jabber:client' from='{Room}/bob' to='alice@example.test/l' type='groupchat' id='m6'><body>said before alice came</body>"
+                         + $"<delay xmlns='urn:xmpp:delay' from='{Room}' stamp='2026-11-29T08:00:00Z'/></message>").Events.Single();
+        Assert.That(dedup.IsRepeat(unseen), Is.False, "history no logged user saw live is archived");
+        Assert.That(unseen.Text, Is.EqualTo("said before alice came"));
     }
 }
