@@ -47,18 +47,16 @@ public static class EncryptionScan
         ArgumentNullException.ThrowIfNull(stanza);
         EncryptionFinding? best = null;
         var outsideArchive = false;
-        foreach (var node in stanza.DescendantNodes())
+        foreach (var e in stanza.DescendantsAndSelf())
         {
-            var (scheme, ciphertext) = node switch
-            {
-                XElement e => (SchemeOf(e.Name.NamespaceName), IsPayload(e)),
-                // libotr finds "?OTR" anywhere in a message's text: any body, any language, XHTML, after spaces.
-                XText t when t.Value.Contains("?OTR", StringComparison.Ordinal) || t.Value.Contains(OtrWhitespaceTag, StringComparison.Ordinal) => (Otr, true),
-                _ => ((string?)null, false),
-            };
+            var scheme = e == stanza ? null : SchemeOf(e.Name.NamespaceName);
+            var ciphertext = scheme != null && IsPayload(e);
+            // libotr finds "?OTR" anywhere in a message's text: any body, any language, XHTML, after spaces. An element's
+            // text is read as a client reads it, joined across CDATA sections and comments ("?OT<![CDATA[R]]>" is "?OTR").
+            if (scheme == null && IsOtr(string.Concat(e.Nodes().OfType<XText>().Select(t => t.Value))))
+                (scheme, ciphertext) = (Otr, true);
             if (scheme == null) continue;
-            var archived = InArchiveResult(node);
-            outsideArchive |= !archived;
+            outsideArchive |= !InArchiveResult(e);
             if (best == null || (ciphertext && !best.Ciphertext)) best = new EncryptionFinding(scheme, ciphertext, false);
         }
         return best == null ? null : best with { OnlyInArchiveResult = !outsideArchive };
@@ -79,6 +77,9 @@ public static class EncryptionScan
         "x" => e.Name.NamespaceName == "jabber:x:encrypted",
         _ => false,
     };
+
+    private static bool IsOtr(string text) =>
+        text.Contains("?OTR", StringComparison.Ordinal) || text.Contains(OtrWhitespaceTag, StringComparison.Ordinal);
 
     private static bool InArchiveResult(XNode node) =>
         node.Ancestors().Any(a => a.Name.LocalName == "result" && ArchiveResults.Contains(a.Name.Namespace));

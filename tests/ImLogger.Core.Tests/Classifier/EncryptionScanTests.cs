@@ -50,6 +50,10 @@ public class EncryptionScanTests
             "<message xmlns='jabber:client' from='alice@example.test/l' to='bob@example.test' type='chat'><html xmlns='http://jabber.org/protocol/xhtml-im'><body xmlns='http://www.w3.org/1999/xhtml'><p>?OTR:AAMDJ+MVmSfjFZcAAAAAAQ.</p></body></html></message>");
         yield return Case("OtrWhitespaceTaggedOffer", "OTR",
             "<message xmlns='jabber:client' from='alice@example.test/l' to='bob@example.test' type='chat'><body>hi \t  \t\t\t\t \t \t \t    \t\t  \t </body></message>");
+        yield return Case("OtrSplitByCdataAndComment", "OTR",
+            "<message xmlns='jabber:client' from='bob@example.test/p' to='alice@example.test' type='chat'><body>?O<!-- x --><![CDATA[TR]]>:AAMD.</body></message>");
+        yield return Case("OtrInAThreadElement", "OTR",
+            "<message xmlns='jabber:client' from='alice@example.test/l' to='bob@example.test' type='chat'><body>hi</body><thread>?OTR:AAMD.</thread></message>");
         yield return Case("OxInsidePubsubEventItem", "OpenPGP (XEP-0373)",
             $"<message xmlns='jabber:client' from='bob@example.test' to='alice@example.test/l' type='headline'><event xmlns='http://jabber.org/protocol/pubsub#event'><items node='urn:example:notes'><item id='1'>{Ox}</item></items></event></message>");
         yield return Case("Pgp27InsideGroupChatError", "OpenPGP (XEP-0027)",
