@@ -54,6 +54,10 @@ public class EncryptionScanTests
             "<message xmlns='jabber:client' from='bob@example.test/p' to='alice@example.test' type='chat'><body>?O<!-- x --><![CDATA[TR]]>:AAMD.</body></message>");
         yield return Case("OtrInAThreadElement", "OTR",
             "<message xmlns='jabber:client' from='alice@example.test/l' to='bob@example.test' type='chat'><body>hi</body><thread>?OTR:AAMD.</thread></message>");
+        yield return Case("OmemoUnderAPrefix", "OMEMO 2",
+            "<message xmlns='jabber:client' xmlns:o='urn:xmpp:omemo:2' from='alice@example.test/l' to='bob@example.test' type='chat'><o:encrypted><o:payload>eA==</o:payload></o:encrypted></message>");
+        yield return Case("OmemoInAJingleSessionInfo", "OMEMO 2",
+            $"<iq xmlns='jabber:client' from='alice@example.test/l' to='bob@example.test/p' type='set' id='j1'><jingle xmlns='urn:xmpp:jingle:1' action='session-info' sid='s1'>{Omemo2}</jingle></iq>");
         yield return Case("OxInsidePubsubEventItem", "OpenPGP (XEP-0373)",
             $"<message xmlns='jabber:client' from='bob@example.test' to='alice@example.test/l' type='headline'><event xmlns='http://jabber.org/protocol/pubsub#event'><items node='urn:example:notes'><item id='1'>{Ox}</item></items></event></message>");
         yield return Case("Pgp27InsideGroupChatError", "OpenPGP (XEP-0027)",
