@@ -80,10 +80,11 @@ public class HostileTrustTests
         var received = await RunAsync(world.Prosody, world.Dir,
             Connect("bob"), Connect("alice"), Connect("carol"), Connect("dave"),
             Join("bob", "open", "bob"), Join("alice", "open", "alice"),
-            // carol, logged and outside the room: a bare marker, then real ciphertext. Refused (encrypted), teaches nothing.
+            // carol, logged and outside the room: a bare marker (the room refuses a non-occupant), then real ciphertext
+            // (refused, encrypted). Neither teaches anything.
             Send("carol", $"<message to='{room}' type='groupchat' id='c1'>{bareMarker}<body>poison</body></message>"), ExpectError("carol", room),
             Send("carol", $"<message to='{room}' type='groupchat' id='c2'>{omemo}{bareMarker}</message>"),
-            // bob, in the room: a bare marker the room reflects to alice. Refused to her, teaches nothing either.
+            // bob, in the room: a bare marker beside text, which the room reflects to alice: plain text, teaches nothing either.
             Send("bob", $"<message to='{room}' type='groupchat' id='b1'>{bareMarker}<body>marker only</body></message>"),
             Pause(1),
             Join("carol", "open", "carol"), Join("dave", "open", "dave"),
@@ -134,14 +135,19 @@ public class HostileTrustTests
         await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice"], null, attach: Closed);
         await using var imlogger = world.RunImLogger();
         await ImLoggerProcess.WaitConnectedAsync(imlogger);
-        string Marked(string to, string ns, string id) =>
-            $"<message to='{to}' type='chat' id='{id}'><encryption xmlns='urn:xmpp:eme:0' namespace='{ns}' name='{Phishing}'/><body>hello</body></message>";
+        // A marker beside plain text is not encryption (issue 13): what is refused is the payload beside it, named from
+        // a fixed list by its namespace, never by the marker's name.
+        string Marked(string to, string ns, string id, string body = "") =>
+            $"<message to='{to}' type='chat' id='{id}'><encryption xmlns='urn:xmpp:eme:0' namespace='{ns}' name='{Phishing}'/>{body}"
+            + (body.Length == 0 ? "<encrypted xmlns='urn:xmpp:omemo:2'><payload>eA==</payload></encrypted>" : "") + "</message>";
 
         var received = await RunAsync(world.Prosody, world.Dir,
             Connect("alice"), Connect("bob"),
             Send("bob", Marked(Jid("alice"), "urn:example:made-up", "e1")), ExpectError("bob", "alice"),
             Send("bob", Marked(Jid("alice"), "eu.siacs.conversations.axolotl", "e2")),
             Send("alice", Marked(Jid("bob"), "urn:example:made-up", "e3")), ExpectError("alice", "bob"),
+            Send("bob", Marked(Jid("alice"), "eu.siacs.conversations.axolotl", "e4", "<body>marker beside plain words</body>")),
+            Expect("alice", "bob", "marker beside plain words"),
             Chat("bob", "alice", "plain"), Expect("alice", "bob", "plain"),
             Pause(0.5));
 
@@ -151,7 +157,7 @@ public class HostileTrustTests
             Assert.That(everything.Count(m => (string?)m["from"] == "archive.example.test"), Is.GreaterThanOrEqualTo(2), "alice was told, twice at least");
             foreach (var m in everything)
                 Assert.That($"{m["body"]} {m["text"]}", Does.Not.Contain("SECURITY").And.Not.Contain("evil.example"), m.ToJsonString());
-            Assert.That(everything.Any(m => ((string?)m["text"] ?? "").Contains("(unrecognised scheme)", StringComparison.Ordinal)), "a generic word for an unknown namespace");
+            Assert.That(everything.Any(m => ((string?)m["text"] ?? "").Contains("(OMEMO 2)", StringComparison.Ordinal)), "the payload's fixed name");
         });
         Assert.That(await imlogger.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero);
     }

@@ -6,51 +6,6 @@ namespace ImLogger.Classifier;
 
 public sealed partial class StanzaClassifier
 {
-    /// <summary>XEP-0380 names for the encryption namespaces clients announce.</summary>
-    private static readonly Dictionary<string, string> EmeNames = new(StringComparer.Ordinal)
-    {
-        ["eu.siacs.conversations.axolotl"] = "OMEMO",
-        ["urn:xmpp:omemo:1"] = "OMEMO 1",
-        ["urn:xmpp:omemo:2"] = "OMEMO 2",
-        ["jabber:x:encrypted"] = "OpenPGP (XEP-0027)",
-        ["urn:xmpp:openpgp:0"] = "OpenPGP (XEP-0373)",
-        ["urn:xmpp:otr:0"] = "OTR",
-    };
-
-    /// <summary>The scheme of an XEP-0380 marker whose namespace is not in <see cref="EmeNames"/>.</summary>
-    internal const string UnrecognisedScheme = "unrecognised scheme";
-
-    /// <summary>Whether a message carries ciphertext (an OMEMO payload, an OpenPGP element), not just a marker, an OTR-looking
-    /// body or OMEMO keys: what it takes for a room that reflected it to be learned encrypted.</summary>
-    private static bool CarriesCiphertext(XElement s) =>
-        (s.Element(EventNs.Omemo2 + "encrypted") ?? s.Element(EventNs.OmemoLegacy + "encrypted")) is { } omemo && omemo.Element(omemo.Name.Namespace + "payload") != null
-        || s.Element(EventNs.Ox + "openpgp") != null || s.Element(EventNs.PgpLegacy + "x") != null;
-
-    /// <summary>End-to-end encrypted payloads: the archive cannot read them, so they are their own kind (policy and the
-    /// transcript must be able to say so). The payload element wins over the XEP-0380 marker, which only names it.</summary>
-    private static Classification? Encrypted(TapEnvelope env, Scope scope, string from, string to)
-    {
-        var s = env.Stanza;
-        var body = BodyOf(s);
-        string? scheme =
-            s.Element(EventNs.Omemo2 + "encrypted") != null ? "OMEMO 2"
-            : s.Element(EventNs.OmemoLegacy + "encrypted") != null ? "OMEMO"
-            : s.Element(EventNs.Ox + "openpgp") != null ? "OpenPGP (XEP-0373)"
-            : s.Element(EventNs.PgpLegacy + "x") != null ? "OpenPGP (XEP-0027)"
-            : body != null && body.StartsWith("?OTR", StringComparison.Ordinal) ? "OTR"
-            // The marker's name attribute is the sender's text: never used, since the scheme reaches notices and errors.
-            : s.Element(EventNs.Eme + "encryption") is { } eme ? EmeNames.GetValueOrDefault((string?)eme.Attribute("namespace") ?? "") ?? UnrecognisedScheme
-            : null;
-        if (scheme == null) return null;
-        // OMEMO without a payload carries keys only (session setup, heartbeats): encryption activity, but no message.
-        var omemo = s.Element(EventNs.Omemo2 + "encrypted") ?? s.Element(EventNs.OmemoLegacy + "encrypted");
-        var keysOnly = omemo != null && omemo.Element(omemo.Name.Namespace + "payload") == null;
-        return Classification.Of(Event(env, EventKind.Encrypted, scope, from, to) with
-        {
-            Text = body, EncryptionScheme = scheme, Reason = keysOnly ? "key exchange, no message content" : null,
-        }, $"end-to-end encrypted message ({scheme})");
-    }
-
     /// <summary>XEP-0249 direct invitation (jabber:x:conference); to a meeting service it is a meeting invitation.</summary>
     private Classification? DirectInvitation(TapEnvelope env, Scope scope, string from, string to, string fromBare, string toBare)
     {

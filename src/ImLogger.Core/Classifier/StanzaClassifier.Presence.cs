@@ -75,6 +75,7 @@ public sealed partial class StanzaClassifier
         if (type != null) return Classification.Ignored($"room presence of type {type}");
 
         var wasJoined = _rooms.HasJoined(room, receiver);
+        if (self && !wasJoined) JoinHistoryOpens(room, receiver); // a status change is not a new join: no history follows
         if (self) _rooms.SelfJoined(room, receiver, nick);
         if (!_rooms.Arrive(room, nick, realJid))
             return Classification.Ignored("presence of an occupant already present (status change or repeated copy)");

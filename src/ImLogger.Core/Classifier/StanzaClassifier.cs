@@ -35,13 +35,15 @@ public sealed partial class StanzaClassifier(Func<string, bool> isLogged, Classi
         var to = JidText.Normalize((string?)s.Attribute("to") ?? "") is { Length: > 0 } t ? t : JidText.Bare(from);
         if (from.Length == 0 || to.Length == 0)
             return Classification.Ignored($"{s.Name.LocalName} without from");
-        return s.Name.LocalName switch
+        _historySaid = null;
+        var result = s.Name.LocalName switch
         {
             "message" => ClassifyMessage(envelope, from, to),
             "presence" => ClassifyPresence(envelope, from, to),
             "iq" => ClassifyIq(envelope, from, to),
             _ => Classification.Ignored($"{s.Name.LocalName} is not a stanza"),
         };
+        return AsHistory(WithEncryption(envelope, from, to, result));
     }
 
     private Classification ClassifyMessage(TapEnvelope env, string from, string to)
@@ -68,8 +70,7 @@ public sealed partial class StanzaClassifier(Func<string, bool> isLogged, Classi
         {
             var outgoing = isLogged(fromBare);
             var room = outgoing ? toBare : fromBare;
-            if (!outgoing && s.Element(Ns.Delay + "delay") != null)
-                return Classification.Ignored($"history replayed by {room} on join (archived when it was said, if a logged user was present)");
+            if (!outgoing) _historySaid = ReplayedHistory(env, room, toBare);
             if (!outgoing && !isLogged(toBare))
                 return Classification.Ignored("group chat message between users who are not logged");
             var nick = outgoing ? _rooms.NickOf(room, fromBare) : JidText.Resource(from);

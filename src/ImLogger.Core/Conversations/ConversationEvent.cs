@@ -189,6 +189,10 @@ public sealed record ConversationEvent
     /// <summary>End events: how long the session lasted, from its acceptance, when the component saw both.</summary>
     public TimeSpan? Duration { get; init; }
 
-    /// <summary>Encrypted events: the scheme (OMEMO, OMEMO 2, OpenPGP (XEP-0027), OpenPGP (XEP-0373), OTR, or the XEP-0380 name).</summary>
+    /// <summary>Encrypted events: the scheme, a fixed name per namespace (see <see cref="ImLogger.Classifier.EncryptionScan"/>).</summary>
     public string? EncryptionScheme { get; init; }
+
+    /// <summary>Room history a group chat replayed to a logged user on join (XEP-0045 §7.2.15): when it was originally
+    /// said, as the room stamped it; null for everything live. <see cref="ReceivedUtc"/> stays when the copy was seen.</summary>
+    public DateTimeOffset? HistorySaidUtc { get; init; }
 }

@@ -196,7 +196,7 @@ public sealed partial class StanzaPipeline(
         var stanza = envelope.Stanza;
         var from = (string?)stanza.Attribute("from") ?? item.User;
         var to = (string?)stanza.Attribute("to") ?? item.User;
-        var attempt = classified.FirstOrDefault();
+        var attempt = classified.FirstOrDefault(e => e.Kind == EventKind.Encrypted) ?? classified.FirstOrDefault();
         var groupJoin = stanza.Name.LocalName == "presence";
         var fromBare = JidText.Bare(from);
         var toBare = JidText.Bare(to);

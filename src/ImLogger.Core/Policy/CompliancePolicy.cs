@@ -10,8 +10,8 @@ namespace ImLogger.Policy;
 /// <summary>
 /// What logged users may not do, decided per held stanza (inline mode) with the rule that decided it:
 /// <list type="bullet">
-/// <item><c>end-to-end-encryption</c>: no encrypted payload (OMEMO, OpenPGP, OTR, XEP-0380 markers), sent or
-/// received: being logged wins over either party's preference for encryption;</item>
+/// <item><c>end-to-end-encryption</c>: no end-to-end encryption (OMEMO, OpenPGP, OTR, their keys) anywhere in a stanza, sent or
+/// received, found by <see cref="EncryptionScan"/>: being logged wins over either party's preference for encryption;</item>
 /// <item><c>federated-group-chat</c>: no joining a group chat hosted by a domain this server does not serve
 /// (federated users joining rooms hosted here are not affected: their stanzas are not a logged user's);</item>
 /// <item><c>encrypted-group-chat</c>: no joining a room known to be end-to-end encrypted: listed in the config,
@@ -89,9 +89,19 @@ public sealed class CompliancePolicy(RestrictionSettings restrictions, Func<stri
 
         // Every text below is ImLogger's own or the config's: a scheme comes from a fixed list (never the EME name
         // attribute), a client is named only as the config names it, and JIDs only as the server prepped them.
-        if (events.FirstOrDefault(e => e.Kind == EventKind.Encrypted) is { } encrypted)
+        // Refuse by default: the encryption pass scans the held stanza itself, whatever the classifier made of it (an
+        // archive result it does not archive, a wrapper, a presence, an iq answer).
+        var found = EncryptionScan.Find(stanza);
+        var encrypted = events.FirstOrDefault(e => e.Kind == EventKind.Encrypted);
+        if (found != null || encrypted != null)
         {
-            var scheme = encrypted.EncryptionScheme ?? "end-to-end encryption";
+            var scheme = found?.Scheme ?? encrypted?.EncryptionScheme ?? "end-to-end encryption";
+            // Key material (a device list or bundle publish, a key transport) and the user's own archive replayed are
+            // refused without a notice each time: clients republish keys at every sign-in and page through archives, and a
+            // notice per stanza would drown the ones that matter. The error says why.
+            if (found is { Ciphertext: false } or { OnlyInArchiveResult: true })
+                return InlineVerdict.Deny("end-to-end-encryption", "policy-violation",
+                    $"End-to-end encryption ({scheme}) cannot be exchanged by or with a user whose conversations are logged for compliance.");
             return item.Direction == InlineDirection.Out
                 ? InlineVerdict.Deny("end-to-end-encryption", "policy-violation",
                     $"Your conversations are logged for compliance, so end-to-end encrypted messages ({scheme}) cannot be sent: this one was not delivered. Turn encryption off for this chat and send it again.",

@@ -199,6 +199,10 @@ public sealed partial class TranscriptMessageBuilder
     private static string TimeNote(Transcript t) => t.LocalTimeZone is not { } zone ? "all times UTC"
         : $"all times UTC; local = {zone.Id} (UTC{(zone.GetUtcOffset(t.OpenedUtc) < TimeSpan.Zero ? "-" : "+")}{zone.GetUtcOffset(t.OpenedUtc):hh\\:mm} at the start)";
 
+    /// <summary>Replayed room history says so, with the time the room stamped: it was shown on join, not said then.</summary>
+    private static string HistoryNote(ConversationEvent e) =>
+        e.HistorySaidUtc is { } said ? $"(room history, originally sent {Timestamp(said)}) " : "";
+
     private static string Timestamp(DateTimeOffset t) =>
         t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
@@ -270,7 +274,7 @@ public sealed partial class TranscriptMessageBuilder
 
     internal static string RenderLine(ConversationEvent e, MessageIndex index, TimeZoneInfo? local = null)
     {
-        var ts = $"[{Timestamp(e.ReceivedUtc, local)}] ";
+        var ts = $"[{Timestamp(e.ReceivedUtc, local)}] " + HistoryNote(e);
         if (EventSentence(e, index) is { } sentence) return ts + "* " + sentence;
         switch (e.Kind)
         {
@@ -339,7 +343,7 @@ public sealed partial class TranscriptMessageBuilder
         var index = new MessageIndex(t.Events);
         foreach (var e in t.Events)
         {
-            var time = H(Timestamp(e.ReceivedUtc, t.LocalTimeZone));
+            var time = H(Timestamp(e.ReceivedUtc, t.LocalTimeZone) + (HistoryNote(e) is { Length: > 0 } note ? " " + note.Trim() : ""));
             if (e.Kind == EventKind.Unclassified)
             {
                 sb.Append("<tr class=\"event\"><td class=\"time\">").Append(time).Append("</td><td colspan=\"3\" class=\"what\">* ")

@@ -68,6 +68,7 @@ internal static partial class SpoolDocuments
     public const string E_CallMedia = "callMedia";
     public const string E_DurationTicks = "duration";
     public const string E_EncryptionScheme = "encryption";
+    public const string E_HistorySaid = "historySaid";
 
     // sealed records (a spool with a key file): the record's BSON as nonce||ciphertext||tag, see SpoolCipher
     public const string E_Sealed = "sealed";
@@ -189,6 +190,7 @@ internal static partial class SpoolDocuments
         [E_CallMedia] = Str(e.CallMedia?.ToString()),
         [E_DurationTicks] = Long(e.Duration?.Ticks),
         [E_EncryptionScheme] = Str(e.EncryptionScheme),
+        [E_HistorySaid] = e.HistorySaidUtc is { } said ? new BsonValue(said.UtcDateTime) : BsonValue.Null,
     };
 
     public static ConversationEvent ToEvent(BsonDocument doc) => new()
@@ -225,5 +227,6 @@ internal static partial class SpoolDocuments
         CallMedia = Get(doc, E_CallMedia) is { IsNull: false } m ? ToEnum<CallMedia>(m) : null,
         Duration = ToLong(Get(doc, E_DurationTicks)) is { } ticks ? TimeSpan.FromTicks(ticks) : null,
         EncryptionScheme = ToStr(Get(doc, E_EncryptionScheme)),
+        HistorySaidUtc = Get(doc, E_HistorySaid) is { IsDateTime: true } said ? new DateTimeOffset(DateTime.SpecifyKind(said.AsDateTime, DateTimeKind.Utc)) : null,
     };
 }

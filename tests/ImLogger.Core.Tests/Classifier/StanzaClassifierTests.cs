@@ -43,7 +43,6 @@ public class StanzaClassifierTests
 
     [TestCase("<message xmlns='jabber:client' from='bob@example.test/p' to='alice@example.test' type='chat'><active xmlns='http://jabber.org/protocol/chatstates'/></message>", "without a body")]
     [TestCase("<message xmlns='jabber:client' from='bob@example.test/p' to='alice@example.test' type='error'><error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>", "error message without text")]
-    [TestCase("<message xmlns='jabber:client' from='room@conference.example.test/bob' to='alice@example.test/l' type='groupchat'><body>old</body><delay xmlns='urn:xmpp:delay' stamp='2026-01-01T00:00:00Z'/></message>", "history")]
     [TestCase("<message xmlns='jabber:client' to='alice@example.test' type='chat'><body>x</body></message>", "without from")]
     [TestCase("<iq xmlns='jabber:client' from='alice@example.test/l' to='example.test' type='get' id='1'><query xmlns='jabber:iq:roster'/></iq>", "housekeeping")]
     [TestCase("<presence xmlns='jabber:client' from='alice@example.test/l'><show>away</show><priority>5</priority><c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='http://gajim.org' ver='x'/></presence>", "presence (availability)")]

@@ -363,7 +363,6 @@ public class SystemEventFixtureTests
         });
     }
 
-    [TestCase("encrypted-eme", 0, "OMEMO")]
     [TestCase("encrypted-omemo", 0, "OMEMO")]
     [TestCase("encrypted-omemo", 1, "OMEMO 2")]
     [TestCase("encrypted-openpgp-otr", 0, "OpenPGP (XEP-0373)")]
@@ -374,6 +373,14 @@ public class SystemEventFixtureTests
     {
         var e = Only(Play(fixture, Alice)[index]);
         Assert.That((e.Kind, e.EncryptionScheme), Is.EqualTo((EventKind.Encrypted, scheme)));
+    }
+
+    [Test]
+    public void AnEmeMarkerBesidePlainTextIsTheText()
+    {
+        // slixmpp's add_eme: the body is plain text, the marker only names a scheme (issue 13: archive the text).
+        var e = Only(Play("encrypted-eme", Alice)[0]);
+        Assert.That((e.Kind, e.Text), Is.EqualTo((EventKind.Message, "This message is encrypted with OMEMO")));
     }
 
     [Test]

@@ -73,13 +73,14 @@ public class EncryptedRoomLearningTests
     }
 
     [Test]
-    public void ALoggedUsersBareMarkerIsStillRefusedAsEncryptedButTheRoomStaysOpen()
+    public void ALoggedUsersBareMarkerBesideTextIsPlainTextAndTheRoomStaysOpen()
     {
-        // carol is not in the room: her attempt is refused like any encrypted message, and teaches nothing.
+        // carol is not in the room: a XEP-0380 marker beside readable text hides nothing (issue 13), and teaches nothing.
         var result = See($"<message xmlns='jabber:client' from='carol@example.test/l' to='{Room}' type='groupchat' id='p'>{BareMarker}<body>hello</body></message>");
         var verdict = _policy.Decide(new InlineItem("1", InlineDirection.Out, "carol@example.test", true,
             XElement.Parse($"<message xmlns='jabber:client' from='carol@example.test/l' to='{Room}' type='groupchat' id='p'>{BareMarker}<body>hello</body></message>")), result.Events);
-        Assert.That(verdict.Rule, Is.EqualTo("end-to-end-encryption"));
+        Assert.That(verdict.Allowed, Is.True);
+        Assert.That(result.Events.Single().Text, Is.EqualTo("hello"));
         Assert.That(CarolMayJoin(), Is.True);
     }
 

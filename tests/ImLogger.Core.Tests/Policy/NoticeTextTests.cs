@@ -23,18 +23,22 @@ public class NoticeTextTests
 
     private static IEnumerable<string?> Texts(InlineVerdict v) => [v.Text, v.NoticeToLoggedUser];
 
-    [TestCase("urn:example:made-up", "unrecognised scheme")]
-    [TestCase("eu.siacs.conversations.axolotl", "OMEMO")]
-    [TestCase("urn:xmpp:otr:0", "OTR")]
-    [TestCase("", "unrecognised scheme")]
-    public void TheEmeNameIsNeverRepeatedOnlyAFixedNameForItsNamespace(string ns, string shown)
+    // A XEP-0380 marker names a scheme; only the payload beside it is encryption, named by its namespace from a fixed list.
+    [TestCase("urn:example:made-up")]
+    [TestCase("eu.siacs.conversations.axolotl")]
+    [TestCase("urn:xmpp:otr:0")]
+    [TestCase("")]
+    public void TheEmeNameIsNeverRepeatedOnlyAFixedNameForThePayload(string ns)
     {
         foreach (var (direction, from, to) in new[] { (InlineDirection.In, "mallory@example.test/x", "alice@example.test/l"), (InlineDirection.Out, "alice@example.test/l", "bob@example.test") })
         {
-            var v = Decide(direction, $"<message xmlns='jabber:client' from='{from}' to='{to}' type='chat'><encryption xmlns='urn:xmpp:eme:0' namespace='{ns}' name='{Phishing}'/><body>hi</body></message>");
-            Assert.That(v.Rule, Is.EqualTo("end-to-end-encryption"), "a marker alone is still refused");
+            var marker = $"<encryption xmlns='urn:xmpp:eme:0' namespace='{ns}' name='{Phishing}'/>";
+            var v = Decide(direction, $"<message xmlns='jabber:client' from='{from}' to='{to}' type='chat'>{marker}<body>hi</body></message>");
+            Assert.That(v.Allowed, Is.True, "a marker beside plain text hides nothing: the text is archived");
+            v = Decide(direction, $"<message xmlns='jabber:client' from='{from}' to='{to}' type='chat'>{marker}<encrypted xmlns='urn:xmpp:omemo:2'><payload>eA==</payload></encrypted></message>");
+            Assert.That(v.Rule, Is.EqualTo("end-to-end-encryption"));
             Assert.That(Texts(v), Has.All.Not.Contain("SECURITY").And.All.Not.Contain("https"));
-            Assert.That(v.Text, Does.Contain($"({shown})"));
+            Assert.That(v.Text, Does.Contain("(OMEMO 2)"));
         }
     }
 

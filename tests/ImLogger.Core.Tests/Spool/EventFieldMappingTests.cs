@@ -42,6 +42,7 @@ public sealed class EventFieldMappingTests
         CallMedia = CallMedia.DesktopShare,
         Duration = TimeSpan.FromSeconds(724.5),
         EncryptionScheme = "OMEMO",
+        HistorySaidUtc = new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero),
     };
 
     [Test]
