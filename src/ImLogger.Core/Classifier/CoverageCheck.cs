@@ -102,7 +102,8 @@ public static class CoverageCheck
     /// text (receipts, markers, hints, chat states, caps, stanza ids, Jingle transports, empty conditions);
     /// <c>show</c> with one of its four values and <c>priority</c> with a number; the avatar hash of a presence;
     /// a file's hash, size and date in a file offer; in-band and avatar data that decodes to bytes rather than text (the
-    /// file's offer is archived); room and registration passwords (secrets, never archived); carbons copies and archive
+    /// file's offer is archived); room and registration passwords and a remote desktop's auth token (secrets, never archived); media negotiation
+    /// (Jingle transports, codecs, DTLS fingerprints, content names, stream-method choices); carbons copies and archive
     /// (MAM) results, whose content was archived when it was said (encryption inside them is still refused); iq
     /// questions to the server (<see cref="StanzaClassifier.IqQueryNamespaces"/>).
     /// </summary>
@@ -130,7 +131,7 @@ public static class CoverageCheck
 
     private static void Walk(XElement e, List<Piece> pieces)
     {
-        if (ArchivedElsewhere(e) || Secret(e) || MachineState(e)) return;
+        if (ArchivedElsewhere(e) || Secret(e) || MachineState(e) || Negotiation(e)) return;
         if (e.Name == Ns.XhtmlIm + "html")
         {
             var first = true;
@@ -144,7 +145,7 @@ public static class CoverageCheck
             foreach (var other in e.Elements().Where(x => x.Name != Ns.Xhtml + "body")) Walk(other, pieces);
             return;
         }
-        foreach (var a in e.Attributes().Where(IsTextAttribute))
+        foreach (var a in e.Attributes().Where(IsTextAttribute).Where(a => !(e.Name == EventNs.Jingle + "content" && a.Name.LocalName == "name")))
             Add(pieces, $"{e.Name.LocalName} {a.Name.LocalName}", a.Value);
         if (BinaryData(e))
         {
@@ -174,12 +175,24 @@ public static class CoverageCheck
     private static readonly XNamespace AvatarData = "urn:xmpp:avatar:data";
     private static readonly XNamespace Bob = "urn:xmpp:bob";
     private static readonly XNamespace VcardUpdate = "vcard-temp:x:update";
-    private static readonly XNamespace Hashes = "urn:xmpp:hashes:2";
+
+    /// <summary>Namespaces of media negotiation: codecs and their parameters, transports and candidates, DTLS
+    /// fingerprints, stream-method choices. What the session was is the call or file event; these say how it is carried.</summary>
+    private static readonly string[] NegotiationNamespaces =
+    [
+        "urn:xmpp:jingle:transports:", "urn:xmpp:jingle:apps:dtls:", "urn:xmpp:jingle:apps:rtp:rtp-hdrext:", "urn:xmpp:jingle:apps:rtp:rtcp-fb:",
+        "urn:xmpp:jingle:apps:rtp:ssma:", "urn:xmpp:jingle:apps:grouping:", "http://jabber.org/protocol/feature-neg",
+    ];
+
+    private static bool Negotiation(XElement e) =>
+        NegotiationNamespaces.Any(n => e.Name.NamespaceName.StartsWith(n, StringComparison.Ordinal))
+        || (e.Name.Namespace == EventNs.Rtp && e.Name.LocalName is "payload-type" or "encryption" or "bandwidth");
 
     private static bool ArchivedElsewhere(XElement e) =>
         e.Name == Carbons + "received" || e.Name == Carbons + "sent" || e.Name == Mam + "result";
 
     private static bool Secret(XElement e) =>
+        (e.Name.LocalName == "auth-token" && e.Name.NamespaceName == "google:remoting") ||
         e.Name.LocalName == "password" && e.Name.Namespace.NamespaceName is "http://jabber.org/protocol/muc" or "http://jabber.org/protocol/muc#user"
             or "jabber:iq:register" or "jabber:iq:auth";
 
@@ -190,10 +203,10 @@ public static class CoverageCheck
         if (e.Name == Ns.Client + "show") return v is "away" or "chat" or "dnd" or "xa" or "";
         if (e.Name == Ns.Client + "priority") return sbyte.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _);
         if (e.Name == VcardUpdate + "photo") return v.All(Uri.IsHexDigit);
-        if (e.Name == Hashes + "hash" || (e.Name.LocalName == "hash" && e.Name.NamespaceName.Contains("file-transfer", StringComparison.Ordinal)))
+        if ((e.Name.LocalName is "hash" or "hash-used" && e.Name.NamespaceName.StartsWith("urn:xmpp:hashes:", StringComparison.Ordinal)) || (e.Name.LocalName == "hash" && e.Name.NamespaceName.Contains("file-transfer", StringComparison.Ordinal)))
             return IsBase64(v);
         if (e.Name.NamespaceName.Contains("file-transfer", StringComparison.Ordinal) || e.Name.Namespace == EventNs.FileMetadata)
-            return (e.Name.LocalName == "size" && long.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out _))
+            return (e.Name.LocalName is "size" or "width" or "height" or "length" && long.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out _))
                    || (e.Name.LocalName == "date" && DateTimeOffset.TryParse(v, CultureInfo.InvariantCulture, DateTimeStyles.None, out _));
         return false;
     }
