@@ -72,7 +72,7 @@ public static class CoverageCheck
     }
 
     /// <summary>The pieces no event carries: a piece is carried when its text is in one of an event's text fields
-    /// (its text, reason, file name, link, room, the text of its XHTML); an extra-language body only by an event that
+    /// (its text, reason, file name, link, room, size; not its XHTML, which the text part does not show); an extra-language body only by an event that
     /// lists every text of the stanza (an unclassified one).</summary>
     internal static List<Piece> Missing(IReadOnlyList<Piece> pieces, IReadOnlyList<ConversationEvent> events)
     {
@@ -87,13 +87,8 @@ public static class CoverageCheck
         foreach (var s in new[] { e.Text, e.Reason, e.FileName, e.Url, e.Room, e.Inviter, e.Invitee, e.FileMediaType, e.SessionId, e.RelatedId })
             if (!string.IsNullOrEmpty(s)) yield return s;
         if (e.FileSize is { } size) yield return size.ToString(CultureInfo.InvariantCulture);
-        if (string.IsNullOrEmpty(e.Html)) yield break;
-        XElement html;
-        try { html = XElement.Parse(e.Html); }
-        catch (System.Xml.XmlException) { yield break; }
-        yield return XhtmlText.ToText(html);
-        foreach (var t in html.DescendantNodes().OfType<XText>()) yield return t.Value;
-        foreach (var a in html.DescendantsAndSelf().Attributes()) yield return a.Value;
+        // Not the event's XHTML: the text part, where the archive is searched, shows the text; XHTML words that the text
+        // lacks are listed.
     }
 
     /// <summary>
@@ -134,10 +129,18 @@ public static class CoverageCheck
         if (ArchivedElsewhere(e) || Secret(e) || MachineState(e) || Negotiation(e)) return;
         if (e.Name == Ns.XhtmlIm + "html")
         {
+            // The first XHTML body goes with the message's text: each of its words must be in it (the text part is where the
+            // archive is searched). Other languages are listed whole, by language.
             var first = true;
             foreach (var body in e.Elements(Ns.Xhtml + "body"))
             {
-                Add(pieces, "XHTML body" + Lang(body), XhtmlText.ToText(body), byLanguage: !first);
+                if (!first) Add(pieces, "XHTML body" + Lang(body), XhtmlText.ToText(body), byLanguage: true);
+                else
+                    foreach (var node in body.DescendantNodes())
+                    {
+                        if (node is XText t) Add(pieces, "XHTML body" + Lang(body), t.Value);
+                        else if (node is XElement { Name.LocalName: "img" } img) Add(pieces, "XHTML image", (string?)img.Attribute("alt") ?? "");
+                    }
                 foreach (var a in body.DescendantsAndSelf().Attributes().Where(IsTextAttribute).Where(a => a.Parent?.Name.LocalName != "img"))
                     Add(pieces, $"XHTML {a.Parent!.Name.LocalName} {a.Name.LocalName}", a.Value, byLanguage: !first);
                 first = false;
