@@ -3,6 +3,7 @@ using System.Text;
 using System.Xml.Linq;
 using ImLogger.Conversations;
 using ImLogger.Envelope;
+using ImLogger.Sinks;
 
 namespace ImLogger.Classifier;
 
@@ -71,24 +72,32 @@ public static class CoverageCheck
         return sb.ToString();
     }
 
-    /// <summary>The pieces no event carries: a piece is carried when its text is in one of an event's text fields
-    /// (its text, reason, file name, link, room, size; not its XHTML, which the text part does not show); an extra-language body only by an event that
-    /// lists every text of the stanza (an unclassified one).</summary>
+    /// <summary>The pieces no event carries: a piece is carried when its text is in the line the event shows in the
+    /// transcript's text part (where the archive is searched; whitespace compared loosely); an extra-language body only
+    /// by an event that lists every text of the stanza (an unclassified one).</summary>
     internal static List<Piece> Missing(IReadOnlyList<Piece> pieces, IReadOnlyList<ConversationEvent> events)
     {
         if (pieces.Count == 0) return [];
-        var carried = events.SelectMany(Carried).ToList();
-        var listing = events.Where(e => e.Kind == EventKind.Unclassified && e.Text != null).Select(e => e.Text!).ToList();
-        return pieces.Where(p => !(p.ByLanguage ? listing : carried).Any(c => c.Contains(p.Text, StringComparison.Ordinal))).ToList();
+        // Not the raw XML an unclassified event shows beside its text: escaped and cut, it is kept, not searched.
+        var shown = events.Select(e => (e.Kind, Line: Loose(TranscriptMessageBuilder.RenderLine(e with { RawXml = "" })))).ToList();
+        var carried = shown.Select(s => s.Line).ToList();
+        var listing = shown.Where(s => s.Kind == EventKind.Unclassified).Select(s => s.Line).ToList();
+        return pieces.Where(p => Loose(p.Text) is var text && !(p.ByLanguage ? listing : carried).Any(c => c.Contains(text, StringComparison.Ordinal))).ToList();
     }
 
-    private static IEnumerable<string> Carried(ConversationEvent e)
+    /// <summary>Whitespace, line ends and control characters as single spaces: the transcript folds them.</summary>
+    private static string Loose(string text)
     {
-        foreach (var s in new[] { e.Text, e.Reason, e.FileName, e.Url, e.Room, e.Inviter, e.Invitee, e.FileMediaType, e.SessionId, e.RelatedId })
-            if (!string.IsNullOrEmpty(s)) yield return s;
-        if (e.FileSize is { } size) yield return size.ToString(CultureInfo.InvariantCulture);
-        // Not the event's XHTML: the text part, where the archive is searched, shows the text; XHTML words that the text
-        // lacks are listed.
+        var sb = new StringBuilder(text.Length);
+        var space = false;
+        foreach (var c in text)
+        {
+            if (char.IsWhiteSpace(c) || char.IsControl(c) || c == '\uFFFD') { space = sb.Length > 0; continue; }
+            if (space) sb.Append(' ');
+            space = false;
+            sb.Append(c);
+        }
+        return sb.ToString();
     }
 
     /// <summary>
