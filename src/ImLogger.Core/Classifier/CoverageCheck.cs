@@ -30,7 +30,11 @@ public static class CoverageCheck
 
     /// <summary>A piece of text of a stanza: where it was and what it said. An extra-language body is listed by language
     /// even when an event happens to contain the same letters (<paramref name="ByLanguage"/>).</summary>
-    public sealed record Piece(string Where, string Text, bool ByLanguage = false);
+    /// <param name="Where">The element (and attribute) it was in, with its language.</param>
+    /// <param name="Text">Its text, trimmed.</param>
+    /// <param name="ByLanguage">An extra-language body, listed by language.</param>
+    /// <param name="Emoticon">An emoticon's alt text in the first XHTML body: carried by an event with that XHTML.</param>
+    public sealed record Piece(string Where, string Text, bool ByLanguage = false, bool Emoticon = false);
 
     /// <summary>Returns <paramref name="classified"/>, completed with the text of <paramref name="envelope"/> that none
     /// of its events carries.</summary>
@@ -40,6 +44,9 @@ public static class CoverageCheck
         ArgumentNullException.ThrowIfNull(classifier);
         ArgumentNullException.ThrowIfNull(envelope);
         ArgumentNullException.ThrowIfNull(classified);
+        // An encrypted stanza is the encryption pass's: refused inline, archived as an attempt in tap. Its fallback body
+        // ("I sent you an OMEMO message") is never shown as if it were what was said.
+        if (classified.Events.Any(e => e.Kind == EventKind.Encrypted)) return classified;
         var missing = Missing(Pieces(envelope.Stanza), classified.Events);
         if (missing.Count == 0) return classified;
         var text = Listed(missing);
@@ -82,7 +89,22 @@ public static class CoverageCheck
         var shown = events.Select(e => (e.Kind, Line: Loose(TranscriptMessageBuilder.RenderLine(e with { RawXml = "" })))).ToList();
         var carried = shown.Select(s => s.Line).ToList();
         var listing = shown.Where(s => s.Kind == EventKind.Unclassified).Select(s => s.Line).ToList();
-        return pieces.Where(p => Loose(p.Text) is var text && !(p.ByLanguage ? listing : carried).Any(c => c.Contains(text, StringComparison.Ordinal))).ToList();
+        var emoticons = events.SelectMany(e => ImageAlts(e.Html)).ToHashSet(StringComparer.Ordinal);
+        return pieces.Where(p => Loose(p.Text) is var text && !(p.ByLanguage ? listing : carried).Any(c => c.Contains(text, StringComparison.Ordinal))
+                                 && !(p.Emoticon && emoticons.Contains(p.Text)))
+            .ToList();
+    }
+
+    /// <summary>The alt texts of the images of an event's XHTML, as the HTML part shows them.</summary>
+    private static IEnumerable<string> ImageAlts(string? html)
+    {
+        if (string.IsNullOrEmpty(html)) return [];
+        try
+        {
+            return XElement.Parse(html).DescendantsAndSelf().Where(e => e.Name.LocalName == "img")
+                .Select(e => ((string?)e.Attribute("alt") ?? "").Trim()).ToList();
+        }
+        catch (System.Xml.XmlException) { return []; }
     }
 
     /// <summary>Whitespace, line ends and control characters as single spaces: the transcript folds them.</summary>
@@ -148,7 +170,8 @@ public static class CoverageCheck
                     foreach (var node in body.DescendantNodes())
                     {
                         if (node is XText t) Add(pieces, "XHTML body" + Lang(body), t.Value);
-                        else if (node is XElement { Name.LocalName: "img" } img) Add(pieces, "XHTML image", (string?)img.Attribute("alt") ?? "");
+                        else if (node is XElement { Name.LocalName: "img" } img && (string?)img.Attribute("alt") is { } alt)
+                            Add(pieces, "XHTML image", alt, emoticon: IsEmoticon(alt));
                     }
                 foreach (var a in body.DescendantsAndSelf().Attributes().Where(IsTextAttribute).Where(a => a.Parent?.Name.LocalName != "img"))
                     Add(pieces, $"XHTML {a.Parent!.Name.LocalName} {a.Name.LocalName}", a.Value, byLanguage: !first);
@@ -174,11 +197,15 @@ public static class CoverageCheck
     private static bool IsTextAttribute(XAttribute a) =>
         !a.IsNamespaceDeclaration && a.Name.Namespace == XNamespace.None && TextAttributes.Contains(a.Name.LocalName);
 
-    private static void Add(List<Piece> pieces, string where, string text, bool byLanguage = false)
+    private static void Add(List<Piece> pieces, string where, string text, bool byLanguage = false, bool emoticon = false)
     {
         var v = text.Trim();
-        if (v.Length > 0) pieces.Add(new Piece(where, v, byLanguage));
+        if (v.Length > 0) pieces.Add(new Piece(where, v, byLanguage, emoticon));
     }
+
+    /// <summary>An image's alt text that is an emoticon (":-)", ":thumbsup:"): short, one token. The HTML part shows it
+    /// in place (DESIGN.md: HTML with the text equivalent of emoticons); longer alt text is words, listed.</summary>
+    private static bool IsEmoticon(string alt) => alt.Trim() is { Length: > 0 and <= 12 } a && !a.Any(char.IsWhiteSpace);
 
     private static string Lang(XElement e) => (string?)e.Attribute(XNamespace.Xml + "lang") is { Length: > 0 } lang ? $" [{lang}]" : "";
 

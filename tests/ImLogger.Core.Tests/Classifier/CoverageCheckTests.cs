@@ -136,6 +136,31 @@ public class CoverageCheckTests
         Assert.That(c.Events[0].Text, Does.Contain("t-77"));
     }
 
+    [Test]
+    public void AnEmoticonInTheMessagesXhtmlIsCarriedByItsHtmlPartButWordsInAnAltAreListed()
+    {
+        var emoticon = Run(Msg + "<body>hello bob</body><html xmlns='http://jabber.org/protocol/xhtml-im'><body xmlns='http://www.w3.org/1999/xhtml'><p>hello <b>bob</b> <img alt=\":'-)\" src='s.png'/></p></body></html></message>");
+        Assert.That(emoticon.Events, Has.Count.EqualTo(1), emoticon.Reason);
+        var words = Run(Msg + "<body>hello bob</body><html xmlns='http://jabber.org/protocol/xhtml-im'><body xmlns='http://www.w3.org/1999/xhtml'><p>hello bob <img alt='sell before friday' src='s.png'/></p></body></html></message>");
+        Assert.That(More(words).Text, Does.Contain("XHTML image: sell before friday"));
+    }
+
+    [Test]
+    public void AnEncryptedStanzasFallbackBodyIsNeverListedAsWhatWasSaid()
+    {
+        var c = Run("<message xmlns='jabber:client' from='bob@example.test/p' to='alice@example.test/l' type='chat' id='o1'><body>I sent you an OMEMO encrypted message</body>"
+                    + "<encrypted xmlns='eu.siacs.conversations.axolotl'><header sid='1'><key rid='2'>MwohBQ==</key><iv>AAEC</iv></header><payload>AQID</payload></encrypted></message>");
+        Assert.That(c.Events.Select(e => e.Kind), Is.EqualTo(new[] { EventKind.Encrypted }));
+    }
+
+    [Test]
+    public void AnErrorsTextBesideARecognisedRejectionIsListed()
+    {
+        var c = Run("<iq xmlns='jabber:client' from='bob@example.test/p' to='alice@example.test/l' type='error' id='si-offer-1'><error type='cancel'>"
+                    + "<feature-not-implemented xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/><text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>meet me outside instead</text></error></iq>");
+        Assert.That(string.Join("\n", c.Events.Select(e => e.Text)), Does.Contain("meet me outside instead"), c.Reason);
+    }
+
     /// <summary>Real client XML (Resources/events): the coverage pass lists only words no event carries (a file's
     /// description, a retraction's fallback body), never negotiation, hashes or sizes.</summary>
     [TestCase("correction")] [TestCase("file-link")] [TestCase("file-metadata", "desc")] [TestCase("file-si-offer")] [TestCase("invitation-direct")]
