@@ -46,7 +46,7 @@ public static class CoverageCheck
         ArgumentNullException.ThrowIfNull(classified);
         // An encrypted stanza is the encryption pass's: refused inline, archived as an attempt in tap. Its fallback body
         // ("I sent you an OMEMO message") is never shown as if it were what was said.
-        if (classified.Events.Any(e => e.Kind == EventKind.Encrypted)) return classified;
+        if (classified.Events.Any(e => e.Kind == EventKind.Encrypted) || classified.AlreadyArchived) return classified;
         var missing = Missing(Pieces(envelope.Stanza), classified.Events);
         if (missing.Count == 0) return classified;
         var text = Listed(missing);

@@ -161,6 +161,18 @@ public class CoverageCheckTests
         Assert.That(string.Join("\n", c.Events.Select(e => e.Text)), Does.Contain("meet me outside instead"), c.Reason);
     }
 
+    [Test]
+    public void ARoomsReflectionOfASubjectAlreadyArchivedAddsNothing()
+    {
+        var classifier = new StanzaClassifier(Alice.Equals);
+        Run("<presence xmlns='jabber:client' from='room@conference.example.test/al' to='alice@example.test/l'><x xmlns='http://jabber.org/protocol/muc#user'>"
+            + "<item affiliation='member' role='participant' jid='alice@example.test/l'/><status code='110'/></x></presence>", classifier);
+        var change = Run("<message xmlns='jabber:client' from='alice@example.test/l' to='room@conference.example.test' type='groupchat'><subject>Q4 planning</subject></message>", classifier);
+        var reflection = Run("<message xmlns='jabber:client' from='room@conference.example.test/al' to='alice@example.test/l' type='groupchat'><subject>Q4 planning</subject></message>", classifier);
+        Assert.That(change.Events.Select(e => e.Kind), Is.EqualTo(new[] { EventKind.SubjectChanged }), change.Reason);
+        Assert.That(reflection.Events, Is.Empty, reflection.Reason);
+    }
+
     /// <summary>Real client XML (Resources/events): the coverage pass lists only words no event carries (a file's
     /// description, a retraction's fallback body), never negotiation, hashes or sizes.</summary>
     [TestCase("correction")] [TestCase("file-link")] [TestCase("file-metadata", "desc")] [TestCase("file-si-offer")] [TestCase("invitation-direct")]
