@@ -24,7 +24,7 @@ public sealed partial class StanzaClassifier
         {
             case "propose":
             {
-                if (session != null) return Classification.Ignored("call already recorded (another copy of the propose)");
+                if (session != null) return Classification.Repeat("call already recorded (another copy of the propose)");
                 var fileTransfer = jmi.Elements().Any(d => EventNs.IsJingleFileTransfer(d.Name.Namespace));
                 var media = fileTransfer ? (CallMedia?)null : MediaOf(jmi.Elements().Where(d => d.Name.LocalName == "description").Select(d => ((string?)d.Attribute("media"), (string?)null, d.Name.Namespace)), false, fromBare, toBare);
                 _sessions.Start(scope.Key, sid, new SessionLog.Session { IsFileTransfer = fileTransfer, Media = media, InitiatedUtc = env.ReceivedUtc });
@@ -55,7 +55,7 @@ public sealed partial class StanzaClassifier
         {
             case "invite":
             {
-                if (session != null) return Classification.Ignored("call invite already recorded");
+                if (session != null) return Classification.Repeat("call invite already recorded");
                 var video = (string?)element.Attribute("video") is "true" or "1";
                 var external = (string?)element.Element(EventNs.CallInvites + "external")?.Attribute("uri");
                 var muji = (string?)element.Element(EventNs.CallInvites + "muji")?.Attribute("room");
@@ -96,7 +96,7 @@ public sealed partial class StanzaClassifier
                 {
                     // The proposal (JMI) was recorded; the session itself says what it carries.
                     if (!session.IsFileTransfer && d.Media is { } m) session.Media = m;
-                    return Classification.Ignored("Jingle session of a call or transfer already recorded (propose, or another copy)");
+                    return Classification.Repeat("Jingle session of a call or transfer already recorded (propose, or another copy)");
                 }
                 if (d.File == null && d.Media == null)
                     return Unclassified(env, scope, from, to, "Jingle session with an application the classifier has no rule for");
@@ -194,7 +194,7 @@ public sealed partial class StanzaClassifier
     private Classification Accepted(TapEnvelope env, Scope scope, string from, string to, string sid, SessionLog.Session? session, Contents? contents, string reason)
     {
         if (session is { AcceptedUtc: not null } or { Ended: true })
-            return Classification.Ignored("answer already recorded (another copy, or the Jingle accept after a JMI proceed)");
+            return Classification.Repeat("answer already recorded (another copy, or the Jingle accept after a JMI proceed)");
         session ??= _sessions.Start(scope.Key, sid, new SessionLog.Session
         {
             IsFileTransfer = contents?.File != null, Media = contents?.Media,
@@ -210,7 +210,7 @@ public sealed partial class StanzaClassifier
     /// <summary>The end of a call or transfer, with its duration when its start was seen; a repeated end counts once.</summary>
     private Classification Ended(TapEnvelope env, Scope scope, string from, string to, string sid, SessionLog.Session? session, string endReason, string reason)
     {
-        if (session is { Ended: true }) return Classification.Ignored("end already recorded (another copy, or the Jingle terminate after a JMI finish)");
+        if (session is { Ended: true }) return Classification.Repeat("end already recorded (another copy, or the Jingle terminate after a JMI finish)");
         session ??= _sessions.Start(scope.Key, sid, new SessionLog.Session { IsFileTransfer = false });
         session.Ended = true;
         return Classification.Of(Event(env, session.IsFileTransfer ? EventKind.FileTransferEnded : EventKind.CallEnded, scope, from, to) with

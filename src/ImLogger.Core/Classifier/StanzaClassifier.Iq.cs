@@ -50,7 +50,7 @@ public sealed partial class StanzaClassifier
     private Classification SiOffer(TapEnvelope env, Scope scope, string from, string to, XElement si, XElement file)
     {
         if ((string?)si.Attribute("id") is not { Length: > 0 } sid) return Classification.Ignored("file offer without a stream id");
-        if (_sessions.Find(scope.Key, sid) is { InitiatedUtc: not null }) return Classification.Ignored("file offer already recorded (another copy)");
+        if (_sessions.Find(scope.Key, sid) is { InitiatedUtc: not null }) return Classification.Repeat("file offer already recorded (another copy)");
         var session = _sessions.Start(scope.Key, sid, new SessionLog.Session
         {
             IsFileTransfer = true,

@@ -102,7 +102,7 @@ public sealed partial class StanzaClassifier
         var s = env.Stanza;
         if (type != "groupchat" || s.Element(Ns.Client + "subject") is not { } subject || s.Element(Ns.Client + "body") != null) return null;
         if (!_rooms.SubjectChanged(scope.Key, subject.Value))
-            return Classification.Ignored("room subject unchanged (announced on join, or another copy of the change)");
+            return Classification.Repeat("room subject unchanged (announced on join, or another copy of the change)");
         return Classification.Of(Event(env, EventKind.SubjectChanged, scope, from, to) with { Text = subject.Value }, "group chat subject");
     }
 

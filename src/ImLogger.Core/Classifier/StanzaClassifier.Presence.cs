@@ -31,7 +31,7 @@ public sealed partial class StanzaClassifier
             _rooms.SelfLeft(toBare, fromBare);
             return departed
                 ? Classification.Of(RoomEvent(env, EventKind.Left, from, to, toBare, nick, fromBare, [], fromBare, Direction.Outgoing), "logged user left a group chat")
-                : Classification.Ignored("leave already recorded from the room's broadcast");
+                : Classification.Repeat("leave already recorded from the room's broadcast");
         }
 
         if (s.Element(Ns.Muc + "x") != null)
@@ -70,7 +70,7 @@ public sealed partial class StanzaClassifier
             if (self) _rooms.SelfLeft(room, receiver);
             return departed
                 ? Classification.Of(RoomEvent(env, EventKind.Left, from, to, room, nick, realJid, codes, receiver, Direction.Incoming), "occupant left a group chat")
-                : Classification.Ignored("leave of an occupant not known to be present (repeated copy)");
+                : Classification.Repeat("leave of an occupant not known to be present (repeated copy)");
         }
         if (type != null) return Classification.Ignored($"room presence of type {type}");
 

@@ -82,7 +82,10 @@ public sealed partial class StanzaPipeline(
         if (sender != null) seats.ObserveSender(sender);
         if (sender != null && IsSignOut(envelope.Stanza))
             notifier.SignedOut(sender);
-        var result = over == null ? classifier.Classify(envelope) : classifier.ClassifyOverLimit(envelope, over, levelsAbove);
+        // The coverage pass (Classifier/CoverageCheck.cs): text no event carries is kept as "more content". A stanza over a
+        // limit is kept up to it and said to be so; it has no whole text to check.
+        var result = over == null ? CoverageCheck.Complete(classifier, envelope, classifier.Classify(envelope))
+            : classifier.ClassifyOverLimit(envelope, over, levelsAbove);
         if (result.Events.Count == 0)
             logger.LogDebug("{Kind} {Id} not archived: {Reason}", envelope.Stanza.Name.LocalName, (string?)envelope.Stanza.Attribute("id"), result.Reason);
         else

@@ -146,8 +146,7 @@ public sealed partial class TranscriptMessageBuilder
                        + (string.IsNullOrEmpty(e.Reason) ? "" : " (" + Line(e.Reason) + ")")
                        + (string.IsNullOrEmpty(e.Text) ? "" : "; its text begins: " + Quoted(e.Text, 1024));
             case EventKind.Unclassified:
-                return $"{actor}" + (Counterpart(e) is { } u ? " -> " + u : "") + $" sent a stanza the archive has no rule for"
-                       + (string.IsNullOrEmpty(e.Text) ? "" : " (" + Line(e.Text) + ")") + ", kept as raw XML: " + RawXmlShown(e);
+                return $"{actor}" + (Counterpart(e) is { } u ? " -> " + u : "") + UnclassifiedSentence(e) + ", kept as raw XML: " + RawXmlShown(e);
             default:
                 return null;
         }

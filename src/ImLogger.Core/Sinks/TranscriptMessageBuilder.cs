@@ -348,7 +348,7 @@ public sealed partial class TranscriptMessageBuilder
             {
                 sb.Append("<tr class=\"event\"><td class=\"time\">").Append(time).Append("</td><td colspan=\"3\" class=\"what\">* ")
                   .Append(H(Actor(e))).Append(Counterpart(e) is { } u ? " -&gt; " + H(u) : "")
-                  .Append(" sent a stanza the archive has no rule for").Append(string.IsNullOrEmpty(e.Text) ? "" : " (" + H(Line(e.Text)) + ")")
+                  .Append(H(UnclassifiedSentence(e)))
                   .Append(", kept as raw XML:<br>\n<code class=\"raw\">").Append(H(RawXmlShown(e))).Append("</code></td></tr>\n");
                 continue;
             }

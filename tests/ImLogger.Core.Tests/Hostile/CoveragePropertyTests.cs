@@ -1,0 +1,204 @@
+using System.Text;
+using System.Xml.Linq;
+using CsCheck;
+using ImLogger.Classifier;
+using ImLogger.Config;
+using ImLogger.Conversations;
+using ImLogger.Envelope;
+using ImLogger.Inline;
+using ImLogger.Policy;
+using ImLogger.Sinks;
+using ImLogger.Tests.Classifier;
+
+namespace ImLogger.Tests.Hostile;
+
+/// <summary>
+/// Captured or refused, by property: random stanzas of a logged user built from real namespaces and the recorded client
+/// XML (Resources/events), with a unique marker planted in one random text node or free-text attribute, go through the
+/// real classifier, coverage pass, policy and transcript builder; the marker is in the transcript's text part, or the
+/// policy refused the stanza. The suite runs a fixed seed and a small budget; set IMLOGGER_PROPERTY_ITER (e.g. 200000)
+/// for a longer run with fresh seeds (the benchmark command does).
+/// </summary>
+public class CoveragePropertyTests
+{
+    private const string Alice = "alice@example.test";
+    private static readonly DateTimeOffset T0 = new(2026, 11, 29, 10, 0, 0, TimeSpan.Zero);
+    private const char Slot = '§';
+
+    /// <summary>Children a message can carry, with § where words go (text or a free-text attribute). Real namespaces.</summary>
+    private static readonly string[] MessageChildren =
+    [
+        "<body>§</body>", "<body xml:lang='de'>§</body>", "<body xml:lang='fr'>§</body>", "<subject>§</subject>", "<thread>§</thread>",
+        "<html xmlns='http://jabber.org/protocol/xhtml-im'><body xmlns='http://www.w3.org/1999/xhtml'><p>§ <b>§</b></p></body></html>",
+        "<html xmlns='http://jabber.org/protocol/xhtml-im'><body xmlns='http://www.w3.org/1999/xhtml'><p>§</p></body><body xmlns='http://www.w3.org/1999/xhtml' xml:lang='de'><p>§<img alt='§' src='cid:x'/></p></body></html>",
+        "<composing xmlns='http://jabber.org/protocol/chatstates'/>", "<paused xmlns='http://jabber.org/protocol/chatstates'>§</paused>",
+        "<request xmlns='urn:xmpp:receipts'/>", "<markable xmlns='urn:xmpp:chat-markers:0'/>", "<store xmlns='urn:xmpp:hints'/>",
+        "<origin-id xmlns='urn:xmpp:sid:0' id='o-1'/>",
+        "<ringing xmlns='urn:xmpp:jingle-message:0' id='c-1'/>",
+        "<propose xmlns='urn:xmpp:jingle-message:0' id='c-2'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='video'/></propose>",
+        "<propose xmlns='urn:xmpp:jingle-message:0'><description xmlns='urn:xmpp:jingle:apps:rtp:1' media='audio'/></propose>",
+        "<retract xmlns='urn:xmpp:jingle-message:0' id='c-1'><reason xmlns='urn:xmpp:jingle:1'><text>§</text></reason></retract>",
+        "<invite xmlns='urn:xmpp:call-invites:0'><jingle sid='s-1'/></invite>", "<whatever xmlns='urn:xmpp:call-invites:0'>§</whatever>",
+        "<retract xmlns='urn:xmpp:message-retract:1' id='old-1'/>", "<replace xmlns='urn:xmpp:message-correct:0' id='old-1'/>",
+        "<reactions xmlns='urn:xmpp:reactions:0' id='old-1'><reaction>§</reaction></reactions>",
+        "<x xmlns='jabber:x:conference' jid='room@conference.example.test' reason='§'/>",
+        "<x xmlns='http://jabber.org/protocol/muc#user'><invite to='carol@example.test'><reason>§</reason></invite></x>",
+        "<x xmlns='jabber:x:oob'><url>https://upload.example.test/a/f.pdf</url><desc>§</desc></x>",
+        "<addresses xmlns='http://jabber.org/protocol/address'><address type='cc' jid='carol@example.test' desc='§'/></addresses>",
+        "<delay xmlns='urn:xmpp:delay' stamp='2026-11-29T09:00:00Z'>§</delay>", "<nick xmlns='http://jabber.org/protocol/nick'>§</nick>",
+        "<forwarded xmlns='urn:xmpp:forward:0'><message xmlns='jabber:client' from='carol@example.test/x' to='bob@example.test'><body>§</body></message></forwarded>",
+        "<event xmlns='http://jabber.org/protocol/pubsub#event'><items node='http://jabber.org/protocol/mood'><item id='i'><mood xmlns='http://jabber.org/protocol/mood'><happy/><text>§</text></mood></item></items></event>",
+        "<data xmlns='http://jabber.org/protocol/ibb' sid='ib-1' seq='0'>§</data>",
+        "<geoloc xmlns='http://jabber.org/protocol/geoloc'><text>§</text><locality>§</locality></geoloc>",
+        "<note xmlns='urn:example:unknown' title='§'>§</note>",
+    ];
+
+    private static readonly string[] PresenceChildren =
+    [
+        "<status>§</status>", "<status xml:lang='de'>§</status>", "<show>away</show>", "<priority>5</priority>",
+        "<c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='https://gajim.org' ver='abc='/>", "<nick xmlns='http://jabber.org/protocol/nick'>§</nick>",
+        "<x xmlns='vcard-temp:x:update'><photo>0123abcd</photo></x>", "<idle xmlns='urn:xmpp:idle:1' since='2026-11-29T09:00:00Z'/>",
+    ];
+
+    private static readonly string[] IqPayloads =
+    [
+        "<jingle xmlns='urn:xmpp:jingle:1' action='session-info' sid='s-1'><ringing xmlns='urn:xmpp:jingle:apps:rtp:info:1'>§</ringing></jingle>",
+        "<jingle xmlns='urn:xmpp:jingle:1' action='session-terminate' sid='s-1'><reason><success/><text>§</text></reason></jingle>",
+        "<jingle xmlns='urn:xmpp:jingle:1' action='session-initiate' sid='s-9' initiator='alice@example.test/l'><content creator='initiator' name='f'><description xmlns='urn:xmpp:jingle:apps:file-transfer:5'><file><name>§</name><desc>§</desc><size>12</size></file></description></content></jingle>",
+        "<vCard xmlns='vcard-temp'><FN>§</FN><DESC>§</DESC></vCard>",
+        "<pubsub xmlns='http://jabber.org/protocol/pubsub'><publish node='n'><item><entry xmlns='http://www.w3.org/2005/Atom'><title>§</title></entry></item></publish></pubsub>",
+        "<query xmlns='jabber:iq:private'><notes xmlns='urn:example:notes'><note>§</note></notes></query>",
+        "<query xmlns='jabber:iq:version'><name>§</name><version>1</version></query>",
+        "<data xmlns='http://jabber.org/protocol/ibb' sid='ib-1' seq='3'>§</data>",
+        "<si xmlns='http://jabber.org/protocol/si' id='si-1' profile='http://jabber.org/protocol/si/profile/file-transfer'><file xmlns='http://jabber.org/protocol/si/profile/file-transfer' name='§' size='10'><desc>§</desc></file></si>",
+    ];
+
+    private static readonly string[] Fixtures =
+    [
+        "jmi-propose", "jmi-proceed", "jmi-retract", "reaction", "retraction", "correction", "invitation-direct", "invitation-mediated", "file-link",
+        "subject", "housekeeping", "jingle-audio-call", "file-si-offer", "meeting-invite",
+    ];
+
+    private static readonly Lazy<XElement[]> FixtureStanzas = new(() => Fixtures.SelectMany(f => Recordings.Stanzas($"events.{f}.xml")).ToArray());
+
+    /// <summary>One case: a stanza with slots, which slot gets the marker, and the filler words.</summary>
+    private sealed record Case(XElement Stanza, int MarkerSlot, string Marker)
+    {
+        public override string ToString() => $"marker {Marker} in slot {MarkerSlot} of {Stanza}";
+    }
+
+    private static readonly Gen<string> Word = Gen.Char['a', 'z'].Array[3, 8].Select(c => new string(c));
+
+    private static readonly Gen<Case> Cases =
+        from kind in Gen.Int[0, 9]
+        from incoming in Gen.Bool
+        from fixture in Gen.Int[0, 1000]
+        from children in Gen.Int[0, 1000].Array[1, 4]
+        from wrapped in Gen.Int[0, 5]
+        from slot in Gen.Int[0, 1000]
+        from marker in Word
+        select Build(kind, incoming, fixture, children, wrapped, slot, "zq" + marker + "mk");
+
+    private static Case Build(int kind, bool incoming, int fixture, int[] children, int wrapped, int slot, string marker)
+    {
+        var (me, other) = ("alice@example.test/l", "bob@example.test/p");
+        var (from, to) = incoming ? (other, me) : (me, other);
+        XElement stanza;
+        string[] pool;
+        if (kind <= 1)
+        {
+            // A recorded stanza with generated children beside it.
+            stanza = new XElement(FixtureStanzas.Value[fixture % FixtureStanzas.Value.Length]);
+            pool = stanza.Name.LocalName == "iq" ? IqPayloads : MessageChildren;
+        }
+        else if (kind <= 6)
+        {
+            var type = new[] { "chat", "normal", "headline", "groupchat", "error" }[kind - 2];
+            if (type == "groupchat") (from, to) = incoming ? ("room@conference.example.test/bob", me) : (me, "room@conference.example.test");
+            stanza = new XElement(Ns.Client + "message", new XAttribute("from", from), new XAttribute("to", to), new XAttribute("type", type), new XAttribute("id", "m-1"));
+            if (type == "error")
+                stanza.Add(Parse("<error type='cancel'><undefined-condition xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/><text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>§</text></error>"));
+            pool = MessageChildren;
+        }
+        else if (kind == 7)
+        {
+            stanza = new XElement(Ns.Client + "presence", new XAttribute("from", from), new XAttribute("to", to));
+            pool = PresenceChildren;
+        }
+        else
+        {
+            stanza = new XElement(Ns.Client + "iq", new XAttribute("from", from), new XAttribute("to", to), new XAttribute("type", kind == 8 ? "set" : "result"), new XAttribute("id", "q-1"));
+            pool = IqPayloads;
+        }
+        foreach (var c in children)
+        {
+            var child = Parse(pool[c % pool.Length]);
+            // One wrapper deeper: an unknown extension around a known one.
+            if (wrapped == 0) child = new XElement(XNamespace.Get("urn:example:wrap") + "wrap", child);
+            stanza.Add(child);
+        }
+        return new Case(stanza, slot, marker);
+    }
+
+    /// <summary>A child in the stanza's namespace unless it names its own, as on the wire.</summary>
+    private static XElement Parse(string xml) => new(XElement.Parse($"<r xmlns='jabber:client'>{xml}</r>").Elements().First());
+
+    /// <summary>Fills the slots: the marker in one, short words in the others; in-band data is then base64, as on the wire.
+    /// Null when the stanza has no slot.</summary>
+    private static XElement? Planted(Case c)
+    {
+        var stanza = new XElement(c.Stanza);
+        var slots = new List<Action<string>>();
+        foreach (var e in stanza.DescendantsAndSelf())
+        {
+            foreach (var a in e.Attributes().Where(a => a.Value == Slot.ToString()))
+                slots.Add(v => a.Value = v);
+            foreach (var t in e.Nodes().OfType<XText>().Where(t => t.Value.Contains(Slot)))
+                slots.Add(v => t.Value = t.Value.Replace(Slot.ToString(), v, StringComparison.Ordinal));
+        }
+        if (slots.Count == 0) return null;
+        var chosen = c.MarkerSlot % slots.Count;
+        for (var i = 0; i < slots.Count; i++) slots[i](i == chosen ? c.Marker : "w" + i);
+        foreach (var data in stanza.Descendants(XNamespace.Get("http://jabber.org/protocol/ibb") + "data"))
+            data.Value = Convert.ToBase64String(Encoding.UTF8.GetBytes(data.Value));
+        return stanza;
+    }
+
+    /// <summary>Classifier, coverage pass, policy and transcript: true when the stanza was refused or the marker is in the
+    /// transcript's text part; throws with what happened otherwise.</summary>
+    private static void CapturedOrRefused(Case c)
+    {
+        if (Planted(c) is not { } stanza) return;
+        var classifier = new StanzaClassifier(Alice.Equals);
+        var env = new TapEnvelope(stanza, "example.test", T0);
+        var classified = CoverageCheck.Complete(classifier, env, classifier.Classify(env));
+        var outgoing = JidText.Bare((string?)stanza.Attribute("from") ?? "") == Alice;
+        var verdict = new CompliancePolicy(new RestrictionSettings())
+            .Decide(new InlineItem("1", outgoing ? InlineDirection.Out : InlineDirection.In, Alice, true, stanza), classified.Events);
+        if (!verdict.Allowed) return;
+        if (classified.Events.Count == 0)
+            throw new AssertionException($"delivered and nothing archived ({classified.Reason}): {stanza}");
+        var transcript = new Transcript
+        {
+            Id = "t-1", ConversationType = classified.Events[0].ConversationType, ConversationKey = classified.Events[0].ConversationKey,
+            OpenedUtc = T0, ClosedUtc = T0.AddMinutes(1), Events = classified.Events,
+        };
+        var text = new TranscriptMessageBuilder("archive@example.test").Build(transcript).TextBody ?? "";
+        if (!text.Contains(c.Marker, StringComparison.Ordinal))
+            throw new AssertionException($"delivered and the marker {c.Marker} is not in the transcript ({classified.Reason}):\n{stanza}\n---\n{text}");
+    }
+
+    [Test]
+    public void EveryPlantedWordIsArchivedOrTheStanzaRefused()
+    {
+        if (Environment.GetEnvironmentVariable("IMLOGGER_PROPERTY_ITER") is { } iter && long.TryParse(iter, out var n) && n > 0)
+        {
+            Cases.Sample(CapturedOrRefused, iter: n, threads: 1);
+            return;
+        }
+        // The suite: a fixed seed and a budget of a second or two, the same cases every run.
+        var pcg = new PCG(7, 20261129);
+        for (var i = 0; i < 1500; i++)
+            CapturedOrRefused(Cases.Generate(pcg, null, out _));
+    }
+}
