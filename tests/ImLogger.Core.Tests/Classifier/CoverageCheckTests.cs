@@ -81,7 +81,8 @@ public class CoverageCheckTests
     }
 
     [TestCase(Msg + "<body>x</body><thread>meet at the dock</thread></message>", "thread: meet at the dock")]
-    [TestCase(Msg + "<composing xmlns='http://jabber.org/protocol/chatstates'>sell everything</composing></message>", "composing: sell everything")]
+    // The housekeeping rule (StanzaClassifierHousekeepingTests) already archives a chat state with words as Unclassified; the pass adds nothing then.
+    [TestCase(Msg + "<composing xmlns='http://jabber.org/protocol/chatstates'>sell everything</composing></message>", "sell everything")]
     [TestCase(Msg + "<body>x</body><addresses xmlns='http://jabber.org/protocol/address'><address type='to' jid='carol@example.test' desc='the insider'/></addresses></message>",
         "address desc: the insider")]
     [TestCase("<iq xmlns='jabber:client' from='alice@example.test/l' to='bob@example.test/p' type='set' id='j1'><jingle xmlns='urn:xmpp:jingle:1' action='session-info' sid='s1'>"
