@@ -201,4 +201,85 @@ public class CoveragePropertyTests
         for (var i = 0; i < 1500; i++)
             CapturedOrRefused(Cases.Generate(pcg, null, out _));
     }
+
+    /// <summary>Encryption the generator plants, with the scheme the refusal must name; OTR is text, not an element.</summary>
+    private static readonly (string Xml, string Scheme)[] Encryptions =
+    [
+        ("<encrypted xmlns='eu.siacs.conversations.axolotl'><header sid='1'><key rid='2'>a2V5</key><iv>aXY=</iv></header><payload>Y2lwaGVy</payload></encrypted>", "OMEMO"),
+        ("<encrypted xmlns='urn:xmpp:omemo:2'><header sid='1'><keys jid='bob@example.test'><key rid='2'>a2V5</key></keys></header><payload>Y2lwaGVy</payload></encrypted>", "OMEMO 2"),
+        ("<x xmlns='jabber:x:encrypted'>aGk=</x>", "OpenPGP (XEP-0027)"),
+        ("<openpgp xmlns='urn:xmpp:openpgp:0'>LS0tLS1CRUdJTg==</openpgp>", "OpenPGP (XEP-0373)"),
+        ("?OTR:AAMDJ+MVmSfjFZcAAAAAAQ.", EncryptionScan.Otr),
+    ];
+
+    /// <summary>Wrappers put around the planted encryption, one or two deeper than the stanza's own.</summary>
+    private static readonly string[] EncryptionWrappers =
+    [
+        "§", "<wrap xmlns='urn:example:wrap'>§</wrap>",
+        "<forwarded xmlns='urn:xmpp:forward:0'><message xmlns='jabber:client' from='carol@example.test/x' to='bob@example.test'>§</message></forwarded>",
+        "<received xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'><message xmlns='jabber:client' from='bob@example.test/p' to='alice@example.test/m'>§</message></forwarded></received>",
+    ];
+
+    /// <summary>A generated stanza with one encryption planted at a random place: which encryption, which wrapper, which
+    /// element of the stanza (any depth) and where among its children.</summary>
+    private sealed record EncryptedCase(Case Base, int Encryption, int Wrapper, int Host, int Position)
+    {
+        public override string ToString() => $"{Encryptions[Encryption].Scheme} in element {Host} of {Base}";
+    }
+
+    private static readonly Gen<EncryptedCase> EncryptedCases =
+        from c in Cases
+        from encryption in Gen.Int[0, Encryptions.Length - 1]
+        from wrapper in Gen.Int[0, EncryptionWrappers.Length - 1]
+        from host in Gen.Int[0, 1000]
+        from position in Gen.Int[0, 1000]
+        select new EncryptedCase(c, encryption, wrapper, host, position);
+
+    /// <summary>The stanza with its words filled in and the encryption planted.</summary>
+    private static XElement PlantedEncryption(EncryptedCase c)
+    {
+        var stanza = Planted(c.Base) ?? new XElement(c.Base.Stanza);
+        var (xml, _) = Encryptions[c.Encryption];
+        var hosts = stanza.DescendantsAndSelf().ToList();
+        var host = hosts[c.Host % hosts.Count];
+        var wrapper = EncryptionWrappers[c.Wrapper];
+        XNode planted = xml.StartsWith('<')
+            ? Parse(wrapper.Replace(Slot.ToString(), xml, StringComparison.Ordinal))
+            : wrapper == "§" ? new XText(xml) : Parse(wrapper.Replace(Slot.ToString(), $"<body>{xml}</body>", StringComparison.Ordinal));
+        var children = host.Nodes().ToList();
+        var at = c.Position % (children.Count + 1);
+        if (at == children.Count) host.Add(planted);
+        else children[at].AddBeforeSelf(planted);
+        return stanza;
+    }
+
+    /// <summary>Classifier, coverage pass and the real policy in inline mode: the stanza is refused as end-to-end
+    /// encryption naming the planted scheme; throws with the stanza otherwise.</summary>
+    private static void RefusedInline(EncryptedCase c)
+    {
+        var stanza = PlantedEncryption(c);
+        var scheme = Encryptions[c.Encryption].Scheme;
+        var classifier = new StanzaClassifier(Alice.Equals);
+        var env = new TapEnvelope(stanza, "example.test", T0);
+        var classified = CoverageCheck.Complete(classifier, env, classifier.Classify(env));
+        var outgoing = JidText.Bare((string?)stanza.Attribute("from") ?? "") == Alice;
+        var verdict = new CompliancePolicy(new RestrictionSettings())
+            .Decide(new InlineItem("1", outgoing ? InlineDirection.Out : InlineDirection.In, Alice, true, stanza), classified.Events);
+        if (verdict.Allowed || verdict.Rule != "end-to-end-encryption" || verdict.Text?.Contains(scheme, StringComparison.Ordinal) != true)
+            throw new AssertionException($"{scheme} planted and the verdict is {(verdict.Allowed ? "allowed" : verdict.Rule)} ({verdict.Text}):\n{stanza}");
+    }
+
+    [Test]
+    public void EveryPlantedEncryptionIsRefusedInline()
+    {
+        if (Environment.GetEnvironmentVariable("IMLOGGER_PROPERTY_ITER") is { } iter && long.TryParse(iter, out var n) && n > 0)
+        {
+            EncryptedCases.Sample(RefusedInline, iter: n, threads: 1);
+            return;
+        }
+        // The suite: a fixed seed and a budget of about a second, the same cases every run.
+        var pcg = new PCG(11, 20261129);
+        for (var i = 0; i < 1500; i++)
+            RefusedInline(EncryptedCases.Generate(pcg, null, out _));
+    }
 }
