@@ -16,7 +16,8 @@ namespace ImLogger.Tests.Hostile;
 /// Captured or refused, by property: random stanzas of a logged user built from real namespaces and the recorded client
 /// XML (Resources/events), with a unique marker planted in one random text node or free-text attribute, go through the
 /// real classifier, coverage pass, policy and transcript builder; the marker is in the transcript's text part, or the
-/// policy refused the stanza. The suite runs a fixed seed and a small budget; set IMLOGGER_PROPERTY_ITER (e.g. 200000)
+/// policy refused the stanza. The same generator with an encryption planted anywhere (any depth, inside wrappers) checks
+/// that inline mode refuses it as end-to-end encryption. The suite runs a fixed seed and a small budget; set IMLOGGER_PROPERTY_ITER (e.g. 200000)
 /// for a longer run with fresh seeds (the benchmark command does).
 /// </summary>
 public class CoveragePropertyTests
