@@ -77,6 +77,38 @@ public class EncryptionPassTests
         Assert.That(archived, Does.Contain("DELAYLIVE words"), "a client's delay is archived like a live message");
     }
 
+    /// <summary>Room history from bob (not logged), replayed by Prosody when alice (logged) joins asking for it: the plain
+    /// message is delivered and archived marked as history; the OMEMO one (with the fallback body clients add, which is
+    /// what makes Prosody keep it in history) is never delivered.</summary>
+    [Test, CancelAfter(120_000)]
+    public async Task InlineFailClosedRefusesEncryptedRoomHistoryAndArchivesThePlainAsHistory()
+    {
+        await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice"], null, attach: Closed);
+        await using var imlogger = world.RunImLogger();
+        await ImLoggerProcess.WaitConnectedAsync(imlogger);
+        var room = Room("hist");
+        object[] steps =
+        [
+            Connect("alice"), Connect("bob"), Join("bob", "hist", "bob"),
+            // Sent before alice is in the room: only the room's history holds them. The encrypted one first, so that once the
+            // plain one reaches alice the encrypted one was decided.
+            Send("bob", $"<message to='{room}' type='groupchat' id='he'>{Omemo("urn:xmpp:omemo:2", "XHISTENCX")}<body>I sent you an OMEMO encrypted message</body></message>"),
+            Send("bob", $"<message to='{room}' type='groupchat' id='hp'><body>HISTPLAIN words</body></message>"),
+            Pause(0.5),
+            JoinWithHistory("alice", "hist", "alice", 20),
+            ExpectRaw("alice", "HISTPLAIN"),
+            Pause(),
+        ];
+        var (_, raw) = await RunCollectingAsync(world.Prosody, world.Dir, steps);
+        var aliceSaw = string.Join('\n', (raw[Jid("alice")]?.AsArray() ?? []).Select(x => (string?)x));
+        Assert.That(aliceSaw, Does.Not.Contain("XHISTENCX"), "encrypted room history is not delivered to a logged user");
+        Assert.That(aliceSaw, Does.Not.Contain("I sent you an OMEMO encrypted message"), "nor its fallback body");
+        Assert.That(await imlogger.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero);
+        var archived = string.Join("\n", world.Archived().Select(m => m.TextBody ?? ""));
+        var line = archived.Split('\n').FirstOrDefault(l => l.Contains("HISTPLAIN words", StringComparison.Ordinal));
+        Assert.That(line, Does.Contain("(room history, originally sent"), archived);
+    }
+
     [Test, CancelAfter(120_000)]
     public async Task TapArchivesEachShapeAsAnEncryptedAttemptWithItsScheme()
     {

@@ -11,6 +11,9 @@ internal static class ClientScenario
         html == null ? new { @as = Jid(from), @do = "chat", to = Jid(to), body } : new { @as = Jid(from), @do = "chat", to = Jid(to), body, html };
     public static object Expect(string who, string from, string body) => new { @as = Jid(who), @do = "expect", from = from.Contains('@') ? from : Jid(from), body };
     public static object Join(string who, string room, string nick) => new { @as = Jid(who), @do = "join", room = Room(room), nick };
+    /// <summary>Joins asking the room for up to <paramref name="history"/> stanzas of its history.</summary>
+    public static object JoinWithHistory(string who, string room, string nick, int history) =>
+        new { @as = Jid(who), @do = "join", room = Room(room), nick, history };
     public static object GroupChat(string who, string room, string body) => new { @as = Jid(who), @do = "groupchat", room = Room(room), body };
     public static object Leave(string who, string room, string nick) => new { @as = Jid(who), @do = "leave", room = Room(room), nick };
     /// <summary>Lets presence broadcasts reach everyone (a leave is not acknowledged to the others, so there is nothing to wait for).</summary>

@@ -10,6 +10,7 @@ SCENARIO.json: {"password": "pw", "steps": [STEP, ...]}, steps run one after ano
   {"as": "alice@example.test", "do": "chat", "to": "bob@example.test", "body": "hi", "html": "<p>hi <img alt=':-)' src='x.png'/></p>"}
   {"as": "bob@example.test",   "do": "expect", "from": "alice@example.test", "body": "hi"}   # waits until received
   {"as": "alice@example.test", "do": "join", "room": "lobby@conference.example.test", "nick": "alice"}
+      optional: "history": 20 (asks the room for up to that many history stanzas; none by default)
   {"as": "alice@example.test", "do": "groupchat", "room": "lobby@conference.example.test", "body": "hello room"}
   {"as": "alice@example.test", "do": "leave", "room": "lobby@conference.example.test", "nick": "alice"}
   {"as": "alice@example.test", "do": "send", "xml": "<message to='bob@example.test' type='chat'>...</message>"}
@@ -133,7 +134,8 @@ async def run(host, port, scenario):
                 return any(m["body"] == step["body"] and m["from"].startswith(step["from"]) for m in c.received)
             await wait_for(seen, c)
         elif do == "join":
-            await asyncio.wait_for(c.plugin["xep_0045"].join_muc_wait(step["room"], step["nick"], maxstanzas=0), TIMEOUT)
+            # No room history unless the step asks for it ("history": N stanzas), so most scenarios see only live traffic.
+            await asyncio.wait_for(c.plugin["xep_0045"].join_muc_wait(step["room"], step["nick"], maxstanzas=step.get("history", 0)), TIMEOUT)
         elif do == "send":
             # A raw stanza, for payloads slixmpp has no plugin for (OMEMO, Jingle, ...).
             c.send_raw(step["xml"])
