@@ -8,7 +8,8 @@ namespace ImLogger.Integration.Tests;
 /// missed (OMEMO 1 with a fallback body, OMEMO in a forged carbon, in a directed presence, in an iq result, OTR in a second
 /// language's body or after a space), sent by alice (logged) and to her. Inline fail-closed: none is delivered. Tap: each is
 /// archived as an encrypted attempt with its scheme. And a group chat message whose delay a client wrote is live: delivered
-/// and archived, while the same with an OMEMO payload is refused.
+/// and archived, while the same with an OMEMO payload is refused; room history replayed to alice on joining is archived
+/// as history, and its OMEMO message is refused.
 /// </summary>
 [TestFixture, NonParallelizable]
 public class EncryptionPassTests
