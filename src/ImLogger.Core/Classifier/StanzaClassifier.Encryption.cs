@@ -56,6 +56,35 @@ public sealed partial class StanzaClassifier
         };
     }
 
+    /// <summary>
+    /// A XEP-0280 carbon (sent or received) from the user's own account whose copied message carries ciphertext: the
+    /// attempt is the copied message's (its ids, parties, direction and conversation), not the wrapper's, which would put
+    /// it in the user's own conversation. In tap the server's ::deliver/::preroute copy of the message itself reaches
+    /// ImLogger too (carbons only go to the user's other sessions), so the deduplicator folds the two into one attempt;
+    /// a carbon whose direct copy was missed is still archived, where the message belongs. The raw XML kept is the carbon.
+    /// Null for anything else (a carbon from anyone else is a forgery and stays the wrapper's, see <see cref="Housekeeping"/>).
+    /// </summary>
+    private Classification? EncryptedCarbon(TapEnvelope env, string fromBare, string toBare)
+    {
+        var s = env.Stanza;
+        // Only the wrapper and the server's hints and ids beside it: words of the stanza's own (a body) keep it the classifier's.
+        if (fromBare != toBare || !s.Elements().All(e => e.Name.Namespace != Ns.Client && EventNs.MessageHousekeeping.Contains(e.Name.NamespaceName))) return null;
+        var wrappers = s.Elements().Where(e => e.Name == Carbons + "sent" || e.Name == Carbons + "received").ToList();
+        if (wrappers.Count != 1 || wrappers[0].Element(Ns.Forward + "forwarded")?.Element(Ns.Client + "message") is not { } inner) return null;
+        if (EncryptionScan.Find(inner) is not { Ciphertext: true, OnlyInArchiveResult: false } found) return null;
+        var innerFrom = JidText.Normalize((string?)inner.Attribute("from") ?? "");
+        // A sent carbon's message may omit from (the client's own): it is the account the carbon came from.
+        if (innerFrom.Length == 0) innerFrom = fromBare;
+        var innerTo = JidText.Normalize((string?)inner.Attribute("to") ?? "") is { Length: > 0 } t ? t : JidText.Bare(innerFrom);
+        if (EncryptionScope(inner, innerFrom, innerTo) is not { } scope)
+            return Classification.Ignored("carbon copy (XEP-0280) of an encrypted message no logged user is party to");
+        var attempt = EncryptedEvent(env with { Stanza = inner }, scope, innerFrom, innerTo, found) with
+        {
+            RawXml = s.ToString(SaveOptions.DisableFormatting),
+        };
+        return Classification.Of(attempt, $"carbon copy (XEP-0280) of a message with end-to-end encryption ({found.Scheme}), as the message itself");
+    }
+
     /// <summary>Who an encrypted stanza the classifier ignored belongs to: the room for a group chat message to or from a
     /// logged occupant, otherwise the one-to-one conversation; null when no logged user is party to it.</summary>
     private Scope? EncryptionScope(XElement s, string from, string to)

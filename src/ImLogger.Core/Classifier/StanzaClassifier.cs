@@ -59,6 +59,7 @@ public sealed partial class StanzaClassifier(Func<string, bool> isLogged, Classi
                 ?? Kept(env, errorScope, from, to, "error message", "error message without text (a bare condition)");
         }
         var toBare = JidText.Bare(to);
+        if (EncryptedCarbon(env, fromBare, toBare) is { } carbon) return carbon;
 
         // Mediated invitations travel through the room (user -> room -> invitee): they belong to the room's transcript.
         if (s.Element(Ns.MucUser + "x") is { } mucUser && (mucUser.Element(Ns.MucUser + "invite") ?? mucUser.Element(Ns.MucUser + "decline")) is { } invite)
@@ -88,7 +89,12 @@ public sealed partial class StanzaClassifier(Func<string, bool> isLogged, Classi
         // Only what the room itself reflected to a logged occupant teaches that the room is encrypted: a logged user's own
         // attempt (refused anyway) or a marker alone must not close a room to everyone.
         if (Encrypted(env, scope, from, to) is { } encrypted)
-            return reflectingRoom != null && CarriesCiphertext(s) ? encrypted with { EncryptedRoom = reflectingRoom } : encrypted;
+        {
+            // A direct invitation beside the ciphertext is an event of its own, as a mediated one is: keep it, and the
+            // encryption pass (WithEncryption) adds the attempt beside it.
+            var kept = DirectInvitation(env, scope, from, to, fromBare, toBare) ?? encrypted;
+            return reflectingRoom != null && CarriesCiphertext(s) ? kept with { EncryptedRoom = reflectingRoom } : kept;
+        }
         return JingleMessage(env, scope, from, to, fromBare, toBare)
             ?? CallInvite(env, scope, from, to)
             ?? DirectInvitation(env, scope, from, to, fromBare, toBare)

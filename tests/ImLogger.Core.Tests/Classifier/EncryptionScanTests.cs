@@ -166,7 +166,78 @@ public class EncryptionScanTests
     public void AnInvitationBesideOmemoKeepsTheInvitationAndAddsTheEncryptedAttempt()
     {
         var result = Classify($"<message xmlns='jabber:client' from='alice@example.test/l' to='bob@example.test' type='chat'><x xmlns='jabber:x:conference' jid='room@conference.example.test'/>{Legacy}</message>");
-        Assert.That(result.Events.Select(e => e.Kind), Is.EquivalentTo(new[] { EventKind.Encrypted }).Or.EquivalentTo(new[] { EventKind.Invitation, EventKind.Encrypted }), result.Reason);
+        Assert.That(result.Events.Select(e => e.Kind), Is.EquivalentTo(new[] { EventKind.Invitation, EventKind.Encrypted }), result.Reason);
+        var invitation = result.Events.Single(e => e.Kind == EventKind.Invitation);
+        Assert.That((invitation.Room, invitation.Inviter, invitation.Invitee), Is.EqualTo(("room@conference.example.test", "alice@example.test", "bob@example.test")));
+        Assert.That(result.Events.Select(e => e.ConversationKey).Distinct().Count(), Is.EqualTo(1), "both belong to the alice-bob conversation");
+    }
+
+    /// <summary>The same as a mediated invite: a XEP-0249 invite (with its reason) and OMEMO 2 beside it, incoming, each
+    /// leave their event.</summary>
+    [Test]
+    public void AnIncomingDirectInvitationWithAReasonBesideOmemo2KeepsBoth()
+    {
+        var result = Classify($"<message xmlns='jabber:client' from='bob@example.test/p' to='alice@example.test/l' id='inv1'>{Omemo2}"
+                              + "<x xmlns='jabber:x:conference' jid='secret@conference.example.test' reason='come in'/></message>");
+        Assert.That(result.Events.Select(e => e.Kind), Is.EquivalentTo(new[] { EventKind.Invitation, EventKind.Encrypted }), result.Reason);
+        Assert.That(result.Events.Single(e => e.Kind == EventKind.Invitation).Reason, Is.EqualTo("come in"));
+        Assert.That(result.Events.Single(e => e.Kind == EventKind.Encrypted).EncryptionScheme, Is.EqualTo("OMEMO 2"));
+    }
+
+    private static string Carbon(string direction, string inner) =>
+        $"<message xmlns='jabber:client' from='alice@example.test' to='alice@example.test/m'><{direction} xmlns='urn:xmpp:carbons:2'>"
+        + $"<forwarded xmlns='urn:xmpp:forward:0'>{inner}</forwarded></{direction}></message>";
+
+    /// <summary>XEP-0280: a carbon is the server's copy of a message to the user's other sessions; tap copies the message
+    /// itself too. The carbon's attempt is the inner message's (its ids, parties, conversation), so the deduplicator folds
+    /// the two copies into one archived attempt, whichever arrives first.</summary>
+    [TestCase("sent", "<message xmlns='jabber:client' from='alice@example.test/l' to='bob@example.test' type='chat' id='e1'>" + Omemo2 + "</message>", true)]
+    [TestCase("received", "<message xmlns='jabber:client' from='bob@example.test/p' to='alice@example.test/l' type='chat' id='e2'><origin-id xmlns='urn:xmpp:sid:0' id='o2'/>" + Legacy + "</message>", true)]
+    [TestCase("received", "<message xmlns='jabber:client' from='bob@example.test/p' to='alice@example.test' type='chat' id='e3'>" + Omemo1 + "<body>fallback</body></message>", false)]
+    public void AnEncryptedCarbonAndItsDirectCopyAreOneArchivedAttempt(string direction, string inner, bool directFirst)
+    {
+        var classifier = new StanzaClassifier("alice@example.test".Equals);
+        var dedup = new CopyDeduplicator(TimeSpan.FromMinutes(1), new Microsoft.Extensions.Time.Testing.FakeTimeProvider(T0));
+        var copies = new[] { inner, Carbon(direction, inner) };
+        if (!directFirst) Array.Reverse(copies);
+        var archived = copies.SelectMany(xml => classifier.Classify(Envelope(xml)).Events).Where(e => !dedup.IsRepeat(e)).ToList();
+        Assert.That(archived.Select(e => e.Kind), Is.EqualTo(new[] { EventKind.Encrypted }));
+        var innerMessage = XElement.Parse(inner);
+        Assert.That(archived[0].ConversationKey, Is.EqualTo(JidText.PairKey("alice@example.test", "bob@example.test")));
+        Assert.That(archived[0].StanzaId, Is.EqualTo((string?)innerMessage.Attribute("id")));
+    }
+
+    /// <summary>A carbon alone (its direct copy missed) is still archived, in the conversation of the message it copies,
+    /// not the user's own; the raw XML kept is the carbon as it arrived.</summary>
+    [Test]
+    public void AnEncryptedCarbonAloneLandsInTheInnerConversation()
+    {
+        var xml = Carbon("sent", "<message xmlns='jabber:client' from='alice@example.test/l' to='carol@elsewhere.test' type='chat' id='c1'>" + Ox + "</message>");
+        var e = Classify(xml).Events.Single();
+        Assert.That((e.Kind, e.From, e.To, e.StanzaId, e.Direction), Is.EqualTo((EventKind.Encrypted, "alice@example.test/l", "carol@elsewhere.test", "c1", Direction.Outgoing)));
+        Assert.That(e.ConversationKey, Does.Contain("carol@elsewhere.test"));
+        Assert.That(e.RawXml, Does.Contain("urn:xmpp:carbons:2"));
+    }
+
+    /// <summary>Words of the stanza's own beside an own-account carbon wrapper are not the copied message's: the stanza stays
+    /// the wrapper's, and its body is archived with the attempt.</summary>
+    [Test]
+    public void ABodyBesideAnOwnCarbonStaysWithTheWrapper()
+    {
+        var xml = "<message xmlns='jabber:client' from='alice@example.test/l' to='alice@example.test'><body>note to self</body><sent xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'>"
+                  + $"<message xmlns='jabber:client' from='alice@example.test/l' to='bob@example.test' type='chat' id='n1'>{Omemo2}</message></forwarded></sent></message>";
+        var result = Classify(xml);
+        Assert.That(result.Events.Any(e => e.Text == "note to self"), Is.True, result.Reason);
+    }
+
+    /// <summary>A carbons wrapper from anyone but the user's own account is a forgery: not re-scoped, still archived.</summary>
+    [Test]
+    public void AForgedCarbonFromAContactIsNotTakenForTheInnerMessage()
+    {
+        var xml = $"<message xmlns='jabber:client' from='mallory@example.test/x' to='alice@example.test/l'><received xmlns='urn:xmpp:carbons:2'><forwarded xmlns='urn:xmpp:forward:0'>"
+                  + $"<message xmlns='jabber:client' from='bob@example.test/p' to='alice@example.test' type='chat' id='f1'>{Omemo2}</message></forwarded></received></message>";
+        var e = Classify(xml).Events.Single(x => x.Kind == EventKind.Encrypted);
+        Assert.That(e.From, Is.EqualTo("mallory@example.test/x"));
     }
 
     /// <summary>Trust: only ciphertext the room reflected at the top level teaches that a room is encrypted; a carbon or a
