@@ -42,10 +42,10 @@ public sealed partial class StanzaClassifier
     /// </summary>
     private static Classification Kept(TapEnvelope env, Scope scope, string from, string to, string what, string ignoredReason)
     {
-        // Refuse by default: an encrypted payload anywhere in the tree (a pubsub item, an error's echo) is encryption.
-        if (env.Stanza.Descendants().Select(EncryptedPayloadScheme).FirstOrDefault(x => x != null) is { } scheme)
-            return Classification.Of(Event(env, EventKind.Encrypted, scope, from, to) with { EncryptionScheme = scheme },
-                $"{what} carrying an end-to-end encrypted payload ({scheme})");
+        // Refuse by default: encryption anywhere in the tree (a pubsub item, an error's echo) is the encryption pass's
+        // (EncryptionScan), the one place that knows the schemes.
+        if (Encrypted(env, scope, from, to) is { } encrypted)
+            return encrypted;
         if (ReadableText(env.Stanza) is not { } text) return Classification.Ignored(ignoredReason);
         return Classification.Of(Event(env, EventKind.Unclassified, scope, from, to) with { Text = $"{what}: {text}" },
             $"{what} with text, archived with its raw XML");
@@ -60,16 +60,6 @@ public sealed partial class StanzaClassifier
             "pubsub notification without text (ids, a device list, a retraction)");
 
     private static readonly XNamespace PubsubEvent = "http://jabber.org/protocol/pubsub#event";
-
-    /// <summary>The scheme of an element that is an encrypted payload (not key material: device lists, bundles and
-    /// public keys are not messages), or null.</summary>
-    private static string? EncryptedPayloadScheme(XElement e) =>
-        e.Name == EventNs.Omemo2 + "encrypted" ? "OMEMO 2"
-        : e.Name == XNamespace.Get("urn:xmpp:omemo:1") + "encrypted" ? "OMEMO 1"
-        : e.Name == EventNs.OmemoLegacy + "encrypted" ? "OMEMO"
-        : e.Name == EventNs.Ox + "openpgp" ? "OpenPGP (XEP-0373)"
-        : e.Name == EventNs.PgpLegacy + "x" ? "OpenPGP (XEP-0027)"
-        : null;
 
     /// <summary>Every text node and free-text attribute of <paramref name="stanza"/>, in document order, separated by
     /// " | "; null when there is none. Machine state (<see cref="NotText"/>) is left out.</summary>
