@@ -20,9 +20,12 @@ public sealed class EnvelopeDecoder(IEnumerable<string> trustedRelays, string co
     /// JID. A user on that host (<c>alice@example.test</c>) or a resource (<c>example.test/x</c>) is not the host.</summary>
     public bool IsServerHost(string? from) => from != null && _trusted.Contains(from.ToLowerInvariant());
 
-    /// <summary>Wraps a stanza the server handed over directly (inline mode), stamped now, if the relay is trusted.</summary>
-    public TapEnvelope? Held(XElement stanza, string relay) =>
-        IsServerHost(relay) ? new TapEnvelope(stanza, relay.ToLowerInvariant(), time.GetUtcNow()) : null;
+    /// <summary>Wraps a stanza the server handed over directly (inline mode), stamped now. A request whose relay is not
+    /// <see cref="IsServerHost"/> is refused whole before any item is read, so an untrusted relay here is a bug.</summary>
+    /// <exception cref="ArgumentException"><paramref name="relay"/> is not a configured server host.</exception>
+    public TapEnvelope Held(XElement stanza, string relay) =>
+        IsServerHost(relay) ? new TapEnvelope(stanza, relay.ToLowerInvariant(), time.GetUtcNow())
+            : throw new ArgumentException($"held stanzas are read only from a configured server host, not from '{relay}'", nameof(relay));
 
     /// <summary>Decodes one stanza from the component stream.</summary>
     /// <returns>The envelope, or null with the reason it is not a copy to archive.</returns>

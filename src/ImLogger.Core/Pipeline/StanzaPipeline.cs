@@ -150,12 +150,7 @@ public sealed partial class StanzaPipeline(
         var allowed = new List<ConversationEvent>();
         foreach (var item in request.Items)
         {
-            if (decoder.Held(item.Stanza, relay) is not { } envelope)
-            {
-                logger.LogWarning("Refusing held stanzas from {Relay}, which is not a configured organization domain", relay);
-                verdicts.Add((item.Id, InlineVerdict.Deny("untrusted-server", "not-authorized", "This server is not configured in ImLogger.")));
-                continue;
-            }
+            var envelope = decoder.Held(item.Stanza, relay);
             if (cut.Contains(item.Id))
             {
                 RefuseOverLimit(item, envelope, over!, verdicts, events, replies);
