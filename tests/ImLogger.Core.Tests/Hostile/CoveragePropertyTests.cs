@@ -190,17 +190,20 @@ public class CoveragePropertyTests
     }
 
     [Test]
-    public void EveryPlantedWordIsArchivedOrTheStanzaRefused()
+    public void EveryPlantedWordIsArchivedOrTheStanzaRefused() => Check(Cases, CapturedOrRefused, stream: 7);
+
+    /// <summary>In the suite, 1,500 cases from a fixed seed (a second or two, the same cases every run); with
+    /// IMLOGGER_PROPERTY_ITER (./bench.sh --only property), that many cases from fresh seeds.</summary>
+    private static void Check<T>(Gen<T> cases, Action<T> check, uint stream)
     {
         if (Environment.GetEnvironmentVariable("IMLOGGER_PROPERTY_ITER") is { } iter && long.TryParse(iter, out var n) && n > 0)
         {
-            Cases.Sample(CapturedOrRefused, iter: n, threads: 1);
+            cases.Sample(check, iter: n, threads: 1);
             return;
         }
-        // The suite: a fixed seed and a budget of a second or two, the same cases every run.
-        var pcg = new PCG(7, 20261129);
+        var pcg = new PCG(stream, 20261129);
         for (var i = 0; i < 1500; i++)
-            CapturedOrRefused(Cases.Generate(pcg, null, out _));
+            check(cases.Generate(pcg, null, out _));
     }
 
     /// <summary>Encryption the generator plants, with the scheme the refusal must name; OTR is text, not an element.</summary>
@@ -271,16 +274,5 @@ public class CoveragePropertyTests
     }
 
     [Test]
-    public void EveryPlantedEncryptionIsRefusedInline()
-    {
-        if (Environment.GetEnvironmentVariable("IMLOGGER_PROPERTY_ITER") is { } iter && long.TryParse(iter, out var n) && n > 0)
-        {
-            EncryptedCases.Sample(RefusedInline, iter: n, threads: 1);
-            return;
-        }
-        // The suite: a fixed seed and a budget of about a second, the same cases every run.
-        var pcg = new PCG(11, 20261129);
-        for (var i = 0; i < 1500; i++)
-            RefusedInline(EncryptedCases.Generate(pcg, null, out _));
-    }
+    public void EveryPlantedEncryptionIsRefusedInline() => Check(EncryptedCases, RefusedInline, stream: 11);
 }
