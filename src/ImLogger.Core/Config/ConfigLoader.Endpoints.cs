@@ -13,7 +13,7 @@ public static partial class ConfigLoader
         private static readonly string[] SmtpAttributes =
         [
             "name", "host", "port", "tls", "insecure-plaintext-for-lab-only", "username", "password-file", "password-env", "password",
-            "from", "to", "ca-file", "timeout", "max-attempts", "max-message-size",
+            "from", "to", "ca-file", "timeout", "max-attempts", "max-message-size", "deadline",
         ];
 
         private EndpointConfig ReadEndpoint(XElement d, string name) => d.Name.LocalName switch
@@ -101,6 +101,7 @@ public static partial class ConfigLoader
                 To = Addresses(d.Attribute("to") ?? throw Error(d, $"<{d.Name.LocalName}> needs a non-empty 'to' attribute")),
                 CaFile = caFile,
                 Timeout = Duration(d, "timeout", TimeSpan.FromSeconds(60)),
+                Deadline = d.Attribute("deadline") is null ? null : Duration(d, "deadline", TimeSpan.Zero),
                 MaxAttempts = MaxAttempts(d),
                 MaxMessageBytes = MaxMessageSize(d, typed.MaxMessageBytes),
             };

@@ -68,6 +68,22 @@ public abstract record SmtpEndpointConfig : EndpointConfig
     /// <summary>Timeout of each network operation (connect, TLS handshake, each SMTP command).</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>The config's <c>deadline</c>: how long each step of a delivery may take in all, whatever the server does
+    /// per read: connecting (greeting, STARTTLS, login), and then each message from its MAIL FROM to the server's final reply.
+    /// Null: <see cref="DeadlineFor"/>'s default.</summary>
+    /// <remarks>A server trickling a byte at a time never trips <see cref="Timeout"/> (which is per read); the deadline ends
+    /// the session. Too short fails honest large uploads on a slow link (they are retried, and a transcript in parts resumes
+    /// after the parts already accepted); too long leaves a stalled endpoint's queue waiting longer.</remarks>
+    public TimeSpan? Deadline { get; init; }
+
+    /// <summary>Upload rate the default deadline allows for (128 KiB/s, a slow but working link).</summary>
+    public const long DeadlineBytesPerSecond = 128 * 1024;
+
+    /// <summary>The deadline of a step that sends <paramref name="messageBytes"/> (0 for connecting): the configured
+    /// <see cref="Deadline"/>, or twice <see cref="Timeout"/> plus the message's size at <see cref="DeadlineBytesPerSecond"/>.</summary>
+    public TimeSpan DeadlineFor(long messageBytes) =>
+        Deadline ?? (2 * Timeout) + TimeSpan.FromSeconds((double)Math.Max(0, messageBytes) / DeadlineBytesPerSecond);
+
     /// <summary>Postfix's default <c>message_size_limit</c> (10,240,000 bytes): the default largest message for endpoint
     /// types without a published limit of their own.</summary>
     public const long DefaultMaxMessageBytes = 10_240_000;

@@ -47,6 +47,10 @@ public readonly record struct DeliveryProgress(int PartsAccepted, int EventsAcce
 {
     /// <summary>Nothing accepted yet.</summary>
     public static readonly DeliveryProgress None = new(0, 0);
+
+    /// <summary>An earlier attempt's outcome was unknown (<see cref="SinkException.OutcomeUnknown"/>): the endpoint may
+    /// already hold the next message, so the sink marks it as a resend when it sends it again.</summary>
+    public bool CopyMayExist { get; init; }
 }
 
 /// <summary>A delivery failed. Transient failures are retried with backoff; permanent ones become dead letters.</summary>
@@ -56,4 +60,9 @@ public sealed class SinkException : Exception
 
     /// <summary>True when trying again later may succeed (endpoint down, disk full); false when it cannot (rejected content).</summary>
     public bool IsTransient { get; }
+
+    /// <summary>True when the endpoint may have accepted the transcript although the delivery failed: an SMTP server that
+    /// had the whole message but whose reply to the end of its data never came (RFC 1047). The caller does not retry at
+    /// once, records that a copy may exist, and the next attempt says it is a resend (same Message-ID).</summary>
+    public bool OutcomeUnknown { get; init; }
 }

@@ -70,12 +70,15 @@ public abstract partial class SmtpSink : IResumableSink
         if (resume.PartsAccepted > 0 && resume.EventsAccepted >= transcript.Events.Count)
             return $"{Config.Host}:{Config.Port} had accepted all {resume.PartsAccepted} part(s) before";
         var check = CreateCertificateCheck();
-        using var client = CreateClient(check);
+        var guard = new SmtpSessionGuard();
+        using var client = CreateClient(check, guard);
+        using var deadline = new SmtpDeadline(Config, cancellationToken);
         var receipts = new List<string>();
         var progress = resume;
+        var markResent = resume.CopyMayExist;
         try
         {
-            await OpenAsync(client, cancellationToken).ConfigureAwait(false);
+            await OpenAsync(client, deadline).ConfigureAwait(false);
             var limit = MessageLimit(client);
             var refused = true;
             while (refused)
@@ -84,9 +87,11 @@ public abstract partial class SmtpSink : IResumableSink
                 foreach (var part in Plan(transcript, limit, progress))
                 {
                     string reply;
+                    if (markResent) part.Message.Headers.Add(ResentHeader, ResentValue);
+                    deadline.Restart(Size(part.Message));
                     try
                     {
-                        reply = await client.SendAsync(part.Message, Sender, Recipients, cancellationToken).ConfigureAwait(false);
+                        reply = await client.SendAsync(part.Message, Sender, Recipients, deadline.Token).ConfigureAwait(false);
                     }
                     catch (SmtpCommandException ex) when (IsTooLarge(ex))
                     {
@@ -94,15 +99,17 @@ public abstract partial class SmtpSink : IResumableSink
                         refused = true;
                         break;
                     }
+                    markResent = false;
                     receipts.Add($"<{part.Message.MessageId}>: {reply}");
                     if (!part.IsPart) continue;
                     progress = part.After;
                     accepted(progress);
                 }
             }
-            await client.DisconnectAsync(quit: true, cancellationToken).ConfigureAwait(false);
+            deadline.Restart(0);
+            await Quit(client, deadline).ConfigureAwait(false);
         }
-        catch (Exception ex) when (Classify(ex, check, cancellationToken) is { } failure)
+        catch (Exception ex) when (Classify(ex, check, guard, deadline, cancellationToken) is { } failure)
         {
             throw failure;
         }
@@ -166,17 +173,13 @@ public abstract partial class SmtpSink : IResumableSink
             steps.Add(new("read the CA file", false, $"{Config.CaFile}: {ex.Message}"));
             return steps;
         }
-        using var client = CreateClient(check);
+        var guard = new SmtpSessionGuard();
+        using var client = CreateClient(check, guard);
+        using var deadline = new SmtpDeadline(Config, cancellationToken);
         var where = $"{Config.Host}:{Config.Port}";
         try
         {
-            var options = Config.Tls switch
-            {
-                SmtpTlsMode.Implicit => SecureSocketOptions.SslOnConnect,
-                SmtpTlsMode.StartTls => SecureSocketOptions.StartTls,
-                _ => SecureSocketOptions.None,
-            };
-            await client.ConnectAsync(Config.Host, Config.Port, options, cancellationToken).ConfigureAwait(false);
+            await ConnectAsync(client, deadline).ConfigureAwait(false);
             steps.Add(new($"connect to {where}", true, "the server greeted"));
             steps.Add(Config.Tls == SmtpTlsMode.InsecurePlaintext
                 ? new("TLS", true, "NOT USED: insecure-plaintext-for-lab-only is set; transcripts cross the network readable by anyone on the path")
@@ -186,7 +189,7 @@ public abstract partial class SmtpSink : IResumableSink
                     $"valid until {check.ServerCertificate?.NotAfter.ToUniversalTime():yyyy-MM-dd}; trusted via {(Config.CaFile is null ? "the system CA store" : "ca-file " + Config.CaFile)}"));
             if (Config.Username is not null && Config.Password is not null)
             {
-                await client.AuthenticateAsync(Config.Username, Config.Password.Reveal(), cancellationToken).ConfigureAwait(false);
+                await client.AuthenticateAsync(Config.Username, Config.Password.Reveal(), deadline.Token).ConfigureAwait(false);
                 steps.Add(new($"authenticate as '{Config.Username}'", true, $"accepted (password from {Config.Password.Source})"));
             }
             else
@@ -197,15 +200,18 @@ public abstract partial class SmtpSink : IResumableSink
             if (sendProbe)
             {
                 var probe = ProbeMessage();
-                var reply = await client.SendAsync(probe, Sender, Recipients, cancellationToken).ConfigureAwait(false);
+                deadline.Restart(Size(probe));
+                var reply = await client.SendAsync(probe, Sender, Recipients, deadline.Token).ConfigureAwait(false);
                 steps.Add(new($"send probe to {string.Join(", ", Recipients.Select(r => r.Address))}", true, $"<{probe.MessageId}> accepted: {reply}"));
             }
-            await client.DisconnectAsync(true, cancellationToken).ConfigureAwait(false);
+            deadline.Restart(0);
+            await Quit(client, deadline).ConfigureAwait(false);
         }
-        catch (Exception ex) when (Classify(ex, check, cancellationToken) is { } failure)
+        catch (Exception ex) when (Classify(ex, check, guard, deadline, cancellationToken) is { } failure)
         {
             var step = ex switch
             {
+                _ when ex is SmtpBoundException || deadline.Fired => guard.Waiting.Replace("the reply to ", "", StringComparison.Ordinal),
                 SocketException or TimeoutException when !client.IsConnected => $"connect to {where}",
                 SslHandshakeException or NotSupportedException => Config.Tls == SmtpTlsMode.StartTls ? "STARTTLS" : "implicit TLS",
                 _ when check.Problem is not null => "TLS certificate",
@@ -241,35 +247,42 @@ public abstract partial class SmtpSink : IResumableSink
     private SmtpServerCertificateCheck CreateCertificateCheck() =>
         new(Config.Host, Config.Tls == SmtpTlsMode.InsecurePlaintext ? null : Config.CaFile);
 
-    private SmtpClient CreateClient(SmtpServerCertificateCheck check) => new()
+    private async Task OpenAsync(SmtpClient client, SmtpDeadline deadline)
     {
-        Timeout = (int)Math.Clamp(Config.Timeout.TotalMilliseconds, 1000, int.MaxValue),
-        ServerCertificateValidationCallback = check.Validate,
-        CheckCertificateRevocation = false,
-    };
-
-    private async Task OpenAsync(SmtpClient client, CancellationToken ct)
-    {
-        var options = Config.Tls switch
-        {
-            SmtpTlsMode.Implicit => SecureSocketOptions.SslOnConnect,
-            // StartTls (not StartTlsWhenAvailable): MailKit fails when the server does not offer STARTTLS, so a stripped
-            // EHLO reply can never downgrade the session to plain text.
-            SmtpTlsMode.StartTls => SecureSocketOptions.StartTls,
-            _ => SecureSocketOptions.None,
-        };
-        await client.ConnectAsync(Config.Host, Config.Port, options, ct).ConfigureAwait(false);
+        await ConnectAsync(client, deadline).ConfigureAwait(false);
         if (Config.Username is not null && Config.Password is not null)
-            await client.AuthenticateAsync(Config.Username, Config.Password.Reveal(), ct).ConfigureAwait(false);
+            await client.AuthenticateAsync(Config.Username, Config.Password.Reveal(), deadline.Token).ConfigureAwait(false);
     }
 
-    /// <summary>The <see cref="SinkException"/> an SMTP failure becomes (null: not ours to translate, e.g. our own cancellation).</summary>
-    private SinkException? Classify(Exception ex, SmtpServerCertificateCheck check, CancellationToken ct)
+    /// <summary>QUIT once every message was accepted: a server that drops the connection now changes nothing (the messages
+    /// are accepted), so a failure here is no reason to send them again.</summary>
+    private async Task Quit(SmtpClient client, SmtpDeadline deadline)
+    {
+        try
+        {
+            await client.DisconnectAsync(quit: true, deadline.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!deadline.Token.IsCancellationRequested || deadline.Fired)
+        {
+            _logger.LogDebug("endpoint {Endpoint}: QUIT after the accepted message(s) failed: {Error}", Name, ex.Message);
+        }
+    }
+
+    /// <summary>The <see cref="SinkException"/> an SMTP failure becomes (null: not ours to translate, e.g. our own cancellation);
+    /// a failure while the server had a whole message unanswered is marked <see cref="SinkException.OutcomeUnknown"/>.</summary>
+    private SinkException? Classify(Exception ex, SmtpServerCertificateCheck check, SmtpSessionGuard guard, SmtpDeadline deadline, CancellationToken ct)
     {
         if (ex is OperationCanceledException && ct.IsCancellationRequested) return null;
         var where = $"endpoint '{Name}' ({Config.Host}:{Config.Port})";
+        var failure = Classify(where, ex, check, guard, deadline);
+        return failure is not null && guard.AwaitingDataReply ? Unknown(where, failure) : failure;
+    }
+
+    private SinkException? Classify(string where, Exception ex, SmtpServerCertificateCheck check, SmtpSessionGuard guard, SmtpDeadline deadline)
+    {
         if (check.Problem is not null)
             return new SinkException($"{where}: the server's TLS certificate was refused: {check.Problem}", isTransient: true, ex);
+        if (Bounded(where, ex, guard, deadline) is { } bounded) return bounded;
         return ex switch
         {
             NotSupportedException when Config.Tls == SmtpTlsMode.StartTls =>
