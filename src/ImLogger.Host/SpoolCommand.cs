@@ -101,6 +101,10 @@ internal static class SpoolCommand
             var note = last.Delivery is null ? ""
                 : (last.Delivery.NextAttemptUtc is { } next ? $"next {next.UtcDateTime:HH:mm:ss'Z'}; " : "") + Trim(last.Delivery.LastError!);
             terminal.Out.WriteLine($"  {name + configured,-24} {pending,8} {dead,6}  {oldest,-10} {note}");
+            var copies = owed.Count(o => o.Delivery.CopyMayExistSinceUtc is not null);
+            if (copies > 0)
+                terminal.Out.WriteLine($"  {"",-24} {copies} transcript(s) may already be in this endpoint's archive (an attempt's outcome was unknown); " +
+                                       $"they are resent marked {SmtpSink.ResentHeader}, same Message-ID");
         }
         return 0;
     }
@@ -141,7 +145,8 @@ internal static class SpoolCommand
         terminal.Out.WriteLine($"  opened {header.OpenedUtc.UtcDateTime:u}, closed {(header.ClosedUtc is { } c ? c.UtcDateTime.ToString("u", CultureInfo.InvariantCulture) : "-")}");
         foreach (var d in header.Deliveries)
             terminal.Out.WriteLine($"  endpoint {d.Endpoint}: {d.State}, {d.Attempts} attempt(s)" +
-                              (d.NextAttemptUtc is { } n ? $", next {n.UtcDateTime:u}" : "") + (d.LastError is { } e ? $"\n    last error: {e}" : ""));
+                              (d.NextAttemptUtc is { } n ? $", next {n.UtcDateTime:u}" : "") +
+                              (d.CopyMayExistSinceUtc is { } copy ? $", a copy may already exist (an attempt's outcome was unknown at {copy.UtcDateTime:u})" : "") + (d.LastError is { } e ? $"\n    last error: {e}" : ""));
         terminal.Out.WriteLine("  events:");
         foreach (var e in transcript.Events) terminal.Out.WriteLine("    " + TranscriptMessageBuilder.RenderLine(e).Replace("\n", "\n    "));
         return 0;

@@ -82,7 +82,9 @@ public sealed class Dispatcher
             .AddRetry(new RetryStrategyOptions
             {
                 ShouldHandle = new PredicateBuilder()
-                    .Handle<SinkException>(e => e.IsTransient)
+                    // Never at once after an unknown outcome: the server may have the message, and every quick resend is
+                    // another copy (RFC 1047).
+                    .Handle<SinkException>(e => e.IsTransient && !e.OutcomeUnknown)
                     .Handle<Exception>(e => e is not SinkException and not OperationCanceledException),
                 MaxRetryAttempts = _options.QuickRetries,
                 Delay = _options.QuickRetryDelay,
@@ -268,7 +270,7 @@ public sealed class Dispatcher
             var delivery = header.Deliveries.FirstOrDefault(d => d.Endpoint == sink.Name);
             var attempts = delivery?.Attempts ?? 0;
             var progress = new ProgressRecorder(_spool, transcript.Id, sink.Name,
-                new DeliveryProgress(delivery?.PartsAccepted ?? 0, delivery?.EventsAccepted ?? 0));
+                new DeliveryProgress(delivery?.PartsAccepted ?? 0, delivery?.EventsAccepted ?? 0) { CopyMayExist = delivery?.CopyMayExistSinceUtc is not null });
 
             string receipt;
             try
@@ -316,6 +318,8 @@ public sealed class Dispatcher
         var transient = ex is not SinkException sinkException || sinkException.IsTransient;
         var reason = ex is SinkException ? ex.Message : $"{ex.GetType().Name}: {ex.Message}";
         var maxAttempts = MaxAttemptsFor(sink.Name);
+        var unknown = ex is SinkException { OutcomeUnknown: true };
+        if (unknown) _spool.RecordCopyMayExist(transcript.Id, sink.Name, _time.GetUtcNow());
         if (!transient || attempt >= maxAttempts)
         {
             var why = transient ? $"gave up after {attempt} attempts; last error: {reason}" : $"permanent failure: {reason}";
@@ -327,6 +331,7 @@ public sealed class Dispatcher
             return transient;
         }
         var delay = RetryDelay(attempt);
+        if (unknown && delay < _options.UnknownOutcomeRetryDelay) delay = _options.UnknownOutcomeRetryDelay;
         var next = _time.GetUtcNow() + delay;
         _spool.RecordFailure(transcript.Id, sink.Name, reason, next, dead: false);
         _logger.LogWarning(ex is SinkException ? null : ex,

@@ -25,6 +25,11 @@ public sealed record DispatcherOptions
     /// <summary>Upper bound of the retry delay (jitter included).</summary>
     public TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>The least wait before trying again after an attempt whose outcome was unknown (the server had the whole
+    /// message but its reply never came, <see cref="Sinks.SinkException.OutcomeUnknown"/>): no quick retries, and minutes
+    /// rather than seconds, so a server that is slow to answer is not sent copy after copy.</summary>
+    public TimeSpan UnknownOutcomeRetryDelay { get; init; } = TimeSpan.FromMinutes(10);
+
     /// <summary>Transcripts one endpoint takes from the spool per pass.</summary>
     public int BatchSize { get; init; } = 50;
 

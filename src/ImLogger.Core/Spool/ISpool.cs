@@ -49,6 +49,10 @@ public sealed record EndpointDelivery
 
     /// <summary>Events (from the first, in order) those accepted parts carried in full; a retry sends only the rest.</summary>
     public int EventsAccepted { get; init; }
+
+    /// <summary>When an attempt's outcome was first unknown (the endpoint may have accepted a copy although the attempt
+    /// failed, see <see cref="ISpool.RecordCopyMayExist"/>); null when every attempt's outcome was known.</summary>
+    public DateTimeOffset? CopyMayExistSinceUtc { get; init; }
 }
 
 /// <summary>An event to append, with the transcript it belongs to.</summary>
@@ -103,6 +107,11 @@ public interface ISpool : IDisposable
     /// <param name="partsAccepted">Parts accepted so far.</param>
     /// <param name="eventsAccepted">Events those parts carried in full.</param>
     void RecordPartsAccepted(string transcriptId, string endpoint, int partsAccepted, int eventsAccepted);
+
+    /// <summary>Records that an attempt's outcome was unknown: the endpoint may already hold a copy (kept until the delivery
+    /// succeeds; the first time is kept). Shown by <c>imlogger spool status</c> and <c>show</c>; the next attempt is marked as
+    /// a resend.</summary>
+    void RecordCopyMayExist(string transcriptId, string endpoint, DateTimeOffset atUtc);
 
     /// <summary>Records a failed attempt: the next attempt time, or the dead state with its reason.</summary>
     void RecordFailure(string transcriptId, string endpoint, string error, DateTimeOffset? nextAttemptUtc, bool dead);

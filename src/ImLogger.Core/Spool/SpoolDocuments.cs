@@ -31,6 +31,7 @@ internal static partial class SpoolDocuments
     public const string D_Next = "next";
     public const string D_Error = "error";
     public const string D_PartsAccepted = "partsAccepted";
+    public const string D_CopyMayExist = "copyMayExist";
     public const string D_EventsAccepted = "eventsAccepted";
 
     // events
@@ -126,6 +127,7 @@ internal static partial class SpoolDocuments
         [D_Error] = Str(delivery.LastError),
         [D_PartsAccepted] = delivery.PartsAccepted,
         [D_EventsAccepted] = delivery.EventsAccepted,
+        [D_CopyMayExist] = Instant(delivery.CopyMayExistSinceUtc),
     };
 
     public static TranscriptHeader ToHeader(BsonDocument doc, SpoolCipher? cipher, bool strict = false) => new()
@@ -151,6 +153,8 @@ internal static partial class SpoolDocuments
         // Absent in spools written before deliveries in parts were tracked: nothing accepted.
         PartsAccepted = doc.TryGetValue(D_PartsAccepted, out var parts) && parts.IsInt32 ? parts.AsInt32 : 0,
         EventsAccepted = doc.TryGetValue(D_EventsAccepted, out var events) && events.IsInt32 ? events.AsInt32 : 0,
+        // Absent in spools written before unknown outcomes were recorded.
+        CopyMayExistSinceUtc = doc.TryGetValue(D_CopyMayExist, out var copy) ? ToNullableInstant(copy) : null,
     };
 
     public static BsonDocument ToDocument(string transcriptId, int sequence, ConversationEvent e) => new()
