@@ -60,7 +60,8 @@ public class SmtpMisbehavingServerTests
         var running = dispatcher.RunAsync(stop.Token);
         try
         {
-            await Eventually(() => _world.Delivery(id, "bad").Attempts >= 1, TimeSpan.FromSeconds(30), "the failed attempt to be recorded");
+            await Eventually(() => _world.Delivery(id, "bad").Attempts >= 1 && _world.Spool.Undelivered().Single().Deliveries.Count == 1,
+                TimeSpan.FromSeconds(30), "the failed attempt to be recorded and the directory endpoint to deliver");
             Assert.That(_world.Spool.Undelivered().Single().Deliveries.Select(d => d.Endpoint), Is.EqualTo(new[] { "bad" }),
                 "the directory endpoint delivered regardless");
             Assert.That(Directory.GetFiles(_world.ArchiveDir, "*.eml"), Has.Length.EqualTo(1));
@@ -86,10 +87,10 @@ public class SmtpMisbehavingServerTests
     {
         yield return new TestCaseData(
             (Func<MisbehavingSmtpServer.Session, Task>)(s => s.FloodAsync(ContinuationLine, 200L * 1024 * 1024)),
-            "The server's greeting is longer than 64 KiB").SetName("Greeting_Of200MiB");
+            "the server's greeting is longer than 64 KiB").SetName("Greeting_Of200MiB");
         yield return new TestCaseData(
             (Func<MisbehavingSmtpServer.Session, Task>)(s => s.FloodAsync(ContinuationLine)),
-            "The server's greeting is longer than 64 KiB").SetName("Greeting_Endless");
+            "the server's greeting is longer than 64 KiB").SetName("Greeting_Endless");
         yield return new TestCaseData(
             (Func<MisbehavingSmtpServer.Session, Task>)(async s =>
             {
@@ -111,7 +112,7 @@ public class SmtpMisbehavingServerTests
                 await s.ReadLineAsync(); // EHLO
                 await s.FloodAsync(Encoding.ASCII.GetBytes("250-X\r\n")); // thousands of tiny continuation lines, never a last one
             }),
-            "The server's reply to EHLO is longer than 64 KiB").SetName("Hostile_EhloReplyOfEndlessContinuationLines");
+            "the server's reply to EHLO is longer than 64 KiB").SetName("Hostile_EhloReplyOfEndlessContinuationLines");
         yield return new TestCaseData(
             (Func<MisbehavingSmtpServer.Session, Task>)(async s =>
             {
@@ -121,7 +122,7 @@ public class SmtpMisbehavingServerTests
                 await s.ReadLineAsync(); // MAIL FROM
                 await s.FloodAsync(Encoding.ASCII.GetBytes("250-Ok, and another thing\r\n"));
             }),
-            "The server's reply to MAIL FROM is longer than 64 KiB").SetName("Hostile_MailFromReplyThatNeverEnds");
+            "the server's reply to MAIL FROM is longer than 64 KiB").SetName("Hostile_MailFromReplyThatNeverEnds");
         yield return new TestCaseData(
             (Func<MisbehavingSmtpServer.Session, Task>)(s => s.TrickleAsync("220 " + new string('s', 200) + "\r\n", TimeSpan.FromMilliseconds(500))),
             "longer than the 3 s deadline while waiting for the greeting").SetName("Greeting_TrickledOneByteAtATime");
@@ -176,7 +177,7 @@ public class SmtpMisbehavingServerTests
             $"""<secure-smtp name="bad" host="localhost" port="{server.Port}" tls="starttls" ca-file="test-ca.pem" from="imlogger@corp.example.com" to="journal@corp.example.com" timeout="2s" deadline="5s" />""");
 
         TestContext.Out.WriteLine($"server wrote {server.BytesWritten:N0} bytes; error: {delivery.LastError}");
-        Assert.That(delivery.LastError, Does.Contain("The server's reply to EHLO after STARTTLS is longer than 64 KiB"));
+        Assert.That(delivery.LastError, Does.Contain("the server's reply to EHLO after STARTTLS is longer than 64 KiB"));
         Assert.That(server.BytesWritten, Is.LessThan(WrittenBound));
     }
 
@@ -205,7 +206,8 @@ public class SmtpMisbehavingServerTests
         var config = _world.WriteConfig(PlainEndpoint(server.Port), "bad");
         var id = _world.GroupChat("bad");
 
-        Assert.That(await _world.Dispatcher(config).DeliverDueAsync(CancellationToken.None), Is.EqualTo(1));
+        Assert.That(await _world.Dispatcher(config).DeliverDueAsync(CancellationToken.None), Is.EqualTo(1),
+            () => _world.Delivery(id, "bad").LastError ?? "");
         Assert.That(server.Received, Has.Count.EqualTo(1));
         Assert.That(_world.Spool.Load(id), Is.Null);
         Assert.That(server.ScriptErrors, Is.Empty);

@@ -82,7 +82,8 @@ public class SmtpUnknownOutcomeTests
         using (var stop = new CancellationTokenSource())
         {
             var running = dispatcher.RunAsync(stop.Token);
-            await Eventually(() => _world.Delivery(id, "bad").Attempts >= 1, TimeSpan.FromSeconds(30), "the attempt to be recorded");
+            await Eventually(() => _world.Delivery(id, "bad").Attempts >= 1 && _world.Spool.Undelivered().Single().Deliveries.Count == 1,
+                TimeSpan.FromSeconds(30), "the attempt to be recorded and the directory endpoint to deliver");
             // The window in which the old behaviour sent copy after copy (quick retries 50 ms apart, then 200 ms backoff).
             await Task.Delay(TimeSpan.FromSeconds(2));
             await stop.CancelAsync();

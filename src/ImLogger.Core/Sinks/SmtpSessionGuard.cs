@@ -84,7 +84,7 @@ internal sealed class SmtpSessionGuard : IProtocolLogger
                     $"the server sent a reply line longer than {MaxLineBytes / 1024} KiB while ImLogger waited for {Waiting} (RFC 5321 allows 512 octets); ImLogger stopped reading and closed the connection"));
             if (_replyBytes > MaxReplyBytes)
                 throw new SmtpBoundException(string.Create(CultureInfo.InvariantCulture,
-                    $"{Capitalized(ReplyName)} is longer than {MaxReplyBytes / 1024} KiB ({_replyLines} lines so far); ImLogger stopped reading and closed the connection"));
+                    $"{ReplyName} is longer than {MaxReplyBytes / 1024} KiB ({_replyLines} lines so far); ImLogger stopped reading and closed the connection"));
         }
     }
 
@@ -121,10 +121,8 @@ internal sealed class SmtpSessionGuard : IProtocolLogger
     private string ReplyName => Waiting switch
     {
         "the greeting" => "the server's greeting",
-        var w => "the server's " + w.Replace("the ", "", StringComparison.Ordinal),
+        var w => "the server's " + (w.StartsWith("the ", StringComparison.Ordinal) ? w[4..] : w),
     };
-
-    private static string Capitalized(string s) => char.ToUpperInvariant(s[0]) + s[1..];
 
     /// <summary>A command line the client finished: remember its verb only (never its arguments).</summary>
     private void Command()

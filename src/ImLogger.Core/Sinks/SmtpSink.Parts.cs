@@ -90,7 +90,7 @@ public abstract partial class SmtpSink
 
         // Every character of text is in the message at least once: a transcript with more text than the budget cannot
         // fit whole, and rendering it whole only to find that out costs as much as the split.
-        if (resume == DeliveryProgress.None && transcript.Events.Sum(e => (long)(e.Text?.Length ?? 0)) <= budget + PartOverhead)
+        if (resume is { PartsAccepted: 0, EventsAccepted: 0 } && transcript.Events.Sum(e => (long)(e.Text?.Length ?? 0)) <= budget + PartOverhead)
         {
             var whole = Wire(Shape(transcript, null));
             if (Size(whole) <= budget + PartOverhead) return [new PlannedPart(whole, new DeliveryProgress(1, transcript.Events.Count), IsPart: false)];
