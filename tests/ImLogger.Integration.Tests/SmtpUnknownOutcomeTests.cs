@@ -33,6 +33,28 @@ public class SmtpUnknownOutcomeTests
         }
     }
 
+    [Test, CancelAfter(120_000)]
+    public async Task SpoolStatusAndShow_SayACopyMayExist()
+    {
+        _world.WriteConfig("""<directory name="dir" path="archive" />""", "dir");
+        var id = _world.GroupChat("dir");
+        _world.Spool.RecordCopyMayExist(id, "dir", SmtpWorld.T0);
+        _world.Spool.RecordFailure(id, "dir", "the reply to the end of DATA never came", SmtpWorld.T0.AddMinutes(10), dead: false);
+        _world.CloseSpool();
+        var env = new Dictionary<string, string> { [ImLoggerProcess.SecretVariable] = "component-secret" };
+
+        await using (var status = ImLoggerProcess.Start("spool", env, "spool", "status", "--config", _world.ConfigPath))
+        {
+            Assert.That(await status.WaitForExitAsync(TimeSpan.FromSeconds(60)), Is.Zero, status.Output);
+            Assert.That(status.Output, Does.Contain("1 transcript(s) may already be in this endpoint's archive").And.Contain(SmtpSink.ResentHeader));
+        }
+        await using (var show = ImLoggerProcess.Start("spool", env, "spool", "show", id, "--config", _world.ConfigPath))
+        {
+            Assert.That(await show.WaitForExitAsync(TimeSpan.FromSeconds(60)), Is.Zero, show.Output);
+            Assert.That(show.Output, Does.Contain("a copy may already exist (an attempt's outcome was unknown at 2026-03-02 09:30:00Z)"));
+        }
+    }
+
     private static IEnumerable<TestCaseData> Endings()
     {
         yield return new TestCaseData(
