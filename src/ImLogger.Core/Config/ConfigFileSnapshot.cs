@@ -60,7 +60,9 @@ public sealed class ConfigFileSnapshot
     }
 
     /// <summary>The bytes, or null past <see cref="MaxFileBytes"/> (a device reports length 0 and never ends).</summary>
-    private static byte[]? ReadCapped(string path)
+    /// <exception cref="IOException">The file cannot be read.</exception>
+    /// <exception cref="UnauthorizedAccessException">No permission to read it.</exception>
+    internal static byte[]? ReadCapped(string path)
     {
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
         using var buffer = new MemoryStream();

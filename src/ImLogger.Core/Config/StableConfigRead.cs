@@ -44,6 +44,9 @@ public sealed class StableConfigRead(Func<string, ImLoggerConfig> load, TimeProv
             moving = settled.ChangedSince(before);
             before = settled;
             if (moving.Count > 0) continue;
+            if (settled.Files.Values.FirstOrDefault(f => f.State.StartsWith("too large", StringComparison.Ordinal)) is { } huge)
+                return new StableRead(null, new ConfigException(huge.Path, 0, 0,
+                    $"{huge.State} (at most {ConfigFileSnapshot.MaxFileBytes / (1024 * 1024)} MiB; a link to a device never ends): not a config or user list; point the config at the list itself"), [], settled);
 
             ImLoggerConfig? config = null;
             ConfigException? error = null;
