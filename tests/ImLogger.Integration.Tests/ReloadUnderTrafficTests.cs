@@ -1,0 +1,140 @@
+using System.Text.Json.Nodes;
+using ImLogger.Integration.Tests.Support;
+using static ImLogger.Integration.Tests.Support.ClientScenario;
+
+namespace ImLogger.Integration.Tests;
+
+/// <summary>
+/// A user list rewritten in place while a logged user talks, on real Prosody in inline fail-closed mode: every message
+/// delivered is archived (a half-written list never stops logging anyone), the held drop is a WARNING naming whom it would
+/// drop, and a deliberate removal, confirmed with <c>imlogger reload --confirm</c>, is applied and logged as a WARNING.
+/// </summary>
+[TestFixture, NonParallelizable]
+public class ReloadUnderTrafficTests
+{
+    private const int Chunks = 6;
+    private const int PerChunk = 25;
+
+    /// <summary>dave is listed in the config itself; the CSV lists the other three: a header-only CSV drops 3 of 4.</summary>
+    private const string FullList = "jid,name\nalice@example.test,Alice\nbob@example.test,Bob\ncarol@example.test,Carol\n";
+
+    private static async Task UntilExistsAsync(string path)
+    {
+        for (var i = 0; !File.Exists(path); i++)
+        {
+            if (i > 6000) Assert.Fail($"the client scenario never reached {Path.GetFileName(path)}");
+            await Task.Delay(20);
+        }
+    }
+
+    /// <summary>alice (logged) and grace (not) write to each other, chunk after chunk; a signal file marks each chunk's start.</summary>
+    private static object[] Stream(string dir)
+    {
+        var steps = new List<object> { Connect("alice"), Connect("grace") };
+        for (var c = 1; c <= Chunks; c++)
+        {
+            steps.Add(Signal(Path.Combine(dir, $"chunk-{c}")));
+            for (var i = 1; i <= PerChunk; i++)
+            {
+                steps.Add(Chat("alice", "grace", $"out{c}-{i:D3}"));
+                steps.Add(Chat("grace", "alice", $"in{c}-{i:D3}"));
+                steps.Add(Pause(0.04));
+            }
+        }
+        steps.Add(Chat("alice", "grace", "out-end"));
+        steps.Add(Expect("grace", "alice", "out-end"));
+        steps.Add(Chat("grace", "alice", "in-end"));
+        steps.Add(Expect("alice", "grace", "in-end"));
+        return [.. steps];
+    }
+
+    private static string[] Bodies(JsonObject received, string who, string from) =>
+        (received[Jid(who)]?.AsArray() ?? []).Select(m => (JsonObject)m!)
+            .Where(m => (string?)m["type"] == "chat" && ((string?)m["from"] ?? "").StartsWith(Jid(from), StringComparison.Ordinal))
+            .Select(m => (string)m["body"]!).ToArray();
+
+    [Test, CancelAfter(240_000)]
+    public async Task ACsvRewrittenInPlaceUnderTrafficNeverLetsALoggedUsersMessageThroughUnarchived()
+    {
+        const string attach = """
+            <attach mode="inline" failure-mode="closed" timeout="5s" rules-out="tap" />
+            <reload settle="0.3s" confirm-drops-after="1h" />
+            """;
+        var lists = Paths.TempDir("imlogger-csv-");
+        var csv = Path.Combine(lists, "users.csv");
+        await File.WriteAllTextAsync(csv, FullList);
+        try
+        {
+            await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["dave"], null, exampleOrganizationXml: $"<csv path=\"{csv}\" />", attach: attach);
+            var snippet = Path.Combine(world.Dir, "tap", "imlogger.cfg.lua");
+            await using var imlogger = world.RunImLogger();
+            await imlogger.WaitForLineAsync(l => l.Contains("Server rules for 4 logged user(s) written (start)", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "rules at start");
+            await ImLoggerProcess.WaitConnectedAsync(imlogger);
+
+            var traffic = RunAsync(world.Prosody, world.Dir, Stream(world.Dir));
+            async Task At(int chunk) => await UntilExistsAsync(Path.Combine(world.Dir, $"chunk-{chunk}"));
+
+            // 1: truncated and written again at once (the shell's `>`, a fast export).
+            await At(1);
+            await File.WriteAllTextAsync(csv, "");
+            await Task.Delay(100);
+            await File.WriteAllTextAsync(csv, FullList);
+            // 2: a slow export: empty for a while, then the header, then (after a query) the rows.
+            await At(2);
+            await File.WriteAllTextAsync(csv, "");
+            await Task.Delay(800);
+            await File.AppendAllTextAsync(csv, "jid,name\n");
+            await Task.Delay(800);
+            await File.AppendAllTextAsync(csv, FullList["jid,name\n".Length..]);
+            // 3-4: an export that failed after the header, left for two chunks, then run again.
+            await At(3);
+            await File.WriteAllTextAsync(csv, "jid,name\n");
+            await At(5);
+            await File.WriteAllTextAsync(csv, FullList);
+            // 6: rewritten five times in quick succession.
+            await At(6);
+            for (var i = 0; i < 5; i++)
+            {
+                await File.WriteAllTextAsync(csv, "");
+                await File.WriteAllTextAsync(csv, FullList);
+                await Task.Delay(60);
+            }
+            var received = await traffic;
+
+            var held = imlogger.Lines.Where(l => l.Contains("HELD, the running config stays in force", StringComparison.Ordinal)).ToList();
+            Assert.That(held, Is.Not.Empty, "the header-only list is held with a warning:\n" + imlogger.Output);
+            Assert.That(held[0], Does.Contain(" WARN ").And.Contain("users.csv").And.Contain("would stop logging 3 of the 4 logged user(s)")
+                .And.Contain("alice@example.test (users.csv:2)").And.Contain("imlogger reload --confirm"));
+            Assert.That(imlogger.Lines.Where(l => l.Contains("Server rules for", StringComparison.Ordinal)).ToList(),
+                Has.All.Contain("Server rules for 4 logged user(s)"), "the server rules never got a shorter list");
+            Assert.That(await File.ReadAllTextAsync(snippet), Does.Contain("\"alice@example.test\""));
+            Assert.That(imlogger.Lines.Where(l => l.Contains("NO LONGER LOGGED", StringComparison.Ordinal)), Is.Empty, "nobody stopped being logged");
+
+            // The deliberate removal: the same header-only list, confirmed by the operator.
+            var heldBefore = held.Count;
+            await File.WriteAllTextAsync(csv, "jid,name\n");
+            await imlogger.WaitForLineAsync(_ => imlogger.Lines.Count(l => l.Contains("HELD, the running config stays in force", StringComparison.Ordinal)) > heldBefore,
+                TimeSpan.FromSeconds(30), "the removal held");
+            var (code, confirm) = await ImLoggerProcess.CommandAsync(TapDeployment.Secret, "reload", "--confirm", "--config", world.ConfigPath);
+            Assert.That(code, Is.Zero, confirm);
+            Assert.That(confirm, Does.Contain("confirmed by the operator").And.Contain("NO LONGER LOGGED: alice@example.test, bob@example.test, carol@example.test"));
+            var applied = await imlogger.WaitForLineAsync(l => l.Contains("Config reloaded", StringComparison.Ordinal) && l.Contains("NO LONGER LOGGED", StringComparison.Ordinal),
+                TimeSpan.FromSeconds(30), "the confirmed removal");
+            Assert.That(applied, Does.Contain(" WARN ").And.Contain("alice@example.test, bob@example.test, carol@example.test"));
+            await imlogger.WaitForLineAsync(l => l.Contains("Server rules for 1 logged user(s) written (reload)", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "rules rewritten");
+            Assert.That(await File.ReadAllTextAsync(snippet), Does.Not.Contain("alice@example.test").And.Contain("dave@example.test"));
+            Assert.That(await imlogger.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero);
+
+            var archived = string.Join("\n", world.Archived().Select(m => m.TextBody ?? ""));
+            var delivered = Bodies(received, "grace", "alice").Concat(Bodies(received, "alice", "grace")).ToList();
+            var unarchived = delivered.Where(b => !archived.Contains(b, StringComparison.Ordinal)).ToList();
+            TestContext.Out.WriteLine($"sent {2 * (Chunks * PerChunk + 1)}, delivered {delivered.Count}, delivered but not archived {unarchived.Count}, held warnings {held.Count}");
+            Assert.That(delivered, Has.Count.GreaterThan(Chunks * PerChunk), "the stream flowed");
+            Assert.That(unarchived, Is.Empty, "every message delivered to or from the logged user is archived");
+        }
+        finally
+        {
+            Directory.Delete(lists, recursive: true);
+        }
+    }
+}
