@@ -30,8 +30,16 @@ internal sealed partial class ConfigReloadService
             return (1, $"refused, the running config stays in force: {error.Message}");
         }
         var next = read.Config!;
-        if (!forced && fingerprint == _appliedFingerprint && _guard.Holding == null)
+        if (!forced && fingerprint == _appliedFingerprint)
         {
+            if (_guard.Holding is { } withdrawn)
+            {
+                // The list was written again in full: the half one is forgotten, and nothing changes.
+                _guard.Forget();
+                _recheck?.Cancel();
+                logger.LogInformation("Config reload ({Reason}): the held drop of {Count} logged user(s) is withdrawn: the files are back as last applied", reason, withdrawn.Count);
+                return (0, "unchanged: the files are back as last applied; the held drop is withdrawn");
+            }
             logger.LogDebug("Config reload ({Reason}): the files are as last applied; nothing to do", reason);
             return (0, "unchanged: the files are as last applied");
         }
