@@ -32,6 +32,7 @@ internal sealed partial class ConfigReloadService
         var next = read.Config!;
         if (!forced && fingerprint == _appliedFingerprint)
         {
+            _lastError = null; // back to what runs: the next breakage is news again
             if (_guard.Holding is { } withdrawn)
             {
                 // The list was written again in full: the half one is forgotten, and nothing changes.

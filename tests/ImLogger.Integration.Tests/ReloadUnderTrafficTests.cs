@@ -138,3 +138,79 @@ public class ReloadUnderTrafficTests
         }
     }
 }
+
+/// <summary>Hostile edits of a running service's user list and config: each is refused or held, and the running list
+/// (in ImLogger and in the server rules) never shrinks.</summary>
+[TestFixture, NonParallelizable]
+public class HostileReloadTests
+{
+    private const string FullList = "jid\nalice@example.test\nbob@example.test\ncarol@example.test\n";
+
+    [Test, CancelAfter(240_000)]
+    public async Task EmptiedDeletedSwappedOrTruncatedFilesNeverShrinkTheRunningList()
+    {
+        const string attach = """
+            <attach mode="tap" rules-out="tap" />
+            <reload settle="0.3s" confirm-drops-after="never" />
+            """;
+        var lists = Paths.TempDir("imlogger-csv-");
+        var full = Path.Combine(lists, "full.csv");
+        var headerOnly = Path.Combine(lists, "header.csv");
+        var csv = Path.Combine(lists, "users.csv");
+        await File.WriteAllTextAsync(full, FullList);
+        await File.WriteAllTextAsync(headerOnly, "jid\n");
+        File.CreateSymbolicLink(csv, full);
+        try
+        {
+            await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["dave"], null, exampleOrganizationXml: $"<csv path=\"{csv}\" />", attach: attach);
+            var script = Path.Combine(world.Dir, "tap", "imlogger.pfw");
+            var config = await File.ReadAllTextAsync(world.ConfigPath);
+            await using var imlogger = world.RunImLogger();
+            await imlogger.WaitForLineAsync(l => l.Contains("Server rules for 4 logged user(s) written (start)", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "rules at start");
+            await ImLoggerProcess.WaitConnectedAsync(imlogger);
+
+            async Task Act(Func<Task> act, string what, params string[] parts)
+            {
+                var seen = imlogger.Lines.Count;
+                await act();
+                await imlogger.WaitForLineAsync(_ => imlogger.Lines.Skip(seen).Any(x => parts.All(p => x.Contains(p, StringComparison.Ordinal))), TimeSpan.FromSeconds(30), what);
+            }
+            void Swap(string target)
+            {
+                // ln -sfn: a new link renamed over the old one, as deployment tools switch versions.
+                var next = csv + ".next";
+                File.CreateSymbolicLink(next, target);
+                File.Move(next, csv, overwrite: true);
+            }
+            Task Restore() => Act(() => { Swap(full); return Task.CompletedTask; }, "the list restored", "users.csv", "as last applied");
+
+            // Replaced by an empty file (renamed over it): not even a header, refused.
+            await Act(async () => { await File.WriteAllTextAsync(csv + ".new", ""); File.Move(csv + ".new", csv, overwrite: true); },
+                "the empty list refused", "refused, the running config stays in force", "'jid' column");
+            await Restore();
+            // Deleted.
+            await Act(() => { File.Delete(csv); return Task.CompletedTask; }, "the deleted list refused", "refused, the running config stays in force", "does not exist");
+            await Restore();
+            // The link swapped to a header-only list: held, naming the three, never applied by itself.
+            await Act(() => { Swap(headerOnly); return Task.CompletedTask; }, "the swapped link held", "HELD", "alice@example.test (users.csv:2)", "nothing applies it by itself");
+            await Restore();
+            // The link swapped to a device: refused without reading it whole.
+            await Act(() => { Swap("/dev/zero"); return Task.CompletedTask; }, "the device refused", "refused, the running config stays in force", "too large");
+            await Restore();
+            // The config cut in the middle of an element (a copy interrupted, a disk full while saving).
+            await Act(() => File.WriteAllTextAsync(world.ConfigPath, config[..(config.IndexOf("<organization", StringComparison.Ordinal) + 20)]),
+                "the truncated config refused", "refused, the running config stays in force", "not well-formed");
+            await Act(() => File.WriteAllTextAsync(world.ConfigPath, config), "the config restored", "imlogger.xml", "as last applied");
+
+            Assert.That(imlogger.Lines.Where(l => l.Contains("Server rules for", StringComparison.Ordinal)), Has.All.Contain("4 logged user(s)"));
+            Assert.That(imlogger.Lines.Where(l => l.Contains("NO LONGER LOGGED", StringComparison.Ordinal) || l.Contains("no longer logged: ", StringComparison.Ordinal) && !l.Contains("no longer logged: nobody", StringComparison.Ordinal)),
+                Is.Empty, "nobody ever stopped being logged");
+            Assert.That(await File.ReadAllTextAsync(script), Does.Contain("alice@example.test").And.Contain("carol@example.test"));
+            Assert.That(await imlogger.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero);
+        }
+        finally
+        {
+            Directory.Delete(lists, recursive: true);
+        }
+    }
+}
