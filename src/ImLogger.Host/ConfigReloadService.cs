@@ -51,16 +51,17 @@ internal sealed partial class ConfigReloadService(ConfigHolder holder, SeatLedge
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var config = holder.Current;
+        // Watching starts before the start line is logged: an edit made once the service says it runs is seen.
+        _appliedFingerprint = ConfigFileSnapshot.Take([config.SourcePath, .. config.ReferencedFiles]).Fingerprint();
+        var watchers = Watch(config);
         foreach (var warning in seats.Plan.OverLimitWarnings()) logger.LogWarning("Seats: {Warning}", warning);
         WriteRules(config, reason: "start");
-        _appliedFingerprint = ConfigFileSnapshot.Take([config.SourcePath, .. config.ReferencedFiles]).Fingerprint();
 
         using var hangup = OperatingSystem.IsWindows() ? null : PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
         {
             context.Cancel = true; // SIGHUP means "reload", not "terminate"
             _triggers.Writer.TryWrite(new Request("SIGHUP", Forced: true));
         });
-        var watchers = Watch(config);
         try
         {
             while (await _triggers.Reader.WaitToReadAsync(stoppingToken))

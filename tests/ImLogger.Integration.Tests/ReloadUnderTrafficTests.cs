@@ -213,4 +213,35 @@ public class HostileReloadTests
             Directory.Delete(lists, recursive: true);
         }
     }
+
+    [Test, CancelAfter(180_000)]
+    public async Task AHeldDropStillIdenticalAfterTheConfirmationPeriodIsAppliedAsAWarning()
+    {
+        const string attach = """
+            <attach mode="inline" failure-mode="closed" timeout="5s" rules-out="tap" />
+            <reload settle="0.3s" confirm-drops-after="2s" />
+            """;
+        var lists = Paths.TempDir("imlogger-csv-");
+        var csv = Path.Combine(lists, "users.csv");
+        await File.WriteAllTextAsync(csv, FullList);
+        try
+        {
+            await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["dave"], null, exampleOrganizationXml: $"<csv path=\"{csv}\" />", attach: attach);
+            await using var imlogger = world.RunImLogger();
+            await imlogger.WaitForLineAsync(l => l.Contains("Server rules for 4 logged user(s) written (start)", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "rules at start");
+            await File.WriteAllTextAsync(csv, "jid\n");
+            var held = await imlogger.WaitForLineAsync(l => l.Contains("HELD", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "the drop held");
+            Assert.That(held, Does.Contain("(2s after first seen), the change is applied"));
+            // Nothing touches the file: seen identical again after the period, the removal is taken as deliberate.
+            var applied = await imlogger.WaitForLineAsync(l => l.Contains("NO LONGER LOGGED", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "the confirmed drop");
+            Assert.That(applied, Does.Contain(" WARN ").And.Contain("confirmed: the files stayed identical for")
+                .And.Contain("alice@example.test, bob@example.test, carol@example.test"));
+            await imlogger.WaitForLineAsync(l => l.Contains("Server rules for 1 logged user(s) written (reload)", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "rules rewritten");
+            Assert.That(await imlogger.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero);
+        }
+        finally
+        {
+            Directory.Delete(lists, recursive: true);
+        }
+    }
 }
