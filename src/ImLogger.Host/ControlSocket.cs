@@ -13,7 +13,8 @@ namespace ImLogger.Host;
 /// <param name="Policy">The compliance policy in force (spool forget-room).</param>
 /// <param name="Seats">The seat ledger (spool release-seat).</param>
 /// <param name="Watch">Whether the server side is loaded on each domain (report's first lines, check-server).</param>
-internal sealed record RunningService(CompliancePolicy Policy, Seats.SeatLedger Seats, Liveness.AdapterWatch? Watch = null);
+/// <param name="Reloads">The live reload (imlogger reload [--confirm]).</param>
+internal sealed record RunningService(CompliancePolicy Policy, Seats.SeatLedger Seats, Liveness.AdapterWatch? Watch = null, ConfigReloadService? Reloads = null);
 
 /// <summary>Where a command writes: the console, or the control socket's framed lines.</summary>
 internal sealed record Terminal(TextWriter Out, TextWriter Err)
@@ -42,6 +43,7 @@ internal static class ControlSocket
             ["report"] = (config, args, spool, terminal, running) => ReportCommand.Run(config, args, spool, terminal, running),
             ["check-server"] = (_, _, _, terminal, running) => CheckServerCommand.Run(terminal, running),
             ["spool"] = SpoolCommand.Run,
+            ["reload"] = (_, args, _, terminal, running) => ReloadCommand.Run(args, terminal, running),
         };
 
     public static string PathFor(ImLoggerConfig config) => config.SpoolPath + ".sock";
@@ -51,6 +53,7 @@ internal static class ControlSocket
     {
         if (await TryForwardAsync(config, commandLine) is { } code) return code;
         if (commandLine[0] == "check-server") return CheckServerCommand.Run(Terminal.Console, running: null);
+        if (commandLine[0] == "reload") return ReloadCommand.Run(args, Terminal.Console, running: null);
         return SpoolOwnership.AsSpoolOwner(config.SpoolPath, () =>
         {
             if (SpoolKey.OpenForCommand(config) is not { } spool) return 1;

@@ -20,6 +20,9 @@ internal static class Program
           imlogger check-server --config FILE     for monitoring: is the server side (mod_imlogger_inline or the tap rules)
                                                   loaded and current on every domain? exit 0 yes; 1 one line per problem;
                                                   2 imlogger run is not running
+          imlogger reload [--confirm] --config FILE
+                                                  reload the running service now (as SIGHUP) and print the outcome; --confirm
+                                                  applies a reload held because it would drop most logged users
           imlogger test-endpoint NAME --config FILE [--send-probe]
                                                   connect, TLS, authenticate (and send a marked probe message); prints each step
           imlogger spool status --config FILE     pending and dead transcripts per endpoint, oldest age
@@ -36,6 +39,7 @@ internal static class Program
           --config FILE      the ImLogger XML config (see config/imlogger.xml)
           --log-config FILE  NLog config (default: nlog.config next to the program)
           --send-probe       test-endpoint: also send a message marked as a probe (not a transcript)
+          --confirm          reload: apply the files as they are even if they stop logging most users
 
         The spool, report and check-server commands are answered by the running `imlogger run` (through {spool}.sock beside the spool
         file, for its own user and root) or, when it is stopped, read the spool file themselves.
@@ -69,7 +73,7 @@ internal static class Program
                 "run" => await RunCommand.RunAsync(LoadConfig(parsed), parsed),
                 "prosody-config" => ProsodyConfigCommand.Run(LoadConfig(parsed), parsed),
                 "check-config" => CheckConfigCommand.Run(LoadConfig(parsed)),
-                "report" or "spool" or "check-server" => await ControlSocket.RunCommandAsync(LoadConfig(parsed), args, parsed),
+                "report" or "spool" or "check-server" or "reload" => await ControlSocket.RunCommandAsync(LoadConfig(parsed), args, parsed),
                 "test-endpoint" => await TestEndpointCommand.RunAsync(LoadConfig(parsed), parsed),
                 _ => Unknown(args[0]),
             };
@@ -100,6 +104,9 @@ internal sealed record Arguments(string? Config, string? LogConfig, string? Out)
     /// <summary>test-endpoint: send a probe message too.</summary>
     public bool SendProbe { get; init; }
 
+    /// <summary>reload: apply a held sudden drop.</summary>
+    public bool Confirm { get; init; }
+
     /// <summary>report: only this organization (domain).</summary>
     public string? Org { get; init; }
 
@@ -111,6 +118,7 @@ internal sealed record Arguments(string? Config, string? LogConfig, string? Out)
         string? config = null, logConfig = null, output = null;
         var positional = new List<string>();
         var sendProbe = false;
+        var confirm = false;
         string? org = null, since = null;
         for (var i = 0; i < args.Length; i++)
         {
@@ -121,12 +129,13 @@ internal sealed record Arguments(string? Config, string? LogConfig, string? Out)
                 case "--log-config": logConfig = Value(); break;
                 case "--out": output = Value(); break;
                 case "--send-probe": sendProbe = true; break;
+                case "--confirm": confirm = true; break;
                 case "--org": org = Value(); break;
                 case "--since": since = Value(); break;
                 case var word when !word.StartsWith('-'): positional.Add(word); break;
                 default: throw new ArgumentException($"unknown option '{args[i]}'");
             }
         }
-        return new Arguments(config, logConfig, output) { Positional = positional, SendProbe = sendProbe, Org = org, Since = since };
+        return new Arguments(config, logConfig, output) { Positional = positional, SendProbe = sendProbe, Confirm = confirm, Org = org, Since = since };
     }
 }

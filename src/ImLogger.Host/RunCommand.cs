@@ -122,9 +122,12 @@ internal static class RunCommand
         services.AddHostedService(sp => sp.GetRequiredService<AdapterWatchService>());
         services.AddHostedService<ArchiveService>();
         services.AddHostedService(sp => new ControlSocketService(holder, sp.GetRequiredService<LiteDbSpool>(),
-            new RunningService(sp.GetRequiredService<CompliancePolicy>(), sp.GetRequiredService<SeatLedger>(), sp.GetRequiredService<AdapterWatch>()),
+            new RunningService(sp.GetRequiredService<CompliancePolicy>(), sp.GetRequiredService<SeatLedger>(), sp.GetRequiredService<AdapterWatch>(),
+                sp.GetRequiredService<ConfigReloadService>()),
             sp.GetRequiredService<ILogger<ControlSocketService>>()));
         services.AddSingleton(sp => new SeatsAnnouncer(holder, sp.GetRequiredService<ComponentConnection>(), sp.GetRequiredService<ILogger<SeatsAnnouncer>>()));
-        services.AddHostedService(sp => new ConfigReloadService(holder, sp.GetRequiredService<SeatLedger>(), sp.GetRequiredService<SeatsAnnouncer>(), path => ConfigLoader.Load(path), sp.GetRequiredService<ILogger<ConfigReloadService>>()));
+        services.AddSingleton(sp => new ConfigReloadService(holder, sp.GetRequiredService<SeatLedger>(), sp.GetRequiredService<SeatsAnnouncer>(),
+            path => ConfigLoader.Load(path), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ConfigReloadService>>()));
+        services.AddHostedService(sp => sp.GetRequiredService<ConfigReloadService>());
     }
 }

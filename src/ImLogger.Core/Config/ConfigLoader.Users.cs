@@ -178,7 +178,7 @@ public static partial class ConfigLoader
             var path = ResolvePath(fileAttr.Value);
             _referencedFiles.Add(path);
             string[] lines;
-            try { lines = File.ReadAllLines(path); }
+            try { lines = ReadListText(path, fileAttr).ReplaceLineEndings("\n").Split('\n'); }
             catch (Exception x) when (x is IOException or UnauthorizedAccessException)
             {
                 throw Error(fileAttr, $"cannot read the group file {path}: {x.Message}");
@@ -210,6 +210,15 @@ public static partial class ConfigLoader
             return members;
         }
 
+        /// <summary>A list's text, read once and whole (so one parse sees one version of it), at most
+        /// <see cref="ConfigFileSnapshot.MaxFileBytes"/> (a link to a device must not fill the memory).</summary>
+        private string ReadListText(string path, XAttribute at)
+        {
+            var bytes = ConfigFileSnapshot.ReadCapped(path)
+                ?? throw Error(at, $"{path} is larger than {ConfigFileSnapshot.MaxFileBytes / (1024 * 1024)} MiB (or never ends, like a device): not a user list; point the config at the list itself");
+            return new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false).GetString(bytes).TrimStart('\uFEFF');
+        }
+
         /// <summary><c>&lt;csv path="users.csv" [endpoint]/&gt;</c>: a header row with a <c>jid</c> column and optionally an
         /// <c>endpoint</c> column (empty: the csv's or organization's); other columns (names, departments) are ignored.</summary>
         private IEnumerable<Candidate> ReadCsv(XElement c, IReadOnlyList<string> domains, Dictionary<string, (EndpointConfig, XElement)> endpoints)
@@ -224,7 +233,7 @@ public static partial class ConfigLoader
             var result = new List<Candidate>();
             try
             {
-                using var csv = CsvReader.FromFile(path, new CsvReaderOptions
+                using var csv = CsvReader.FromText(ReadListText(path, c.Attribute("path")!), new CsvReaderOptions
                 {
                     TrackLineNumbers = true,
                     MalformedData = CsvMalformedDataHandling.Throw,

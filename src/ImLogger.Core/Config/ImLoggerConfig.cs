@@ -31,6 +31,9 @@ public sealed record ImLoggerConfig
     /// <summary>The site's telephony gateways and meeting services (&lt;services&gt;), or the classifier's default rules.</summary>
     public Classifier.ClassifierOptions Services { get; init; } = Classifier.ClassifierOptions.Default;
 
+    /// <summary>How edits are taken in while the service runs (settle time, confirmation of sudden drops).</summary>
+    public ReloadSettings Reload { get; init; } = new();
+
     /// <summary>Extra restrictions for logged users.</summary>
     public RestrictionSettings Restrictions { get; init; } = new();
 

@@ -57,6 +57,14 @@ public sealed class SeatLedger
         }
     }
 
+    /// <summary>The seats <paramref name="config"/> would give, with the users seen so far, without putting it in force
+    /// (a reload compares it with <see cref="Plan"/> before deciding).</summary>
+    public SeatPlan Preview(ImLoggerConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        lock (_gate) return SeatPlan.Of(config, _seen.ToList());
+    }
+
     /// <summary>Whether a bare JID is logged now.</summary>
     public bool IsLogged(string bareJid) => Plan.IsLogged(bareJid);
 
