@@ -288,3 +288,37 @@ public sealed partial class LiteDbSpool
         return "readable again; it was open, so it is closed at its last event and delivered at the next pass";
     }
 }
+
+/// <summary>One event record of a quarantined transcript, as far as it can be read (<see cref="LiteDbSpool.ReadableEvents"/>).</summary>
+/// <param name="RecordId">The record, e.g. "event:{id}:0000000003".</param>
+/// <param name="Event">The event, when it can be read.</param>
+/// <param name="Problem">Why it cannot, otherwise.</param>
+public sealed record EventRecord(string RecordId, ConversationEvent? Event, string? Problem);
+
+public sealed partial class LiteDbSpool
+{
+    /// <summary>A transcript's event records one by one, each read or with its problem: what <c>imlogger spool show</c>
+    /// prints of a quarantined transcript (the others are shown through <see cref="Load"/>).</summary>
+    /// <param name="transcriptId">The transcript.</param>
+    public IReadOnlyList<EventRecord> ReadableEvents(string transcriptId) => Read(() =>
+        // In key order ("{id}:{sequence:D10}"): the sequence field itself may be what is damaged.
+        _events.Find(Query.StartsWith(F_Id, EventKeyPrefix(transcriptId))).ToList()
+            .OrderBy(d => IdText(d[F_Id]), StringComparer.Ordinal)
+            .Select(d =>
+            {
+                var recordId = EventRecordId(IdText(d[F_Id]));
+                try
+                {
+                    return new EventRecord(recordId, ToEvent(d, _cipher), null);
+                }
+                catch (SpoolRecordException e)
+                {
+                    return new EventRecord(recordId, null, e.Problem);
+                }
+                catch (Exception e) when (e is InvalidCastException or FormatException or OverflowException or NullReferenceException or ArgumentException)
+                {
+                    return new EventRecord(recordId, null, $"{e.GetType().Name}: {e.Message}");
+                }
+            })
+            .ToList());
+}
