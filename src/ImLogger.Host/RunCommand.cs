@@ -50,12 +50,14 @@ internal static class RunCommand
         AddImLogger(builder.Services, config);
         if (Environment.GetEnvironmentVariable(FaultDrillService.Variable) == "1") builder.Services.AddHostedService<FaultDrillService>();
 
-        using var host = builder.Build();
+        var host = builder.Build();
         var logger = host.Services.GetRequiredService<ILogger<ArchiveService>>();
         int? faulted;
         try
         {
-            await host.RunAsync();
+            // RunAsync without its dispose, so the services can still be asked how their loops ended (ServiceFaults).
+            await host.StartAsync();
+            await host.WaitForShutdownAsync();
             faulted = ServiceFaults.Report(host.Services, logger);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or LiteDB.LiteException or InvalidDataException)
@@ -65,6 +67,8 @@ internal static class RunCommand
         }
         finally
         {
+            if (host is IAsyncDisposable asyncHost) await asyncHost.DisposeAsync();
+            else host.Dispose();
             NLog.LogManager.Shutdown();
         }
         // A refused component (2) says more than the loop that failed with it.

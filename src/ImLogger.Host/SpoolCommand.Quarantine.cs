@@ -65,6 +65,13 @@ internal static partial class SpoolCommand
     /// <summary>What can be read of a quarantined transcript; null when it is not quarantined (the ordinary show).</summary>
     private static int? ShowQuarantined(LiteDbSpool spool, string id, Terminal terminal)
     {
+        try
+        {
+            spool.Load(id); // an event record only fails when loaded: then it is quarantined, and shown as such
+        }
+        catch (SpoolRecordException)
+        {
+        }
         if (spool.Quarantined().FirstOrDefault(q => q.TranscriptId == id) is not { } q) return null;
         terminal.Out.WriteLine($"transcript {id}: QUARANTINED since {Utc(q.SinceUtc)}: {q.Conversation}, {q.State}, for {(q.Endpoints.Count == 0 ? "-" : string.Join(", ", q.Endpoints))}");
         terminal.Out.WriteLine($"  record {q.RecordId} cannot be read: {q.Problem}");

@@ -113,8 +113,10 @@ public class QuarantineDrillTests
 
         var (code, status) = await ImLoggerProcess.CommandAsync("s", "spool", "status", "--config", Config);
         Assert.That(code, Is.Zero, status);
-        Assert.That(status, Does.Contain("1 open conversation(s), 3 closed transcript(s)"), "the readable ones are counted");
-        Assert.That(status, Does.Contain("QUARANTINED: 2 transcript(s)").And.Not.Contain("Unhandled exception"));
+        // The open one's header cannot be read: quarantined by the listing. The other's header reads (its bad event is found
+        // when it is loaded, for delivery or `spool show`): still counted as waiting.
+        Assert.That(status, Does.Contain("0 open conversation(s), 4 closed transcript(s)"));
+        Assert.That(status, Does.Contain("QUARANTINED: 1 transcript(s)").And.Contain(openUnknownType).And.Not.Contain("Unhandled exception"));
 
         var (showCode, show) = await ImLoggerProcess.CommandAsync("s", "spool", "show", unknownKind, "--config", Config);
         Assert.That(showCode, Is.Zero, show);
