@@ -92,8 +92,8 @@ public class QuarantineDrillTests
         var (code, status) = await ImLoggerProcess.CommandAsync("s", "spool", "status", "--config", Config);
         Assert.That(code, Is.Zero, status);
         Assert.That(status, Does.Contain("QUARANTINED: 2 transcript(s)"));
-        Assert.That(status, Does.Contain(openUnknownType).And.Contain("'Broadcast', a ConversationType this version does not know"));
-        Assert.That(status, Does.Contain(unknownKind).And.Contain("'Poll', a EventKind this version does not know"));
+        Assert.That(status, Does.Contain(openUnknownType).And.Contain("'Broadcast': this version knows no such conversation type"));
+        Assert.That(status, Does.Contain(unknownKind).And.Contain("'Poll': this version knows no such event kind"));
         Assert.That(status, Does.Contain("release-quarantined"));
         var (reportCode, report) = await ImLoggerProcess.CommandAsync("s", "report", "--config", Config);
         Assert.That(reportCode, Is.Zero, report);

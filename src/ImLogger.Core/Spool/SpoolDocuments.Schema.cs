@@ -32,16 +32,16 @@ internal static partial class SpoolDocuments
         : v.AsInt64 is < 0 or > 3155378975999999999 ? $"is {v.AsInt64.ToString(CultureInfo.InvariantCulture)}, not a time" : null;
 
     private static readonly FieldRule Count = v =>
-        !(v.IsInt32 || (v.IsInt64 && v.AsInt64 is >= int.MinValue and <= int.MaxValue)) ? $"is {Describe(v)}, not a number"
+        !(v.IsInt32 || (v.IsInt64 && v.AsInt64 is >= int.MinValue and <= int.MaxValue)) ? $"is {Describe(v)}, not a count"
         : v.AsInt32 < 0 ? "is negative" : null;
 
     private static readonly FieldRule Number = v => v.IsInt32 || v.IsInt64 ? null : $"is {Describe(v)}, not a number";
 
     private static FieldRule Name<T>() where T : struct, Enum => v =>
-        !v.IsString ? $"is {Describe(v)}, not a {typeof(T).Name} name"
+        !v.IsString ? $"is {Describe(v)}, not the name of a {Words(typeof(T).Name)}"
         // Enum.TryParse also takes "42" and "A, B": only the names this version writes are known.
         : Enum.TryParse<T>(v.AsString, ignoreCase: false, out var parsed) && Enum.IsDefined(parsed) && parsed.ToString() == v.AsString ? null
-        : $"is '{Shown(v.AsString)}', a {typeof(T).Name} this version does not know";
+        : $"is '{Shown(v.AsString)}': this version knows no such {Words(typeof(T).Name)}";
 
     private static FieldRule ArrayOf(FieldRule item) => v =>
     {
@@ -155,6 +155,10 @@ internal static partial class SpoolDocuments
     private static ConversationEvent ReadEvent(BsonDocument doc, string recordId) =>
         EventProblem(doc) is { } problem ? throw new SpoolRecordException(recordId, problem, SpoolRecordException.UnknownAdvice) : ToEvent(doc);
 
+    /// <summary>"EventKind" as "event kind".</summary>
+    private static string Words(string typeName) =>
+        string.Concat(typeName.Select((c, i) => char.IsUpper(c) && i > 0 ? " " + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
+
     private static string Describe(BsonValue v) => v.Type switch
     {
         BsonType.Null => "null",
@@ -162,7 +166,14 @@ internal static partial class SpoolDocuments
         BsonType.Array => "a list",
         BsonType.Document => "a document",
         BsonType.Binary => "binary",
-        var t => "a " + t.ToString(),
+        BsonType.Int32 => "a 32-bit number",
+        BsonType.Int64 => "a 64-bit number",
+        BsonType.Double or BsonType.Decimal => "a decimal number",
+        BsonType.Boolean => "true or false",
+        BsonType.DateTime => "a date",
+        BsonType.ObjectId => "an object id",
+        BsonType.Guid => "a GUID",
+        var t => t.ToString(),
     };
 
     /// <summary>A value quoted in a problem: short, one line (it is an enum name from a newer version, or damage).</summary>

@@ -100,14 +100,14 @@ public sealed class SpoolQuarantineTests
         Assert.That(quarantined.Select(q => q.TranscriptId), Is.EquivalentTo(new[] { unknownType, unknownKind }));
         var type = quarantined.Single(q => q.TranscriptId == unknownType);
         Assert.That(type.RecordId, Is.EqualTo("transcript:" + unknownType));
-        Assert.That(type.Problem, Is.EqualTo("its field 'type' is 'Broadcast', a ConversationType this version does not know"));
+        Assert.That(type.Problem, Is.EqualTo("its field 'type' is 'Broadcast': this version knows no such conversation type"));
         Assert.That(type.Advice, Does.Contain("newer ImLogger version").And.Contain("release-quarantined"));
         Assert.That(type.Conversation, Is.EqualTo("Broadcast alice@example.test bob0@example.test"));
         Assert.That(type.State, Is.EqualTo("Pending"));
         Assert.That(type.Endpoints, Is.EqualTo(new[] { "dir" }));
         var kind = quarantined.Single(q => q.TranscriptId == unknownKind);
         Assert.That(kind.RecordId, Is.EqualTo($"event:{unknownKind}:0000000001"));
-        Assert.That(kind.Problem, Does.Contain("'Poll', a EventKind this version does not know"));
+        Assert.That(kind.Problem, Does.Contain("'Poll': this version knows no such event kind"));
         Assert.That(reopened.QuarantinedCount(), Is.EqualTo(2));
         Assert.That(reopened.Undelivered(), Is.Empty, "delivered ones are gone; quarantined ones are listed apart");
         Assert.That(log.At(LogLevel.Error).Count(l => l.Contains("is quarantined", StringComparison.Ordinal)), Is.EqualTo(2), "one error each, not one per pass");
@@ -187,14 +187,14 @@ public sealed class SpoolQuarantineTests
     /// it is delivered. None may throw out of a listing or a delivery pass.</summary>
     [TestCase("header without its deliveries list", "no field 'deliveries'")]
     [TestCase("deliveries that are text", "its field 'deliveries' is text, not a list")]
-    [TestCase("a delivery in an unknown state", "'Paused', a DeliveryState this version does not know")]
+    [TestCase("a delivery in an unknown state", "'Paused': this version knows no such delivery state")]
     [TestCase("no conversation key", "no field 'key'")]
     [TestCase("opened as text", "its field 'opened' is text, not a time")]
     [TestCase("opened before year 1", "its field 'opened' is -5, not a time")]
-    [TestCase("type given as a number in text", "'7', a ConversationType this version does not know")]
-    [TestCase("type given as a combination", "'OneToOne, GroupChat', a ConversationType this version does not know")]
-    [TestCase("type with a newline", "'Group?Chat', a ConversationType")]
-    [TestCase("event text that is a number", "its field 'text' is a Int32, not text")]
+    [TestCase("type given as a number in text", "'7': this version knows no such conversation type")]
+    [TestCase("type given as a combination", "'OneToOne, GroupChat': this version knows no such conversation type")]
+    [TestCase("type with a newline", "'Group?Chat': this version knows no such conversation type")]
+    [TestCase("event text that is a number", "its field 'text' is a 32-bit number, not text")]
     [TestCase("event status codes that are text", "its field 'status' item 0 is text, not a status code")]
     [TestCase("event without a sender", "no field 'from'")]
     [TestCase("event without a kind", "no field 'kind'")]
@@ -262,8 +262,8 @@ public sealed class SpoolQuarantineTests
         Assert.That(reopened.Undelivered(), Has.Count.EqualTo(1));
         var quarantined = reopened.Quarantined();
         Assert.That(quarantined.Select(q => q.TranscriptId), Is.EquivalentTo(new[] { archived, "4711" }));
-        Assert.That(quarantined.Single(q => q.TranscriptId == archived).Problem, Does.Contain("'Archived', a TranscriptState"));
-        Assert.That(quarantined.Single(q => q.TranscriptId == "4711").Problem, Does.Contain("its field '_id' is a Int32, not text"));
+        Assert.That(quarantined.Single(q => q.TranscriptId == archived).Problem, Does.Contain("'Archived': this version knows no such transcript state"));
+        Assert.That(quarantined.Single(q => q.TranscriptId == "4711").Problem, Does.Contain("its field '_id' is a 32-bit number, not text"));
         Assert.That(reopened.ReleaseQuarantined("4711").Single().Released, Is.False);
     }
 
@@ -332,7 +332,7 @@ public sealed class SpoolQuarantineTests
             Assert.That(await dispatcher.DeliverDueAsync(CancellationToken.None), Is.EqualTo(1));
             Assert.That(delivered.Single().Id, Is.EqualTo(good));
             var quarantined = reopened.Quarantined().Single();
-            Assert.That(quarantined.Problem, Does.Contain("'Poll', a EventKind this version does not know"));
+            Assert.That(quarantined.Problem, Does.Contain("'Poll': this version knows no such event kind"));
             Assert.That(quarantined.Advice, Is.EqualTo(SpoolRecordException.UnknownAdvice));
             Assert.That(quarantined.Conversation, Does.Contain("alice@example.test bob0@example.test"), "the sealed key is opened for the listing");
         }
