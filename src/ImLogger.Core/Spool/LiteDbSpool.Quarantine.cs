@@ -184,9 +184,13 @@ public sealed partial class LiteDbSpool
     /// <summary>The quarantined transcripts, oldest first, with what is known of each (for <c>imlogger spool status</c>).</summary>
     public IReadOnlyList<QuarantinedTranscript> Quarantined() => Read(() =>
         QuarantineRecords.FindAll().ToList()
-            .Select(entry => Describe(entry, _transcripts.FindById(entry[Q_TranscriptId])))
+            .Select(entry => Describe(entry, _transcripts.FindById(TranscriptIdOf(entry))))
             .OrderBy(q => q.SinceUtc).ThenBy(q => q.TranscriptId, StringComparer.Ordinal)
             .ToList());
+
+    /// <summary>The quarantined transcript's _id as stored (any BSON type); the entry's own id if that is lost.</summary>
+    private static BsonValue TranscriptIdOf(BsonDocument entry) =>
+        entry.TryGetValue(Q_TranscriptId, out var id) && !id.IsNull && !id.IsMinValue && !id.IsMaxValue ? id : entry[F_Id];
 
     /// <summary>How many transcripts are quarantined (for <c>imlogger report</c>).</summary>
     public int QuarantinedCount() => Read(() => QuarantinedIds().Count);
@@ -241,7 +245,7 @@ public sealed partial class LiteDbSpool
             foreach (var entry in entries)
             {
                 var id = IdText(entry[F_Id]);
-                var doc = _transcripts.FindById(entry[Q_TranscriptId]);
+                var doc = _transcripts.FindById(TranscriptIdOf(entry));
                 if (doc is null)
                 {
                     quarantine.Delete(entry[F_Id]);

@@ -268,6 +268,36 @@ public sealed class SpoolQuarantineTests
     }
 
     [Test]
+    public void ADamagedQuarantineEntry_StillListsAndReleases()
+    {
+        string bad;
+        using (var spool = Open())
+        {
+            bad = Store(spool, "from the future", 0);
+            Assert.That(spool.Undelivered(), Has.Count.EqualTo(1));
+        }
+        EditHeader(bad, d => d["type"] = "Broadcast");
+        using (var spool = Open()) Assert.That(spool.Undelivered(), Is.Empty);
+        using (var db = new LiteDatabase(new ConnectionString { Filename = SpoolPath, Connection = ConnectionType.Direct }))
+        {
+            var quarantine = db.GetCollection("quarantine");
+            var entry = quarantine.FindById(bad);
+            entry.Remove("tid");
+            entry["problem"] = 12;
+            entry.Remove("since");
+            quarantine.Update(entry);
+        }
+        EditHeader(bad, d => d["type"] = "OneToOne");
+
+        using var reopened = Open();
+        var listed = reopened.Quarantined().Single();
+        Assert.That(listed.TranscriptId, Is.EqualTo(bad));
+        Assert.That(listed.State, Is.EqualTo("Pending"));
+        Assert.That(reopened.ReleaseQuarantined(bad).Single().Released, Is.True);
+        Assert.That(reopened.Undelivered().Single().Id, Is.EqualTo(bad));
+    }
+
+    [Test]
     public void SpoolRetry_SkipsAnUnreadableTranscript_AndRequeuesTheDeadOnes()
     {
         string dead, broken;
