@@ -37,11 +37,15 @@ internal static partial class SpoolDocuments
 
     private static readonly FieldRule Number = v => v.IsInt32 || v.IsInt64 ? null : $"is {Describe(v)}, not a number";
 
-    private static FieldRule Name<T>() where T : struct, Enum => v =>
-        !v.IsString ? $"is {Describe(v)}, not the name of a {Words(typeof(T).Name)}"
-        // Enum.TryParse also takes "42" and "A, B": only the names this version writes are known.
-        : Enum.TryParse<T>(v.AsString, ignoreCase: false, out var parsed) && Enum.IsDefined(parsed) && parsed.ToString() == v.AsString ? null
-        : $"is '{Shown(v.AsString)}': this version knows no such {Words(typeof(T).Name)}";
+    private static FieldRule Name<T>() where T : struct, Enum
+    {
+        // Exactly the names this version writes: Enum.Parse would also take "42" and "A, B".
+        var names = Enum.GetNames<T>().ToHashSet(StringComparer.Ordinal);
+        return v =>
+            !v.IsString ? $"is {Describe(v)}, not the name of a {Words(typeof(T).Name)}"
+            : names.Contains(v.AsString) ? null
+            : $"is '{Shown(v.AsString)}': this version knows no such {Words(typeof(T).Name)}";
+    }
 
     private static FieldRule ArrayOf(FieldRule item) => v =>
     {
@@ -52,7 +56,7 @@ internal static partial class SpoolDocuments
         return null;
     };
 
-    private static FieldRule DocumentOf(IReadOnlyList<Field> fields) => v =>
+    private static FieldRule DocumentOf(Field[] fields) => v =>
         !v.IsDocument ? $"is {Describe(v)}, not a document" : Check(v.AsDocument, fields) is { } problem ? $"has {problem}" : null;
 
     private static readonly Field[] DeliveryFields =
@@ -75,6 +79,8 @@ internal static partial class SpoolDocuments
         new(F_EventCount, true, Count),
         new(F_Deliveries, true, ArrayOf(DocumentOf(DeliveryFields))),
     ];
+
+    private static readonly Field[] PlainKeyField = [new(F_Key, true, Text)];
 
     private static readonly Field[] EventFields =
     [
@@ -115,7 +121,7 @@ internal static partial class SpoolDocuments
         new(E_EncryptionScheme, false, Text),
     ];
 
-    private static string? Check(BsonDocument doc, IReadOnlyList<Field> fields)
+    private static string? Check(BsonDocument doc, Field[] fields)
     {
         foreach (var field in fields)
         {
@@ -135,7 +141,7 @@ internal static partial class SpoolDocuments
         if (Check(doc, HeaderFields) is { } problem) return problem;
         // The conversation key is stored plain, or sealed in an encrypted spool (checked when it is opened).
         var isSealed = doc.TryGetValue(F_KeySealed, out var sealedKey) && sealedKey.IsBinary;
-        return isSealed ? null : Check(doc, [new Field(F_Key, true, Text)]);
+        return isSealed ? null : Check(doc, PlainKeyField);
     }
 
     /// <summary>What is wrong with an (unsealed) event document for this version, or null when it can be read.</summary>
