@@ -67,18 +67,32 @@ internal sealed class AdapterWatchService : BackgroundService
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                if (!_connection.IsConnected)
+                // Restarts itself rather than stopping the service: a heartbeat or a check that fails stops no archiving, and
+                // the next tick (the heartbeat interval) is the backoff. A silent domain is still reported by the next check.
+                try
                 {
-                    _watch.Disconnected(); // the connection logs why, and reconnects
-                    continue;
+                    await TickAsync();
                 }
-                await SendHeartbeatsAsync();
-                Report(_watch.Check());
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    _logger.LogError("Watching the server side failed ({Problem}: {Message}); tried again at the next heartbeat", e.GetType().Name, e.Message);
+                }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
+    }
+
+    private async Task TickAsync()
+    {
+        if (!_connection.IsConnected)
+        {
+            _watch.Disconnected(); // the connection logs why, and reconnects
+            return;
+        }
+        await SendHeartbeatsAsync();
+        Report(_watch.Check());
     }
 
     /// <summary>An ERROR per silent domain when first found and every deadline after; a line when it answers again.</summary>

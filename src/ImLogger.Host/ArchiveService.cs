@@ -17,7 +17,7 @@ namespace ImLogger.Host;
 /// delivering closed transcripts. On stop, everything already read is spooled, open transcripts are
 /// closed and one last delivery pass runs.
 /// </summary>
-internal sealed class ArchiveService(
+internal sealed partial class ArchiveService(
     ImLoggerConfig config,
     Seats.SeatLedger seats,
     ComponentConnection connection,
@@ -42,6 +42,7 @@ internal sealed class ArchiveService(
     {
         var resumed = tracker.Resume();
         var undelivered = spool.Undelivered();
+        WarnOfQuarantine();
         logger.LogInformation(
             "ImLogger starting: component {Component}; {Users} logged user(s) in {Orgs} organization(s){ByDefault}; endpoints {Endpoints}; spool {Spool} ({Resumed} open conversation(s) resumed, {Undelivered} transcript(s) awaiting delivery)",
             config.Component, seats.Plan.LoggedCount, config.Organizations.Count,
@@ -56,6 +57,8 @@ internal sealed class ArchiveService(
         using var background = new CancellationTokenSource();
         var processing = Task.Run(() => ProcessAsync(queue.Reader), CancellationToken.None);
         var dispatching = dispatcher.RunAsync(background.Token);
+        StopIfItEnds(processing, "the spooling loop");
+        StopIfItEnds(dispatching, "the delivery loop");
         var closing = CloseIdleAsync(background.Token);
         try
         {
@@ -74,8 +77,9 @@ internal sealed class ArchiveService(
         }
         finally
         {
+            _stopping = true;
             queue.Writer.TryComplete();
-            await processing;                 // everything read from the server is in the spool
+            await Settled(processing);        // everything read from the server is in the spool (unless the loop failed: logged)
             var closed = tracker.CloseAll();  // graceful stop: open conversations become transcripts now
             logger.LogInformation("Stopping: {Spooled} event(s) spooled this run; {Closed} open transcript(s) closed for delivery", pipeline.SpooledCount, closed.Count);
             using (var lastPass = new CancellationTokenSource(TimeSpan.FromSeconds(15)))
@@ -87,6 +91,7 @@ internal sealed class ArchiveService(
             await Task.WhenAll(dispatching, closing).ContinueWith(_ => { }, TaskScheduler.Default);
             await connection.DisposeAsync();
         }
+        ThrowIfALoopFailed();
     }
 
     /// <summary>Classifies each batch once, then stores it, retrying the store until it succeeds: a spool

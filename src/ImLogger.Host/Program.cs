@@ -34,6 +34,9 @@ internal static class Program
                                                   forget a room learned to be encrypted (logged users may join it again)
           imlogger spool release-seat JID --config FILE
                                                   free the seat of a user seen at run time (logged by default)
+          imlogger spool release-quarantined [ID] --config FILE
+                                                  put quarantined transcripts (records this version could not read, listed
+                                                  by `spool status`) back to delivery once they read (after an upgrade)
 
         options:
           --config FILE      the ImLogger XML config (see config/imlogger.xml)
@@ -82,6 +85,13 @@ internal static class Program
         {
             await Console.Error.WriteLineAsync($"imlogger: config error: {e.Message}");
             return 1;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // Never a bare stack trace and exit code 0 or 134: say what failed, and exit with ServiceFaults.ExitCode.
+            await Console.Error.WriteLineAsync($"imlogger {args[0]}: unexpected error ({e.GetType().Name}: {e.Message}). Run it again; " +
+                                               "if it repeats, report it with this line (and, for `run`, the log above it).");
+            return ServiceFaults.ExitCode;
         }
     }
 

@@ -41,14 +41,24 @@ internal static class RunCommand
         builder.Logging.SetMinimumLevel(LogLevel.Trace);
         builder.Logging.AddNLog(logConfig);
         // The stop's budget: the tap drain (20 s at most), spooling what it read, one delivery pass (15 s); systemd allows 60 s.
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(55));
+        builder.Services.Configure<HostOptions>(o =>
+        {
+            o.ShutdownTimeout = TimeSpan.FromSeconds(55);
+            // A loop that fails stops the service (with exit code 70, ServiceFaults) rather than leaving it up without it.
+            o.BackgroundServiceExceptionBehavior = BackgroundServiceExceptionBehavior.StopHost;
+        });
         AddImLogger(builder.Services, config);
+        if (Environment.GetEnvironmentVariable(FaultDrillService.Variable) == "1") builder.Services.AddHostedService<FaultDrillService>();
 
-        using var host = builder.Build();
+        var host = builder.Build();
         var logger = host.Services.GetRequiredService<ILogger<ArchiveService>>();
+        int? faulted;
         try
         {
-            await host.RunAsync();
+            // RunAsync without its dispose, so the services can still be asked how their loops ended (ServiceFaults).
+            await host.StartAsync();
+            await host.WaitForShutdownAsync();
+            faulted = ServiceFaults.Report(host.Services, logger);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or LiteDB.LiteException or InvalidDataException)
         {
@@ -57,9 +67,12 @@ internal static class RunCommand
         }
         finally
         {
+            if (host is IAsyncDisposable asyncHost) await asyncHost.DisposeAsync();
+            else host.Dispose();
             NLog.LogManager.Shutdown();
         }
-        return Environment.ExitCode;
+        // A refused component (2) says more than the loop that failed with it.
+        return Environment.ExitCode != 0 ? Environment.ExitCode : faulted ?? 0;
     }
 
     /// <summary>How long a graceful stop in tap mode keeps reading what the server still sends.</summary>

@@ -12,25 +12,26 @@ namespace ImLogger.Host;
 /// <remarks>Run by the running service when there is one (through its control socket, <see cref="ControlSocket"/>),
 /// otherwise on the spool file directly. Exit codes: 0 done, 1 the spool cannot be opened or the transcript is unknown,
 /// 64 bad command line.</remarks>
-internal static class SpoolCommand
+internal static partial class SpoolCommand
 {
     public static int Run(ImLoggerConfig config, Arguments args, LiteDbSpool spool, Terminal terminal, RunningService? running)
     {
         var words = args.Positional;
-        if (words.Count == 0 || words[0] is not ("status" or "retry" or "show" or "rooms" or "forget-room" or "release-seat") || words.Count > 2
+        if (words.Count == 0 || words[0] is not ("status" or "retry" or "show" or "rooms" or "forget-room" or "release-seat" or "release-quarantined") || words.Count > 2
             || (words[0] is "show" or "forget-room" or "release-seat" && words.Count != 2) || (words[0] is "status" or "rooms" && words.Count != 1))
         {
-            terminal.Err.WriteLine("imlogger: use `spool status`, `spool retry [NAME]`, `spool show ID`, `spool rooms`, `spool forget-room JID` or `spool release-seat JID` (with --config FILE)");
+            terminal.Err.WriteLine("imlogger: use `spool status`, `spool retry [NAME]`, `spool show ID`, `spool rooms`, `spool forget-room JID`, `spool release-seat JID` or `spool release-quarantined [ID]` (with --config FILE)");
             return 64;
         }
         return words[0] switch
         {
-            "status" => Status(config, spool, terminal),
+            "status" => StatusWithQuarantine(config, spool, terminal),
+            "release-quarantined" => ReleaseQuarantined(spool, words.Count == 2 ? words[1] : null, terminal),
             "retry" => Retry(config, spool, words.Count == 2 ? words[1] : null, terminal),
             "rooms" => Rooms(config, spool, terminal),
             "forget-room" => ForgetRoom(config, spool, words[1].Trim().ToLowerInvariant(), terminal, running?.Policy),
             "release-seat" => ReleaseSeat(config, spool, words[1].Trim().ToLowerInvariant(), terminal, running?.Seats),
-            _ => Show(spool, words[1], terminal),
+            _ => ShowQuarantined(spool, words[1], terminal) ?? Show(spool, words[1], terminal),
         };
     }
 

@@ -260,10 +260,9 @@ public sealed class Dispatcher
             }
             catch (Spool.SpoolRecordException ex)
             {
-                // An altered or swapped record: never delivered as if it were the conversation, and never in the way of
-                // the others. The transcript is set aside as a dead letter that says why.
-                _spool.RecordFailure(header.Id, sink.Name, "quarantined: " + ex.Message, null, dead: true);
-                _logger.LogError("transcript {Id} is quarantined (not delivered to {Endpoint}): {Problem}", header.Id, sink.Name, ex.Message);
+                // An unreadable record (altered, or from a newer version): never delivered as if it were the conversation, and
+                // never in the way of the others. The spool quarantined the transcript (and logged it); the pass goes on.
+                _logger.LogDebug("transcript {Id} skipped for {Endpoint}: {Problem}", header.Id, sink.Name, ex.Problem);
                 continue;
             }
             if (transcript is null) continue; // delivered and deleted meanwhile

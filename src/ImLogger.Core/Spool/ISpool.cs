@@ -81,7 +81,8 @@ public interface ISpool : IDisposable
     /// Closing a transcript with no events deletes it.</summary>
     void Close(string transcriptId, DateTimeOffset closedUtc);
 
-    /// <summary>Transcripts still open (used at start-up to resume after a crash).</summary>
+    /// <summary>Transcripts still open (used at start-up to resume after a crash). Here and in the other listings, a
+    /// transcript with a record this version cannot read is quarantined and left out (<see cref="SpoolRecordException"/>).</summary>
     IReadOnlyList<TranscriptHeader> OpenTranscripts();
 
     /// <summary>Closed transcripts with a delivery to <paramref name="endpoint"/> in state Pending whose next attempt is due at <paramref name="nowUtc"/>, oldest first.</summary>
@@ -92,7 +93,8 @@ public interface ISpool : IDisposable
 
     /// <summary>The transcript with all its events, in order of receipt; null if unknown.</summary>
     /// <exception cref="SpoolRecordException">A record of the transcript cannot be read back as written (altered, swapped,
-    /// or under another key): the caller sets the transcript aside and goes on with the others.</exception>
+    /// under another key, or holding what this version does not know): the spool has quarantined the transcript, and the
+    /// caller goes on with the others.</exception>
     Transcript? Load(string transcriptId);
 
     /// <summary>Records that <paramref name="endpoint"/> confirmed delivery. When no endpoint is owed it any more,

@@ -294,9 +294,8 @@ public sealed partial class LiteDbSpool : ISpool
     }
 
     /// <inheritdoc />
-    public IReadOnlyList<TranscriptHeader> OpenTranscripts() => Read(() =>
-        _transcripts.Find(Query.EQ(F_State, nameof(TranscriptState.Open)))
-            .Select(d => ToHeader(d, _cipher)).OrderBy(h => h.OpenedUtc).ToList());
+    public IReadOnlyList<TranscriptHeader> OpenTranscripts() => ReadHeaders(
+        () => _transcripts.Find(Query.EQ(F_State, nameof(TranscriptState.Open))), headers => headers.OrderBy(h => h.OpenedUtc));
 
     /// <inheritdoc />
     public IReadOnlyList<TranscriptHeader> DueForDelivery(string endpoint, DateTimeOffset nowUtc, int max)
@@ -304,42 +303,23 @@ public sealed partial class LiteDbSpool : ISpool
         ArgumentException.ThrowIfNullOrEmpty(endpoint);
         if (max <= 0) return [];
         var now = nowUtc.UtcTicks;
-        return Read(() =>
-            _transcripts.Find(Query.EQ(F_State, nameof(TranscriptState.Pending)))
-                .Select(d => ToHeader(d, _cipher))
+        return ReadHeaders(
+            () => _transcripts.Find(Query.EQ(F_State, nameof(TranscriptState.Pending))),
+            headers => headers
                 .Where(h => h.Deliveries.Any(d => d.Endpoint == endpoint && d.State == DeliveryState.Pending
                                                   && (d.NextAttemptUtc is null || d.NextAttemptUtc.Value.UtcTicks <= now)))
                 .OrderBy(h => h.ClosedUtc).ThenBy(h => h.OpenedUtc).ThenBy(h => h.Id, StringComparer.Ordinal)
-                .Take(max)
-                .ToList());
+                .Take(max));
     }
 
     /// <inheritdoc />
-    public IReadOnlyList<TranscriptHeader> Undelivered() => Read(() =>
-        _transcripts.Find(Query.Not(F_State, nameof(TranscriptState.Open)))
-            .Select(d => ToHeader(d, _cipher)).OrderBy(h => h.ClosedUtc).ThenBy(h => h.OpenedUtc).ToList());
+    public IReadOnlyList<TranscriptHeader> Undelivered() => ReadHeaders(
+        () => _transcripts.Find(Query.Not(F_State, nameof(TranscriptState.Open))), headers => headers.OrderBy(h => h.ClosedUtc).ThenBy(h => h.OpenedUtc));
 
     /// <inheritdoc />
-    /// <exception cref="SpoolRecordException">One of the transcript's records fails authentication (encrypted spool).</exception>
-    public Transcript? Load(string transcriptId) => Read(() =>
-    {
-        var doc = _transcripts.FindById(transcriptId);
-        if (doc is null) return null;
-        var header = ToHeader(doc, _cipher, strict: true);
-        var events = _events.Find(Query.StartsWith(F_Id, EventKeyPrefix(transcriptId)))
-            .OrderBy(d => d[E_Sequence].AsInt32)
-            .Select(d => ToEvent(d, _cipher))
-            .ToList();
-        return new Transcript
-        {
-            Id = header.Id,
-            ConversationType = header.ConversationType,
-            ConversationKey = header.ConversationKey,
-            OpenedUtc = header.OpenedUtc,
-            ClosedUtc = header.ClosedUtc ?? header.LastEventUtc,
-            Events = events,
-        };
-    });
+    /// <exception cref="SpoolRecordException">One of the transcript's records cannot be read (fails authentication, or is not
+    /// what this version writes); the transcript is quarantined.</exception>
+    public Transcript? Load(string transcriptId) => LoadOrQuarantine(transcriptId);
 
     /// <inheritdoc />
     public void MarkDelivered(string transcriptId, string endpoint)
@@ -428,6 +408,7 @@ public sealed partial class LiteDbSpool : ISpool
         {
             foreach (var doc in _transcripts.Find(Query.EQ(F_State, nameof(TranscriptState.Pending))).ToList())
             {
+                if (IsQuarantined(doc) || HeaderProblem(doc) is not null) continue; // released with ReleaseQuarantined
                 var changed = false;
                 foreach (var delivery in doc[F_Deliveries].AsArray.Select(d => d.AsDocument))
                 {

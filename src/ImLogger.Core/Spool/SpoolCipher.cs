@@ -71,21 +71,3 @@ public sealed class SpoolCipher : IDisposable
     /// <inheritdoc />
     public void Dispose() => _aes.Dispose();
 }
-
-/// <summary>A spool record that cannot be read back as it was written (tampered with, swapped, or under another key).
-/// Its transcript is set aside (a dead letter with this message), and everything else goes on.</summary>
-public sealed class SpoolRecordException : Exception
-{
-    /// <summary>Creates the exception.</summary>
-    /// <param name="recordId">The record (e.g. "event:{transcript}:{sequence}").</param>
-    /// <param name="problem">What is wrong with it.</param>
-    public SpoolRecordException(string recordId, string problem)
-        : base($"spool record {recordId} cannot be read: {problem}. Its transcript is set aside as a dead letter; " +
-               "restore the spool from a backup if the file was changed, or configure the key file it was written with.")
-    {
-        RecordId = recordId;
-    }
-
-    /// <summary>The record that failed.</summary>
-    public string RecordId { get; }
-}

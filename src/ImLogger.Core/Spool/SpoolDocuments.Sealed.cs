@@ -16,7 +16,7 @@ internal static partial class SpoolDocuments
     /// <summary>The associated data of a transcript's sealed conversation key.</summary>
     public static string KeyRecordId(string transcriptId) => "transcript-key:" + transcriptId;
 
-    /// <summary>What a header shows for a conversation key that fails authentication (its transcript is set aside by
+    /// <summary>What a header shows for a conversation key that fails authentication (its transcript is quarantined by
     /// <see cref="LiteDbSpool.Load"/>, but listing the spool must go on).</summary>
     public const string UnreadableKey = "(unreadable: altered spool record)";
 
@@ -77,14 +77,15 @@ internal static partial class SpoolDocuments
 
     /// <summary>Reads a stored event document back.</summary>
     /// <exception cref="SpoolRecordException">The record fails authentication, its readable ids disagree with the sealed
-    /// ones, or it is not sealed in an encrypted spool (or sealed in a spool opened without a key).</exception>
+    /// ones, it is not sealed in an encrypted spool (or sealed in a spool opened without a key), or it is not an event this
+    /// version can read (<see cref="EventProblem"/>).</exception>
     public static ConversationEvent ToEvent(BsonDocument doc, SpoolCipher? cipher)
     {
         var key = doc[F_Id].AsString;
         var recordId = EventRecordId(key);
         var isSealed = doc.TryGetValue(E_Sealed, out var sealedValue) && sealedValue.IsBinary;
         if (cipher is null)
-            return isSealed ? throw new SpoolRecordException(recordId, "it is encrypted, and no key file is configured") : ToEvent(doc);
+            return isSealed ? throw new SpoolRecordException(recordId, "it is encrypted, and no key file is configured") : ReadEvent(doc, recordId);
         if (!isSealed) throw new SpoolRecordException(recordId, "it is not encrypted, in an encrypted spool: it was not written by ImLogger");
         BsonDocument inner;
         try
@@ -98,6 +99,6 @@ internal static partial class SpoolDocuments
         // The readable ids are what queries use: they must say what the sealed record says.
         if (inner[F_Id] != doc[F_Id] || inner[E_TranscriptId] != doc[E_TranscriptId] || inner[E_Sequence] != doc[E_Sequence] || inner[E_EventId] != doc[E_EventId])
             throw new SpoolRecordException(recordId, "its readable ids (transcript, sequence, event id) were changed");
-        return ToEvent(inner);
+        return ReadEvent(inner, recordId);
     }
 }

@@ -193,7 +193,7 @@ public sealed class SpoolEncryptionTests
         using var reopened = Open(SpoolPath, Key);
         var e = Assert.Throws<SpoolRecordException>(() => reopened.Load(id))!;
         Assert.That(e.RecordId, Is.EqualTo($"event:{id}:0000000001"));
-        Assert.That(e.Message, Does.Contain("fails authentication").And.Contain("dead letter"));
+        Assert.That(e.Message, Does.Contain("fails authentication").And.Contain("quarantined").And.Contain("release-quarantined"));
     }
 
     [Test]
@@ -235,7 +235,7 @@ public sealed class SpoolEncryptionTests
     }
 
     [Test]
-    public async Task AnAlteredTranscript_IsQuarantinedAsADeadLetter_AndTheOthersAreDelivered()
+    public async Task AnAlteredTranscript_IsQuarantined_AndTheOthersAreDelivered()
     {
         string bad, good;
         using (var spool = Open(SpoolPath, Key))
@@ -252,7 +252,8 @@ public sealed class SpoolEncryptionTests
             events.Update(doc);
         });
 
-        using var reopened = Open(SpoolPath, Key);
+        var spoolLog = new ListLogger<LiteDbSpool>();
+        using var reopened = new LiteDbSpool(SpoolPath, spoolLog, Key);
         var delivered = new List<Transcript>();
         var sink = new Mock<ITranscriptSink>();
         sink.SetupGet(s => s.Name).Returns("dir");
@@ -263,12 +264,15 @@ public sealed class SpoolEncryptionTests
 
         Assert.That(await dispatcher.DeliverDueAsync(CancellationToken.None), Is.EqualTo(1));
         Assert.That(delivered.Single().Id, Is.EqualTo(good));
-        var quarantined = reopened.Undelivered().Single();
-        Assert.That(quarantined.Id, Is.EqualTo(bad));
-        Assert.That(quarantined.Deliveries.Single().State, Is.EqualTo(DeliveryState.Dead));
-        Assert.That(quarantined.Deliveries.Single().LastError, Does.StartWith("quarantined: ").And.Contain("fails authentication"));
-        Assert.That(log.At(Microsoft.Extensions.Logging.LogLevel.Error), Has.Some.Contains($"transcript {bad} is quarantined"));
-        Assert.That(await dispatcher.DeliverDueAsync(CancellationToken.None), Is.Zero, "a dead letter is not tried again by itself");
+        Assert.That(reopened.Undelivered(), Is.Empty, "set aside: neither pending nor a dead letter (retrying cannot help)");
+        var quarantined = reopened.Quarantined().Single();
+        Assert.That(quarantined.TranscriptId, Is.EqualTo(bad));
+        Assert.That(quarantined.RecordId, Is.EqualTo($"event:{bad}:0000000000"));
+        Assert.That(quarantined.Problem, Does.Contain("fails authentication"));
+        Assert.That(quarantined.Conversation, Does.Contain("alice@example.test bob@example.test"));
+        Assert.That(spoolLog.At(Microsoft.Extensions.Logging.LogLevel.Error), Has.Some.Contains($"transcript {bad} is quarantined"));
+        Assert.That(await dispatcher.DeliverDueAsync(CancellationToken.None), Is.Zero, "a quarantined transcript is not tried again by itself");
+        Assert.That(reopened.ReleaseQuarantined(null).Single().Released, Is.False, "still altered: it stays");
     }
 
     [Test]
