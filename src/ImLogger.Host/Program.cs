@@ -31,11 +31,16 @@ internal static class Program
                                                   forget a room learned to be encrypted (logged users may join it again)
           imlogger spool release-seat JID --config FILE
                                                   free the seat of a user seen at run time (logged by default)
+          imlogger spool salvage --to NEWFILE --config FILE
+                                                  copy every readable record of a damaged spool into NEWFILE, count what
+                                                  was lost (the damaged spool is not changed); exit 0, 4 some lost, 1 none read
 
         options:
           --config FILE      the ImLogger XML config (see config/imlogger.xml)
           --log-config FILE  NLog config (default: nlog.config next to the program)
           --send-probe       test-endpoint: also send a message marked as a probe (not a transcript)
+          --accept-new-spool run: start although the spool is not the one its marker ({spool}.identity) names
+                             (missing, empty, replaced, older); what the old spool held is not there
 
         The spool, report and check-server commands are answered by the running `imlogger run` (through {spool}.sock beside the spool
         file, for its own user and root) or, when it is stopped, read the spool file themselves.
@@ -69,6 +74,7 @@ internal static class Program
                 "run" => await RunCommand.RunAsync(LoadConfig(parsed), parsed),
                 "prosody-config" => ProsodyConfigCommand.Run(LoadConfig(parsed), parsed),
                 "check-config" => CheckConfigCommand.Run(LoadConfig(parsed)),
+                "spool" when parsed.Positional is ["salvage", ..] => SpoolSalvageCommand.Run(LoadConfig(parsed), parsed, Terminal.Console),
                 "report" or "spool" or "check-server" => await ControlSocket.RunCommandAsync(LoadConfig(parsed), args, parsed),
                 "test-endpoint" => await TestEndpointCommand.RunAsync(LoadConfig(parsed), parsed),
                 _ => Unknown(args[0]),
@@ -106,11 +112,19 @@ internal sealed record Arguments(string? Config, string? LogConfig, string? Out)
     /// <summary>report: count activity from this UTC day on (YYYY-MM-DD).</summary>
     public string? Since { get; init; }
 
+    /// <summary>run: start although the spool is not the one its identity marker names.</summary>
+    public bool AcceptNewSpool { get; init; }
+
+    /// <summary>spool salvage: the new spool file.</summary>
+    public string? To { get; init; }
+
     public static Arguments Parse(string[] args)
     {
         string? config = null, logConfig = null, output = null;
         var positional = new List<string>();
         var sendProbe = false;
+        var acceptNewSpool = false;
+        string? to = null;
         string? org = null, since = null;
         for (var i = 0; i < args.Length; i++)
         {
@@ -123,10 +137,12 @@ internal sealed record Arguments(string? Config, string? LogConfig, string? Out)
                 case "--send-probe": sendProbe = true; break;
                 case "--org": org = Value(); break;
                 case "--since": since = Value(); break;
+                case "--accept-new-spool": acceptNewSpool = true; break;
+                case "--to": to = Value(); break;
                 case var word when !word.StartsWith('-'): positional.Add(word); break;
                 default: throw new ArgumentException($"unknown option '{args[i]}'");
             }
         }
-        return new Arguments(config, logConfig, output) { Positional = positional, SendProbe = sendProbe, Org = org, Since = since };
+        return new Arguments(config, logConfig, output) { Positional = positional, SendProbe = sendProbe, Org = org, Since = since, AcceptNewSpool = acceptNewSpool, To = to };
     }
 }
