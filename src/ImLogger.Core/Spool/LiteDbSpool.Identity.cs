@@ -34,6 +34,7 @@ public sealed partial class LiteDbSpool
     /// refused unless <paramref name="acceptNew"/>; then a stale log is moved aside so it is not replayed onto the new file.</summary>
     private SpoolMarker? CheckMarkerBeforeOpen(bool acceptNew)
     {
+        SpoolDamage.CheckBeforeOpen(_path, LogFileOf(_path));
         if (SpoolDamage.MarkedDamaged(_path))
             throw new InvalidDataException($"The spool '{_path}' has a damaged page (found while it was in use). {SpoolDamage.SalvageAdvice(_path)}");
         var marker = SpoolMarker.Read(_path);

@@ -28,7 +28,7 @@ public sealed record SpoolSalvageReport(
 public static class SpoolSalvage
 {
     private const string RebuildErrors = "_rebuild_errors";
-    private const string HeaderInfo = "** This is a LiteDB file **";
+    private const string HeaderInfo = SpoolDamage.HeaderInfo;
 
     /// <summary>Salvages <paramref name="source"/> into <paramref name="target"/> (which must not exist).</summary>
     /// <exception cref="IOException">The source is missing or in use by a running imlogger, or the target exists.</exception>
@@ -60,6 +60,11 @@ public static class SpoolSalvage
             if (File.Exists(LogOf(source))) Copy(LogOf(source), LogOf(target));
             using (var stream = new FileStream(target, FileMode.Open, FileAccess.ReadWrite, FileShare.None))
             {
+                // A file cut short: the pages its header counts are added as zeros, so the reader skips them one by one
+                // instead of refusing the whole file.
+                var pages = BitConverter.ToUInt32(header, SpoolDamage.LastPageIdOffset) + 1L;
+                if (stream.Length < pages * SpoolDamage.PageSize && pages <= 16 * (stream.Length / SpoolDamage.PageSize + 1))
+                    stream.SetLength(pages * SpoolDamage.PageSize); // (a count far beyond that is itself damage, not a cut)
                 stream.Position = SpoolDamage.InvalidStateOffset;
                 stream.WriteByte(1); // on the copy: LiteDB rebuilds a file so marked, record by record, when it opens it
             }
