@@ -1,4 +1,5 @@
 using ImLogger.Integration.Tests.Support;
+using static ImLogger.Integration.Tests.Support.ClientScenario;
 
 namespace ImLogger.Integration.Tests;
 
@@ -79,6 +80,41 @@ public class SpoolIdentityDrillTests
         {
             Directory.Delete(dir, recursive: true);
         }
+    }
+
+    [Test, CancelAfter(240_000)]
+    public async Task SpoolDeletedUnderTrafficLosesNothingOnceTheSavedCopyIsPutBack()
+    {
+        await using var world = await TapDeployment.StartAsync();
+        var first = world.RunImLogger("imlogger-1");
+        await ImLoggerProcess.WaitConnectedAsync(first);
+        await RunAsync(world.Prosody, world.Dir,
+            Connect("alice"), Connect("bob"),
+            Chat("alice", "bob", "one"), Expect("bob", "alice", "one"),
+            Chat("bob", "alice", "two"), Expect("alice", "bob", "two"));
+        await ImLoggerProcess.WaitSpooledAsync(first, 2);
+        File.Delete(world.SpoolPath);
+        Assert.That(await first.WaitForExitAsync(TimeSpan.FromSeconds(30)), Is.EqualTo(3), first.Output);
+        await first.DisposeAsync();
+
+        var (refused, output) = await ImLoggerProcess.CommandAsync(TapDeployment.Secret, "run", "--config", world.ConfigPath, "--log-config", Paths.NLogConfig);
+        Assert.That(refused, Is.EqualTo(1), output);
+        File.Move(Directory.GetFiles(world.Dir, "spool.db.deleted-*").Single(), world.SpoolPath);
+
+        await using var second = world.RunImLogger("imlogger-2");
+        await second.WaitForLineAsync(l => l.Contains("1 open conversation(s) resumed", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "the open conversation resumed from the saved copy");
+        await ImLoggerProcess.WaitConnectedAsync(second);
+        await RunAsync(world.Prosody, world.Dir,
+            Connect("alice"), Connect("bob"),
+            Chat("alice", "bob", "three"), Expect("bob", "alice", "three"));
+        await ImLoggerProcess.WaitSpooledAsync(second, 1);
+        Assert.That(await second.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero, second.Output);
+
+        var archived = world.Archived().Single();
+        var bodies = (archived.TextBody ?? "").ReplaceLineEndings("\n").Split('\n')
+            .Where(l => l.StartsWith('[') && !l.Contains("] [notice", StringComparison.Ordinal))
+            .Select(l => l[(l.LastIndexOf(':') + 2)..]).ToArray();
+        Assert.That(bodies, Is.EqualTo(new[] { "one", "two", "three" }));
     }
 
     /// <summary>A config whose component points at a free port where nothing listens: the spool is all this test needs.</summary>
