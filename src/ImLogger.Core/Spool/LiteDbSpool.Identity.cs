@@ -38,9 +38,22 @@ public sealed partial class LiteDbSpool
         if (SpoolDamage.MarkedDamaged(_path))
             throw new InvalidDataException($"The spool '{_path}' has a damaged page (found while it was in use). {SpoolDamage.SalvageAdvice(_path)}");
         var marker = SpoolMarker.Read(_path);
-        if (marker is null) return null;
         var state = !File.Exists(_path) ? "missing" : new FileInfo(_path).Length == 0 ? "empty (0 bytes)" : null;
         if (state is null) return marker;
+        if (marker is null)
+        {
+            // The marker went too (a whole folder emptied), but the watchdog's saved copy is still there.
+            var saved = Directory.Exists(Path.GetDirectoryName(_path))
+                ? Directory.GetFiles(Path.GetDirectoryName(_path)!, Path.GetFileName(_path) + ".*").Where(IsSavedCopy).Order(StringComparer.Ordinal).ToList()
+                : [];
+            if (saved.Count == 0) return null; // a first start
+            if (!acceptNew)
+                throw new SpoolIdentityException(
+                    $"The spool '{_path}' is {state} and its marker is gone, but a copy saved when it vanished is beside it: " +
+                    $"'{saved[^1]}'. Move that copy to '{_path}' and start again; only if it is not wanted, start with `imlogger run --accept-new-spool`.");
+            _logger.LogWarning("spool {Path} is {State}; starting a new spool (--accept-new-spool) although {Saved} holds the one that vanished", _path, state, saved[^1]);
+            return null;
+        }
         Refuse(marker, $"the spool '{_path}' is {state}", acceptNew);
         var log = LogFileOf(_path);
         if (File.Exists(log))
@@ -193,6 +206,12 @@ public sealed partial class LiteDbSpool
     {
         _damage ??= $"The spool '{_path}' has a damaged page ({e.Message}). {SpoolDamage.SalvageAdvice(_path)}";
         return new InvalidDataException(_damage, e);
+    }
+
+    private bool IsSavedCopy(string file)
+    {
+        var suffix = file[(_path.Length + 1)..];
+        return suffix.StartsWith("deleted-", StringComparison.Ordinal) || suffix.StartsWith("replaced-", StringComparison.Ordinal);
     }
 
     private void ThrowIfGone()

@@ -223,6 +223,22 @@ public sealed class SpoolIdentityTests
     }
 
     [Test]
+    public void FolderEmptiedButTheSavedCopyLeftIsRefusedNamingTheCopy()
+    {
+        var spool = Open(_path);
+        spool.AddSeenUser(new SeenUser("carol@example.test", Events.T0));
+        File.Delete(_path);
+        File.Delete(SpoolMarker.PathFor(_path));
+        Assert.That(spool.Watch(), Does.Contain("deleted"));
+        spool.Dispose();
+        var saved = Directory.GetFiles(_dir.Path, "spool.db.deleted-*").Single();
+        var e = Assert.Throws<SpoolIdentityException>(() => Open(_path))!;
+        Assert.That(e.Message, Does.Contain(saved));
+        using var accepted = Open(_path, accept: true);
+        Assert.That(accepted.SeenUsers(), Is.Empty);
+    }
+
+    [Test]
     public void ReplacedWhileOpenIsNoticed()
     {
         using var spool = Open(_path);
