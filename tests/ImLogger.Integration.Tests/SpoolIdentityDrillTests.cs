@@ -132,3 +132,77 @@ public class SpoolIdentityDrillTests
         return config;
     }
 }
+
+/// <summary><c>imlogger spool salvage</c> as the operator runs it, on a spool with one zeroed page.</summary>
+[TestFixture, NonParallelizable]
+public class SpoolSalvageCommandTests
+{
+    [Test, CancelAfter(120_000)]
+    public async Task SalvageCopiesEveryReadableTranscriptCountsTheLossAndLeavesTheSourceAlone()
+    {
+        var dir = Paths.TempDir("imlogger-salvage-");
+        try
+        {
+            var spool = Path.Combine(dir, "spool.db");
+            using (var s = new ImLogger.Spool.LiteDbSpool(spool, Microsoft.Extensions.Logging.Abstractions.NullLogger<ImLogger.Spool.LiteDbSpool>.Instance))
+            {
+                var t0 = DateTimeOffset.UtcNow;
+                for (var t = 0; t < 30; t++)
+                {
+                    var key = $"alice@example.test bob{t}@example.test";
+                    var header = s.OpenTranscript(ImLogger.Conversations.ConversationType.OneToOne, key, t0, ["a"]);
+                    s.Append(Enumerable.Range(0, 20).Select(i => new ImLogger.Spool.SpoolAppend(header.Id, new ImLogger.Conversations.ConversationEvent
+                    {
+                        Id = Guid.NewGuid().ToString("N"), ReceivedUtc = t0, Kind = ImLogger.Conversations.EventKind.Message,
+                        Direction = ImLogger.Conversations.Direction.Outgoing, ConversationType = ImLogger.Conversations.ConversationType.OneToOne,
+                        ConversationKey = key, From = "alice@example.test/x", To = $"bob{t}@example.test", SenderBareJid = "alice@example.test",
+                        Text = $"message {t}.{i} " + new string('x', 300), RawXml = "<message/>", LoggedUsers = ["alice@example.test"],
+                    })).ToList());
+                    s.Close(header.Id, t0);
+                }
+            }
+            // zero one page of events in the second half of the file
+            var bytes = File.ReadAllBytes(spool);
+            var page = Enumerable.Range(bytes.Length / 8192 / 2, bytes.Length / 8192 / 2)
+                .First(p => bytes[p * 8192 + 4] == 4 && bytes.AsSpan(p * 8192, 8192).IndexOf("message "u8) >= 0);
+            using (var stream = new FileStream(spool, FileMode.Open)) { stream.Position = page * 8192L; stream.Write(new byte[8192]); }
+            var before = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(spool)));
+            var config = WriteConfig(dir);
+
+            var target = Path.Combine(dir, "new", "spool.db");
+            var (code, output) = await ImLoggerProcess.CommandAsync("s", "spool", "salvage", "--to", target, "--config", config);
+            Assert.Multiple(() =>
+            {
+                Assert.That(code, Is.EqualTo(4), output);
+                Assert.That(output, Does.Contain("transcripts").And.Contain("30 record(s) read"));
+                Assert.That(output, Does.Match(@"events\s+\d{3} record\(s\) read"));
+                Assert.That(output, Does.Contain("event(s) readable"), "the transcripts that lost events are named");
+                Assert.That(Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(spool))), Is.EqualTo(before));
+            });
+
+            File.Move(spool, spool + ".damaged");
+            File.Move(target, spool);
+            var (status, listing) = await ImLoggerProcess.CommandAsync("s", "spool", "status", "--config", config);
+            Assert.That(status, Is.Zero, listing);
+            Assert.That(listing, Does.Contain("30 closed transcript(s)"));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private static string WriteConfig(string dir)
+    {
+        var config = Path.Combine(dir, "imlogger.xml");
+        File.WriteAllText(config, $"""
+            <imlogger>
+              <component jid="archive.example.test" port="{Paths.FreePort()}" secret-env="{ImLoggerProcess.SecretVariable}" />
+              <spool path="spool.db" />
+              <organization domain="example.test" endpoint="a" seats="10"><user jid="alice@example.test" /></organization>
+              <endpoints><directory name="a" path="archive" /></endpoints>
+            </imlogger>
+            """);
+        return config;
+    }
+}

@@ -520,7 +520,7 @@ public sealed partial class LiteDbSpool : ISpool
         lock (_gate)
         {
             if (_disposed) return;
-            if (!_wedged && _gone is null && _writesSinceMark > 0)
+            if (!_wedged && _gone is null && _damage is null && _writesSinceMark > 0)
             {
                 try { Advance(); }
                 catch (Exception e) when (e is LiteException or IOException) { _logger.LogDebug("spool generation not advanced at close: {Reason}", e.Message); }
