@@ -19,6 +19,7 @@ public sealed partial class LiteDbSpool
     private long _writesSinceMark;
     private FileStream? _watchHandle;
     private string? _gone;
+    private string? _watchedTarget;
     private string? _damage;
 
     /// <summary>True once the file was found deleted, replaced or damaged (<see cref="Watch"/>): no write can succeed in this run.</summary>
@@ -132,8 +133,18 @@ public sealed partial class LiteDbSpool
 
     /// <summary>Opened once the database is in place: the process's own handle on the file, to tell later whether the
     /// path still names it.</summary>
-    private void StartWatching() =>
+    private void StartWatching()
+    {
         _watchHandle = new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.None);
+        _watchedTarget = HandleTarget(); // the real path (a configured path may go through symbolic links)
+    }
+
+    /// <summary>Where the process's handle on the file now is, as Linux tells it ("... (deleted)" once unlinked); null elsewhere.</summary>
+    private string? HandleTarget()
+    {
+        var fd = $"/proc/self/fd/{_watchHandle!.SafeFileHandle.DangerousGetHandle()}";
+        return OperatingSystem.IsLinux() && File.Exists(fd) ? new FileInfo(fd).LinkTarget : null;
+    }
 
     /// <summary>Checks that the spool file is still the one this process opened, and records progress in the marker when
     /// there were writes. Call every second or so (the service's watchdog does).</summary>
@@ -167,14 +178,12 @@ public sealed partial class LiteDbSpool
     private string? FileProblem()
     {
         if (_watchHandle is null) return null;
-        string? now = null;
-        var fd = $"/proc/self/fd/{_watchHandle.SafeFileHandle.DangerousGetHandle()}";
-        if (OperatingSystem.IsLinux() && File.Exists(fd)) now = new FileInfo(fd).LinkTarget;
+        var now = HandleTarget();
         if (!File.Exists(_path))
-            return now is not null && !now.EndsWith(" (deleted)", StringComparison.Ordinal) && now != _path
+            return now is not null && !now.EndsWith(" (deleted)", StringComparison.Ordinal) && now != _watchedTarget
                 ? $"the spool file '{_path}' was moved to '{now}' while running"
                 : $"the spool file '{_path}' was deleted while running";
-        if (now is null || now == _path) return null;
+        if (now is null || now == _watchedTarget) return null;
         return now.EndsWith(" (deleted)", StringComparison.Ordinal)
             ? $"the spool file '{_path}' was replaced by another file while running"
             : $"the spool file '{_path}' was moved to '{now}' while running, and another file put in its place";
@@ -188,7 +197,7 @@ public sealed partial class LiteDbSpool
         try
         {
             var fd = $"/proc/self/fd/{_watchHandle!.SafeFileHandle.DangerousGetHandle()}";
-            if (!OperatingSystem.IsLinux() || !(new FileInfo(fd).LinkTarget?.EndsWith(" (deleted)", StringComparison.Ordinal) ?? false))
+            if (!(HandleTarget()?.EndsWith(" (deleted)", StringComparison.Ordinal) ?? false))
                 return ". Every later write is refused";
             using (var from = new FileStream(fd, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
             using (var to = OwnerOnlyFiles.Open(target, FileMode.CreateNew, FileAccess.Write))

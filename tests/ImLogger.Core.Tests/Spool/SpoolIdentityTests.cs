@@ -250,6 +250,19 @@ public sealed class SpoolIdentityTests
     }
 
     [Test]
+    public void SpoolReachedThroughASymbolicLinkIsNotTakenForMoved()
+    {
+        var real = Directory.CreateDirectory(_dir.File("real")).FullName;
+        var link = _dir.File("link");
+        Directory.CreateSymbolicLink(link, real);
+        using var spool = Open(Path.Combine(link, "spool.db"));
+        spool.AddSeenUser(new SeenUser("a@example.test", Events.T0));
+        Assert.That(spool.Watch(), Is.Null);
+        File.Delete(Path.Combine(real, "spool.db"));
+        Assert.That(spool.Watch(), Does.Contain("deleted"));
+    }
+
+    [Test]
     public void MovedWhileOpenSaysWhereItWent()
     {
         using var spool = Open(_path);
