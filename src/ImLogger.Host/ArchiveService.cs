@@ -80,10 +80,11 @@ internal sealed partial class ArchiveService(
             _stopping = true;
             queue.Writer.TryComplete();
             await Settled(processing);        // everything read from the server is in the spool (unless the loop failed: logged)
-            var closed = tracker.CloseAll();  // graceful stop: open conversations become transcripts now
-            logger.LogInformation("Stopping: {Spooled} event(s) spooled this run; {Closed} open transcript(s) closed for delivery", pipeline.SpooledCount, closed.Count);
-            using (var lastPass = new CancellationTokenSource(TimeSpan.FromSeconds(15)))
+            if (spool is not LiteDbSpool { Lost: true }) // a deleted or damaged spool takes no more writes (SpoolWatchService)
             {
+                var closed = tracker.CloseAll();  // graceful stop: open conversations become transcripts now
+                logger.LogInformation("Stopping: {Spooled} event(s) spooled this run; {Closed} open transcript(s) closed for delivery", pipeline.SpooledCount, closed.Count);
+                using var lastPass = new CancellationTokenSource(TimeSpan.FromSeconds(15));
                 try { await dispatcher.DeliverDueAsync(lastPass.Token); }
                 catch (OperationCanceledException) { logger.LogWarning("Delivery still pending at stop; it resumes at the next start"); }
             }
@@ -118,6 +119,8 @@ internal sealed partial class ArchiveService(
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
+                    // Unanswered (inline: the server's fail-closed refuses them); nothing more can be made durable in this run.
+                    if (spool is LiteDbSpool { Lost: true }) return;
                     var delay = TimeSpan.FromSeconds(Math.Min(30, attempt));
                     logger.Log(attempt == 1 || attempt % 30 == 0 ? LogLevel.Error : LogLevel.Debug,
                         "Cannot write {Count} event(s) to the spool {Spool} (attempt {Attempt}): {Reason}. Reading from the server is paused until it works; check free disk space and permissions.",

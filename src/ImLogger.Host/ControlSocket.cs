@@ -57,7 +57,18 @@ internal static class ControlSocket
         return SpoolOwnership.AsSpoolOwner(config.SpoolPath, () =>
         {
             if (SpoolKey.OpenForCommand(config) is not { } spool) return 1;
-            using (spool) return Commands[commandLine[0]](config, args, spool, Terminal.Console, null);
+            using (spool)
+            {
+                try
+                {
+                    return Commands[commandLine[0]](config, args, spool, Terminal.Console, null);
+                }
+                catch (InvalidDataException e) // a damaged page met on the way: the message says what to do (salvage)
+                {
+                    Console.Error.WriteLine($"imlogger: {e.Message}");
+                    return 1;
+                }
+            }
         });
     }
 

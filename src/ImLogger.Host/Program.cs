@@ -37,12 +37,17 @@ internal static class Program
           imlogger spool release-quarantined [ID] --config FILE
                                                   put quarantined transcripts (records this version could not read, listed
                                                   by `spool status`) back to delivery once they read (after an upgrade)
+          imlogger spool salvage --to NEWFILE --config FILE
+                                                  copy every readable record of a damaged spool into NEWFILE, count what
+                                                  was lost (the damaged spool is not changed); exit 0, 4 some lost, 1 none read
 
         options:
           --config FILE      the ImLogger XML config (see config/imlogger.xml)
           --log-config FILE  NLog config (default: nlog.config next to the program)
           --send-probe       test-endpoint: also send a message marked as a probe (not a transcript)
           --confirm          reload: apply the files as they are even if they stop logging most users
+          --accept-new-spool run: start although the spool is not the one its marker ({spool}.identity) names
+                             (missing, empty, replaced, older); what the old spool held is not there
 
         The spool, report and check-server commands are answered by the running `imlogger run` (through {spool}.sock beside the spool
         file, for its own user and root) or, when it is stopped, read the spool file themselves.
@@ -76,6 +81,7 @@ internal static class Program
                 "run" => await RunCommand.RunAsync(LoadConfig(parsed), parsed),
                 "prosody-config" => ProsodyConfigCommand.Run(LoadConfig(parsed), parsed),
                 "check-config" => CheckConfigCommand.Run(LoadConfig(parsed)),
+                "spool" when parsed.Positional is ["salvage", ..] => SpoolSalvageCommand.Run(LoadConfig(parsed), parsed, Terminal.Console),
                 "report" or "spool" or "check-server" or "reload" => await ControlSocket.RunCommandAsync(LoadConfig(parsed), args, parsed),
                 "test-endpoint" => await TestEndpointCommand.RunAsync(LoadConfig(parsed), parsed),
                 _ => Unknown(args[0]),
@@ -123,12 +129,20 @@ internal sealed record Arguments(string? Config, string? LogConfig, string? Out)
     /// <summary>report: count activity from this UTC day on (YYYY-MM-DD).</summary>
     public string? Since { get; init; }
 
+    /// <summary>run: start although the spool is not the one its identity marker names.</summary>
+    public bool AcceptNewSpool { get; init; }
+
+    /// <summary>spool salvage: the new spool file.</summary>
+    public string? To { get; init; }
+
     public static Arguments Parse(string[] args)
     {
         string? config = null, logConfig = null, output = null;
         var positional = new List<string>();
         var sendProbe = false;
         var confirm = false;
+        var acceptNewSpool = false;
+        string? to = null;
         string? org = null, since = null;
         for (var i = 0; i < args.Length; i++)
         {
@@ -142,10 +156,12 @@ internal sealed record Arguments(string? Config, string? LogConfig, string? Out)
                 case "--confirm": confirm = true; break;
                 case "--org": org = Value(); break;
                 case "--since": since = Value(); break;
+                case "--accept-new-spool": acceptNewSpool = true; break;
+                case "--to": to = Value(); break;
                 case var word when !word.StartsWith('-'): positional.Add(word); break;
                 default: throw new ArgumentException($"unknown option '{args[i]}'");
             }
         }
-        return new Arguments(config, logConfig, output) { Positional = positional, SendProbe = sendProbe, Confirm = confirm, Org = org, Since = since };
+        return new Arguments(config, logConfig, output) { Positional = positional, SendProbe = sendProbe, Confirm = confirm, Org = org, Since = since, AcceptNewSpool = acceptNewSpool, To = to };
     }
 }

@@ -47,7 +47,7 @@ internal static class RunCommand
             // A loop that fails stops the service (with exit code 70, ServiceFaults) rather than leaving it up without it.
             o.BackgroundServiceExceptionBehavior = BackgroundServiceExceptionBehavior.StopHost;
         });
-        AddImLogger(builder.Services, config);
+        AddImLogger(builder.Services, config, args.AcceptNewSpool);
         if (Environment.GetEnvironmentVariable(FaultDrillService.Variable) == "1") builder.Services.AddHostedService<FaultDrillService>();
 
         var host = builder.Build();
@@ -79,7 +79,7 @@ internal static class RunCommand
     internal static readonly TimeSpan TapDrainOnStop = TimeSpan.FromSeconds(20);
 
     /// <summary>The pipeline's stages, one singleton each, wired as DESIGN.md draws them.</summary>
-    internal static void AddImLogger(IServiceCollection services, ImLoggerConfig config)
+    internal static void AddImLogger(IServiceCollection services, ImLoggerConfig config, bool acceptNewSpool = false)
     {
         services.AddSingleton(config);
         // Who is logged and how is read per stanza from the holder, so a reload takes effect without a restart.
@@ -99,7 +99,8 @@ internal static class RunCommand
         });
         services.AddSingleton(sp => new ComponentConnection(
             sp.GetRequiredService<ComponentConnectionOptions>(), sp.GetRequiredService<ILogger<ComponentConnection>>(), sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton(sp => new LiteDbSpool(config.SpoolPath, sp.GetRequiredService<ILogger<LiteDbSpool>>(), SpoolKey.Read(config)));
+        services.AddSingleton(sp => new LiteDbSpool(config.SpoolPath, sp.GetRequiredService<ILogger<LiteDbSpool>>(), SpoolKey.Read(config), acceptNewSpool));
+        services.AddHostedService<SpoolWatchService>(); // deleted, replaced or damaged while running: stop, exit code 3
         services.AddSingleton<ISpool>(sp => sp.GetRequiredService<LiteDbSpool>());
         services.AddSingleton(sp => new EnvelopeDecoder(config.Organizations.SelectMany(o => o.Domains), config.Component.Jid, sp.GetRequiredService<TimeProvider>()));
         // Who holds a seat: the config in force plus the users seen so far (organizations logged by default).

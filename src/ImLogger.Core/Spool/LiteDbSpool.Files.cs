@@ -23,9 +23,7 @@ public sealed partial class LiteDbSpool
         }
         catch (IOException ex)
         {
-            throw new IOException(
-                $"The spool '{path}' is in use by another process (could not lock '{lockPath}': {ex.Message}). " +
-                "Stop the other imlogger instance, or give this one a different spool path.", ex);
+            throw SpoolLockProblem.Describe(path, lockPath, ex);
         }
         catch (UnauthorizedAccessException ex)
         {

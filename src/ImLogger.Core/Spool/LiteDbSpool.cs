@@ -71,9 +71,12 @@ public sealed partial class LiteDbSpool : ISpool
     /// <param name="key">The key file's text: the spool's records are sealed with AES-GCM (<see cref="SpoolCipher"/>); null
     /// for an unencrypted spool. An encrypted spool must be opened with the key it was created with; an unencrypted one, or
     /// one page-encrypted by an earlier version with this key, is converted at open.</param>
+    /// <param name="acceptNewSpool">Start even when the spool is not the one its identity marker names (missing, empty,
+    /// another, older): the operator's <c>--accept-new-spool</c>. See <see cref="SpoolMarker"/>.</param>
     /// <exception cref="IOException">The file is in use by another process, or cannot be created.</exception>
     /// <exception cref="InvalidDataException">The file is not a readable LiteDB database, or the key does not open it.</exception>
-    public LiteDbSpool(string path, ILogger<LiteDbSpool> logger, string? key = null)
+    /// <exception cref="SpoolIdentityException">The spool is not the one its marker names, and <paramref name="acceptNewSpool"/> is false.</exception>
+    public LiteDbSpool(string path, ILogger<LiteDbSpool> logger, string? key = null, bool acceptNewSpool = false)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         ArgumentNullException.ThrowIfNull(logger);
@@ -87,6 +90,7 @@ public sealed partial class LiteDbSpool : ISpool
         _lockFile = AcquireLock(_path);
         try
         {
+            var marker = CheckMarkerBeforeOpen(acceptNewSpool);
             NarrowEarlierFiles();
             _cipher = key is null ? null : new SpoolCipher(key);
             PrepareEncryption();
@@ -101,6 +105,8 @@ public sealed partial class LiteDbSpool : ISpool
                 _events.EnsureIndex(E_TranscriptId);
                 _events.EnsureIndex(E_EventId, unique: false);
                 _db.Checkpoint();
+                EnsureIdentity(marker, acceptNewSpool);
+                StartWatching();
             }
             catch (Exception ex) when (ex is LiteException or InvalidCastException or IndexOutOfRangeException or ArgumentException)
             {
@@ -109,6 +115,7 @@ public sealed partial class LiteDbSpool : ISpool
             }
             catch
             {
+                _watchHandle?.Dispose();
                 _db.Dispose();
                 throw;
             }
@@ -158,9 +165,7 @@ public sealed partial class LiteDbSpool : ISpool
         }
     }
 
-    private static InvalidDataException Corrupt(string path, Exception ex) => new(
-        $"The spool '{path}' is not a readable LiteDB database ({ex.Message}). Stop imlogger, move '{path}' and its " +
-        $"'-log' file aside (keep them: they may hold undelivered transcripts), and start again with an empty spool.", ex);
+    private static InvalidDataException Corrupt(string path, Exception ex) => SpoolDamage.Describe(path, LogFileOf(path), ex);
 
     /// <inheritdoc />
     public TranscriptHeader OpenTranscript(ConversationType type, string conversationKey, DateTimeOffset openedUtc, IReadOnlyList<string> endpoints)
@@ -432,6 +437,7 @@ public sealed partial class LiteDbSpool : ISpool
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
+            ThrowIfGone();
             ReopenIfWedged();
             if (!_db.BeginTrans()) throw new InvalidOperationException("LiteDB transaction already open on this thread.");
             try
@@ -439,7 +445,7 @@ public sealed partial class LiteDbSpool : ISpool
                 action();
                 _db.Commit();
             }
-            catch
+            catch (Exception e)
             {
                 try { _db.Rollback(); }
                 catch (Exception rollbackError)
@@ -449,10 +455,12 @@ public sealed partial class LiteDbSpool : ISpool
                     try { _db.Dispose(); }
                     catch (Exception disposeError) { _logger.LogDebug("closing the spool after a failed rollback: {Problem}", disposeError.Message); }
                 }
+                if (e is LiteException { ErrorCode: LiteException.INVALID_DATAFILE_STATE } damage) throw Damaged(damage);
                 throw;
             }
             // Commit put the pages into the OS page cache; the checkpoint copies them into the data file and fsyncs it.
             _db.Checkpoint();
+            _writesSinceMark++;
         }
     }
 
@@ -476,7 +484,14 @@ public sealed partial class LiteDbSpool : ISpool
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             ReopenIfWedged();
-            return query();
+            try
+            {
+                return query();
+            }
+            catch (LiteException e) when (e.ErrorCode == LiteException.INVALID_DATAFILE_STATE)
+            {
+                throw Damaged(e);
+            }
         }
     }
 
@@ -486,7 +501,13 @@ public sealed partial class LiteDbSpool : ISpool
         lock (_gate)
         {
             if (_disposed) return;
+            if (!_wedged && _gone is null && _damage is null && _writesSinceMark > 0)
+            {
+                try { Advance(); }
+                catch (Exception e) when (e is LiteException or IOException) { _logger.LogDebug("spool generation not advanced at close: {Reason}", e.Message); }
+            }
             _disposed = true;
+            _watchHandle?.Dispose();
             if (!_wedged) _db.Dispose();
             _cipher?.Dispose();
             _lockFile.Dispose();

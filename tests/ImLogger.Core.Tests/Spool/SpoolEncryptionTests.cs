@@ -307,7 +307,7 @@ public sealed class SpoolEncryptionTests
         Assert.That(File.ReadAllBytes(SpoolPath)[0], Is.Zero, "no page encryption any more");
         Assert.That(SealedWindowsAmongRepeatedBlocks(), Is.Zero);
         Assert.That(Contains(FilesOnDisk(), "quarterly"), Is.False);
-        Assert.That(Directory.GetFiles(_dir.Path).Select(Path.GetFileName), Is.EquivalentTo(new[] { "spool.db", "spool.db.lock" }), "no copy left behind");
+        Assert.That(Directory.GetFiles(_dir.Path).Select(Path.GetFileName), Is.EquivalentTo(new[] { "spool.db", "spool.db.lock", "spool.db.identity" }), "no copy left behind");
     }
 
     [Test]
@@ -332,7 +332,7 @@ public sealed class SpoolEncryptionTests
         File.WriteAllText(_dir.File("spool.db-log.sealing"), "partial");
 
         using (var spool = Open(SpoolPath, Key)) Assert.That(spool.Load(id)!.Events.Single().Text, Is.EqualTo(Secret));
-        Assert.That(Directory.GetFiles(_dir.Path).Select(Path.GetFileName), Is.EquivalentTo(new[] { "spool.db", "spool.db.lock" }));
+        Assert.That(Directory.GetFiles(_dir.Path).Select(Path.GetFileName), Is.EquivalentTo(new[] { "spool.db", "spool.db.lock", "spool.db.identity" }));
         Assert.That(Contains(FilesOnDisk(), Secret), Is.False);
     }
 
