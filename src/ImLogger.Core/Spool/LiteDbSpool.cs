@@ -101,6 +101,7 @@ public sealed partial class LiteDbSpool : ISpool
                 _events.EnsureIndex(E_TranscriptId);
                 _events.EnsureIndex(E_EventId, unique: false);
                 _db.Checkpoint();
+                EnsureQueue();
             }
             catch (Exception ex) when (ex is LiteException or InvalidCastException or IndexOutOfRangeException or ArgumentException)
             {
@@ -290,6 +291,7 @@ public sealed partial class LiteDbSpool : ISpool
             doc[F_State] = nameof(TranscriptState.Pending);
             doc[F_Closed] = Instant(closedUtc);
             _transcripts.Update(doc);
+            Enqueue(doc);
         });
     }
 
@@ -297,27 +299,6 @@ public sealed partial class LiteDbSpool : ISpool
     public IReadOnlyList<TranscriptHeader> OpenTranscripts() => Read(() =>
         _transcripts.Find(Query.EQ(F_State, nameof(TranscriptState.Open)))
             .Select(d => ToHeader(d, _cipher)).OrderBy(h => h.OpenedUtc).ToList());
-
-    /// <inheritdoc />
-    public IReadOnlyList<TranscriptHeader> DueForDelivery(string endpoint, DateTimeOffset nowUtc, int max)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(endpoint);
-        if (max <= 0) return [];
-        var now = nowUtc.UtcTicks;
-        return Read(() =>
-            _transcripts.Find(Query.EQ(F_State, nameof(TranscriptState.Pending)))
-                .Select(d => ToHeader(d, _cipher))
-                .Where(h => h.Deliveries.Any(d => d.Endpoint == endpoint && d.State == DeliveryState.Pending
-                                                  && (d.NextAttemptUtc is null || d.NextAttemptUtc.Value.UtcTicks <= now)))
-                .OrderBy(h => h.ClosedUtc).ThenBy(h => h.OpenedUtc).ThenBy(h => h.Id, StringComparer.Ordinal)
-                .Take(max)
-                .ToList());
-    }
-
-    /// <inheritdoc />
-    public IReadOnlyList<TranscriptHeader> Undelivered() => Read(() =>
-        _transcripts.Find(Query.Not(F_State, nameof(TranscriptState.Open)))
-            .Select(d => ToHeader(d, _cipher)).OrderBy(h => h.ClosedUtc).ThenBy(h => h.OpenedUtc).ToList());
 
     /// <inheritdoc />
     /// <exception cref="SpoolRecordException">One of the transcript's records fails authentication (encrypted spool).</exception>
@@ -359,6 +340,7 @@ public sealed partial class LiteDbSpool : ISpool
                 _logger.LogDebug("MarkDelivered: transcript {Id} was not owed to {Endpoint}", transcriptId, endpoint);
                 return;
             }
+            Dequeue(transcriptId, endpoint);
             if (remaining.Count == 0)
             {
                 _events.DeleteMany(Query.EQ(E_TranscriptId, transcriptId));
@@ -414,35 +396,8 @@ public sealed partial class LiteDbSpool : ISpool
                 delivery[D_Next] = Instant(nextAttemptUtc);
             }
             _transcripts.Update(doc);
+            QueueFailure(transcriptId, endpoint, delivery[D_Attempts].AsInt32, nextAttemptUtc, error, dead);
         });
-    }
-
-    /// <summary>Puts dead deliveries back to pending, due at once (the operator's <c>imlogger spool retry</c> after fixing the
-    /// endpoint): attempts start again from zero; the last error stays until the next attempt replaces it.</summary>
-    /// <param name="endpoint">Only this endpoint's dead letters; null for all.</param>
-    /// <returns>How many deliveries were requeued.</returns>
-    public int RequeueDead(string? endpoint)
-    {
-        var count = 0;
-        Write(() =>
-        {
-            foreach (var doc in _transcripts.Find(Query.EQ(F_State, nameof(TranscriptState.Pending))).ToList())
-            {
-                var changed = false;
-                foreach (var delivery in doc[F_Deliveries].AsArray.Select(d => d.AsDocument))
-                {
-                    if (delivery[D_State].AsString != nameof(DeliveryState.Dead)) continue;
-                    if (endpoint is not null && delivery[D_Endpoint].AsString != endpoint) continue;
-                    delivery[D_State] = nameof(DeliveryState.Pending);
-                    delivery[D_Attempts] = 0;
-                    delivery[D_Next] = BsonValue.Null;
-                    changed = true;
-                    count++;
-                }
-                if (changed) _transcripts.Update(doc);
-            }
-        });
-        return count;
     }
 
     /// <summary>Runs <paramref name="action"/> in one transaction, then makes it durable (see class remarks).</summary>
