@@ -101,6 +101,8 @@ public class ControlSocketTests
                 await gone.SendAsync(Encoding.UTF8.GetBytes("[\"report\"]\n"), SocketFlags.None, ct);
                 gone.Close(0);
             }
+            await imlogger.WaitForLineAsync(l => l.Contains("went away before its answer was read", StringComparison.Ordinal), TimeSpan.FromSeconds(30),
+                "the report's answer finding nobody (its slot free again)");
 
             // Up to the limit (16 at once; 12 idle held), then one more is told to try again, at once.
             for (var i = 0; i < 4; i++) idle.Add(await ConnectAsync(path, ct));
