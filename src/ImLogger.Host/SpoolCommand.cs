@@ -87,7 +87,7 @@ internal static class SpoolCommand
         // From the spool's delivery queue (counters and one index lookup per endpoint), not from the backlog itself: the
         // running service's ingest is not held up however many transcripts wait.
         var backlog = spool.Backlog().ToDictionary(b => b.Endpoint, StringComparer.Ordinal);
-        var open = spool.OpenTranscripts().Count;
+        var open = spool.OpenCount();
         terminal.Out.WriteLine($"spool {config.SpoolPath}: {open} open conversation(s), {spool.UndeliveredCount()} closed transcript(s) not yet delivered everywhere");
         var names = config.Endpoints.Select(e => e.Name).Concat(backlog.Keys).Distinct(StringComparer.Ordinal);
         terminal.Out.WriteLine($"  {"endpoint",-24} {"pending",8} {"dead",6}  oldest     next attempt / last error (of the oldest)");

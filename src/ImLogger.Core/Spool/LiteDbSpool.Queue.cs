@@ -15,6 +15,7 @@ public sealed partial class LiteDbSpool
     // Looked up on each use rather than kept in fields: the database is replaced when it is reopened after a failed write.
     private ILiteCollection<BsonDocument> Queue => _db.GetCollection(QueueCollection);
     private ILiteCollection<BsonDocument> QueueCounts => _db.GetCollection(QueueCountsCollection);
+    private ILiteCollection<BsonDocument> QueueTotals => _db.GetCollection(QueueTotalsCollection);
 
     /// <summary>Creates the queue's indexes and makes the queue agree with the transcript headers, which stay the record
     /// of each delivery: a spool written by a version without the queue gets one, and one written meanwhile by an older
@@ -25,8 +26,10 @@ public sealed partial class LiteDbSpool
         Queue.EnsureIndex(Q_Oldest);
         var expected = new Dictionary<string, BsonDocument>(StringComparer.Ordinal);
         var counts = new Dictionary<string, (string Endpoint, int Pending, int Dead)>(StringComparer.Ordinal);
+        var transcripts = 0;
         foreach (var doc in _transcripts.Find(Query.Not(F_State, nameof(TranscriptState.Open))))
         {
+            transcripts++;
             var id = doc[F_Id].AsString;
             var closed = doc[F_Closed].IsNull ? doc[F_LastEvent].AsInt64 : doc[F_Closed].AsInt64;
             foreach (var d in doc[F_Deliveries].AsArray)
@@ -49,12 +52,15 @@ public sealed partial class LiteDbSpool
         var stored = QueueCounts.FindAll().ToList();
         var countsAgree = stored.Count == counts.Count && stored.All(c =>
             counts.TryGetValue(c[F_Id].AsString, out var n) && n.Pending == c[C_Pending].AsInt32 && n.Dead == c[C_Dead].AsInt32);
-        if (stale.Count == 0 && expected.Count == 0 && countsAgree) return;
+        var totalAgrees = QueueTotals.FindById(T_Transcripts)?[T_Count] is { IsInt32: true } total && total.AsInt32 == transcripts;
+        if (stale.Count == 0 && expected.Count == 0 && countsAgree && totalAgrees) return;
 
         Write(() =>
         {
-            foreach (var id in stale) Queue.Delete(id);
-            foreach (var entry in expected.Values) Queue.Insert(entry);
+            var queue = Queue;
+            foreach (var id in stale) queue.Delete(id);
+            queue.InsertBulk(expected.Values);
+            QueueTotals.Upsert(new BsonDocument { [F_Id] = T_Transcripts, [T_Count] = transcripts });
             QueueCounts.DeleteAll();
             foreach (var (key, (endpoint, p, n)) in counts)
                 QueueCounts.Insert(new BsonDocument { [F_Id] = key, [C_Endpoint] = endpoint, [C_Pending] = p, [C_Dead] = n });
@@ -69,6 +75,7 @@ public sealed partial class LiteDbSpool
     {
         var id = header[F_Id].AsString;
         var closed = header[F_Closed].AsInt64;
+        CountTranscripts(1);
         foreach (var d in header[F_Deliveries].AsArray)
         {
             var delivery = ToDelivery(d.AsDocument);
@@ -89,13 +96,21 @@ public sealed partial class LiteDbSpool
     }
 
     /// <summary>Removes a delivered entry (inside the MarkDelivered transaction).</summary>
-    private void Dequeue(string transcriptId, string endpoint)
+    private void Dequeue(string transcriptId, string endpoint, bool lastOne)
     {
+        if (lastOne) CountTranscripts(-1);
         var entry = Queue.FindById(QueueId(transcriptId, endpoint));
         if (entry is null) return;
         Queue.Delete(entry[F_Id]);
         var dead = entry[Q_State].AsString == nameof(DeliveryState.Dead);
         Count(endpoint, dead ? 0 : -1, dead ? -1 : 0);
+    }
+
+    private void CountTranscripts(int change)
+    {
+        var total = QueueTotals.FindById(T_Transcripts) ?? new BsonDocument { [F_Id] = T_Transcripts, [T_Count] = 0 };
+        total[T_Count] = total[T_Count].AsInt32 + change;
+        QueueTotals.Upsert(total);
     }
 
     private void Count(string endpoint, int pending, int dead)
@@ -207,6 +222,10 @@ public sealed partial class LiteDbSpool
     public TranscriptHeader? Header(string transcriptId) => Read(() =>
         _transcripts.FindById(transcriptId) is { } doc ? ToHeader(doc, _cipher) : null);
 
-    /// <summary>How many closed transcripts are still owed to some endpoint (LiteDB counts them on the state index).</summary>
-    public int UndeliveredCount() => Read(() => _transcripts.Count(Query.Not(F_State, nameof(TranscriptState.Open))));
+    /// <summary>How many closed transcripts are still owed to some endpoint (a counter kept with the queue: LiteDB's Count
+    /// reads every document it counts).</summary>
+    public int UndeliveredCount() => Read(() => QueueTotals.FindById(T_Transcripts)?[T_Count].AsInt32 ?? 0);
+
+    /// <summary>How many transcripts are open (LiteDB reads each: bounded by the open conversations, not the backlog).</summary>
+    public int OpenCount() => Read(() => _transcripts.Count(Query.EQ(F_State, nameof(TranscriptState.Open))));
 }

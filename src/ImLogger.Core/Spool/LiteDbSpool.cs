@@ -340,7 +340,7 @@ public sealed partial class LiteDbSpool : ISpool
                 _logger.LogDebug("MarkDelivered: transcript {Id} was not owed to {Endpoint}", transcriptId, endpoint);
                 return;
             }
-            Dequeue(transcriptId, endpoint);
+            Dequeue(transcriptId, endpoint, lastOne: remaining.Count == 0);
             if (remaining.Count == 0)
             {
                 _events.DeleteMany(Query.EQ(E_TranscriptId, transcriptId));

@@ -29,6 +29,7 @@ internal static partial class SpoolDocuments
 {
     public const string QueueCollection = "queue";
     public const string QueueCountsCollection = "queueCounts";
+    public const string QueueTotalsCollection = "queueTotals";
 
     // queue entries
     public const string Q_Transcript = "t";
@@ -40,6 +41,10 @@ internal static partial class SpoolDocuments
     public const string Q_Error = "err";
     public const string Q_Due = "q";
     public const string Q_Oldest = "o";
+
+    // the one total: closed transcripts still owed to some endpoint
+    public const string T_Transcripts = "transcripts";
+    public const string T_Count = "n";
 
     // per-endpoint counters, maintained in the transaction that changes the queue
     public const string C_Endpoint = "e";

@@ -119,7 +119,9 @@ public sealed class DeliveryQueueTests
         _spool.MarkDelivered(first, "mail"); // repeated: counts unchanged
         Assert.That(Backlog("mail")!.Pending, Is.EqualTo(1));
 
+        Assert.That(_spool.UndeliveredCount(), Is.EqualTo(2), "first is still owed to dir");
         _spool.MarkDelivered(first, "dir");
+        Assert.That(_spool.UndeliveredCount(), Is.EqualTo(1));
         _spool.MarkDelivered(second, "mail");
         Assert.That(_spool.Backlog(), Is.Empty);
         Assert.That(_spool.UndeliveredCount(), Is.Zero);
@@ -178,6 +180,7 @@ public sealed class DeliveryQueueTests
         {
             Assert.That(db.DropCollection("queue"), Is.True);
             Assert.That(db.DropCollection("queueCounts"), Is.True);
+            Assert.That(db.DropCollection("queueTotals"), Is.True);
         }
 
         _spool = Open();
@@ -190,6 +193,7 @@ public sealed class DeliveryQueueTests
             new EndpointBacklog("mail", 2, 1) { OldestClosedUtc = T0.AddMinutes(1), OldestNextAttemptUtc = T0.AddMinutes(30), OldestAttempts = 1, OldestLastError = "timeout" },
         }));
         Assert.That(_spool.OpenTranscripts().Single().Id, Is.EqualTo(open.Id), "open transcripts are not queued");
+        Assert.That((_spool.UndeliveredCount(), _spool.OpenCount()), Is.EqualTo((3, 1)));
 
         _spool.MarkDelivered(fresh, "mail");
         _spool.RecordFailure(failed, "mail", "timeout", null, dead: true);
@@ -223,6 +227,7 @@ public sealed class DeliveryQueueTests
         }
 
         _spool = Open();
+        Assert.That(_spool.UndeliveredCount(), Is.EqualTo(2));
         Assert.That(Due("mail", T0.AddHours(1)), Is.EqualTo(new[] { open.Id }));
         Assert.That(Due("mail", T0.AddHours(3)), Is.EqualTo(new[] { open.Id, failed }));
         Assert.That(Backlog("mail"), Is.EqualTo(new EndpointBacklog("mail", 2, 0)
