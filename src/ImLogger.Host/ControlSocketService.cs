@@ -111,9 +111,10 @@ internal sealed class ControlSocketService(
     private async Task ServeAndReleaseAsync(Socket client, SemaphoreSlim slots, CancellationToken stoppingToken)
     {
         await Task.Yield(); // the accept loop goes back to accepting at once
+        string? unread = null;
         try
         {
-            using (client) await ServeAsync(client, stoppingToken);
+            using (client) unread = await ServeAsync(client, stoppingToken);
         }
         catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
         {
@@ -127,6 +128,8 @@ internal sealed class ControlSocketService(
         {
             slots.Release();
         }
+        // Logged once the slot is free again (a test waits for this line before filling the slots).
+        if (unread is not null) logger.LogDebug("Control socket: the operator's command went away before its answer was read ({Problem})", unread);
     }
 
     /// <summary>Tells a client beyond <see cref="ControlSocketOptions.MaxClients"/> to try again, without waiting for it.</summary>
@@ -149,7 +152,8 @@ internal sealed class ControlSocketService(
         }
     }
 
-    private async Task ServeAsync(Socket client, CancellationToken stoppingToken)
+    /// <returns>Why the answer could not be written, if the client went away; null otherwise.</returns>
+    private async Task<string?> ServeAsync(Socket client, CancellationToken stoppingToken)
     {
         await using var stream = new NetworkStream(client, ownsSocket: false);
         var output = new StringWriter();
@@ -166,13 +170,12 @@ internal sealed class ControlSocketService(
             catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
             {
                 logger.LogWarning("Control socket: a client sent no request within {Timeout} s; dropped", _options.RequestTimeout.TotalSeconds);
-                return;
+                return null;
             }
             catch (InvalidDataException e)
             {
                 logger.LogWarning("Control socket: {Problem}; refused", e.Message);
-                await ReplyAsync(stream, [], [$"imlogger: {e.Message}"], 64, stoppingToken);
-                return;
+                return await ReplyAsync(stream, [], [$"imlogger: {e.Message}"], 64, stoppingToken);
             }
         }
         try
@@ -210,10 +213,10 @@ internal sealed class ControlSocketService(
             errors.WriteLine($"imlogger: the command failed in the running service ({e.GetType().Name}: {e.Message}); its log has the details");
             code = 1;
         }
-        await ReplyAsync(stream, Lines(output), Lines(errors), code, stoppingToken);
+        return await ReplyAsync(stream, Lines(output), Lines(errors), code, stoppingToken);
     }
 
-    private async Task ReplyAsync(NetworkStream stream, IEnumerable<string> output, IEnumerable<string> errors, int code, CancellationToken stoppingToken)
+    private async Task<string?> ReplyAsync(NetworkStream stream, IEnumerable<string> output, IEnumerable<string> errors, int code, CancellationToken stoppingToken)
     {
         var reply = new StringBuilder();
         foreach (var l in output) reply.Append("1 ").Append(l).Append('\n');
@@ -224,10 +227,11 @@ internal sealed class ControlSocketService(
         try
         {
             await stream.WriteAsync(Encoding.UTF8.GetBytes(reply.ToString()), deadline.Token);
+            return null;
         }
         catch (Exception e) when (e is IOException or SocketException || (e is OperationCanceledException && !stoppingToken.IsCancellationRequested))
         {
-            logger.LogDebug("Control socket: the operator's command went away before its answer was read ({Problem})", e.Message);
+            return e.Message;
         }
     }
 

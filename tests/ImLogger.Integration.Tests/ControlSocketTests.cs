@@ -107,7 +107,7 @@ public class ControlSocketTests
             // Up to the limit (16 at once; 12 idle held), then one more is told to try again, at once.
             for (var i = 0; i < 4; i++) idle.Add(await ConnectAsync(path, ct));
             var (busyCode, busy) = await AskAsync(path, ct, "spool", "status");
-            Assert.That(busyCode, Is.EqualTo(75), busy);
+            Assert.That(busyCode, Is.EqualTo(75), () => busy + "\n" + string.Join('\n', imlogger.Lines.Where(l => l.Contains("Control socket", StringComparison.Ordinal))));
             Assert.That(busy, Does.Contain("already serving 16 commands; try again"));
 
             // The idle ones are dropped when the configured request timeout fires; then commands are served again.
