@@ -12,13 +12,14 @@ internal sealed record BenchOptions
     public int ReplayStanzas { get; init; } = 200_000;
     public int Conversations { get; init; } = 10_000;
     public int SpoolEvents { get; init; } = 1_000_000;
-    public HashSet<string> Sections { get; init; } = ["load", "replay", "memory"];
+    public HashSet<string> Sections { get; init; } = ["load", "replay", "memory", "backlog"];
+    public IReadOnlyList<int> BacklogSizes { get; init; } = [0, 10_000, 100_000];
     public bool Nagle { get; init; }
     public bool SkipInline { get; init; }
 
     public const string Usage = """
         imlogger-bench [options]     (run through ./bench.sh, which builds in Release first)
-          --only load,replay,memory  sections to run (default: all)
+          --only load,replay,memory,backlog  sections to run (default: all)
           --rates 500,1000,2000      fixed offered rates for the load section (msg/s)
           --seconds 5                seconds of load at each fixed rate
           --flat-out 20000           messages sent as fast as possible in the load section
@@ -26,6 +27,7 @@ internal sealed record BenchOptions
           --conversations 10000      open conversations for the memory section
           --spool-events 1000000     undelivered events in the spool for the memory section
           --no-inline                only Prosody alone and tap mode in the load section
+          --backlog 0,10000,100000   transcripts owed to a dead endpoint in the backlog section
           --nagle                    keep Prosody's default (Nagle on): adds ~40 ms steps to every mode's latency
         """;
 
@@ -44,6 +46,7 @@ internal sealed record BenchOptions
                 "--replay" => o with { ReplayStanzas = int.Parse(Value(), CultureInfo.InvariantCulture) },
                 "--conversations" => o with { Conversations = int.Parse(Value(), CultureInfo.InvariantCulture) },
                 "--spool-events" => o with { SpoolEvents = int.Parse(Value(), CultureInfo.InvariantCulture) },
+                "--backlog" => o with { BacklogSizes = Value().Split(',').Select(n => int.Parse(n, CultureInfo.InvariantCulture)).ToList() },
                 "--nagle" => o with { Nagle = true },
                 "--no-inline" => o with { SkipInline = true },
                 _ => throw new ArgumentException($"unknown option '{args[i]}'"),
@@ -90,6 +93,11 @@ internal static class Program
         {
             Console.Error.WriteLine("== memory: open conversations and a large spool");
             report.Append(Tables.Memory(await new MemoryBench(context, options).RunAsync()));
+        }
+        if (options.Sections.Contains("backlog"))
+        {
+            Console.Error.WriteLine("== backlog: ingest beside a dead endpoint's backlog");
+            report.Append(Tables.Backlog(await new BacklogBench(context, options).RunAsync()));
         }
         Console.WriteLine(report);
         return 0;

@@ -55,4 +55,17 @@ internal static class Tables
         }
         return s.ToString();
     }
+
+    public static string Backlog(IReadOnlyList<BacklogResult> results)
+    {
+        var s = new StringBuilder();
+        s.AppendLine().AppendLine("### Spool: one-event appends (an inline verdict's write) beside a dead endpoint's backlog");
+        s.AppendLine().AppendLine("| transcripts pending | first open ms | next open ms | DueForDelivery ms | status read ms | append p50 / p90 / p99 / max ms, dispatcher polling | append p50 / p90 / p99 / max ms, `spool status` back to back |");
+        s.AppendLine("|---|---|---|---|---|---|---|");
+        static string Q((int Count, double P50, double P90, double P99, double Max) q) =>
+            string.Create(Inv, $"{q.P50:0.00} / {q.P90:0.00} / {q.P99:0.00} / {q.Max:0.0}{(q.Count < 1000 ? $" ({q.Count} appends in 60 s)" : "")}");
+        foreach (var r in results)
+            s.AppendLine(Inv, $"| {r.Pending:N0} | {r.OpenMs:0} | {r.ReopenMs:0} | {r.DueMs:0.00} | {r.StatusMs:0.0} | {Q(r.AppendWithDispatcher)} | {Q(r.AppendWithStatus)} |");
+        return s.ToString();
+    }
 }

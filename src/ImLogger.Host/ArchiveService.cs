@@ -41,7 +41,7 @@ internal sealed partial class ArchiveService(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var resumed = tracker.Resume();
-        var undelivered = spool.Undelivered();
+        var undelivered = spool.Backlog().Sum(b => b.Pending + b.Dead);
         WarnOfQuarantine();
         logger.LogInformation(
             "ImLogger starting: component {Component}; {Users} logged user(s) in {Orgs} organization(s){ByDefault}; endpoints {Endpoints}; spool {Spool} ({Resumed} open conversation(s) resumed, {Undelivered} transcript(s) awaiting delivery)",
@@ -50,7 +50,7 @@ internal sealed partial class ArchiveService(
                 ? $" (logged by default: {string.Join(", ", config.Organizations.Where(o => o.LoggedByDefault).Select(o => $"{o.Name}, {seats.Plan.Organizations.First(s => s.Organization == o).Used} of {o.Seats} seat(s) taken"))})"
                 : "",
             string.Join(", ", config.Endpoints.Select(e => e.Name)),
-            config.SpoolPath, resumed, undelivered.Count);
+            config.SpoolPath, resumed, undelivered);
 
         // Bounded: when the spool falls behind, the reader stops reading and TCP pushes back on the server.
         var queue = Channel.CreateBounded<XElement>(new BoundedChannelOptions(4096) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });

@@ -31,7 +31,8 @@ internal sealed record Terminal(TextWriter Out, TextWriter Err)
 /// <remarks>
 /// Protocol, one request per connection: the client writes the command's arguments as one JSON array of strings and a
 /// newline; the server answers with lines "1 text" (standard output) and "2 text" (standard error), then "x N", the
-/// exit code. Requests are limited to 64 KiB and 10 seconds.
+/// exit code. Requests are limited to 64 KiB and must arrive within a few seconds (<see cref="ControlSocketOptions"/>);
+/// clients are served concurrently, so one that connects and sends nothing delays no one.
 /// </remarks>
 internal static class ControlSocket
 {
@@ -103,130 +104,5 @@ internal static class ControlSocket
         }
         await Console.Error.WriteLineAsync($"imlogger: the running service closed {path} before answering; see its log");
         return 1;
-    }
-}
-
-/// <summary>The running service's side of <see cref="ControlSocket"/>: one request at a time, each on the open spool
-/// and the config in force.</summary>
-internal sealed class ControlSocketService(ConfigHolder holder, LiteDbSpool spool, RunningService running, ILogger<ControlSocketService> logger) : BackgroundService
-{
-    private const int MaxRequestBytes = 64 * 1024;
-
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        var path = ControlSocket.PathFor(holder.Current);
-        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
-        {
-            // This process holds the spool's lock, so a socket file here is a leftover of a killed run.
-            File.Delete(path);
-            listener.Bind(new UnixDomainSocketEndPoint(path));
-            if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-            listener.Listen(8);
-        }
-        catch (Exception e) when (e is SocketException or IOException or UnauthorizedAccessException or ArgumentException)
-        {
-            logger.LogWarning("No control socket at {Path} ({Problem}): `imlogger report` and `imlogger spool` will need the service stopped", path, e.Message);
-            return;
-        }
-        logger.LogDebug("Control socket listening at {Path}", path);
-        try
-        {
-            while (!stoppingToken.IsCancellationRequested)
-            {
-                // An operator's command must never take the service down: whatever goes wrong is logged, and the next one is served.
-                try
-                {
-                    using var client = await listener.AcceptAsync(stoppingToken);
-                    await ServeAsync(client, stoppingToken);
-                }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    logger.LogWarning("Control socket: {Problem}", e.Message);
-                }
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
-        finally
-        {
-            try { File.Delete(path); }
-            catch (IOException) { }
-        }
-    }
-
-    private async Task ServeAsync(Socket client, CancellationToken stoppingToken)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        timeout.CancelAfter(TimeSpan.FromSeconds(10));
-        await using var stream = new NetworkStream(client, ownsSocket: false);
-        var output = new StringWriter();
-        var errors = new StringWriter();
-        int code;
-        try
-        {
-            var line = await ReadLineAsync(stream, timeout.Token);
-            var commandLine = JsonSerializer.Deserialize<string[]>(line) ?? [];
-            if (commandLine.Length == 0 || !ControlSocket.Commands.TryGetValue(commandLine[0], out var command))
-            {
-                errors.WriteLine($"imlogger: the control socket runs only {string.Join(", ", ControlSocket.Commands.Keys)}");
-                code = 64;
-            }
-            else
-            {
-                // Monitoring runs check-server every minute or so: not worth a line each time.
-                logger.Log(commandLine[0] == "check-server" ? LogLevel.Debug : LogLevel.Information,
-                    "Control socket: running `imlogger {Command}` for an operator", string.Join(' ', commandLine));
-                var args = Arguments.Parse(commandLine.Skip(1).ToArray());
-                code = await Task.Run(() => command(holder.Current, args, spool, new Terminal(output, errors), running), timeout.Token);
-            }
-        }
-        catch (Exception e) when (e is JsonException or ArgumentException or InvalidDataException)
-        {
-            errors.WriteLine($"imlogger: {e.Message}");
-            code = 64;
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            logger.LogWarning("Control socket: the operator's command failed: {Problem}", e.Message);
-            errors.WriteLine($"imlogger: the command failed in the running service ({e.GetType().Name}: {e.Message}); its log has the details");
-            code = 1;
-        }
-        catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
-        {
-            logger.LogWarning("Control socket: a request took more than 10 seconds to arrive or run; dropped");
-            return;
-        }
-        var reply = new StringBuilder();
-        foreach (var l in Lines(output)) reply.Append("1 ").Append(l).Append('\n');
-        foreach (var l in Lines(errors)) reply.Append("2 ").Append(l).Append('\n');
-        reply.Append("x ").Append(code).Append('\n');
-        try
-        {
-            await stream.WriteAsync(Encoding.UTF8.GetBytes(reply.ToString()), stoppingToken);
-        }
-        catch (IOException e)
-        {
-            logger.LogDebug("Control socket: the operator's command went away ({Problem})", e.Message);
-        }
-    }
-
-    private static IEnumerable<string> Lines(StringWriter w) =>
-        w.ToString().ReplaceLineEndings("\n").TrimEnd('\n') is { Length: > 0 } text ? text.Split('\n') : [];
-
-    private static async Task<string> ReadLineAsync(NetworkStream stream, CancellationToken ct)
-    {
-        var buffer = new byte[MaxRequestBytes];
-        var length = 0;
-        while (true)
-        {
-            var n = await stream.ReadAsync(buffer.AsMemory(length), ct);
-            if (n == 0) throw new IOException("the operator's command closed the connection before sending a request");
-            var newline = Array.IndexOf(buffer, (byte)'\n', length, n);
-            length += n;
-            if (newline >= 0) return Encoding.UTF8.GetString(buffer, 0, newline);
-            if (length == buffer.Length) throw new InvalidDataException($"request longer than {MaxRequestBytes} bytes");
-        }
     }
 }

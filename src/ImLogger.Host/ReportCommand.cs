@@ -97,7 +97,5 @@ internal static class ReportCommand
 
     /// <summary>Transcripts still owed to each endpoint: pending (will be retried) and dead (need the operator).</summary>
     private static Dictionary<string, (int Pending, int Dead)> Backlog(LiteDbSpool spool) =>
-        spool.Undelivered().SelectMany(h => h.Deliveries)
-            .GroupBy(d => d.Endpoint, StringComparer.Ordinal)
-            .ToDictionary(g => g.Key, g => (g.Count(d => d.State == DeliveryState.Pending), g.Count(d => d.State == DeliveryState.Dead)), StringComparer.Ordinal);
+        spool.Backlog().ToDictionary(b => b.Endpoint, b => (b.Pending, b.Dead), StringComparer.Ordinal);
 }

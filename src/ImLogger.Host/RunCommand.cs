@@ -138,7 +138,7 @@ internal static class RunCommand
         services.AddHostedService(sp => new ControlSocketService(holder, sp.GetRequiredService<LiteDbSpool>(),
             new RunningService(sp.GetRequiredService<CompliancePolicy>(), sp.GetRequiredService<SeatLedger>(), sp.GetRequiredService<AdapterWatch>(),
                 sp.GetRequiredService<ConfigReloadService>()),
-            sp.GetRequiredService<ILogger<ControlSocketService>>()));
+            sp.GetRequiredService<ILogger<ControlSocketService>>(), ControlSocketOptions.FromEnvironment()));
         services.AddSingleton(sp => new SeatsAnnouncer(holder, sp.GetRequiredService<ComponentConnection>(), sp.GetRequiredService<ILogger<SeatsAnnouncer>>()));
         services.AddSingleton(sp => new ConfigReloadService(holder, sp.GetRequiredService<SeatLedger>(), sp.GetRequiredService<SeatsAnnouncer>(),
             path => ConfigLoader.Load(path), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ConfigReloadService>>()));

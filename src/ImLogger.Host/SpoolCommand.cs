@@ -85,26 +85,23 @@ internal static partial class SpoolCommand
     private static int Status(ImLoggerConfig config, LiteDbSpool spool, Terminal terminal)
     {
         var now = DateTimeOffset.UtcNow;
-        var headers = spool.Undelivered();
-        var open = spool.OpenTranscripts().Count;
-        terminal.Out.WriteLine($"spool {config.SpoolPath}: {open} open conversation(s), {headers.Count} closed transcript(s) not yet delivered everywhere");
-        var names = config.Endpoints.Select(e => e.Name)
-            .Concat(headers.SelectMany(h => h.Deliveries.Select(d => d.Endpoint))).Distinct(StringComparer.Ordinal);
-        terminal.Out.WriteLine($"  {"endpoint",-24} {"pending",8} {"dead",6}  oldest     next attempt / last error");
+        // From the spool's delivery queue (counters and one index lookup per endpoint), not from the backlog itself: the
+        // running service's ingest is not held up however many transcripts wait.
+        var backlog = spool.Backlog().ToDictionary(b => b.Endpoint, StringComparer.Ordinal);
+        var open = spool.OpenCount();
+        terminal.Out.WriteLine($"spool {config.SpoolPath}: {open} open conversation(s), {spool.UndeliveredCount()} closed transcript(s) not yet delivered everywhere");
+        var names = config.Endpoints.Select(e => e.Name).Concat(backlog.Keys).Distinct(StringComparer.Ordinal);
+        terminal.Out.WriteLine($"  {"endpoint",-24} {"pending",8} {"dead",6}  oldest     next attempt / last error (of the oldest)");
         foreach (var name in names)
         {
-            var owed = headers.SelectMany(h => h.Deliveries.Where(d => d.Endpoint == name).Select(d => (Header: h, Delivery: d))).ToList();
-            var pending = owed.Count(o => o.Delivery.State == DeliveryState.Pending);
-            var dead = owed.Count(o => o.Delivery.State == DeliveryState.Dead);
-            var oldest = owed.Count == 0 ? "-" : Age(now - owed.Min(o => o.Header.ClosedUtc ?? o.Header.OpenedUtc));
+            var owed = backlog.GetValueOrDefault(name);
+            var oldest = owed?.OldestClosedUtc is { } closed ? Age(now - closed) : "-";
             var configured = config.Endpoints.Any(e => e.Name == name) ? "" : " (NOT CONFIGURED)";
-            var last = owed.Where(o => o.Delivery.LastError is not null).OrderByDescending(o => o.Delivery.Attempts).FirstOrDefault();
-            var note = last.Delivery is null ? ""
-                : (last.Delivery.NextAttemptUtc is { } next ? $"next {next.UtcDateTime:HH:mm:ss'Z'}; " : "") + Trim(last.Delivery.LastError!);
-            terminal.Out.WriteLine($"  {name + configured,-24} {pending,8} {dead,6}  {oldest,-10} {note}");
-            var copies = owed.Count(o => o.Delivery.CopyMayExistSinceUtc is not null);
-            if (copies > 0)
-                terminal.Out.WriteLine($"  {"",-24} {copies} transcript(s) may already be in this endpoint's archive (an attempt's outcome was unknown); " +
+            var note = owed?.OldestLastError is not { } error ? ""
+                : (owed.OldestNextAttemptUtc is { } next ? $"next {next.UtcDateTime:HH:mm:ss'Z'}; " : "") + Trim(error);
+            terminal.Out.WriteLine($"  {name + configured,-24} {owed?.Pending ?? 0,8} {owed?.Dead ?? 0,6}  {oldest,-10} {note}");
+            if (owed is { CopiesMayExist: > 0 } withCopies)
+                terminal.Out.WriteLine($"  {"",-24} {withCopies.CopiesMayExist} transcript(s) may already be in this endpoint's archive (an attempt's outcome was unknown); " +
                                        $"they are resent marked {SmtpSink.ResentHeader}, same Message-ID");
         }
         return 0;
@@ -113,7 +110,7 @@ internal static partial class SpoolCommand
     private static int Retry(ImLoggerConfig config, LiteDbSpool spool, string? endpoint, Terminal terminal)
     {
         if (endpoint is not null && config.Endpoints.All(e => e.Name != endpoint)
-            && spool.Undelivered().All(h => h.Deliveries.All(d => d.Endpoint != endpoint)))
+            && spool.Backlog().All(b => b.Endpoint != endpoint))
         {
             terminal.Err.WriteLine($"imlogger: no endpoint '{endpoint}' in the config or the spool");
             return 64;
@@ -126,7 +123,7 @@ internal static partial class SpoolCommand
 
     private static int Show(LiteDbSpool spool, string id, Terminal terminal)
     {
-        var header = spool.Undelivered().Concat(spool.OpenTranscripts()).FirstOrDefault(h => h.Id == id);
+        var header = spool.Header(id);
         Transcript? transcript;
         try
         {

@@ -211,10 +211,9 @@ public sealed class Dispatcher
     private void ReportUnknownEndpoints(TimeSpan? repeatAfter)
     {
         var known = _sinks.Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
-        var owed = _spool.Undelivered()
-            .SelectMany(h => h.Deliveries.Where(d => d.State == DeliveryState.Pending && !known.Contains(d.Endpoint)))
-            .GroupBy(d => d.Endpoint, StringComparer.Ordinal)
-            .Select(g => (Endpoint: g.Key, Count: g.Count()));
+        var owed = _spool.Backlog()
+            .Where(b => b.Pending > 0 && !known.Contains(b.Endpoint))
+            .Select(b => (b.Endpoint, Count: b.Pending));
         var now = _time.GetUtcNow();
         foreach (var (endpoint, count) in owed)
         {

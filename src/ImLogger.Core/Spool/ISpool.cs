@@ -85,11 +85,17 @@ public interface ISpool : IDisposable
     /// transcript with a record this version cannot read is quarantined and left out (<see cref="SpoolRecordException"/>).</summary>
     IReadOnlyList<TranscriptHeader> OpenTranscripts();
 
-    /// <summary>Closed transcripts with a delivery to <paramref name="endpoint"/> in state Pending whose next attempt is due at <paramref name="nowUtc"/>, oldest first.</summary>
+    /// <summary>Closed transcripts with a delivery to <paramref name="endpoint"/> in state Pending whose next attempt is due at
+    /// <paramref name="nowUtc"/>, at most <paramref name="max"/>: first those never tried (oldest closed first), then retries by next attempt.</summary>
     IReadOnlyList<TranscriptHeader> DueForDelivery(string endpoint, DateTimeOffset nowUtc, int max);
 
-    /// <summary>All transcripts that are not open (pending and dead deliveries), for status and reports.</summary>
+    /// <summary>All transcripts that are not open (pending and dead deliveries), oldest closed first. Reads every header:
+    /// for tests and for looking one up; status, reports and the dispatcher use <see cref="Backlog"/>.</summary>
     IReadOnlyList<TranscriptHeader> Undelivered();
+
+    /// <summary>Per endpoint owed anything, its pending and dead deliveries and its oldest transcript, without reading the
+    /// backlog.</summary>
+    IReadOnlyList<EndpointBacklog> Backlog();
 
     /// <summary>The transcript with all its events, in order of receipt; null if unknown.</summary>
     /// <exception cref="SpoolRecordException">A record of the transcript cannot be read back as written (altered, swapped,
@@ -143,4 +149,26 @@ public sealed record UserActivity(string User, long Captured, long Refused, Date
     /// archived one (a user on an unapproved client, say). Null when the last stanza they sent was archived.</summary>
     public string? BlockedBy =>
         LastRefusal is { } r && (LastCapturedUtc is not { } c || r.AtUtc > c) ? r.Rule : null;
+}
+
+/// <summary>What one endpoint is owed, from the spool's delivery queue (counters and one index lookup: cheap whatever the backlog).</summary>
+/// <param name="Endpoint">The endpoint's name.</param>
+/// <param name="Pending">Closed transcripts waiting for (or retrying) delivery to it.</param>
+/// <param name="Dead">Its dead letters: retries exhausted or a permanent failure.</param>
+public sealed record EndpointBacklog(string Endpoint, int Pending, int Dead)
+{
+    /// <summary>Close time of the oldest transcript owed to it (pending or dead).</summary>
+    public DateTimeOffset? OldestClosedUtc { get; init; }
+
+    /// <summary>That oldest transcript's next attempt, if one is scheduled.</summary>
+    public DateTimeOffset? OldestNextAttemptUtc { get; init; }
+
+    /// <summary>Attempts made at that oldest transcript.</summary>
+    public int OldestAttempts { get; init; }
+
+    /// <summary>The last error of that oldest transcript's delivery, if it failed.</summary>
+    public string? OldestLastError { get; init; }
+
+    /// <summary>Transcripts owed to it of which a copy may already be in its archive (an attempt's outcome was unknown).</summary>
+    public int CopiesMayExist { get; init; }
 }

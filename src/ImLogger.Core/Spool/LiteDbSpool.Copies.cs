@@ -22,6 +22,11 @@ public sealed partial class LiteDbSpool
             if (delivery.TryGetValue(D_CopyMayExist, out var since) && !since.IsNull) return;
             delivery[D_CopyMayExist] = Instant(atUtc);
             _transcripts.Update(doc);
+            if (Queue.FindById(QueueId(transcriptId, endpoint)) is { } entry)
+            {
+                entry[Q_Copy] = EndpointKey(endpoint);
+                Queue.Update(entry);
+            }
         });
     }
 }

@@ -289,6 +289,7 @@ public sealed partial class LiteDbSpool
         doc[F_State] = nameof(TranscriptState.Pending);
         doc[F_Closed] = doc[F_LastEvent];
         _transcripts.Update(doc);
+        Enqueue(doc); // an open transcript had nothing in the delivery queue
         return "readable again; it was open, so it is closed at its last event and delivered at the next pass";
     }
 }

@@ -106,6 +106,7 @@ public sealed partial class LiteDbSpool : ISpool
                 _events.EnsureIndex(E_EventId, unique: false);
                 _db.Checkpoint();
                 EnsureIdentity(marker, acceptNewSpool);
+                EnsureQueue();
                 StartWatching();
             }
             catch (Exception ex) when (ex is LiteException or InvalidCastException or IndexOutOfRangeException or ArgumentException)
@@ -295,31 +296,13 @@ public sealed partial class LiteDbSpool : ISpool
             doc[F_State] = nameof(TranscriptState.Pending);
             doc[F_Closed] = Instant(closedUtc);
             _transcripts.Update(doc);
+            Enqueue(doc);
         });
     }
 
     /// <inheritdoc />
     public IReadOnlyList<TranscriptHeader> OpenTranscripts() => ReadHeaders(
         () => _transcripts.Find(Query.EQ(F_State, nameof(TranscriptState.Open))), headers => headers.OrderBy(h => h.OpenedUtc));
-
-    /// <inheritdoc />
-    public IReadOnlyList<TranscriptHeader> DueForDelivery(string endpoint, DateTimeOffset nowUtc, int max)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(endpoint);
-        if (max <= 0) return [];
-        var now = nowUtc.UtcTicks;
-        return ReadHeaders(
-            () => _transcripts.Find(Query.EQ(F_State, nameof(TranscriptState.Pending))),
-            headers => headers
-                .Where(h => h.Deliveries.Any(d => d.Endpoint == endpoint && d.State == DeliveryState.Pending
-                                                  && (d.NextAttemptUtc is null || d.NextAttemptUtc.Value.UtcTicks <= now)))
-                .OrderBy(h => h.ClosedUtc).ThenBy(h => h.OpenedUtc).ThenBy(h => h.Id, StringComparer.Ordinal)
-                .Take(max));
-    }
-
-    /// <inheritdoc />
-    public IReadOnlyList<TranscriptHeader> Undelivered() => ReadHeaders(
-        () => _transcripts.Find(Query.Not(F_State, nameof(TranscriptState.Open))), headers => headers.OrderBy(h => h.ClosedUtc).ThenBy(h => h.OpenedUtc));
 
     /// <inheritdoc />
     /// <exception cref="SpoolRecordException">One of the transcript's records cannot be read (fails authentication, or is not
@@ -344,6 +327,7 @@ public sealed partial class LiteDbSpool : ISpool
                 _logger.LogDebug("MarkDelivered: transcript {Id} was not owed to {Endpoint}", transcriptId, endpoint);
                 return;
             }
+            Dequeue(transcriptId, endpoint, lastOne: remaining.Count == 0);
             if (remaining.Count == 0)
             {
                 _events.DeleteMany(Query.EQ(E_TranscriptId, transcriptId));
@@ -399,36 +383,8 @@ public sealed partial class LiteDbSpool : ISpool
                 delivery[D_Next] = Instant(nextAttemptUtc);
             }
             _transcripts.Update(doc);
+            QueueFailure(transcriptId, endpoint, delivery[D_Attempts].AsInt32, nextAttemptUtc, error, dead);
         });
-    }
-
-    /// <summary>Puts dead deliveries back to pending, due at once (the operator's <c>imlogger spool retry</c> after fixing the
-    /// endpoint): attempts start again from zero; the last error stays until the next attempt replaces it.</summary>
-    /// <param name="endpoint">Only this endpoint's dead letters; null for all.</param>
-    /// <returns>How many deliveries were requeued.</returns>
-    public int RequeueDead(string? endpoint)
-    {
-        var count = 0;
-        Write(() =>
-        {
-            foreach (var doc in _transcripts.Find(Query.EQ(F_State, nameof(TranscriptState.Pending))).ToList())
-            {
-                if (IsQuarantined(doc) || HeaderProblem(doc) is not null) continue; // released with ReleaseQuarantined
-                var changed = false;
-                foreach (var delivery in doc[F_Deliveries].AsArray.Select(d => d.AsDocument))
-                {
-                    if (delivery[D_State].AsString != nameof(DeliveryState.Dead)) continue;
-                    if (endpoint is not null && delivery[D_Endpoint].AsString != endpoint) continue;
-                    delivery[D_State] = nameof(DeliveryState.Pending);
-                    delivery[D_Attempts] = 0;
-                    delivery[D_Next] = BsonValue.Null;
-                    changed = true;
-                    count++;
-                }
-                if (changed) _transcripts.Update(doc);
-            }
-        });
-        return count;
     }
 
     /// <summary>Runs <paramref name="action"/> in one transaction, then makes it durable (see class remarks).</summary>
