@@ -33,6 +33,7 @@ public sealed class Dispatcher
     private readonly Dictionary<string, DateTimeOffset> _unknownReported = new(StringComparer.Ordinal);
     private readonly object _unknownGate = new();
     private readonly ResiliencePipeline _quickRetry;
+    private readonly RetrySchedule _retries;
 
     /// <summary>One pass at a time per endpoint: the endpoint's loop and a <see cref="DeliverDueAsync"/> (the final pass at
     /// shutdown) would otherwise both take the same due transcript and send it twice.</summary>
@@ -71,6 +72,7 @@ public sealed class Dispatcher
         _wakeSignals = _sinks.ToDictionary(s => s.Name, _ => new SemaphoreSlim(0, 1), StringComparer.Ordinal);
         _passGates = _sinks.ToDictionary(s => s.Name, _ => new SemaphoreSlim(1, 1), StringComparer.Ordinal);
         _quickRetry = BuildQuickRetry();
+        _retries = new RetrySchedule(time, options.MaxRetryDelay);
     }
 
     /// <summary>Retries a transient failure within the pass (SinkException with IsTransient, or an unexpected exception
@@ -246,7 +248,8 @@ public sealed class Dispatcher
 
     private async Task<PassResult> GatedPassAsync(ITranscriptSink sink, CancellationToken ct)
     {
-        var due = _spool.DueForDelivery(sink.Name, _time.GetUtcNow(), _options.BatchSize);
+        // Which retries are due is decided on the monotonic clock too (RetrySchedule.cs): a stepped wall clock moves none.
+        var due = _retries.Due(_spool, sink.Name, _options.BatchSize);
         var delivered = 0;
         foreach (var header in due)
         {
@@ -261,6 +264,7 @@ public sealed class Dispatcher
                 // An altered or swapped record: never delivered as if it were the conversation, and never in the way of
                 // the others. The transcript is set aside as a dead letter that says why.
                 _spool.RecordFailure(header.Id, sink.Name, "quarantined: " + ex.Message, null, dead: true);
+                _retries.Forget(header.Id, sink.Name);
                 _logger.LogError("transcript {Id} is quarantined (not delivered to {Endpoint}): {Problem}", header.Id, sink.Name, ex.Message);
                 continue;
             }
@@ -290,6 +294,7 @@ public sealed class Dispatcher
             }
 
             _spool.MarkDelivered(transcript.Id, sink.Name);
+            _retries.Forget(transcript.Id, sink.Name);
             delivered++;
             _logger.LogInformation("transcript {Id} ({Key}, {Events} events) delivered to {Endpoint}: {Receipt}",
                 transcript.Id, transcript.ConversationKey, transcript.Events.Count, sink.Name, receipt);
@@ -320,6 +325,7 @@ public sealed class Dispatcher
         {
             var why = transient ? $"gave up after {attempt} attempts; last error: {reason}" : $"permanent failure: {reason}";
             _spool.RecordFailure(transcript.Id, sink.Name, why, null, dead: true);
+            _retries.Forget(transcript.Id, sink.Name);
             _logger.LogError(ex is SinkException ? null : ex,
                 "transcript {Id} ({Key}) could not be delivered to {Endpoint} and is now dead ({Reason}). " +
                 "It stays in the spool; run `imlogger spool retry` once fixed.",
@@ -327,7 +333,7 @@ public sealed class Dispatcher
             return transient;
         }
         var delay = RetryDelay(attempt);
-        var next = _time.GetUtcNow() + delay;
+        var next = _retries.Schedule(transcript.Id, sink.Name, delay);
         _spool.RecordFailure(transcript.Id, sink.Name, reason, next, dead: false);
         _logger.LogWarning(ex is SinkException ? null : ex,
             "delivery of transcript {Id} ({Key}) to {Endpoint} failed (attempt {Attempt} of {MaxAttempts}): {Reason}; retrying at {Next:u}",

@@ -1,0 +1,48 @@
+namespace ImLogger.Notifier;
+
+/// <summary>Sign-outs and reconnects: the hour starts over when a logged user signs out, but a client that drops its
+/// connection and comes back (a phone changing networks, a flapping link) has not signed out, and its return is no
+/// reason to tell a whole conversation again.</summary>
+public sealed partial class ArchiveNotifier
+{
+    /// <summary>Logged users whose session signed out, by when (monotonic timestamp), not yet back.</summary>
+    private readonly Dictionary<string, long> _signedOut = new(StringComparer.Ordinal);
+
+    /// <summary>A sign-out or a room leave followed within this time by the same user's return is a reconnect: it
+    /// neither starts the hour over nor counts as activity for anyone but the returning user.</summary>
+    public TimeSpan ReconnectGrace { get; }
+
+    /// <summary>A logged user's session signed out (an unavailable broadcast). Their conversations' notice hour starts
+    /// over once they have been away longer than <see cref="ReconnectGrace"/>; back sooner, nothing changes.</summary>
+    public void SignedOut(string loggedUserBareJid)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(loggedUserBareJid);
+        if (!_conversations.Values.Any(c => c.LoggedUsers.Contains(loggedUserBareJid))) return;
+        _signedOut.TryAdd(loggedUserBareJid, _time.GetTimestamp());
+    }
+
+    /// <summary>Something came from this user (a presence, a message): a session of theirs is online. Within the grace of
+    /// a sign-out that was a reconnect; later, the sign-out takes effect now (if it has not already).</summary>
+    public void Seen(string bareJid)
+    {
+        if (_signedOut.Count == 0 || !_signedOut.Remove(bareJid, out var at)) return;
+        if (_time.GetElapsedTime(at) >= ReconnectGrace) StartOver(bareJid);
+    }
+
+    /// <summary>Applies the sign-outs of users away longer than the grace, before the activity that would notify.</summary>
+    private void StartOverForSignOuts(long now)
+    {
+        if (_signedOut.Count == 0) return;
+        foreach (var (user, at) in _signedOut.Where(kv => _time.GetElapsedTime(kv.Value, now) >= ReconnectGrace).ToList())
+        {
+            _signedOut.Remove(user);
+            StartOver(user);
+        }
+    }
+
+    private void StartOver(string loggedUser)
+    {
+        foreach (var c in _conversations.Values.Where(c => c.LoggedUsers.Contains(loggedUser)))
+            c.LastSent.Clear();
+    }
+}
