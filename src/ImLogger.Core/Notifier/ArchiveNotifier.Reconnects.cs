@@ -5,8 +5,9 @@ namespace ImLogger.Notifier;
 /// reason to tell a whole conversation again.</summary>
 public sealed partial class ArchiveNotifier
 {
-    /// <summary>Logged users whose session signed out, by when (monotonic timestamp), not yet back.</summary>
-    private readonly Dictionary<string, long> _signedOut = new(StringComparer.Ordinal);
+    /// <summary>Logged users whose session signed out, by when (monotonic timestamp), not yet back, with the conversations
+    /// they were in then (a room forgets them as they leave it, which follows the sign-out).</summary>
+    private readonly Dictionary<string, (long At, List<string> Conversations)> _signedOut = new(StringComparer.Ordinal);
 
     /// <summary>A sign-out or a room leave followed within this time by the same user's return is a reconnect: it
     /// neither starts the hour over nor counts as activity for anyone but the returning user.</summary>
@@ -17,32 +18,36 @@ public sealed partial class ArchiveNotifier
     public void SignedOut(string loggedUserBareJid)
     {
         ArgumentException.ThrowIfNullOrEmpty(loggedUserBareJid);
-        if (!_conversations.Values.Any(c => c.LoggedUsers.Contains(loggedUserBareJid))) return;
-        _signedOut.TryAdd(loggedUserBareJid, _time.GetTimestamp());
+        if (_signedOut.ContainsKey(loggedUserBareJid)) return;
+        // A room names one logged receiver per event (the copy kept), so an occupant counts by their real JID too.
+        var conversations = _conversations.Values
+            .Where(c => c.LoggedUsers.Contains(loggedUserBareJid) || c.Participants.Contains(loggedUserBareJid, StringComparer.Ordinal))
+            .Select(c => c.Key).ToList();
+        if (conversations.Count > 0) _signedOut[loggedUserBareJid] = (_time.GetTimestamp(), conversations);
     }
 
     /// <summary>Something came from this user (a presence, a message): a session of theirs is online. Within the grace of
     /// a sign-out that was a reconnect; later, the sign-out takes effect now (if it has not already).</summary>
     public void Seen(string bareJid)
     {
-        if (_signedOut.Count == 0 || !_signedOut.Remove(bareJid, out var at)) return;
-        if (_time.GetElapsedTime(at) >= ReconnectGrace) StartOver(bareJid);
+        if (_signedOut.Count == 0 || !_signedOut.Remove(bareJid, out var signedOut)) return;
+        if (_time.GetElapsedTime(signedOut.At) >= ReconnectGrace) StartOver(signedOut.Conversations);
     }
 
     /// <summary>Applies the sign-outs of users away longer than the grace, before the activity that would notify.</summary>
     private void StartOverForSignOuts(long now)
     {
         if (_signedOut.Count == 0) return;
-        foreach (var (user, at) in _signedOut.Where(kv => _time.GetElapsedTime(kv.Value, now) >= ReconnectGrace).ToList())
+        foreach (var (user, signedOut) in _signedOut.Where(kv => _time.GetElapsedTime(kv.Value.At, now) >= ReconnectGrace).ToList())
         {
             _signedOut.Remove(user);
-            StartOver(user);
+            StartOver(signedOut.Conversations);
         }
     }
 
-    private void StartOver(string loggedUser)
+    private void StartOver(List<string> conversations)
     {
-        foreach (var c in _conversations.Values.Where(c => c.LoggedUsers.Contains(loggedUser)))
-            c.LastSent.Clear();
+        foreach (var key in conversations)
+            if (_conversations.TryGetValue(key, out var c)) c.LastSent.Clear();
     }
 }

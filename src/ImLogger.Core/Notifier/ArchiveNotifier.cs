@@ -91,10 +91,17 @@ public sealed partial class ArchiveNotifier
     {
         var now = _time.GetTimestamp();
         var recipientsByText = new Dictionary<string, List<string>>(StringComparer.Ordinal);
-        foreach (var participant in conversation.Participants.Order(StringComparer.Ordinal))
+        var participants = conversation.Participants.Order(StringComparer.Ordinal).ToList();
+        // Once per round, not per participant: a room of 200 would otherwise cost 200 x 200 look-ups per message.
+        var organizations = conversation.LoggedUsers.Concat(participants).Distinct(StringComparer.Ordinal)
+            .Select(_organizationOf).OfType<OrganizationConfig>().Distinct().ToList();
+        var textsByDomain = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        foreach (var participant in participants)
         {
             if (onlyTo != null && !string.Equals(participant, onlyTo, StringComparison.Ordinal)) continue;
-            foreach (var text in TextsOwed(conversation, participant))
+            var domain = participant[(participant.IndexOf('@') + 1)..];
+            if (!textsByDomain.TryGetValue(domain, out var texts)) textsByDomain[domain] = texts = TextsOwed(organizations, domain);
+            foreach (var text in texts)
             {
                 var key = (participant, text);
                 if (conversation.LastSent.TryGetValue(key, out var last) && _time.GetElapsedTime(last, now) < Interval) continue;
@@ -134,20 +141,16 @@ public sealed partial class ArchiveNotifier
         }
     }
 
-    /// <summary>The distinct texts a participant is owed: one per logged user's organization that notifies participants like them.</summary>
+    /// <summary>The distinct texts a participant of <paramref name="domain"/> is owed: one per organization of a logged
+    /// user in the conversation that notifies participants like them (inside or outside).</summary>
     /// <remarks>The logged users are those the events named plus every participant who is logged: a room
     /// broadcast reaches the component through one logged occupant's copy, which names only that one.</remarks>
-    private IEnumerable<string> TextsOwed(ConversationState conversation, string participant)
-    {
-        var domain = participant[(participant.IndexOf('@') + 1)..];
-        return conversation.LoggedUsers.Concat(conversation.Participants)
-            .Distinct(StringComparer.Ordinal)
-            .Select(_organizationOf)
-            .OfType<OrganizationConfig>()
+    private static List<string> TextsOwed(List<OrganizationConfig> organizations, string domain) =>
+        organizations
             .Where(o => o.Owns(domain) ? o.Notifications.NotifyInside : o.Notifications.NotifyOutside)
             .Select(o => o.Notifications.Text)
-            .Distinct(StringComparer.Ordinal);
-    }
+            .Distinct(StringComparer.Ordinal)
+            .ToList();
 
     /// <summary>Forgets conversations silent for longer than the interval: their next activity notifies anew anyway.</summary>
     private void Prune()
