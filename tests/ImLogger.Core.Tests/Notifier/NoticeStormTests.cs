@@ -139,16 +139,17 @@ public class NoticeStormTests
     }
 
     [Test]
-    public void AUserFlappingAHundredTimesNotifiesNobody()
+    public void ALoggedUserFlappingAHundredTimesNotifiesNobody()
     {
         FullRoomToldOnce();
         var notices = 0;
         for (var round = 0; round < 100; round++)
         {
-            notices += Feed([Broadcast(80, $"s{round}", unavailable: true)]).Count;
-            notices += Feed(ToEveryLogged(80, leaving: true)).Count;
+            // Sometimes the sign-out is seen, sometimes only the room's leave; never a new session's presence first.
+            if (round % 2 == 0) notices += Feed([Broadcast(0, $"s{round}", unavailable: true)]).Count;
+            notices += Feed(ToEveryLogged(0, leaving: true)).Count;
             _time.Advance(TimeSpan.FromSeconds(5));
-            notices += Feed(ToEveryLogged(80)).Count;
+            notices += Feed(ToEveryLogged(0)).Count;
             _time.Advance(TimeSpan.FromSeconds(5));
         }
         Assert.That(notices, Is.Zero);
