@@ -99,7 +99,7 @@ internal static class SpoolCommand
             var configured = config.Endpoints.Any(e => e.Name == name) ? "" : " (NOT CONFIGURED)";
             var last = owed.Where(o => o.Delivery.LastError is not null).OrderByDescending(o => o.Delivery.Attempts).FirstOrDefault();
             var note = last.Delivery is null ? ""
-                : (last.Delivery.NextAttemptUtc is { } next ? $"next {next.UtcDateTime:HH:mm:ss'Z'}; " : "") + Trim(last.Delivery.LastError!);
+                : (last.Delivery.NextAttemptUtc is { } next ? $"next {next.UtcDateTime:yyyy-MM-dd HH:mm:ss'Z'}; " : "") + Trim(last.Delivery.LastError!);
             terminal.Out.WriteLine($"  {name + configured,-24} {pending,8} {dead,6}  {oldest,-10} {note}");
         }
         return 0;
