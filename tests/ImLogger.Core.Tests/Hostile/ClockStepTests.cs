@@ -1,7 +1,10 @@
+using ImLogger.Classifier;
 using ImLogger.Config;
 using ImLogger.Conversations;
 using ImLogger.Dispatch;
+using ImLogger.Liveness;
 using ImLogger.Notifier;
+using ImLogger.ServerRules;
 using ImLogger.Sinks;
 using ImLogger.Spool;
 using ImLogger.Tests.DeliveryTestSupport;
@@ -228,5 +231,47 @@ public class ClockStepTests
         Assert.That(n.Observe([Chat()]).Stanzas, Is.Empty, "within the hour");
         _clock.Advance(Minute);
         Assert.That(n.Observe([Chat()]).Stanzas, Has.Count.EqualTo(2), "an hour later, on activity");
+    }
+
+    // ---- server-side liveness, copy dedup ----
+
+    private static ImLoggerConfig WatchedConfig() => new()
+    {
+        SourcePath = "/etc/imlogger/imlogger.xml",
+        Component = new ComponentSettings { Jid = "archive.example.test", Host = "127.0.0.1", Port = 5347, Secret = "s", SecretSource = "test" },
+        SpoolPath = "/var/lib/imlogger/spool.db",
+        IdleClose = TimeSpan.FromMinutes(10),
+        Organizations = [new OrganizationConfig { Domains = ["example.test"], DefaultEndpoint = "dir", Users = [new LoggedUserConfig("alice@example.test", null)] }],
+        Endpoints = [new DirectoryEndpointConfig { Name = "dir", Path = "/tmp/a" }],
+    };
+
+    [TestCase(-1, TestName = "A server side that stops answering is a problem after its deadline though the clock was stepped a day back")]
+    [TestCase(+1, TestName = "A server side answering on time is no problem though the clock was stepped a day forward")]
+    public void LivenessDeadlineKeepsItsLength(int days)
+    {
+        var config = WatchedConfig();
+        var watch = new AdapterWatch(() => config, _clock);
+        watch.Connected();
+        watch.Observe(new AdapterSign("example.test", RulesGeneration.Of(config), "test"));
+        _clock.Step(Day * days);
+        var deadline = config.Attach.AliveDeadline;
+        _clock.Advance(deadline - TimeSpan.FromSeconds(1));
+        Assert.That(watch.Check().Single().Healthy, Is.True, "within the deadline");
+        _clock.Advance(TimeSpan.FromSeconds(2));
+        Assert.That(watch.Check().Single().Healthy, Is.False, "silent past the deadline");
+    }
+
+    [TestCase(-1)]
+    [TestCase(+1)]
+    public void TheCopyWindowKeepsItsLength(int days)
+    {
+        var dedup = new CopyDeduplicator(TimeSpan.FromMinutes(1), _clock);
+        var said = Events.Chat("alice@example.test/laptop", "bob@example.test", "hello", _clock.GetUtcNow()) with { StanzaId = "m1" };
+        Assert.That(dedup.IsRepeat(said), Is.False);
+        _clock.Step(Day * days);
+        _clock.Advance(TimeSpan.FromSeconds(30));
+        Assert.That(dedup.IsRepeat(said with { Id = "copy" }), Is.True, "the second copy, 30 s later, is a repeat");
+        _clock.Advance(TimeSpan.FromMinutes(2));
+        Assert.That(dedup.IsRepeat(said with { Id = "again" }), Is.False, "after the window it is a new message");
     }
 }
