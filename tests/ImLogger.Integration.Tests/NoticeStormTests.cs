@@ -5,7 +5,8 @@ using static ImLogger.Integration.Tests.Support.ClientScenario;
 namespace ImLogger.Integration.Tests;
 
 /// <summary>Notice storms (issue 14) on real Prosody with real clients: a logged occupant whose client reconnects and
-/// rejoins is not new activity; the others, who stay in the room, are not told again.</summary>
+/// rejoins is not new activity; the others, who stay in the room, are not told again. Before the fix the tap case told
+/// the room again in one run of three (as in the issue: twice in five reconnects), depending on whose copy came first.</summary>
 [TestFixture, NonParallelizable]
 public class NoticeStormTests
 {
@@ -14,10 +15,12 @@ public class NoticeStormTests
     private static int Notices(JsonObject received, string who) =>
         (received[Jid(who)]?.AsArray() ?? []).Count(m => (string?)m!["from"] == Component);
 
-    [Test, CancelAfter(180_000)]
-    public async Task ALoggedOccupantReconnectingFiveTimesDoesNotNotifyTheRoomAgain()
+    [TestCase(null, TestName = "Tap: a logged occupant reconnecting five times does not notify the room again")]
+    [TestCase("""<attach mode="inline" failure-mode="closed" timeout="5s" />""", TestName = "Inline: a logged occupant reconnecting five times does not notify the room again")]
+    [CancelAfter(180_000)]
+    public async Task ALoggedOccupantReconnectingFiveTimesDoesNotNotifyTheRoomAgain(string? attach)
     {
-        await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, "alice", "bob");
+        await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice", "bob"], null, attach: attach);
         await using var imlogger = world.RunImLogger();
         await ImLoggerProcess.WaitConnectedAsync(imlogger);
 
