@@ -58,14 +58,16 @@ local next_item = 0;
 -- With imlogger_log_all, users ImLogger said hold no seat (over the limit): not held, so that they neither wait for
 -- ImLogger nor are refused while it is away. Forgotten when ImLogger says the seats changed, when the config is
 -- reloaded, and after imlogger_unlogged_ttl seconds in any case (a lost message costs a round trip, no more).
-local unlogged = {};     -- bare JID -> os.time() when ImLogger answered "not logged"
+local unlogged = {};     -- bare JID -> clock() when ImLogger answered "not logged"
+-- Monotonic: a system clock stepped back a day must not leave a user unheld for a day.
+local clock = require "util.time".monotonic or os.time;
 local unlogged_ttl = module:get_option_number("imlogger_unlogged_ttl", 300);
 
 local function is_logged(user)
 	if log_all then
 		if jid_host(user) ~= module.host or excluded:contains(user) then return false; end
 		local since = unlogged[user];
-		if since and os.time() - since < unlogged_ttl then return false; end
+		if since and clock() - since < unlogged_ttl then return false; end
 		unlogged[user] = nil;
 		return true;
 	end
@@ -499,7 +501,7 @@ module:hook("iq/host", function (event)
 			local item = batch.items[v.attr.item];
 			if item and v.name == "allow" then
 				decide(item, "allow");
-				if log_all and v.attr.unlogged == "true" then unlogged[item.user] = os.time(); end
+				if log_all and v.attr.unlogged == "true" then unlogged[item.user] = clock(); end
 			elseif item and v.name == "deny" then
 				decide(item, "deny", v.attr.type or "cancel", v.attr.condition or "policy-violation", v:get_child_text("text"));
 			end

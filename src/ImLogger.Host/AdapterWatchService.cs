@@ -21,7 +21,7 @@ internal sealed class AdapterWatchService : BackgroundService
     private readonly TimeProvider _time;
     private readonly ILogger<AdapterWatchService> _logger;
     private readonly HashSet<string> _domains;
-    private readonly Dictionary<string, DateTimeOffset> _reported = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _reported = new(StringComparer.Ordinal);
 
     public AdapterWatchService(ConfigHolder holder, ComponentConnection connection, AdapterWatch watch, TimeProvider time, ILogger<AdapterWatchService> logger)
     {
@@ -98,7 +98,7 @@ internal sealed class AdapterWatchService : BackgroundService
     /// <summary>An ERROR per silent domain when first found and every deadline after; a line when it answers again.</summary>
     private void Report(IReadOnlyList<AdapterStatus> statuses)
     {
-        var now = _time.GetUtcNow();
+        var now = _time.GetTimestamp(); // monotonic: a clock step neither silences nor repeats the error
         var repeat = _holder.Current.Attach.AliveDeadline;
         foreach (var status in statuses.Where(s => s.Domain.Length > 0))
         {
@@ -108,7 +108,7 @@ internal sealed class AdapterWatchService : BackgroundService
                     _logger.LogInformation("Server side answers again on {Domain}: {Status}", status.Domain, status.Text);
                 continue;
             }
-            if (_reported.TryGetValue(status.Domain, out var last) && now - last < repeat) continue;
+            if (_reported.TryGetValue(status.Domain, out var last) && _time.GetElapsedTime(last, now) < repeat) continue;
             _reported[status.Domain] = now;
             _logger.LogError("SERVER SIDE PROBLEM: {Problem}", status.Text);
         }

@@ -98,7 +98,7 @@ internal static partial class SpoolCommand
             var oldest = owed?.OldestClosedUtc is { } closed ? Age(now - closed) : "-";
             var configured = config.Endpoints.Any(e => e.Name == name) ? "" : " (NOT CONFIGURED)";
             var note = owed?.OldestLastError is not { } error ? ""
-                : (owed.OldestNextAttemptUtc is { } next ? $"next {next.UtcDateTime:HH:mm:ss'Z'}; " : "") + Trim(error);
+                : (owed.OldestNextAttemptUtc is { } next ? $"next {next.UtcDateTime:yyyy-MM-dd HH:mm:ss'Z'}; " : "") + Trim(error);
             terminal.Out.WriteLine($"  {name + configured,-24} {owed?.Pending ?? 0,8} {owed?.Dead ?? 0,6}  {oldest,-10} {note}");
             if (owed is { CopiesMayExist: > 0 } withCopies)
                 terminal.Out.WriteLine($"  {"",-24} {withCopies.CopiesMayExist} transcript(s) may already be in this endpoint's archive (an attempt's outcome was unknown); " +

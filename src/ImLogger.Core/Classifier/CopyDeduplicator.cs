@@ -24,8 +24,10 @@ namespace ImLogger.Classifier;
 public sealed class CopyDeduplicator(TimeSpan window, TimeProvider time, int maxEntries = 200_000)
 {
     private static readonly TimeSpan IdlessWindow = TimeSpan.FromSeconds(2);
-    private readonly Dictionary<string, DateTimeOffset> _expiry = new(StringComparer.Ordinal);
-    private readonly Queue<(string Key, DateTimeOffset Expires)> _order = new();
+    // Monotonic timestamps: a wall clock stepped back must not hold every id for a day, nor one stepped forward let the
+    // copies of a message just archived in again.
+    private readonly Dictionary<string, long> _expiry = new(StringComparer.Ordinal);
+    private readonly Queue<(string Key, long Expires)> _order = new();
 
     /// <summary>True if this event was already seen within the window (and so must not be archived again).</summary>
     /// <remarks>A copy may lack an id another copy has (a room stamps its stanza-id on reflections only, a server may
@@ -34,12 +36,12 @@ public sealed class CopyDeduplicator(TimeSpan window, TimeProvider time, int max
     public bool IsRepeat(ConversationEvent e)
     {
         if (e.Kind is EventKind.Joined or EventKind.Left or EventKind.Present or EventKind.Notice) return false;
-        var now = time.GetUtcNow();
+        var now = time.GetTimestamp();
         Evict(now);
         var keys = KeysOf(e);
         var repeat = keys.Any(k => _expiry.TryGetValue(k, out var expires) && expires > now);
         var idless = (e.OriginId ?? e.StanzaId ?? e.ServerStanzaId) == null || e.Kind is EventKind.Invitation or EventKind.InvitationDeclined;
-        var until = now + (idless ? (IdlessWindow < window ? IdlessWindow : window) : window);
+        var until = now + (long)((idless ? (IdlessWindow < window ? IdlessWindow : window) : window).TotalSeconds * time.TimestampFrequency);
         foreach (var key in keys)
         {
             if (repeat && _expiry.ContainsKey(key)) continue; // a repeat does not extend the window it matched
@@ -49,7 +51,7 @@ public sealed class CopyDeduplicator(TimeSpan window, TimeProvider time, int max
         return repeat;
     }
 
-    private void Evict(DateTimeOffset now)
+    private void Evict(long now)
     {
         while (_order.Count > 0 && (_order.Peek().Expires <= now || _order.Count > maxEntries))
         {

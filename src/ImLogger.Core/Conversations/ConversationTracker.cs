@@ -8,10 +8,14 @@ namespace ImLogger.Conversations;
 /// <c>idleClose</c> without a new event, or at shutdown. Every event is in the spool (durably)
 /// before <see cref="Append"/> returns.
 /// </summary>
-/// <remarks>Thread-safe: the pipeline appends while a timer closes idle conversations.</remarks>
+/// <remarks>Thread-safe: the pipeline appends while a timer closes idle conversations. Silence is measured on the
+/// monotonic clock (<see cref="TimeProvider.GetTimestamp"/>): a wall clock stepped back a day must not keep a
+/// conversation open for a day, nor one stepped forward close them all at once. Wall time is only what the transcript
+/// shows (its events' times and when it closed).</remarks>
 public sealed class ConversationTracker
 {
-    private sealed record Open(string TranscriptId, DateTimeOffset LastEventUtc, HashSet<string> Endpoints);
+    /// <summary>An open transcript: its last event's wall time (shown) and monotonic timestamp (for the idle rule).</summary>
+    private sealed record Open(string TranscriptId, DateTimeOffset LastEventUtc, long LastEventAt, HashSet<string> Endpoints);
 
     private readonly ISpool _spool;
     private readonly Func<string, string?> _endpointOf;
@@ -40,8 +44,16 @@ public sealed class ConversationTracker
     {
         lock (_lock)
         {
+            var now = _time.GetTimestamp();
+            var wallNow = _time.GetUtcNow();
             foreach (var t in _spool.OpenTranscripts())
-                _open[t.ConversationKey] = new Open(t.Id, t.LastEventUtc, t.Deliveries.Select(d => d.Endpoint).ToHashSet(StringComparer.Ordinal));
+            {
+                // Only the wall time survives a restart. A last event "in the future" (the clock was stepped back since)
+                // counts as just now, and no silence counts as longer than the idle time: it closes within one idle time.
+                var silent = TimeSpan.FromTicks(Math.Clamp((wallNow - t.LastEventUtc).Ticks, 0, _idleClose.Ticks));
+                var lastAt = now - (long)(silent.TotalSeconds * _time.TimestampFrequency);
+                _open[t.ConversationKey] = new Open(t.Id, t.LastEventUtc, lastAt, t.Deliveries.Select(d => d.Endpoint).ToHashSet(StringComparer.Ordinal));
+            }
             return _open.Count;
         }
     }
@@ -58,6 +70,7 @@ public sealed class ConversationTracker
         if (events.Count == 0) return closed;
         lock (_lock)
         {
+            var now = _time.GetTimestamp();
             var batch = new List<SpoolAppend>(events.Count);
             foreach (var e in events)
             {
@@ -66,7 +79,7 @@ public sealed class ConversationTracker
                 {
                     _logger.LogError("Event {Id} in {Key} has no logged user with an endpoint; it is kept under the conversation's existing transcript only", e.Id, e.ConversationKey);
                 }
-                if (_open.TryGetValue(e.ConversationKey, out var open) && e.ReceivedUtc - open.LastEventUtc >= _idleClose)
+                if (_open.TryGetValue(e.ConversationKey, out var open) && _time.GetElapsedTime(open.LastEventAt, now) >= _idleClose)
                 {
                     // Spool what came before, then close: the close must not overtake its events.
                     _spool.Append(batch);
@@ -80,7 +93,7 @@ public sealed class ConversationTracker
                 {
                     if (endpoints.Count == 0) continue;
                     var header = _spool.OpenTranscript(e.ConversationType, e.ConversationKey, e.ReceivedUtc, endpoints.Order(StringComparer.Ordinal).ToList());
-                    open = new Open(header.Id, e.ReceivedUtc, endpoints);
+                    open = new Open(header.Id, e.ReceivedUtc, now, endpoints);
                     _logger.LogInformation("Conversation {Key} opened (transcript {Id}, endpoint {Endpoints})", e.ConversationKey, header.Id, string.Join(", ", open.Endpoints));
                 }
                 else if (!endpoints.IsSubsetOf(open.Endpoints))
@@ -88,7 +101,7 @@ public sealed class ConversationTracker
                     _spool.AddEndpoints(open.TranscriptId, endpoints.Except(open.Endpoints).ToList());
                     open.Endpoints.UnionWith(endpoints);
                 }
-                _open[e.ConversationKey] = open with { LastEventUtc = e.ReceivedUtc };
+                _open[e.ConversationKey] = open with { LastEventUtc = e.ReceivedUtc, LastEventAt = now };
                 batch.Add(new SpoolAppend(open.TranscriptId, e));
             }
             _spool.Append(batch);
@@ -98,7 +111,11 @@ public sealed class ConversationTracker
 
     /// <summary>Closes the transcripts of conversations idle for at least the idle time.</summary>
     /// <returns>Ids of the transcripts closed.</returns>
-    public IReadOnlyList<string> CloseIdle() => CloseWhere(o => _time.GetUtcNow() - o.LastEventUtc >= _idleClose, o => o.LastEventUtc + _idleClose);
+    public IReadOnlyList<string> CloseIdle()
+    {
+        var now = _time.GetTimestamp();
+        return CloseWhere(o => _time.GetElapsedTime(o.LastEventAt, now) >= _idleClose, o => o.LastEventUtc + _idleClose);
+    }
 
     /// <summary>Closes every open transcript (graceful shutdown), so nothing waits for the next start.</summary>
     public IReadOnlyList<string> CloseAll() => CloseWhere(_ => true, _ => _time.GetUtcNow());

@@ -33,6 +33,7 @@ public sealed class Dispatcher
     private readonly Dictionary<string, DateTimeOffset> _unknownReported = new(StringComparer.Ordinal);
     private readonly object _unknownGate = new();
     private readonly ResiliencePipeline _quickRetry;
+    private readonly RetrySchedule _retries;
 
     /// <summary>One pass at a time per endpoint: the endpoint's loop and a <see cref="DeliverDueAsync"/> (the final pass at
     /// shutdown) would otherwise both take the same due transcript and send it twice.</summary>
@@ -71,6 +72,7 @@ public sealed class Dispatcher
         _wakeSignals = _sinks.ToDictionary(s => s.Name, _ => new SemaphoreSlim(0, 1), StringComparer.Ordinal);
         _passGates = _sinks.ToDictionary(s => s.Name, _ => new SemaphoreSlim(1, 1), StringComparer.Ordinal);
         _quickRetry = BuildQuickRetry();
+        _retries = new RetrySchedule(time, options.MaxRetryDelay > options.UnknownOutcomeRetryDelay ? options.MaxRetryDelay : options.UnknownOutcomeRetryDelay);
     }
 
     /// <summary>Retries a transient failure within the pass (SinkException with IsTransient, or an unexpected exception
@@ -247,7 +249,8 @@ public sealed class Dispatcher
 
     private async Task<PassResult> GatedPassAsync(ITranscriptSink sink, CancellationToken ct)
     {
-        var due = _spool.DueForDelivery(sink.Name, _time.GetUtcNow(), _options.BatchSize);
+        // Which retries are due is decided on the monotonic clock too (RetrySchedule.cs): a stepped wall clock moves none.
+        var due = _retries.Due(_spool, sink.Name, _options.BatchSize);
         var delivered = 0;
         foreach (var header in due)
         {
@@ -262,6 +265,7 @@ public sealed class Dispatcher
                 // An unreadable record (altered, or from a newer version): never delivered as if it were the conversation, and
                 // never in the way of the others. The spool quarantined the transcript (and logged it); the pass goes on.
                 _logger.LogDebug("transcript {Id} skipped for {Endpoint}: {Problem}", header.Id, sink.Name, ex.Problem);
+                _retries.Forget(header.Id, sink.Name);
                 continue;
             }
             if (transcript is null) continue; // delivered and deleted meanwhile
@@ -290,6 +294,7 @@ public sealed class Dispatcher
             }
 
             _spool.MarkDelivered(transcript.Id, sink.Name);
+            _retries.Forget(transcript.Id, sink.Name);
             delivered++;
             _logger.LogInformation("transcript {Id} ({Key}, {Events} events) delivered to {Endpoint}: {Receipt}",
                 transcript.Id, transcript.ConversationKey, transcript.Events.Count, sink.Name, receipt);
@@ -322,6 +327,7 @@ public sealed class Dispatcher
         {
             var why = transient ? $"gave up after {attempt} attempts; last error: {reason}" : $"permanent failure: {reason}";
             _spool.RecordFailure(transcript.Id, sink.Name, why, null, dead: true);
+            _retries.Forget(transcript.Id, sink.Name);
             _logger.LogError(ex is SinkException ? null : ex,
                 "transcript {Id} ({Key}) could not be delivered to {Endpoint} and is now dead ({Reason}). " +
                 "It stays in the spool; run `imlogger spool retry` once fixed.",
@@ -330,7 +336,7 @@ public sealed class Dispatcher
         }
         var delay = RetryDelay(attempt);
         if (unknown && delay < _options.UnknownOutcomeRetryDelay) delay = _options.UnknownOutcomeRetryDelay;
-        var next = _time.GetUtcNow() + delay;
+        var next = _retries.Schedule(transcript.Id, sink.Name, delay);
         _spool.RecordFailure(transcript.Id, sink.Name, reason, next, dead: false);
         _logger.LogWarning(ex is SinkException ? null : ex,
             "delivery of transcript {Id} ({Key}) to {Endpoint} failed (attempt {Attempt} of {MaxAttempts}): {Reason}; retrying at {Next:u}",

@@ -16,18 +16,21 @@ public sealed record AdapterStatus(string Domain, bool Healthy, string Text);
 /// (<see cref="AdapterSignal"/>) with the generation of the config in force came within <see cref="AttachSettings.AliveDeadline"/>.
 /// A domain silent for longer is a problem: its users are not logged although ImLogger is connected.
 /// </summary>
-/// <remarks>Thread-safe: signs arrive on the connection's reader, checks come from a timer and operator commands.</remarks>
+/// <remarks>Thread-safe: signs arrive on the connection's reader, checks come from a timer and operator commands. Ages are
+/// measured on the monotonic clock (<see cref="TimeProvider.GetTimestamp"/>): a wall clock stepped back must not keep a
+/// silent domain "healthy" for a day, nor one stepped forward raise false alarms.</remarks>
 public sealed class AdapterWatch
 {
-    private sealed record Heard(DateTimeOffset At, string Generation, string Detail, DateTimeOffset? CurrentAt);
+    /// <summary>A domain's last sign (monotonic timestamps).</summary>
+    private sealed record Heard(long At, string Generation, string Detail, long? CurrentAt);
 
     private readonly Lock _lock = new();
     private readonly Dictionary<string, Heard> _heard = new(StringComparer.Ordinal);
-    private DateTimeOffset? _connectedAt;
+    private long? _connectedAt;
     private readonly Func<ImLoggerConfig> config;
     private readonly TimeProvider time;
     private string _expected;
-    private DateTimeOffset _expectedSince;
+    private long _expectedSince;
 
     /// <param name="config">The config in force (read at each check: a reload may change the rules' generation).</param>
     /// <param name="time">The clock.</param>
@@ -38,7 +41,7 @@ public sealed class AdapterWatch
         this.config = config;
         this.time = time;
         _expected = RulesGeneration.Of(config());
-        _expectedSince = time.GetUtcNow();
+        _expectedSince = time.GetTimestamp();
     }
 
     /// <summary>The component is connected (again): every domain gets a fresh deadline, and signs of an earlier stream no longer count.</summary>
@@ -46,7 +49,7 @@ public sealed class AdapterWatch
     {
         lock (_lock)
         {
-            _connectedAt = time.GetUtcNow();
+            _connectedAt = time.GetTimestamp();
             _heard.Clear();
         }
     }
@@ -65,7 +68,7 @@ public sealed class AdapterWatch
         ArgumentNullException.ThrowIfNull(sign);
         lock (_lock)
         {
-            var now = time.GetUtcNow();
+            var now = time.GetTimestamp();
             var expected = Expected(now);
             _heard.TryGetValue(sign.Domain, out var before);
             var current = sign.Generation == expected;
@@ -79,7 +82,7 @@ public sealed class AdapterWatch
     {
         lock (_lock)
         {
-            var now = time.GetUtcNow();
+            var now = time.GetTimestamp();
             var cfg = config();
             var expected = Expected(now);
             if (_connectedAt is not { } connectedAt)
@@ -91,17 +94,17 @@ public sealed class AdapterWatch
             {
                 _heard.TryGetValue(domain, out var heard);
                 var reference = connectedAt > _expectedSince ? connectedAt : _expectedSince;
-                if (heard?.CurrentAt is { } at && now - at <= deadline)
-                    statuses.Add(new AdapterStatus(domain, true, $"{domain}: {what} loaded and current (generation {expected}; {heard.Detail}; heard {Seconds(now - heard.At)} s ago)"));
-                else if (now - reference <= deadline)
+                if (heard?.CurrentAt is { } at && Age(at, now) <= deadline)
+                    statuses.Add(new AdapterStatus(domain, true, $"{domain}: {what} loaded and current (generation {expected}; {heard.Detail}; heard {Seconds(Age(heard.At, now))} s ago)"));
+                else if (Age(reference, now) <= deadline)
                     statuses.Add(new AdapterStatus(domain, true, $"{domain}: waiting for the first heartbeat of {what} (due within {Seconds(deadline)} s)"));
-                else if (heard != null && now - heard.At <= deadline)
+                else if (heard != null && Age(heard.At, now) <= deadline)
                     statuses.Add(new AdapterStatus(domain, false,
                         $"{domain}: {what} is loaded but runs the rules of another config (generation {(heard.Generation.Length == 0 ? "none" : heard.Generation)}, expected {expected}), " +
                         $"so it may not hold or copy the users logged now: write them again (`imlogger prosody-config --config {cfg.SourcePath} --out DIR`, or <attach rules-out>) and run `prosodyctl reload`"));
                 else
                     statuses.Add(new AdapterStatus(domain, false,
-                        $"{domain}: {(heard == null ? $"no heartbeat from {what} for {Seconds(now - reference)} s" : $"{what} stopped answering {Seconds(now - heard.At)} s ago")}: " +
+                        $"{domain}: {(heard == null ? $"no heartbeat from {what} for {Seconds(Age(reference, now))} s" : $"{what} stopped answering {Seconds(Age(heard.At, now))} s ago")}: " +
                         $"it is not loaded for VirtualHost \"{domain}\", so {Consequence(cfg)}. Check that nothing after the Include of imlogger.cfg.lua " +
                         $"(a later conf.d file) sets modules_enabled for that VirtualHost; if something does, add \"{(cfg.Attach.Mode == AttachMode.Inline ? "imlogger_inline" : "firewall")}\" " +
                         "to that list; then run `prosodyctl reload` and look for errors in Prosody's log. (Also seen when ImLogger reads that far behind Prosody: then its log shows why, a spool that cannot write for one.)"));
@@ -115,7 +118,7 @@ public sealed class AdapterWatch
         : "nothing its logged users send or receive is copied to ImLogger: none of it is archived";
 
     /// <summary>The generation the config in force needs; a new one (after a reload) starts a new deadline for every domain.</summary>
-    private string Expected(DateTimeOffset now)
+    private string Expected(long now)
     {
         var expected = RulesGeneration.Of(config());
         if (expected == _expected) return expected;
@@ -125,6 +128,8 @@ public sealed class AdapterWatch
             _heard[domain] = heard with { CurrentAt = heard.Generation == expected ? heard.At : null };
         return expected;
     }
+
+    private TimeSpan Age(long since, long now) => time.GetElapsedTime(since, now);
 
     private static string Seconds(TimeSpan t) => Math.Round(t.TotalSeconds).ToString(CultureInfo.InvariantCulture);
 }

@@ -13,25 +13,31 @@ namespace ImLogger.Notifier;
 /// participants like them (inside its domain, or outside it); identical texts are sent once;</item>
 /// <item>a notice goes out on activity (a message, a join), and a participant gets the same text in
 /// the same conversation at most once per <see cref="Interval"/>; after that, only on new activity;</item>
-/// <item>when a logged user signs out, the interval starts over for their conversations.</item>
+/// <item>when a logged user signs out, the interval starts over for their conversations (once they stay away longer
+/// than <see cref="ReconnectGrace"/>: a reconnect is not a sign-out);</item>
+/// <item>a room occupant rejoining within <see cref="ReconnectGrace"/> of leaving is no activity: only they may be told.</item>
 /// </list>
 /// Each round is returned both as stanzas to send and as <see cref="EventKind.Notice"/> events, so the
 /// transcript shows who was told what, and when.
 /// </summary>
-/// <remarks>Not thread-safe: called from the pipeline's single loop, in order of receipt.</remarks>
-public sealed class ArchiveNotifier
+/// <remarks>Not thread-safe: called from the pipeline's single loop, in order of receipt. Durations are measured on the
+/// monotonic clock (<see cref="TimeProvider.GetTimestamp"/>), so a wall clock stepped back or forward changes no interval.</remarks>
+public sealed partial class ArchiveNotifier
 {
     private readonly Func<string, OrganizationConfig?> _organizationOf;
     private readonly string _componentJid;
     private readonly TimeProvider _time;
     private readonly Dictionary<string, ConversationState> _conversations = new(StringComparer.Ordinal);
-    private DateTimeOffset _lastPrune;
+    private long _lastPrune;
 
     /// <param name="organizationOf">The organization of a logged user's bare JID (null if not logged).</param>
     /// <param name="componentJid">The component's JID, which notices come from.</param>
     /// <param name="time">The clock.</param>
     /// <param name="interval">How long a participant is not told the same thing again in one conversation.</param>
-    public ArchiveNotifier(Func<string, OrganizationConfig?> organizationOf, string componentJid, TimeProvider time, TimeSpan? interval = null)
+    /// <param name="reconnectGrace">How soon a sign-out or a room leave must be followed by the same user's return to be a
+    /// reconnect rather than new activity (default 5 minutes).</param>
+    public ArchiveNotifier(Func<string, OrganizationConfig?> organizationOf, string componentJid, TimeProvider time, TimeSpan? interval = null,
+        TimeSpan? reconnectGrace = null)
     {
         ArgumentNullException.ThrowIfNull(organizationOf);
         ArgumentException.ThrowIfNullOrEmpty(componentJid);
@@ -39,7 +45,8 @@ public sealed class ArchiveNotifier
         _componentJid = componentJid;
         _time = time;
         Interval = interval ?? TimeSpan.FromHours(1);
-        _lastPrune = time.GetUtcNow();
+        ReconnectGrace = reconnectGrace ?? TimeSpan.FromMinutes(5);
+        _lastPrune = time.GetTimestamp();
     }
 
     /// <summary>The least time between two identical notices to one participant in one conversation.</summary>
@@ -55,15 +62,19 @@ public sealed class ArchiveNotifier
         ArgumentNullException.ThrowIfNull(events);
         var output = new List<ConversationEvent>(events.Count);
         var stanzas = new List<XElement>();
+        var now = _time.GetTimestamp();
         foreach (var e in events)
         {
             output.Add(e);
             if (e.Kind == EventKind.Notice) continue;
+            // A room's echo of someone leaving comes after their sign-out: it is no sign of a session.
+            if (e.SenderBareJid != null && e.Kind != EventKind.Left) Seen(e.SenderBareJid);
+            StartOverForSignOuts(now);
             if (!_conversations.TryGetValue(e.ConversationKey, out var conversation))
-                _conversations[e.ConversationKey] = conversation = new ConversationState(e.ConversationType, e.ConversationKey);
-            conversation.Apply(e);
+                _conversations[e.ConversationKey] = conversation = new ConversationState(e.ConversationType, e.ConversationKey, _time);
+            var rejoin = conversation.Apply(e, now, ReconnectGrace);
             if (IsActivity(e.Kind))
-                Notify(conversation, e, output, stanzas);
+                Notify(conversation, e, output, stanzas, onlyTo: rejoin ? e.SenderBareJid : null);
         }
         Prune();
         return (output, stanzas);
@@ -74,23 +85,26 @@ public sealed class ArchiveNotifier
     private static bool IsActivity(EventKind kind) => kind is EventKind.Message or EventKind.Joined or EventKind.CallInitiated
         or EventKind.FileOffered or EventKind.FileShared or EventKind.Invitation;
 
-    /// <summary>A logged user signed out (an unavailable broadcast): their conversations' notice clock starts over.</summary>
-    public void SignedOut(string loggedUserBareJid)
+    /// <summary>Tells the participants owed a text they were not told within the interval; <paramref name="onlyTo"/> set
+    /// (a rejoin, that is a reconnect) tells only the rejoiner, never the whole room again.</summary>
+    private void Notify(ConversationState conversation, ConversationEvent trigger, List<ConversationEvent> output, List<XElement> stanzas, string? onlyTo)
     {
-        foreach (var c in _conversations.Values.Where(c => c.LoggedUsers.Contains(loggedUserBareJid)))
-            c.LastSent.Clear();
-    }
-
-    private void Notify(ConversationState conversation, ConversationEvent trigger, List<ConversationEvent> output, List<XElement> stanzas)
-    {
-        var now = _time.GetUtcNow();
+        var now = _time.GetTimestamp();
         var recipientsByText = new Dictionary<string, List<string>>(StringComparer.Ordinal);
-        foreach (var participant in conversation.Participants.Order(StringComparer.Ordinal))
+        var participants = conversation.Participants.Order(StringComparer.Ordinal).ToList();
+        // Once per round, not per participant: a room of 200 would otherwise cost 200 x 200 look-ups per message.
+        var organizations = conversation.LoggedUsers.Concat(participants).Distinct(StringComparer.Ordinal)
+            .Select(_organizationOf).OfType<OrganizationConfig>().Distinct().ToList();
+        var textsByDomain = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        foreach (var participant in participants)
         {
-            foreach (var text in TextsOwed(conversation, participant))
+            if (onlyTo != null && !string.Equals(participant, onlyTo, StringComparison.Ordinal)) continue;
+            var domain = participant[(participant.IndexOf('@') + 1)..];
+            if (!textsByDomain.TryGetValue(domain, out var texts)) textsByDomain[domain] = texts = TextsOwed(organizations, domain);
+            foreach (var text in texts)
             {
                 var key = (participant, text);
-                if (conversation.LastSent.TryGetValue(key, out var last) && now - last < Interval) continue;
+                if (conversation.LastSent.TryGetValue(key, out var last) && _time.GetElapsedTime(last, now) < Interval) continue;
                 conversation.LastSent[key] = now;
                 if (!recipientsByText.TryGetValue(text, out var list)) recipientsByText[text] = list = [];
                 list.Add(participant);
@@ -127,28 +141,24 @@ public sealed class ArchiveNotifier
         }
     }
 
-    /// <summary>The distinct texts a participant is owed: one per logged user's organization that notifies participants like them.</summary>
+    /// <summary>The distinct texts a participant of <paramref name="domain"/> is owed: one per organization of a logged
+    /// user in the conversation that notifies participants like them (inside or outside).</summary>
     /// <remarks>The logged users are those the events named plus every participant who is logged: a room
     /// broadcast reaches the component through one logged occupant's copy, which names only that one.</remarks>
-    private IEnumerable<string> TextsOwed(ConversationState conversation, string participant)
-    {
-        var domain = participant[(participant.IndexOf('@') + 1)..];
-        return conversation.LoggedUsers.Concat(conversation.Participants)
-            .Distinct(StringComparer.Ordinal)
-            .Select(_organizationOf)
-            .OfType<OrganizationConfig>()
+    private static List<string> TextsOwed(List<OrganizationConfig> organizations, string domain) =>
+        organizations
             .Where(o => o.Owns(domain) ? o.Notifications.NotifyInside : o.Notifications.NotifyOutside)
             .Select(o => o.Notifications.Text)
-            .Distinct(StringComparer.Ordinal);
-    }
+            .Distinct(StringComparer.Ordinal)
+            .ToList();
 
     /// <summary>Forgets conversations silent for longer than the interval: their next activity notifies anew anyway.</summary>
     private void Prune()
     {
-        var now = _time.GetUtcNow();
-        if (now - _lastPrune < TimeSpan.FromMinutes(1) && _conversations.Count < 100_000) return;
+        var now = _time.GetTimestamp();
+        if (_time.GetElapsedTime(_lastPrune, now) < TimeSpan.FromMinutes(1) && _conversations.Count < 100_000) return;
         _lastPrune = now;
-        foreach (var (key, c) in _conversations.Where(kv => now - kv.Value.LastActivity >= Interval).ToList())
+        foreach (var (key, c) in _conversations.Where(kv => _time.GetElapsedTime(kv.Value.LastActivity, now) >= Interval).ToList())
             _conversations.Remove(key);
     }
 }

@@ -3,16 +3,22 @@ using ImLogger.Conversations;
 namespace ImLogger.Notifier;
 
 /// <summary>What the notifier knows of one conversation: its participants, its logged users and what each was told when.</summary>
-internal sealed class ConversationState(ConversationType type, string key)
+/// <remarks>Times are monotonic timestamps (<see cref="TimeProvider.GetTimestamp"/>), never wall time: a clock step must not
+/// stretch or cut the notice hour.</remarks>
+internal sealed class ConversationState(ConversationType type, string key, TimeProvider time)
 {
     /// <summary>Room occupants by nick, with their real bare JID when the room discloses it.</summary>
     private readonly Dictionary<string, string?> _occupants = new(StringComparer.Ordinal);
 
+    /// <summary>Who left the room lately (real bare JID, or "/nick" when the room hides it), by when: their return soon
+    /// after is a reconnect, not a join.</summary>
+    private readonly Dictionary<string, long> _recentlyLeft = new(StringComparer.Ordinal);
+
     public ConversationType Type { get; } = type;
     public string Key { get; } = key;
     public HashSet<string> LoggedUsers { get; } = new(StringComparer.Ordinal);
-    public Dictionary<(string Participant, string Text), DateTimeOffset> LastSent { get; } = [];
-    public DateTimeOffset LastActivity { get; private set; }
+    public Dictionary<(string Participant, string Text), long> LastSent { get; } = [];
+    public long LastActivity { get; private set; }
 
     /// <summary>
     /// Bare JIDs that can be told: both parties of a one-to-one chat (a room occupant addressed as
@@ -26,25 +32,40 @@ internal sealed class ConversationState(ConversationType type, string key)
     /// <summary>Occupants whose real JID is unknown (anonymous rooms), who therefore cannot be notified.</summary>
     public int Unreachable => Type == ConversationType.GroupChat ? _occupants.Values.Count(v => v == null) : 0;
 
-    public void Apply(ConversationEvent e)
+    /// <summary>Follows one event at monotonic time <paramref name="now"/>.</summary>
+    /// <returns>True when the event is a rejoin: the same occupant (real JID, or nick in a room that hides it) joining again
+    /// within <paramref name="reconnectGrace"/> of leaving.</returns>
+    public bool Apply(ConversationEvent e, long now, TimeSpan reconnectGrace)
     {
-        LastActivity = e.ReceivedUtc;
+        LastActivity = now;
         foreach (var u in e.LoggedUsers) LoggedUsers.Add(u);
-        if (Type != ConversationType.GroupChat || e.Nick == null) return;
+        if (Type != ConversationType.GroupChat || e.Nick == null) return false;
+        var who = e.SenderBareJid ?? "/" + e.Nick;
         switch (e.Kind)
         {
             case EventKind.Joined or EventKind.Present:
                 _occupants[e.Nick] = e.SenderBareJid;
-                break;
+                return e.Kind == EventKind.Joined && _recentlyLeft.Remove(who, out var left) && time.GetElapsedTime(left, now) < reconnectGrace;
             case EventKind.Left:
                 _occupants.Remove(e.Nick);
+                ForgetOldLeaves(now, reconnectGrace);
+                _recentlyLeft[who] = now;
                 // A logged user who left is no longer a reason to notify the others.
                 if (e.SenderBareJid != null && !_occupants.ContainsValue(e.SenderBareJid)) LoggedUsers.Remove(e.SenderBareJid);
-                break;
+                return false;
             case EventKind.Message when e.SenderBareJid != null && !_occupants.ContainsKey(e.Nick):
                 // The component started following this room mid-way (after a restart): learn from messages too.
                 _occupants[e.Nick] = e.SenderBareJid;
-                break;
+                return false;
+            default:
+                return false;
         }
+    }
+
+    private void ForgetOldLeaves(long now, TimeSpan reconnectGrace)
+    {
+        if (_recentlyLeft.Count < 64) return;
+        foreach (var (who, at) in _recentlyLeft.Where(kv => time.GetElapsedTime(kv.Value, now) >= reconnectGrace).ToList())
+            _recentlyLeft.Remove(who);
     }
 }

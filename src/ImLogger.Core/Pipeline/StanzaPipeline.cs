@@ -82,6 +82,8 @@ public sealed partial class StanzaPipeline(
         if (sender != null) seats.ObserveSender(sender);
         if (sender != null && IsSignOut(envelope.Stanza))
             notifier.SignedOut(sender);
+        else if (sender != null)
+            notifier.Seen(sender); // a session of theirs is online: a sign-out just before was a reconnect
         // The coverage pass (Classifier/CoverageCheck.cs): text no event carries is kept as "more content". A stanza over a
         // limit is kept up to it and said to be so; it has no whole text to check.
         var result = over == null ? CoverageCheck.Complete(classifier, envelope, classifier.Classify(envelope))

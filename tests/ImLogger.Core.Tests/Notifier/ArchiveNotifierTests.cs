@@ -144,7 +144,23 @@ public class ArchiveNotifierTests
         n.SignedOut("bob@partner.test");
         Assert.That(Sent(n, Chat("alice@example.test", "bob@partner.test")), Is.Empty, "a participant who is not logged signing out changes nothing");
         n.SignedOut("alice@example.test");
-        Assert.That(Sent(n, Chat("alice@example.test", "bob@partner.test")), Has.Count.EqualTo(2));
+        _time.Advance(n.ReconnectGrace);
+        Assert.That(Sent(n, Chat("bob@partner.test", "alice@example.test")), Has.Count.EqualTo(2), "away longer than a reconnect: the hour starts over");
+    }
+
+    [Test]
+    public void AReconnectIsNotASignOut()
+    {
+        Logged("alice@example.test");
+        var n = Notifier();
+        Sent(n, Chat("alice@example.test", "bob@partner.test"));
+        for (var i = 0; i < 100; i++)
+        {
+            n.SignedOut("alice@example.test");
+            _time.Advance(TimeSpan.FromSeconds(20));
+            n.Seen("alice@example.test"); // her new session's presence
+            Assert.That(Sent(n, Chat("alice@example.test", "bob@partner.test")), Is.Empty, $"reconnect {i + 1}");
+        }
     }
 
     [TestCase(true, true, 2)]

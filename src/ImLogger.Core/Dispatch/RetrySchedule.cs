@@ -1,0 +1,114 @@
+using ImLogger.Spool;
+
+namespace ImLogger.Dispatch;
+
+/// <summary>
+/// Keeps the spool's retry times honest when the wall clock is stepped (NTP correcting a clock that ran a day fast or
+/// slow). The spool stores each next attempt as wall time, for people (<c>spool status</c>) and for the next start; this
+/// process also remembers each retry it scheduled on the monotonic clock (<see cref="TimeProvider.GetTimestamp"/>),
+/// which no step moves, and that decides:
+/// <list type="bullet">
+/// <item>a clock stepped forward makes the spool call everything due: a retry this process scheduled still waits its
+/// delay;</item>
+/// <item>a clock stepped back makes the spool call nothing due for a day: the spool is asked with the time the wall
+/// clock would show without the step, and each retry is still held to its own delay;</item>
+/// <item>after a restart only the wall times remain: a next attempt further away than the longest retry delay (plus
+/// <see cref="Slack"/>) was scheduled by a clock that ran fast, and is due at once.</item>
+/// </list>
+/// </summary>
+/// <remarks>Thread-safe: every endpoint's loop asks it.</remarks>
+internal sealed class RetrySchedule(TimeProvider time, TimeSpan maxRetryDelay)
+{
+    /// <summary>Tolerance beyond the longest retry delay before a stored next attempt counts as written by a fast clock.</summary>
+    public static readonly TimeSpan Slack = TimeSpan.FromMinutes(1);
+
+    private readonly Lock _lock = new();
+    private readonly Dictionary<(string TranscriptId, string Endpoint), long> _dueAt = [];
+    private readonly HashSet<string> _startChecked = new(StringComparer.Ordinal);
+
+    /// <summary>Found at start with a next attempt beyond reason, until attempted: the spool's query cannot return them.</summary>
+    private readonly Dictionary<(string TranscriptId, string Endpoint), TranscriptHeader> _overdue = [];
+    private DateTimeOffset _wallAt = time.GetUtcNow();
+    private long _monotonicAt = time.GetTimestamp();
+
+    /// <summary>Schedules the next attempt <paramref name="delay"/> from now.</summary>
+    /// <returns>The wall time to store in the spool and show.</returns>
+    public DateTimeOffset Schedule(string transcriptId, string endpoint, TimeSpan delay)
+    {
+        lock (_lock)
+        {
+            _overdue.Remove((transcriptId, endpoint));
+            _dueAt[(transcriptId, endpoint)] = time.GetTimestamp() + (long)(delay.TotalSeconds * time.TimestampFrequency);
+            return time.GetUtcNow() + delay;
+        }
+    }
+
+    /// <summary>The delivery is done (delivered, dead or gone): nothing more to wait for.</summary>
+    public void Forget(string transcriptId, string endpoint)
+    {
+        lock (_lock)
+        {
+            _dueAt.Remove((transcriptId, endpoint));
+            _overdue.Remove((transcriptId, endpoint));
+        }
+    }
+
+    /// <summary>The transcripts of <paramref name="endpoint"/> due now, oldest first, at most <paramref name="max"/> of
+    /// the spool's plus, on the endpoint's first pass, those whose stored next attempt is beyond reason.</summary>
+    public List<TranscriptHeader> Due(ISpool spool, string endpoint, int max)
+    {
+        var found = FirstPass(endpoint) ? FarFuture(spool, endpoint) : [];
+        long now;
+        DateTimeOffset asOf;
+        int waiting;
+        List<TranscriptHeader> due;
+        lock (_lock)
+        {
+            foreach (var header in found) _overdue[(header.Id, endpoint)] = header;
+            due = _overdue.Where(kv => kv.Key.Endpoint == endpoint).Select(kv => kv.Value)
+                .OrderBy(h => h.ClosedUtc).ThenBy(h => h.OpenedUtc).ThenBy(h => h.Id, StringComparer.Ordinal).Take(max).ToList();
+            now = time.GetTimestamp();
+            asOf = SpoolTime();
+            // Retries still waiting take places in the spool's answer and are skipped: ask for that many more.
+            waiting = _dueAt.Count(kv => kv.Key.Endpoint == endpoint && kv.Value > now);
+        }
+        foreach (var header in spool.DueForDelivery(endpoint, asOf, max + waiting))
+        {
+            if (due.Any(h => h.Id == header.Id) || !IsDue(header.Id, endpoint, now)) continue;
+            due.Add(header);
+        }
+        return due;
+    }
+
+    private bool IsDue(string transcriptId, string endpoint, long now)
+    {
+        lock (_lock) return !_dueAt.TryGetValue((transcriptId, endpoint), out var at) || at <= now;
+    }
+
+    /// <summary>The wall clock, or after it was stepped back, the time it would show without the step: retries stored
+    /// before the step are not held back by it (those scheduled after it wait on the monotonic clock anyway).</summary>
+    private DateTimeOffset SpoolTime()
+    {
+        var wall = time.GetUtcNow();
+        var ts = time.GetTimestamp();
+        var unstepped = _wallAt + time.GetElapsedTime(_monotonicAt, ts);
+        if (wall < unstepped) return unstepped;
+        (_wallAt, _monotonicAt) = (wall, ts);
+        return wall;
+    }
+
+    private bool FirstPass(string endpoint)
+    {
+        lock (_lock) return _startChecked.Add(endpoint);
+    }
+
+    /// <summary>Pending deliveries whose next attempt lies further ahead than any retry delay: scheduled by a clock that ran
+    /// fast (and was corrected while ImLogger was down), or under a longer delay than now configured. Due at once.</summary>
+    private List<TranscriptHeader> FarFuture(ISpool spool, string endpoint)
+    {
+        var limit = time.GetUtcNow() + maxRetryDelay + Slack;
+        return spool.Undelivered()
+            .Where(h => h.Deliveries.Any(d => d.Endpoint == endpoint && d.State == DeliveryState.Pending && d.NextAttemptUtc > limit))
+            .ToList();
+    }
+}
