@@ -17,11 +17,12 @@ namespace ImLogger.Host;
 /// delivering closed transcripts. On stop, everything already read is spooled, open transcripts are
 /// closed and one last delivery pass runs.
 /// </summary>
-internal sealed class ArchiveService(
+internal sealed partial class ArchiveService(
     ImLoggerConfig config,
     Seats.SeatLedger seats,
     ComponentConnection connection,
     StanzaPipeline pipeline,
+    Classifier.CopyDeduplicator dedup,
     ConversationTracker tracker,
     ISpool spool,
     Dispatcher dispatcher,
@@ -41,6 +42,9 @@ internal sealed class ArchiveService(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var resumed = tracker.Resume();
+        var recalled = RecallRecentEvents();
+        if (recalled > 0)
+            logger.LogInformation("Recalled {Count} event(s) received in the last {Window}: a verdict request the server sends again is archived once", recalled, config.DedupWindow);
         var undelivered = spool.Undelivered();
         logger.LogInformation(
             "ImLogger starting: component {Component}; {Users} logged user(s) in {Orgs} organization(s){ByDefault}; endpoints {Endpoints}; spool {Spool} ({Resumed} open conversation(s) resumed, {Undelivered} transcript(s) awaiting delivery)",
@@ -54,13 +58,16 @@ internal sealed class ArchiveService(
         // Bounded: when the spool falls behind, the reader stops reading and TCP pushes back on the server.
         var queue = Channel.CreateBounded<XElement>(new BoundedChannelOptions(4096) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });
         using var background = new CancellationTokenSource();
+        using var connectionStop = new CancellationTokenSource();
+        using var onStop = stoppingToken.Register(() => StopConnection(connectionStop));
         var processing = Task.Run(() => ProcessAsync(queue.Reader), CancellationToken.None);
         var dispatching = dispatcher.RunAsync(background.Token);
         var closing = CloseIdleAsync(background.Token);
         try
         {
             // The server side's signs of life are not traffic: they are taken off the stream here, never archived.
-            await connection.RunAsync((stanza, ct) => adapters.TryHandle(stanza) ? ValueTask.CompletedTask : queue.Writer.WriteAsync(stanza, ct), stoppingToken);
+            await connection.RunAsync((stanza, ct) => adapters.TryHandle(stanza) || LeftForNextStart(stanza) ? ValueTask.CompletedTask : Enqueue(queue.Writer, stanza, ct),
+                connectionStop.Token);
         }
         catch (ComponentFatalException e)
         {
@@ -131,6 +138,7 @@ internal sealed class ArchiveService(
                         isNotice ? "Archive notice" : "Reply", (string?)reply.Attribute("to"));
                 }
             }
+            AnsweredBatch(batch.Count);
         }
     }
 

@@ -73,6 +73,10 @@ public sealed partial class ComponentConnection
         {
             _session = null;
             session?.Outgoing.Writer.TryComplete();
+            // A stop writes what is already queued (inline verdicts for stanzas already stored: unanswered, the server
+            // would send them again) before the stream ends; bounded, so that a stuck socket does not hold the stop.
+            if (writer is not null && token.IsCancellationRequested && session?.WriterFault is null)
+                await Task.WhenAny(writer, Task.Delay(TimeSpan.FromSeconds(5), _time)).ConfigureAwait(false);
             await sessionCts.CancelAsync().ConfigureAwait(false);
             if (writer is not null)
                 await writer.ConfigureAwait(false); // never throws: the writer records its faults
