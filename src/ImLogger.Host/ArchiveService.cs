@@ -33,6 +33,11 @@ internal sealed partial class ArchiveService(
 {
     private const int MaxBatch = 512;
 
+    /// <summary>Inline mode: verdict requests per batch (each carries up to the module's imlogger_batch_size stanzas, 100 by
+    /// default). Verdicts go out once their batch is stored: after a restart the module sends what it kept all at once,
+    /// and answering it in slices keeps the oldest stanzas from waiting for the whole backlog to be stored.</summary>
+    private const int InlineMaxBatch = 4;
+
     /// <summary>Tap mode: a batch smaller than <see cref="MaxBatch"/> waits this long for more copies before it is stored,
     /// so that at low rates one fsync covers several stanzas instead of one each (group commit). Nothing waits on a
     /// tap copy; a longer wait saves little more CPU and its bursts delay Prosody (docs/performance.md). Inline mode stores
@@ -100,12 +105,13 @@ internal sealed partial class ArchiveService(
     /// that cannot write (disk full) must hold the line rather than drop what was received.</summary>
     private async Task ProcessAsync(ChannelReader<XElement> reader)
     {
-        var batch = new List<XElement>(MaxBatch);
+        var max = config.Attach.Mode == AttachMode.Inline ? InlineMaxBatch : MaxBatch;
+        var batch = new List<XElement>(max);
         while (await reader.WaitToReadAsync())
         {
             batch.Clear();
-            while (batch.Count < MaxBatch && reader.TryRead(out var s)) batch.Add(s);
-            if (batch.Count < MaxBatch && config.Attach.Mode == AttachMode.Tap && !reader.Completion.IsCompleted)
+            while (batch.Count < max && reader.TryRead(out var s)) batch.Add(s);
+            if (batch.Count < max && config.Attach.Mode == AttachMode.Tap && !reader.Completion.IsCompleted)
             {
                 await Task.Delay(TapLinger, time);
                 while (batch.Count < MaxBatch && reader.TryRead(out var s)) batch.Add(s);

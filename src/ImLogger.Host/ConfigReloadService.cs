@@ -26,6 +26,7 @@ internal sealed class ConfigReloadService(ConfigHolder holder, SeatLedger seats,
     {
         var config = holder.Current;
         foreach (var warning in seats.Plan.OverLimitWarnings()) logger.LogWarning("Seats: {Warning}", warning);
+        foreach (var warning in TapLimitations.Warnings(config)) logger.LogWarning("Tap mode: {Warning}", warning);
         WriteRules(config, reason: "start");
 
         using var hangup = OperatingSystem.IsWindows() ? null : PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
@@ -85,6 +86,7 @@ internal sealed class ConfigReloadService(ConfigHolder holder, SeatLedger seats,
             reason, after.Count, next.Organizations.Count,
             Names(after.Except(before)), Names(before.Except(after)));
         foreach (var warning in plan.OverLimitWarnings()) logger.LogWarning("Seats: {Warning}", warning);
+        foreach (var warning in TapLimitations.Warnings(next)) logger.LogWarning("Tap mode: {Warning}", warning);
         WriteRules(next, reason: "reload");
         _ = announcer.AnnounceAsync("reload");
         return true;

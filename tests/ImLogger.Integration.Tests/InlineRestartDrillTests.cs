@@ -40,7 +40,7 @@ public partial class InlineRestartDrillTests
             attach: """<attach mode="inline" failure-mode="closed" timeout="30s" />""", seats: Pairs);
         CreateAccounts(world, [.. logged, .. Enumerable.Range(1, Pairs).Select(Receiver)]);
 
-        var first = world.RunImLogger("imlogger-1");
+        var first = world.RunImLogger("imlogger-1", logLevel: "Info");
         await ImLoggerProcess.WaitConnectedAsync(first);
         var senders = new List<RawXmppClient>();
         var receivers = new List<RawXmppClient>();
@@ -74,7 +74,7 @@ public partial class InlineRestartDrillTests
             if (hard) first.KillHard();
             else Assert.That(await first.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero, first.Output);
             var stoppedAt = Stopwatch.StartNew();
-            await using var second = world.RunImLogger("imlogger-2");
+            await using var second = world.RunImLogger("imlogger-2", logLevel: "Info");
             await ImLoggerProcess.WaitConnectedAsync(second);
             var away = stoppedAt.Elapsed;
             await Task.Delay(2000);
