@@ -541,7 +541,7 @@ local function hold(direction, user, origin, stanza, key)
 		flush();
 	elseif not flush_scheduled then
 		flush_scheduled = true;
-		module:add_timer(0, flush);
+		module:add_timer(0, function () flush(); end); -- not flush itself: a timer passes the time, which would read as `probe`
 	end
 	return true;
 end
