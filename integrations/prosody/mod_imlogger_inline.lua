@@ -293,6 +293,7 @@ local function park(id, reason)
 	if not batch then return; end
 	batches[id] = nil;
 	if batch.timer then batch.timer:stop(); end
+	module:log("debug", "Parked request %s (%s): its stanzas wait for ImLogger", id, reason);
 	for _, item in pairs(batch.items) do
 		waiting[#waiting + 1] = item;
 		waiting_bytes = waiting_bytes + item.size;
@@ -358,6 +359,7 @@ flush = function (probe)
 		-- The timeout counts from when the oldest stanza was held (it may have waited for ImLogger already), with a
 		-- second at least for the round trip.
 		batch.timer = module:add_timer(math.max(1, timeout - oldest_age), function() fail(id, "no answer within "..timeout.." s"); end);
+		module:log("debug", "Sent request %s: %d stanza(s)%s", id, count, probe and " (probe)" or "");
 		-- While the component is not connected the server bounces this at once (park() puts it back and sets `away`).
 		module:send(request);
 		if away or probe then break; end
@@ -633,6 +635,7 @@ module:hook("iq/host", function (event)
 		return;
 	end
 	batches[stanza.attr.id] = nil;
+	module:log("debug", "Verdicts for request %s", stanza.attr.id);
 	if away then came_back("it answered"); end
 	batch.timer:stop();
 	local verdicts = stanza:get_child("verdicts", xmlns);
