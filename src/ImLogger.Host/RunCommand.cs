@@ -68,7 +68,7 @@ internal static class RunCommand
     /// <summary>Inline: after the last verdicts and the end tag, the requests the server still sends are read (and left
     /// for the next start, which the module sends them to) until it closes its side. Closing the socket with them unread
     /// would reset the connection, and Prosody would drop the verdicts it had not read yet: stored, yet sent again.</summary>
-    internal static readonly TimeSpan InlineDrainOnStop = TimeSpan.FromSeconds(5);
+    internal static readonly TimeSpan InlineDrainOnStop = TimeSpan.FromSeconds(20);
 
     /// <summary>The pipeline's stages, one singleton each, wired as DESIGN.md draws them.</summary>
     internal static void AddImLogger(IServiceCollection services, ImLoggerConfig config)
