@@ -10,7 +10,7 @@
 --   imlogger_excluded_users = { "ceo@example.test" }   -- with imlogger_log_all: users never held
 --   imlogger_unlogged_ttl  = 300                       -- with imlogger_log_all: seconds a user without a seat stays unheld
 --   imlogger_failure_mode  = "closed"                  -- or "open": see the protocol document
---   imlogger_timeout       = 10                        -- seconds to wait for a verdict
+--   imlogger_timeout       = 10                        -- seconds a held stanza waits for its verdict (also while ImLogger is away)
 --   imlogger_batch_size    = 100                       -- stanzas per verdict request, at most
 --   imlogger_max_held      = 500                       -- per session; beyond, stop reading from the client
 --   imlogger_max_batch_bytes = 983040                  -- bytes per verdict request, at most: below ImLogger's max-stanza-bytes
