@@ -84,7 +84,8 @@ run_demo() {
   if port_in_use 5222; then c2s=$(free_port); fi
 
   echo "== Prosody on 127.0.0.1:$c2s (clients) and 127.0.0.1:5347 (component), in $work/prosody"
-  "${imlogger[@]}" prosody-config --config config/imlogger.xml --out "$work/prosody/tap" >/dev/null
+  # Inline mode (config/imlogger.xml): mod_imlogger_inline and its config, which Prosody loads at start.
+  "${imlogger[@]}" prosody-config --config config/imlogger.xml --out "$work/prosody/server-rules" >/dev/null
   for user in alice bob; do
     printf 'return {\n\t["password"] = "%s";\n};\n' "$user" > "$work/prosody/data/example%2etest/accounts/$user.dat"
   done
@@ -98,7 +99,7 @@ Component "conference.example.test" "muc"
 	muc_room_locking = false
 	muc_room_default_public_jids = true
 
-Include "$work/prosody/tap/imlogger.cfg.lua"
+Include "$work/prosody/server-rules/imlogger.cfg.lua"
 CFG
 
   local prosody_pid="" imlogger_pid=""

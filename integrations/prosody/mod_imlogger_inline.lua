@@ -10,15 +10,18 @@
 --   imlogger_excluded_users = { "ceo@example.test" }   -- with imlogger_log_all: users never held
 --   imlogger_unlogged_ttl  = 300                       -- with imlogger_log_all: seconds a user without a seat stays unheld
 --   imlogger_failure_mode  = "closed"                  -- or "open": see the protocol document
---   imlogger_timeout       = 10                        -- seconds to wait for a verdict
+--   imlogger_timeout       = 10                        -- seconds a held stanza waits for its verdict (also while ImLogger is away)
 --   imlogger_batch_size    = 100                       -- stanzas per verdict request, at most
 --   imlogger_max_held      = 500                       -- per session; beyond, stop reading from the client
 --   imlogger_max_batch_bytes = 983040                  -- bytes per verdict request, at most: below ImLogger's max-stanza-bytes
+--   imlogger_away_max_bytes = 33554432                 -- fail-closed: bytes of stanzas kept while ImLogger is away (a restart);
+--                                                         beyond, the oldest are refused (see "While ImLogger is away")
 
 local st = require "util.stanza";
 local jid = require "util.jid";
 local datetime = require "util.datetime";
 local new_id = require "util.id".short;
+local time_now = require "util.time".now;
 
 local hosts = prosody.hosts;
 local core_post_stanza = prosody.core_post_stanza;
@@ -46,6 +49,9 @@ local max_held = module:get_option_number("imlogger_max_held", 500);
 local max_batch_bytes = module:get_option_number("imlogger_max_batch_bytes", 960 * 1024);
 
 local unavailable_text = "Archiving is unavailable; your message was not sent. Try again in a moment.";
+-- Fail-closed: while ImLogger is away (restarting, crashed, its host down) held stanzas wait for it, up to the timeout
+-- each and this many bytes together; the oldest beyond the bound are refused (docs/inline-protocol.md).
+local away_max_bytes = module:get_option_number("imlogger_away_max_bytes", 32 * 1024 * 1024);
 
 local waiting = {};      -- held items not yet sent to ImLogger, in arrival order
 local batches = {};      -- request id -> { items = { [item id] = item }, gaps = {...}, timer = ... }
@@ -54,6 +60,12 @@ local gaps = {};         -- logged user -> { count, since, until } (fail-open on
 local refusals = {};     -- requests refused on failure, not yet reported: { request, count, reason } (fail-closed only)
 local flush_scheduled = false;
 local next_item = 0;
+local waiting_bytes = 0; -- sum of the sizes of `waiting`
+-- Fail-closed: true from the moment the server says the component is not connected (a bounce, its disconnect) until
+-- it is back (it authenticates again, or answers a probe). Meanwhile nothing is sent but one probe request per retry.
+local away = false;
+local retry_scheduled = false;
+local retry_delay = 0.25;
 
 -- With imlogger_log_all, users ImLogger said hold no seat (over the limit): not held, so that they neither wait for
 -- ImLogger nor are refused while it is away. Forgotten when ImLogger says the seats changed, when the config is
@@ -145,6 +157,21 @@ local function decide(item, verdict, error_type, condition, text)
 	item.verdict, item.error_type, item.condition, item.text = verdict, error_type, condition, text;
 end
 
+-- The reports a request carried were not acknowledged: report them again with the next one.
+local function restore_reports(batch)
+	for _, r in ipairs(batch.refusals) do refusals[#refusals + 1] = r; end
+	-- While ImLogger is away every request fails: keep the newest (it never saw the oldest anyway).
+	while #refusals > 1000 do table.remove(refusals, 1); end
+	for user, gap in pairs(batch.gaps) do
+		local current = gaps[user];
+		if current then
+			current.count, current.since = current.count + gap.count, gap.since;
+		else
+			gaps[user] = gap;
+		end
+	end
+end
+
 local function fail(id, reason)
 	local batch = batches[id];
 	if not batch then return; end
@@ -168,24 +195,114 @@ local function fail(id, reason)
 	if failure_mode == "closed" and n > 0 then
 		refusals[#refusals + 1] = { request = id, count = n, reason = reason };
 	end
-	for _, r in ipairs(batch.refusals) do refusals[#refusals + 1] = r; end
-	-- While ImLogger is away every request fails: keep the newest (it never saw the oldest anyway).
-	while #refusals > 1000 do table.remove(refusals, 1); end
-	-- Gaps this request carried were not acknowledged: report them again next time.
-	for user, gap in pairs(batch.gaps) do
-		local current = gaps[user];
-		if current then
-			current.count, current.since = current.count + gap.count, gap.since;
-		else
-			gaps[user] = gap;
-		end
-	end
+	restore_reports(batch);
 	if failure_mode == "open" then
 		module:log("warn", "ImLogger unreachable (%s): %d held stanza(s) delivered UNLOGGED (fail-open); the gap is reported when it returns", reason, n);
 	else
 		module:log("warn", "ImLogger unreachable (%s): %d held stanza(s) refused (fail-closed)", reason, n);
 	end
 	for key in pairs(keys) do release(key); end
+end
+
+-- Fail-closed, while ImLogger is away (docs/inline-protocol.md, "While ImLogger is away"). A restart of ImLogger
+-- takes seconds; refusing every held stanza at the first bounce would refuse every logged user's messages for that
+-- long. Instead a request the server bounces because the component is not connected, or one in flight when the
+-- component disconnects, is parked: its stanzas go back to `waiting`, in arrival order, and wait there. One probe
+-- request per retry (short backoff) finds out whether ImLogger is back; the component authenticating again ends the
+-- wait at once. A stanza is refused, as before, only once it has waited the timeout, or when the stanzas kept
+-- together pass imlogger_away_max_bytes (the oldest first). ImLogger may have stored a parked request before it went
+-- away without answering: it recognises the stanzas when they come again and archives them once.
+local flush; -- below
+local by_arrival = function (a, b) return a.n < b.n; end
+
+local function refuse_waiting(should_refuse, reason)
+	local kept, keys, by_request, n = {}, {}, {}, 0;
+	for _, item in ipairs(waiting) do
+		if should_refuse(item) then
+			n = n + 1;
+			waiting_bytes = waiting_bytes - item.size;
+			decide(item, "deny", "wait", "remote-server-timeout", unavailable_text);
+			keys[item.key] = true;
+			-- ImLogger may have stored the request this stanza was last sent in: tell it the stanza was refused.
+			if item.request then by_request[item.request] = (by_request[item.request] or 0) + 1; end
+		else
+			kept[#kept + 1] = item;
+		end
+	end
+	if n == 0 then return 0; end
+	waiting = kept;
+	for request, count in pairs(by_request) do
+		refusals[#refusals + 1] = { request = request, count = count, reason = reason };
+	end
+	while #refusals > 1000 do table.remove(refusals, 1); end
+	module:log("warn", "ImLogger unreachable: %d held stanza(s) refused (fail-closed): %s", n, reason);
+	for key in pairs(keys) do release(key); end
+	return n;
+end
+
+-- Refuses what waited the timeout, then the oldest while the kept stanzas pass the memory bound.
+local function expire_waiting()
+	local now = time_now();
+	refuse_waiting(function (item) return now - item.held_at >= timeout; end, "held "..timeout.." s while ImLogger was away");
+	if waiting_bytes > away_max_bytes then
+		local bytes = waiting_bytes;
+		refuse_waiting(function (item)
+			if bytes <= away_max_bytes then return false; end
+			bytes = bytes - item.size;
+			return true;
+		end, "over imlogger_away_max_bytes ("..away_max_bytes..") while ImLogger was away");
+	end
+end
+
+local function retry()
+	retry_scheduled = false;
+	if not away then return; end
+	expire_waiting();
+	if #waiting == 0 then return; end -- the next held stanza schedules the next probe
+	retry_delay = math.min(retry_delay * 2, 2);
+	flush(true);
+	if away and not retry_scheduled then
+		retry_scheduled = true;
+		module:add_timer(retry_delay, retry);
+	end
+end
+
+local function schedule_retry()
+	if retry_scheduled then return; end
+	retry_scheduled = true;
+	module:add_timer(retry_delay, retry);
+end
+
+local function went_away(reason)
+	if not away then
+		away, retry_delay = true, 0.25;
+		module:log("warn", "ImLogger is not connected (%s): held stanzas wait for it, up to %s s each and %d bytes together (fail-closed)",
+			reason, tostring(timeout), away_max_bytes);
+	end
+	schedule_retry();
+end
+
+local function came_back(reason)
+	if not away then return; end
+	away = false;
+	module:log("info", "ImLogger is back (%s): sending the %d stanza(s) held meanwhile", reason, #waiting);
+	if #waiting > 0 then flush(); end
+end
+
+-- A request whose verdicts cannot come (the component is away): its stanzas wait again.
+local function park(id, reason)
+	local batch = batches[id];
+	if not batch then return; end
+	batches[id] = nil;
+	if batch.timer then batch.timer:stop(); end
+	module:log("debug", "Parked request %s (%s): its stanzas wait for ImLogger", id, reason);
+	for _, item in pairs(batch.items) do
+		waiting[#waiting + 1] = item;
+		waiting_bytes = waiting_bytes + item.size;
+	end
+	table.sort(waiting, by_arrival);
+	restore_reports(batch);
+	went_away(reason);
 end
 
 -- Gap and refusal reports ride with a request while they fit in `room` bytes; the rest wait for the next one.
@@ -209,8 +326,12 @@ local function add_reports(request, batch, room)
 	end
 end
 
-local function flush()
+-- Sends what waits, in requests of at most batch_size stanzas and max_batch_bytes. While ImLogger is away nothing is
+-- sent but one request, the probe, when `probe` is true.
+flush = function (probe)
 	flush_scheduled = false;
+	if away and not probe then schedule_retry(); return; end
+	local oldest_age = 0;
 	while #waiting > 0 do
 		local id = "imlogger-"..new_id();
 		local request = st.iq({ type = "set", id = id, from = module.host, to = component })
@@ -221,9 +342,12 @@ local function flush()
 		local count = 0;
 		while #waiting > 0 and count < batch_size and (count == 0 or bytes + waiting[1].size <= max_batch_bytes) do
 			local item = table.remove(waiting, 1);
+			waiting_bytes = waiting_bytes - item.size;
 			count = count + 1;
 			bytes = bytes + item.size;
 			batch.items[item.id] = item;
+			item.request = id;
+			if count == 1 then oldest_age = time_now() - item.held_at; end
 			local to = item.stanza.attr.to;
 			local to_local = (to == nil or hosts[jid_host(to)] ~= nil) and "true" or "false";
 			-- On the component stream an unqualified child would read as jabber:component:accept.
@@ -234,8 +358,13 @@ local function flush()
 		end
 		add_reports(request, batch, max_batch_bytes - bytes);
 		batches[id] = batch;
-		batch.timer = module:add_timer(timeout, function() fail(id, "no answer within "..timeout.." s"); end);
+		-- The timeout counts from when the oldest stanza was held (it may have waited for ImLogger already), with a
+		-- second at least for the round trip.
+		batch.timer = module:add_timer(math.max(1, timeout - oldest_age), function() fail(id, "no answer within "..timeout.." s"); end);
+		module:log("debug", "Sent request %s: %d stanza(s)%s", id, count, probe and " (probe)" or "");
+		-- While the component is not connected the server bounces this at once (park() puts it back and sets `away`).
 		module:send(request);
+		if away or probe then break; end
 	end
 end
 
@@ -388,7 +517,8 @@ local function hold(direction, user, origin, stanza, key)
 	-- Hold a copy: senders reuse the stanza object (a room broadcast rewrites 'to' for each occupant).
 	stanza = st.clone(stanza);
 	next_item = next_item + 1;
-	local item = { id = tostring(next_item), direction = direction, user = user, origin = origin, stanza = stanza, key = key };
+	local item = { id = tostring(next_item), n = next_item, direction = direction, user = user, origin = origin, stanza = stanza, key = key,
+		held_at = time_now() };
 	-- Its size in a request: the stanza serialised (one more serialisation per held stanza, linear in its size; the
 	-- cheapest exact measure util.stanza offers) plus the <item> wrapper and the jabber:client declaration.
 	item.size = #tostring(stanza) + #item.id + #user + 96;
@@ -401,17 +531,21 @@ local function hold(direction, user, origin, stanza, key)
 		return true;
 	end
 	waiting[#waiting + 1] = item;
+	waiting_bytes = waiting_bytes + item.size;
+	if away and waiting_bytes > away_max_bytes then expire_waiting(); end
 	-- Back-pressure: a client that outruns ImLogger is read more slowly, not refused.
 	if direction == "out" and #queue > max_held and origin.conn and not origin.imlogger_paused then
 		origin.imlogger_paused = true;
 		origin.conn:pause();
 		module:log("debug", "Paused reading from %s: %d stanzas held", origin.full_jid or "?", #queue);
 	end
-	if #waiting >= batch_size then
+	if away then
+		schedule_retry();
+	elseif #waiting >= batch_size then
 		flush();
 	elseif not flush_scheduled then
 		flush_scheduled = true;
-		module:add_timer(0, flush);
+		module:add_timer(0, function () flush(); end); -- not flush itself: a timer passes the time, which would read as `probe`
 	end
 	return true;
 end
@@ -480,19 +614,31 @@ for _, kind in ipairs({ "message", "presence", "iq" }) do
 	module:hook(kind.."/full", incoming, 1000);
 end
 
+-- Errors that say the component is not there to answer (mod_component bounces with wait/remote-server-timeout and
+-- <not-connected/>; other routes say it with these).
+local component_away = { ["remote-server-timeout"] = true, ["service-unavailable"] = true,
+	["remote-server-not-found"] = true, ["recipient-unavailable"] = true };
+
 -- Verdicts (and errors bounced by the server while the component is not connected).
 module:hook("iq/host", function (event)
 	local stanza = event.stanza;
 	local batch = batches[stanza.attr.id];
 	if not batch or not is_component(stanza.attr.from) then return; end
 	if stanza.attr.type == "error" then
-		local _, condition, text = stanza:get_error();
-		fail(stanza.attr.id, (condition or "error")..(text and (": "..text) or ""));
+		local error_type, condition, text = stanza:get_error();
+		local reason = (condition or "error")..(text and (": "..text) or "");
+		if failure_mode == "closed" and (error_type == "wait" or component_away[condition]) then
+			park(stanza.attr.id, reason);
+		else
+			fail(stanza.attr.id, reason);
+		end
 		return true;
 	elseif stanza.attr.type ~= "result" then
 		return;
 	end
 	batches[stanza.attr.id] = nil;
+	module:log("debug", "Verdicts for request %s", stanza.attr.id);
+	if away then came_back("it answered"); end
 	batch.timer:stop();
 	local verdicts = stanza:get_child("verdicts", xmlns);
 	local keys = {};
@@ -534,6 +680,7 @@ end);
 
 module:hook_global("server-stopping", function ()
 	for id in pairs(batches) do fail(id, "server stopping"); end
+	refuse_waiting(function () return true; end, "server stopping");
 end);
 
 -- Proof of life (docs/inline-protocol.md, "Proving the adapter is loaded"). A later modules_enabled for this
@@ -577,7 +724,16 @@ local function watch_component()
 	if watching_component or not hosts[component] then return; end
 	watching_component = true;
 	module:hook_object_event(hosts[component].events, "component-authenticated", function ()
-		module:add_timer(0, function () announce("connected"); end);
+		module:add_timer(0, function () announce("connected"); came_back("it connected again"); end);
+	end);
+	-- Requests in flight when the component goes cannot be answered: fail-closed, they wait for it (park); fail-open
+	-- keeps its behaviour (their timer delivers them unlogged).
+	module:hook_object_event(hosts[component].events, "component-disconnected", function (event)
+		if failure_mode ~= "closed" then return; end
+		local ids = {};
+		for id in pairs(batches) do ids[#ids + 1] = id; end
+		for _, id in ipairs(ids) do park(id, "the component disconnected: "..tostring(event.reason)); end
+		went_away("the component disconnected");
 	end);
 end
 watch_component();

@@ -22,6 +22,7 @@ internal sealed partial class ArchiveService(
     Seats.SeatLedger seats,
     ComponentConnection connection,
     StanzaPipeline pipeline,
+    Classifier.CopyDeduplicator dedup,
     ConversationTracker tracker,
     ISpool spool,
     Dispatcher dispatcher,
@@ -32,6 +33,11 @@ internal sealed partial class ArchiveService(
 {
     private const int MaxBatch = 512;
 
+    /// <summary>Inline mode: verdict requests per batch (each carries up to the module's imlogger_batch_size stanzas, 100 by
+    /// default). Verdicts go out once their batch is stored: after a restart the module sends what it kept all at once,
+    /// and answering it in slices keeps the oldest stanzas from waiting for the whole backlog to be stored.</summary>
+    private const int InlineMaxBatch = 4;
+
     /// <summary>Tap mode: a batch smaller than <see cref="MaxBatch"/> waits this long for more copies before it is stored,
     /// so that at low rates one fsync covers several stanzas instead of one each (group commit). Nothing waits on a
     /// tap copy; a longer wait saves little more CPU and its bursts delay Prosody (docs/performance.md). Inline mode stores
@@ -41,6 +47,9 @@ internal sealed partial class ArchiveService(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var resumed = tracker.Resume();
+        var recalled = RecallRecentEvents();
+        if (recalled > 0)
+            logger.LogInformation("Recalled {Count} event(s) received in the last {Window}: a verdict request the server sends again is archived once", recalled, config.DedupWindow);
         var undelivered = spool.Backlog().Sum(b => b.Pending + b.Dead);
         WarnOfQuarantine();
         logger.LogInformation(
@@ -55,6 +64,8 @@ internal sealed partial class ArchiveService(
         // Bounded: when the spool falls behind, the reader stops reading and TCP pushes back on the server.
         var queue = Channel.CreateBounded<XElement>(new BoundedChannelOptions(4096) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });
         using var background = new CancellationTokenSource();
+        using var connectionStop = new CancellationTokenSource();
+        using var onStop = stoppingToken.Register(() => StopConnection(connectionStop));
         var processing = Task.Run(() => ProcessAsync(queue.Reader), CancellationToken.None);
         var dispatching = dispatcher.RunAsync(background.Token);
         StopIfItEnds(processing, "the spooling loop");
@@ -63,7 +74,8 @@ internal sealed partial class ArchiveService(
         try
         {
             // The server side's signs of life are not traffic: they are taken off the stream here, never archived.
-            await connection.RunAsync((stanza, ct) => adapters.TryHandle(stanza) ? ValueTask.CompletedTask : queue.Writer.WriteAsync(stanza, ct), stoppingToken);
+            await connection.RunAsync((stanza, ct) => adapters.TryHandle(stanza) || LeftForNextStart(stanza) ? ValueTask.CompletedTask : Enqueue(queue.Writer, stanza, ct),
+                connectionStop.Token);
         }
         catch (ComponentFatalException e)
         {
@@ -99,12 +111,13 @@ internal sealed partial class ArchiveService(
     /// that cannot write (disk full) must hold the line rather than drop what was received.</summary>
     private async Task ProcessAsync(ChannelReader<XElement> reader)
     {
-        var batch = new List<XElement>(MaxBatch);
+        var max = config.Attach.Mode == AttachMode.Inline ? InlineMaxBatch : MaxBatch;
+        var batch = new List<XElement>(max);
         while (await reader.WaitToReadAsync())
         {
             batch.Clear();
-            while (batch.Count < MaxBatch && reader.TryRead(out var s)) batch.Add(s);
-            if (batch.Count < MaxBatch && config.Attach.Mode == AttachMode.Tap && !reader.Completion.IsCompleted)
+            while (batch.Count < max && reader.TryRead(out var s)) batch.Add(s);
+            if (batch.Count < max && config.Attach.Mode == AttachMode.Tap && !reader.Completion.IsCompleted)
             {
                 await Task.Delay(TapLinger, time);
                 while (batch.Count < MaxBatch && reader.TryRead(out var s)) batch.Add(s);
@@ -139,6 +152,7 @@ internal sealed partial class ArchiveService(
                         isNotice ? "Archive notice" : "Reply", (string?)reply.Attribute("to"));
                 }
             }
+            AnsweredBatch(batch.Count);
         }
     }
 

@@ -61,6 +61,8 @@ internal static class CheckConfigCommand
         if (config.SpoolKeyFile is not null) Console.WriteLine($"  spool encrypted at rest (AES-GCM, record by record), key from {config.SpoolKeyFile}");
         foreach (var warning in SeatReport.OverLimitWarnings(config))
             Console.Error.WriteLine($"imlogger: warning: {warning}");
+        foreach (var warning in TapLimitations.Warnings(config))
+            Console.Error.WriteLine($"imlogger: WARNING: {warning}");
         return 0;
     }
 

@@ -93,6 +93,7 @@ internal sealed partial class ConfigReloadService
             text = $"applied{confirmed}: {after.Count} logged user(s); NO LONGER LOGGED: {Names(removed)}; now logged: {added}";
         }
         foreach (var warning in plan.OverLimitWarnings()) logger.LogWarning("Seats: {Warning}", warning);
+        foreach (var warning in TapLimitations.Warnings(next)) logger.LogWarning("Tap mode: {Warning}", warning);
         WriteRules(next, reason: "reload");
         _ = announcer.AnnounceAsync("reload");
         return (0, text);

@@ -55,6 +55,7 @@ internal sealed partial class ConfigReloadService(ConfigHolder holder, SeatLedge
         _appliedFingerprint = ConfigFileSnapshot.Take([config.SourcePath, .. config.ReferencedFiles]).Fingerprint();
         var watchers = Watch(config);
         foreach (var warning in seats.Plan.OverLimitWarnings()) logger.LogWarning("Seats: {Warning}", warning);
+        foreach (var warning in TapLimitations.Warnings(config)) logger.LogWarning("Tap mode: {Warning}", warning);
         WriteRules(config, reason: "start");
 
         using var hangup = OperatingSystem.IsWindows() ? null : PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>

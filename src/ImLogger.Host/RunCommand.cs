@@ -78,6 +78,11 @@ internal static class RunCommand
     /// <summary>How long a graceful stop in tap mode keeps reading what the server still sends.</summary>
     internal static readonly TimeSpan TapDrainOnStop = TimeSpan.FromSeconds(20);
 
+    /// <summary>Inline: after the last verdicts and the end tag, the requests the server still sends are read (and left
+    /// for the next start, which the module sends them to) until it closes its side. Closing the socket with them unread
+    /// would reset the connection, and Prosody would drop the verdicts it had not read yet: stored, yet sent again.</summary>
+    internal static readonly TimeSpan InlineDrainOnStop = TimeSpan.FromSeconds(20);
+
     /// <summary>The pipeline's stages, one singleton each, wired as DESIGN.md draws them.</summary>
     internal static void AddImLogger(IServiceCollection services, ImLoggerConfig config, bool acceptNewSpool = false)
     {
@@ -95,7 +100,7 @@ internal static class RunCommand
             MaxStanzaBytes = config.Component.MaxStanzaBytes,
             // Tap: copies the server routed before a stop are still on their way; never sent again, they are read before
             // closing (README, "What each mode guarantees"). Inline: requests cannot be answered on a closed stream.
-            DrainOnStop = config.Attach.Mode == AttachMode.Tap ? TapDrainOnStop : TimeSpan.Zero,
+            DrainOnStop = config.Attach.Mode == AttachMode.Tap ? TapDrainOnStop : InlineDrainOnStop,
         });
         services.AddSingleton(sp => new ComponentConnection(
             sp.GetRequiredService<ComponentConnectionOptions>(), sp.GetRequiredService<ILogger<ComponentConnection>>(), sp.GetRequiredService<TimeProvider>()));

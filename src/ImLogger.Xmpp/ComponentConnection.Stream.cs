@@ -17,7 +17,7 @@ public sealed partial class ComponentConnection
     {
         // Draining: a stop does not end the read at once (DrainAsync does, once the server is done or the bound has passed).
         var drain = _options.DrainOnStop > TimeSpan.Zero;
-        using var sessionCts = CancellationTokenSource.CreateLinkedTokenSource(drain ? CancellationToken.None : token);
+        using var sessionCts = new CancellationTokenSource();
         using var tcp = new TcpClient { NoDelay = true };
         NetworkStream? network = null;
         CountingStream? counting = null;
@@ -27,6 +27,19 @@ public sealed partial class ComponentConnection
         Task? writer = null;
         var closed = false;
         long handed = 0;
+        // Without a drain a stop ends the read at once; what is already queued for the server is written first, within a
+        // bound (inline verdicts for stanzas already stored: unanswered, the server would send them again).
+        using var stopping = drain ? default : token.Register(() => _ = EndAfterWritesAsync());
+        async Task EndAfterWritesAsync()
+        {
+            if (session is { } s && writer is { } w)
+            {
+                s.Outgoing.Writer.TryComplete();
+                await Task.WhenAny(w, Task.Delay(TimeSpan.FromSeconds(5), _time)).ConfigureAwait(false);
+            }
+            try { await sessionCts.CancelAsync().ConfigureAwait(false); }
+            catch (ObjectDisposedException) { }
+        }
         try
         {
             (network, counting, reader, stanzas) = await ConnectAndHandshakeAsync(tcp, sessionCts.Token, token).ConfigureAwait(false);

@@ -21,7 +21,9 @@ public enum FailureMode
 /// <summary><c>&lt;attach mode="inline" failure-mode="closed" timeout="10s"/&gt;</c>.</summary>
 public sealed record AttachSettings
 {
-    public AttachMode Mode { get; init; } = AttachMode.Tap;
+    /// <summary>Inline unless the config says <c>mode="tap"</c>: inline fail-closed is the only mode that enforces the
+    /// restrictions and never delivers a logged user's stanza unarchived (<see cref="TapLimitations"/>).</summary>
+    public AttachMode Mode { get; init; } = AttachMode.Inline;
 
     public FailureMode FailureMode { get; init; } = FailureMode.Closed;
 

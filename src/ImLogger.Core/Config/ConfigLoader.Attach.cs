@@ -6,12 +6,13 @@ public static partial class ConfigLoader
 {
     private sealed partial class Reader
     {
-        /// <summary><c>&lt;attach mode="tap|inline" failure-mode="closed|open" timeout="10s"/&gt;</c>; tap when absent.</summary>
+        /// <summary><c>&lt;attach mode="tap|inline" failure-mode="closed|open" timeout="10s"/&gt;</c>; inline fail-closed when absent
+        /// (the element or its mode).</summary>
         private AttachSettings ReadAttach(XElement? e)
         {
             if (e == null) return new AttachSettings();
             Only(e, ["mode", "failure-mode", "timeout", "rules-out", "heartbeat"], []);
-            var mode = ((string?)e.Attribute("mode") ?? "tap").Trim().ToLowerInvariant() switch
+            var mode = ((string?)e.Attribute("mode") ?? "inline").Trim().ToLowerInvariant() switch
             {
                 "tap" => AttachMode.Tap,
                 "inline" => AttachMode.Inline,

@@ -143,9 +143,12 @@ public class ConfigLoaderTests : TempDirFixture
     }
 
     [Test]
-    public void AttachDefaultsToTapAndReadsInlineSettings()
+    public void AttachDefaultsToInlineFailClosedAndReadsInlineSettings()
     {
-        Assert.That(Load(Write(Valid)).Attach, Is.EqualTo(new AttachSettings()));
+        // Inline fail-closed when the element, or its mode, is absent: tap only when chosen (issue 16).
+        Assert.That(Load(Write(Valid)).Attach, Is.EqualTo(new AttachSettings { Mode = AttachMode.Inline, FailureMode = FailureMode.Closed, Timeout = TimeSpan.FromSeconds(10) }));
+        Assert.That(Load(Write(Valid.Replace("<spool ", "<attach timeout=\"20s\" />\n  <spool "))).Attach.Mode, Is.EqualTo(AttachMode.Inline));
+        Assert.That(Load(Write(Valid.Replace("<spool ", "<attach mode=\"tap\" />\n  <spool "))).Attach.Mode, Is.EqualTo(AttachMode.Tap));
         var inline = Load(Write(Valid.Replace("<spool ", "<attach mode=\"inline\" failure-mode=\"open\" timeout=\"3s\" />\n  <spool "))).Attach;
         Assert.That(inline, Is.EqualTo(new AttachSettings { Mode = AttachMode.Inline, FailureMode = FailureMode.Open, Timeout = TimeSpan.FromSeconds(3) }));
     }

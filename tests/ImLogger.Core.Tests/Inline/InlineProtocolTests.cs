@@ -103,7 +103,7 @@ public class InlineProtocolTests
         Assert.That(notices.Select(n => (string?)n.Attribute("to")), Is.EqualTo(new[] { "example.test", "example.net" }));
         Assert.That(notices[0].Element(InlineRequest.Ns + "seats-changed"), Is.Not.Null);
         Assert.That((string?)notices[0].Attribute("type"), Is.EqualTo("set"));
-        Assert.That(InlineVerdict.SeatsChanged(config with { Attach = new ImLogger.Config.AttachSettings() }), Is.Empty, "tap mode has no module to tell");
+        Assert.That(InlineVerdict.SeatsChanged(config with { Attach = new ImLogger.Config.AttachSettings { Mode = ImLogger.Config.AttachMode.Tap } }), Is.Empty, "tap mode has no module to tell");
     }
 
     [Test]

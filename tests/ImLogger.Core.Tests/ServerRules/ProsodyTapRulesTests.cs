@@ -11,6 +11,7 @@ public class ProsodyTapRulesTests
         Component = new ComponentSettings { Jid = "archive.example.test", Host = "127.0.0.1", Port = 5347, Secret = secret, SecretSource = "test" },
         SpoolPath = "/var/lib/imlogger/spool.db",
         IdleClose = TimeSpan.FromMinutes(10),
+        Attach = new AttachSettings { Mode = AttachMode.Tap }, // tap rules: the default is inline
         Organizations = [new OrganizationConfig { Domains = ["example.test"], DefaultEndpoint = "local",
             Users = [new LoggedUserConfig("bob@example.test", null), new LoggedUserConfig("alice@example.test", null)] }],
         Endpoints = [new DirectoryEndpointConfig { Name = "local", Path = "/tmp/a" }],

@@ -12,6 +12,7 @@ public class ServerRulesWriterTests : TempDirFixture
         Component = new ComponentSettings { Jid = "archive.example.test", Host = "127.0.0.1", Port = 5347, Secret = "s3cret", SecretSource = "test" },
         SpoolPath = "/var/lib/imlogger/spool.db",
         IdleClose = TimeSpan.FromMinutes(10),
+        Attach = new AttachSettings { Mode = AttachMode.Tap }, // tap rules: the default is inline
         Organizations = [new OrganizationConfig { Domains = ["example.test"], DefaultEndpoint = "local", Users = users.Select(u => new LoggedUserConfig(u, null)).ToList() }],
         Endpoints = [new DirectoryEndpointConfig { Name = "local", Path = "/tmp/a" }],
     };

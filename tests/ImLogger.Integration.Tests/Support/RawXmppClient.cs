@@ -15,6 +15,17 @@ internal sealed class RawXmppClient : IAsyncDisposable
     private NetworkStream _stream = null!;
     private Task? _drain;
     private readonly HashSet<string> _drillBodies = [];
+    private readonly Dictionary<string, int> _drillCounts = new(StringComparer.Ordinal);
+    private int _errors;
+
+    /// <summary>How many times each "drill-N" body was received (a body delivered twice counts 2).</summary>
+    public IReadOnlyDictionary<string, int> DrillBodyCounts
+    {
+        get { lock (_drillBodies) return new Dictionary<string, int>(_drillCounts); }
+    }
+
+    /// <summary>Messages of type error received (refusals: the server bounced, or the inline module refused, a message sent).</summary>
+    public int ErrorMessages => Volatile.Read(ref _errors);
 
     /// <summary>The "drill-N" message bodies this client has received so far (the drills' unique bodies).</summary>
     public IReadOnlySet<string> ReceivedDrillBodies
@@ -53,8 +64,17 @@ internal sealed class RawXmppClient : IAsyncDisposable
                     // Bodies may straddle reads: scan the previous read's tail with this one (a body seen twice is one set entry).
                     var text = tail + new string(chars, 0, decoder.GetChars(sink, 0, n, chars, 0));
                     lock (client._drillBodies)
+                    {
                         foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(text, "<body>(drill-[0-9]+)[ <]"))
+                        {
                             client._drillBodies.Add(m.Groups[1].Value);
+                            // Counted once: a match that ends inside the previous read's tail was counted with that read.
+                            if (m.Index + m.Length > tail.Length)
+                                client._drillCounts[m.Groups[1].Value] = client._drillCounts.GetValueOrDefault(m.Groups[1].Value) + 1;
+                        }
+                        foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(text, "<message [^>]*type=['\"]error['\"]"))
+                            if (m.Index + m.Length > tail.Length) Interlocked.Increment(ref client._errors);
+                    }
                     tail = text.Length > 64 ? text[^64..] : text;
                 }
             }

@@ -8,6 +8,9 @@ internal sealed class TapDeployment : IAsyncDisposable
 {
     public const string Secret = "tap-secret-4f1c";
 
+    /// <summary>Without an attach element a config is inline (the default since issue 16): this world is tap unless told.</summary>
+    public const string TapAttach = """<attach mode="tap" />""";
+
     private TapDeployment(string dir, ProsodyServer prosody)
     {
         Dir = dir;
@@ -62,7 +65,7 @@ internal sealed class TapDeployment : IAsyncDisposable
             <?xml version="1.0" encoding="utf-8"?>
             <imlogger>
               <component jid="archive.example.test" host="127.0.0.1" port="{componentPort}" secret-env="{ImLoggerProcess.SecretVariable}" />
-              {attach}
+              {attach ?? TapAttach}
               <spool path="spool.db" />
               <transcripts idle-close="{idleClose}" />
               <organization domain="{Domains}" endpoint="local-archive" seats="{Seats}" {OrganizationAttributes}>
@@ -79,7 +82,7 @@ internal sealed class TapDeployment : IAsyncDisposable
             </imlogger>
             """);
 
-    public ProcessRunner RunImLogger(string name = "imlogger", string secret = Secret) => ImLoggerProcess.Run(ConfigPath, secret, name);
+    public ProcessRunner RunImLogger(string name = "imlogger", string secret = Secret, string logLevel = "Debug") => ImLoggerProcess.Run(ConfigPath, secret, name, logLevel);
 
     /// <summary>The .eml files in the archive, parsed.</summary>
     public IReadOnlyList<MimeKit.MimeMessage> Archived() =>
