@@ -121,7 +121,10 @@ public class OperatorErrorTests
         var (code, output) = await ImLoggerProcess.CommandAsync("demo-secret", "prosody-config", "--config", Path.Combine(Paths.RepoRoot, "config", "imlogger.xml"));
         Assert.That(code, Is.Zero, output);
         Assert.That(output, Does.Contain("Component \"archive.example.test\"").And.Contain("component_secret = \"demo-secret\""));
-        Assert.That(output, Does.Contain("::preroute\nFROM: alice@example.test").And.Contain("::deliver\nTO: alice@example.test"));
+        // The shipped config is inline (the default): the module, its settings and the logged users, not firewall rules.
+        Assert.That(output, Does.Contain("modules_enabled = { \"imlogger_inline\" }").And.Contain("imlogger_logged_users = { \"alice@example.test\" }")
+            .And.Contain("imlogger_failure_mode = \"closed\""));
+        Assert.That(output, Does.Not.Contain("::preroute"));
     }
 
     [Test, CancelAfter(60_000)]

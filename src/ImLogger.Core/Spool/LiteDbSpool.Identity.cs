@@ -168,7 +168,12 @@ public sealed partial class LiteDbSpool
                 try { Advance(); }
                 catch (Exception e) when (e is LiteException or IOException)
                 {
+                    // A failed write (disk full) can leave LiteDB with pages it can neither write nor roll back; like a
+                    // failed Write, the database is closed and reopened before the next read or write (ReopenIfWedged).
                     _logger.LogDebug("spool generation not advanced: {Reason}", e.Message);
+                    _wedged = true;
+                    try { _db.Dispose(); }
+                    catch (Exception disposeError) { _logger.LogDebug("closing the spool after a failed generation write: {Problem}", disposeError.Message); }
                 }
             }
             return null;
