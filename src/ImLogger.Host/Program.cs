@@ -41,26 +41,42 @@ internal static class Program
                                                   copy every readable record of a damaged spool into NEWFILE, count what
                                                   was lost (the damaged spool is not changed); exit 0, 4 some lost, 1 none read
 
+          imlogger help [COMMAND], imlogger COMMAND --help
+                                                  one command's usage, options and exit codes
+          imlogger --version                      the version
+
         options:
-          --config FILE      the ImLogger XML config (see config/imlogger.xml)
+          --config FILE      the ImLogger XML config (see config/imlogger.xml); default /etc/imlogger/imlogger.xml
+                             when it exists
           --log-config FILE  NLog config (default: nlog.config next to the program)
           --send-probe       test-endpoint: also send a message marked as a probe (not a transcript)
           --confirm          reload: apply the files as they are even if they stop logging most users
           --accept-new-spool run: start although the spool is not the one its marker ({spool}.identity) names
                              (missing, empty, replaced, older); what the old spool held is not there
 
-        The spool, report and check-server commands are answered by the running `imlogger run` (through {spool}.sock beside the spool
-        file, for its own user and root) or, when it is stopped, read the spool file themselves.
+        The spool, report and check-server commands are answered by the running `imlogger run` (through the control socket, the spool
+        path with .sock appended, for its own user and root) or, when it is stopped, read the spool file themselves.
         """;
 
     private static async Task<int> Main(string[] args)
     {
         ProcessUmask.RestrictToOwner(); // before any file is created: spool, logs, .eml files are owner-only
-        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        if (args.Length == 0 || args[0] is "-h" or "--help")
         {
             Console.WriteLine(Usage);
             return args.Length == 0 ? 64 : 0;
         }
+        if (args[0] is "--version" or "version")
+        {
+            Console.WriteLine(CommandHelp.Version);
+            return 0;
+        }
+        if (args[0] == "help")
+            return Help(args.Length > 1 ? args[1] : null);
+        if (CommandHelp.For(args[0]) is null)
+            return Unknown(args[0]);
+        if (args.Skip(1).Any(a => a is "-h" or "--help"))
+            return Help(args[0]);
         Arguments parsed;
         try
         {
@@ -70,7 +86,14 @@ internal static class Program
         }
         catch (ArgumentException e)
         {
-            await Console.Error.WriteLineAsync($"imlogger: {e.Message}\n\n{Usage}");
+            await Console.Error.WriteLineAsync($"imlogger {args[0]}: {e.Message}; {CommandHelp.Hint(args[0])}");
+            return 64;
+        }
+        if (parsed.Config is null && !File.Exists(CommandHelp.DefaultConfig))
+        {
+            // A usage error (64), not a config error: nothing was read yet.
+            await Console.Error.WriteLineAsync($"imlogger {args[0]}: no --config given and the default config {CommandHelp.DefaultConfig} does not " +
+                                               $"exist; pass --config FILE (for example config/imlogger.xml) or put the config there");
             return 64;
         }
 
@@ -81,8 +104,8 @@ internal static class Program
                 "run" => await RunCommand.RunAsync(LoadConfig(parsed), parsed),
                 "prosody-config" => ProsodyConfigCommand.Run(LoadConfig(parsed), parsed),
                 "check-config" => CheckConfigCommand.Run(LoadConfig(parsed)),
-                "spool" when parsed.Positional is ["salvage", ..] => SpoolSalvageCommand.Run(LoadConfig(parsed), parsed, Terminal.Console),
-                "report" or "spool" or "check-server" or "reload" => await ControlSocket.RunCommandAsync(LoadConfig(parsed), args, parsed),
+                "spool" when parsed.Positional is ["salvage", ..] => SpoolSalvageCommand.Run(LoadConfigWithoutSecrets(parsed), parsed, Terminal.Console),
+                "report" or "spool" or "check-server" or "reload" => await ControlSocket.RunCommandAsync(LoadConfigWithoutSecrets(parsed), args, parsed),
                 "test-endpoint" => await TestEndpointCommand.RunAsync(LoadConfig(parsed), parsed),
                 _ => Unknown(args[0]),
             };
@@ -101,12 +124,31 @@ internal static class Program
         }
     }
 
-    private static ImLoggerConfig LoadConfig(Arguments args) =>
-        ConfigLoader.Load(args.Config ?? throw new ConfigException("(none)", 0, 0, "no config file given; pass --config FILE (for example config/imlogger.xml)"));
+    private static ImLoggerConfig LoadConfig(Arguments args) => ConfigLoader.Load(ConfigPath(args));
+
+    // The commands the running service answers: an admin's shell or a monitoring user has no access to its secrets.
+    private static ImLoggerConfig LoadConfigWithoutSecrets(Arguments args) => ConfigLoader.LoadWithoutSecrets(ConfigPath(args));
+
+    /// <summary><c>--config</c>, else <see cref="CommandHelp.DefaultConfig"/> (Main has checked that it exists).</summary>
+    private static string ConfigPath(Arguments args) => args.Config ?? CommandHelp.DefaultConfig;
+
+    private static int Help(string? command)
+    {
+        if (command is null)
+        {
+            Console.WriteLine(Usage);
+            return 0;
+        }
+        if (CommandHelp.For(command) is not { } text) return Unknown(command);
+        Console.WriteLine(text);
+        return 0;
+    }
 
     private static int Unknown(string command)
     {
-        Console.Error.WriteLine($"imlogger: unknown command '{command}'\n\n{Usage}");
+        Console.Error.WriteLine(command.StartsWith('-')
+            ? $"imlogger: '{command}' is an option, not a command; options follow the command; {CommandHelp.Hint(null)}"
+            : $"imlogger: unknown command '{command}'; {CommandHelp.Hint(null)}");
         return 64;
     }
 }

@@ -151,6 +151,8 @@ public static partial class ConfigLoader
             var file = d.Attribute("password-file");
             if (env != null && file != null)
                 throw Error(file, "give only one of password-file and password-env");
+            if (!readSecrets && (env ?? file) is { } from)
+                return SecretText.Unread(env != null ? $"environment variable {from.Value}" : $"file {ResolvePath(from.Value)}");
             if (env != null)
             {
                 var value = environment(env.Value);

@@ -7,7 +7,7 @@ namespace ImLogger.Config;
 public static partial class ConfigLoader
 {
     /// <summary>Walks the document element by element, so each error carries the offending node's position.</summary>
-    private sealed partial class Reader(string file, string baseDir, Func<string, string?> environment)
+    private sealed partial class Reader(string file, string baseDir, Func<string, string?> environment, bool readSecrets)
     {
         public ImLoggerConfig Read(XElement root)
         {
@@ -65,7 +65,12 @@ public static partial class ConfigLoader
             if ((env == null) == (fileAttr == null))
                 throw Error(e, "give exactly one of secret-env=\"VARIABLE\" or secret-file=\"PATH\" for the component secret");
             string secret, source;
-            if (env != null)
+            if (!readSecrets)
+            {
+                source = env != null ? $"environment variable {env}" : $"file {ResolvePath(fileAttr!)}";
+                secret = "";
+            }
+            else if (env != null)
             {
                 source = $"environment variable {env}";
                 secret = environment(env) ?? "";

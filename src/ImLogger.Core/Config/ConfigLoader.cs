@@ -14,7 +14,20 @@ public static partial class ConfigLoader
     /// <param name="path">The file; relative paths inside it are taken relative to its folder.</param>
     /// <param name="environment">Looks up environment variables (for <c>secret-env</c>); defaults to the process environment.</param>
     /// <exception cref="ConfigException">The file is missing, not well-formed, or wrong.</exception>
-    public static ImLoggerConfig Load(string path, Func<string, string?>? environment = null)
+    public static ImLoggerConfig Load(string path, Func<string, string?>? environment = null) => Load(path, environment, readSecrets: true);
+
+    /// <summary>
+    /// Loads and checks a config file without reading its secrets (the component secret, SMTP passwords): for the
+    /// commands the running service answers (<c>report</c>, <c>spool</c>, <c>check-server</c>, <c>reload</c>), which an
+    /// admin's shell or a monitoring user runs without access to the service's secrets. Where each secret would come
+    /// from is still checked; <see cref="ComponentSettings.Secret"/> is empty and each SMTP password is
+    /// <see cref="SecretText.Unread"/>, so nothing can authenticate with such a config.
+    /// </summary>
+    /// <exception cref="ConfigException">The file is missing, not well-formed, or wrong.</exception>
+    public static ImLoggerConfig LoadWithoutSecrets(string path, Func<string, string?>? environment = null) =>
+        Load(path, environment, readSecrets: false);
+
+    private static ImLoggerConfig Load(string path, Func<string, string?>? environment, bool readSecrets)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         environment ??= Environment.GetEnvironmentVariable;
@@ -58,7 +71,7 @@ public static partial class ConfigLoader
         // The schema is checked first: a config that breaks it is never used. Where ImLogger's own checks
         // explain the same line more precisely (they know defaults, files and secrets), their words are given.
         var schemaError = ValidateSchema(doc, path);
-        var checks = new Reader(path, Path.GetDirectoryName(fullPath)!, environment);
+        var checks = new Reader(path, Path.GetDirectoryName(fullPath)!, environment, readSecrets);
         if (schemaError == null) return checks.Read(doc.Root!);
         try
         {

@@ -17,7 +17,7 @@ public enum SmtpTlsMode
 /// <see cref="ToString"/>, so logging a config record cannot leak it.</summary>
 public sealed class SecretText
 {
-    private readonly string _value;
+    private readonly string? _value;
 
     /// <summary>Wraps a secret.</summary>
     /// <param name="value">The secret.</param>
@@ -30,11 +30,30 @@ public sealed class SecretText
         Source = source;
     }
 
+    private SecretText(string source)
+    {
+        Source = source;
+    }
+
+    /// <summary>A secret that was not read (<see cref="ConfigLoader.LoadWithoutSecrets"/>): where it would come from,
+    /// for messages; <see cref="Reveal"/> throws.</summary>
+    /// <param name="source">Where it would be read from.</param>
+    public static SecretText Unread(string source)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(source);
+        return new SecretText(source);
+    }
+
     /// <summary>Where the secret was read from.</summary>
     public string Source { get; }
 
+    /// <summary>Whether the secret was read (false for a config loaded without secrets).</summary>
+    public bool IsRead => _value != null;
+
     /// <summary>The secret itself: pass it to the authenticating code, never to a log.</summary>
-    public string Reveal() => _value;
+    /// <exception cref="InvalidOperationException">The config was loaded without secrets.</exception>
+    public string Reveal() => _value ?? throw new InvalidOperationException(
+        $"the secret from {Source} was not read: this command loads the config without secrets");
 
     /// <inheritdoc />
     public override string ToString() => $"(secret from {Source})";
