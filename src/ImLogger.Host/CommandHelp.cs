@@ -35,9 +35,8 @@ internal static class CommandHelp
               --accept-new-spool start although the spool is not the one its marker (the spool path + .identity) names
                                  (missing, empty, replaced, older); what the old spool held is not there
 
-            exit codes: 0 stopped normally; 1 the config is wrong, the spool cannot be opened, or the component port is
-            not Prosody's component port; 2 the server refused the component (wrong secret, unknown component domain);
-            3 the spool was deleted, replaced or damaged while running; 64 bad command line; 70 an internal loop
+            exit codes: 0 stopped normally; 1 the config is wrong or the spool cannot be opened; 2 the server refused the
+            component (wrong secret, unknown component domain) or the port is Prosody's c2s/s2s port; 3 the spool was deleted, replaced or damaged while running; 64 bad command line; 70 an internal loop
             failed (systemd starts it again)
             """,
         ["prosody-config"] = $"""

@@ -20,11 +20,12 @@ public sealed partial class ComponentConnection
     };
 
     /// <summary>Reads the server's &lt;stream:stream&gt; header and returns its id.</summary>
-    private static async Task<string> ReadStreamHeaderAsync(XmlReader reader, CountingStream counting)
+    private async Task<string> ReadStreamHeaderAsync(XmlReader reader, CountingStream counting)
     {
         var node = await reader.MoveToContentAsync().ConfigureAwait(false);
         if (node != XmlNodeType.Element || reader.LocalName != "stream" || reader.NamespaceURI != StreamError.StreamsNamespace.NamespaceName)
             throw new ProtocolViolationException($"expected a <stream:stream> header, got {node} '{reader.Name}'");
+        ThrowIfNotComponentStream(reader.LookupNamespace(string.Empty));
         var id = reader.GetAttribute("id");
         if (string.IsNullOrEmpty(id))
             throw new ProtocolViolationException("the server's stream header has no id, so no handshake is possible");
