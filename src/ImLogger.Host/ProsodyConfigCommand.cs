@@ -31,7 +31,8 @@ internal static class ProsodyConfigCommand
             const string dir = "/etc/prosody/imlogger";
             Console.WriteLine($"-- 1. Save the module ({ProsodyInlineRules.ModuleFileName}, which `--out {dir}` writes) in {dir}");
             Console.WriteLine("-- 2. Add this to the end of /etc/prosody/prosody.cfg.lua, then restart Prosody:");
-            Console.WriteLine(ProsodyInlineRules.ConfigSnippet(config, dir));
+            var (keep, from) = ProsodyPluginPaths.ToKeep(null);
+            Console.WriteLine(ProsodyInlineRules.ConfigSnippet(config, dir, keep, from));
             return 0;
         }
         const string scriptPath = "/etc/prosody/imlogger.pfw";

@@ -28,7 +28,8 @@ public static class ServerRulesWriter
         if (config.Attach.Mode == AttachMode.Inline)
         {
             var module = Path.Combine(dir, ProsodyInlineRules.ModuleFileName);
-            WriteAtomically(snippet, ProsodyInlineRules.ConfigSnippet(config, dir), secret: true);
+            var (keep, from) = ProsodyPluginPaths.ToKeep(File.Exists(snippet) ? snippet : null);
+            WriteAtomically(snippet, ProsodyInlineRules.ConfigSnippet(config, dir, keep, from), secret: true);
             WriteAtomically(module, ProsodyInlineRules.ModuleSource(), secret: false);
             return [snippet, module];
         }

@@ -24,7 +24,7 @@ public class ProsodyInlineRulesTests
         var lua = ProsodyInlineRules.ConfigSnippet(Config(mode), "/etc/prosody/imlogger");
         Assert.Multiple(() =>
         {
-            Assert.That(lua, Does.Contain("VirtualHost \"*\"\nplugin_paths = { \"/etc/prosody/imlogger\" }").Or.Contain("VirtualHost \"*\"\r\nplugin_paths"));
+            Assert.That(lua, Does.Contain("VirtualHost \"*\"\nplugin_paths = { \"/etc/prosody/imlogger\", \"/usr/local/lib/prosody/modules\" }").Or.Contain("VirtualHost \"*\"\r\nplugin_paths"));
             Assert.That(lua, Does.Contain("modules_enabled = { \"imlogger_inline\" }"));
             Assert.That(lua, Does.Contain("imlogger_logged_users = { \"alice@example.test\", \"bob@example.test\" }"));
             Assert.That(lua, Does.Contain($"imlogger_failure_mode = \"{expected}\""));
