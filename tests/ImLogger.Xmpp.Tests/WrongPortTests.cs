@@ -3,7 +3,8 @@ using Microsoft.Extensions.Logging;
 namespace ImLogger.Xmpp.Tests;
 
 /// <summary>Pointed at Prosody's c2s or s2s listener instead of its component port: the diagnosis names the port, not
-/// the component domain or a bug. The replies are what Prosody's listeners send to a <c>jabber:component:accept</c> header.</summary>
+/// the component domain or a bug. Prosody 0.12 answers a <c>jabber:component:accept</c> header on either listener with its
+/// own stream header (<c>jabber:client</c> or <c>jabber:server</c>) and <c>host-unknown</c>, as recorded by hand.</summary>
 [CancelAfter(10_000)]
 public class WrongPortTests
 {
@@ -11,6 +12,7 @@ public class WrongPortTests
         "<?xml version='1.0'?><stream:stream xmlns='{0}' xmlns:stream='http://etherx.jabber.org/streams' id='x1' from='archive.example.test' version='1.0'>";
 
     [TestCase("jabber:client", "host-unknown", "client (c2s) port")]
+    [TestCase("jabber:server", "host-unknown", "server-to-server (s2s) port")] // what Prosody 0.12's s2s listener answers
     [TestCase("jabber:server", "invalid-namespace", "server-to-server (s2s) port")]
     [TestCase("jabber:client", null, "client (c2s) port")]
     public async Task AClientOrServerStreamIsDiagnosedAsTheWrongPort(string streamNamespace, string? error, string listener)
