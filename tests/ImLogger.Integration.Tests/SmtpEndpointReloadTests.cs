@@ -77,4 +77,44 @@ public class SmtpEndpointReloadTests
             Assert.That(() => live.Apply(renamed.Endpoints), Throws.InvalidOperationException.With.Message.Contains("restart"));
         });
     }
+
+    private static Dictionary<string, string> Env() => new()
+    {
+        [ImLoggerProcess.SecretVariable] = "component-secret",
+        [SmtpWorld.PasswordVariable] = TestSmtpServer.Password,
+    };
+
+    /// <summary>The real process: an added endpoint is refused naming it; then a subject edit is applied, logged as such,
+    /// and the transcript waiting for the (down) server goes out under the new subject once it is back.</summary>
+    [Test, CancelAfter(120_000)]
+    public async Task RunningService_RefusesAnAddedEndpoint_AppliesAnEditedSubject_AndSaysWhich()
+    {
+        await using var server = await TestSmtpServer.StartAsync(_world.Ca.Issue("localhost"));
+        await server.StopAsync(); // down: the transcript waits in the spool
+        var component = Paths.FreePort(); // no XMPP server: the component keeps retrying, the dispatcher works regardless
+        _world.WriteConfig(Endpoint(server.Port, "Old {type}", "10s", "journal@corp.example.com"), "mail", componentPort: component);
+        var id = _world.Chat(1, 10, "mail");
+        _world.CloseSpool();
+
+        await using (var imlogger = ImLoggerProcess.Start("imlogger", Env(), "run", "--config", _world.ConfigPath, "--log-config", Paths.NLogConfig))
+        {
+            await imlogger.WaitForLineAsync(l => l.Contains($"delivery of transcript {id}", StringComparison.Ordinal) && l.Contains("failed", StringComparison.Ordinal),
+                TimeSpan.FromSeconds(60), "a failed attempt while the server is down");
+
+            _world.WriteConfig(Endpoint(server.Port, "Old {type}", "10s", "journal@corp.example.com") + $"""<directory name="more" path="{_world.ArchiveDir}" />""",
+                "mail", componentPort: component);
+            await imlogger.WaitForLineAsync(l => l.Contains("refused", StringComparison.Ordinal) && l.Contains("endpoint 'more' (added)", StringComparison.Ordinal),
+                TimeSpan.FromSeconds(30), "the added endpoint refused, named");
+
+            _world.WriteConfig(Endpoint(server.Port, "New {type}", "10s", "journal@corp.example.com"), "mail", componentPort: component);
+            await imlogger.WaitForLineAsync(l => l.Contains("endpoint changes applied", StringComparison.Ordinal) && l.Contains("endpoint 'mail' (subject)", StringComparison.Ordinal),
+                TimeSpan.FromSeconds(30), "the subject change applied, named");
+
+            await server.StartAsync();
+            await imlogger.WaitForLineAsync(l => l.Contains($"transcript {id}", StringComparison.Ordinal) && l.Contains("delivered to mail", StringComparison.Ordinal),
+                TimeSpan.FromSeconds(60), "the delivery once the server is back");
+            Assert.That(await imlogger.TerminateAsync(TimeSpan.FromSeconds(30)), Is.Zero);
+        }
+        Assert.That(server.Messages.Select(m => m.Subject), Is.EqualTo(new[] { "New chat" }));
+    }
 }
