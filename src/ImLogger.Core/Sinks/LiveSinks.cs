@@ -25,10 +25,13 @@ public sealed class LiveSink : IResumableSink
     public Task<string> DeliverAsync(Transcript transcript, CancellationToken cancellationToken) => Current.DeliverAsync(transcript, cancellationToken);
 
     /// <inheritdoc />
-    public Task<string> DeliverAsync(Transcript transcript, DeliveryProgress resume, Action<DeliveryProgress> accepted, CancellationToken cancellationToken) =>
-        Current is IResumableSink resumable
+    public Task<string> DeliverAsync(Transcript transcript, DeliveryProgress resume, Action<DeliveryProgress> accepted, CancellationToken cancellationToken)
+    {
+        var sink = Current; // read once: a swap in between must not split one delivery across two sinks
+        return sink is IResumableSink resumable
             ? resumable.DeliverAsync(transcript, resume, accepted, cancellationToken)
-            : Current.DeliverAsync(transcript, cancellationToken);
+            : sink.DeliverAsync(transcript, cancellationToken);
+    }
 }
 
 /// <summary>
