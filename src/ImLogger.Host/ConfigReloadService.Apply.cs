@@ -71,6 +71,7 @@ internal sealed partial class ConfigReloadService
     private (int, string) Apply(ImLoggerConfig next, string fingerprint, HashSet<string> before, HashSet<string> after, ReloadDecision decision, string reason)
     {
         _recheck?.Cancel();
+        if (ApplyEndpoints(next, reason) is { } refused) return (1, refused);
         holder.Replace(next);
         _appliedFingerprint = fingerprint;
         var plan = seats.Plan;
@@ -96,7 +97,7 @@ internal sealed partial class ConfigReloadService
         foreach (var warning in TapLimitations.Warnings(next)) logger.LogWarning("Tap mode: {Warning}", warning);
         WriteRules(next, reason: "reload");
         _ = announcer.AnnounceAsync("reload");
-        return (0, text);
+        return (0, text + _endpointsText);
     }
 
     private (int, string) Hold(ImLoggerConfig running, ReloadDecision decision, string reason)

@@ -130,10 +130,11 @@ internal static class RunCommand
             // Each transcript gets its organization's time zone (from the config in force) just before it is rendered.
             var seats = sp.GetRequiredService<SeatLedger>();
             TimeZoneInfo? ZoneOfUser(string jid) => seats.OrganizationOf(jid)?.TimeZone;
-            return config.Endpoints.Select(e => (ITranscriptSink)new LocalTimeSink(EndpointSinks.Create(e, loggers, $"imlogger@{config.Component.Jid}"),
-                t => LocalTimeSink.ZoneOf(t, ZoneOfUser))).ToList();
+            // One LiveSink per endpoint: a reload that changes an endpoint's settings rebuilds the sink behind it.
+            return new LiveSinks(config.Endpoints, e => new LocalTimeSink(EndpointSinks.Create(e, loggers, $"imlogger@{config.Component.Jid}"),
+                t => LocalTimeSink.ZoneOf(t, ZoneOfUser)));
         });
-        services.AddSingleton(sp => new Dispatcher(sp.GetRequiredService<ISpool>(), sp.GetRequiredService<List<ITranscriptSink>>(),
+        services.AddSingleton(sp => new Dispatcher(sp.GetRequiredService<ISpool>(), sp.GetRequiredService<LiveSinks>().Sinks,
             sp.GetRequiredService<ILogger<Dispatcher>>(), sp.GetRequiredService<TimeProvider>(),
             new DispatcherOptions { EndpointMaxAttempts = EndpointSinks.MaxAttempts(config.Endpoints) }));
         services.AddSingleton(sp => new AdapterWatch(() => holder.Current, sp.GetRequiredService<TimeProvider>()));
@@ -146,7 +147,8 @@ internal static class RunCommand
             sp.GetRequiredService<ILogger<ControlSocketService>>(), ControlSocketOptions.FromEnvironment()));
         services.AddSingleton(sp => new SeatsAnnouncer(holder, sp.GetRequiredService<ComponentConnection>(), sp.GetRequiredService<ILogger<SeatsAnnouncer>>()));
         services.AddSingleton(sp => new ConfigReloadService(holder, sp.GetRequiredService<SeatLedger>(), sp.GetRequiredService<SeatsAnnouncer>(),
-            path => ConfigLoader.Load(path), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ConfigReloadService>>()));
+            path => ConfigLoader.Load(path), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ConfigReloadService>>(),
+            sp.GetRequiredService<LiveSinks>()));
         services.AddHostedService(sp => sp.GetRequiredService<ConfigReloadService>());
     }
 }

@@ -1,5 +1,3 @@
-using ImLogger.Sinks;
-
 namespace ImLogger.Config;
 
 /// <summary>
@@ -8,7 +6,8 @@ namespace ImLogger.Config;
 /// </summary>
 /// <remarks>
 /// Only the parts that decide who is logged and how (organizations, users, seats, notifications, approved
-/// clients) change live. The rest (component connection, spool, endpoints, attach mode, transcript timings,
+/// clients) and the settings of existing endpoints (their sinks are rebuilt, see <see cref="EndpointChanges"/>) change
+/// live. The rest (component connection, spool, the set of endpoints and their types, max-attempts, attach mode, transcript timings,
 /// restrictions, services, the set of organization domains) is wired into long-lived objects: a reload that changes it
 /// is refused as a whole, with the reason, and the running config stays in force.
 /// </remarks>
@@ -34,15 +33,13 @@ public sealed class ConfigHolder(ImLoggerConfig initial)
             changed.Add("<services>");
         if (!running.Organizations.SelectMany(o => o.Domains).Order().SequenceEqual(next.Organizations.SelectMany(o => o.Domains).Order()))
             changed.Add("the set of organization domains");
-        if (!running.Endpoints.Select(Describe).SequenceEqual(next.Endpoints.Select(Describe))) changed.Add("<endpoints>");
+        changed.AddRange(EndpointChanges.Between(running.Endpoints, next.Endpoints).Where(c => c.Restart is not null).Select(c => $"{c} ({c.Restart})"));
         return changed.Count == 0 ? null
             : $"{string.Join(", ", changed)} changed, which takes effect only at a restart (systemctl restart imlogger); nothing of the new file was applied";
     }
 
     private static bool Same(IReadOnlyCollection<string>? a, IReadOnlyCollection<string>? b) =>
         a == null ? b == null : b != null && a.SequenceEqual(b);
-
-    private static string Describe(EndpointConfig e) => $"{e.GetType().Name} {e.Name} {EndpointSinks.Describe(e)} {e.MaxAttempts}";
 
     /// <summary>Puts <paramref name="next"/> in force (after <see cref="NeedsRestart"/> said it can be).</summary>
     public void Replace(ImLoggerConfig next)

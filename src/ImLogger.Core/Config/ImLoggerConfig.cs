@@ -181,11 +181,17 @@ public abstract record EndpointConfig
 
     /// <summary>Attempts (the first included) before a delivery to this endpoint becomes a dead letter; null for the dispatcher's default.</summary>
     public int? MaxAttempts { get; init; }
+
+    /// <summary>The config element name of the endpoint's type (<c>directory</c>, <c>secure-smtp</c>, ...).</summary>
+    public abstract string TypeName { get; }
 }
 
 /// <summary>Transcripts written as .eml files into a local directory.</summary>
 public sealed record DirectoryEndpointConfig : EndpointConfig
 {
+    /// <inheritdoc />
+    public override string TypeName => "directory";
+
     /// <summary>Absolute path of the directory.</summary>
     public required string Path { get; init; }
 }

@@ -15,7 +15,9 @@ public enum SmtpTlsMode
 
 /// <summary>A secret (SMTP password) read from a file or an environment variable. Its text never appears in
 /// <see cref="ToString"/>, so logging a config record cannot leak it.</summary>
-public sealed class SecretText
+/// <remarks>Equal when read from the same place with the same text (a reload notices a changed password file). The text is
+/// compared in constant time and never enters <see cref="GetHashCode"/>.</remarks>
+public sealed class SecretText : IEquatable<SecretText>
 {
     private readonly string? _value;
 
@@ -57,6 +59,18 @@ public sealed class SecretText
 
     /// <inheritdoc />
     public override string ToString() => $"(secret from {Source})";
+
+    /// <inheritdoc />
+    public bool Equals(SecretText? other) =>
+        other is not null && string.Equals(Source, other.Source, StringComparison.Ordinal) &&
+        System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
+            System.Text.Encoding.UTF8.GetBytes(_value), System.Text.Encoding.UTF8.GetBytes(other._value));
+
+    /// <inheritdoc />
+    public override bool Equals(object? obj) => Equals(obj as SecretText);
+
+    /// <inheritdoc />
+    public override int GetHashCode() => StringComparer.Ordinal.GetHashCode(Source);
 }
 
 /// <summary>What every SMTP-based endpoint needs: where, how protected, who authenticates, sender and recipients.</summary>
@@ -117,11 +131,27 @@ public abstract record SmtpEndpointConfig : EndpointConfig
     /// <remarks>Too high costs a refused upload (the sink then halves the part size and tries again in the same session);
     /// too low only costs more, smaller parts.</remarks>
     public long MaxMessageBytes { get; init; } = DefaultMaxMessageBytes;
+
+    /// <summary>Equal when every setting is (recipients in order, the password by <see cref="SecretText.Equals(SecretText)"/>):
+    /// a reload rebuilds the endpoint's sink exactly when this says it changed.</summary>
+    /// <remarks>Written out because a record compares lists by reference. A setting added here must be added below too;
+    /// EndpointConfigEqualityTests changes each property in turn and fails when one is missed.</remarks>
+    public virtual bool Equals(SmtpEndpointConfig? other) =>
+        ReferenceEquals(this, other) ||
+        (other is not null && base.Equals(other) && Host == other.Host && Port == other.Port && Tls == other.Tls && Username == other.Username &&
+         Equals(Password, other.Password) && From == other.From && To.SequenceEqual(other.To, StringComparer.Ordinal) &&
+         CaFile == other.CaFile && Timeout == other.Timeout && Deadline == other.Deadline && MaxMessageBytes == other.MaxMessageBytes);
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(base.GetHashCode(), Host, Port, From, To.Count);
 }
 
 /// <summary>Transcripts as e-mail (text and HTML alternatives) into the organization's own mail archive.</summary>
 public sealed record SecureSmtpEndpointConfig : SmtpEndpointConfig
 {
+    /// <inheritdoc />
+    public override string TypeName => "secure-smtp";
+
     /// <summary>Subject template; placeholders {conversation}, {participants}, {messages}, {start}, {end}, {type}.
     /// Null: the transcript builder's subject.</summary>
     public string? SubjectTemplate { get; init; }
@@ -130,6 +160,9 @@ public sealed record SecureSmtpEndpointConfig : SmtpEndpointConfig
 /// <summary>Global Relay Message Archiver: one EML per conversation over SMTP/TLS, in Global Relay's conventions.</summary>
 public sealed record GlobalRelayEndpointConfig : SmtpEndpointConfig
 {
+    /// <inheritdoc />
+    public override string TypeName => "global-relay";
+
     /// <summary>Global Relay's published limit of one EML.</summary>
     public const long MaxEmlBytes = 250L * 1024 * 1024;
 
@@ -146,6 +179,9 @@ public sealed record GlobalRelayEndpointConfig : SmtpEndpointConfig
 /// <summary>HP Autonomy DRC-CM journaling: readable transcript body plus the conversation as an XML attachment.</summary>
 public sealed record DrcCmEndpointConfig : SmtpEndpointConfig
 {
+    /// <inheritdoc />
+    public override string TypeName => "drc-cm";
+
     /// <summary>Subject template as for <see cref="SecureSmtpEndpointConfig.SubjectTemplate"/>.</summary>
     public string? SubjectTemplate { get; init; }
 }

@@ -40,14 +40,7 @@ public static class EndpointSinks
     };
 
     /// <summary>The config element name of an endpoint's type.</summary>
-    public static string TypeName(EndpointConfig endpoint) => endpoint switch
-    {
-        DirectoryEndpointConfig => "directory",
-        SecureSmtpEndpointConfig => "secure-smtp",
-        GlobalRelayEndpointConfig => "global-relay",
-        DrcCmEndpointConfig => "drc-cm",
-        _ => endpoint.GetType().Name,
-    };
+    public static string TypeName(EndpointConfig endpoint) => endpoint.TypeName;
 
     private static string Tls(SmtpTlsMode mode) => mode switch
     {
