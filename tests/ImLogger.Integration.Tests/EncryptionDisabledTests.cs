@@ -111,6 +111,12 @@ public class EncryptionDisabledTests
         steps.Add(Send("bob", "<message to='carol@example.test/test' type='chat' id='enc'><encrypted xmlns='eu.siacs.conversations.axolotl'><header sid='21111'>"
                               + "<key rid='33333'>a2V5</key><iv>aXY=</iv></header><payload>XBOBCAROLX</payload></encrypted></message>"));
         steps.Add(ExpectRaw("carol", "XBOBCAROLX"));
+        // Hostile: bob forges notifications to alice's client himself, one with a device list, one of an OMEMO 2 node whose
+        // payload says nothing encrypted (only the node names it).
+        steps.Add(Send("bob", $"<message to='alice@example.test/test' type='headline' id='forged1'><event xmlns='http://jabber.org/protocol/pubsub#event'><items node='{DeviceList}'>"
+                              + $"<item id='current'>{Omemo03List(55555)}</item></items></event></message>"));
+        steps.Add(Send("bob", "<message to='alice@example.test' type='headline' id='forged2'><event xmlns='http://jabber.org/protocol/pubsub#event'><items node='URN:XMPP:OMEMO:2:devices'>"
+                              + "<item id='current'><note xmlns='urn:example:plain'>XFORGED2X</note></item></items></event></message>"));
         // Plain messages still flow for alice; sent last, so the notification to her had its chance to arrive.
         steps.Add(Chat("alice", "bob", "CONTROL plain words"));
         steps.Add(Expect("bob", "alice", "CONTROL plain words"));
@@ -136,6 +142,7 @@ public class EncryptionDisabledTests
             }
             Assert.That(aliceSaw, Does.Not.Contain("22222"), "bob's new device list is not notified to alice");
             Assert.That(aliceSaw, Does.Not.Contain("21111"), "nor his old one");
+            Assert.That(aliceSaw, Does.Not.Contain("55555").And.Not.Contain("XFORGED2X"), "a notification bob forged is dropped too, whatever its payload");
             Assert.That(Seen(after, "carol"), Does.Contain("XBOBCAROLX"), "bob and carol, not logged, keep OMEMO between them");
         });
         Assert.That(await imlogger.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero);
