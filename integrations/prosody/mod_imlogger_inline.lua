@@ -704,10 +704,15 @@ end
 -- A logged user's key nodes published before they were logged (or by another route) are deleted when a session binds,
 -- so that no peer finds them and no client of theirs sees a device list to encrypt to. The deletion notifies the
 -- node's subscribers, as any delete does.
-local mod_pep = module:depends("pep");
+-- Without mod_pep (disabled on purpose) the rest of this module must still load: holding is what matters most.
+local pep_loaded, mod_pep = pcall(module.depends, module, "pep");
+if not pep_loaded then
+	module:log("warn", "mod_pep could not be loaded (%s): logged users' existing OMEMO/OpenPGP key nodes will not be deleted at sign-in", tostring(mod_pep));
+	mod_pep = nil;
+end
 module:hook("resource-bind", function (event)
 	local session = event.session;
-	if not session or not session.username then return; end
+	if not mod_pep or not session or not session.username then return; end
 	local user = session.username.."@"..session.host;
 	if not is_logged(user) then return; end
 	local service = mod_pep.get_pep_service(session.username);
