@@ -151,6 +151,26 @@ public class EncryptionDisabledTests
         Assert.That(refused, Has.Count.GreaterThanOrEqualTo(AliceAttempts.Length), "each blocked attempt of alice is archived as refused");
     }
 
+    [Test, CancelAfter(120_000)]
+    public async Task FailOpenWithImLoggerAwayStillRefusesKeysAtOnce()
+    {
+        // Fail-open delivers held stanzas unlogged when ImLogger is away; a key publish is the module's own refusal and
+        // must not be among them. ImLogger never runs here: the answers come from the module alone, at once.
+        await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice"], null,
+            attach: """<attach mode="inline" failure-mode="open" timeout="2s" />""");
+        var (_, raw) = await RunCollectingAsync(world.Prosody, world.Dir,
+            Connect("alice"), Connect("bob"),
+            Send("alice", PublishOpen("fo-pub", DeviceList, "current", Omemo03List(66666))), ExpectRaw("alice", "fo-pub"),
+            Send("bob", Fetch("fo-fetch", "alice@example.test", DeviceList)), ExpectRaw("bob", "fo-fetch"),
+            Pause(3)); // past the timeout: fail-open has released what it held by now
+        Assert.Multiple(() =>
+        {
+            Assert.That(Reply(raw, "alice", "fo-pub"), Does.Contain("not-allowed"), "refused by the module without ImLogger");
+            Assert.That(Reply(raw, "bob", "fo-fetch"), Does.Contain("item-not-found"));
+            Assert.That(AliceNodes(world), Does.Not.Contain("axolotl"), "fail-open did not publish it unlogged after the timeout");
+        });
+    }
+
     /// <summary>alice's PEP nodes as Prosody stores them (its internal file storage).</summary>
     private static string AliceNodes(TapDeployment world)
     {
