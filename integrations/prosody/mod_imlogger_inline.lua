@@ -123,7 +123,11 @@ local function release(key)
 	while queue and queue[1] and queue[1].verdict do
 		local item = table.remove(queue, 1);
 		local stanza, origin = item.stanza, item.origin;
-		if item.verdict == "allow" then
+		-- Held only to be archived (encryption disabled): refused whatever the verdict or the failure mode, and already
+		-- answered by the module when it was held.
+		if item.forced then
+			module:log("debug", "Dropped %s %s of %s after archiving: %s", item.direction, stanza.name, item.user, item.forced);
+		elseif item.verdict == "allow" then
 			if item.direction == "out" then
 				stanza.imlogger_out = true;
 				if stanza.name == "iq" and (stanza.attr.type == "get" or stanza.attr.type == "set") then
@@ -353,7 +357,7 @@ flush = function (probe)
 			-- On the component stream an unqualified child would read as jabber:component:accept.
 			local copy = st.clone(item.stanza);
 			copy.attr.xmlns = "jabber:client";
-			request:tag("item", { id = item.id, direction = item.direction, user = item.user, ["to-local"] = to_local })
+			request:tag("item", { id = item.id, direction = item.direction, user = item.user, ["to-local"] = to_local, restricted = item.forced })
 				:add_child(copy):up();
 		end
 		add_reports(request, batch, max_batch_bytes - bytes);
@@ -513,12 +517,14 @@ local function content_free(stanza)
 	return false;
 end
 
-local function hold(direction, user, origin, stanza, key)
+-- `forced`: a restriction the module enforces itself ("encryption-disabled"); the stanza is held only so that ImLogger
+-- archives the attempt, and is never routed.
+local function hold(direction, user, origin, stanza, key, forced)
 	-- Hold a copy: senders reuse the stanza object (a room broadcast rewrites 'to' for each occupant).
 	stanza = st.clone(stanza);
 	next_item = next_item + 1;
 	local item = { id = tostring(next_item), n = next_item, direction = direction, user = user, origin = origin, stanza = stanza, key = key,
-		held_at = time_now() };
+		held_at = time_now(), forced = forced };
 	-- Its size in a request: the stanza serialised (one more serialisation per held stanza, linear in its size; the
 	-- cheapest exact measure util.stanza offers) plus the <item> wrapper and the jabber:client declaration.
 	item.size = #tostring(stanza) + #item.id + #user + 96;
@@ -613,6 +619,118 @@ for _, kind in ipairs({ "message", "presence", "iq" }) do
 	module:hook(kind.."/bare", incoming, 1000);
 	module:hook(kind.."/full", incoming, 1000);
 end
+
+-- Encryption disabled for logged users (docs/inline-protocol.md, "Encryption disabled at the server"). The per-stanza
+-- refusal in ImLogger stays as the second line; this keeps clients from offering encryption at all: a logged user
+-- cannot publish, delete, configure or fetch OMEMO (0.3 and 2) or OpenPGP (XEP-0373) key nodes, peers cannot fetch a
+-- logged user's, notifications of peers' key nodes never reach a logged user, and a logged user's existing key nodes
+-- are deleted when a session binds. Each blocked stanza is answered (or dropped) here at once and held all the same,
+-- marked, so that ImLogger archives the attempt as refused; it is never routed, whatever the verdict or failure mode.
+local encryption_disabled = "encryption-disabled";
+-- Lower-cased, whitespace removed: a node "EU.SIACS.conversations.axolotl.devicelist " is the same attempt.
+local encryption_node_prefixes = { "eu.siacs.conversations.axolotl", "urn:xmpp:omemo:", "urn:xmpp:openpgp:" };
+
+local function is_encryption_node(node)
+	if type(node) ~= "string" then return false; end
+	node = node:lower():gsub("%s", "");
+	for _, prefix in ipairs(encryption_node_prefixes) do
+		if node:sub(1, #prefix) == prefix then return true; end
+	end
+	return false;
+end
+
+-- A pubsub (any pubsub namespace: pubsub, #owner, #event) or disco payload naming a key node, on itself or one level
+-- down (<publish node>, <items node>, <delete node>, <configure node>, <retract node>, <subscribe node>, ...).
+local function names_encryption_node(stanza)
+	for _, payload in ipairs(stanza.tags) do
+		local ns = payload.attr.xmlns or "";
+		if ns:sub(1, 31) == "http://jabber.org/protocol/pubs" or ns:sub(1, 32) == "http://jabber.org/protocol/disco" then
+			if is_encryption_node(payload.attr.node) then return true; end
+			for _, el in ipairs(payload.tags) do
+				if is_encryption_node(el.attr.node) then return true; end
+			end
+		end
+	end
+	return false;
+end
+
+local own_keys_text = "Encryption is disabled for users whose conversations are archived for compliance: "
+	.."OMEMO and OpenPGP keys cannot be published or fetched. Your messages are sent without end-to-end encryption.";
+
+-- Sent by a logged user: a publish, delete, configure or fetch of key nodes (their own, a peer's, a pubsub service's).
+module:hook("pre-stanza", function (event)
+	local origin, stanza = event.origin, event.stanza;
+	if stanza.imlogger_out or origin.type ~= "c2s" or not origin.username or stanza.attr.xmlns ~= nil then return; end
+	local user = origin.username.."@"..origin.host;
+	if stanza.name ~= "iq" or not is_logged(user) or is_component(stanza.attr.to) or not names_encryption_node(stanza) then return; end
+	local t = stanza.attr.type;
+	if t == "get" or t == "set" then
+		local reply = st.error_reply(stanza, "cancel", "not-allowed", own_keys_text, stanza.attr.to or user);
+		reply.imlogger_in = true;
+		origin.send(reply);
+	end
+	module:log("info", "Refused %s's %s naming an encryption key node (encryption disabled for logged users)", user, stanza.name);
+	return hold("out", user, origin, stanza, "out:"..(origin.full_jid or tostring(origin)), encryption_disabled);
+end, 1001);
+
+-- For a logged user from anyone else: a fetch of their key nodes (to the bare or a full JID) is answered "not found";
+-- a notification of a peer's key node (PEP event, last item on presence) is dropped.
+local function incoming_keys(event)
+	local origin, stanza = event.origin, event.stanza;
+	if stanza.imlogger_in then return; end
+	local to = stanza.attr.to;
+	if not to then return; end
+	local user = jid_bare(to);
+	if not is_logged(user) or is_component(stanza.attr.from) then return; end
+	if origin.type == "c2s" and origin.username and origin.username.."@"..origin.host == user then return; end
+	local t = stanza.attr.type;
+	if stanza.name == "iq" then
+		if (t ~= "get" and t ~= "set") or not names_encryption_node(stanza) then return; end
+		local reply = st.error_reply(stanza, "cancel", "item-not-found",
+			user.." is archived for compliance: encryption is disabled for them, they publish no OMEMO or OpenPGP keys.", to);
+		reply.imlogger_in = true;
+		module:send(reply);
+	elseif stanza.name ~= "message" or t == "error" or not names_encryption_node(stanza) then
+		return;
+	end
+	module:log("debug", "Dropped %s %s to %s naming an encryption key node (encryption disabled for logged users)", t or "", stanza.name, user);
+	return hold("in", user, origin, stanza, "in:"..user, encryption_disabled);
+end
+for _, kind in ipairs({ "message", "iq" }) do
+	module:hook(kind.."/bare", incoming_keys, 1001);
+	module:hook(kind.."/full", incoming_keys, 1001);
+end
+
+-- A logged user's key nodes published before they were logged (or by another route) are deleted when a session binds,
+-- so that no peer finds them and no client of theirs sees a device list to encrypt to. The deletion notifies the
+-- node's subscribers, as any delete does.
+-- Without mod_pep (disabled on purpose) the rest of this module must still load: holding is what matters most.
+local pep_loaded, mod_pep = pcall(module.depends, module, "pep");
+if not pep_loaded then
+	module:log("warn", "mod_pep could not be loaded (%s): logged users' existing OMEMO/OpenPGP key nodes will not be deleted at sign-in", tostring(mod_pep));
+	mod_pep = nil;
+end
+module:hook("resource-bind", function (event)
+	local session = event.session;
+	if not mod_pep or not session or not session.username then return; end
+	local user = session.username.."@"..session.host;
+	if not is_logged(user) then return; end
+	local service = mod_pep.get_pep_service(session.username);
+	local ok, nodes = service:get_nodes(true);
+	if not ok or not nodes then return; end
+	local doomed = {};
+	for node in pairs(nodes) do
+		if is_encryption_node(node) then doomed[#doomed + 1] = node; end
+	end
+	for _, node in ipairs(doomed) do
+		local deleted, err = service:delete(node, true);
+		if deleted then
+			module:log("info", "Deleted %s's encryption key node %s at sign-in (encryption disabled for logged users)", user, node);
+		else
+			module:log("warn", "Could not delete %s's encryption key node %s at sign-in: %s", user, node, tostring(err));
+		end
+	end
+end);
 
 -- Errors that say the component is not there to answer (mod_component bounces with wait/remote-server-timeout and
 -- <not-connected/>; other routes say it with these).

@@ -19,7 +19,12 @@ public enum InlineDirection
 /// <param name="User">The logged user's bare JID the stanza is held for.</param>
 /// <param name="ToLocal">Whether the stanza's destination domain is served by the server (false: it would leave it).</param>
 /// <param name="Stanza">The stanza as it would be routed (jabber:client).</param>
-public sealed record InlineItem(string Id, InlineDirection Direction, string User, bool ToLocal, XElement Stanza);
+public sealed record InlineItem(string Id, InlineDirection Direction, string User, bool ToLocal, XElement Stanza)
+{
+    /// <summary>A restriction the server adapter already enforced on this stanza (<c>restricted="encryption-disabled"</c>):
+    /// it was answered or dropped there and is held only to be archived as refused. Null for an ordinary held stanza.</summary>
+    public string? Restricted { get; init; }
+}
 
 /// <summary>Stanzas that passed unlogged while ImLogger was unreachable in fail-open mode.</summary>
 public sealed record InlineGap(string User, int Count, string Since, string Until);
@@ -64,7 +69,7 @@ public sealed record InlineRequest(XElement Iq, IReadOnlyList<InlineItem> Items,
             var copy = new XElement(stanza);
             if (copy.Name.Namespace != Envelope.Ns.Client) Requalify(copy, stanza.Name.Namespace);
             items.Add(new InlineItem(id, direction == "out" ? InlineDirection.Out : InlineDirection.In, user,
-                (string?)item.Attribute("to-local") != "false", copy));
+                (string?)item.Attribute("to-local") != "false", copy) { Restricted = (string?)item.Attribute("restricted") });
         }
         var gaps = batch.Elements(Ns + "gap").Select(g => new InlineGap(
             (string?)g.Attribute("user") ?? "?",

@@ -78,6 +78,9 @@ public sealed class CompliancePolicy(RestrictionSettings restrictions, Func<stri
         return known || stored;
     }
 
+    /// <summary>The rule of a stanza the server adapter refused because encryption is disabled for logged users.</summary>
+    public const string EncryptionDisabled = "encryption-disabled";
+
     /// <summary>Decides one held stanza, given what the classifier made of it.</summary>
     public InlineVerdict Decide(InlineItem item, IReadOnlyList<ConversationEvent> events)
     {
@@ -91,6 +94,14 @@ public sealed class CompliancePolicy(RestrictionSettings restrictions, Func<stri
         // attribute), a client is named only as the config names it, and JIDs only as the server prepped them.
         // Refuse by default: the encryption pass scans the held stanza itself, whatever the classifier made of it (an
         // archive result it does not archive, a wrapper, a presence, an iq answer).
+        // The server adapter refused it already (a key node publish or fetch: encryption is disabled for logged users); the
+        // archive records the attempt as refused, whatever else it holds. No notice: clients retry keys at every sign-in.
+        if (item.Restricted != null)
+            return InlineVerdict.Deny(item.Restricted == EncryptionDisabled ? EncryptionDisabled : "server-restriction", "not-allowed",
+                item.Restricted == EncryptionDisabled
+                    ? "Encryption is disabled for users whose conversations are archived for compliance: OMEMO and OpenPGP keys cannot be published or fetched."
+                    : "The server refused this stanza.");
+
         var found = EncryptionScan.Find(stanza);
         var encrypted = events.FirstOrDefault(e => e.Kind == EventKind.Encrypted);
         if (found != null || encrypted != null)
