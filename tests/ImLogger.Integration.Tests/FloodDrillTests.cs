@@ -28,7 +28,7 @@ public class FloodDrillTests
         await Task.Delay(200);
         await carol.ChatAsync("alice", "drill-999999"); // carol's, in the middle of the flood
         await flooding;
-        await ImLoggerProcess.WaitSpooledAsync(imlogger, flood + 1);
+        await ImLoggerProcess.WaitSpooledAsync(imlogger, flood + 1, TimeSpan.FromSeconds(150));
         var peak = PeakRssBytes(imlogger.Id);
         Assert.That(imlogger.HasExited, Is.False);
         Assert.That(await imlogger.TerminateAsync(TimeSpan.FromSeconds(120)), Is.Zero);

@@ -63,8 +63,11 @@ public sealed class SecretText : IEquatable<SecretText>
     /// <inheritdoc />
     public bool Equals(SecretText? other) =>
         other is not null && string.Equals(Source, other.Source, StringComparison.Ordinal) &&
-        System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
-            System.Text.Encoding.UTF8.GetBytes(_value), System.Text.Encoding.UTF8.GetBytes(other._value));
+        // An unread secret (a config loaded without secrets) equals only another unread one from the same source.
+        (_value is null || other._value is null
+            ? _value is null && other._value is null
+            : System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
+                System.Text.Encoding.UTF8.GetBytes(_value), System.Text.Encoding.UTF8.GetBytes(other._value)));
 
     /// <inheritdoc />
     public override bool Equals(object? obj) => Equals(obj as SecretText);

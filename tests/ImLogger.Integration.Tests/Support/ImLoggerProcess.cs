@@ -34,9 +34,14 @@ internal static partial class ImLoggerProcess
         p.WaitForLineAsync(l => l.Contains("Connected to the XMPP server", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "the component connected");
 
     /// <summary>Waits until the component reports at least <paramref name="events"/> events durably spooled.</summary>
-    public static Task<string> WaitSpooledAsync(ProcessRunner p, int events) =>
+    /// <summary>Waits for the line saying at least <paramref name="events"/> events were spooled since start.</summary>
+    /// <param name="p">The running imlogger.</param>
+    /// <param name="events">How many events.</param>
+    /// <param name="within">How long to wait at most (30 s by default): a bound against a hang, not a speed check; a test
+    /// that spools tens of thousands of events on a loaded machine passes a longer one.</param>
+    public static Task<string> WaitSpooledAsync(ProcessRunner p, int events, TimeSpan? within = null) =>
         p.WaitForLineAsync(l => SpooledTotal().Match(l) is { Success: true } m && int.Parse(m.Groups[1].Value) >= events,
-            TimeSpan.FromSeconds(30), $"{events} events spooled");
+            within ?? TimeSpan.FromSeconds(30), $"{events} events spooled");
 
     [GeneratedRegex(@"Spooled \d+ events \((\d+) since start\)")]
     private static partial Regex SpooledTotal();
