@@ -64,14 +64,8 @@ public sealed class DispatcherPartsTests
         }
     }
 
-    private string ClosedTranscript(int events)
-    {
-        var header = _spool.OpenTranscript(ConversationType.OneToOne, "alice@example.test bob@example.test", Events.T0, ["parts"]);
-        _spool.Append(Enumerable.Range(0, events)
-            .Select(i => new SpoolAppend(header.Id, Events.Chat("alice@example.test/laptop", "bob@example.test", $"m{i}", Events.T0.AddSeconds(i)))).ToList());
-        _spool.Close(header.Id, Events.T0.AddMinutes(5));
-        return header.Id;
-    }
+    private string ClosedTranscript(int events) =>
+        SpooledTranscripts.Closed(_spool, "parts", Enumerable.Range(0, events).Select(i => $"m{i}").ToArray());
 
     private Dispatcher Create(PartsSink sink, int quickRetries = 0) =>
         new(_spool, [sink], NullLogger<Dispatcher>.Instance, _time, new DispatcherOptions { QuickRetries = quickRetries });

@@ -34,13 +34,7 @@ public sealed class DispatcherUnknownOutcomeTests
         _dir.Dispose();
     }
 
-    private string ClosedTranscript(string endpoint)
-    {
-        var header = _spool.OpenTranscript(ConversationType.OneToOne, "alice@example.test bob@example.test", Events.T0, [endpoint]);
-        _spool.Append([new SpoolAppend(header.Id, Events.Chat("alice@example.test/laptop", "bob@example.test", "hello", Events.T0))]);
-        _spool.Close(header.Id, Events.T0.AddMinutes(5));
-        return header.Id;
-    }
+    private string ClosedTranscript(string endpoint) => SpooledTranscripts.Closed(_spool, endpoint, "hello");
 
     private EndpointDelivery Delivery(string id) => _spool.Undelivered().Single(h => h.Id == id).Deliveries.Single();
 

@@ -48,13 +48,7 @@ public class ClockStepTests
 
     // ---- retries ----
 
-    private string ClosedTranscript()
-    {
-        var header = _spool.OpenTranscript(ConversationType.OneToOne, "alice@example.test bob@example.test", Events.T0, ["dir"]);
-        _spool.Append([new SpoolAppend(header.Id, Events.Chat("alice@example.test/laptop", "bob@example.test", "hello", Events.T0))]);
-        _spool.Close(header.Id, Events.T0.AddMinutes(5));
-        return header.Id;
-    }
+    private string ClosedTranscript() => SpooledTranscripts.Closed(_spool, "dir", "hello");
 
     /// <summary>An endpoint that fails its first <paramref name="failures"/> deliveries (transiently), then accepts.</summary>
     private static Mock<ITranscriptSink> Flaky(int failures, List<DateTimeOffset>? tries = null, TimeProvider? clock = null)
