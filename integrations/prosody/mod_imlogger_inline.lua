@@ -357,7 +357,8 @@ flush = function (probe)
 			-- On the component stream an unqualified child would read as jabber:component:accept.
 			local copy = st.clone(item.stanza);
 			copy.attr.xmlns = "jabber:client";
-			request:tag("item", { id = item.id, direction = item.direction, user = item.user, ["to-local"] = to_local, restricted = item.forced })
+			request:tag("item", { id = item.id, direction = item.direction, user = item.user, ["to-local"] = to_local, restricted = item.forced,
+				["occupant-jid"] = item.occupant })
 				:add_child(copy):up();
 		end
 		add_reports(request, batch, max_batch_bytes - bytes);
@@ -519,12 +520,27 @@ end
 
 -- `forced`: a restriction the module enforces itself ("encryption-disabled"); the stanza is held only so that ImLogger
 -- archives the attempt, and is never routed.
+-- Group chats (docs/inline-protocol.md, "Group chats: every occupant identified and told"). A room on this server whose
+-- MUC component loads mod_imlogger_muc knows its occupants' real JIDs even where it hides them from the other occupants
+-- (semi-anonymous rooms, Prosody's default): the real bare JID of the occupant a held stanza comes from (in) or goes to
+-- (out) rides on its item as occupant-jid, so that ImLogger archives "nick (real JID)" and can tell every occupant.
+local modulemanager = require "core.modulemanager";
+local function occupant_real_jid(direction, stanza)
+	local occupant_jid = direction == "in" and stanza.attr.from or stanza.attr.to;
+	if not occupant_jid or not jid.resource(occupant_jid) then return nil; end
+	local muc_side = modulemanager.get_module(jid_host(occupant_jid), "imlogger_muc");
+	if not muc_side or not muc_side.occupant_real_jid then return nil; end
+	local ok, real = pcall(muc_side.occupant_real_jid, occupant_jid);
+	return ok and real or nil;
+end
+
 local function hold(direction, user, origin, stanza, key, forced)
 	-- Hold a copy: senders reuse the stanza object (a room broadcast rewrites 'to' for each occupant).
 	stanza = st.clone(stanza);
 	next_item = next_item + 1;
 	local item = { id = tostring(next_item), n = next_item, direction = direction, user = user, origin = origin, stanza = stanza, key = key,
 		held_at = time_now(), forced = forced };
+	item.occupant = occupant_real_jid(direction, stanza);
 	-- Its size in a request: the stanza serialised (one more serialisation per held stanza, linear in its size; the
 	-- cheapest exact measure util.stanza offers) plus the <item> wrapper and the jabber:client declaration.
 	item.size = #tostring(stanza) + #item.id + #user + 96;

@@ -22,7 +22,7 @@ public static partial class ConfigLoader
         /// </summary>
         private OrganizationConfig ReadOrganization(XElement e, Dictionary<string, (EndpointConfig, XElement)> endpoints)
         {
-            Only(e, ["name", "domain", "endpoint", "seats", "time-zone", "logged-by-default"], ["user", "group", "csv", "exclude", "notifications", "approved-clients"]);
+            Only(e, ["name", "domain", "endpoint", "seats", "time-zone", "logged-by-default", "group-chat-hosts"], ["user", "group", "csv", "exclude", "notifications", "approved-clients"]);
             var domains = ReadDomains(e);
             var domain = domains[0];
             var name = (string?)e.Attribute("name") is { } given ? given.Trim() : domain;
@@ -88,7 +88,7 @@ public static partial class ConfigLoader
             LoggedUserConfig ToUser(Candidate c) => new(c.Jid, c.Endpoint, c.Source);
             return new OrganizationConfig
             {
-                Name = name, Domains = domains, LoggedByDefault = loggedByDefault,
+                Name = name, Domains = domains, LoggedByDefault = loggedByDefault, GroupChatHosts = ReadGroupChatHosts(e, domains),
                 DefaultEndpoint = endpoint, Notifications = notifications, Seats = seats,
                 Users = kept.Take(seats).Select(ToUser).ToList(),
                 OverLimit = kept.Skip(seats).Select(ToUser).ToList(),

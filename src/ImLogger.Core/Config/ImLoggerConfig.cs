@@ -107,6 +107,10 @@ public sealed record OrganizationConfig
     /// </summary>
     public bool LoggedByDefault { get; init; }
 
+    /// <summary>Inline mode: the MUC components this organization's logged users use (<c>group-chat-hosts</c>), on which
+    /// <c>imlogger prosody-config</c> loads mod_imlogger_muc (docs/inline-protocol.md, "Group chats").</summary>
+    public IReadOnlyList<string> GroupChatHosts { get; init; } = [];
+
     /// <summary>Every &lt;exclude&gt;d bare JID: never logged, never given a seat, listed or not.</summary>
     public IReadOnlySet<string> Exclusions { get; init; } = new HashSet<string>(StringComparer.Ordinal);
 

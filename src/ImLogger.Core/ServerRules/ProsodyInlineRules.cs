@@ -9,7 +9,7 @@ namespace ImLogger.ServerRules;
 /// mod_imlogger_inline (shipped inside ImLogger and written out next to the config snippet) on every
 /// organization's virtual host, configured from the ImLogger config (logged users, failure mode, timeout).
 /// </summary>
-public static class ProsodyInlineRules
+public static partial class ProsodyInlineRules
 {
     /// <summary>The module's file name; Prosody loads it as "imlogger_inline".</summary>
     public const string ModuleFileName = "mod_imlogger_inline.lua";
@@ -65,6 +65,7 @@ public static class ProsodyInlineRules
             sb.AppendLine($"\timlogger_heartbeat = {config.Attach.Heartbeat.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)}");
             sb.AppendLine($"\timlogger_generation = {Lua(RulesGeneration.Of(config))}");
         }
+        GroupChatSections(config, sb);
         sb.AppendLine();
         sb.AppendLine($"Component {Lua(config.Component.Jid)}");
         sb.AppendLine($"\tcomponent_secret = {Lua(config.Component.Secret)}");

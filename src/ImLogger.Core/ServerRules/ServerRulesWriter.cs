@@ -31,7 +31,9 @@ public static class ServerRulesWriter
             var (keep, from) = ProsodyPluginPaths.ToKeep(File.Exists(snippet) ? snippet : null);
             WriteAtomically(snippet, ProsodyInlineRules.ConfigSnippet(config, dir, keep, from), secret: true);
             WriteAtomically(module, ProsodyInlineRules.ModuleSource(), secret: false);
-            return [snippet, module];
+            var mucModule = Path.Combine(dir, ProsodyInlineRules.MucModuleFileName);
+            WriteAtomically(mucModule, ProsodyInlineRules.MucModuleSource(), secret: false);
+            return [snippet, module, mucModule];
         }
         var script = Path.Combine(dir, "imlogger.pfw");
         WriteAtomically(script, ProsodyTapRules.FirewallScript(config), secret: false);
