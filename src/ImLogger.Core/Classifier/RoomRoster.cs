@@ -13,6 +13,7 @@ internal sealed class RoomRoster
     {
         public Dictionary<string, string?> Occupants { get; } = new(StringComparer.Ordinal); // nick -> real bare JID
         public Dictionary<string, string> LoggedMembers { get; } = new(StringComparer.Ordinal); // logged bare JID -> nick
+        public HashSet<string> Hidden { get; } = new(StringComparer.Ordinal); // nicks whose real JID only the server's MUC module told
         public string? Subject { get; set; }
     }
 
@@ -29,18 +30,31 @@ internal sealed class RoomRoster
     public string? RealJidOf(string roomBare, string nick) =>
         _rooms.TryGetValue(roomBare, out var r) && r.Occupants.TryGetValue(nick, out var j) ? j : null;
 
-    /// <summary>Records an occupant as present. Returns false if it already was (a repeated copy or a status change).</summary>
-    public bool Arrive(string roomBare, string nick, string? realJid)
+    /// <summary>The real bare JID of an occupant known by nick, and whether the room hides it from its occupants: from the
+    /// roster, else from what the server's MUC module said about this stanza (<paramref name="occupantJid"/>, inline mode),
+    /// which the room then hides unless it disclosed it in a presence.</summary>
+    public (string? RealJid, bool Hidden) Identify(string roomBare, string nick, string? occupantJid)
+    {
+        if (_rooms.TryGetValue(roomBare, out var r) && r.Occupants.TryGetValue(nick, out var j) && j != null) return (j, r.Hidden.Contains(nick));
+        return (occupantJid, occupantJid != null);
+    }
+
+    /// <summary>Records an occupant as present. Returns false if it already was (a repeated copy or a status change).
+    /// <paramref name="hidden"/>: the real JID came from the server's MUC module, not from the room's presence (semi-anonymous).</summary>
+    public bool Arrive(string roomBare, string nick, string? realJid, bool hidden = false)
     {
         var room = Get(roomBare);
-        if (room.Occupants.ContainsKey(nick)) { if (realJid != null) room.Occupants[nick] = realJid; return false; }
+        var known = room.Occupants.ContainsKey(nick);
+        if (known && realJid == null) return false;
         room.Occupants[nick] = realJid;
-        return true;
+        // Disclosed in any logged occupant's copy (they are a moderator, say) wins over a copy that hides it.
+        if (hidden && !known) room.Hidden.Add(nick); else if (!hidden && realJid != null) room.Hidden.Remove(nick);
+        return !known;
     }
 
     /// <summary>Records an occupant as gone. Returns false if it was not known to be present.</summary>
     public bool Depart(string roomBare, string nick) =>
-        _rooms.TryGetValue(roomBare, out var room) && room.Occupants.Remove(nick);
+        _rooms.TryGetValue(roomBare, out var room) && room.Hidden.Remove(nick) | room.Occupants.Remove(nick);
 
     public void SelfJoined(string roomBare, string loggedUser, string nick) => Get(roomBare).LoggedMembers[loggedUser] = nick;
 

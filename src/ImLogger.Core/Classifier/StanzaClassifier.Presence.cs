@@ -58,7 +58,10 @@ public sealed partial class StanzaClassifier
         var nick = JidText.Resource(from);
         if (nick == null) return Classification.Ignored("room presence without an occupant nick");
         var item = mucUser.Element(Ns.MucUser + "item");
-        var realJid = (string?)item?.Attribute("jid") is { } j ? JidText.Bare(j) : null;
+        var disclosed = (string?)item?.Attribute("jid") is { } j ? JidText.Bare(j) : null;
+        // Where the room hides the real JID (semi-anonymous), the server's MUC module still names it (inline mode).
+        var realJid = disclosed ?? env.OccupantJid;
+        var hidden = disclosed == null && realJid != null;
         var codes = mucUser.Elements(Ns.MucUser + "status")
             .Select(c => int.TryParse((string?)c.Attribute("code"), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : -1)
             .Where(n => n > 0).ToList();
@@ -69,7 +72,8 @@ public sealed partial class StanzaClassifier
             var departed = _rooms.Depart(room, nick);
             if (self) _rooms.SelfLeft(room, receiver);
             return departed
-                ? Classification.Of(RoomEvent(env, EventKind.Left, from, to, room, nick, realJid, codes, receiver, Direction.Incoming), "occupant left a group chat")
+                ? Classification.Of(RoomEvent(env, EventKind.Left, from, to, room, nick, realJid, codes, receiver, Direction.Incoming) with { RealJidHidden = hidden },
+                    "occupant left a group chat")
                 : Classification.Repeat("leave of an occupant not known to be present (repeated copy)");
         }
         if (type != null) return Classification.Ignored($"room presence of type {type}");
@@ -77,10 +81,10 @@ public sealed partial class StanzaClassifier
         var wasJoined = _rooms.HasJoined(room, receiver);
         if (self && !wasJoined) JoinHistoryOpens(room, receiver); // a status change is not a new join: no history follows
         if (self) _rooms.SelfJoined(room, receiver, nick);
-        if (!_rooms.Arrive(room, nick, realJid))
+        if (!_rooms.Arrive(room, nick, realJid, hidden))
             return Classification.Ignored("presence of an occupant already present (status change or repeated copy)");
         var kind = self || wasJoined ? EventKind.Joined : EventKind.Present;
-        return Classification.Of(RoomEvent(env, kind, from, to, room, nick, realJid, codes, receiver, Direction.Incoming),
+        return Classification.Of(RoomEvent(env, kind, from, to, room, nick, realJid, codes, receiver, Direction.Incoming) with { RealJidHidden = hidden },
             kind == EventKind.Joined ? "occupant joined a group chat" : "occupant already in the room at join");
     }
 

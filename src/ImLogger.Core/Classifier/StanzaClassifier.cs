@@ -22,7 +22,8 @@ public sealed partial class StanzaClassifier(Func<string, bool> isLogged, Classi
     private readonly ClassifierOptions _options = options ?? ClassifierOptions.Default;
 
     /// <summary>Who a stanza's events belong to: the conversation, its logged users, the direction, the sender.</summary>
-    private sealed record Scope(ConversationType Type, string Key, Direction Direction, IReadOnlyList<string> Logged, string? SenderBareJid, string? Nick);
+    private sealed record Scope(ConversationType Type, string Key, Direction Direction, IReadOnlyList<string> Logged, string? SenderBareJid, string? Nick,
+        bool RealJidHidden = false);
 
     /// <summary>Classifies one stanza.</summary>
     public Classification Classify(TapEnvelope envelope)
@@ -76,9 +77,10 @@ public sealed partial class StanzaClassifier(Func<string, bool> isLogged, Classi
                 return Classification.Ignored("group chat message between users who are not logged");
             var nick = outgoing ? _rooms.NickOf(room, fromBare) : JidText.Resource(from);
             if (!outgoing && nick != null && _rooms.HasJoined(room, toBare)) reflectingRoom = room;
+            var (realJid, hidden) = outgoing || nick == null ? (null, false) : _rooms.Identify(room, nick, env.OccupantJid);
             scope = new Scope(ConversationType.GroupChat, room, outgoing ? Direction.Outgoing : Direction.Incoming,
                 outgoing ? [fromBare] : [toBare],
-                outgoing ? fromBare : (nick == null ? null : _rooms.RealJidOf(room, nick)), nick);
+                outgoing ? fromBare : realJid, nick, hidden);
         }
         else
         {
@@ -152,6 +154,7 @@ public sealed partial class StanzaClassifier(Func<string, bool> isLogged, Classi
             From = from,
             To = to,
             SenderBareJid = scope.SenderBareJid,
+            RealJidHidden = scope.RealJidHidden,
             Nick = scope.Nick,
             StanzaId = (string?)s.Attribute("id"),
             StanzaType = (string?)s.Attribute("type") ?? (s.Name.LocalName == "message" ? "normal" : null),

@@ -120,8 +120,14 @@ public sealed record ConversationEvent
     /// <summary>Full (or bare) JID the stanza was addressed to.</summary>
     public required string To { get; init; }
 
-    /// <summary>The sender's real bare JID where known (the sender itself in one-to-one; the occupant's real JID in non-anonymous rooms).</summary>
+    /// <summary>The sender's real bare JID where known (the sender itself in one-to-one; the occupant's real JID in
+    /// non-anonymous rooms, and in semi-anonymous ones where the server's MUC module told it, see <see cref="RealJidHidden"/>).</summary>
     public string? SenderBareJid { get; init; }
+
+    /// <summary>Group chat: <see cref="SenderBareJid"/> came from the server's MUC module while the room hides it from
+    /// its occupants (a semi-anonymous room). The archive shows it; notices reach that occupant through the room, by
+    /// nickname, never at the real JID. Not stored in the spool: only the notifier reads it, as the event is classified.</summary>
+    public bool RealJidHidden { get; init; }
 
     /// <summary>Group chat nickname of the sender or of the occupant who joined or left.</summary>
     public string? Nick { get; init; }

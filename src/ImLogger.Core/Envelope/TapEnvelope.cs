@@ -9,7 +9,12 @@ namespace ImLogger.Envelope;
 /// <param name="Stanza">The original message, presence or iq, in the jabber:client namespace.</param>
 /// <param name="Relay">The server host that made the copy (the outer stanza's from).</param>
 /// <param name="ReceivedUtc">When the component read the copy.</param>
-public sealed record TapEnvelope(XElement Stanza, string Relay, DateTimeOffset ReceivedUtc);
+public sealed record TapEnvelope(XElement Stanza, string Relay, DateTimeOffset ReceivedUtc)
+{
+    /// <summary>Inline mode: the real bare JID of the room occupant the stanza comes from or goes to, as the server's room
+    /// knows it (the held item's <c>occupant-jid</c>); null otherwise.</summary>
+    public string? OccupantJid { get; init; }
+}
 
 /// <summary>Why a stanza received on the component stream is not a copy to archive.</summary>
 public enum EnvelopeRejection

@@ -24,6 +24,11 @@ public sealed record InlineItem(string Id, InlineDirection Direction, string Use
     /// <summary>A restriction the server adapter already enforced on this stanza (<c>restricted="encryption-disabled"</c>):
     /// it was answered or dropped there and is held only to be archived as refused. Null for an ordinary held stanza.</summary>
     public string? Restricted { get; init; }
+
+    /// <summary>The real bare JID of the room occupant the stanza comes from (in) or goes to (out), as the room on the
+    /// server knows it (<c>occupant-jid</c>, from mod_imlogger_muc), also where the room hides it from the other occupants.
+    /// Null when the server did not say (no such module, not a room occupant).</summary>
+    public string? OccupantJid { get; init; }
 }
 
 /// <summary>Stanzas that passed unlogged while ImLogger was unreachable in fail-open mode.</summary>
@@ -69,7 +74,7 @@ public sealed record InlineRequest(XElement Iq, IReadOnlyList<InlineItem> Items,
             var copy = new XElement(stanza);
             if (copy.Name.Namespace != Envelope.Ns.Client) Requalify(copy, stanza.Name.Namespace);
             items.Add(new InlineItem(id, direction == "out" ? InlineDirection.Out : InlineDirection.In, user,
-                (string?)item.Attribute("to-local") != "false", copy) { Restricted = (string?)item.Attribute("restricted") });
+                (string?)item.Attribute("to-local") != "false", copy) { Restricted = (string?)item.Attribute("restricted"), OccupantJid = OccupantJidOf(item) });
         }
         var gaps = batch.Elements(Ns + "gap").Select(g => new InlineGap(
             (string?)g.Attribute("user") ?? "?",
@@ -82,6 +87,10 @@ public sealed record InlineRequest(XElement Iq, IReadOnlyList<InlineItem> Items,
         problems = bad;
         return new InlineRequest(iq, items, gaps) { Refusals = refusals };
     }
+
+    /// <summary>A bare JID the server wrote (it prepped it); anything else (a resource, spaces, markup) is ignored, never trusted.</summary>
+    private static string? OccupantJidOf(XElement item) =>
+        ((string?)item.Attribute("occupant-jid"))?.ToLowerInvariant() is { } j && Classifier.JidText.IsPlainBareJid(j) ? j : null;
 
     private static void Requalify(XElement e, XNamespace from)
     {

@@ -113,11 +113,15 @@ public sealed partial class ArchiveNotifier
         foreach (var (text, recipients) in recipientsByText)
         {
             XElement? first = null;
+            var shown = new List<string>(recipients.Count);
             foreach (var recipient in recipients)
             {
+                // A logged user is ours to tell directly; an occupant whose real JID the room hides is told through the room.
+                var (address, nick) = _organizationOf(recipient) != null ? (recipient, null) : conversation.AddressOf(recipient);
+                shown.Add(nick == null ? recipient : $"{address} ({recipient})");
                 var stanza = new XElement(Ns.Component + "message",
                     new XAttribute("from", _componentJid),
-                    new XAttribute("to", recipient),
+                    new XAttribute("to", address),
                     new XAttribute("type", "chat"),
                     new XAttribute("id", "imlogger-notice-" + Guid.NewGuid().ToString("N")),
                     new XElement(Ns.Component + "body", text));
@@ -133,7 +137,7 @@ public sealed partial class ArchiveNotifier
                 ConversationType = conversation.Type,
                 ConversationKey = conversation.Key,
                 From = _componentJid,
-                To = string.Join(", ", recipients),
+                To = string.Join(", ", shown),
                 Text = text,
                 LoggedUsers = conversation.LoggedUsers.Order(StringComparer.Ordinal).ToList(),
                 RawXml = first!.ToString(SaveOptions.DisableFormatting),

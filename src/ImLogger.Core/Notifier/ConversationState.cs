@@ -10,6 +10,9 @@ internal sealed class ConversationState(ConversationType type, string key, TimeP
     /// <summary>Room occupants by nick, with their real bare JID when the room discloses it.</summary>
     private readonly Dictionary<string, string?> _occupants = new(StringComparer.Ordinal);
 
+    /// <summary>Nicks of occupants whose real JID the room hides from its occupants (the server's MUC module told it).</summary>
+    private readonly HashSet<string> _hidden = new(StringComparer.Ordinal);
+
     /// <summary>Who left the room lately (real bare JID, or "/nick" when the room hides it), by when: their return soon
     /// after is a reconnect, not a join.</summary>
     private readonly Dictionary<string, long> _recentlyLeft = new(StringComparer.Ordinal);
@@ -45,9 +48,11 @@ internal sealed class ConversationState(ConversationType type, string key, TimeP
         {
             case EventKind.Joined or EventKind.Present:
                 _occupants[e.Nick] = e.SenderBareJid;
+                if (e.RealJidHidden) _hidden.Add(e.Nick); else _hidden.Remove(e.Nick);
                 return e.Kind == EventKind.Joined && _recentlyLeft.Remove(who, out var left) && time.GetElapsedTime(left, now) < reconnectGrace;
             case EventKind.Left:
                 _occupants.Remove(e.Nick);
+                _hidden.Remove(e.Nick);
                 ForgetOldLeaves(now, reconnectGrace);
                 _recentlyLeft[who] = now;
                 // A logged user who left is no longer a reason to notify the others.
@@ -56,10 +61,23 @@ internal sealed class ConversationState(ConversationType type, string key, TimeP
             case EventKind.Message when e.SenderBareJid != null && !_occupants.ContainsKey(e.Nick):
                 // The component started following this room mid-way (after a restart): learn from messages too.
                 _occupants[e.Nick] = e.SenderBareJid;
+                if (e.RealJidHidden) _hidden.Add(e.Nick);
                 return false;
             default:
                 return false;
         }
+    }
+
+    /// <summary>Where a notice to <paramref name="participant"/> goes: room@service/nick when the room hides their real
+    /// JID (the server's MUC module delivers it to them from the room), else the participant's bare JID.</summary>
+    /// <returns>The address, and the nick when it goes through the room.</returns>
+    public (string Address, string? Nick) AddressOf(string participant)
+    {
+        if (Type == ConversationType.GroupChat)
+            foreach (var nick in _hidden)
+                if (_occupants.TryGetValue(nick, out var jid) && string.Equals(jid, participant, StringComparison.Ordinal))
+                    return (Key + "/" + nick, nick);
+        return (participant, null);
     }
 
     private void ForgetOldLeaves(long now, TimeSpan reconnectGrace)

@@ -152,7 +152,7 @@ public sealed partial class StanzaPipeline(
         var allowed = new List<ConversationEvent>();
         foreach (var item in request.Items)
         {
-            var envelope = decoder.Held(item.Stanza, relay);
+            var envelope = decoder.Held(item.Stanza, relay) with { OccupantJid = item.OccupantJid };
             if (cut.Contains(item.Id))
             {
                 RefuseOverLimit(item, envelope, over!, verdicts, events, replies);
