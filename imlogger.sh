@@ -97,7 +97,6 @@ VirtualHost "example.test"
 
 Component "conference.example.test" "muc"
 	muc_room_locking = false
-	muc_room_default_public_jids = true
 
 Include "$work/prosody/server-rules/imlogger.cfg.lua"
 CFG

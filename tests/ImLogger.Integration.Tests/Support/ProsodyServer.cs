@@ -4,7 +4,8 @@ namespace ImLogger.Integration.Tests.Support;
 
 /// <summary>
 /// Debian's Prosody, started for one test: loopback only, free ports, everything in a temp dir,
-/// accounts written as internal_plain files, MUC at conference.example.test, and the operator's
+/// accounts written as internal_plain files, MUC at conference.example.test on Prosody's defaults (semi-anonymous rooms),
+/// and the operator's
 /// tap config (from <c>imlogger prosody-config --out</c>) included exactly as generated.
 /// </summary>
 internal sealed class ProsodyServer : IAsyncDisposable
@@ -61,7 +62,6 @@ internal sealed class ProsodyServer : IAsyncDisposable
 
         Component "{{Muc}}" "muc"
         	muc_room_locking = false
-        	muc_room_default_public_jids = true
 
         {{(Include == null ? "" : $"Include \"{Include}\"")}}
         """;
