@@ -108,7 +108,7 @@ public sealed partial class StanzaClassifier
 
     /// <summary>A file shared as a link: XEP-0066 OOB (how clients share XEP-0363 uploads), or XEP-0447 stateless file
     /// sharing with XEP-0446 metadata (name, size, media type).</summary>
-    private static Classification? SharedFile(TapEnvelope env, Scope scope, string from, string to)
+    private Classification? SharedFile(TapEnvelope env, Scope scope, string from, string to)
     {
         var s = env.Stanza;
         var oob = s.Element(EventNs.Oob + "x");
@@ -121,7 +121,8 @@ public sealed partial class StanzaClassifier
         {
             Url = url,
             FileName = metadata?.Element(EventNs.FileMetadata + "name")?.Value ?? NameFromUrl(url),
-            FileSize = ParseSize(metadata?.Element(EventNs.FileMetadata + "size")?.Value),
+            // XEP-0446 metadata when the client sent it, else the size its XEP-0363 slot request announced.
+            FileSize = ParseSize(metadata?.Element(EventNs.FileMetadata + "size")?.Value) ?? UploadedSize(url),
             FileMediaType = metadata?.Element(EventNs.FileMetadata + "media-type")?.Value,
             Text = BodyOf(s) is { } body && body != url ? body : oob?.Element(EventNs.Oob + "desc")?.Value,
         }, "file shared as a link (XEP-0066/XEP-0363/XEP-0447)");

@@ -37,6 +37,7 @@ public sealed partial class StanzaClassifier(Func<string, bool> isLogged, Classi
         if (from.Length == 0 || to.Length == 0)
             return Classification.Ignored($"{s.Name.LocalName} without from");
         _historySaid = null;
+        ObserveUpload(envelope, from, to);
         var result = s.Name.LocalName switch
         {
             "message" => ClassifyMessage(envelope, from, to),
