@@ -959,22 +959,35 @@ do
 		-- The wrapper stays (another module may wrap send after it); once the gate is open it only passes through.
 		local send = session.send;
 		gate.send = send;
+		-- The question goes right after the bind result (this event fires before the server sends it), so that the
+		-- client reads it as a bound session; on the next turn at the latest, should the bind result not be seen.
+		local function ask_client()
+			if gate.query_sent or signin.gates[gate.full] ~= gate then return; end
+			gate.query_sent = true;
+			send(st.iq({ type = "get", id = gate.query, from = module.host, to = gate.full }):query("jabber:iq:version"));
+			gate.timer = module:add_timer(client_timeout, function ()
+				if signin.gates[gate.full] == gate and not gate.answer then
+					gate.answer = "none";
+					signin.ask(gate);
+				end
+			end);
+			module:log("debug", "Asked the client of %s its version; the session waits for ImLogger's judgement", gate.full);
+		end
 		session.send = function (stanza)
 			if signin.gates[gate.full] == gate and type(stanza) == "table" and not stanza.attr.xmlns
 				and (stanza.name == "message" or stanza.name == "presence" or stanza.name == "iq") then
+				if not gate.query_sent and stanza.name == "iq" and stanza.attr.type == "result"
+					and stanza:get_child("bind", "urn:ietf:params:xml:ns:xmpp-bind") then
+					local ok = send(stanza);
+					ask_client();
+					return ok;
+				end
 				if gate.state == "waiting" and #gate.direct < signin.max_incoming then gate.direct[#gate.direct + 1] = stanza; end
 				return true;
 			end
 			return send(stanza);
 		end;
-		send(st.iq({ type = "get", id = gate.query, from = module.host, to = gate.full }):query("jabber:iq:version"));
-		gate.timer = module:add_timer(client_timeout, function ()
-			if signin.gates[gate.full] == gate and not gate.answer then
-				gate.answer = "none";
-				signin.ask(gate);
-			end
-		end);
-		module:log("debug", "Asked the client of %s its version; the session waits for ImLogger's judgement", gate.full);
+		module:add_timer(0, ask_client);
 	end, 10);
 
 	module:hook("resource-unbind", function (event)
