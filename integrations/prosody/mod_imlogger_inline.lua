@@ -16,6 +16,9 @@
 --   imlogger_max_batch_bytes = 983040                  -- bytes per verdict request, at most: below ImLogger's max-stanza-bytes
 --   imlogger_away_max_bytes = 33554432                 -- fail-closed: bytes of stanzas kept while ImLogger is away (a restart);
 --                                                         beyond, the oldest are refused (see "While ImLogger is away")
+--   imlogger_check_clients = false                     -- true (an organization with <approved-clients>): judge each logged
+--                                                         user's new session by its client before it takes part (see the end)
+--   imlogger_client_timeout = 10                       -- seconds a new session has to answer the version query
 
 local st = require "util.stanza";
 local jid = require "util.jid";
