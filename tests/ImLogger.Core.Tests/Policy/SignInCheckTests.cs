@@ -81,7 +81,7 @@ public class SignInCheckTests
         var error = "<iq xmlns='jabber:client' type='error' id='imlogger-version-1'><error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>";
         Assert.That(policy.DecideSignIn(Request("error", error), logged: true).Allowed, Is.False);
         Assert.That(policy.DecideSignIn(Request("result", Version("Conversations", "2.13." + new string('9', 200))), logged: true).Allowed, Is.False, "a version of 200 digits is not a version");
-        Assert.That(policy.DecideSignIn(Request("result", Version("Conversations&#x1;", "2.13")), logged: true).Allowed, Is.False);
+        Assert.That(policy.DecideSignIn(Request("result", Version("Conver&#x9;sations", "2.13")), logged: true).Allowed, Is.False);
         var tooLarge = XElement.Parse("<iq xmlns='jabber:component:accept' type='set' id='x' from='example.test'><client-check xmlns='urn:imlogger:inline:0' user='alice@example.test' session='alice@example.test/l' answer='too-large' size='90000'/></iq>");
         var verdict = policy.DecideSignIn(ClientCheckRequest.TryParse(tooLarge, out _)!, logged: true);
         Assert.That(verdict.Allowed, Is.False);
