@@ -149,6 +149,28 @@ public class SignInClientTests
         Assert.That(imlogger.Output, Does.Contain("Sign-in of dave@example.test/test REFUSED (unapproved-client: a client that calls itself 'EvilClient 1.0'"));
     }
 
+    [Test, CancelAfter(120_000)]
+    public async Task WhileImLoggerIsAwayANewSessionIsClosedFailClosed()
+    {
+        // ImLogger never runs: the module cannot have the client judged, so fail-closed closes the session with its own
+        // words (ImLogger's list is not known to it) once imlogger_timeout has passed, and delivers nothing to it meanwhile.
+        await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice"], null, exampleOrganizationXml: Approved,
+            attach: """<attach mode="inline" failure-mode="closed" timeout="2s" />""");
+        var (_, raw, closed) = await RunClosingAsync(world.Prosody, world.Dir,
+            Connect("bob"),
+            new { @as = Jid("alice"), @do = "connect", wait = "none" },
+            Pause(0.5),
+            Chat("bob", "alice@example.test/test", "WHILE-AWAY to alice"),
+            ExpectClosed("alice"));
+        Assert.Multiple(() =>
+        {
+            Assert.That((string?)closed[Jid("alice")]?["condition"], Is.EqualTo("policy-violation"));
+            Assert.That((string?)closed[Jid("alice")]?["text"], Does.Contain("ImLogger could not check which client you use"));
+            Assert.That(Seen(raw, "alice"), Does.Not.Contain("WHILE-AWAY"), "nothing reached the session it could not judge");
+            Assert.That(world.Prosody.Log, Does.Contain("Closing alice@example.test/test (ImLogger did not judge it"));
+        });
+    }
+
     private static JsonObject[] Got(JsonObject received, string who) => (received[Jid(who)]?.AsArray() ?? []).Select(m => (JsonObject)m!).ToArray();
 
     private static string Seen(JsonObject raw, string who) => string.Join('\n', (raw[Jid(who)]?.AsArray() ?? []).Select(x => (string?)x));
