@@ -919,6 +919,7 @@ do
 		gate.asked = true;
 		if gate.timer then gate.timer:stop(); end
 		local deadline = time_now() + timeout;
+		local retry_or_fail; -- below: the component is away (a restart) or failed
 		local function try()
 			if signin.gates[gate.full] ~= gate or gate.state ~= "waiting" then return; end
 			local request = st.iq({ type = "set", id = "imlogger-client-"..new_id(), from = module.host, to = component })
@@ -927,25 +928,31 @@ do
 			if gate.reply then request:add_child(gate.reply); end
 			if gate.caps then request:add_child(gate.caps); end
 			module:send_iq(request, nil, math.max(1, deadline - time_now())):next(function (event)
+				-- send_iq resolves with the server's own bounce too (mod_component answers through the sending origin).
+				if event.stanza.attr.type == "error" then
+					local error_type, condition = event.stanza:get_error();
+					return retry_or_fail({ type = error_type, condition = condition });
+				end
 				local verdict = event.stanza:get_child("client-verdict", xmlns);
 				if verdict and verdict.attr.allow == "true" then
 					signin.admit(gate, "ImLogger approved it");
 				else
 					signin.refuse(gate, verdict and verdict:get_child_text("text") or signin.unreachable, "ImLogger refused it: "..gate.answer);
 				end
-			end, function (err)
-				local condition = type(err) == "table" and err.condition or tostring(err);
-				local away_now = type(err) == "table" and (err.type == "wait" or component_away[condition]);
-				if away_now and time_now() + 0.5 < deadline then
-					module:add_timer(0.5, try);
-				elseif failure_mode == "open" then
-					module:log("warn", "ImLogger could not judge the client of %s (%s): admitted unchecked (fail-open)", gate.full, condition);
-					signin.admit(gate, "fail-open, ImLogger unreachable");
-				else
-					signin.refuse(gate, signin.unreachable, "ImLogger did not judge it: "..condition);
-				end
-			end);
+			end, function (err) return retry_or_fail(err); end);
 		end
+		retry_or_fail = function (err)
+			local condition = type(err) == "table" and err.condition or tostring(err);
+			local away_now = type(err) == "table" and (err.type == "wait" or component_away[condition]);
+			if away_now and time_now() + 0.5 < deadline then
+				module:add_timer(0.5, try);
+			elseif failure_mode == "open" then
+				module:log("warn", "ImLogger could not judge the client of %s (%s): admitted unchecked (fail-open)", gate.full, condition);
+				signin.admit(gate, "fail-open, ImLogger unreachable");
+			else
+				signin.refuse(gate, signin.unreachable, "ImLogger did not judge it: "..condition);
+			end
+		end;
 		try();
 	end
 

@@ -38,7 +38,8 @@ public class SignInClientTests
             // Both answer after a second: what bob sends them meanwhile must wait (alice) or never arrive (dave).
             ConnectAnswering("alice", new { xml = Version("Slixmpp", "1.8.3"), delay = 1.5 }),
             ConnectAnswering("dave", new { xml = Version("EvilClient", "9.9"), delay = 1.5 }),
-            Pause(0.5),
+            // Once asked, each session is bound and waits: what is sent to it now meets the gate, not offline storage.
+            ExpectRaw("alice", "jabber:iq:version"), ExpectRaw("dave", "jabber:iq:version"),
             Chat("bob", "alice@example.test/test", "DURING-CHECK to alice"),
             Chat("bob", "dave@example.test/test", "DURING-CHECK to dave's session"),
             Chat("bob", "dave", "DURING-CHECK to dave"),
@@ -159,7 +160,7 @@ public class SignInClientTests
         var (_, raw, closed) = await RunClosingAsync(world.Prosody, world.Dir,
             Connect("bob"),
             new { @as = Jid("alice"), @do = "connect", wait = "none" },
-            Pause(0.5),
+            ExpectRaw("alice", "jabber:iq:version"),
             Chat("bob", "alice@example.test/test", "WHILE-AWAY to alice"),
             ExpectClosed("alice"));
         Assert.Multiple(() =>
