@@ -16,6 +16,9 @@
 --   imlogger_max_batch_bytes = 983040                  -- bytes per verdict request, at most: below ImLogger's max-stanza-bytes
 --   imlogger_away_max_bytes = 33554432                 -- fail-closed: bytes of stanzas kept while ImLogger is away (a restart);
 --                                                         beyond, the oldest are refused (see "While ImLogger is away")
+--   imlogger_check_clients = false                     -- true (an organization with <approved-clients>): judge each logged
+--                                                         user's new session by its client before it takes part (see the end)
+--   imlogger_client_timeout = 10                       -- seconds a new session has to answer the version query
 
 local st = require "util.stanza";
 local jid = require "util.jid";
@@ -872,3 +875,216 @@ local function watch_component()
 end
 watch_component();
 module:hook_global("host-activated", watch_component);
+
+-- ─── Approved clients at sign-in (docs/inline-protocol.md, "Approved clients at sign-in") ────────────────────────────
+-- With imlogger_check_clients (written by `imlogger prosody-config` for an organization with <approved-clients>), a
+-- logged user's new session is asked its software version (XEP-0092) as soon as it binds a resource, and kept apart
+-- until ImLogger has judged the answer: nothing is delivered to it (stanzas to its full JID and whatever the server
+-- would send it directly wait) and nothing it sends is routed (it waits too). Approved: what waited is released through
+-- the usual holds, in order. Refused (unapproved, too old, no answer within imlogger_client_timeout, an error, a huge
+-- answer, a flood meanwhile): the session receives one message naming the approved clients and is closed with the
+-- stream error policy-violation and the same text; what waited for it goes to the user's other sessions or offline
+-- storage, held as usual. ImLogger archives the refused attempt before it answers. A client can lie about its version:
+-- this keeps out what people install and forget to update, not a forger (see the protocol document).
+do
+	local check_clients = module:get_option_boolean("imlogger_check_clients", false);
+	local client_timeout = module:get_option_number("imlogger_client_timeout", 10);
+	local signin = {
+		gates = {},          -- full JID -> gate of a session whose client is not judged yet (or is being closed)
+		max_answer = 4096,   -- bytes of a version answer forwarded to ImLogger; beyond, it is refused as too large
+		max_waiting = 100,   -- stanzas a session may send before it is judged; beyond, it is refused (flood)
+		max_incoming = 200,  -- stanzas for it kept meanwhile; beyond, they are bounced
+		unreachable = "ImLogger could not check which client you use (archiving is unavailable), so this session was closed. Sign in again in a moment.",
+	};
+	module:hook_global("config-reloaded", function ()
+		check_clients = module:get_option_boolean("imlogger_check_clients", false);
+		client_timeout = module:get_option_number("imlogger_client_timeout", 10);
+	end);
+
+	-- Opens the gate: what the session sent, then what was sent to it, go their usual way (held, archived, routed).
+	function signin.admit(gate, why)
+		if signin.gates[gate.full] ~= gate then return; end
+		signin.gates[gate.full] = nil;
+		gate.state = "admitted";
+		module:log("info", "Client of %s admitted (%s): releasing %d stanza(s) it sent and %d for it", gate.full, why, #gate.out, #gate.incoming + #gate.direct);
+		local session = gate.session;
+		for _, stanza in ipairs(gate.out) do
+			if session.destroyed then break; end
+			core_post_stanza(session, stanza, session.full_jid);
+		end
+		for _, stanza in ipairs(gate.direct) do gate.send(stanza); end
+		for _, held in ipairs(gate.incoming) do core_post_stanza(held.origin, held.stanza); end
+		gate.out, gate.direct, gate.incoming = {}, {}, {};
+	end
+
+	-- Closes the session with ImLogger's text. The gate stays shut until the session is gone (resource-unbind), then what
+	-- was sent to it is posted again: the server gives it to another session of the user or stores it offline.
+	function signin.refuse(gate, text, why)
+		if signin.gates[gate.full] ~= gate or gate.state == "closing" then return; end
+		gate.state = "closing";
+		module:log("warn", "Closing %s (%s): %s", gate.full, why, text);
+		local notice = st.message({ from = component, to = gate.full, type = "chat", id = "imlogger-client-"..new_id() }):text_tag("body", text);
+		gate.send(notice);
+		gate.out, gate.direct = {}, {};
+		gate.session:close({ condition = "policy-violation", text = text });
+	end
+
+	-- Asks ImLogger, retrying while it is away (a restart), until imlogger_timeout has passed since the question.
+	function signin.ask(gate)
+		if gate.asked then return; end
+		gate.asked = true;
+		if gate.timer then gate.timer:stop(); end
+		local deadline = time_now() + timeout;
+		local retry_or_fail; -- below: the component is away (a restart) or failed
+		local function try()
+			if signin.gates[gate.full] ~= gate or gate.state ~= "waiting" then return; end
+			local request = st.iq({ type = "set", id = "imlogger-client-"..new_id(), from = module.host, to = component })
+				:tag("client-check", { xmlns = xmlns, user = gate.user, session = gate.full, answer = gate.answer,
+					size = gate.size and tostring(gate.size) or nil });
+			if gate.reply then request:add_child(gate.reply); end
+			if gate.caps then request:add_child(gate.caps); end
+			module:send_iq(request, nil, math.max(1, deadline - time_now())):next(function (event)
+				-- send_iq resolves with the server's own bounce too (mod_component answers through the sending origin).
+				if event.stanza.attr.type == "error" then
+					local error_type, condition = event.stanza:get_error();
+					return retry_or_fail({ type = error_type, condition = condition });
+				end
+				local verdict = event.stanza:get_child("client-verdict", xmlns);
+				if verdict and verdict.attr.allow == "true" then
+					signin.admit(gate, "ImLogger approved it");
+				else
+					signin.refuse(gate, verdict and verdict:get_child_text("text") or signin.unreachable, "ImLogger refused it: "..gate.answer);
+				end
+			end, function (err) return retry_or_fail(err); end);
+		end
+		retry_or_fail = function (err)
+			local condition = type(err) == "table" and err.condition or tostring(err);
+			local away_now = type(err) == "table" and (err.type == "wait" or component_away[condition]);
+			if away_now and time_now() + 0.5 < deadline then
+				module:add_timer(0.5, try);
+			elseif failure_mode == "open" then
+				module:log("warn", "ImLogger could not judge the client of %s (%s): admitted unchecked (fail-open)", gate.full, condition);
+				signin.admit(gate, "fail-open, ImLogger unreachable");
+			else
+				signin.refuse(gate, signin.unreachable, "ImLogger did not judge it: "..condition);
+			end
+		end;
+		try();
+	end
+
+	-- A logged user's session has bound a resource: ask it, and keep it apart until judged.
+	module:hook("resource-bind", function (event)
+		local session = event.session;
+		if not check_clients or not session or not session.username or not session.full_jid then return; end
+		local user = session.username.."@"..session.host;
+		if not is_logged(user) then return; end
+		local gate = { session = session, user = user, full = session.full_jid, state = "waiting", query = "imlogger-version-"..new_id(),
+			out = {}, direct = {}, incoming = {} };
+		signin.gates[gate.full] = gate;
+		-- What the server sends the session itself, without routing (roster pushes, replies to its own requests), waits too.
+		-- The wrapper stays (another module may wrap send after it); once the gate is open it only passes through.
+		local send = session.send;
+		gate.send = send;
+		-- The question goes right after the bind result (this event fires before the server sends it), so that the
+		-- client reads it as a bound session; on the next turn at the latest, should the bind result not be seen.
+		local function ask_client()
+			if gate.query_sent or signin.gates[gate.full] ~= gate then return; end
+			gate.query_sent = true;
+			send(st.iq({ type = "get", id = gate.query, from = module.host, to = gate.full }):query("jabber:iq:version"));
+			gate.timer = module:add_timer(client_timeout, function ()
+				if signin.gates[gate.full] == gate and not gate.answer then
+					gate.answer = "none";
+					signin.ask(gate);
+				end
+			end);
+			module:log("debug", "Asked the client of %s its version; the session waits for ImLogger's judgement", gate.full);
+		end
+		session.send = function (stanza)
+			if signin.gates[gate.full] == gate and type(stanza) == "table" and not stanza.attr.xmlns
+				and (stanza.name == "message" or stanza.name == "presence" or stanza.name == "iq") then
+				if not gate.query_sent and stanza.name == "iq" and stanza.attr.type == "result"
+					and stanza:get_child("bind", "urn:ietf:params:xml:ns:xmpp-bind") then
+					local ok = send(stanza);
+					ask_client();
+					return ok;
+				end
+				if gate.state == "waiting" and #gate.direct < signin.max_incoming then gate.direct[#gate.direct + 1] = stanza; end
+				return true;
+			end
+			return send(stanza);
+		end;
+		module:add_timer(0, ask_client);
+	end, 10);
+
+	module:hook("resource-unbind", function (event)
+		local session = event.session;
+		local gate = session and session.full_jid and signin.gates[session.full_jid];
+		if not gate or gate.session ~= session then return; end
+		signin.gates[gate.full] = nil;
+		if gate.timer then gate.timer:stop(); end
+		local incoming = gate.incoming;
+		gate.incoming = {};
+		if #incoming > 0 then
+			module:add_timer(0, function ()
+				for _, held in ipairs(incoming) do core_post_stanza(held.origin, held.stanza); end
+			end);
+		end
+	end);
+
+	-- Everything the session sends while it waits: its answer is read; the rest waits (dropped if it is refused).
+	module:hook("pre-stanza", function (event)
+		local origin, stanza = event.origin, event.stanza;
+		if origin.type ~= "c2s" or not origin.full_jid then return; end
+		local gate = signin.gates[origin.full_jid];
+		if not gate or gate.session ~= origin then return; end
+		if gate.state ~= "waiting" then return true; end
+		local t = stanza.attr.type;
+		if stanza.name == "iq" and not stanza.attr.xmlns and stanza.attr.id == gate.query and (t == "result" or t == "error") then
+			if gate.answer then return true; end -- a second answer to the one question: the first counts
+			local size = #tostring(stanza);
+			if size > signin.max_answer then
+				gate.answer, gate.size = "too-large", size;
+			else
+				gate.answer = t;
+				gate.reply = st.clone(stanza);
+				gate.reply.attr.xmlns = "jabber:client";
+			end
+			signin.ask(gate);
+			return true;
+		end
+		-- The caps of its first presence (an initial presence, to nobody), if it comes before the answer.
+		if stanza.name == "presence" and not gate.seen_presence and not stanza.attr.to and not t then
+			gate.seen_presence = true;
+			local c = stanza:get_child("c", "http://jabber.org/protocol/caps");
+			if c and #tostring(c) <= 1024 then gate.caps = st.clone(c); end
+		end
+		if #gate.out >= signin.max_waiting then
+			if not gate.answer then
+				gate.answer = "flood";
+				signin.ask(gate);
+			end
+			return true;
+		end
+		gate.out[#gate.out + 1] = stanza;
+		return true;
+	end, 2000);
+
+	-- Stanzas routed to the session's full JID while it waits, from anyone (the server and ImLogger included).
+	local function gate_incoming(event)
+		local stanza = event.stanza;
+		local gate = stanza.attr.to and signin.gates[stanza.attr.to];
+		if not gate then return; end
+		if #gate.incoming >= signin.max_incoming then
+			local t = stanza.attr.type;
+			if t ~= "error" and t ~= "result" then
+				module:send(st.error_reply(stanza, "wait", "recipient-unavailable", "The recipient is signing in; try again in a moment.", module.host));
+			end
+			return true;
+		end
+		gate.incoming[#gate.incoming + 1] = { origin = event.origin, stanza = stanza };
+		return true;
+	end
+	for _, kind in ipairs({ "message", "presence", "iq" }) do
+		module:hook(kind.."/full", gate_incoming, 2000);
+	end
+end

@@ -85,7 +85,7 @@ public static partial class ConfigLoader
         private IReadOnlyList<ApprovedClient>? ReadApprovedClients(XElement? e)
         {
             if (e == null) return null;
-            Only(e, [], ["client"]);
+            Only(e, ["answer-within"], ["client"]);
             var clients = new List<ApprovedClient>();
             foreach (var c in e.Elements("client"))
             {
@@ -102,6 +102,17 @@ public static partial class ConfigLoader
             if (clients.Count == 0)
                 throw Error(e, "<approved-clients> lists no <client>, so every logged user would be refused; list the approved clients, or remove the element to allow any");
             return clients;
+        }
+
+        /// <summary><c>&lt;approved-clients answer-within="10s"&gt;</c>: 1 s to 2 min (a client answers in a round trip; a
+        /// session waits, seeing nothing, until it has).</summary>
+        private TimeSpan ReadClientAnswerWithin(XElement? e)
+        {
+            if (e == null) return TimeSpan.FromSeconds(10);
+            var within = Duration(e, "answer-within", TimeSpan.FromSeconds(10));
+            if (within < TimeSpan.FromSeconds(1) || within > TimeSpan.FromMinutes(2))
+                throw Error(e.Attribute("answer-within")!, "answer-within must be between 1s and 2m: how long a new session of a logged user has to say which client it is");
+            return within;
         }
     }
 }

@@ -98,6 +98,7 @@ public static partial class ConfigLoader
                 UnmatchedExclusions = loggedByDefault ? []
                     : excluded.Where(x => !byJid.ContainsKey(x.Key)).Select(x => $"{x.Key} (line {Line(x.Value)})").ToList(),
                 ApprovedClients = ReadApprovedClients(Single(e, "approved-clients", required: false)),
+                ClientAnswerWithin = ReadClientAnswerWithin(Single(e, "approved-clients", required: false)),
                 TimeZone = ReadTimeZone(e.Attribute("time-zone")),
             };
         }

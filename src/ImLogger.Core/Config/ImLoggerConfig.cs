@@ -141,6 +141,11 @@ public sealed record OrganizationConfig
     /// <summary>The clients this organization's logged users may use (inline mode enforces it); null: any client.</summary>
     public IReadOnlyList<ApprovedClient>? ApprovedClients { get; init; }
 
+    /// <summary>How long a logged user's new session has to answer the server's software version query when
+    /// <see cref="ApprovedClients"/> are listed (<c>&lt;approved-clients answer-within="10s"&gt;</c>); a session that does
+    /// not answer in time is closed (fail-closed). The server checks it at sign-in (docs/inline-protocol.md).</summary>
+    public TimeSpan ClientAnswerWithin { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Who is told that conversations with this organization's logged users are logged, and how.</summary>
     public NotificationSettings Notifications { get; init; } = new();
 }

@@ -50,6 +50,7 @@ public sealed partial class StanzaPipeline(
                 Decide(request, problems, events, replies, over);
                 continue;
             }
+            if (CheckSignIn(stanza, events, replies)) continue; // approved clients at sign-in (StanzaPipeline.SignIn.cs)
             var (envelope, rejection, reason) = decoder.Decode(stanza);
             if (envelope == null && policy.Clients?.ObserveVersionReply(stanza) == true) continue;
             if (envelope == null)

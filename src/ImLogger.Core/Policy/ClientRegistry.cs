@@ -87,6 +87,15 @@ public sealed class ClientRegistry(string componentJid)
         return true;
     }
 
+    /// <summary>Records what a session said when the server asked it at sign-in (docs/inline-protocol.md, "Approved clients at
+    /// sign-in"): the session's own answer, read by the server from its own stream. The component then never asks it again,
+    /// so a client that would answer differently the second time is judged by its first answer.</summary>
+    public void RecordSignIn(string fullJid, string? name, string? versionText, Version? version, string? capsNode, string? capsVer)
+    {
+        ArgumentNullException.ThrowIfNull(fullJid);
+        _sessions[fullJid] = new ClientInfo(capsNode, capsVer, name, versionText, version, Answered: true, Asked: true);
+    }
+
     /// <summary>The same full JID: local part and domain compared without case, the resource exactly.</summary>
     private static bool SameJid(string? a, string b)
     {

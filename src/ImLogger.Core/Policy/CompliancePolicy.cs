@@ -24,7 +24,7 @@ namespace ImLogger.Policy;
 /// payload); the policy only decides, and knows nothing of sockets or servers.
 /// </summary>
 /// <remarks>Thread-safe for reads; called from the pipeline's single loop.</remarks>
-public sealed class CompliancePolicy(RestrictionSettings restrictions, Func<string, OrganizationConfig?>? organizationOf = null, ClientRegistry? clients = null,
+public sealed partial class CompliancePolicy(RestrictionSettings restrictions, Func<string, OrganizationConfig?>? organizationOf = null, ClientRegistry? clients = null,
     IEncryptedRoomStore? store = null)
 {
     /// <summary>The sessions' clients, learned from presence and version replies.</summary>

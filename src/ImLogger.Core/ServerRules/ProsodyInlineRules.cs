@@ -60,6 +60,14 @@ public static partial class ProsodyInlineRules
             sb.AppendLine($"\timlogger_logged_users = {{ {string.Join(", ", org.Users.Where(u => u.Jid.EndsWith("@" + domain, StringComparison.Ordinal)).Select(u => Lua(u.Jid)))} }}");
             sb.AppendLine($"\timlogger_failure_mode = {Lua(config.Attach.FailureMode == FailureMode.Open ? "open" : "closed")}");
             sb.AppendLine($"\timlogger_timeout = {config.Attach.Timeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)}");
+            if (org.ApprovedClients != null)
+            {
+                // Approved clients at sign-in: the module asks each new session of a logged user its software version and
+                // keeps it apart (nothing in, nothing out) until ImLogger has judged the answer (docs/inline-protocol.md).
+                sb.AppendLine($"\t-- approved clients: {string.Join("; ", org.ApprovedClients)}");
+                sb.AppendLine("\timlogger_check_clients = true");
+                sb.AppendLine($"\timlogger_client_timeout = {org.ClientAnswerWithin.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)}");
+            }
             sb.AppendLine($"\timlogger_max_batch_bytes = {MaxBatchBytes(config.Component.MaxStanzaBytes).ToString(CultureInfo.InvariantCulture)} -- below max-stanza-bytes ({config.Component.MaxStanzaBytes.ToString(CultureInfo.InvariantCulture)})");
             // Sent back with every heartbeat, so that ImLogger knows the module runs with the rules of the config in force.
             sb.AppendLine($"\timlogger_heartbeat = {config.Attach.Heartbeat.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)}");

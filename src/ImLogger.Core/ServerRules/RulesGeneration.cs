@@ -33,6 +33,8 @@ public static class RulesGeneration
                 meaning.Append(string.Join(',', org.Domains)).Append(org.LoggedByDefault ? " all" : " listed").Append('\n');
                 foreach (var jid in org.Users.Select(u => u.Jid).Order(StringComparer.Ordinal)) meaning.Append("user ").Append(jid).Append('\n');
                 foreach (var jid in org.Exclusions.Order(StringComparer.Ordinal)) meaning.Append("excluded ").Append(jid).Append('\n');
+                if (org.ApprovedClients != null)
+                    meaning.Append("clients checked at sign-in within ").Append(org.ClientAnswerWithin.TotalSeconds.ToString(CultureInfo.InvariantCulture)).Append('\n');
             }
         }
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(meaning.ToString())))[..12];

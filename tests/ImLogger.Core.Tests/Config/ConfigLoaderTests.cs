@@ -189,6 +189,16 @@ public class ConfigLoaderTests : TempDirFixture
     }
 
     [Test]
+    public void ApprovedClientsAnswerWithinIsReadAndBounded()
+    {
+        Assert.That(Load(Write(Valid)).Organizations[0].ClientAnswerWithin, Is.EqualTo(TimeSpan.FromSeconds(10)), "the default");
+        var org = Load(Write(Valid.Replace("<user jid=\"Alice", "<approved-clients answer-within=\"3s\"><client name=\"Gajim\" /></approved-clients>\n<user jid=\"Alice"))).Organizations[0];
+        Assert.That(org.ClientAnswerWithin, Is.EqualTo(TimeSpan.FromSeconds(3)));
+        var tooLong = Write(Valid.Replace("<user jid=\"Alice", "<approved-clients answer-within=\"10m\"><client name=\"Gajim\" /></approved-clients>\n<user jid=\"Alice"));
+        Assert.That(Assert.Throws<ConfigException>(() => Load(tooLong))!.Problem, Does.Contain("answer-within must be between 1s and 2m"));
+    }
+
+    [Test]
     public void OrganizationTimeZone()
     {
         var org = Load(Write(Valid.Replace("<organization domain=\"example.test\"", "<organization time-zone=\"Europe/Berlin\" domain=\"example.test\""))).Organizations[0];

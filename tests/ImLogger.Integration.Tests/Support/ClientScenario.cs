@@ -37,9 +37,23 @@ internal static class ClientScenario
     /// <summary>Waits until the test creates <paramref name="path"/>.</summary>
     public static object WaitFile(string path) => new { @do = "wait_file", path };
 
+    /// <summary>Plays the steps; also returns the stream errors the server closed clients with (JID -> {condition, text}).</summary>
+    public static async Task<(JsonObject Received, JsonObject Raw, JsonObject Closed)> RunClosingAsync(ProsodyServer server, string dir, params object[] steps)
+    {
+        var (received, raw, lines) = await PlayAsync(server, dir, steps);
+        var closed = lines.Last(l => l.StartsWith("{\"closed\"", StringComparison.Ordinal));
+        return (received, raw, (JsonObject)JsonNode.Parse(closed)!["closed"]!);
+    }
+
     /// <summary>Plays the steps; returns what each client received (JID -> messages) and every stanza each
     /// client received, as XML (JID -> strings).</summary>
     public static async Task<(JsonObject Received, JsonObject Raw)> RunCollectingAsync(ProsodyServer server, string dir, params object[] steps)
+    {
+        var (received, raw, _) = await PlayAsync(server, dir, steps);
+        return (received, raw);
+    }
+
+    private static async Task<(JsonObject Received, JsonObject Raw, IReadOnlyList<string> Lines)> PlayAsync(ProsodyServer server, string dir, object[] steps)
     {
         var file = Path.Combine(dir, $"scenario-{Guid.NewGuid():N}.json");
         await File.WriteAllTextAsync(file, JsonSerializer.Serialize(new { password = ProsodyServer.Password, steps }));
@@ -48,6 +62,6 @@ internal static class ClientScenario
         Assert.That(code, Is.Zero, $"the client scenario failed:\n{python.Output}");
         var last = python.Lines.Last(l => l.StartsWith("{\"received\"", StringComparison.Ordinal));
         var raw = python.Lines.Last(l => l.StartsWith("{\"raw\"", StringComparison.Ordinal));
-        return ((JsonObject)JsonNode.Parse(last)!["received"]!, (JsonObject)JsonNode.Parse(raw)!["raw"]!);
+        return ((JsonObject)JsonNode.Parse(last)!["received"]!, (JsonObject)JsonNode.Parse(raw)!["raw"]!, python.Lines.ToList());
     }
 }

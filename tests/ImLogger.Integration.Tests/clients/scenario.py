@@ -6,7 +6,12 @@ usage: scenario.py HOST PORT SCENARIO.json
 SCENARIO.json: {"password": "pw", "steps": [STEP, ...]}, steps run one after another:
   {"as": "alice@example.test", "do": "connect"}
       optional: "software": {"name": "EvilClient", "version": "0.1"} (its XEP-0092 answer), "presence": "<presence>...</presence>"
-      (sent instead of the plain initial presence, e.g. with caps), "iq_errors": true (iq errors are recorded like the others)
+      (sent instead of the plain initial presence, e.g. with caps), "iq_errors": true (iq errors are recorded like the others),
+      "answer": {...} (how it answers jabber:iq:version instead of the plugin: "xml": the <query/> to answer with, "delay":
+      seconds before answering, "silent": true never answers, "error": true answers with an error, "second": another
+      <query/> sent right after the first with the same id), "wait": "ready" (default) | "closed" (until the server closed
+      the stream) | "none" (go on at once)
+  {"as": "alice@example.test", "do": "expect_closed"}   # waits until the server closed alice's stream
   {"as": "alice@example.test", "do": "chat", "to": "bob@example.test", "body": "hi", "html": "<p>hi <img alt=':-)' src='x.png'/></p>"}
   {"as": "bob@example.test",   "do": "expect", "from": "alice@example.test", "body": "hi"}   # waits until received
   {"as": "alice@example.test", "do": "join", "room": "lobby@conference.example.test", "nick": "alice"}
@@ -21,6 +26,7 @@ SCENARIO.json: {"password": "pw", "steps": [STEP, ...]}, steps run one after ano
   {"as": "bob@example.test",   "do": "expect_raw", "contains": "VERSION-1"}  # waits for any stanza whose XML contains it
   {"do": "signal", "path": "/tmp/x/ready"}        # creates the file (tells the test a phase is done)
   {"do": "wait_file", "path": "/tmp/x/go"}        # waits until the test creates it
+A stream error the server closed a client with is printed at the end too: {"closed": {"alice@example.test": {"condition": ..., "text": ...}}}.
 Prints one JSON line per step done ({"step": i, "ok": true}) and, at the end, every message each
 client received: {"received": {"bob@example.test": [{"from": ..., "type": ..., "body": ...}]}}, preceded by
 every stanza each client received, as XML: {"raw": {"bob@example.test": ["<message ...>", ...]}}.
@@ -39,8 +45,13 @@ TIMEOUT = 15
 
 
 class Client(slixmpp.ClientXMPP):
-    def __init__(self, jid, password, software=None, presence=None, iq_errors=False):
+    def __init__(self, jid, password, software=None, presence=None, iq_errors=False, answer=None):
         super().__init__(jid, password)
+        self.answer = answer
+        self.closed = None  # the stream error the server closed the stream with
+        self.gone = asyncio.Event()
+        self.add_event_handler("stream_error", self.on_stream_error)
+        self.add_event_handler("disconnected", lambda *_: self.gone.set())
         self.register_plugin("xep_0030")
         self.register_plugin("xep_0045")
         self.register_plugin("xep_0071")
@@ -78,7 +89,26 @@ class Client(slixmpp.ClientXMPP):
     def on_any(self, stanza):
         self.raw.append(str(stanza))
         self.arrived.set()
+        if self.answer is not None and stanza.name == "iq" and stanza["type"] == "get" and "jabber:iq:version" in str(stanza):
+            asyncio.ensure_future(self.answer_version(stanza["id"], str(stanza["from"])))
+            return None  # answered here, as the step says, not by the plugin
         return stanza
+
+    async def answer_version(self, iq_id, to):
+        a = self.answer
+        if a.get("silent"):
+            return
+        await asyncio.sleep(a.get("delay", 0))
+        if a.get("error"):
+            self.send_raw(f"<iq type='error' id='{iq_id}' to='{to}'><error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>")
+        else:
+            self.send_raw(f"<iq type='result' id='{iq_id}' to='{to}'>{a['xml']}</iq>")
+        if "second" in a:
+            self.send_raw(f"<iq type='result' id='{iq_id}' to='{to}'>{a['second']}</iq>")
+
+    def on_stream_error(self, error):
+        self.closed = {"condition": error["condition"], "text": error["text"]}
+        self.arrived.set()
 
     def on_error(self, stanza):
         # Refusals: what the user's client shows ("error" with the condition and the server's text).
@@ -115,13 +145,18 @@ async def run(host, port, scenario):
         who = step.get("as")
         c = clients.get(who)
         if do == "connect":
-            c = clients[who] = Client(who + "/" + step.get("resource", "test"), step.get("password", password),
-                                      step.get("software"), step.get("presence"), step.get("iq_errors", False))
+            # "as" may be a full JID: a second resource of the same user is a client of its own
+            c = clients[who] = Client(who if "/" in who else who + "/" + step.get("resource", "test"), step.get("password", password),
+                                      step.get("software"), step.get("presence"), step.get("iq_errors", False), step.get("answer"))
             c.enable_starttls = False
             c.enable_direct_tls = False
             c.enable_plaintext = True
             c.connect(address=(host, port), use_ssl=False, force_starttls=False, disable_starttls=True)
-            await asyncio.wait_for(c.ready.wait(), TIMEOUT)
+            wait = step.get("wait", "ready")
+            if wait == "closed":
+                await asyncio.wait_for(c.gone.wait(), TIMEOUT)
+            elif wait == "ready":
+                await asyncio.wait_for(c.ready.wait(), TIMEOUT)
             if c.error:
                 raise RuntimeError(f"{who}: {c.error}")
         elif do == "chat":
@@ -152,6 +187,8 @@ async def run(host, port, scenario):
         elif do == "disconnect":
             c.disconnect()
             await c.disconnected
+        elif do == "expect_closed":
+            await asyncio.wait_for(c.gone.wait(), TIMEOUT)
         elif do == "expect_raw":
             await wait_for(lambda: any(step["contains"] in x for x in c.raw), c)
         elif do == "signal":
@@ -169,6 +206,7 @@ async def run(host, port, scenario):
             raise ValueError(f"unknown step {do}")
         print(json.dumps({"step": i, "do": do, "ok": True}), flush=True)
     await asyncio.sleep(0.3)
+    print(json.dumps({"closed": {jid: c.closed for jid, c in clients.items() if c.closed}}), flush=True)
     print(json.dumps({"raw": {jid: c.raw for jid, c in clients.items()}}), flush=True)
     print(json.dumps({"received": {jid: c.received for jid, c in clients.items()}}), flush=True)
     for c in clients.values():
