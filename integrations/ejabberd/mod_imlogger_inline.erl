@@ -418,10 +418,16 @@ act(#{verdict := {deny, Type, Cond, Text}, dir := Dir, user := User, pkt := Pkt}
         _ ->
             Err = #stanza_error{type = Type, reason = condition(Cond), by = jid:make(Component),
                                 text = xmpp:mk_text(Text, <<"en">>)},
-            Reply = xmpp:make_error(fix_to(Pkt, User), Err),
+            Reply = xmpp:make_error(without_payload(fix_to(Pkt, User)), Err),
             %% ImLogger's own words, not a client's: a logged sender receives them unheld.
             ejabberd_router:route(xmpp:put_meta(Reply, imlogger_in, true))
     end.
+
+%% An error reply carries the condition and ImLogger's text only, as Prosody's error_reply does: the refused content
+%% (an encrypted payload, a body) does not travel back.
+without_payload(#message{} = M) -> M#message{body = [], subject = [], thread = undefined, sub_els = []};
+without_payload(#presence{} = P) -> P#presence{status = [], show = undefined, priority = undefined, sub_els = []};
+without_payload(#iq{} = IQ) -> IQ#iq{sub_els = []}.
 
 %% A stanza to the user's own account has no `to`: its error comes from that account.
 fix_to(Pkt, User) ->
