@@ -67,14 +67,14 @@ public class InlineModeTests
             Is.EqualTo(2), "both refused attempts are archived with their rule:\n" + text);
     }
 
-    [Test, CancelAfter(180_000)]
-    public async Task RoomsOnOtherServersAreRefusedFederatedUsersMayJoinALoggedUsersRoom()
+    [TestCaseSource(nameof(Servers)), CancelAfter(180_000)]
+    public async Task RoomsOnOtherServersAreRefusedFederatedUsersMayJoinALoggedUsersRoom(string server)
     {
-        await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice"], null, attach: Closed);
+        await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice"], null, attach: Closed, server: server);
         await using var imlogger = world.RunImLogger();
         await ImLoggerProcess.WaitConnectedAsync(imlogger);
 
-        var received = await RunAsync(world.Prosody, world.Dir,
+        var received = await RunAsync(world.Server, world.Dir,
             Connect("alice"), Connect("erin@partner.test"),
             TryJoin("alice", "lobby@conference.elsewhere.test", "alice"), ExpectError("alice", "lobby@conference.elsewhere.test"),
             Join("alice", "team", "alice"),
@@ -135,19 +135,19 @@ public class InlineModeTests
         Assert.That(world.Server.Log, Does.Contain("refused (fail-closed)"));
     }
 
-    [Test, CancelAfter(180_000)]
-    public async Task FailOpenDeliversAndReportsTheGapWhenTheComponentReturns()
+    [TestCaseSource(nameof(Servers)), CancelAfter(180_000)]
+    public async Task FailOpenDeliversAndReportsTheGapWhenTheComponentReturns(string server)
     {
-        await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice"], null, attach: Open);
-        var down = await RunAsync(world.Prosody, world.Dir,
+        await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice"], null, attach: Open, server: server);
+        var down = await RunAsync(world.Server, world.Dir,
             Connect("alice"), Connect("bob"),
             Chat("alice", "bob", "while down"), Expect("bob", "alice", "while down"));
         Assert.That(Got(down, "alice").Any(m => (string?)m["type"] == "error"), Is.False);
-        Assert.That(world.Prosody.Log, Does.Contain("delivered UNLOGGED (fail-open)"));
+        Assert.That(world.Server.Log, Does.Contain("delivered UNLOGGED (fail-open)"));
 
         await using var imlogger = world.RunImLogger();
         await ImLoggerProcess.WaitConnectedAsync(imlogger);
-        await RunAsync(world.Prosody, world.Dir,
+        await RunAsync(world.Server, world.Dir,
             Connect("alice"), Connect("bob"),
             Chat("alice", "bob", "back up"), Expect("bob", "alice", "back up"));
         var gap = await imlogger.WaitForLineAsync(l => l.Contains("GAP:", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "the gap report");
