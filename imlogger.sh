@@ -7,10 +7,11 @@ set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")"
 ROOT=$PWD
 
-# Debian's Prosody and its community modules (mod_firewall), and slixmpp for the real XMPP clients.
+# Debian's Prosody and its community modules (mod_firewall), Debian's ejabberd and the Erlang compiler its
+# ImLogger module is built with (erlang-dev: the headers of Erlang/OTP), and slixmpp for the real XMPP clients.
 install_packages() {
   local missing=()
-  for p in prosody prosody-modules python3-slixmpp; do
+  for p in prosody prosody-modules ejabberd erlang-dev python3-slixmpp; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   if [ ${#missing[@]} -gt 0 ]; then
@@ -20,7 +21,8 @@ install_packages() {
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
   fi
-  # The package may start a system-wide Prosody; ours run on loopback with their own configs.
+  # The packages may start a system-wide Prosody and ejabberd; ours run on loopback, on free ports, with their own
+  # configs (the test ejabberd uses no Erlang distribution, so it never meets the system one's node or epmd).
   if pgrep -f "^/usr/bin/lua.* /usr/bin/prosody" >/dev/null 2>&1 && command -v systemctl >/dev/null && systemctl is-active --quiet prosody 2>/dev/null; then
     echo "   note: a system-wide Prosody is running (systemctl stop prosody if its ports get in the way)"
   fi

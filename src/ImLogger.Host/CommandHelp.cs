@@ -40,10 +40,12 @@ internal static class CommandHelp
             failed (systemd starts it again)
             """,
         ["prosody-config"] = $"""
-            usage: imlogger prosody-config [--config FILE] [--out DIR]
+            usage: imlogger server-config [--config FILE] [--out DIR]   (prosody-config is the same command)
 
-            Prints (or, with --out, writes to DIR) what Prosody needs: the Component, and the inline module or the tap
-            rules. Files rewritten in DIR keep their owner, group and mode. A new Component needs a Prosody restart
+            Prints (or, with --out, writes to DIR) what the server of <attach server="prosody|ejabberd"> needs. Prosody:
+            the Component, and the inline module or the tap rules. ejabberd: imlogger.yml (the component's listen entry
+            and mod_imlogger_inline's options per host, for include_config_file) and the module's source with build.sh.
+            Files rewritten in DIR keep their owner, group and mode. A new Component needs a server restart
             (`prosodyctl reload` does not open its port).
 
             options:
@@ -138,7 +140,7 @@ internal static class CommandHelp
     public static IEnumerable<string> Commands => Texts.Keys;
 
     /// <summary>The usage text of <paramref name="command"/>, or null for a command that does not exist.</summary>
-    public static string? For(string command) => Texts.GetValueOrDefault(command);
+    public static string? For(string command) => Texts.GetValueOrDefault(command == "server-config" ? "prosody-config" : command);
 
     /// <summary>What <c>imlogger --version</c> prints: the informational version (with its source revision, if built
     /// from git).</summary>

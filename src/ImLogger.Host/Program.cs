@@ -11,8 +11,9 @@ internal static class Program
         usage:
           imlogger run --config FILE              run the component (Ctrl-C or SIGTERM stops it, flushing open transcripts;
                                                   SIGHUP or saving the config reloads it, see docs/admin-guide.md)
-          imlogger prosody-config --config FILE [--out DIR]
-                                                  print (or write to DIR) what to add to Prosody for tap mode
+          imlogger server-config --config FILE [--out DIR]
+                                                  print (or write to DIR) what to add to the XMPP server (<attach server>:
+                                                  Prosody or ejabberd); prosody-config is the same command
           imlogger check-config --config FILE     check the config and print a summary; exit code 0 if valid, 1 if not
           imlogger report [--org NAME|DOMAIN] [--since YYYY-MM-DD] --config FILE
                                                   coverage: per configured user, logging active or why not, events captured
@@ -102,7 +103,7 @@ internal static class Program
             return args[0] switch
             {
                 "run" => await RunCommand.RunAsync(LoadConfig(parsed), parsed),
-                "prosody-config" => ProsodyConfigCommand.Run(LoadConfig(parsed), parsed),
+                "server-config" or "prosody-config" => ProsodyConfigCommand.Run(LoadConfig(parsed), parsed),
                 "check-config" => CheckConfigCommand.Run(LoadConfig(parsed)),
                 "spool" when parsed.Positional is ["salvage", ..] => SpoolSalvageCommand.Run(LoadConfigWithoutSecrets(parsed), parsed, Terminal.Console),
                 "report" or "spool" or "check-server" or "reload" => await ControlSocket.RunCommandAsync(LoadConfigWithoutSecrets(parsed), args, parsed),

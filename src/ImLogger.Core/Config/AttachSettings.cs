@@ -9,6 +9,15 @@ public enum AttachMode
     Inline,
 }
 
+/// <summary>The XMPP server ImLogger attaches to: what <c>imlogger server-config</c> writes for.</summary>
+public enum XmppServerKind
+{
+    /// <summary>Prosody 0.12: mod_imlogger_inline.lua (inline) or mod_firewall rules (tap).</summary>
+    Prosody,
+    /// <summary>ejabberd 23.01: mod_imlogger_inline.erl, a contributed module (inline mode only).</summary>
+    Ejabberd,
+}
+
 /// <summary>What the inline adapter does with a logged user's stanza while ImLogger cannot answer.</summary>
 public enum FailureMode
 {
@@ -24,6 +33,9 @@ public sealed record AttachSettings
     /// <summary>Inline unless the config says <c>mode="tap"</c>: inline fail-closed is the only mode that enforces the
     /// restrictions and never delivers a logged user's stanza unarchived (<see cref="TapLimitations"/>).</summary>
     public AttachMode Mode { get; init; } = AttachMode.Inline;
+
+    /// <summary><c>server="prosody|ejabberd"</c>: the server the rules are written for (Prosody when absent).</summary>
+    public XmppServerKind Server { get; init; } = XmppServerKind.Prosody;
 
     public FailureMode FailureMode { get; init; } = FailureMode.Closed;
 

@@ -6,12 +6,12 @@ public static partial class ConfigLoader
 {
     private sealed partial class Reader
     {
-        /// <summary><c>&lt;attach mode="tap|inline" failure-mode="closed|open" timeout="10s"/&gt;</c>; inline fail-closed when absent
+        /// <summary><c>&lt;attach mode="tap|inline" server="prosody|ejabberd" failure-mode="closed|open" timeout="10s"/&gt;</c>; inline fail-closed on Prosody when absent
         /// (the element or its mode).</summary>
         private AttachSettings ReadAttach(XElement? e)
         {
             if (e == null) return new AttachSettings();
-            Only(e, ["mode", "failure-mode", "timeout", "rules-out", "heartbeat"], []);
+            Only(e, ["mode", "failure-mode", "timeout", "rules-out", "heartbeat", "server"], []);
             var mode = ((string?)e.Attribute("mode") ?? "inline").Trim().ToLowerInvariant() switch
             {
                 "tap" => AttachMode.Tap,
@@ -26,12 +26,21 @@ public static partial class ConfigLoader
             };
             if (mode == AttachMode.Tap && e.Attribute("failure-mode") != null)
                 throw Error(e.Attribute("failure-mode")!, "failure-mode applies to inline mode only: tap mode cannot hold or refuse anything");
+            var server = ((string?)e.Attribute("server") ?? "prosody").Trim().ToLowerInvariant() switch
+            {
+                "prosody" => XmppServerKind.Prosody,
+                "ejabberd" => XmppServerKind.Ejabberd,
+                var other => throw Error(e.Attribute("server")!, $"server must be prosody or ejabberd, not '{other}'"),
+            };
+            // ejabberd has no stock module that copies stanzas to a component the way Prosody's mod_firewall does.
+            if (server == XmppServerKind.Ejabberd && mode == AttachMode.Tap)
+                throw Error(e.Attribute("mode")!, "tap mode needs Prosody's mod_firewall: with server=\"ejabberd\" use mode=\"inline\" (mod_imlogger_inline for ejabberd)");
             var heartbeat = Duration(e, "heartbeat", TimeSpan.FromSeconds(30));
             if (heartbeat < TimeSpan.FromSeconds(1) || heartbeat > TimeSpan.FromMinutes(5))
                 throw Error(e.Attribute("heartbeat")!, $"heartbeat must be between 1s and 5m (ImLogger reports a server side silent for two heartbeats), not '{(string?)e.Attribute("heartbeat")}'");
             return new AttachSettings
             {
-                Heartbeat = heartbeat,
+                Heartbeat = heartbeat, Server = server,
                 Mode = mode, FailureMode = failure, Timeout = Duration(e, "timeout", TimeSpan.FromSeconds(10)),
                 RulesOut = (string?)e.Attribute("rules-out") is { } rulesOut ? ResolvePath(Required(e, "rules-out")) : null,
             };

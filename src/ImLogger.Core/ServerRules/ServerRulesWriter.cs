@@ -24,6 +24,7 @@ public static class ServerRulesWriter
             Directory.CreateDirectory(dir);
             if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(dir, OwnerOnlyFiles.Folder | UnixFileMode.GroupRead | UnixFileMode.GroupExecute);
         }
+        if (config.Attach.Server == XmppServerKind.Ejabberd) return WriteEjabberd(config, dir);
         var snippet = Path.Combine(dir, "imlogger.cfg.lua");
         if (config.Attach.Mode == AttachMode.Inline)
         {
@@ -49,8 +50,25 @@ public static class ServerRulesWriter
         return $"{config.LoggedUsers.Count} logged user(s)" + (whole.Count == 0 ? "" : $" and every user of {string.Join(", ", whole)} (logged by default)");
     }
 
-    /// <summary>What the operator does so that Prosody picks the rewritten files up.</summary>
-    public static string ReloadHint(ImLoggerConfig config) => config.Attach.Mode == AttachMode.Inline
+    // ejabberd (inline only): the YAML snippet first, then the module's source, build script and spec.
+    private static IReadOnlyList<string> WriteEjabberd(ImLoggerConfig config, string dir)
+    {
+        var snippet = Path.Combine(dir, EjabberdInlineRules.SnippetFileName);
+        WriteAtomically(snippet, EjabberdInlineRules.ConfigSnippet(config, dir), secret: true);
+        var written = new List<string> { snippet };
+        foreach (var name in EjabberdInlineRules.ModuleFiles)
+        {
+            var path = Path.Combine(dir, name);
+            WriteAtomically(path, EjabberdInlineRules.ModuleFile(name), secret: false);
+            written.Add(path);
+        }
+        return written;
+    }
+
+    /// <summary>What the operator does so that the server picks the rewritten files up.</summary>
+    public static string ReloadHint(ImLoggerConfig config) => config.Attach.Server == XmppServerKind.Ejabberd
+        ? "run `ejabberdctl reload_config`: mod_imlogger_inline re-reads logged_users when ejabberd reloads its config"
+        : config.Attach.Mode == AttachMode.Inline
         ? "run `prosodyctl reload`: mod_imlogger_inline re-reads imlogger_logged_users when Prosody reloads its config"
         : "run `prosodyctl reload`: mod_firewall re-reads changed scripts when Prosody reloads its config";
 

@@ -25,7 +25,7 @@ internal static class ClientScenario
     public static string Room(string room) => $"{room}@{ProsodyServer.Muc}";
 
     /// <summary>Plays the steps; returns what each client received (JID -> messages).</summary>
-    public static async Task<JsonObject> RunAsync(ProsodyServer server, string dir, params object[] steps) =>
+    public static async Task<JsonObject> RunAsync(IXmppServer server, string dir, params object[] steps) =>
         (await RunCollectingAsync(server, dir, steps)).Received;
 
     /// <summary>Sends raw XML as the user's client.</summary>
@@ -47,7 +47,7 @@ internal static class ClientScenario
 
     /// <summary>Plays the steps; returns what each client received (JID -> messages) and every stanza each
     /// client received, as XML (JID -> strings).</summary>
-    public static async Task<(JsonObject Received, JsonObject Raw)> RunCollectingAsync(ProsodyServer server, string dir, params object[] steps)
+    public static async Task<(JsonObject Received, JsonObject Raw)> RunCollectingAsync(IXmppServer server, string dir, params object[] steps)
     {
         var (received, raw, _) = await PlayAsync(server, dir, steps);
         return (received, raw);

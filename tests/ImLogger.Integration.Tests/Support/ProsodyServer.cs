@@ -8,7 +8,7 @@ namespace ImLogger.Integration.Tests.Support;
 /// and the operator's
 /// tap config (from <c>imlogger prosody-config --out</c>) included exactly as generated.
 /// </summary>
-internal sealed class ProsodyServer : IAsyncDisposable
+internal sealed class ProsodyServer : IXmppServer
 {
     public const string Domain = "example.test";
     public const string Muc = "conference.example.test";
@@ -26,6 +26,7 @@ internal sealed class ProsodyServer : IAsyncDisposable
         ComponentPort = Paths.FreePort();
     }
 
+    public string Name => "prosody";
     public string Dir { get; }
     public string? Include { get; }
     public int C2sPort { get; }

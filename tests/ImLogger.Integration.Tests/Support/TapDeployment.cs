@@ -11,14 +11,19 @@ internal sealed class TapDeployment : IAsyncDisposable
     /// <summary>Without an attach element a config is inline (the default since issue 16): this world is tap unless told.</summary>
     public const string TapAttach = """<attach mode="tap" />""";
 
-    private TapDeployment(string dir, ProsodyServer prosody)
+    private TapDeployment(string dir, IXmppServer server)
     {
         Dir = dir;
-        Prosody = prosody;
+        Server = server;
     }
 
+    /// <summary>The XMPP server of this world (Prosody unless started with server "ejabberd").</summary>
+    public IXmppServer Server { get; }
+
     public string Dir { get; }
-    public ProsodyServer Prosody { get; }
+    /// <summary>This world's Prosody (for what only Prosody has: reloads by SIGHUP, its tap rules).</summary>
+    public ProsodyServer Prosody => Server as ProsodyServer
+        ?? throw new InvalidOperationException($"this world runs {Server.Name}, not Prosody: use Server");
     public string ConfigPath => Path.Combine(Dir, "imlogger.xml");
     public string ArchiveDir => Path.Combine(Dir, "archive");
     public string SpoolPath => Path.Combine(Dir, "spool.db");
@@ -45,17 +50,30 @@ internal sealed class TapDeployment : IAsyncDisposable
     /// <param name="seats">example.test's provisioned seats (20 when not given).</param>
     /// <param name="domains">The organization's domain attribute (example.test when not given).</param>
     /// <param name="organizationAttributes">More attributes for the organization, if any.</param>
+    /// <param name="server">"prosody" (the default) or "ejabberd": the XMPP server started; for ejabberd the attach element
+    /// gets server="ejabberd", `imlogger server-config --out` writes the snippet and the module, and the module is built
+    /// with the build.sh written beside it into the server's contributed-modules folder, as an operator does.</param>
     public static async Task<TapDeployment> StartAsync(string idleClose, string prosodySecret, string[] logged, string? extraOrganizations, string? exampleOrganizationXml = null, string? attach = null,
-        string? extraEndpoints = null, int? seats = null, string? domains = null, string? organizationAttributes = null)
+        string? extraEndpoints = null, int? seats = null, string? domains = null, string? organizationAttributes = null, string server = "prosody")
     {
         var dir = Paths.TempDir("imlogger-it-");
         var tapDir = Path.Combine(dir, "tap");
-        var prosody = ProsodyServer.Prepare(dir, Path.Combine(tapDir, "imlogger.cfg.lua"), "alice", "bob", "carol", "dave", "grace", "erin@partner.test", "frank@partner.test");
-        var deployment = new TapDeployment(dir, prosody) { Seats = seats ?? 20, Domains = domains ?? "example.test", OrganizationAttributes = organizationAttributes ?? "" };
-        deployment.WriteConfig(prosody.ComponentPort, idleClose, logged.Length == 0 ? ["alice"] : logged, extraOrganizations, exampleOrganizationXml, attach, extraEndpoints);
-        var (code, output) = await ImLoggerProcess.CommandAsync(prosodySecret, "prosody-config", "--config", deployment.ConfigPath, "--out", tapDir);
+        string[] accounts = ["alice", "bob", "carol", "dave", "grace", "erin@partner.test", "frank@partner.test"];
+        IXmppServer xmpp = server == "ejabberd"
+            ? EjabberdServer.Prepare(dir, Path.Combine(tapDir, "imlogger.yml"), accounts)
+            : ProsodyServer.Prepare(dir, Path.Combine(tapDir, "imlogger.cfg.lua"), accounts);
+        if (server == "ejabberd")
+            attach = (attach ?? TapAttach).Replace("<attach ", "<attach server=\"ejabberd\" ", StringComparison.Ordinal);
+        var deployment = new TapDeployment(dir, xmpp) { Seats = seats ?? 20, Domains = domains ?? "example.test", OrganizationAttributes = organizationAttributes ?? "" };
+        deployment.WriteConfig(xmpp.ComponentPort, idleClose, logged.Length == 0 ? ["alice"] : logged, extraOrganizations, exampleOrganizationXml, attach, extraEndpoints);
+        var (code, output) = await ImLoggerProcess.CommandAsync(prosodySecret, "server-config", "--config", deployment.ConfigPath, "--out", tapDir);
         Assert.That(code, Is.Zero, output);
-        await prosody.StartAsync();
+        if (xmpp is EjabberdServer ejabberd)
+        {
+            await using var build = ProcessRunner.Start("build.sh", "/bin/sh", [Path.Combine(tapDir, "build.sh"), ejabberd.ModulesDir]);
+            Assert.That(await build.WaitForExitAsync(TimeSpan.FromSeconds(60)), Is.Zero, $"building mod_imlogger_inline failed:\n{build.Output}");
+        }
+        await xmpp.StartAsync();
         return deployment;
     }
 
@@ -92,7 +110,7 @@ internal sealed class TapDeployment : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await Prosody.DisposeAsync();
+        await Server.DisposeAsync();
         if (TestContext.CurrentContext.Result.Outcome.Status != NUnit.Framework.Interfaces.TestStatus.Failed)
             Directory.Delete(Dir, recursive: true);
         else

@@ -1,0 +1,184 @@
+using System.Net.Sockets;
+
+namespace ImLogger.Integration.Tests.Support;
+
+/// <summary>
+/// Debian's ejabberd 23.01, started for one test: loopback only, free ports, config, Mnesia spool, contributed
+/// modules and log in a temp dir; the same domains, MUC service and accounts as <see cref="ProsodyServer"/>, and the
+/// operator's snippet (from <c>imlogger server-config --out</c>) included exactly as generated.
+/// </summary>
+/// <remarks>
+/// Started as <c>erl -s ejabberd</c> with the environment <c>ejabberdctl foreground</c> sets, but without Erlang
+/// distribution: <c>ejabberdctl</c> needs a node name, epmd and the cookie of the ejabberd system user (it su's to
+/// it), none of which a throw-away server on a shared test machine should touch. Accounts are registered inside the
+/// node once it has started, with <c>ejabberd_auth:try_register/3</c>, the call <c>ejabberdctl register</c> makes.
+/// </remarks>
+internal sealed class EjabberdServer : IXmppServer
+{
+    private const string ReadyMarker = "imlogger-fixture: accounts registered";
+    private readonly string[] _users;
+    private ProcessRunner? _process;
+
+    private EjabberdServer(string dir, string? include, string[] users)
+    {
+        Dir = dir;
+        Include = include;
+        _users = users;
+        C2sPort = Paths.FreePort();
+        ComponentPort = Paths.FreePort();
+    }
+
+    public string Name => "ejabberd";
+    public string Dir { get; }
+    public string? Include { get; }
+    public int C2sPort { get; }
+    public int ComponentPort { get; }
+    public string LogFile => Path.Combine(Dir, "ejabberd.log");
+    public string Log => File.Exists(LogFile) ? File.ReadAllText(LogFile) : "";
+    public string ConfigPath => Path.Combine(Dir, "ejabberd.yml");
+
+    /// <summary>Where contributed modules are installed (CONTRIB_MODULES_PATH): each in NAME/ebin.</summary>
+    public string ModulesDir => Path.Combine(Dir, "ejabberd-modules");
+
+    /// <summary>Writes the config; call <see cref="StartAsync"/> once the include file and the module exist.</summary>
+    public static EjabberdServer Prepare(string dir, string? include, params string[] users)
+    {
+        if (!File.Exists("/usr/sbin/ejabberdctl") || !File.Exists("/usr/bin/erl"))
+            Assert.Fail("Debian's ejabberd is not installed: run the test command from the README (./imlogger.sh test), which installs it.");
+        var server = new EjabberdServer(dir, include, users);
+        Directory.CreateDirectory(server.ModulesDir);
+        File.WriteAllText(server.ConfigPath, server.Config());
+        return server;
+    }
+
+    private string Config() => $$"""
+        # A throw-away ejabberd for one test: loopback, no TLS (plain authentication), accounts in Mnesia.
+        hosts:
+          - "{{ProsodyServer.Domain}}"
+          - "{{ProsodyServer.Partner}}"
+        loglevel: info
+        log_rotate_count: 0
+        hide_sensitive_log_data: true
+        certfiles: []
+        auth_method: [internal]
+        auth_password_format: plain
+        s2s_access: none
+        listen:
+          -
+            port: {{C2sPort}}
+            ip: "127.0.0.1"
+            module: ejabberd_c2s
+            starttls: false
+            max_stanza_size: 262144
+        acl:
+          local:
+            user_regexp: ""
+        access_rules:
+          local:
+            allow: local
+          c2s:
+            allow: all
+          muc_create:
+            allow: local
+          pubsub_createnode:
+            allow: local
+        modules:
+          mod_caps: {}
+          mod_carboncopy: {}
+          mod_disco: {}
+          mod_last: {}
+          mod_muc:
+            host: "conference.@HOST@"
+            access_create: muc_create
+            default_room_options:
+              anonymous: false
+          mod_offline: {}
+          mod_ping: {}
+          mod_private: {}
+          mod_pubsub:
+            plugins: ["flat", "pep"]
+          mod_roster: {}
+          mod_vcard: {}
+          mod_version: {}
+        {{(Include == null ? "" : $"include_config_file: \"{Include}\"")}}
+        """;
+
+    public async Task StartAsync()
+    {
+        var register = string.Join(", ", _users.Select(u =>
+        {
+            var (node, host) = u.Contains('@') ? (u[..u.IndexOf('@')], u[(u.IndexOf('@') + 1)..]) : (u, ProsodyServer.Domain);
+            return $"ok = ejabberd_auth:try_register(<<\"{node}\">>, <<\"{host}\">>, <<\"{ProsodyServer.Password}\">>)";
+        }));
+        var eval = $"{(register.Length == 0 ? "" : register + ", ")}io:format(\"{ReadyMarker}~n\").";
+        _process = ProcessRunner.Start("ejabberd", "/usr/bin/erl",
+            ["-noinput", "+K", "true", "-mnesia", "dir", $"\"{Path.Combine(Dir, "spool")}\"", "-s", "ejabberd", "-eval", eval],
+            new Dictionary<string, string>
+            {
+                ["EJABBERD_CONFIG_PATH"] = ConfigPath,
+                ["EJABBERD_LOG_PATH"] = LogFile,
+                ["ERL_LIBS"] = "/usr/lib/x86_64-linux-gnu",
+                ["CONTRIB_MODULES_PATH"] = ModulesDir,
+                ["ERL_CRASH_DUMP"] = Path.Combine(Dir, "erl_crash.dump"),
+                ["HOME"] = Dir,
+            },
+            workDir: Dir);
+        try
+        {
+            await _process.WaitForLineAsync(l => l.Contains(ReadyMarker, StringComparison.Ordinal), TimeSpan.FromSeconds(60), "ejabberd started");
+        }
+        catch (TimeoutException e)
+        {
+            Assert.Fail($"ejabberd did not start. {e.Message}\nIts log:\n{Log}");
+        }
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        foreach (var port in ListeningPorts())
+        {
+            while (true)
+            {
+                if (_process.HasExited) Assert.Fail($"ejabberd exited at start. Its log:\n{Log}\n{_process.Output}");
+                try
+                {
+                    using var probe = new TcpClient();
+                    await probe.ConnectAsync("127.0.0.1", port);
+                    break;
+                }
+                catch (SocketException) when (DateTime.UtcNow < deadline)
+                {
+                    await Task.Delay(100);
+                }
+            }
+        }
+    }
+
+    // The component port is opened by the included snippet (its listen entry): only waited for when there is one.
+    private IEnumerable<int> ListeningPorts() => Include != null && File.Exists(Include) && File.ReadAllText(Include).Contains("ejabberd_service", StringComparison.Ordinal)
+        ? [C2sPort, ComponentPort]
+        : [C2sPort];
+
+    /// <summary>Waits until ejabberd's log holds <paramref name="text"/>.</summary>
+    public async Task WaitForLogAsync(string text, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!Log.Contains(text, StringComparison.Ordinal))
+        {
+            if (DateTime.UtcNow > deadline) Assert.Fail($"ejabberd did not log \"{text}\" within {timeout.TotalSeconds:0} s; its log:\n{Log}");
+            await Task.Delay(100);
+        }
+    }
+
+    public async Task StopAsync()
+    {
+        if (_process == null) return;
+        await _process.TerminateAsync(TimeSpan.FromSeconds(20));
+        await _process.DisposeAsync();
+        _process = null;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        if (TestContext.CurrentContext.Result.Outcome.Status == NUnit.Framework.Interfaces.TestStatus.Failed)
+            TestContext.Out.WriteLine($"--- ejabberd.log ---\n{Log}");
+    }
+}
