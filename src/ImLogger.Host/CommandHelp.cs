@@ -6,7 +6,7 @@ namespace ImLogger.Host;
 /// <c>imlogger --version</c>, <c>imlogger help [COMMAND]</c> and <c>imlogger COMMAND --help</c>: one usage text per
 /// command with its options and exit codes, so an operator never has to read the whole list to run one command.
 /// </summary>
-internal static class CommandHelp
+internal static partial class CommandHelp
 {
     /// <summary>The config read when <c>--config</c> is not given (the packaged install's place for it).</summary>
     public const string DefaultConfig = "/etc/imlogger/imlogger.xml";

@@ -12,7 +12,8 @@ internal static class Program
           imlogger run --config FILE              run the component (Ctrl-C or SIGTERM stops it, flushing open transcripts;
                                                   SIGHUP or saving the config reloads it, see docs/admin-guide.md)
           imlogger prosody-config --config FILE [--out DIR]
-                                                  print (or write to DIR) what to add to Prosody for tap mode
+                                                  print (or write to DIR) what Prosody needs: the Component and
+                                                  the inline module (or the tap rules)
           imlogger check-config --config FILE     check the config and print a summary; exit code 0 if valid, 1 if not
           imlogger report [--org NAME|DOMAIN] [--since YYYY-MM-DD] --config FILE
                                                   coverage: per configured user, logging active or why not, events captured
@@ -69,6 +70,11 @@ internal static class Program
         if (args[0] is "--version" or "version")
         {
             Console.WriteLine(CommandHelp.Version);
+            return 0;
+        }
+        if (args is ["help", "--man"])
+        {
+            Console.Write(CommandHelp.ManPage(Usage));
             return 0;
         }
         if (args[0] == "help")
