@@ -14,10 +14,10 @@ internal static class CheckConfigCommand
         Console.WriteLine($"{config.SourcePath}: OK");
         Console.WriteLine($"  component   {config.Component}");
         Console.WriteLine($"  attach      {config.Attach.Mode.ToString().ToLowerInvariant()}" +
-                          (config.Attach.Mode == AttachMode.Inline ? $", fail-{config.Attach.FailureMode.ToString().ToLowerInvariant()}, timeout {config.Attach.Timeout}" : "") +
+                          (config.Attach.Mode == AttachMode.Inline ? $", fail-{config.Attach.FailureMode.ToString().ToLowerInvariant()}, timeout {DurationText.Format(config.Attach.Timeout)}" : "") +
                           (config.Attach.RulesOut is { } rules ? $"; server rules written to {rules} at start and on reload" : ""));
         Console.WriteLine($"  spool       {config.SpoolPath}");
-        Console.WriteLine($"  transcripts close after {config.IdleClose} idle");
+        Console.WriteLine($"  transcripts close after {DurationText.Format(config.IdleClose)} idle");
         Console.WriteLine($"  services    telephony gateways: {Listed(config.Services.TelephonyGateways, "sip., tel., phone., pstn., voip., gateway. domains")}; " +
                           $"meeting services: {Listed(config.Services.MeetingServices, "meet., meeting., meetings., jitsi., conference-call. domains")} (E.164 numbers are always phones)");
         foreach (var org in config.Organizations)
