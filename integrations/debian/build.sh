@@ -49,6 +49,7 @@ install -m 0644 README.md docs/*.md "$doc/"
 cp -r samples/config "$doc/samples/"
 install -m 0644 LICENSE "$doc/copyright"
 install -D -m 0644 integrations/prosody/README.md "$doc/prosody/README.md"
+install -D -m 0644 integrations/prometheus/imlogger-alerts.yml "$doc/prometheus/imlogger-alerts.yml"
 
 # The man page: the program's own help, rendered by the program (imlogger help --man), so the two never differ.
 install -d "$stage/usr/share/man/man1"

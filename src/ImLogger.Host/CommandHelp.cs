@@ -53,14 +53,17 @@ internal static partial class CommandHelp
             exit codes: 0 done; 1 the config is wrong or DIR cannot be written; 64 bad command line
             """,
         ["check-config"] = $"""
-            usage: imlogger check-config [--config FILE]
+            usage: imlogger check-config [--strict] [--config FILE]
 
             Checks the config and prints a summary (users, endpoints, notice). Needs the component secret.
 
             options:
             {ConfigOption}
+              --strict           warnings fail the check too: users over the seat limit (not logged), restrictions that
+                                 tap mode cannot enforce, exclusions that match nobody
 
-            exit codes: 0 valid; 1 not valid (the error names the file, line and what to change); 64 bad command line
+            exit codes: 0 valid (without --strict, also with warnings); 1 not valid (the error names the file, line and
+            what to change) or, with --strict, warned; 64 bad command line
             """,
         ["report"] = $"""
             usage: imlogger report [--org DOMAIN] [--since YYYY-MM-DD] [--config FILE]

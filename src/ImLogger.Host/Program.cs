@@ -14,7 +14,9 @@ internal static class Program
           imlogger prosody-config --config FILE [--out DIR]
                                                   print (or write to DIR) what Prosody needs: the Component and
                                                   the inline module (or the tap rules)
-          imlogger check-config --config FILE     check the config and print a summary; exit code 0 if valid, 1 if not
+          imlogger check-config [--strict] --config FILE
+                                                  check the config and print a summary; exit code 0 if valid, 1 if not
+                                                  (--strict: also 1 when it warns, e.g. users over the seat limit)
           imlogger report [--org NAME|DOMAIN] [--since YYYY-MM-DD] --config FILE
                                                   coverage: per configured user, logging active or why not, events captured
                                                   and refused, last activity, endpoint and its backlog
@@ -109,7 +111,7 @@ internal static class Program
             {
                 "run" => await RunCommand.RunAsync(LoadConfig(parsed), parsed),
                 "prosody-config" => ProsodyConfigCommand.Run(LoadConfig(parsed), parsed),
-                "check-config" => CheckConfigCommand.Run(LoadConfig(parsed)),
+                "check-config" => CheckConfigCommand.Run(LoadConfig(parsed), parsed.Strict),
                 "spool" when parsed.Positional is ["salvage", ..] => SpoolSalvageCommand.Run(LoadConfigWithoutSecrets(parsed), parsed, Terminal.Console),
                 "report" or "spool" or "check-server" or "reload" => await ControlSocket.RunCommandAsync(LoadConfigWithoutSecrets(parsed), args, parsed),
                 "test-endpoint" => await TestEndpointCommand.RunAsync(LoadConfig(parsed), parsed),
@@ -180,6 +182,9 @@ internal sealed record Arguments(string? Config, string? LogConfig, string? Out)
     /// <summary>run: start although the spool is not the one its identity marker names.</summary>
     public bool AcceptNewSpool { get; init; }
 
+    /// <summary>check-config: warnings fail the check.</summary>
+    public bool Strict { get; init; }
+
     /// <summary>spool salvage: the new spool file.</summary>
     public string? To { get; init; }
 
@@ -190,6 +195,7 @@ internal sealed record Arguments(string? Config, string? LogConfig, string? Out)
         var sendProbe = false;
         var confirm = false;
         var acceptNewSpool = false;
+        var strict = false;
         string? to = null;
         string? org = null, since = null;
         for (var i = 0; i < args.Length; i++)
@@ -205,11 +211,12 @@ internal sealed record Arguments(string? Config, string? LogConfig, string? Out)
                 case "--org": org = Value(); break;
                 case "--since": since = Value(); break;
                 case "--accept-new-spool": acceptNewSpool = true; break;
+                case "--strict": strict = true; break;
                 case "--to": to = Value(); break;
                 case var word when !word.StartsWith('-'): positional.Add(word); break;
                 default: throw new ArgumentException($"unknown option '{args[i]}'");
             }
         }
-        return new Arguments(config, logConfig, output) { Positional = positional, SendProbe = sendProbe, Confirm = confirm, Org = org, Since = since, AcceptNewSpool = acceptNewSpool, To = to };
+        return new Arguments(config, logConfig, output) { Positional = positional, SendProbe = sendProbe, Confirm = confirm, Org = org, Since = since, AcceptNewSpool = acceptNewSpool, To = to, Strict = strict };
     }
 }

@@ -82,7 +82,7 @@ public class DebianPackageTests
         using (var reader = new StreamReader(man))
         {
             var page = reader.ReadToEnd();
-            Assert.That(page, Does.StartWith(".TH IMLOGGER 1").And.Contain(".SS spool").And.Contain("usage: imlogger check-server"));
+            Assert.That(page, Does.StartWith(".TH IMLOGGER 1").And.Contain(".SS spool").And.Contain(@"usage: imlogger check\-server"), "the help, with roff escapes");
         }
         Assert.That(File.Exists(Path.Combine(root, "usr/lib/imlogger/imlogger.xml")), Is.False,
             "no XML documentation file named like the config next to the binary");
