@@ -20,8 +20,8 @@ namespace ImLogger.Host;
 /// <remarks>
 /// prometheus-net rather than OpenTelemetry's Prometheus exporter: the exporter's packages are still prereleases
 /// (1.20.1-beta.1), and its HttpListener host serves the metrics path only, so /health would need a second port.
-/// prometheus-net is stable, exports System.Diagnostics.Metrics instruments as they are, and can render into the
-/// response of a listener that also answers /health.
+/// prometheus-net is stable and renders into the response of a listener that also answers /health; <see cref="MeterExport"/>
+/// feeds it the System.Diagnostics.Metrics instruments with Prometheus' types.
 /// </remarks>
 internal sealed class MetricsService : BackgroundService
 {
@@ -31,18 +31,14 @@ internal sealed class MetricsService : BackgroundService
     private readonly AdapterWatch _watch;
     private readonly ILogger<MetricsService> _log;
     private readonly CollectorRegistry _registry;
+    private readonly MeterExport _export;
 
     public MetricsService(ConfigHolder config, ComponentConnection connection, ISpool spool, AdapterWatch watch, ILogger<MetricsService> log)
     {
         (_config, _connection, _spool, _watch, _log) = (config, connection, spool, watch, log);
         _registry = Metrics.NewCustomRegistry();
         DotNetStats.Register(_registry);
-        // Only ImLogger's meter: the runtime's own meters would double what DotNetStats already shows.
-        _ = MeterAdapter.StartListening(new MeterAdapterOptions
-        {
-            Registry = _registry,
-            InstrumentFilterPredicate = instrument => instrument.Meter.Name == ImLoggerMetrics.MeterName,
-        });
+        _export = new MeterExport(_registry);
         RegisterGauges();
     }
 
@@ -69,7 +65,17 @@ internal sealed class MetricsService : BackgroundService
             _log.LogWarning("metrics: the spool could not be read for the backlog ({Error})", e.Message);
             yield break;
         }
-        foreach (var b in backlog) yield return new Measurement<int>(figure(b), new KeyValuePair<string, object?>("endpoint", b.Endpoint));
+        // Every configured endpoint, 0 when nothing waits (the spool lists only endpoints with records), and any endpoint
+        // the spool still holds transcripts for after it left the config.
+        var byName = backlog.ToDictionary(b => b.Endpoint, StringComparer.Ordinal);
+        foreach (var name in _config.Current.Endpoints.Select(e => e.Name).Union(byName.Keys, StringComparer.Ordinal))
+            yield return new Measurement<int>(byName.TryGetValue(name, out var b) ? figure(b) : 0, new KeyValuePair<string, object?>("endpoint", name));
+    }
+
+    public override void Dispose()
+    {
+        _export.Dispose();
+        base.Dispose();
     }
 
     protected override async Task ExecuteAsync(CancellationToken stop)

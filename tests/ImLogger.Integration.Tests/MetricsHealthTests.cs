@@ -47,7 +47,7 @@ public class MetricsHealthTests
             Assert.That(Value(body, "imlogger_transcripts_pending", "endpoint=\"local-archive\""), Is.Zero);
             Assert.That(Value(body, "imlogger_transcripts_dead", "endpoint=\"local-archive\""), Is.Zero);
             Assert.That(Value(body, "imlogger_server_side_current", "domain=\"example.test\""), Is.EqualTo(1));
-            Assert.That(body, Does.Contain("process_resident_memory_bytes"), "the process's own figures");
+            Assert.That(body, Does.Contain("process_working_set_bytes"), "the process's own figures");
             Assert.That(body, Does.Not.Contain(TapDeployment.Secret), "no secret in the figures");
         });
 
@@ -80,7 +80,7 @@ public class MetricsHealthTests
                   <component jid="archive.example.test" secret-env="IMLOGGER_COMPONENT_SECRET" />
                   <spool path="spool.db" />
                   <metrics listen="0.0.0.0:9464" />
-                  <organization domain="example.test" endpoint="a"><user jid="alice@example.test" /></organization>
+                  <organization domain="example.test" endpoint="a" seats="1"><user jid="alice@example.test" /></organization>
                   <endpoints><directory name="a" path="archive" /></endpoints>
                 </imlogger>
                 """);
