@@ -2,6 +2,7 @@
 # ImLogger's entry points on a fresh Debian machine with the .NET SDK:
 #   ./imlogger.sh demo   a local Prosody, the component and a local archive; a sample conversation is logged
 #   ./imlogger.sh test   the whole test suite (what .ci/run calls); ends with "N passed, N failed"
+#   ./imlogger.sh package [OUTDIR]   the Debian package (self-contained, no .NET runtime needed on the server)
 # Each installs what it needs (Debian packages, NuGet restore) itself.
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")"
@@ -176,5 +177,6 @@ PY
 case "${1:-}" in
   demo) run_demo ;;
   test) run_tests ;;
-  *) echo "usage: $0 demo|test" >&2; exit 64 ;;
+  package) integrations/debian/build.sh "${2:-$ROOT/.work/package}" ;;
+  *) echo "usage: $0 demo|test|package [OUTDIR]" >&2; exit 64 ;;
 esac

@@ -9,15 +9,17 @@ namespace ImLogger.Host;
 /// </summary>
 internal static class CheckConfigCommand
 {
-    public static int Run(ImLoggerConfig config)
+    /// <param name="strict">--strict: a warning (users over the seat limit, a restriction tap cannot enforce, an
+    /// exclusion matching nobody) fails the check with exit code 1, for automation that must not deploy such a config.</param>
+    public static int Run(ImLoggerConfig config, bool strict = false)
     {
         Console.WriteLine($"{config.SourcePath}: OK");
         Console.WriteLine($"  component   {config.Component}");
         Console.WriteLine($"  attach      {config.Attach.Mode.ToString().ToLowerInvariant()}" +
-                          (config.Attach.Mode == AttachMode.Inline ? $", fail-{config.Attach.FailureMode.ToString().ToLowerInvariant()}, timeout {config.Attach.Timeout}" : "") +
+                          (config.Attach.Mode == AttachMode.Inline ? $", fail-{config.Attach.FailureMode.ToString().ToLowerInvariant()}, timeout {DurationText.Format(config.Attach.Timeout)}" : "") +
                           (config.Attach.RulesOut is { } rules ? $"; server rules written to {rules} at start and on reload" : ""));
         Console.WriteLine($"  spool       {config.SpoolPath}");
-        Console.WriteLine($"  transcripts close after {config.IdleClose} idle");
+        Console.WriteLine($"  transcripts close after {DurationText.Format(config.IdleClose)} idle");
         Console.WriteLine($"  services    telephony gateways: {Listed(config.Services.TelephonyGateways, "sip., tel., phone., pstn., voip., gateway. domains")}; " +
                           $"meeting services: {Listed(config.Services.MeetingServices, "meet., meeting., meetings., jitsi., conference-call. domains")} (E.164 numbers are always phones)");
         foreach (var org in config.Organizations)
@@ -59,10 +61,24 @@ internal static class CheckConfigCommand
                               (config.Organizations.Where(o => o.LoggedByDefault && o.DefaultEndpoint == e.Name).Select(o => o.Name).ToList() is { Count: > 0 } byDefault
                                   ? $", and the users logged by default of {string.Join(", ", byDefault)}" : ""));
         if (config.SpoolKeyFile is not null) Console.WriteLine($"  spool encrypted at rest (AES-GCM, record by record), key from {config.SpoolKeyFile}");
+        var warnings = 0;
         foreach (var warning in SeatReport.OverLimitWarnings(config))
+        {
             Console.Error.WriteLine($"imlogger: warning: {warning}");
+            warnings++;
+        }
         foreach (var warning in TapLimitations.Warnings(config))
+        {
             Console.Error.WriteLine($"imlogger: WARNING: {warning}");
+            warnings++;
+        }
+        warnings += config.Organizations.Count(o => o.UnmatchedExclusions.Count > 0);
+        if (strict && warnings > 0)
+        {
+            Console.Error.WriteLine($"imlogger: check-config --strict: {warnings} warning(s) above (and notes in the summary): the config is not accepted; " +
+                                    "fix them, or run without --strict to accept it as it is");
+            return 1;
+        }
         return 0;
     }
 

@@ -6,7 +6,7 @@ namespace ImLogger.Host;
 /// <c>imlogger --version</c>, <c>imlogger help [COMMAND]</c> and <c>imlogger COMMAND --help</c>: one usage text per
 /// command with its options and exit codes, so an operator never has to read the whole list to run one command.
 /// </summary>
-internal static class CommandHelp
+internal static partial class CommandHelp
 {
     /// <summary>The config read when <c>--config</c> is not given (the packaged install's place for it).</summary>
     public const string DefaultConfig = "/etc/imlogger/imlogger.xml";
@@ -55,14 +55,17 @@ internal static class CommandHelp
             exit codes: 0 done; 1 the config is wrong or DIR cannot be written; 64 bad command line
             """,
         ["check-config"] = $"""
-            usage: imlogger check-config [--config FILE]
+            usage: imlogger check-config [--strict] [--config FILE]
 
             Checks the config and prints a summary (users, endpoints, notice). Needs the component secret.
 
             options:
             {ConfigOption}
+              --strict           warnings fail the check too: users over the seat limit (not logged), restrictions that
+                                 tap mode cannot enforce, exclusions that match nobody
 
-            exit codes: 0 valid; 1 not valid (the error names the file, line and what to change); 64 bad command line
+            exit codes: 0 valid (without --strict, also with warnings); 1 not valid (the error names the file, line and
+            what to change) or, with --strict, warned; 64 bad command line
             """,
         ["report"] = $"""
             usage: imlogger report [--org DOMAIN] [--since YYYY-MM-DD] [--config FILE]

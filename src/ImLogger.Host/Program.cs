@@ -14,7 +14,9 @@ internal static class Program
           imlogger server-config --config FILE [--out DIR]
                                                   print (or write to DIR) what to add to the XMPP server (<attach server>:
                                                   Prosody or ejabberd); prosody-config is the same command
-          imlogger check-config --config FILE     check the config and print a summary; exit code 0 if valid, 1 if not
+          imlogger check-config [--strict] --config FILE
+                                                  check the config and print a summary; exit code 0 if valid, 1 if not
+                                                  (--strict: also 1 when it warns, e.g. users over the seat limit)
           imlogger report [--org NAME|DOMAIN] [--since YYYY-MM-DD] --config FILE
                                                   coverage: per configured user, logging active or why not, events captured
                                                   and refused, last activity, endpoint and its backlog
@@ -72,6 +74,11 @@ internal static class Program
             Console.WriteLine(CommandHelp.Version);
             return 0;
         }
+        if (args is ["help", "--man"])
+        {
+            Console.Write(CommandHelp.ManPage(Usage));
+            return 0;
+        }
         if (args[0] == "help")
             return Help(args.Length > 1 ? args[1] : null);
         if (CommandHelp.For(args[0]) is null)
@@ -104,7 +111,7 @@ internal static class Program
             {
                 "run" => await RunCommand.RunAsync(LoadConfig(parsed), parsed),
                 "server-config" or "prosody-config" => ProsodyConfigCommand.Run(LoadConfig(parsed), parsed),
-                "check-config" => CheckConfigCommand.Run(LoadConfig(parsed)),
+                "check-config" => CheckConfigCommand.Run(LoadConfig(parsed), parsed.Strict),
                 "spool" when parsed.Positional is ["salvage", ..] => SpoolSalvageCommand.Run(LoadConfigWithoutSecrets(parsed), parsed, Terminal.Console),
                 "report" or "spool" or "check-server" or "reload" => await ControlSocket.RunCommandAsync(LoadConfigWithoutSecrets(parsed), args, parsed),
                 "test-endpoint" => await TestEndpointCommand.RunAsync(LoadConfig(parsed), parsed),
@@ -175,6 +182,9 @@ internal sealed record Arguments(string? Config, string? LogConfig, string? Out)
     /// <summary>run: start although the spool is not the one its identity marker names.</summary>
     public bool AcceptNewSpool { get; init; }
 
+    /// <summary>check-config: warnings fail the check.</summary>
+    public bool Strict { get; init; }
+
     /// <summary>spool salvage: the new spool file.</summary>
     public string? To { get; init; }
 
@@ -185,6 +195,7 @@ internal sealed record Arguments(string? Config, string? LogConfig, string? Out)
         var sendProbe = false;
         var confirm = false;
         var acceptNewSpool = false;
+        var strict = false;
         string? to = null;
         string? org = null, since = null;
         for (var i = 0; i < args.Length; i++)
@@ -200,11 +211,12 @@ internal sealed record Arguments(string? Config, string? LogConfig, string? Out)
                 case "--org": org = Value(); break;
                 case "--since": since = Value(); break;
                 case "--accept-new-spool": acceptNewSpool = true; break;
+                case "--strict": strict = true; break;
                 case "--to": to = Value(); break;
                 case var word when !word.StartsWith('-'): positional.Add(word); break;
                 default: throw new ArgumentException($"unknown option '{args[i]}'");
             }
         }
-        return new Arguments(config, logConfig, output) { Positional = positional, SendProbe = sendProbe, Confirm = confirm, Org = org, Since = since, AcceptNewSpool = acceptNewSpool, To = to };
+        return new Arguments(config, logConfig, output) { Positional = positional, SendProbe = sendProbe, Confirm = confirm, Org = org, Since = since, AcceptNewSpool = acceptNewSpool, To = to, Strict = strict };
     }
 }

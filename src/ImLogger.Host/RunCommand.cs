@@ -141,6 +141,7 @@ internal static class RunCommand
         services.AddSingleton<AdapterWatchService>();
         services.AddHostedService(sp => sp.GetRequiredService<AdapterWatchService>());
         services.AddHostedService<ArchiveService>();
+        services.AddHostedService<MetricsService>(); // <metrics listen>: /metrics and /health; nothing without it
         services.AddHostedService(sp => new ControlSocketService(holder, sp.GetRequiredService<LiteDbSpool>(),
             new RunningService(sp.GetRequiredService<CompliancePolicy>(), sp.GetRequiredService<SeatLedger>(), sp.GetRequiredService<AdapterWatch>(),
                 sp.GetRequiredService<ConfigReloadService>()),

@@ -13,7 +13,7 @@ public static partial class ConfigLoader
         {
             if (root.Name.LocalName != "imlogger" || root.Name.NamespaceName.Length != 0)
                 throw Error(root, $"the root element must be <imlogger>, not <{root.Name.LocalName}>");
-            Only(root, [], ["component", "attach", "spool", "transcripts", "organization", "endpoints", "restrictions", "services", "reload"]);
+            Only(root, [], ["component", "attach", "spool", "transcripts", "organization", "endpoints", "restrictions", "services", "reload", "metrics"]);
 
             var component = ReadComponent(Single(root, "component", required: true)!);
             var spool = Single(root, "spool", required: true)!;
@@ -48,6 +48,7 @@ public static partial class ConfigLoader
                 Restrictions = ReadRestrictions(Single(root, "restrictions", required: false)),
                 Services = ReadServices(Single(root, "services", required: false)),
                 Reload = ReadReload(Single(root, "reload", required: false)),
+                Metrics = ReadMetrics(Single(root, "metrics", required: false)),
                 ReferencedFiles = _referencedFiles.Distinct(StringComparer.Ordinal).ToList(),
             };
         }

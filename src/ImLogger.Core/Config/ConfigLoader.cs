@@ -105,7 +105,8 @@ public static partial class ConfigLoader
         return i > 0 ? message[..i].TrimEnd('.', ' ') : message;
     }
 
-    /// <summary>Parses "15s", "10m", "2h", "1d" or an ISO 8601 duration ("PT15S").</summary>
+    /// <summary>Parses "15s", "10m", "2h", "1d", "250ms", their sums as <see cref="DurationText"/> prints them
+    /// ("1h30m") or an ISO 8601 duration ("PT15S").</summary>
     internal static bool TryParseDuration(string text, out TimeSpan value)
     {
         value = default;
@@ -115,17 +116,22 @@ public static partial class ConfigLoader
             try { value = XmlConvert.ToTimeSpan(text); return value > TimeSpan.Zero; }
             catch (FormatException) { return false; }
         }
-        if (text.Length < 2) return false;
-        var unit = text[^1];
-        if (!double.TryParse(text[..^1], NumberStyles.Float, CultureInfo.InvariantCulture, out var n) || n <= 0) return false;
-        value = unit switch
+        var i = 0;
+        while (i < text.Length)
         {
-            's' => TimeSpan.FromSeconds(n),
-            'm' => TimeSpan.FromMinutes(n),
-            'h' => TimeSpan.FromHours(n),
-            'd' => TimeSpan.FromDays(n),
-            _ => TimeSpan.Zero,
-        };
+            var start = i;
+            while (i < text.Length && (char.IsAsciiDigit(text[i]) || text[i] == '.')) i++;
+            if (i == start || !double.TryParse(text[start..i], NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var n)) return false;
+            TimeSpan part;
+            if (text.AsSpan(i).StartsWith("ms")) { part = TimeSpan.FromMilliseconds(n); i += 2; }
+            else if (i < text.Length && text[i] is 's' or 'm' or 'h' or 'd')
+            {
+                part = text[i] switch { 's' => TimeSpan.FromSeconds(n), 'm' => TimeSpan.FromMinutes(n), 'h' => TimeSpan.FromHours(n), _ => TimeSpan.FromDays(n) };
+                i++;
+            }
+            else return false;
+            value += part;
+        }
         return value > TimeSpan.Zero;
     }
 }

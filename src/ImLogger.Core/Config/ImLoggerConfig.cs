@@ -34,6 +34,9 @@ public sealed record ImLoggerConfig
     /// <summary>How edits are taken in while the service runs (settle time, confirmation of sudden drops).</summary>
     public ReloadSettings Reload { get; init; } = new();
 
+    /// <summary>Where <c>/metrics</c> and <c>/health</c> are served, or null (no &lt;metrics&gt;).</summary>
+    public MetricsSettings? Metrics { get; init; }
+
     /// <summary>Extra restrictions for logged users.</summary>
     public RestrictionSettings Restrictions { get; init; } = new();
 

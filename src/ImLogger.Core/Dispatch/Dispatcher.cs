@@ -295,6 +295,7 @@ public sealed class Dispatcher
 
             _spool.MarkDelivered(transcript.Id, sink.Name);
             _retries.Forget(transcript.Id, sink.Name);
+            ImLogger.Telemetry.DeliveryMetrics.Count(sink.Name, "delivered");
             delivered++;
             _logger.LogInformation("transcript {Id} ({Key}, {Events} events) delivered to {Endpoint}: {Receipt}",
                 transcript.Id, transcript.ConversationKey, transcript.Events.Count, sink.Name, receipt);
@@ -327,6 +328,7 @@ public sealed class Dispatcher
         {
             var why = transient ? $"gave up after {attempt} attempts; last error: {reason}" : $"permanent failure: {reason}";
             _spool.RecordFailure(transcript.Id, sink.Name, why, null, dead: true);
+            ImLogger.Telemetry.DeliveryMetrics.Count(sink.Name, "dead");
             _retries.Forget(transcript.Id, sink.Name);
             _logger.LogError(ex is SinkException ? null : ex,
                 "transcript {Id} ({Key}) could not be delivered to {Endpoint} and is now dead ({Reason}). " +
@@ -338,6 +340,7 @@ public sealed class Dispatcher
         if (unknown && delay < _options.UnknownOutcomeRetryDelay) delay = _options.UnknownOutcomeRetryDelay;
         var next = _retries.Schedule(transcript.Id, sink.Name, delay);
         _spool.RecordFailure(transcript.Id, sink.Name, reason, next, dead: false);
+        ImLogger.Telemetry.DeliveryMetrics.Count(sink.Name, "failed");
         _logger.LogWarning(ex is SinkException ? null : ex,
             "delivery of transcript {Id} ({Key}) to {Endpoint} failed (attempt {Attempt} of {MaxAttempts}): {Reason}; retrying at {Next:u}",
             transcript.Id, transcript.ConversationKey, sink.Name, attempt, maxAttempts, reason, next);

@@ -79,6 +79,7 @@ public sealed partial class StanzaPipeline(
     {
         // The sender is the one party the server vouches for: a user of an organization logged by default takes a
         // seat (or is named over the limit) here, before the classifier asks who is logged.
+        ImLogger.Telemetry.ImLoggerMetrics.Stanzas.Add(1);
         var sender = (string?)envelope.Stanza.Attribute("from") is { Length: > 0 } from ? JidText.Bare(from) : null;
         if (sender != null) seats.ObserveSender(sender);
         if (sender != null && IsSignOut(envelope.Stanza))
@@ -184,6 +185,7 @@ public sealed partial class StanzaPipeline(
         }
         lateRefusals.Remember((string?)request.Iq.Attribute("id") ?? "", allowed);
         replies.Insert(0, InlineVerdict.Response(request, verdicts));
+        ImLogger.Telemetry.PipelineMetrics.Count(verdicts);
     }
 
     private XElement RefusalNotice(InlineItem item, string notice) =>
