@@ -38,7 +38,7 @@ internal static class ClientScenario
     public static object WaitFile(string path) => new { @do = "wait_file", path };
 
     /// <summary>Plays the steps; also returns the stream errors the server closed clients with (JID -> {condition, text}).</summary>
-    public static async Task<(JsonObject Received, JsonObject Raw, JsonObject Closed)> RunClosingAsync(ProsodyServer server, string dir, params object[] steps)
+    public static async Task<(JsonObject Received, JsonObject Raw, JsonObject Closed)> RunClosingAsync(IXmppServer server, string dir, params object[] steps)
     {
         var (received, raw, lines) = await PlayAsync(server, dir, steps);
         var closed = lines.Last(l => l.StartsWith("{\"closed\"", StringComparison.Ordinal));
@@ -53,7 +53,7 @@ internal static class ClientScenario
         return (received, raw);
     }
 
-    private static async Task<(JsonObject Received, JsonObject Raw, IReadOnlyList<string> Lines)> PlayAsync(ProsodyServer server, string dir, object[] steps)
+    private static async Task<(JsonObject Received, JsonObject Raw, IReadOnlyList<string> Lines)> PlayAsync(IXmppServer server, string dir, object[] steps)
     {
         var file = Path.Combine(dir, $"scenario-{Guid.NewGuid():N}.json");
         await File.WriteAllTextAsync(file, JsonSerializer.Serialize(new { password = ProsodyServer.Password, steps }));
