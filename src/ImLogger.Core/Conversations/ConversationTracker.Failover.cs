@@ -43,13 +43,14 @@ public sealed partial class ConversationTracker
     public IReadOnlyList<string> CloseForFailover(SplitNote note)
     {
         ArgumentNullException.ThrowIfNull(note);
+        // One hold of the (re-entrant) lock: no event may land between the note and the close.
         lock (_lock)
         {
             if (_open.Count == 0) return [];
             var now = _time.GetUtcNow();
             _spool.Append(_open.Select(kv => new SpoolAppend(kv.Value.TranscriptId, NoteEvent(note, kv.Key, now, []))).ToList());
+            return CloseWhere(_ => true, _ => now);
         }
-        return CloseWhere(_ => true, _ => _time.GetUtcNow());
     }
 
     /// <summary>The closing note, for <see cref="CloseAll"/>: appended to every open transcript before it closes.</summary>

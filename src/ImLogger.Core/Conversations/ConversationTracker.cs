@@ -121,8 +121,11 @@ public sealed partial class ConversationTracker
     /// <summary>Closes every open transcript (graceful shutdown), so nothing waits for the next start.</summary>
     public IReadOnlyList<string> CloseAll()
     {
-        AppendClosingNote();
-        return CloseWhere(_ => true, _ => _time.GetUtcNow());
+        lock (_lock)
+        {
+            AppendClosingNote();
+            return CloseWhere(_ => true, _ => _time.GetUtcNow());
+        }
     }
 
     private List<string> CloseWhere(Func<Open, bool> due, Func<Open, DateTimeOffset> closedAt)
