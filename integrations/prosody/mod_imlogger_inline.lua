@@ -867,6 +867,9 @@ local function watch_component()
 	-- keeps its behaviour (their timer delivers them unlogged).
 	module:hook_object_event(hosts[component].events, "component-disconnected", function (event)
 		if failure_mode ~= "closed" then return; end
+		-- Prosody fires this for every connection to the component port that ends, also a standby refused with conflict
+		-- (docs/failover.md) or a wrong secret: only the end of the authenticated one parks what the connected one holds.
+		if event.session and event.session.type ~= "component" then return; end
 		local ids = {};
 		for id in pairs(batches) do ids[#ids + 1] = id; end
 		for _, id in ipairs(ids) do park(id, "the component disconnected: "..tostring(event.reason)); end

@@ -40,6 +40,7 @@ internal static class ReportCommand
             var backlog = Backlog(spool);
             // First what no per-user line can show: a domain whose server side is not loaded logs nobody, whatever the lines below say.
             foreach (var line in CheckServerCommand.ReportLines(running)) terminal.Out.WriteLine(line);
+            if (running?.Failover is { } failover) terminal.Out.WriteLine(failover.ReportLine());
             if (spool.QuarantinedCount() is > 0 and var quarantined)
                 terminal.Out.WriteLine($"QUARANTINED: {quarantined} transcript(s) in the spool cannot be read by this version and are not delivered; `imlogger spool status` lists them and what to do");
             terminal.Out.WriteLine($"ImLogger coverage report, {config.SourcePath}; activity {(args.Since == null ? "since the spool was created" : $"since {args.Since} (UTC)")}");

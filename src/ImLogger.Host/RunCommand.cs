@@ -98,6 +98,8 @@ internal static class RunCommand
             ComponentJid = config.Component.Jid,
             Secret = config.Component.Secret,
             MaxStanzaBytes = config.Component.MaxStanzaBytes,
+            Standby = config.Failover?.Role == FailoverRole.Standby,
+            StandbyRetry = config.Failover?.Retry ?? TimeSpan.FromSeconds(2),
             // Tap: copies the server routed before a stop are still on their way; never sent again, they are read before
             // closing (README, "What each mode guarantees"). Inline: requests cannot be answered on a closed stream.
             DrainOnStop = config.Attach.Mode == AttachMode.Tap ? TapDrainOnStop : InlineDrainOnStop,
@@ -140,11 +142,14 @@ internal static class RunCommand
         services.AddSingleton(sp => new AdapterWatch(() => holder.Current, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<AdapterWatchService>();
         services.AddHostedService(sp => sp.GetRequiredService<AdapterWatchService>());
+        // Built before the connection runs (it follows the connection's state); stopped after the service (nothing to stop).
+        services.AddSingleton<FailoverWatch>();
+        services.AddHostedService(sp => sp.GetRequiredService<FailoverWatch>());
         services.AddHostedService<ArchiveService>();
         services.AddHostedService<MetricsService>(); // <metrics listen>: /metrics and /health; nothing without it
         services.AddHostedService(sp => new ControlSocketService(holder, sp.GetRequiredService<LiteDbSpool>(),
             new RunningService(sp.GetRequiredService<CompliancePolicy>(), sp.GetRequiredService<SeatLedger>(), sp.GetRequiredService<AdapterWatch>(),
-                sp.GetRequiredService<ConfigReloadService>()),
+                sp.GetRequiredService<ConfigReloadService>(), sp.GetRequiredService<FailoverWatch>()),
             sp.GetRequiredService<ILogger<ControlSocketService>>(), ControlSocketOptions.FromEnvironment()));
         services.AddSingleton(sp => new SeatsAnnouncer(holder, sp.GetRequiredService<ComponentConnection>(), sp.GetRequiredService<ILogger<SeatsAnnouncer>>()));
         services.AddSingleton(sp => new ConfigReloadService(holder, sp.GetRequiredService<SeatLedger>(), sp.GetRequiredService<SeatsAnnouncer>(),

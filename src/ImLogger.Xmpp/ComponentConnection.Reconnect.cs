@@ -18,6 +18,7 @@ public sealed partial class ComponentConnection
         while (true)
         {
             string reason;
+            Exception? failure = null;
             try
             {
                 await RunStreamAsync(onStanza, backoff, token).ConfigureAwait(false);
@@ -42,13 +43,18 @@ public sealed partial class ComponentConnection
             catch (Exception ex) when (Describe(ex) is { } described)
             {
                 reason = described;
+                failure = ex;
             }
 
             if (token.IsCancellationRequested)
                 return;
-            var delay = backoff.Next();
-            attempt++;
-            _logger.LogWarning("{Reason}; retrying in {DelaySeconds:0.0} s (attempt {Attempt})", reason, delay.TotalSeconds, attempt);
+            // Another instance holding the component is the standby state, not a failure: a steady pace, logged once.
+            if (AfterStreamEnded(failure, reason, backoff) is not { } delay)
+            {
+                delay = backoff.Next();
+                attempt++;
+                _logger.LogWarning("{Reason}; retrying in {DelaySeconds:0.0} s (attempt {Attempt})", reason, delay.TotalSeconds, attempt);
+            }
             try
             {
                 await Task.Delay(delay, _time, token).ConfigureAwait(false);

@@ -50,6 +50,7 @@ public sealed partial class ComponentConnection
             writer = WriterLoopAsync(session, sessionCts);
             _session = session;
             _logger.LogInformation("Connected to the XMPP server at {Endpoint} as component {Component}", _endpoint, _componentDomain);
+            EnteredActive();
             RaiseConnected();
 
             var reading = ReadLoopAsync(stanzas, (stanza, ct) =>

@@ -53,6 +53,15 @@ public sealed class ComponentConnectionOptions
     /// closed stream, so the server's own timeout must refuse them.</remarks>
     public TimeSpan DrainOnStop { get; set; } = TimeSpan.Zero;
 
+    /// <summary>Configured as the standby of a failover pair: another instance is expected to hold the component, so the
+    /// server's <c>conflict</c> is the normal answer, logged once at Information rather than as a Warning.</summary>
+    public bool Standby { get; set; }
+
+    /// <summary>While another instance holds the component (the server answers the handshake with <c>conflict</c>), the
+    /// next attempt comes this long later (within 20%): the longest the component stays away after the active one's
+    /// connection ends. Prosody logs each refused attempt, so not much shorter.</summary>
+    public TimeSpan StandbyRetry { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Throws <see cref="ArgumentException"/> when a setting cannot work, so misconfiguration fails at start-up.</summary>
     internal void Validate()
     {
@@ -72,6 +81,8 @@ public sealed class ComponentConnectionOptions
             throw new ArgumentException("MaxTokenBytes must be positive.", nameof(MaxTokenBytes));
         if (InitialReconnectDelay <= TimeSpan.Zero || MaxReconnectDelay < InitialReconnectDelay)
             throw new ArgumentException("Reconnect delays must be positive and MaxReconnectDelay >= InitialReconnectDelay.", nameof(MaxReconnectDelay));
+        if (StandbyRetry <= TimeSpan.Zero)
+            throw new ArgumentException("StandbyRetry must be positive.", nameof(StandbyRetry));
         if (DrainOnStop < TimeSpan.Zero)
             throw new ArgumentException("DrainOnStop must be zero (no drain) or positive.", nameof(DrainOnStop));
     }

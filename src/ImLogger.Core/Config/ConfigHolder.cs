@@ -28,6 +28,7 @@ public sealed class ConfigHolder(ImLoggerConfig initial)
         if (running.SpoolPath != next.SpoolPath || running.SpoolKeyFile != next.SpoolKeyFile) changed.Add("<spool>");
         if (running.IdleClose != next.IdleClose || running.DedupWindow != next.DedupWindow) changed.Add("<transcripts>");
         if (running.Attach with { RulesOut = null } != next.Attach with { RulesOut = null }) changed.Add("<attach> mode, failure-mode, timeout or heartbeat");
+        if (running.Failover != next.Failover) changed.Add("<failover>");
         if (!running.Restrictions.EncryptedRooms.SequenceEqual(next.Restrictions.EncryptedRooms)) changed.Add("<restrictions>");
         if (!Same(running.Services.TelephonyGateways, next.Services.TelephonyGateways) || !Same(running.Services.MeetingServices, next.Services.MeetingServices))
             changed.Add("<services>");

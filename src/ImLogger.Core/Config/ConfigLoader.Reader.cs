@@ -13,7 +13,7 @@ public static partial class ConfigLoader
         {
             if (root.Name.LocalName != "imlogger" || root.Name.NamespaceName.Length != 0)
                 throw Error(root, $"the root element must be <imlogger>, not <{root.Name.LocalName}>");
-            Only(root, [], ["component", "attach", "spool", "transcripts", "organization", "endpoints", "restrictions", "services", "reload", "metrics"]);
+            Only(root, [], ["component", "attach", "spool", "transcripts", "organization", "endpoints", "restrictions", "services", "reload", "metrics", "failover"]);
 
             var component = ReadComponent(Single(root, "component", required: true)!);
             var spool = Single(root, "spool", required: true)!;
@@ -45,6 +45,7 @@ public static partial class ConfigLoader
                 Organizations = organizations,
                 Endpoints = endpoints.Values.Select(e => e.Config).ToList(),
                 Attach = ReadAttach(Single(root, "attach", required: false)),
+                Failover = ReadFailover(Single(root, "failover", required: false)),
                 Restrictions = ReadRestrictions(Single(root, "restrictions", required: false)),
                 Services = ReadServices(Single(root, "services", required: false)),
                 Reload = ReadReload(Single(root, "reload", required: false)),

@@ -28,6 +28,9 @@ public sealed record ImLoggerConfig
     /// <summary>Tap or inline, and inline mode's failure mode and timeout.</summary>
     public AttachSettings Attach { get; init; } = new();
 
+    /// <summary>This instance's part in a failover pair (&lt;failover&gt;); null for a single instance.</summary>
+    public FailoverSettings? Failover { get; init; }
+
     /// <summary>The site's telephony gateways and meeting services (&lt;services&gt;), or the classifier's default rules.</summary>
     public Classifier.ClassifierOptions Services { get; init; } = Classifier.ClassifierOptions.Default;
 

@@ -12,7 +12,7 @@ namespace ImLogger.Conversations;
 /// monotonic clock (<see cref="TimeProvider.GetTimestamp"/>): a wall clock stepped back a day must not keep a
 /// conversation open for a day, nor one stepped forward close them all at once. Wall time is only what the transcript
 /// shows (its events' times and when it closed).</remarks>
-public sealed class ConversationTracker
+public sealed partial class ConversationTracker
 {
     /// <summary>An open transcript: its last event's wall time (shown) and monotonic timestamp (for the idle rule).</summary>
     private sealed record Open(string TranscriptId, DateTimeOffset LastEventUtc, long LastEventAt, HashSet<string> Endpoints);
@@ -95,6 +95,7 @@ public sealed class ConversationTracker
                     var header = _spool.OpenTranscript(e.ConversationType, e.ConversationKey, e.ReceivedUtc, endpoints.Order(StringComparer.Ordinal).ToList());
                     open = new Open(header.Id, e.ReceivedUtc, now, endpoints);
                     _logger.LogInformation("Conversation {Key} opened (transcript {Id}, endpoint {Endpoints})", e.ConversationKey, header.Id, string.Join(", ", open.Endpoints));
+                    if (ContinuationFor(e, now) is { } continued) batch.Add(new SpoolAppend(header.Id, continued));
                 }
                 else if (!endpoints.IsSubsetOf(open.Endpoints))
                 {
@@ -118,7 +119,14 @@ public sealed class ConversationTracker
     }
 
     /// <summary>Closes every open transcript (graceful shutdown), so nothing waits for the next start.</summary>
-    public IReadOnlyList<string> CloseAll() => CloseWhere(_ => true, _ => _time.GetUtcNow());
+    public IReadOnlyList<string> CloseAll()
+    {
+        lock (_lock)
+        {
+            AppendClosingNote();
+            return CloseWhere(_ => true, _ => _time.GetUtcNow());
+        }
+    }
 
     private List<string> CloseWhere(Func<Open, bool> due, Func<Open, DateTimeOffset> closedAt)
     {
