@@ -124,6 +124,12 @@ public static class EndpointCatalog
             throw new PluginException($"{origin} cannot be read: {e.LoaderExceptions.FirstOrDefault(x => x != null)?.Message ?? e.Message}; " +
                                       "put its dependencies beside it (the whole build output)");
         }
+        return Discover(candidates, origin);
+    }
+
+    /// <summary>As <see cref="Discover(Assembly, string)"/>, over the given types (the public registration classes among them).</summary>
+    internal static IReadOnlyList<EndpointType> Discover(IEnumerable<Type> candidates, string origin)
+    {
         var found = new List<EndpointType>();
         foreach (var t in candidates.Where(t => t is { IsClass: true, IsAbstract: false, IsPublic: true } && typeof(EndpointType).IsAssignableFrom(t)).OrderBy(t => t.FullName, StringComparer.Ordinal))
         {
