@@ -1,4 +1,5 @@
 using ImLogger.Config;
+using ImLogger.Endpoints;
 using ImLogger.Sinks;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -25,39 +26,21 @@ internal static class TestEndpointCommand
             return 64;
         }
         Console.WriteLine($"endpoint {name}: {EndpointSinks.Describe(endpoint)}");
-        IReadOnlyList<EndpointCheckStep> steps = endpoint switch
+        IReadOnlyList<EndpointCheckStep> steps;
+        try
         {
-            DirectoryEndpointConfig d => CheckDirectory(d),
-            SmtpEndpointConfig => await ((SmtpSink)EndpointSinks.Create(endpoint, NullLoggerFactory.Instance, $"imlogger@{config.Component.Jid}"))
-                .CheckAsync(args.SendProbe, CancellationToken.None),
-            _ => [new EndpointCheckStep("check", false, "this endpoint type has no check")],
-        };
+            // The endpoint's own type checks it, built-in or plug-in: no list of types here to keep in step.
+            steps = await EndpointCatalog.Of(endpoint).CheckAsync(endpoint, new SinkContext(NullLoggerFactory.Instance, $"imlogger@{config.Component.Jid}"),
+                args.SendProbe, CancellationToken.None);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            steps = [new EndpointCheckStep("check", false, $"the endpoint type's check failed: {e.GetType().Name}: {e.Message}")];
+        }
         foreach (var step in steps)
             Console.WriteLine($"  [{(step.Ok ? " OK " : "FAIL")}] {step.Step}: {step.Detail}");
         var ok = steps.All(s => s.Ok);
         Console.WriteLine(ok ? $"endpoint {name} is ready" : $"endpoint {name} is NOT ready: transcripts for it wait in the spool until this is fixed");
         return ok ? 0 : 1;
-    }
-
-    /// <summary>Creates the directory if needed and writes, syncs and removes a probe file in it (what a delivery needs).</summary>
-    private static IReadOnlyList<EndpointCheckStep> CheckDirectory(DirectoryEndpointConfig d)
-    {
-        var probe = Path.Combine(d.Path, $".imlogger-probe-{Guid.NewGuid():N}.tmp");
-        try
-        {
-            Directory.CreateDirectory(d.Path);
-            using (var stream = new FileStream(probe, FileMode.CreateNew, FileAccess.Write))
-            {
-                stream.WriteByte(0);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Delete(probe);
-            var free = new DriveInfo(d.Path).AvailableFreeSpace;
-            return [new EndpointCheckStep($"write to {d.Path}", true, $"a file was written, synced and removed; {free / (1024 * 1024)} MiB free")];
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return [new EndpointCheckStep($"write to {d.Path}", false, $"{e.Message} (give the imlogger user write permission there)")];
-        }
     }
 }

@@ -101,24 +101,6 @@ public static partial class ConfigLoader
             };
         }
 
-        private Dictionary<string, (EndpointConfig Config, XElement Node)> ReadEndpoints(XElement e)
-        {
-            Only(e, [], EndpointTypes);
-            var result = new Dictionary<string, (EndpointConfig, XElement)>(StringComparer.Ordinal);
-            foreach (var d in e.Elements())
-            {
-                var name = Required(d, "name");
-                if (name.Any(char.IsWhiteSpace) || name.Length == 0)
-                    throw Error(d, $"endpoint name '{name}' must not contain spaces");
-                if (result.TryGetValue(name, out var other))
-                    throw Error(d, $"endpoint name '{name}' is already used at line {Line(other.Item2)}; endpoint names must be unique");
-                result[name] = (ReadEndpoint(d, name), d);
-            }
-            if (result.Count == 0)
-                throw Error(e, "no endpoint is defined; add one, e.g. <directory name=\"local-archive\" path=\"/var/lib/imlogger/archive\"/>");
-            return result;
-        }
-
         /// <summary><c>&lt;notifications inside="on" outside="on"&gt;optional custom text&lt;/notifications&gt;</c>.</summary>
         private NotificationSettings ReadNotifications(XElement? e)
         {

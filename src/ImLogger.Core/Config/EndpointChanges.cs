@@ -20,7 +20,7 @@ public sealed record EndpointChange(string Name, IReadOnlyList<string> Settings,
 /// </summary>
 /// <remarks>
 /// Live: every setting of an existing endpoint except the ones below, because the dispatcher asks the endpoint's
-/// <see cref="Sinks.LiveSink"/> for its current sink at each delivery. Restart: an endpoint added or removed (a rename is
+/// LiveSink (ImLogger.Sinks) for its current sink at each delivery. Restart: an endpoint added or removed (a rename is
 /// both) or given another type, since the dispatcher runs one delivery loop per endpoint fixed at start; and
 /// <c>max-attempts</c>, which the dispatcher reads at start.
 /// </remarks>
@@ -56,7 +56,7 @@ public static class EndpointChanges
             if (old.Equals(now)) continue;
             if (old.GetType() != now.GetType())
             {
-                changes.Add(new(old.Name, [$"type {old.TypeName} → {now.TypeName}"], "an endpoint's type is fixed at start"));
+                changes.Add(new(old.Name, [$"type {TypeOf(old, now)} → {TypeOf(now, old)}"], "an endpoint's type is fixed at start"));
                 continue;
             }
             var settings = Differences(old, now);
@@ -66,6 +66,10 @@ public static class EndpointChanges
         changes.AddRange(next.Where(e => !before.Contains(e.Name)).Select(e => new EndpointChange(e.Name, ["added"], "the dispatcher's endpoints are fixed at start")));
         return changes;
     }
+
+    /// <summary>The type's name, with its assembly when both sides have the same name (two plug-ins claiming one type name).</summary>
+    private static string TypeOf(EndpointConfig config, EndpointConfig other) =>
+        config.TypeName == other.TypeName ? $"{config.TypeName} ({config.GetType().Assembly.GetName().Name})" : config.TypeName;
 
     /// <summary>The config names of the settings that differ (never their values: one of them may be a password).</summary>
     private static List<string> Differences(EndpointConfig a, EndpointConfig b)

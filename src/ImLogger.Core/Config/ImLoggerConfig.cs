@@ -188,19 +188,6 @@ public sealed record NotificationSettings
 /// <param name="Source">Where the config lists the user ("line 12", "group 'traders' (groups.txt:4)", "users.csv:3"), for summaries.</param>
 public sealed record LoggedUserConfig(string Jid, string? Endpoint, string? Source = null);
 
-/// <summary>A named archive endpoint.</summary>
-public abstract record EndpointConfig
-{
-    /// <summary>Unique name, no spaces.</summary>
-    public required string Name { get; init; }
-
-    /// <summary>Attempts (the first included) before a delivery to this endpoint becomes a dead letter; null for the dispatcher's default.</summary>
-    public int? MaxAttempts { get; init; }
-
-    /// <summary>The config element name of the endpoint's type (<c>directory</c>, <c>secure-smtp</c>, ...).</summary>
-    public abstract string TypeName { get; }
-}
-
 /// <summary>Transcripts written as .eml files into a local directory.</summary>
 public sealed record DirectoryEndpointConfig : EndpointConfig
 {

@@ -63,15 +63,27 @@ public static class DrcCmConversationXml
         foreach (var e in transcript.Events)
         {
             var login = Login(e);
-            switch (e.Kind)
+            // DRC-CM has its own elements for entering, leaving and messages; everything else is a SystemEvent with the
+            // transcript's sentence. A switch expression over every kind, without a discard: a new kind fails the build here.
+            var shape = e.Kind switch
             {
-                case EventKind.Joined or EventKind.Present:
+                EventKind.Joined or EventKind.Present => DrcShape.Enter,
+                EventKind.Left => DrcShape.Leave,
+                EventKind.Message => DrcShape.Message,
+                EventKind.Notice or EventKind.Correction or EventKind.Retraction or EventKind.SubjectChanged or EventKind.Invitation
+                    or EventKind.InvitationDeclined or EventKind.FileOffered or EventKind.FileTransferAccepted or EventKind.FileTransferEnded
+                    or EventKind.FileShared or EventKind.CallInitiated or EventKind.CallAccepted or EventKind.CallEnded or EventKind.Encrypted
+                    or EventKind.Unclassified or EventKind.Refused or EventKind.Reaction or EventKind.OverLimit => DrcShape.SystemEvent,
+            };
+            switch (shape)
+            {
+                case DrcShape.Enter:
                     Enter(login, e.Nick, e.ReceivedUtc);
                     break;
-                case EventKind.Left:
+                case DrcShape.Leave:
                     Leave(login, e.Nick, e.ReceivedUtc);
                     break;
-                case EventKind.Message:
+                case DrcShape.Message:
                     // Someone who was already in the room before any logged user saw them join.
                     Enter(login, e.Nick, e.ReceivedUtc);
                     conversation.Add(new XElement("Message",
@@ -80,7 +92,7 @@ public static class DrcCmConversationXml
                         Time("DateTimeUTC", e.ReceivedUtc),
                         new XElement("Content", Clean(Text(e)))));
                     break;
-                default:
+                case DrcShape.SystemEvent:
                     conversation.Add(new XElement("SystemEvent",
                         new XElement("Kind", e.Kind.ToString()),
                         new XElement("LoginName", Clean(login)),
@@ -136,4 +148,13 @@ public static class DrcCmConversationXml
         }
         return sb.ToString();
     }
+}
+
+/// <summary>What a DRC-CM conversation file records for an event.</summary>
+internal enum DrcShape
+{
+    Enter,
+    Leave,
+    Message,
+    SystemEvent,
 }

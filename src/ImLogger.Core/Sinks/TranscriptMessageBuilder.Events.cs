@@ -92,64 +92,64 @@ public sealed partial class TranscriptMessageBuilder
     {
         var actor = Actor(e);
         var with = Counterpart(e) is { } c ? " with " + c : "";
-        switch (e.Kind)
+        // Every kind is named and there is no discard arm: a kind added to EventKind fails the build (CS8509) until it is
+        // given its sentence here and its shape in ShapeOf, so it can never render as an empty "* bob ".
+        return e.Kind switch
         {
-            case EventKind.Correction:
-                return $"{actor} corrected {Original(e, index)} to: {Indent(MessageText(e))}";
-            case EventKind.Retraction:
-            {
-                var of = Original(e, index);
-                return $"{actor} retracted {of}" + (string.IsNullOrEmpty(e.Reason) ? "" : $" ({Line(e.Reason)})") + "; the original stays archived";
-            }
-            case EventKind.Reaction:
-                return string.IsNullOrWhiteSpace(e.Text)
-                    ? $"{actor} withdrew their reactions to {Original(e, index)}"
-                    : $"{actor} reacted {Line(e.Text)} to {Original(e, index)}";
-            case EventKind.SubjectChanged:
-                return e.ConversationType == ConversationType.GroupChat && Resource(e.From) == null && Bare(e.From) == e.ConversationKey
-                    ? $"the room's subject is: {Indent(BodyText(e.Text))}"
-                    : $"{actor} set the room's subject to: {Indent(BodyText(e.Text))}";
-            case EventKind.Invitation:
-                return $"{Line(e.Inviter ?? Bare(e.From))} invited {Line(e.Invitee ?? Bare(e.To))} to the group chat {Line(e.Room)}"
-                       + (string.IsNullOrEmpty(e.Reason) ? "" : ": " + Quoted(e.Reason));
-            case EventKind.InvitationDeclined:
-                return $"{Line(e.Invitee ?? Bare(e.From))} declined the invitation of {Line(e.Inviter ?? Bare(e.To))} to the group chat {Line(e.Room ?? e.ConversationKey)}"
-                       + (string.IsNullOrEmpty(e.Reason) ? "" : ": " + Quoted(e.Reason));
-            case EventKind.FileOffered:
-                return $"{actor} offered {FileText(e)}" + (Counterpart(e) is { } to ? " to " + to : "") + SessionSuffix(e);
-            case EventKind.FileTransferAccepted:
-                return $"{actor} accepted the transfer of {FileText(e)}" + SessionSuffix(e);
-            case EventKind.FileTransferEnded:
-                return $"{actor} ended the transfer of {FileText(e)}" + EndSuffix(e) + SessionSuffix(e);
-            case EventKind.FileShared:
-                return $"{actor} shared {FileText(e)}" + with + (string.IsNullOrEmpty(e.Url) ? "" : " <" + Line(e.Url) + ">")
-                       + (string.IsNullOrEmpty(e.Text) ? "" : ": " + Quoted(e.Text, 1000));
-            case EventKind.CallInitiated:
-                var session = SessionName(e.CallMedia);
-                return $"{actor} started {(session.StartsWith('a') ? "an" : "a")} {session}" + with
-                       + (string.IsNullOrEmpty(e.Room) ? "" : " in " + Line(e.Room))
-                       + (string.IsNullOrEmpty(e.Url) ? "" : " at <" + Line(e.Url) + ">")
-                       + (e.Invitee != null && e.Invitee != Counterpart(e) ? ", inviting " + Line(e.Invitee) : "")
-                       + (string.IsNullOrEmpty(e.Reason) ? "" : ": " + Quoted(e.Reason)) + SessionSuffix(e);
-            case EventKind.CallAccepted:
-                return $"{actor} accepted the {SessionName(e.CallMedia)}" + SessionSuffix(e);
-            case EventKind.CallEnded:
-                return $"{actor} ended the {SessionName(e.CallMedia)}" + EndSuffix(e) + SessionSuffix(e);
-            case EventKind.Encrypted:
-                return null;
-            case EventKind.Refused:
-                return $"REFUSED, not delivered: {actor}" + (Counterpart(e) is { } target ? " -> " + target : "")
-                       + (string.IsNullOrEmpty(e.Text) ? "" : ": " + Quoted(e.Text, 1000))
-                       + (string.IsNullOrEmpty(e.Reason) ? "" : " (" + Line(e.Reason) + ")");
-            case EventKind.OverLimit:
-                return $"{actor}" + (Counterpart(e) is { } o ? " -> " + o : "") + " sent a stanza over ImLogger's limits; it was delivered, but only its beginning is archived"
-                       + (string.IsNullOrEmpty(e.Reason) ? "" : " (" + Line(e.Reason) + ")")
-                       + (string.IsNullOrEmpty(e.Text) ? "" : "; its text begins: " + Quoted(e.Text, 1024));
-            case EventKind.Unclassified:
-                return $"{actor}" + (Counterpart(e) is { } u ? " -> " + u : "") + UnclassifiedSentence(e) + ", kept as raw XML: " + RawXmlShown(e);
-            default:
-                return null;
-        }
+            EventKind.Correction => $"{actor} corrected {Original(e, index)} to: {Indent(MessageText(e))}",
+            EventKind.Retraction => $"{actor} retracted {Original(e, index)}" + (string.IsNullOrEmpty(e.Reason) ? "" : $" ({Line(e.Reason)})") + "; the original stays archived",
+            EventKind.Reaction => string.IsNullOrWhiteSpace(e.Text)
+                ? $"{actor} withdrew their reactions to {Original(e, index)}"
+                : $"{actor} reacted {Line(e.Text)} to {Original(e, index)}",
+            EventKind.SubjectChanged => e.ConversationType == ConversationType.GroupChat && Resource(e.From) == null && Bare(e.From) == e.ConversationKey
+                ? $"the room's subject is: {Indent(BodyText(e.Text))}"
+                : $"{actor} set the room's subject to: {Indent(BodyText(e.Text))}",
+            EventKind.Invitation => $"{Line(e.Inviter ?? Bare(e.From))} invited {Line(e.Invitee ?? Bare(e.To))} to the group chat {Line(e.Room)}"
+                                    + (string.IsNullOrEmpty(e.Reason) ? "" : ": " + Quoted(e.Reason)),
+            EventKind.InvitationDeclined => $"{Line(e.Invitee ?? Bare(e.From))} declined the invitation of {Line(e.Inviter ?? Bare(e.To))} to the group chat {Line(e.Room ?? e.ConversationKey)}"
+                                            + (string.IsNullOrEmpty(e.Reason) ? "" : ": " + Quoted(e.Reason)),
+            EventKind.FileOffered => $"{actor} offered {FileText(e)}" + (Counterpart(e) is { } to ? " to " + to : "") + SessionSuffix(e),
+            EventKind.FileTransferAccepted => $"{actor} accepted the transfer of {FileText(e)}" + SessionSuffix(e),
+            EventKind.FileTransferEnded => $"{actor} ended the transfer of {FileText(e)}" + EndSuffix(e) + SessionSuffix(e),
+            EventKind.FileShared => $"{actor} shared {FileText(e)}" + with + (string.IsNullOrEmpty(e.Url) ? "" : " <" + Line(e.Url) + ">")
+                                    + (string.IsNullOrEmpty(e.Text) ? "" : ": " + Quoted(e.Text, 1000)),
+            EventKind.CallInitiated => CallStarted(e, actor, with),
+            EventKind.CallAccepted => $"{actor} accepted the {SessionName(e.CallMedia)}" + SessionSuffix(e),
+            EventKind.CallEnded => $"{actor} ended the {SessionName(e.CallMedia)}" + EndSuffix(e) + SessionSuffix(e),
+            EventKind.Refused => $"REFUSED, not delivered: {actor}" + (Counterpart(e) is { } target ? " -> " + target : "")
+                                 + (string.IsNullOrEmpty(e.Text) ? "" : ": " + Quoted(e.Text, 1000))
+                                 + (string.IsNullOrEmpty(e.Reason) ? "" : " (" + Line(e.Reason) + ")"),
+            EventKind.OverLimit => $"{actor}" + (Counterpart(e) is { } o ? " -> " + o : "") + " sent a stanza over ImLogger's limits; it was delivered, but only its beginning is archived"
+                                   + (string.IsNullOrEmpty(e.Reason) ? "" : " (" + Line(e.Reason) + ")")
+                                   + (string.IsNullOrEmpty(e.Text) ? "" : "; its text begins: " + Quoted(e.Text, 1024)),
+            EventKind.Unclassified => $"{actor}" + (Counterpart(e) is { } u ? " -> " + u : "") + UnclassifiedSentence(e) + ", kept as raw XML: " + RawXmlShown(e),
+            // Rendered in their own shape (ShapeOf): a message line, the encrypted line, a notice, a presence line.
+            EventKind.Message or EventKind.Encrypted or EventKind.Notice or EventKind.Joined or EventKind.Left or EventKind.Present => null,
+        };
+    }
+
+    /// <summary>How each kind of event is laid out in a transcript: every kind is named (no discard arm), so a new kind
+    /// fails the build until someone decides how it renders.</summary>
+    internal static EventShape ShapeOf(EventKind kind) => kind switch
+    {
+        EventKind.Message => EventShape.Message,
+        EventKind.Encrypted => EventShape.Encrypted,
+        EventKind.Notice => EventShape.Notice,
+        EventKind.Joined or EventKind.Left or EventKind.Present => EventShape.Presence,
+        EventKind.Correction or EventKind.Retraction or EventKind.Reaction or EventKind.SubjectChanged or EventKind.Invitation
+            or EventKind.InvitationDeclined or EventKind.FileOffered or EventKind.FileTransferAccepted or EventKind.FileTransferEnded
+            or EventKind.FileShared or EventKind.CallInitiated or EventKind.CallAccepted or EventKind.CallEnded or EventKind.Refused
+            or EventKind.OverLimit or EventKind.Unclassified => EventShape.Sentence,
+    };
+
+    private static string CallStarted(ConversationEvent e, string actor, string with)
+    {
+        var session = SessionName(e.CallMedia);
+        return $"{actor} started {(session.StartsWith('a') ? "an" : "a")} {session}" + with
+               + (string.IsNullOrEmpty(e.Room) ? "" : " in " + Line(e.Room))
+               + (string.IsNullOrEmpty(e.Url) ? "" : " at <" + Line(e.Url) + ">")
+               + (e.Invitee != null && e.Invitee != Counterpart(e) ? ", inviting " + Line(e.Invitee) : "")
+               + (string.IsNullOrEmpty(e.Reason) ? "" : ": " + Quoted(e.Reason)) + SessionSuffix(e);
     }
 
     /// <summary>"message msg-1 \"its text\"", or where the original is not in the transcript (an earlier one), says so.</summary>
@@ -180,4 +180,23 @@ public sealed partial class TranscriptMessageBuilder
         string.IsNullOrEmpty(e.Reason)
             ? $"[end-to-end encrypted message ({Line(e.EncryptionScheme)}); the archive cannot read its content]"
             : $"[end-to-end encryption ({Line(e.EncryptionScheme)}): {Line(e.Reason)}]";
+}
+
+/// <summary>How an event is laid out in a transcript (<see cref="TranscriptMessageBuilder.ShapeOf"/>).</summary>
+internal enum EventShape
+{
+    /// <summary>"sender -> recipient: text".</summary>
+    Message,
+
+    /// <summary>"sender -> recipient: (encrypted ...)".</summary>
+    Encrypted,
+
+    /// <summary>"[notice to ...] text".</summary>
+    Notice,
+
+    /// <summary>"* occupant joined/left/was in the room".</summary>
+    Presence,
+
+    /// <summary>"* " and the event's sentence (<see cref="TranscriptMessageBuilder.EventSentence"/>).</summary>
+    Sentence,
 }

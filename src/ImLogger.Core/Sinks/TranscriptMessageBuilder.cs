@@ -251,18 +251,15 @@ public sealed partial class TranscriptMessageBuilder
     {
         var reason = BodyText(e.Text);
         var suffix = reason.Length > 0 ? ": " + reason : "";
-        return e.Kind switch
-        {
-            EventKind.Joined => "joined the room",
-            EventKind.Present => "was in the room",
-            EventKind.Left when e.StatusCodes.Contains(301) => "was banned from the room" + suffix,
-            EventKind.Left when e.StatusCodes.Contains(307) => "was kicked from the room" + suffix,
-            EventKind.Left when e.StatusCodes.Contains(321) => "was removed from the room (affiliation change)" + suffix,
-            EventKind.Left when e.StatusCodes.Contains(322) => "was removed from the room (members only)" + suffix,
-            EventKind.Left when e.StatusCodes.Contains(332) => "was removed from the room (service shut down)" + suffix,
-            EventKind.Left => "left the room" + suffix,
-            _ => suffix,
-        };
+        // Only presence-shaped events (ShapeOf) come here: joined, present, or left in one of its ways.
+        if (e.Kind == EventKind.Joined) return "joined the room";
+        if (e.Kind == EventKind.Present) return "was in the room";
+        return e.StatusCodes.Contains(301) ? "was banned from the room" + suffix
+            : e.StatusCodes.Contains(307) ? "was kicked from the room" + suffix
+            : e.StatusCodes.Contains(321) ? "was removed from the room (affiliation change)" + suffix
+            : e.StatusCodes.Contains(322) ? "was removed from the room (members only)" + suffix
+            : e.StatusCodes.Contains(332) ? "was removed from the room (service shut down)" + suffix
+            : "left the room" + suffix;
     }
 
     /// <summary>"[notice to alice@example.test, bob@example.test]": who the archive told (the recipients are in To).</summary>
@@ -275,20 +272,14 @@ public sealed partial class TranscriptMessageBuilder
     internal static string RenderLine(ConversationEvent e, MessageIndex index, TimeZoneInfo? local = null)
     {
         var ts = $"[{Timestamp(e.ReceivedUtc, local)}] " + HistoryNote(e);
-        if (EventSentence(e, index) is { } sentence) return ts + "* " + sentence;
-        switch (e.Kind)
+        return ShapeOf(e.Kind) switch
         {
-            case EventKind.Encrypted:
-                var encryptedTo = Recipient(e);
-                return ts + Sender(e) + (encryptedTo is null ? "" : " -> " + encryptedTo) + ": " + EncryptedText(e);
-            case EventKind.Message:
-                var to = Recipient(e);
-                return ts + Sender(e) + (to is null ? "" : " -> " + to) + ": " + Indent(MessageText(e));
-            case EventKind.Notice:
-                return ts + NoticeLabel(e) + " " + Indent(MessageText(e));
-            default:
-                return ts + "* " + Occupant(e) + " " + Indent(PresenceText(e));
-        }
+            EventShape.Sentence => ts + "* " + EventSentence(e, index),
+            EventShape.Encrypted => ts + Sender(e) + (Recipient(e) is { } encryptedTo ? " -> " + encryptedTo : "") + ": " + EncryptedText(e),
+            EventShape.Message => ts + Sender(e) + (Recipient(e) is { } to ? " -> " + to : "") + ": " + Indent(MessageText(e)),
+            EventShape.Notice => ts + NoticeLabel(e) + " " + Indent(MessageText(e)),
+            EventShape.Presence => ts + "* " + Occupant(e) + " " + Indent(PresenceText(e)),
+        };
     }
 
     private static string Heading(Transcript t) =>
@@ -352,31 +343,31 @@ public sealed partial class TranscriptMessageBuilder
                   .Append(", kept as raw XML:<br>\n<code class=\"raw\">").Append(H(RawXmlShown(e))).Append("</code></td></tr>\n");
                 continue;
             }
-            if (EventSentence(e, index) is { } sentence)
+            switch (ShapeOf(e.Kind))
             {
-                sb.Append("<tr class=\"event\"><td class=\"time\">").Append(time).Append("</td><td colspan=\"3\" class=\"what\">* ")
-                  .Append(HMultiline(sentence)).Append("</td></tr>\n");
-                continue;
-            }
-            switch (e.Kind)
-            {
-                case EventKind.Message:
+                case EventShape.Sentence:
+                    sb.Append("<tr class=\"event\"><td class=\"time\">").Append(time).Append("</td><td colspan=\"3\" class=\"what\">* ")
+                      .Append(HMultiline(EventSentence(e, index) ?? "")).Append("</td></tr>\n");
+                    break;
+                case EventShape.Message:
                     sb.Append("<tr class=\"message\"><td class=\"time\">").Append(time).Append("</td><td>").Append(H(Sender(e)))
                       .Append("</td><td>").Append(H(Recipient(e) ?? "")).Append("</td><td>").Append(HMultiline(MessageText(e)))
                       .Append(FormattedHtml(e)).Append("</td></tr>\n");
                     break;
-                case EventKind.Encrypted:
+                case EventShape.Encrypted:
                     sb.Append("<tr class=\"message encrypted\"><td class=\"time\">").Append(time).Append("</td><td>").Append(H(Sender(e)))
                       .Append("</td><td>").Append(H(Recipient(e) ?? "")).Append("</td><td><em>").Append(H(EncryptedText(e))).Append("</em></td></tr>\n");
                     break;
-                case EventKind.Notice:
+                case EventShape.Notice:
                     sb.Append("<tr class=\"notice\"><td class=\"time\">").Append(time).Append("</td><td colspan=\"3\">").Append(H(NoticeLabel(e))).Append(' ')
                       .Append(HMultiline(MessageText(e))).Append("</td></tr>\n");
                     break;
-                default:
+                case EventShape.Presence:
                     sb.Append("<tr class=\"presence\"><td class=\"time\">").Append(time).Append("</td><td colspan=\"3\">* ")
                       .Append(H(Occupant(e))).Append(' ').Append(HMultiline(PresenceText(e))).Append("</td></tr>\n");
                     break;
+                default:
+                    throw new ArgumentOutOfRangeException(nameof(t), e.Kind, "an event kind without a shape");
             }
         }
         sb.Append("</tbody>\n</table>\n</body>\n</html>\n");

@@ -129,6 +129,8 @@ public class EndpointChangesTests : TempDirFixture
             new GlobalRelayEndpointConfig { Name = "g", Host = "h", Port = 587, Tls = SmtpTlsMode.StartTls, From = "a@x.test", To = ["b@x.test"] },
             new DrcCmEndpointConfig { Name = "c", Host = "h", Port = 587, Tls = SmtpTlsMode.StartTls, From = "a@x.test", To = ["b@x.test"] },
         ];
+        // One sample per registered type: a new built-in type without a sample here fails this test, not silently passes.
+        Assert.That(samples.Select(s => s.TypeName).Order(StringComparer.Ordinal), Is.EqualTo(ImLogger.Endpoints.EndpointCatalog.BuiltInNames));
         var checkedProperties = 0;
         foreach (var sample in samples)
         {

@@ -195,7 +195,7 @@ public sealed record ConversationEvent
     /// <summary>End events: how long the session lasted, from its acceptance, when the component saw both.</summary>
     public TimeSpan? Duration { get; init; }
 
-    /// <summary>Encrypted events: the scheme, a fixed name per namespace (see <see cref="ImLogger.Classifier.EncryptionScan"/>).</summary>
+    /// <summary>Encrypted events: the scheme, a fixed name per namespace (see ImLogger.Classifier.EncryptionScan in ImLogger.Core).</summary>
     public string? EncryptionScheme { get; init; }
 
     /// <summary>Room history a group chat replayed to a logged user on join (XEP-0045 §7.2.15): when it was originally

@@ -53,10 +53,46 @@ public readonly record struct DeliveryProgress(int PartsAccepted, int EventsAcce
     public bool CopyMayExist { get; init; }
 }
 
-/// <summary>A delivery failed. Transient failures are retried with backoff; permanent ones become dead letters.</summary>
+/// <summary>What a failed delivery means for the transcript: retry, give up, or wait because a copy may have arrived.</summary>
+public enum SinkFailure
+{
+    /// <summary>Trying again later may succeed (endpoint down, disk full, 4xx reply): retried with backoff.</summary>
+    Transient,
+
+    /// <summary>Trying again cannot succeed (content rejected, 5xx reply): the delivery becomes a dead letter for an
+    /// operator to look at.</summary>
+    Permanent,
+
+    /// <summary>The endpoint may have accepted the transcript although the delivery failed (an SMTP server that had the
+    /// whole message but whose reply never came, RFC 1047): not retried at once, and the next attempt says it is a resend.
+    /// Retried like a transient failure, only later.</summary>
+    OutcomeUnknown,
+}
+
+/// <summary>A delivery failed; <see cref="Failure"/> says what that means for the transcript.</summary>
+/// <remarks>A sink throws this for every failure it understands. Anything else a sink throws is treated as transient
+/// (the dispatcher cannot know better), so a plug-in that lets an unexpected exception escape gets retries, not a
+/// lost transcript.</remarks>
 public sealed class SinkException : Exception
 {
+    /// <summary>A transient (<paramref name="isTransient"/>) or permanent failure.</summary>
+    /// <param name="message">What went wrong and, where it helps, what the operator can do (never a secret).</param>
+    /// <param name="isTransient">True for <see cref="SinkFailure.Transient"/>, false for <see cref="SinkFailure.Permanent"/>.</param>
+    /// <param name="inner">The cause.</param>
     public SinkException(string message, bool isTransient, Exception? inner = null) : base(message, inner) => IsTransient = isTransient;
+
+    /// <summary>A failure of the given kind.</summary>
+    /// <param name="message">What went wrong (never a secret).</param>
+    /// <param name="failure">What it means for the transcript.</param>
+    /// <param name="inner">The cause.</param>
+    public SinkException(string message, SinkFailure failure, Exception? inner = null) : base(message, inner)
+    {
+        IsTransient = failure != SinkFailure.Permanent;
+        OutcomeUnknown = failure == SinkFailure.OutcomeUnknown;
+    }
+
+    /// <summary>What the failure means for the transcript.</summary>
+    public SinkFailure Failure => OutcomeUnknown ? SinkFailure.OutcomeUnknown : IsTransient ? SinkFailure.Transient : SinkFailure.Permanent;
 
     /// <summary>True when trying again later may succeed (endpoint down, disk full); false when it cannot (rejected content).</summary>
     public bool IsTransient { get; }
