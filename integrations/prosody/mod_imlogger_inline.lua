@@ -849,7 +849,11 @@ module:hook("iq-set/host/"..xmlns..":seats-changed", function (event)
 end);
 
 module:hook_global("server-stopping", function ()
-	for id in pairs(batches) do fail(id, "server stopping"); end
+	-- Nothing more is sent (fail() would send what gathered at max_in_flight, adding requests while this walks them).
+	blocked, max_in_flight = false, math.huge;
+	local ids = {};
+	for id in pairs(batches) do ids[#ids + 1] = id; end
+	for _, id in ipairs(ids) do fail(id, "server stopping"); end
 	refuse_waiting(function () return true; end, "server stopping");
 end);
 
