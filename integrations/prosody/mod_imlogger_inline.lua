@@ -69,7 +69,7 @@ local away = false;
 local retry_scheduled = false;
 local retry_delay = 0.25;
 
--- Cost for Prosody (docs/inline-protocol.md, "Batching"): each request costs Prosody a serialisation, a parse of the
+-- Cost for Prosody (docs/inline-protocol.md, "Order, timeouts and load"): each request costs Prosody a serialisation, a parse of the
 -- answer and routing both ways, so one request per stanza at low rates cost more than the stanza itself. A held stanza
 -- waits `linger` for others to share its request (a full batch goes at once), and beyond `max_in_flight` requests
 -- awaiting verdicts only full ones go: the rest gather until one is answered, so a slow ImLogger gets larger requests.
@@ -343,8 +343,6 @@ local function add_reports(request, batch, room)
 	end
 end
 
--- Sends what waits, in requests of at most batch_size stanzas and max_batch_bytes. While ImLogger is away nothing is
--- sent but one request, the probe, when `probe` is true.
 -- Fails the requests past their deadline; runs while any request awaits its verdicts.
 local function sweep()
 	local now, late = time_now(), nil;
