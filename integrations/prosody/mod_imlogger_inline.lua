@@ -14,6 +14,8 @@
 --   imlogger_batch_size    = 100                       -- stanzas per verdict request, at most
 --   imlogger_max_held      = 500                       -- per session; beyond, stop reading from the client
 --   imlogger_max_batch_bytes = 983040                  -- bytes per verdict request, at most: below ImLogger's max-stanza-bytes
+--   imlogger_linger        = 0.003                     -- seconds a held stanza waits for others to share its request
+--   imlogger_max_in_flight = 4                         -- requests awaiting verdicts at once; beyond, only full ones go
 --   imlogger_away_max_bytes = 33554432                 -- fail-closed: bytes of stanzas kept while ImLogger is away (a restart);
 --                                                         beyond, the oldest are refused (see "While ImLogger is away")
 --   imlogger_check_clients = false                     -- true (an organization with <approved-clients>): judge each logged
@@ -70,6 +72,16 @@ local away = false;
 local retry_scheduled = false;
 local retry_delay = 0.25;
 
+-- Cost for Prosody (docs/inline-protocol.md, "Order, timeouts and load"): each request costs Prosody a serialisation, a parse of the
+-- answer and routing both ways, so one request per stanza at low rates cost more than the stanza itself. A held stanza
+-- waits `linger` for others to share its request (a full batch goes at once), and beyond `max_in_flight` requests
+-- awaiting verdicts only full ones go: the rest gather until one is answered, so a slow ImLogger gets larger requests.
+local linger = module:get_option_number("imlogger_linger", 0.003);
+local max_in_flight = module:get_option_number("imlogger_max_in_flight", 4);
+local in_flight = 0;     -- requests in `batches`
+local blocked = false;   -- flush stopped at max_in_flight with stanzas waiting: the next answer sends them
+local sweeping = false;  -- the one timer that fails requests past their deadline runs (not one timer per request)
+
 -- With imlogger_log_all, users ImLogger said hold no seat (over the limit): not held, so that they neither wait for
 -- ImLogger nor are refused while it is away. Forgotten when ImLogger says the seats changed, when the config is
 -- reloaded, and after imlogger_unlogged_ttl seconds in any case (a lost message costs a round trip, no more).
@@ -119,6 +131,7 @@ local function is_component(addr)
 end
 
 local hold_server_answer; -- below, once hold() exists
+local flush; -- below
 
 local function release(key)
 	local queue = queues[key];
@@ -183,7 +196,7 @@ local function fail(id, reason)
 	local batch = batches[id];
 	if not batch then return; end
 	batches[id] = nil;
-	if batch.timer then batch.timer:stop(); end
+	in_flight = in_flight - 1;
 	local n, keys, now = 0, {}, datetime.datetime();
 	for _, item in pairs(batch.items) do
 		n = n + 1;
@@ -209,6 +222,7 @@ local function fail(id, reason)
 		module:log("warn", "ImLogger unreachable (%s): %d held stanza(s) refused (fail-closed)", reason, n);
 	end
 	for key in pairs(keys) do release(key); end
+	if blocked and in_flight < max_in_flight then flush(); end
 end
 
 -- Fail-closed, while ImLogger is away (docs/inline-protocol.md, "While ImLogger is away"). A restart of ImLogger
@@ -219,7 +233,6 @@ end
 -- wait at once. A stanza is refused, as before, only once it has waited the timeout, or when the stanzas kept
 -- together pass imlogger_away_max_bytes (the oldest first). ImLogger may have stored a parked request before it went
 -- away without answering: it recognises the stanzas when they come again and archives them once.
-local flush; -- below
 local by_arrival = function (a, b) return a.n < b.n; end
 
 local function refuse_waiting(should_refuse, reason)
@@ -301,7 +314,7 @@ local function park(id, reason)
 	local batch = batches[id];
 	if not batch then return; end
 	batches[id] = nil;
-	if batch.timer then batch.timer:stop(); end
+	in_flight = in_flight - 1;
 	module:log("debug", "Parked request %s (%s): its stanzas wait for ImLogger", id, reason);
 	for _, item in pairs(batch.items) do
 		waiting[#waiting + 1] = item;
@@ -333,13 +346,29 @@ local function add_reports(request, batch, room)
 	end
 end
 
--- Sends what waits, in requests of at most batch_size stanzas and max_batch_bytes. While ImLogger is away nothing is
--- sent but one request, the probe, when `probe` is true.
+-- Fails the requests past their deadline; runs while any request awaits its verdicts.
+local function sweep()
+	local now, late = time_now(), nil;
+	for id, batch in pairs(batches) do
+		if now >= batch.deadline then late = late or {}; late[#late + 1] = id; end
+	end
+	if late then
+		for _, id in ipairs(late) do fail(id, "no answer within "..timeout.." s"); end
+	end
+	if next(batches) == nil then sweeping = false; return; end
+	return 0.25;
+end
+
+-- Sends what waits, in requests of at most batch_size stanzas and max_batch_bytes, at most max_in_flight awaiting
+-- verdicts. While ImLogger is away nothing is sent but one request, the probe, when `probe` is true.
 flush = function (probe)
 	flush_scheduled = false;
+	blocked = false;
 	if away and not probe then schedule_retry(); return; end
 	local oldest_age = 0;
 	while #waiting > 0 do
+		-- A full request always goes (a backlog drains at full speed, as after ImLogger is back); a partial one waits.
+		if not probe and in_flight >= max_in_flight and #waiting < batch_size then blocked = true; break; end
 		local id = "imlogger-"..new_id();
 		local request = st.iq({ type = "set", id = id, from = module.host, to = component })
 			:tag("batch", { xmlns = xmlns });
@@ -347,31 +376,45 @@ flush = function (probe)
 		-- Split by bytes too: the request plus its closing tags, then each item as hold() measured it.
 		local bytes = #tostring(request) + 32;
 		local count = 0;
-		while #waiting > 0 and count < batch_size and (count == 0 or bytes + waiting[1].size <= max_batch_bytes) do
-			local item = table.remove(waiting, 1);
-			waiting_bytes = waiting_bytes - item.size;
+		while waiting[count + 1] and count < batch_size and (count == 0 or bytes + waiting[count + 1].size <= max_batch_bytes) do
 			count = count + 1;
+			local item = waiting[count];
+			waiting_bytes = waiting_bytes - item.size;
 			bytes = bytes + item.size;
 			batch.items[item.id] = item;
 			item.request = id;
 			if count == 1 then oldest_age = time_now() - item.held_at; end
-			local to = item.stanza.attr.to;
+			local stanza = item.stanza;
+			local to = stanza.attr.to;
 			local to_local = (to == nil or hosts[jid_host(to)] ~= nil) and "true" or "false";
-			-- On the component stream an unqualified child would read as jabber:component:accept.
-			local copy = st.clone(item.stanza);
-			copy.attr.xmlns = "jabber:client";
+			-- On the component stream an unqualified child would read as jabber:component:accept. The held stanza
+			-- itself goes in the request (not a copy): its namespace is set for the serialisation and restored after.
+			item.xmlns = stanza.attr.xmlns;
+			stanza.attr.xmlns = "jabber:client";
 			request:tag("item", { id = item.id, direction = item.direction, user = item.user, ["to-local"] = to_local, restricted = item.forced,
 				["occupant-jid"] = item.occupant })
-				:add_child(copy):up();
+				:add_child(stanza):up();
 		end
+		-- Out of `waiting` before sending: a bounce parks the request at once, putting its stanzas back.
+		local left = #waiting;
+		table.move(waiting, count + 1, left, 1);
+		for i = left - count + 1, left do waiting[i] = nil; end
 		add_reports(request, batch, max_batch_bytes - bytes);
 		batches[id] = batch;
+		in_flight = in_flight + 1;
 		-- The timeout counts from when the oldest stanza was held (it may have waited for ImLogger already), with a
 		-- second at least for the round trip.
-		batch.timer = module:add_timer(math.max(1, timeout - oldest_age), function() fail(id, "no answer within "..timeout.." s"); end);
+		batch.deadline = time_now() + math.max(1, timeout - oldest_age);
+		if not sweeping then
+			sweeping = true;
+			module:add_timer(0.25, sweep);
+		end
 		module:log("debug", "Sent request %s: %d stanza(s)%s", id, count, probe and " (probe)" or "");
 		-- While the component is not connected the server bounces this at once (park() puts it back and sets `away`).
-		module:send(request);
+		-- Serialised on the way (XEP-0114 writes at once), so the held stanzas get their namespace back right after.
+		local ok, err = pcall(module.send, module, request);
+		for _, item in pairs(batch.items) do item.stanza.attr.xmlns = item.xmlns; end
+		if not ok then error(err, 0); end
 		if away or probe then break; end
 	end
 end
@@ -482,7 +525,7 @@ local free_type = {
 -- channel of any length (a thousand receipts, a long xml:lang, spaces and tabs as bits, a made-up resource).
 local max_free_bytes = 1024;
 
-local function content_free(stanza)
+local function content_free_shape(stanza)
 	for name, value in pairs(stanza.attr) do
 		if not free_stanza_attr[name] then return false; end
 		if name ~= "to" and name ~= "from" and #value > max_token then return false; end
@@ -491,9 +534,7 @@ local function content_free(stanza)
 	local types = free_type[name];
 	if not types or (t ~= nil and not types[t]) then return false; end
 	if not only_whitespace_text(stanza) then return false; end
-	-- Measured only once the shape is known small: cheap, and never a serialisation of a large stanza.
 	if #stanza.tags > 8 or #stanza > 16 then return false; end
-	if #tostring(stanza) > max_free_bytes then return false; end
 	if t == "error" then return bare_error(stanza); end
 	if name == "iq" then
 		if t == "result" then return #stanza.tags == 0; end
@@ -504,12 +545,13 @@ local function content_free(stanza)
 		return attrs ~= nil and empty_element(payload, attrs);
 	elseif name == "message" then
 		if #stanza.tags == 0 then return false; end -- nothing at all: hold (cheap, and no shape to trust)
-		local seen = {};
+		local seen;
 		for _, child in ipairs(stanza.tags) do
 			local key = (child.attr.xmlns or "").." "..child.name;
 			local attrs = free_message_child[key];
 			-- Each at most once: a receipt repeated is a list of chosen ids, i.e. text.
-			if not attrs or seen[key] or not empty_element(child, attrs) then return false; end
+			if not attrs or (seen and seen[key]) or not empty_element(child, attrs) then return false; end
+			seen = seen or {};
 			seen[key] = true;
 		end
 		return true;
@@ -519,6 +561,12 @@ local function content_free(stanza)
 		return t == "probe" and #stanza.tags == 0;
 	end
 	return false;
+end
+
+-- Measured only once the shape is known free and small: most stanzas a logged user sends carry a body and fail the
+-- shape at once, so they are never serialised here (this was one serialisation per held stanza).
+local function content_free(stanza)
+	return content_free_shape(stanza) and #tostring(stanza) <= max_free_bytes;
 end
 
 -- `forced`: a restriction the module enforces itself ("encryption-disabled"); the stanza is held only so that ImLogger
@@ -538,8 +586,9 @@ local function occupant_real_jid(direction, stanza)
 end
 
 local function hold(direction, user, origin, stanza, key, forced)
-	-- Hold a copy: senders reuse the stanza object (a room broadcast rewrites 'to' for each occupant).
-	stanza = st.clone(stanza);
+	-- Hold a copy of what others send: senders reuse the stanza object (a room broadcast rewrites 'to' for each
+	-- occupant). What a client sends is parsed for this session alone and goes nowhere else once held: no copy.
+	if direction ~= "out" then stanza = st.clone(stanza); end
 	next_item = next_item + 1;
 	local item = { id = tostring(next_item), n = next_item, direction = direction, user = user, origin = origin, stanza = stanza, key = key,
 		held_at = time_now(), forced = forced };
@@ -570,7 +619,7 @@ local function hold(direction, user, origin, stanza, key, forced)
 		flush();
 	elseif not flush_scheduled then
 		flush_scheduled = true;
-		module:add_timer(0, function () flush(); end); -- not flush itself: a timer passes the time, which would read as `probe`
+		module:add_timer(linger, function () flush(); end); -- not flush itself: a timer passes the time, which would read as `probe`
 	end
 	return true;
 end
@@ -774,9 +823,9 @@ module:hook("iq/host", function (event)
 		return;
 	end
 	batches[stanza.attr.id] = nil;
+	in_flight = in_flight - 1;
 	module:log("debug", "Verdicts for request %s", stanza.attr.id);
 	if away then came_back("it answered"); end
-	batch.timer:stop();
 	local verdicts = stanza:get_child("verdicts", xmlns);
 	local keys = {};
 	if verdicts then
@@ -800,6 +849,7 @@ module:hook("iq/host", function (event)
 		module:log("info", "Reported to ImLogger: %d stanza(s) of %s passed unlogged between %s and %s", gap.count, user, gap.since, gap["until"]);
 	end
 	for key in pairs(keys) do release(key); end
+	if blocked and in_flight < max_in_flight then flush(); end
 	return true;
 end, 1000);
 
@@ -816,7 +866,11 @@ module:hook("iq-set/host/"..xmlns..":seats-changed", function (event)
 end);
 
 module:hook_global("server-stopping", function ()
-	for id in pairs(batches) do fail(id, "server stopping"); end
+	-- Nothing more is sent (fail() would send what gathered at max_in_flight, adding requests while this walks them).
+	blocked, max_in_flight = false, math.huge;
+	local ids = {};
+	for id in pairs(batches) do ids[#ids + 1] = id; end
+	for _, id in ipairs(ids) do fail(id, "server stopping"); end
 	refuse_waiting(function () return true; end, "server stopping");
 end);
 

@@ -23,7 +23,20 @@ internal sealed partial class LoadBench(BenchContext context, BenchOptions optio
     public static ServerMode Tap() => new("tap", true, GenerateProsodyConfig);
 
     /// <summary>Inline mode, fail-closed: mod_imlogger_inline holds each of alice's stanzas until ImLogger has spooled it.</summary>
-    public static ServerMode Inline() => new("inline", true, GenerateProsodyConfig, """<attach mode="inline" failure-mode="closed" timeout="10s" />""");
+    public static ServerMode Inline() => new("inline", true, GenerateProsodyConfig, InlineAttach);
+
+    /// <summary>
+    /// Inline mode with another build of mod_imlogger_inline (e.g. the base branch's, for a before/after in one run):
+    /// <paramref name="module"/> replaces the module <c>prosody-config --out</c> wrote, everything else equal.
+    /// </summary>
+    public static ServerMode Inline(string module) => new($"inline ({Path.GetFileName(module)})", true, async (ctx, dir) =>
+    {
+        var include = await GenerateProsodyConfig(ctx, dir);
+        File.Copy(Path.GetFullPath(module), Path.Combine(Path.GetDirectoryName(include)!, "mod_imlogger_inline.lua"), overwrite: true);
+        return include;
+    }, InlineAttach);
+
+    private const string InlineAttach = """<attach mode="inline" failure-mode="closed" timeout="10s" />""";
 
     /// <summary>What <c>imlogger prosody-config --out</c> writes for the config in <paramref name="dir"/>, included as an operator would.</summary>
     private static async Task<string?> GenerateProsodyConfig(BenchContext ctx, string dir)

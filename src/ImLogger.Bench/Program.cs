@@ -12,14 +12,17 @@ internal sealed record BenchOptions
     public int ReplayStanzas { get; init; } = 200_000;
     public int Conversations { get; init; } = 10_000;
     public int SpoolEvents { get; init; } = 1_000_000;
-    public HashSet<string> Sections { get; init; } = ["load", "replay", "memory", "backlog"];
+    public HashSet<string> Sections { get; init; } = ["load", "replay", "memory", "backlog", "drill"];
     public IReadOnlyList<int> BacklogSizes { get; init; } = [0, 10_000, 100_000];
     public bool Nagle { get; init; }
     public bool SkipInline { get; init; }
+    public IReadOnlyList<string> InlineModules { get; init; } = [];
+    public double DrillRate { get; init; } = 500;
+    public double DrillSeconds { get; init; } = 12;
 
     public const string Usage = """
         imlogger-bench [options]     (run through ./bench.sh, which builds in Release first)
-          --only load,replay,memory,backlog  sections to run (default: all)
+          --only load,replay,memory,backlog,drill  sections to run (default: all)
           --rates 500,1000,2000      fixed offered rates for the load section (msg/s)
           --seconds 5                seconds of load at each fixed rate
           --flat-out 20000           messages sent as fast as possible in the load section
@@ -27,7 +30,10 @@ internal sealed record BenchOptions
           --conversations 10000      open conversations for the memory section
           --spool-events 1000000     undelivered events in the spool for the memory section
           --no-inline                only Prosody alone and tap mode in the load section
+          --inline-module FILE       also inline with this mod_imlogger_inline.lua (repeatable; e.g. the base branch's)
           --backlog 0,10000,100000   transcripts owed to a dead endpoint in the backlog section
+          --drill-rate 500           messages a second (all 20 senders together) in the restart drill
+          --drill-seconds 12         seconds of flow in each drill (imlogger goes away a third of the way in)
           --nagle                    keep Prosody's default (Nagle on): adds ~40 ms steps to every mode's latency
         """;
 
@@ -48,7 +54,10 @@ internal sealed record BenchOptions
                 "--spool-events" => o with { SpoolEvents = int.Parse(Value(), CultureInfo.InvariantCulture) },
                 "--backlog" => o with { BacklogSizes = Value().Split(',').Select(n => int.Parse(n, CultureInfo.InvariantCulture)).ToList() },
                 "--nagle" => o with { Nagle = true },
+                "--drill-rate" => o with { DrillRate = double.Parse(Value(), CultureInfo.InvariantCulture) },
+                "--drill-seconds" => o with { DrillSeconds = double.Parse(Value(), CultureInfo.InvariantCulture) },
                 "--no-inline" => o with { SkipInline = true },
+                "--inline-module" => o with { InlineModules = [.. o.InlineModules, Value()] },
                 _ => throw new ArgumentException($"unknown option '{args[i]}'"),
             };
         }
@@ -81,6 +90,7 @@ internal static class Program
             Console.Error.WriteLine("== load: Prosody alone vs with ImLogger");
             var modes = new List<ServerMode> { LoadBench.Alone, LoadBench.Tap() };
             if (!options.SkipInline) modes.Add(LoadBench.Inline());
+            modes.AddRange(options.InlineModules.Select(LoadBench.Inline));
             var results = await new LoadBench(context, options).RunAsync(modes);
             report.Append(Tables.Load(results));
         }
@@ -98,6 +108,11 @@ internal static class Program
         {
             Console.Error.WriteLine("== backlog: ingest beside a dead endpoint's backlog");
             report.Append(Tables.Backlog(await new BacklogBench(context, options).RunAsync()));
+        }
+        if (options.Sections.Contains("drill"))
+        {
+            Console.Error.WriteLine("== drill: imlogger stopped and started under inline load");
+            report.Append(Tables.Drill(await new DrillBench(context, options).RunAsync(), options));
         }
         Console.WriteLine(report);
         return 0;

@@ -27,6 +27,17 @@ internal static class Tables
         return s.ToString();
     }
 
+    public static string Drill(IReadOnlyList<DrillResult> results, BenchOptions options)
+    {
+        var s = new StringBuilder();
+        s.AppendLine().AppendLine(Inv, $"### Restart drill: 20 logged users sending {options.DrillRate:0} msg/s in total for {options.DrillSeconds:0} s, inline fail-closed (timeout 10 s)");
+        s.AppendLine().AppendLine("| imlogger | sent | away (stop to connected again) | refused (Prosody log) | errors at senders | delivered | delivered twice | archived | archived twice |");
+        s.AppendLine("|---|---|---|---|---|---|---|---|---|");
+        foreach (var r in results)
+            s.AppendLine(Inv, $"| {r.How} | {r.Sent} | {r.Away.TotalSeconds:0.0} s | {r.RefusedInProsody} | {r.SenderErrors} | {r.Delivered} | {r.DeliveredTwice} | {r.Archived} | {r.ArchivedTwice} |");
+        return s.ToString();
+    }
+
     public static string Replay(IReadOnlyList<ReplayResult> results)
     {
         var s = new StringBuilder();

@@ -72,10 +72,12 @@ internal sealed class XmppLoadClient : IAsyncDisposable
     /// Sends <paramref name="count"/> chat messages to <paramref name="to"/> at <paramref name="rate"/> per second
     /// (0: as fast as the socket takes them). Each body is "sequence timestamp" (Stopwatch ticks at send time).
     /// Messages due at the same moment go out in one write, as a real busy client's would not, but the server
-    /// parses them one by one either way.
+    /// parses them one by one either way. A <c>bodyTag</c> is appended to each body ("sequence timestamp tag"), so that
+    /// an archive can be counted by sender.
     /// </summary>
-    public async Task SendMessagesAsync(string to, int count, double rate, string tag, CancellationToken ct)
+    public async Task SendMessagesAsync(string to, int count, double rate, string tag, CancellationToken ct, string? bodyTag = null)
     {
+        var suffix = bodyTag == null ? "" : " " + bodyTag;
         var start = Stopwatch.GetTimestamp();
         var sent = 0;
         var buffer = new MemoryStream(64 * 1024);
@@ -100,7 +102,7 @@ internal sealed class XmppLoadClient : IAsyncDisposable
             buffer.SetLength(0);
             var now = Stopwatch.GetTimestamp();
             for (var i = 0; i < due; i++, sent++)
-                buffer.Write(Encoding.UTF8.GetBytes($"<message to='{to}' type='chat' id='{tag}{sent}'><body>{sent} {now}</body></message>"));
+                buffer.Write(Encoding.UTF8.GetBytes($"<message to='{to}' type='chat' id='{tag}{sent}'><body>{sent} {now}{suffix}</body></message>"));
             await _stream.WriteAsync(buffer.GetBuffer().AsMemory(0, (int)buffer.Length), ct);
         }
     }
@@ -111,6 +113,7 @@ internal sealed class XmppLoadClient : IAsyncDisposable
     /// </summary>
     public async Task<(double[] LatencyMs, long LastArrival, int Received)> ReceiveMessagesAsync(int count, CancellationToken ct)
     {
+        Duplicates = 0;
         var latency = new double[count];
         Array.Fill(latency, double.NaN);
         var received = 0;
@@ -145,9 +148,12 @@ internal sealed class XmppLoadClient : IAsyncDisposable
                     var text = Encoding.ASCII.GetString(span.Slice(from, end));
                     consumed = from + end + close.Length;
                     var space = text.IndexOf(' ');
-                    if (space > 0 && int.TryParse(text.AsSpan(0, space), out var seq) && long.TryParse(text.AsSpan(space + 1), out var sentAt)
-                        && seq >= 0 && seq < count && double.IsNaN(latency[seq]))
+                    var tagAt = space < 0 ? -1 : text.IndexOf(' ', space + 1);
+                    var stamp = space < 0 ? "" : tagAt < 0 ? text[(space + 1)..] : text[(space + 1)..tagAt];
+                    if (space > 0 && int.TryParse(text.AsSpan(0, space), out var seq) && long.TryParse(stamp, out var sentAt)
+                        && seq >= 0 && seq < count)
                     {
+                        if (!double.IsNaN(latency[seq])) { Duplicates++; continue; }
                         latency[seq] = Stopwatch.GetElapsedTime(sentAt, now).TotalMilliseconds;
                         received++;
                         last = now;
@@ -161,6 +167,33 @@ internal sealed class XmppLoadClient : IAsyncDisposable
         {
         }
         return (latency, last, received);
+    }
+
+    /// <summary>Bodies <see cref="ReceiveMessagesAsync"/> read a second time (a message delivered twice).</summary>
+    public int Duplicates { get; private set; }
+
+    /// <summary>Reads and counts error stanzas (refusals) until <paramref name="ct"/> ends; the sender's side of a drill.</summary>
+    public async Task<int> CountErrorsAsync(CancellationToken ct)
+    {
+        var errors = 0;
+        var buffer = new byte[64 * 1024];
+        var tail = "";
+        try
+        {
+            while (true)
+            {
+                var n = await _stream.ReadAsync(buffer, ct);
+                if (n == 0) break;
+                var text = tail + Encoding.UTF8.GetString(buffer, 0, n);
+                for (var at = text.IndexOf("type='error'", StringComparison.Ordinal); at >= 0; at = text.IndexOf("type='error'", at + 1, StringComparison.Ordinal))
+                    errors++;
+                tail = text.Length > 16 ? text[^11..] : text;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        return errors;
     }
 
     public async ValueTask DisposeAsync()
