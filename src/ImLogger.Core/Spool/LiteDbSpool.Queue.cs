@@ -17,14 +17,24 @@ public sealed partial class LiteDbSpool
     private ILiteCollection<BsonDocument> QueueCounts => _db.GetCollection(QueueCountsCollection);
     private ILiteCollection<BsonDocument> QueueTotals => _db.GetCollection(QueueTotalsCollection);
 
-    /// <summary>Creates the queue's indexes and makes the queue agree with the transcript headers, which stay the record
-    /// of each delivery: a spool written by a version without the queue gets one, and one written meanwhile by an older
-    /// version (which changes headers only) is corrected. One read of the headers per open; writes only what differs.</summary>
+    /// <summary>Creates the queue's indexes and, unless the last writer kept the queue (<see cref="QueueKeptByLastWriter"/>),
+    /// makes the queue agree with the transcript headers, which stay the record of each delivery: a spool written by a
+    /// version without the queue gets one, and one written meanwhile by an older version (which changes headers only) is
+    /// corrected. That check reads every header (about 11 s at 100,000 transcripts), so it runs only then.</summary>
     private void EnsureQueue()
     {
         Queue.EnsureIndex(Q_Due);
         Queue.EnsureIndex(Q_Oldest);
         Queue.EnsureIndex(Q_Copy);
+        if (_queueKept) return;
+        RebuildQueue();
+        _queueKept = true;
+        StampQueueKept();
+    }
+
+    /// <summary>Reads every header and writes what differs in the queue and its counters.</summary>
+    private void RebuildQueue()
+    {
         var expected = new Dictionary<string, BsonDocument>(StringComparer.Ordinal);
         var counts = new Dictionary<string, (string Endpoint, int Pending, int Dead)>(StringComparer.Ordinal);
         var transcripts = 0;
@@ -140,6 +150,29 @@ public sealed partial class LiteDbSpool
     public IReadOnlyList<TranscriptHeader> DueForDelivery(string endpoint, DateTimeOffset nowUtc, int max)
     {
         ArgumentException.ThrowIfNullOrEmpty(endpoint);
+        return HeadersInQueueRange(DueQuery(endpoint, nowUtc), max);
+    }
+
+    /// <summary>The query behind <see cref="ScheduledAfter"/>: one range of the <see cref="SpoolDocuments.Q_Due"/> index.</summary>
+    internal static BsonExpression ScheduledAfterQuery(string endpoint, DateTimeOffset afterUtc)
+    {
+        var (from, to) = ScheduledAfterRange(endpoint, afterUtc.UtcTicks);
+        return Query.Between(Q_Due, from, to);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Reads the queue's index from the first entry after <paramref name="afterUtc"/> and stops after
+    /// <paramref name="max"/>: normally the range is empty and the call costs one index seek.</remarks>
+    public IReadOnlyList<TranscriptHeader> ScheduledAfter(string endpoint, DateTimeOffset afterUtc, int max)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(endpoint);
+        return HeadersInQueueRange(ScheduledAfterQuery(endpoint, afterUtc), max);
+    }
+
+    /// <summary>The headers of the queue entries in <paramref name="range"/>, in index order, at most <paramref name="max"/>;
+    /// one lock hold for at most that many entries (plus quarantined ones stepped over).</summary>
+    private List<TranscriptHeader> HeadersInQueueRange(BsonExpression range, int max)
+    {
         if (max <= 0) return [];
         // Quarantined transcripts stay in the range (they are not delivered, not forgotten); they are stepped over, so the
         // range is read without a limit and the read stops once max readable ones are found.
@@ -148,7 +181,7 @@ public sealed partial class LiteDbSpool
         {
             unreadable.Clear();
             var due = new List<TranscriptHeader>(Math.Min(max, 64));
-            foreach (var entry in Queue.Find(DueQuery(endpoint, nowUtc)))
+            foreach (var entry in Queue.Find(range))
             {
                 var doc = _transcripts.FindById(entry[Q_Transcript]);
                 if (doc is null || IsQuarantined(doc)) continue;

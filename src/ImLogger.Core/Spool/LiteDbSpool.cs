@@ -105,6 +105,7 @@ public sealed partial class LiteDbSpool : ISpool
                 _events.EnsureIndex(E_TranscriptId);
                 _events.EnsureIndex(E_EventId, unique: false);
                 _db.Checkpoint();
+                _queueKept = QueueKeptByLastWriter();
                 EnsureIdentity(marker, acceptNewSpool);
                 EnsureQueue();
                 StartWatching();
@@ -121,6 +122,13 @@ public sealed partial class LiteDbSpool : ISpool
                 throw;
             }
         }
+        catch (LiteException e)
+        {
+            // From converting an earlier version's file (PrepareEncryption): storage errors leave the spool as its own type.
+            _cipher?.Dispose();
+            _lockFile.Dispose();
+            throw SpoolUnavailableException.From(_path, e);
+        }
         catch
         {
             _cipher?.Dispose();
@@ -128,8 +136,9 @@ public sealed partial class LiteDbSpool : ISpool
             throw;
         }
 
+        // The undelivered figure is the queue's counter: counting the headers would read the whole backlog at every start.
         _logger.LogInformation("spool {Path} opened: {Open} open and {Undelivered} undelivered transcript(s)",
-            _path, _transcripts.Count(Query.EQ(F_State, nameof(TranscriptState.Open))), _transcripts.Count(Query.Not(F_State, nameof(TranscriptState.Open))));
+            _path, _transcripts.Count(Query.EQ(F_State, nameof(TranscriptState.Open))), UndeliveredCount());
     }
 
     private static LiteDatabase OpenDatabase(string path)
@@ -412,6 +421,7 @@ public sealed partial class LiteDbSpool : ISpool
                     catch (Exception disposeError) { _logger.LogDebug("closing the spool after a failed rollback: {Problem}", disposeError.Message); }
                 }
                 if (e is LiteException { ErrorCode: LiteException.INVALID_DATAFILE_STATE } damage) throw Damaged(damage);
+                if (e is LiteException refused) throw SpoolUnavailableException.From(_path, refused);
                 throw;
             }
             // Commit put the pages into the OS page cache; the checkpoint copies them into the data file and fsyncs it.
@@ -447,6 +457,10 @@ public sealed partial class LiteDbSpool : ISpool
             catch (LiteException e) when (e.ErrorCode == LiteException.INVALID_DATAFILE_STATE)
             {
                 throw Damaged(e);
+            }
+            catch (LiteException e)
+            {
+                throw SpoolUnavailableException.From(_path, e);
             }
         }
     }
