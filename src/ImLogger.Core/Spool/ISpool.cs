@@ -95,7 +95,8 @@ public interface ISpool : IDisposable
     IReadOnlyList<TranscriptHeader> ScheduledAfter(string endpoint, DateTimeOffset afterUtc, int max);
 
     /// <summary>All transcripts that are not open (pending and dead deliveries), oldest closed first. Reads every header:
-    /// for tests and for looking one up; status, reports and the dispatcher use <see cref="Backlog"/>.</summary>
+    /// for tests and for looking one up. The service never calls it: status and reports use <see cref="Backlog"/>, the
+    /// dispatcher <see cref="DueForDelivery"/> and <see cref="ScheduledAfter"/>, index ranges read a page at a time.</summary>
     IReadOnlyList<TranscriptHeader> Undelivered();
 
     /// <summary>Per endpoint owed anything, its pending and dead deliveries and its oldest transcript, without reading the
