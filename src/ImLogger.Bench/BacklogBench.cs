@@ -26,7 +26,7 @@ internal sealed record BacklogResult(
 /// back to back.</item>
 /// </list>
 /// </summary>
-internal sealed class BacklogBench(BenchContext context, BenchOptions options)
+internal sealed partial class BacklogBench(BenchContext context, BenchOptions options)
 {
     private const int Appends = 1_000;
 

@@ -14,6 +14,7 @@ internal sealed record BenchOptions
     public int SpoolEvents { get; init; } = 1_000_000;
     public HashSet<string> Sections { get; init; } = ["load", "replay", "memory", "backlog", "drill"];
     public IReadOnlyList<int> BacklogSizes { get; init; } = [0, 10_000, 100_000];
+    public IReadOnlyList<int> IngestSizes { get; init; } = [10_000, 1_000_000];
     public bool Nagle { get; init; }
     public bool SkipInline { get; init; }
     public IReadOnlyList<string> InlineModules { get; init; } = [];
@@ -22,7 +23,7 @@ internal sealed record BenchOptions
 
     public const string Usage = """
         imlogger-bench [options]     (run through ./bench.sh, which builds in Release first)
-          --only load,replay,memory,backlog,drill  sections to run (default: all)
+          --only load,replay,memory,backlog,drill  sections to run (default: all; ingest = the backlog section's ingest part alone)
           --rates 500,1000,2000      fixed offered rates for the load section (msg/s)
           --seconds 5                seconds of load at each fixed rate
           --flat-out 20000           messages sent as fast as possible in the load section
@@ -34,6 +35,7 @@ internal sealed record BenchOptions
           --backlog 0,10000,100000   transcripts owed to a dead endpoint in the backlog section
           --drill-rate 500           messages a second (all 20 senders together) in the restart drill
           --drill-seconds 12         seconds of flow in each drill (imlogger goes away a third of the way in)
+          --ingest 10000,1000000     undelivered events in the spool when its ingest rate is measured (backlog section)
           --nagle                    keep Prosody's default (Nagle on): adds ~40 ms steps to every mode's latency
         """;
 
@@ -53,6 +55,7 @@ internal sealed record BenchOptions
                 "--conversations" => o with { Conversations = int.Parse(Value(), CultureInfo.InvariantCulture) },
                 "--spool-events" => o with { SpoolEvents = int.Parse(Value(), CultureInfo.InvariantCulture) },
                 "--backlog" => o with { BacklogSizes = Value().Split(',').Select(n => int.Parse(n, CultureInfo.InvariantCulture)).ToList() },
+                "--ingest" => o with { IngestSizes = Value().Split(',').Select(n => int.Parse(n, CultureInfo.InvariantCulture)).ToList() },
                 "--nagle" => o with { Nagle = true },
                 "--drill-rate" => o with { DrillRate = double.Parse(Value(), CultureInfo.InvariantCulture) },
                 "--drill-seconds" => o with { DrillSeconds = double.Parse(Value(), CultureInfo.InvariantCulture) },
@@ -107,7 +110,15 @@ internal static class Program
         if (options.Sections.Contains("backlog"))
         {
             Console.Error.WriteLine("== backlog: ingest beside a dead endpoint's backlog");
-            report.Append(Tables.Backlog(await new BacklogBench(context, options).RunAsync()));
+            var backlog = new BacklogBench(context, options);
+            var ingest = await backlog.IngestAsync();
+            report.Append(Tables.Backlog(await backlog.RunAsync()));
+            report.Append(Tables.Ingest(ingest));
+        }
+        else if (options.Sections.Contains("ingest"))
+        {
+            Console.Error.WriteLine("== ingest: the spool's ingest rate as undelivered history grows");
+            report.Append(Tables.Ingest(await new BacklogBench(context, options).IngestAsync()));
         }
         if (options.Sections.Contains("drill"))
         {

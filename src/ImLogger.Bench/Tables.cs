@@ -79,4 +79,15 @@ internal static class Tables
             s.AppendLine(Inv, $"| {r.Pending:N0} | {r.OpenMs:0} | {r.ReopenMs:0} | {r.DueMs:0.00} | {r.StatusMs:0.0} | {Q(r.AppendWithDispatcher)} | {Q(r.AppendWithStatus)} |");
         return s.ToString();
     }
+
+    public static string Ingest(IReadOnlyList<IngestResult> results)
+    {
+        var s = new StringBuilder();
+        s.AppendLine().AppendLine("### Spool ingest as undelivered history grows (batches of 100 over 10,000 open transcripts)");
+        s.AppendLine().AppendLine("| undelivered events before | events timed | events/s (wall) | vs the first row | CPU ms per 1,000 events | first row's CPU / this row's | fill s |");
+        s.AppendLine("|---|---|---|---|---|---|---|");
+        foreach (var r in results)
+            s.AppendLine(Inv, $"| {r.PendingEvents:N0} | {r.Events:N0} | {r.EventsPerSecond:0} | {r.EventsPerSecond / results[0].EventsPerSecond:P0} | {r.CpuMsPer1000:0.0} | {results[0].CpuMsPer1000 / r.CpuMsPer1000:P0} | {r.FillSeconds:0} |");
+        return s.ToString();
+    }
 }

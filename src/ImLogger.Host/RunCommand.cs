@@ -60,7 +60,7 @@ internal static class RunCommand
             await host.WaitForShutdownAsync();
             faulted = ServiceFaults.Report(host.Services, logger);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or LiteDB.LiteException or InvalidDataException)
+        catch (Exception e) when (e is SpoolUnavailableException or IOException or UnauthorizedAccessException or InvalidDataException)
         {
             logger.LogCritical("ImLogger cannot start: {Reason}", e.Message);
             return 1;

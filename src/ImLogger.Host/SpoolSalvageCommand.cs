@@ -22,7 +22,7 @@ internal static class SpoolSalvageCommand
         {
             report = SpoolOwnership.AsSpoolOwner(args.To, () => SpoolSalvage.Salvage(config.SpoolPath, args.To));
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or LiteDB.LiteException)
+        catch (Exception e) when (e is SpoolUnavailableException or IOException or UnauthorizedAccessException or InvalidDataException)
         {
             terminal.Err.WriteLine($"imlogger: salvage failed: {e.Message}");
             return 1;

@@ -24,6 +24,7 @@ internal sealed class RetrySchedule(TimeProvider time, TimeSpan maxRetryDelay)
 
     private readonly Lock _lock = new();
     private readonly Dictionary<(string TranscriptId, string Endpoint), long> _dueAt = [];
+    /// <summary>Endpoints whose far-future check is done: the last read found fewer than it asked for.</summary>
     private readonly HashSet<string> _startChecked = new(StringComparer.Ordinal);
 
     /// <summary>Found at start with a next attempt beyond reason, until attempted: the spool's query cannot return them.</summary>
@@ -57,7 +58,7 @@ internal sealed class RetrySchedule(TimeProvider time, TimeSpan maxRetryDelay)
     /// the spool's plus, on the endpoint's first pass, those whose stored next attempt is beyond reason.</summary>
     public List<TranscriptHeader> Due(ISpool spool, string endpoint, int max)
     {
-        var found = FirstPass(endpoint) ? FarFuture(spool, endpoint) : [];
+        var found = StartCheckDone(endpoint) ? [] : FarFuture(spool, endpoint, max);
         long now;
         DateTimeOffset asOf;
         int waiting;
@@ -97,18 +98,32 @@ internal sealed class RetrySchedule(TimeProvider time, TimeSpan maxRetryDelay)
         return wall;
     }
 
-    private bool FirstPass(string endpoint)
+    private bool StartCheckDone(string endpoint)
     {
-        lock (_lock) return _startChecked.Add(endpoint);
+        lock (_lock) return _startChecked.Contains(endpoint);
     }
 
     /// <summary>Pending deliveries whose next attempt lies further ahead than any retry delay: scheduled by a clock that ran
     /// fast (and was corrected while ImLogger was down), or under a longer delay than now configured. Due at once.</summary>
-    private List<TranscriptHeader> FarFuture(ISpool spool, string endpoint)
+    /// <remarks>One index range of the spool's queue, at most <paramref name="max"/> at a time (a whole backlog may be
+    /// affected); asked again on the endpoint's next passes until a read comes back short. Those found are kept until
+    /// attempted (<see cref="Schedule"/> moves them back within reach), so a later read finds the next ones. The limit is
+    /// measured from the unstepped clock, so a clock stepped back meanwhile does not make this process's own retries
+    /// look far.</remarks>
+    private List<TranscriptHeader> FarFuture(ISpool spool, string endpoint, int max)
     {
-        var limit = time.GetUtcNow() + maxRetryDelay + Slack;
-        return spool.Undelivered()
+        DateTimeOffset limit;
+        int known;
+        lock (_lock)
+        {
+            limit = SpoolTime() + maxRetryDelay + Slack;
+            known = _overdue.Keys.Count(k => k.Endpoint == endpoint);
+        }
+        var found = spool.ScheduledAfter(endpoint, limit, max + known)
             .Where(h => h.Deliveries.Any(d => d.Endpoint == endpoint && d.State == DeliveryState.Pending && d.NextAttemptUtc > limit))
             .ToList();
+        if (found.Count < max + known)
+            lock (_lock) _startChecked.Add(endpoint);
+        return found;
     }
 }

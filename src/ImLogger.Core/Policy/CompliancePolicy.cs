@@ -4,6 +4,7 @@ using ImLogger.Config;
 using ImLogger.Conversations;
 using ImLogger.Envelope;
 using ImLogger.Inline;
+using ImLogger.Spool;
 
 namespace ImLogger.Policy;
 
@@ -61,7 +62,7 @@ public sealed partial class CompliancePolicy(RestrictionSettings restrictions, F
                 store.AddLearnedEncryptedRoom(next.Room, next.Why);
                 _unsaved.TryDequeue(out _);
             }
-            catch (Exception x) when (x is IOException or LiteDB.LiteException or InvalidOperationException or UnauthorizedAccessException)
+            catch (Exception x) when (x is SpoolUnavailableException or IOException or InvalidOperationException or UnauthorizedAccessException)
             {
                 return; // enforced from memory meanwhile; the spool's own errors are logged by the writer
             }

@@ -1,4 +1,5 @@
 using ImLogger.Config;
+using ImLogger.Spool;
 using Microsoft.Extensions.Logging;
 
 namespace ImLogger.Seats;
@@ -135,7 +136,7 @@ public sealed class SeatLedger
                 _store.AddSeenUser(_unsaved[0]);
                 _unsaved.RemoveAt(0);
             }
-            catch (Exception x) when (x is IOException or LiteDB.LiteException or UnauthorizedAccessException or InvalidOperationException)
+            catch (Exception x) when (x is SpoolUnavailableException or IOException or UnauthorizedAccessException or InvalidOperationException)
             {
                 _logger.LogWarning("Could not record {User}'s seat in the spool yet ({Problem}); it holds in memory and the write is retried with the next stanza", _unsaved[0].Jid, x.Message);
                 return;

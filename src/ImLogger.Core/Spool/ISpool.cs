@@ -89,8 +89,14 @@ public interface ISpool : IDisposable
     /// <paramref name="nowUtc"/>, at most <paramref name="max"/>: first those never tried (oldest closed first), then retries by next attempt.</summary>
     IReadOnlyList<TranscriptHeader> DueForDelivery(string endpoint, DateTimeOffset nowUtc, int max);
 
+    /// <summary>Closed transcripts with a delivery to <paramref name="endpoint"/> in state Pending whose next attempt lies after
+    /// <paramref name="afterUtc"/>, earliest next attempt first, at most <paramref name="max"/>: the retries a clock that ran
+    /// fast pushed out of reach (<c>RetrySchedule</c>). Read from the same index range as <see cref="DueForDelivery"/>.</summary>
+    IReadOnlyList<TranscriptHeader> ScheduledAfter(string endpoint, DateTimeOffset afterUtc, int max);
+
     /// <summary>All transcripts that are not open (pending and dead deliveries), oldest closed first. Reads every header:
-    /// for tests and for looking one up; status, reports and the dispatcher use <see cref="Backlog"/>.</summary>
+    /// for tests and for looking one up. The service never calls it: status and reports use <see cref="Backlog"/>, the
+    /// dispatcher <see cref="DueForDelivery"/> and <see cref="ScheduledAfter"/>, index ranges read a page at a time.</summary>
     IReadOnlyList<TranscriptHeader> Undelivered();
 
     /// <summary>Per endpoint owed anything, its pending and dead deliveries and its oldest transcript, without reading the

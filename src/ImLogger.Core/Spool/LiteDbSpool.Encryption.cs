@@ -45,7 +45,8 @@ public sealed partial class LiteDbSpool
         {
             var meta = db.GetCollection(MetaCollection).FindById(EncryptionMetaId);
             encrypted = meta is not null;
-            hasRecords = db.GetCollection(EventsCollection).Count() > 0 || db.GetCollection(TranscriptsCollection).Count() > 0;
+            // One record is enough to know (Count would read the whole backlog at every start).
+            hasRecords = db.GetCollection(EventsCollection).Find(Query.All(), 0, 1).Any() || db.GetCollection(TranscriptsCollection).Find(Query.All(), 0, 1).Any();
             if (encrypted) CheckKey(meta!);
         }
         if (_cipher is null || encrypted || !hasRecords) return;

@@ -117,6 +117,7 @@ public sealed partial class LiteDbSpool
     {
         _generation++;
         var doc = new BsonDocument { ["_id"] = IdentityMetaId, ["id"] = _spoolId, ["generation"] = _generation };
+        if (_queueKept) doc[QueueKeptField] = _generation;
         _db.GetCollection(MetaCollection).Upsert(doc);
         _db.Checkpoint();
         _writesSinceMark = 0;

@@ -17,14 +17,24 @@ public sealed partial class LiteDbSpool
     private ILiteCollection<BsonDocument> QueueCounts => _db.GetCollection(QueueCountsCollection);
     private ILiteCollection<BsonDocument> QueueTotals => _db.GetCollection(QueueTotalsCollection);
 
-    /// <summary>Creates the queue's indexes and makes the queue agree with the transcript headers, which stay the record
-    /// of each delivery: a spool written by a version without the queue gets one, and one written meanwhile by an older
-    /// version (which changes headers only) is corrected. One read of the headers per open; writes only what differs.</summary>
+    /// <summary>Creates the queue's indexes and, unless the last writer kept the queue (<see cref="QueueKeptByLastWriter"/>),
+    /// makes the queue agree with the transcript headers, which stay the record of each delivery: a spool written by a
+    /// version without the queue gets one, and one written meanwhile by an older version (which changes headers only) is
+    /// corrected. That check reads every header (about 11 s at 100,000 transcripts), so it runs only then.</summary>
     private void EnsureQueue()
     {
         Queue.EnsureIndex(Q_Due);
         Queue.EnsureIndex(Q_Oldest);
         Queue.EnsureIndex(Q_Copy);
+        if (_queueKept) return;
+        RebuildQueue();
+        _queueKept = true;
+        StampQueueKept();
+    }
+
+    /// <summary>Reads every header and writes what differs in the queue and its counters.</summary>
+    private void RebuildQueue()
+    {
         var expected = new Dictionary<string, BsonDocument>(StringComparer.Ordinal);
         var counts = new Dictionary<string, (string Endpoint, int Pending, int Dead)>(StringComparer.Ordinal);
         var transcripts = 0;
@@ -126,11 +136,17 @@ public sealed partial class LiteDbSpool
         else QueueCounts.Upsert(counter);
     }
 
+    /// <summary>"field BETWEEN from AND to" with the bounds as parameters: LiteDB parses and compiles an expression once per
+    /// distinct text and caches it, and <c>Query.Between</c> writes the bounds into the text (the time changes every call),
+    /// so each call paid a parse and a compile (milliseconds, whatever the backlog).</summary>
+    private static BsonExpression Range(string field, string from, string to) =>
+        BsonExpression.Create(field + " BETWEEN @0 AND @1", new BsonValue(from), new BsonValue(to));
+
     /// <summary>The query behind <see cref="DueForDelivery"/>: one range of the <see cref="SpoolDocuments.Q_Due"/> index.</summary>
     internal static BsonExpression DueQuery(string endpoint, DateTimeOffset nowUtc)
     {
         var (from, to) = DueRange(endpoint, nowUtc.UtcTicks);
-        return Query.Between(Q_Due, from, to);
+        return Range(Q_Due, from, to);
     }
 
     /// <inheritdoc />
@@ -140,6 +156,29 @@ public sealed partial class LiteDbSpool
     public IReadOnlyList<TranscriptHeader> DueForDelivery(string endpoint, DateTimeOffset nowUtc, int max)
     {
         ArgumentException.ThrowIfNullOrEmpty(endpoint);
+        return HeadersInQueueRange(DueQuery(endpoint, nowUtc), max);
+    }
+
+    /// <summary>The query behind <see cref="ScheduledAfter"/>: one range of the <see cref="SpoolDocuments.Q_Due"/> index.</summary>
+    internal static BsonExpression ScheduledAfterQuery(string endpoint, DateTimeOffset afterUtc)
+    {
+        var (from, to) = ScheduledAfterRange(endpoint, afterUtc.UtcTicks);
+        return Range(Q_Due, from, to);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Reads the queue's index from the first entry after <paramref name="afterUtc"/> and stops after
+    /// <paramref name="max"/>: normally the range is empty and the call costs one index seek.</remarks>
+    public IReadOnlyList<TranscriptHeader> ScheduledAfter(string endpoint, DateTimeOffset afterUtc, int max)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(endpoint);
+        return HeadersInQueueRange(ScheduledAfterQuery(endpoint, afterUtc), max);
+    }
+
+    /// <summary>The headers of the queue entries in <paramref name="range"/>, in index order, at most <paramref name="max"/>;
+    /// one lock hold for at most that many entries (plus quarantined ones stepped over).</summary>
+    private List<TranscriptHeader> HeadersInQueueRange(BsonExpression range, int max)
+    {
         if (max <= 0) return [];
         // Quarantined transcripts stay in the range (they are not delivered, not forgotten); they are stepped over, so the
         // range is read without a limit and the read stops once max readable ones are found.
@@ -148,7 +187,7 @@ public sealed partial class LiteDbSpool
         {
             unreadable.Clear();
             var due = new List<TranscriptHeader>(Math.Min(max, 64));
-            foreach (var entry in Queue.Find(DueQuery(endpoint, nowUtc)))
+            foreach (var entry in Queue.Find(range))
             {
                 var doc = _transcripts.FindById(entry[Q_Transcript]);
                 if (doc is null || IsQuarantined(doc)) continue;
@@ -195,7 +234,7 @@ public sealed partial class LiteDbSpool
         {
             var endpoint = counter[C_Endpoint].AsString;
             var (from, to) = OldestRange(endpoint);
-            var oldest = Queue.Find(Query.Between(Q_Oldest, from, to), skip: 0, limit: 1).FirstOrDefault();
+            var oldest = Queue.Find(Range(Q_Oldest, from, to), skip: 0, limit: 1).FirstOrDefault();
             return new EndpointBacklog(endpoint, counter[C_Pending].AsInt32, counter[C_Dead].AsInt32)
             {
                 OldestClosedUtc = oldest is null ? null : ToInstant(oldest[Q_Closed]),

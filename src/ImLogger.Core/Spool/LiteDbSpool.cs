@@ -101,10 +101,14 @@ public sealed partial class LiteDbSpool : ISpool
                 _events = _db.GetCollection(EventsCollection);
                 MarkEncrypted(_db);
                 _transcripts.EnsureIndex(F_State);
-                // Events: the _id "{transcriptId}:{sequence:D10}" is the transcriptId+sequence index (unique, ordered).
-                _events.EnsureIndex(E_TranscriptId);
-                _events.EnsureIndex(E_EventId, unique: false);
+                // Events: the _id "{transcriptId}:{sequence:D10}" is the transcriptId+sequence index (unique, ordered), and the
+                // only one. Earlier versions also indexed the transcript id and the event id: two more random-position inserts
+                // per event, whose pages spread as the undelivered history grows (ingest slowed with it); a transcript's
+                // events are its _id range, and the event id is only looked for after a failed append (EventAlreadyStored).
+                _events.DropIndex(E_TranscriptId);
+                _events.DropIndex(E_EventId);
                 _db.Checkpoint();
+                _queueKept = QueueKeptByLastWriter();
                 EnsureIdentity(marker, acceptNewSpool);
                 EnsureQueue();
                 StartWatching();
@@ -121,6 +125,13 @@ public sealed partial class LiteDbSpool : ISpool
                 throw;
             }
         }
+        catch (LiteException e)
+        {
+            // From converting an earlier version's file (PrepareEncryption): storage errors leave the spool as its own type.
+            _cipher?.Dispose();
+            _lockFile.Dispose();
+            throw SpoolUnavailableException.From(_path, e);
+        }
         catch
         {
             _cipher?.Dispose();
@@ -128,8 +139,9 @@ public sealed partial class LiteDbSpool : ISpool
             throw;
         }
 
+        // The undelivered figure is the queue's counter: counting the headers would read the whole backlog at every start.
         _logger.LogInformation("spool {Path} opened: {Open} open and {Undelivered} undelivered transcript(s)",
-            _path, _transcripts.Count(Query.EQ(F_State, nameof(TranscriptState.Open))), _transcripts.Count(Query.Not(F_State, nameof(TranscriptState.Open))));
+            _path, _transcripts.Count(Query.EQ(F_State, nameof(TranscriptState.Open))), UndeliveredCount());
     }
 
     private static LiteDatabase OpenDatabase(string path)
@@ -225,13 +237,14 @@ public sealed partial class LiteDbSpool : ISpool
         added.Clear();
         var headers = new Dictionary<string, BsonDocument>(StringComparer.Ordinal);
         var documents = new List<BsonDocument>(events.Count);
+        var stored = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
         foreach (var append in events)
         {
             var (transcriptId, e) = append;
             ArgumentNullException.ThrowIfNull(e);
             // Idempotent by event id: a write whose commit reached the log but whose checkpoint failed (disk full)
             // reports failure, and the caller's retry must not store the same events a second time.
-            if (_appendFailed ? _events.Exists(Query.EQ(E_EventId, e.Id)) : _recentEventIds.Contains(e.Id)) continue;
+            if (_appendFailed ? EventAlreadyStored(transcriptId, e.Id, stored) : _recentEventIds.Contains(e.Id)) continue;
             added.Add(append);
             if (!headers.TryGetValue(transcriptId, out var doc))
             {
@@ -250,6 +263,21 @@ public sealed partial class LiteDbSpool : ISpool
         _events.InsertBulk(documents);
         foreach (var doc in headers.Values) _transcripts.Update(doc);
         CountActivity(added); // same transaction: the counters survive delivery, which deletes the events
+    }
+
+    /// <summary>The query for a transcript's events: the range of their _id ("{transcriptId}:{sequence:D10}").</summary>
+    private static BsonExpression EventsOf(string transcriptId) => Query.StartsWith(F_Id, EventKeyPrefix(transcriptId));
+
+    /// <summary>After a failed append only the spool can tell what landed: the event ids stored in the transcript, read
+    /// once per transcript per retried batch from its _id range (bounded by the transcript, not by the spool).</summary>
+    private bool EventAlreadyStored(string transcriptId, string eventId, Dictionary<string, HashSet<string>> stored)
+    {
+        if (!stored.TryGetValue(transcriptId, out var ids))
+        {
+            ids = _events.Find(EventsOf(transcriptId)).Select(d => d[E_EventId].AsString).ToHashSet(StringComparer.Ordinal);
+            stored.Add(transcriptId, ids);
+        }
+        return ids.Contains(eventId);
     }
 
     /// <inheritdoc />
@@ -288,7 +316,7 @@ public sealed partial class LiteDbSpool : ISpool
             if (doc[F_State].AsString != nameof(TranscriptState.Open)) return; // already closed: idempotent
             if (doc[F_EventCount].AsInt32 == 0)
             {
-                _events.DeleteMany(Query.EQ(E_TranscriptId, transcriptId));
+                _events.DeleteMany(EventsOf(transcriptId));
                 _transcripts.Delete(transcriptId);
                 _logger.LogDebug("transcript {Id} ({Key}) closed without events; deleted", transcriptId, KeyOf(doc, _cipher, strict: false));
                 return;
@@ -330,7 +358,7 @@ public sealed partial class LiteDbSpool : ISpool
             Dequeue(transcriptId, endpoint, lastOne: remaining.Count == 0);
             if (remaining.Count == 0)
             {
-                _events.DeleteMany(Query.EQ(E_TranscriptId, transcriptId));
+                _events.DeleteMany(EventsOf(transcriptId));
                 _transcripts.Delete(transcriptId);
             }
             else
@@ -412,6 +440,7 @@ public sealed partial class LiteDbSpool : ISpool
                     catch (Exception disposeError) { _logger.LogDebug("closing the spool after a failed rollback: {Problem}", disposeError.Message); }
                 }
                 if (e is LiteException { ErrorCode: LiteException.INVALID_DATAFILE_STATE } damage) throw Damaged(damage);
+                if (e is LiteException refused) throw SpoolUnavailableException.From(_path, refused);
                 throw;
             }
             // Commit put the pages into the OS page cache; the checkpoint copies them into the data file and fsyncs it.
@@ -447,6 +476,10 @@ public sealed partial class LiteDbSpool : ISpool
             catch (LiteException e) when (e.ErrorCode == LiteException.INVALID_DATAFILE_STATE)
             {
                 throw Damaged(e);
+            }
+            catch (LiteException e)
+            {
+                throw SpoolUnavailableException.From(_path, e);
             }
         }
     }

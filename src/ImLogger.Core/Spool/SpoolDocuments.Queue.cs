@@ -65,6 +65,10 @@ internal static partial class SpoolDocuments
     public static (string From, string To) DueRange(string endpoint, long nowTicks) =>
         (EndpointKey(endpoint) + "zp", EndpointKey(endpoint) + "zp" + SortableTicks(nowTicks) + "z");
 
+    /// <summary>The <see cref="Q_Due"/> range of the endpoint's pending deliveries whose next attempt is after <paramref name="afterTicks"/>.</summary>
+    public static (string From, string To) ScheduledAfterRange(string endpoint, long afterTicks) =>
+        (EndpointKey(endpoint) + "zp" + SortableTicks(afterTicks) + "z", EndpointKey(endpoint) + "zpz");
+
     /// <summary>The range of <see cref="Q_Due"/> holding the endpoint's dead deliveries.</summary>
     public static (string From, string To) DeadRange(string endpoint) => (EndpointKey(endpoint) + "zd", EndpointKey(endpoint) + "zdz");
 

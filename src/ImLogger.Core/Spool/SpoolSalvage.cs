@@ -73,6 +73,13 @@ public static class SpoolSalvage
                 File.Delete(backup); // copies of the damaged source, which stays where it is
             return Report(source, target);
         }
+        catch (LiteException e)
+        {
+            foreach (var file in new[] { target, LogOf(target), Suffixed(target, "-backup"), Suffixed(LogOf(target), "-backup"), Suffixed(target, "-temp") })
+                File.Delete(file);
+            throw new InvalidDataException($"Salvaging '{source}' failed inside LiteDB's reader ({e.Message}); nothing was written to '{target}'. " +
+                                           "Restore the spool from a backup if there is one.", e);
+        }
         catch
         {
             foreach (var file in new[] { target, LogOf(target), Suffixed(target, "-backup"), Suffixed(LogOf(target), "-backup"), Suffixed(target, "-temp") })
@@ -109,6 +116,8 @@ public static class SpoolSalvage
         {
             if (marker is not null && marker.SpoolId == identity["id"].AsString)
                 identity["generation"] = Math.Max(identity["generation"].AsInt64, marker.Generation);
+            // What was salvaged may hold headers without their queue entries (or the reverse): the first open rebuilds the queue.
+            identity.Remove(LiteDbSpool.QueueKeptField);
             metas.Upsert(identity);
         }
         db.Checkpoint();

@@ -299,7 +299,7 @@ public sealed class DispatcherTests
         var calls = 0;
         spool.Setup(s => s.DueForDelivery(It.IsAny<string>(), It.IsAny<DateTimeOffset>(), It.IsAny<int>()))
             .Returns(() => Interlocked.Increment(ref calls) == 1 ? throw new IOException("disk gone") : Array.Empty<TranscriptHeader>());
-        spool.Setup(s => s.Undelivered()).Returns(Array.Empty<TranscriptHeader>());
+        spool.Setup(s => s.ScheduledAfter(It.IsAny<string>(), It.IsAny<DateTimeOffset>(), It.IsAny<int>())).Returns(Array.Empty<TranscriptHeader>());
         spool.Setup(s => s.Backlog()).Returns(Array.Empty<EndpointBacklog>());
         var dispatcher = new Dispatcher(spool.Object, [Sink("dir").Object], _log, _time, _options);
         using var cts = new CancellationTokenSource();

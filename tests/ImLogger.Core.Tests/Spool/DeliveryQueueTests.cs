@@ -47,6 +47,15 @@ public sealed class DeliveryQueueTests
     private IEnumerable<string> Due(string endpoint, DateTimeOffset now, int max = 100) =>
         _spool.DueForDelivery(endpoint, now, max).Select(h => h.Id);
 
+    /// <summary>What any version with the spool identity but without the delivery queue does at open: rewrites the identity
+    /// with the next generation (and nothing else), dropping this version's note that the queue agreed.</summary>
+    private static void OpenedByAnOlderVersion(LiteDatabase db)
+    {
+        var metas = db.GetCollection("spool_meta");
+        var identity = metas.FindById("identity");
+        metas.Upsert(new BsonDocument { ["_id"] = "identity", ["id"] = identity["id"], ["generation"] = identity["generation"].AsInt64 + 1 });
+    }
+
     private EndpointBacklog? Backlog(string endpoint) => _spool.Backlog().SingleOrDefault(b => b.Endpoint == endpoint);
 
     [Test]
@@ -178,6 +187,7 @@ public sealed class DeliveryQueueTests
         // What a version without the delivery queue left: the transcripts and their deliveries only.
         using (var db = new LiteDatabase(new ConnectionString { Filename = _path, Connection = ConnectionType.Direct }))
         {
+            OpenedByAnOlderVersion(db);
             Assert.That(db.DropCollection("queue"), Is.True);
             Assert.That(db.DropCollection("queueCounts"), Is.True);
             Assert.That(db.DropCollection("queueTotals"), Is.True);
@@ -212,6 +222,7 @@ public sealed class DeliveryQueueTests
         // An older version (headers only) delivers one transcript, records a failure on another and closes a third.
         using (var db = new LiteDatabase(new ConnectionString { Filename = _path, Connection = ConnectionType.Direct }))
         {
+            OpenedByAnOlderVersion(db);
             var transcripts = db.GetCollection("transcripts");
             Assert.That(transcripts.Delete(delivered), Is.True);
             var doc = transcripts.FindById(failed);
