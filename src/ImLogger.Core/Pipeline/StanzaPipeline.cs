@@ -26,7 +26,7 @@ public sealed partial class StanzaPipeline(
     CompliancePolicy policy,
     SeatLedger seats,
     LateRefusals lateRefusals,
-    ILogger<StanzaPipeline> logger)
+    ILogger<StanzaPipeline> logger) : Ingest.IIngestStages
 {
     private long _spooled;
 
