@@ -113,7 +113,7 @@ public sealed partial class IngestLoop(
 
     /// <returns>False when the spool is lost: unanswered (inline: the server's fail-closed refuses them); nothing more can
     /// be made durable in this run.</returns>
-    private async Task<bool> StoreAsync(IReadOnlyList<Conversations.ConversationEvent> events)
+    private async Task<bool> StoreAsync(IReadOnlyList<ConversationEvent> events)
     {
         for (var attempt = 1; ; attempt++)
         {
