@@ -141,7 +141,7 @@ public sealed partial class IngestLoop(
         {
             if (await connection.TrySendAsync(reply, CancellationToken.None)) continue;
             // A notice is already recorded in the transcript; the operator must know it did not go out.
-            var isNotice = ((string?)reply.Attribute("id"))?.StartsWith("imlogger-notice-", StringComparison.Ordinal) == true;
+            var isNotice = ((string?)reply.Attribute("id"))?.StartsWith(StanzaIds.NoticePrefix, StringComparison.Ordinal) == true;
             logger.Log(isNotice ? LogLevel.Warning : LogLevel.Debug, "{What} to {To} not sent: not connected to the server",
                 isNotice ? "Archive notice" : "Reply", (string?)reply.Attribute("to"));
         }

@@ -189,7 +189,7 @@ public sealed partial class StanzaPipeline(
     private XElement RefusalNotice(InlineItem item, string notice) =>
         new(Ns.Component + "message",
             new XAttribute("from", decoder.ComponentJid), new XAttribute("to", item.User), new XAttribute("type", "chat"),
-            new XAttribute("id", "imlogger-refusal-" + Guid.NewGuid().ToString("N")),
+            new XAttribute("id", StanzaIds.New(StanzaIds.RefusalPrefix)),
             new XElement(Ns.Component + "body", notice));
 
     private static ConversationEvent RefusedEvent(TapEnvelope envelope, InlineItem item, InlineVerdict verdict, IReadOnlyList<ConversationEvent> classified)
