@@ -1,5 +1,5 @@
 using System.Text.Json;
-using ImLogger.Conversations;
+using ImLogger.Domain;
 using ImLogger.Sinks;
 using Microsoft.Extensions.Logging;
 

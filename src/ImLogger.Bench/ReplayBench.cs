@@ -1,9 +1,9 @@
 using System.Diagnostics;
-using System.Threading.Channels;
 using System.Xml;
 using System.Xml.Linq;
 using ImLogger.Config;
 using ImLogger.Host;
+using ImLogger.Ingest;
 using ImLogger.Pipeline;
 using ImLogger.Xmpp;
 using Microsoft.Extensions.DependencyInjection;
@@ -18,13 +18,12 @@ internal sealed record ReplayResult(string Stage, int Stanzas, long Events, Time
 
 /// <summary>
 /// Section 2: recorded tap copies replayed over a loopback XEP-0114 socket into the real
-/// <see cref="ComponentConnection"/> and <see cref="StanzaPipeline"/>, batched as the host's ArchiveService batches
-/// (up to 512 stanzas per spool write). Each row adds one stage, so the differences say where the time goes.
+/// <see cref="ComponentConnection"/> and <see cref="StanzaPipeline"/>, run by Core's <see cref="IngestLoop"/> as
+/// `imlogger run` runs them (tap: up to 512 stanzas per spool write). Each row adds one stage, so the differences say
+/// where the time goes.
 /// </summary>
 internal sealed class ReplayBench(BenchContext context, BenchOptions options)
 {
-    private const int MaxBatch = 512; // as ArchiveService
-
     private enum Stage { Parse, Classify, Spool }
 
     public async Task<IReadOnlyList<ReplayResult>> RunAsync()
@@ -84,10 +83,14 @@ internal sealed class ReplayBench(BenchContext context, BenchOptions options)
         await using var provider = services.BuildServiceProvider();
         var pipeline = provider.GetRequiredService<StanzaPipeline>();
         var connection = provider.GetRequiredService<ComponentConnection>();
+        var stages = new StagesUpTo(stage, pipeline, stanzas);
+        var loop = new IngestLoop(new ComponentStanzaConnection(connection), stages, provider.GetRequiredService<ImLogger.Spool.ISpool>(),
+            provider.GetRequiredService<ImLogger.Classifier.CopyDeduplicator>(), new IngestOptions { Inline = false }, TimeProvider.System,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<IngestLoop>.Instance);
 
-        var queue = Channel.CreateBounded<XElement>(new BoundedChannelOptions(4096) { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });
-        using var stop = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-        var running = connection.RunAsync((s, ct) => queue.Writer.WriteAsync(s, ct), stop.Token);
+        using var stop = new CancellationTokenSource();
+        using var bound = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        var running = loop.RunAsync(stop.Token);
         await server.AcceptAsync(TimeSpan.FromSeconds(10));
         while (!connection.IsConnected) await Task.Delay(5);
 
@@ -95,20 +98,8 @@ internal sealed class ReplayBench(BenchContext context, BenchOptions options)
         var allocated0 = GC.GetTotalAllocatedBytes(precise: true);
         var pause0 = GC.GetTotalPauseDuration();
         var start = Stopwatch.GetTimestamp();
-        var sending = server.SendAsync(payload, stop.Token);
-        var seen = 0;
-        long events = 0;
-        var batch = new List<XElement>(MaxBatch);
-        while (seen < stanzas && await queue.Reader.WaitToReadAsync(stop.Token))
-        {
-            batch.Clear();
-            while (batch.Count < MaxBatch && queue.Reader.TryRead(out var s)) batch.Add(s);
-            seen += batch.Count;
-            if (stage == Stage.Parse) continue;
-            var (found, _) = pipeline.Classify(batch);
-            events += found.Count;
-            if (stage == Stage.Spool) pipeline.Store(found);
-        }
+        var sending = server.SendAsync(payload, bound.Token);
+        await stages.AllSeen.Task.WaitAsync(bound.Token);
         var elapsed = Stopwatch.GetElapsedTime(start);
         var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu0;
         var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated0;
@@ -116,6 +107,8 @@ internal sealed class ReplayBench(BenchContext context, BenchOptions options)
         await sending;
         await stop.CancelAsync();
         try { await running; } catch (OperationCanceledException) { }
+        var seen = stages.Seen;
+        var events = stages.Events;
         var name = stage switch
         {
             Stage.Parse => "ComponentConnection over loopback: parse into XElement, handler discards",
@@ -123,5 +116,34 @@ internal sealed class ReplayBench(BenchContext context, BenchOptions options)
             _ => "+ durable LiteDB spool (fsync per batch of up to 512)",
         };
         return new ReplayResult(name, seen, events, elapsed, cpu, allocated, pause);
+    }
+
+    /// <summary>The pipeline up to one stage: the loop batches, stores and answers as in production, and what the stage
+    /// leaves out costs nothing. Counts what went through, and says when every stanza of the run was seen.</summary>
+    private sealed class StagesUpTo(Stage stage, StanzaPipeline pipeline, int expected) : IIngestStages
+    {
+        private int _seen;
+        private long _events;
+
+        public TaskCompletionSource AllSeen { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public int Seen => Volatile.Read(ref _seen);
+        public long Events => Interlocked.Read(ref _events);
+        public long SpooledCount => pipeline.SpooledCount;
+
+        public (IReadOnlyList<ConversationEvent> Events, IReadOnlyList<XElement> Replies) Classify(IReadOnlyList<XElement> stanzas)
+        {
+            (IReadOnlyList<ConversationEvent> Events, IReadOnlyList<XElement> Replies) result = stage == Stage.Parse ? ([], []) : pipeline.Classify(stanzas);
+            Interlocked.Add(ref _events, result.Events.Count);
+            if (Interlocked.Add(ref _seen, stanzas.Count) >= expected && stage != Stage.Spool) AllSeen.TrySetResult();
+            return result;
+        }
+
+        public IReadOnlyList<string> Store(IReadOnlyList<ConversationEvent> events)
+        {
+            if (stage != Stage.Spool) return [];
+            var closed = pipeline.Store(events);
+            if (Seen >= expected) AllSeen.TrySetResult();
+            return closed;
+        }
     }
 }

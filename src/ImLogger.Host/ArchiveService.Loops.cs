@@ -7,12 +7,12 @@ namespace ImLogger.Host;
 /// <summary>
 /// What happens when one of the service's own loops ends while it runs. Per loop, and why:
 /// <list type="bullet">
-/// <item>The spooling loop (classify, store, reply) and the delivery loop: the service stops, logged at Critical with what
+/// <item>The spooling loop (Core's <see cref="Ingest.IngestLoop"/>: classify, store, reply) and the delivery loop: the service stops, logged at Critical with what
 /// to do, and exits 70 (<see cref="ServiceFaults"/>), so systemd starts it again. Restarting them in place is not safer:
 /// their memory (the batch being classified, the open conversations, the reader's queue) may be half updated, and a fresh
 /// start rebuilds all of it from the spool, which holds everything acknowledged. Left alone, the spooling loop's end
 /// would stall reading from the server for good (inline: every held stanza refused) without a word.</item>
-/// <item>Storing a batch that fails (disk full) is retried in place with backoff (<see cref="ProcessAsync"/>), and so is the
+/// <item>Storing a batch that fails (disk full) is retried in place with backoff (by the ingest loop), and so is the
 /// idle close (every tick) and each endpoint's delivery pass (every poll): those failures are outside, and pass.</item>
 /// </list>
 /// </summary>

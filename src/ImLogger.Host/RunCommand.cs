@@ -3,6 +3,7 @@ using ImLogger.Config;
 using ImLogger.Conversations;
 using ImLogger.Dispatch;
 using ImLogger.Envelope;
+using ImLogger.Ingest;
 using ImLogger.Inline;
 using ImLogger.Liveness;
 using ImLogger.Notifier;
@@ -145,6 +146,16 @@ internal static class RunCommand
         // Built before the connection runs (it follows the connection's state); stopped after the service (nothing to stop).
         services.AddSingleton<FailoverWatch>();
         services.AddHostedService(sp => sp.GetRequiredService<FailoverWatch>());
+        services.AddSingleton(sp => new IngestLoop(new ComponentStanzaConnection(sp.GetRequiredService<ComponentConnection>()),
+            sp.GetRequiredService<StanzaPipeline>(), sp.GetRequiredService<ISpool>(), sp.GetRequiredService<CopyDeduplicator>(),
+            new IngestOptions { Inline = config.Attach.Mode == AttachMode.Inline, SpoolPath = config.SpoolPath, DedupWindow = config.DedupWindow },
+            sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<IngestLoop>>())
+        {
+            // The server side's signs of life are not traffic: they are taken off the stream here, never archived.
+            Signals = sp.GetRequiredService<AdapterWatchService>().TryHandle,
+            TranscriptsClosed = sp.GetRequiredService<Dispatcher>().Wake,
+            SpoolLost = () => sp.GetRequiredService<LiteDbSpool>().Lost,
+        });
         services.AddHostedService<ArchiveService>();
         services.AddHostedService<MetricsService>(); // <metrics listen>: /metrics and /health; nothing without it
         services.AddHostedService(sp => new ControlSocketService(holder, sp.GetRequiredService<LiteDbSpool>(),

@@ -1,4 +1,4 @@
-namespace ImLogger.Conversations;
+namespace ImLogger.Domain;
 
 /// <summary>What a <see cref="ConversationEvent"/> records.</summary>
 public enum EventKind

@@ -1,4 +1,4 @@
-using ImLogger.Conversations;
+using ImLogger.Domain;
 
 namespace ImLogger.Sinks;
 

@@ -1,4 +1,4 @@
-namespace ImLogger.Conversations;
+namespace ImLogger.Domain;
 
 /// <summary>
 /// A closed conversation, ready for an archive endpoint: its events in order of receipt.

@@ -154,11 +154,11 @@ public class FileModeTests
             var spoolPath = Path.Combine(data, "spool.db");
             using (var spool = new ImLogger.Spool.LiteDbSpool(spoolPath, Microsoft.Extensions.Logging.Abstractions.NullLogger<ImLogger.Spool.LiteDbSpool>.Instance))
             {
-                var header = spool.OpenTranscript(ImLogger.Conversations.ConversationType.OneToOne, "alice@example.test bob@example.test", DateTimeOffset.UtcNow, ["a"]);
-                spool.Append([new ImLogger.Spool.SpoolAppend(header.Id, new ImLogger.Conversations.ConversationEvent
+                var header = spool.OpenTranscript(ImLogger.Domain.ConversationType.OneToOne, "alice@example.test bob@example.test", DateTimeOffset.UtcNow, ["a"]);
+                spool.Append([new ImLogger.Spool.SpoolAppend(header.Id, new ImLogger.Domain.ConversationEvent
                 {
-                    Id = Guid.NewGuid().ToString("N"), ReceivedUtc = DateTimeOffset.UtcNow, Kind = ImLogger.Conversations.EventKind.Message,
-                    Direction = ImLogger.Conversations.Direction.Outgoing, ConversationType = ImLogger.Conversations.ConversationType.OneToOne,
+                    Id = Guid.NewGuid().ToString("N"), ReceivedUtc = DateTimeOffset.UtcNow, Kind = ImLogger.Domain.EventKind.Message,
+                    Direction = ImLogger.Domain.Direction.Outgoing, ConversationType = ImLogger.Domain.ConversationType.OneToOne,
                     ConversationKey = "alice@example.test bob@example.test", From = "alice@example.test/a", To = "bob@example.test",
                     Text = Text, LoggedUsers = ["alice@example.test"], RawXml = "<message/>",
                 })]);

@@ -150,11 +150,11 @@ public class SpoolSalvageCommandTests
                 for (var t = 0; t < 30; t++)
                 {
                     var key = $"alice@example.test bob{t}@example.test";
-                    var header = s.OpenTranscript(ImLogger.Conversations.ConversationType.OneToOne, key, t0, ["a"]);
-                    s.Append(Enumerable.Range(0, 20).Select(i => new ImLogger.Spool.SpoolAppend(header.Id, new ImLogger.Conversations.ConversationEvent
+                    var header = s.OpenTranscript(ImLogger.Domain.ConversationType.OneToOne, key, t0, ["a"]);
+                    s.Append(Enumerable.Range(0, 20).Select(i => new ImLogger.Spool.SpoolAppend(header.Id, new ImLogger.Domain.ConversationEvent
                     {
-                        Id = Guid.NewGuid().ToString("N"), ReceivedUtc = t0, Kind = ImLogger.Conversations.EventKind.Message,
-                        Direction = ImLogger.Conversations.Direction.Outgoing, ConversationType = ImLogger.Conversations.ConversationType.OneToOne,
+                        Id = Guid.NewGuid().ToString("N"), ReceivedUtc = t0, Kind = ImLogger.Domain.EventKind.Message,
+                        Direction = ImLogger.Domain.Direction.Outgoing, ConversationType = ImLogger.Domain.ConversationType.OneToOne,
                         ConversationKey = key, From = "alice@example.test/x", To = $"bob{t}@example.test", SenderBareJid = "alice@example.test",
                         Text = $"message {t}.{i} " + new string('x', 300), RawXml = "<message/>", LoggedUsers = ["alice@example.test"],
                     })).ToList());

@@ -3,7 +3,6 @@ using System.Text;
 using System.Xml.Linq;
 using ImLogger.Conversations;
 using ImLogger.Envelope;
-using ImLogger.Sinks;
 
 namespace ImLogger.Classifier;
 
@@ -38,16 +37,22 @@ public static class CoverageCheck
 
     /// <summary>Returns <paramref name="classified"/>, completed with the text of <paramref name="envelope"/> that none
     /// of its events carries.</summary>
+    /// <param name="classifier">The classifier that classified it.</param>
+    /// <param name="envelope">The stanza, as received.</param>
+    /// <param name="classified">Its events so far.</param>
+    /// <param name="shownAs">The line an event shows in the transcript's text part (the transcript renderer's, passed in
+    /// so that the classifier does not depend on the sinks).</param>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
-    public static Classification Complete(StanzaClassifier classifier, TapEnvelope envelope, Classification classified)
+    public static Classification Complete(StanzaClassifier classifier, TapEnvelope envelope, Classification classified, Func<ConversationEvent, string> shownAs)
     {
         ArgumentNullException.ThrowIfNull(classifier);
+        ArgumentNullException.ThrowIfNull(shownAs);
         ArgumentNullException.ThrowIfNull(envelope);
         ArgumentNullException.ThrowIfNull(classified);
         // An encrypted stanza is the encryption pass's: refused inline, archived as an attempt in tap. Its fallback body
         // ("I sent you an OMEMO message") is never shown as if it were what was said.
         if (classified.Events.Any(e => e.Kind == EventKind.Encrypted) || classified.AlreadyArchived) return classified;
-        var missing = Missing(Pieces(envelope.Stanza), classified.Events);
+        var missing = Missing(Pieces(envelope.Stanza), classified.Events, shownAs);
         if (missing.Count == 0) return classified;
         var text = Listed(missing);
         // One stanza, one unclassified event: the deduplicator would fold a second one of the same stanza into the first.
@@ -82,11 +87,11 @@ public static class CoverageCheck
     /// <summary>The pieces no event carries: a piece is carried when its text is in the line the event shows in the
     /// transcript's text part (where the archive is searched; whitespace compared loosely); an extra-language body only
     /// by an event that lists every text of the stanza (an unclassified one).</summary>
-    internal static List<Piece> Missing(IReadOnlyList<Piece> pieces, IReadOnlyList<ConversationEvent> events)
+    internal static List<Piece> Missing(IReadOnlyList<Piece> pieces, IReadOnlyList<ConversationEvent> events, Func<ConversationEvent, string> shownAs)
     {
         if (pieces.Count == 0) return [];
         // Not the raw XML an unclassified event shows beside its text: escaped and cut, it is kept, not searched.
-        var shown = events.Select(e => (e.Kind, Line: Loose(TranscriptMessageBuilder.RenderLine(e with { RawXml = "" })))).ToList();
+        var shown = events.Select(e => (e.Kind, Line: Loose(shownAs(e with { RawXml = "" })))).ToList();
         var carried = shown.Select(s => s.Line).ToList();
         var listing = shown.Where(s => s.Kind == EventKind.Unclassified).Select(s => s.Line).ToList();
         var emoticons = events.SelectMany(e => ImageAlts(e.Html)).ToHashSet(StringComparer.Ordinal);

@@ -123,7 +123,7 @@ public sealed partial class ArchiveNotifier
                     new XAttribute("from", _componentJid),
                     new XAttribute("to", address),
                     new XAttribute("type", "chat"),
-                    new XAttribute("id", "imlogger-notice-" + Guid.NewGuid().ToString("N")),
+                    new XAttribute("id", StanzaIds.New(StanzaIds.NoticePrefix)),
                     new XElement(Ns.Component + "body", text));
                 stanzas.Add(stanza);
                 first ??= stanza;

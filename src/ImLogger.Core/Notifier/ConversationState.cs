@@ -29,7 +29,7 @@ internal sealed class ConversationState(ConversationType type, string key, TimeP
     /// JID the room discloses (in an anonymous room the others are out of reach).
     /// </summary>
     public IEnumerable<string> Participants => Type == ConversationType.OneToOne
-        ? Classifier.JidText.Parties(Key).Where(p => !p.Contains('/'))
+        ? JidText.Parties(Key).Where(p => !p.Contains('/'))
         : _occupants.Values.OfType<string>().Distinct(StringComparer.Ordinal);
 
     /// <summary>Occupants whose real JID is unknown (anonymous rooms), who therefore cannot be notified.</summary>

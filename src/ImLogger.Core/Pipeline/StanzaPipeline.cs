@@ -26,7 +26,7 @@ public sealed partial class StanzaPipeline(
     CompliancePolicy policy,
     SeatLedger seats,
     LateRefusals lateRefusals,
-    ILogger<StanzaPipeline> logger)
+    ILogger<StanzaPipeline> logger) : Ingest.IIngestStages
 {
     private long _spooled;
 
@@ -88,7 +88,7 @@ public sealed partial class StanzaPipeline(
             notifier.Seen(sender); // a session of theirs is online: a sign-out just before was a reconnect
         // The coverage pass (Classifier/CoverageCheck.cs): text no event carries is kept as "more content". A stanza over a
         // limit is kept up to it and said to be so; it has no whole text to check.
-        var result = over == null ? CoverageCheck.Complete(classifier, envelope, classifier.Classify(envelope))
+        var result = over == null ? CoverageCheck.Complete(classifier, envelope, classifier.Classify(envelope), Sinks.TranscriptMessageBuilder.RenderLine)
             : classifier.ClassifyOverLimit(envelope, over, levelsAbove);
         if (result.Events.Count == 0)
             logger.LogDebug("{Kind} {Id} not archived: {Reason}", envelope.Stanza.Name.LocalName, (string?)envelope.Stanza.Attribute("id"), result.Reason);
@@ -127,6 +127,7 @@ public sealed partial class StanzaPipeline(
             return;
         }
         var verdicts = new List<(string, InlineVerdict)>();
+        var ownReplies = replies.Count; // this request's verdict goes before its own notices, after the batch's earlier verdicts
         var cut = CutItems(request, over, relay);
         foreach (var (itemId, problem) in problems)
         {
@@ -184,14 +185,14 @@ public sealed partial class StanzaPipeline(
                 replies.Add(RefusalNotice(item, notice));
         }
         lateRefusals.Remember((string?)request.Iq.Attribute("id") ?? "", allowed);
-        replies.Insert(0, InlineVerdict.Response(request, verdicts));
+        replies.Insert(ownReplies, InlineVerdict.Response(request, verdicts));
         ImLogger.Telemetry.PipelineMetrics.Count(verdicts);
     }
 
     private XElement RefusalNotice(InlineItem item, string notice) =>
         new(Ns.Component + "message",
             new XAttribute("from", decoder.ComponentJid), new XAttribute("to", item.User), new XAttribute("type", "chat"),
-            new XAttribute("id", "imlogger-refusal-" + Guid.NewGuid().ToString("N")),
+            new XAttribute("id", StanzaIds.New(StanzaIds.RefusalPrefix)),
             new XElement(Ns.Component + "body", notice));
 
     private static ConversationEvent RefusedEvent(TapEnvelope envelope, InlineItem item, InlineVerdict verdict, IReadOnlyList<ConversationEvent> classified)

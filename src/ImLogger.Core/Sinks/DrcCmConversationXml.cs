@@ -58,7 +58,7 @@ public static class DrcCmConversationXml
 
         // One-to-one: both parties are in the conversation from its first event.
         if (transcript.ConversationType == ConversationType.OneToOne)
-            foreach (var p in Classifier.JidText.Parties(transcript.ConversationKey)) Enter(p, null, transcript.OpenedUtc);
+            foreach (var p in JidText.Parties(transcript.ConversationKey)) Enter(p, null, transcript.OpenedUtc);
 
         foreach (var e in transcript.Events)
         {

@@ -92,7 +92,7 @@ public sealed partial class TranscriptMessageBuilder
         var messagesText = messages == 1 ? "1 message" : $"{messages} messages";
         if (transcript.ConversationType == ConversationType.OneToOne)
         {
-            var parties = Classifier.JidText.Parties(transcript.ConversationKey);
+            var parties = JidText.Parties(transcript.ConversationKey);
             return $"XMPP chat: {JoinTruncated(parties, MaxSubjectParticipants, 300)} — {messagesText}";
         }
         var participants = ParticipantCount(transcript);
@@ -284,7 +284,7 @@ public sealed partial class TranscriptMessageBuilder
 
     private static string Heading(Transcript t) =>
         t.ConversationType == ConversationType.OneToOne
-            ? "Chat between " + string.Join(" and ", Classifier.JidText.Parties(t.ConversationKey).Select(Line))
+            ? "Chat between " + string.Join(" and ", JidText.Parties(t.ConversationKey).Select(Line))
             : "Group chat in " + Line(t.ConversationKey);
 
     private static string RenderText(Transcript t, TranscriptPart? part)

@@ -2,6 +2,7 @@ using System.Xml.Linq;
 using ImLogger.Classifier;
 using ImLogger.Conversations;
 using ImLogger.Envelope;
+using ImLogger.Sinks;
 
 namespace ImLogger.Tests.Classifier;
 
@@ -16,7 +17,7 @@ public class CoverageCheckTests
     {
         classifier ??= new StanzaClassifier(Alice.Equals);
         var env = new TapEnvelope(XElement.Parse(xml), "example.test", T0);
-        return CoverageCheck.Complete(classifier, env, classifier.Classify(env));
+        return CoverageCheck.Complete(classifier, env, classifier.Classify(env), TranscriptMessageBuilder.RenderLine);
     }
 
     private static ConversationEvent More(Classification c) =>
@@ -189,7 +190,7 @@ public class CoverageCheckTests
         {
             var env = new TapEnvelope(s, "example.test", T0);
             var before = classifier.Classify(env);
-            missing.AddRange(CoverageCheck.Missing(CoverageCheck.Pieces(s), before.Events).Select(p => p.Where));
+            missing.AddRange(CoverageCheck.Missing(CoverageCheck.Pieces(s), before.Events, TranscriptMessageBuilder.RenderLine).Select(p => p.Where));
         }
         Assert.That(missing, Is.EqualTo(expected));
     }

@@ -172,7 +172,7 @@ public class CoveragePropertyTests
         if (Planted(c) is not { } stanza) return;
         var classifier = new StanzaClassifier(Alice.Equals);
         var env = new TapEnvelope(stanza, "example.test", T0);
-        var classified = CoverageCheck.Complete(classifier, env, classifier.Classify(env));
+        var classified = CoverageCheck.Complete(classifier, env, classifier.Classify(env), TranscriptMessageBuilder.RenderLine);
         var outgoing = JidText.Bare((string?)stanza.Attribute("from") ?? "") == Alice;
         var verdict = new CompliancePolicy(new RestrictionSettings())
             .Decide(new InlineItem("1", outgoing ? InlineDirection.Out : InlineDirection.In, Alice, true, stanza), classified.Events);
@@ -265,7 +265,7 @@ public class CoveragePropertyTests
         var scheme = Encryptions[c.Encryption].Scheme;
         var classifier = new StanzaClassifier(Alice.Equals);
         var env = new TapEnvelope(stanza, "example.test", T0);
-        var classified = CoverageCheck.Complete(classifier, env, classifier.Classify(env));
+        var classified = CoverageCheck.Complete(classifier, env, classifier.Classify(env), TranscriptMessageBuilder.RenderLine);
         var outgoing = JidText.Bare((string?)stanza.Attribute("from") ?? "") == Alice;
         var verdict = new CompliancePolicy(new RestrictionSettings())
             .Decide(new InlineItem("1", outgoing ? InlineDirection.Out : InlineDirection.In, Alice, true, stanza), classified.Events);

@@ -122,10 +122,10 @@ public class InlineProtocolTests
 
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 25, 9, 0, 30, TimeSpan.Zero));
         var late = new LateRefusals(time, capacity: 2);
-        ImLogger.Conversations.ConversationEvent Said(string text) => new()
+        ImLogger.Domain.ConversationEvent Said(string text) => new()
         {
-            Id = Guid.NewGuid().ToString("N"), ReceivedUtc = new DateTimeOffset(2026, 11, 25, 9, 0, 0, TimeSpan.Zero), Kind = ImLogger.Conversations.EventKind.Message,
-            Direction = ImLogger.Conversations.Direction.Outgoing, ConversationType = ImLogger.Conversations.ConversationType.OneToOne,
+            Id = Guid.NewGuid().ToString("N"), ReceivedUtc = new DateTimeOffset(2026, 11, 25, 9, 0, 0, TimeSpan.Zero), Kind = ImLogger.Domain.EventKind.Message,
+            Direction = ImLogger.Domain.Direction.Outgoing, ConversationType = ImLogger.Domain.ConversationType.OneToOne,
             ConversationKey = "alice@example.test bob@example.test", From = "alice@example.test/a", To = "bob@example.test", SenderBareJid = "alice@example.test",
             Text = text, LoggedUsers = ["alice@example.test"], RawXml = "<message/>",
         };
@@ -134,7 +134,7 @@ public class InlineProtocolTests
         var refused = late.Refused(refusal);
         Assert.Multiple(() =>
         {
-            Assert.That(refused.Select(e => e.Kind), Is.All.EqualTo(ImLogger.Conversations.EventKind.Refused));
+            Assert.That(refused.Select(e => e.Kind), Is.All.EqualTo(ImLogger.Domain.EventKind.Refused));
             Assert.That(refused[0].Text, Is.EqualTo("first"));
             Assert.That(refused[1].Text!.Length, Is.LessThanOrEqualTo(301), "light copies");
             Assert.That(refused[0].Reason, Does.StartWith("server-timeout: recorded above at 2026-11-25 09:00:00Z, but NOT DELIVERED").And.Contain("no answer within 10 s"));

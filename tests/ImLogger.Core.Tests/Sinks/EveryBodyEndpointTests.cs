@@ -28,7 +28,7 @@ public sealed class EveryBodyEndpointTests
         using var dir = new TempDir();
         var classifier = new StanzaClassifier("alice@example.test".Equals);
         var env = new TapEnvelope(XElement.Parse(Stanza), "example.test", T0);
-        var events = CoverageCheck.Complete(classifier, env, classifier.Classify(env)).Events;
+        var events = CoverageCheck.Complete(classifier, env, classifier.Classify(env), TranscriptMessageBuilder.RenderLine).Events;
 
         string id;
         using (var spool = new LiteDbSpool(dir.File("spool.db"), NullLogger<LiteDbSpool>.Instance, "key-from-file-0123456789"))

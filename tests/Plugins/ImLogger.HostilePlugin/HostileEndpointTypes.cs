@@ -1,5 +1,5 @@
 using ImLogger.Config;
-using ImLogger.Conversations;
+using ImLogger.Domain;
 using ImLogger.Endpoints;
 using ImLogger.Sinks;
 

@@ -1,4 +1,4 @@
-namespace ImLogger.Classifier;
+namespace ImLogger.Domain;
 
 /// <summary>String helpers for JIDs as they appear in attributes (the copy's JIDs are already prepped by the server).</summary>
 internal static class JidText

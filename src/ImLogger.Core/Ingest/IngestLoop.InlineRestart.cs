@@ -1,10 +1,8 @@
-using System.Threading.Channels;
 using System.Xml.Linq;
-using ImLogger.Config;
 using ImLogger.Inline;
 using Microsoft.Extensions.Logging;
 
-namespace ImLogger.Host;
+namespace ImLogger.Ingest;
 
 /// <summary>
 /// Inline mode across a restart (docs/inline-protocol.md, "While ImLogger is away"): the server's module keeps what it
@@ -14,21 +12,19 @@ namespace ImLogger.Host;
 /// between storing and answering is covered by recalling the recent events at the next start, so that a request sent
 /// again is recognised and archived once.
 /// </summary>
-internal sealed partial class ArchiveService
+public sealed partial class IngestLoop
 {
-    /// <summary>A graceful stop waits at most this long for the requests already read to be stored and answered.</summary>
-    private static readonly TimeSpan AnswerBeforeStop = TimeSpan.FromSeconds(10);
-
     private long _unanswered;
     private int _verdictsClosing;
     private int _leftForNextStart;
 
-    private bool Inline => config.Attach.Mode == AttachMode.Inline;
+    /// <summary>Inline: verdict requests that arrived after the stop began, left for the next start.</summary>
+    public int LeftForNextStartCount => Volatile.Read(ref _leftForNextStart);
 
-    private ValueTask Enqueue(ChannelWriter<XElement> writer, XElement stanza, CancellationToken token)
+    private ValueTask Enqueue(XElement stanza, CancellationToken token)
     {
         Interlocked.Increment(ref _unanswered);
-        return writer.WriteAsync(stanza, token);
+        return _queue.Writer.WriteAsync(stanza, token);
     }
 
     private void AnsweredBatch(int count) => Interlocked.Add(ref _unanswered, -count);
@@ -37,7 +33,7 @@ internal sealed partial class ArchiveService
     /// again to the next start (or refuses it after its timeout).</summary>
     private bool LeftForNextStart(XElement stanza)
     {
-        if (!Inline || Volatile.Read(ref _verdictsClosing) == 0) return false;
+        if (!options.Inline || Volatile.Read(ref _verdictsClosing) == 0) return false;
         if (stanza.Name.LocalName != "iq" || stanza.Element(InlineRequest.Ns + "batch") is null) return false;
         Interlocked.Increment(ref _leftForNextStart);
         return true;
@@ -47,7 +43,7 @@ internal sealed partial class ArchiveService
     /// already read is stored and answered, then the stream closes.</summary>
     private void StopConnection(CancellationTokenSource connectionStop)
     {
-        if (!Inline)
+        if (!options.Inline)
         {
             connectionStop.Cancel();
             return;
@@ -57,7 +53,7 @@ internal sealed partial class ArchiveService
         {
             var waited = TimeSpan.Zero;
             var step = TimeSpan.FromMilliseconds(20);
-            while (Interlocked.Read(ref _unanswered) > 0 && waited < AnswerBeforeStop)
+            while (Interlocked.Read(ref _unanswered) > 0 && waited < options.AnswerBeforeStop && !_readingEnded)
             {
                 await Task.Delay(step, time);
                 waited += step;
@@ -65,19 +61,21 @@ internal sealed partial class ArchiveService
             var left = Interlocked.Read(ref _unanswered);
             if (left > 0)
                 logger.LogWarning("Stopping with {Count} stanza(s) read from the server not yet stored and answered after {Seconds} s; the server's module sends them again to the next start",
-                    left, AnswerBeforeStop.TotalSeconds);
+                    left, options.AnswerBeforeStop.TotalSeconds);
             logger.LogInformation("Stopping: every verdict request read was answered; {Count} request(s) that arrived during the stop are left for the next start (the server's module sends them again)",
                 Volatile.Read(ref _leftForNextStart));
-            await connectionStop.CancelAsync();
+            if (!_readingEnded) await connectionStop.CancelAsync();
         });
     }
 
     /// <summary>After a crash, the module sends again the requests ImLogger stored but had not answered: the events of
-    /// the open conversations received within the dedup window are remembered, so those come in as repeats.</summary>
-    private int RecallRecentEvents()
+    /// the open conversations received within the dedup window are remembered, so those come in as repeats. Call once,
+    /// before <see cref="RunAsync"/>.</summary>
+    /// <returns>How many events were recalled (0 in tap mode).</returns>
+    public int RecallRecentEvents()
     {
-        if (!Inline) return 0;
-        var since = time.GetUtcNow() - config.DedupWindow;
+        if (!options.Inline) return 0;
+        var since = time.GetUtcNow() - options.DedupWindow;
         var recalled = 0;
         foreach (var header in spool.OpenTranscripts().Where(h => h.LastEventUtc >= since))
         {
