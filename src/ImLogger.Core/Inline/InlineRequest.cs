@@ -90,7 +90,7 @@ public sealed record InlineRequest(XElement Iq, IReadOnlyList<InlineItem> Items,
 
     /// <summary>A bare JID the server wrote (it prepped it); anything else (a resource, spaces, markup) is ignored, never trusted.</summary>
     private static string? OccupantJidOf(XElement item) =>
-        ((string?)item.Attribute("occupant-jid"))?.ToLowerInvariant() is { } j && Classifier.JidText.IsPlainBareJid(j) ? j : null;
+        ((string?)item.Attribute("occupant-jid"))?.ToLowerInvariant() is { } j && Domain.JidText.IsPlainBareJid(j) ? j : null;
 
     private static void Requalify(XElement e, XNamespace from)
     {
