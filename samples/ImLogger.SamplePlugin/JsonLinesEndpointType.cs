@@ -1,4 +1,3 @@
-using ImLogger.Config;
 using ImLogger.Endpoints;
 using ImLogger.Sinks;
 using Microsoft.Extensions.Logging;

@@ -1,4 +1,4 @@
-namespace ImLogger.Config;
+namespace ImLogger.Endpoints;
 
 /// <summary>A named archive endpoint's settings, as read from its config element by its <see cref="Endpoints.EndpointType"/>.</summary>
 /// <remarks>A reload compares the running and the new settings by value (<see cref="object.Equals(object)"/>) and rebuilds the

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Xml.Linq;
-using ImLogger.Config;
 
 namespace ImLogger.Endpoints;
 

@@ -1,4 +1,4 @@
-namespace ImLogger.Config;
+namespace ImLogger.Endpoints;
 
 /// <summary>A secret (SMTP password) read from a file or an environment variable. Its text never appears in
 /// <see cref="ToString"/>, so logging a config record cannot leak it.</summary>

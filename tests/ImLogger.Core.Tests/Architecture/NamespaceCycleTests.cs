@@ -16,11 +16,7 @@ public class NamespaceCycleTests
 
     /// <summary>Edges being removed in parallel by other work on issue 15, and nothing else. Remove an entry when its
     /// edge is gone (<see cref="TheTemporaryExclusionsAreStillNeeded"/> says when).</summary>
-    private static readonly (string From, string To, string Why)[] TemporaryExclusions =
-    [
-        ("ImLogger.Policy", "LiteDB", "Policy catches LiteException: replaced by a spool exception type (issue 15, spool stores)"),
-        ("ImLogger.Seats", "LiteDB", "Seats catches LiteException: replaced by a spool exception type (issue 15, spool stores)"),
-    ];
+    private static readonly (string From, string To, string Why)[] TemporaryExclusions = [];
 
     /// <summary>Where a dependency on an outside namespace lands in the graph.</summary>
     private static string Node(string target) => target == "LiteDB" ? "ImLogger.Spool" : target;

@@ -1,4 +1,3 @@
-using ImLogger.Config;
 using ImLogger.Domain;
 using ImLogger.Endpoints;
 using ImLogger.Sinks;
