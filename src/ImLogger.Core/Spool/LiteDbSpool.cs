@@ -130,7 +130,7 @@ public sealed partial class LiteDbSpool : ISpool
             // From converting an earlier version's file (PrepareEncryption): storage errors leave the spool as its own type.
             _cipher?.Dispose();
             _lockFile.Dispose();
-            throw SpoolUnavailableException.From(_path, e);
+            throw SpoolUnavailable.From(_path, e);
         }
         catch
         {
@@ -440,7 +440,7 @@ public sealed partial class LiteDbSpool : ISpool
                     catch (Exception disposeError) { _logger.LogDebug("closing the spool after a failed rollback: {Problem}", disposeError.Message); }
                 }
                 if (e is LiteException { ErrorCode: LiteException.INVALID_DATAFILE_STATE } damage) throw Damaged(damage);
-                if (e is LiteException refused) throw SpoolUnavailableException.From(_path, refused);
+                if (e is LiteException refused) throw SpoolUnavailable.From(_path, refused);
                 throw;
             }
             // Commit put the pages into the OS page cache; the checkpoint copies them into the data file and fsyncs it.
@@ -479,7 +479,7 @@ public sealed partial class LiteDbSpool : ISpool
             }
             catch (LiteException e)
             {
-                throw SpoolUnavailableException.From(_path, e);
+                throw SpoolUnavailable.From(_path, e);
             }
         }
     }

@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 namespace ImLogger.Tests.Spool;
 
 /// <summary>LiteDB stays inside the storage code (issue 15): no other source file names its types, so no caller can come to
-/// depend on its exceptions; they catch <see cref="ImLogger.Spool.SpoolUnavailableException"/> and the spool's other own
+/// depend on its exceptions; they catch <see cref="ImLogger.Domain.SpoolUnavailableException"/> and the spool's other own
 /// types. The bench is exempt: it writes spool files directly as fixtures.</summary>
 public sealed partial class StorageBoundaryTests
 {

@@ -1,6 +1,4 @@
-using LiteDB;
-
-namespace ImLogger.Spool;
+namespace ImLogger.Domain;
 
 /// <summary>
 /// The spool's storage refused an operation (LiteDB reported an error it has no more specific meaning for here: a
@@ -8,15 +6,11 @@ namespace ImLogger.Spool;
 /// write was kept; the caller may retry later, as after a full disk. Storage errors never leave the spool as the storage
 /// engine's own types: callers catch this (it is an <see cref="IOException"/>, so those that already treat I/O failures
 /// as "the disk refused" keep doing so), <see cref="InvalidDataException"/> for a damaged file, and
-/// <see cref="SpoolRecordException"/> for one unreadable record.
+/// <see cref="ImLogger.Spool.SpoolRecordException"/> for one unreadable record.
 /// </summary>
 public sealed class SpoolUnavailableException : IOException
 {
     /// <summary>Creates the exception with the operator's message.</summary>
     public SpoolUnavailableException(string message, Exception? inner = null) : base(message, inner) { }
 
-    /// <summary>The spool at <paramref name="path"/> refused an operation with LiteDB's <paramref name="e"/>.</summary>
-    internal static SpoolUnavailableException From(string path, LiteException e) =>
-        new($"The spool '{path}' refused the operation ({e.Message}, LiteDB code {e.ErrorCode}). Nothing of it was kept; it is retried. " +
-            "If this repeats, check the disk and the imlogger log, and run `imlogger spool status`.", e);
 }
