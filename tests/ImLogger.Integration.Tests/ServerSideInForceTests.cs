@@ -77,11 +77,12 @@ public class ServerSideInForceTests
     public async Task WithNoServiceCheckServerNamesAMissingIncludeAndTheWrongPort()
     {
         await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice"], null, attach: Attach(rulesOut: false));
-        // The operator forgot the Include: Prosody's component port listens, but knows no archive.example.test.
+        // The operator forgot the Include on a server that has another external component (a gateway): Prosody's
+        // component port listens, but knows no archive.example.test.
         await world.Prosody.StopAsync();
         var prosodyConfig = await File.ReadAllTextAsync(world.Prosody.ConfigPath);
         await File.WriteAllTextAsync(world.Prosody.ConfigPath, string.Join('\n', prosodyConfig.Split('\n').Where(l => !l.StartsWith("Include ", StringComparison.Ordinal))) +
-                                                              $"\ncomponent_ports = {{ {world.Prosody.ComponentPort} }}\n");
+                                                              "\nComponent \"gateway.example.test\"\n\tcomponent_secret = \"gateway-secret\"\n");
         await world.Prosody.StartAsync();
 
         var (code, output) = await CheckServerAsync(world);
