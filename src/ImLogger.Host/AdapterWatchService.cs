@@ -52,7 +52,7 @@ internal sealed class AdapterWatchService : BackgroundService
         if (signal.Sign is { } sign)
         {
             if (_watch.Observe(sign))
-                _logger.LogInformation("Server side loaded on {Domain}: {Detail}, generation {Generation}", sign.Domain, sign.Detail, sign.Generation);
+                _logger.LogInformation("Server side loaded on {Domain}: {Detail}, generation {Generation}: the config is in force there", sign.Domain, sign.Detail, sign.Generation);
             else
                 _logger.LogDebug("Server side heartbeat from {Domain}: {Detail}, generation {Generation}", sign.Domain, sign.Detail, sign.Generation);
         }

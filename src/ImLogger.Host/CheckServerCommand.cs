@@ -1,3 +1,5 @@
+using ImLogger.Config;
+
 namespace ImLogger.Host;
 
 /// <summary>
@@ -6,14 +8,16 @@ namespace ImLogger.Host;
 /// </summary>
 /// <remarks>Exit codes: 0 all domains answer (or are within their first deadline after a connect), with one "ok" line
 /// per domain; 1 one line per problem (a domain silent or running an older config's rules, or ImLogger not connected
-/// to the server); 2 <c>imlogger run</c> is not running for this config, so nothing is logged.</remarks>
-internal static class CheckServerCommand
+/// to the server); 2 <c>imlogger run</c> is not running for this config, so nothing is logged (with a second line saying what the
+/// component port answers: a missing Include, the wrong port, nothing listening).</remarks>
+internal static partial class CheckServerCommand
 {
-    public static int Run(Terminal terminal, RunningService? running)
+    public static int Run(Terminal terminal, RunningService? running, ImLoggerConfig? config = null)
     {
         if (running?.Watch is not { } watch)
         {
             terminal.Out.WriteLine("PROBLEM: imlogger run is not running for this config (no control socket beside the spool): nothing is being logged; start the service");
+            if (config != null) terminal.Out.WriteLine($"PROBLEM: {Probe(config)}");
             return 2;
         }
         var statuses = watch.Check();
@@ -36,4 +40,8 @@ internal static class CheckServerCommand
         foreach (var s in statuses.Where(s => !s.Healthy)) yield return $"PROBLEM: {s.Text}";
         foreach (var s in statuses.Where(s => s.Healthy)) yield return $"server side ok: {s.Text}";
     }
+
+    /// <summary>A configured user's state in <c>report</c>: "logging active" once the server side holds them, else why not yet
+    /// (a reload the server has not taken, a server side that never answered).</summary>
+    public static string Logging(RunningService? running, string jid) => running?.Watch?.NotInForce(jid) ?? "logging active";
 }

@@ -86,6 +86,9 @@ internal static partial class CommandHelp
             usage: imlogger check-server [--config FILE]
 
             For monitoring: is the server side (mod_imlogger_inline or the tap rules) loaded and current on every domain?
+            A problem line names a domain that is silent, or whose server side holds a stale user list (another config's
+            generation), and what to run. Without a running service, also says what the component port answers
+            (Include missing, wrong port, nothing listening).
 
             options:
             {ConfigOption}

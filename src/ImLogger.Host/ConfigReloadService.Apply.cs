@@ -78,20 +78,21 @@ internal sealed partial class ConfigReloadService
         var added = Names(after.Except(before));
         var removed = before.Except(after).ToList();
         string text;
+        var serverSide = ServerSideText();
         if (removed.Count == 0)
         {
-            logger.LogInformation("Config reloaded ({Reason}): {Users} logged user(s) in {Orgs} organization(s); now logged: {Added}; no longer logged: nobody",
-                reason, after.Count, next.Organizations.Count, added);
-            text = $"applied: {after.Count} logged user(s); now logged: {added}; no longer logged: nobody";
+            logger.LogInformation("Config reloaded ({Reason}): {Users} logged user(s) in {Orgs} organization(s); configured to log: {Added}; no longer logged: nobody; {ServerSide}",
+                reason, after.Count, next.Organizations.Count, added, serverSide);
+            text = $"applied: {after.Count} logged user(s); configured to log: {added}; no longer logged: nobody; {serverSide}";
         }
         else
         {
             // Stopping logging someone is a compliance event, never routine: a warning, naming them.
             var confirmed = decision.Why.Length > 0 ? $" ({decision.Why})" : "";
             logger.LogWarning("Config reloaded ({Reason}){Confirmed}: {Users} logged user(s) in {Orgs} organization(s); NO LONGER LOGGED: {Removed}: " +
-                              "their stanzas are neither archived nor held from now on; now logged: {Added}",
-                reason, confirmed, after.Count, next.Organizations.Count, Names(removed), added);
-            text = $"applied{confirmed}: {after.Count} logged user(s); NO LONGER LOGGED: {Names(removed)}; now logged: {added}";
+                              "their stanzas are neither archived nor held from now on; configured to log: {Added}; {ServerSide}",
+                reason, confirmed, after.Count, next.Organizations.Count, Names(removed), added, serverSide);
+            text = $"applied{confirmed}: {after.Count} logged user(s); NO LONGER LOGGED: {Names(removed)}; configured to log: {added}; {serverSide}";
         }
         foreach (var warning in plan.OverLimitWarnings()) logger.LogWarning("Seats: {Warning}", warning);
         foreach (var warning in TapLimitations.Warnings(next)) logger.LogWarning("Tap mode: {Warning}", warning);

@@ -17,7 +17,7 @@ namespace ImLogger.Host;
 /// applied reload, never for a held or refused one. Also says, at start, who is over the seat limit.
 /// </summary>
 internal sealed partial class ConfigReloadService(ConfigHolder holder, SeatLedger seats, SeatsAnnouncer announcer, Func<string, ImLoggerConfig> load,
-    TimeProvider time, ILogger<ConfigReloadService> logger, Sinks.LiveSinks? sinks = null) : BackgroundService
+    TimeProvider time, ILogger<ConfigReloadService> logger, Sinks.LiveSinks? sinks = null, Liveness.AdapterWatch? watch = null) : BackgroundService
 {
     /// <summary>Editors write a file in several steps (truncate, write, rename): wait for the burst of events to end.</summary>
     private static readonly TimeSpan Debounce = TimeSpan.FromMilliseconds(500);

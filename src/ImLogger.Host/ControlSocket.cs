@@ -55,7 +55,7 @@ internal static class ControlSocket
     public static async Task<int> RunCommandAsync(ImLoggerConfig config, string[] commandLine, Arguments args)
     {
         if (await TryForwardAsync(config, commandLine) is { } code) return code;
-        if (commandLine[0] == "check-server") return CheckServerCommand.Run(Terminal.Console, running: null);
+        if (commandLine[0] == "check-server") return CheckServerCommand.Run(Terminal.Console, running: null, config);
         if (commandLine[0] == "reload") return ReloadCommand.Run(args, Terminal.Console, running: null);
         return SpoolOwnership.AsSpoolOwner(config.SpoolPath, () =>
         {

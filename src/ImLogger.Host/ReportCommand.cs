@@ -58,9 +58,9 @@ internal static class ReportCommand
                     return $"endpoint {endpoint} (backlog {pending} pending, {dead} dead)";
                 }
                 foreach (var u in org.Users)
-                    terminal.Out.WriteLine($"  {u.Jid,-36} logging active{Blocked(activity, u.Jid)}; {Activity(activity, u.Jid)}; {Backlogged(u.Endpoint ?? org.DefaultEndpoint)}");
+                    terminal.Out.WriteLine($"  {u.Jid,-36} {CheckServerCommand.Logging(running, u.Jid)}{Blocked(activity, u.Jid)}; {Activity(activity, u.Jid)}; {Backlogged(u.Endpoint ?? org.DefaultEndpoint)}");
                 foreach (var u in seats.Seated)
-                    terminal.Out.WriteLine($"  {u.Jid,-36} logging active (logged by default, first seen {Utc(u.FirstSeenUtc)}){Blocked(activity, u.Jid)}; {Activity(activity, u.Jid)}; {Backlogged(org.DefaultEndpoint)}");
+                    terminal.Out.WriteLine($"  {u.Jid,-36} {CheckServerCommand.Logging(running, u.Jid)} (logged by default, first seen {Utc(u.FirstSeenUtc)}){Blocked(activity, u.Jid)}; {Activity(activity, u.Jid)}; {Backlogged(org.DefaultEndpoint)}");
                 foreach (var u in org.OverLimit)
                     terminal.Out.WriteLine($"  {u.Jid,-36} NOT LOGGED: over the seat limit ({org.Seats} seats; listed at {u.Source}); {Activity(activity, u.Jid)}");
                 foreach (var u in seats.OverLimit)

@@ -165,7 +165,7 @@ internal static class RunCommand
         services.AddSingleton(sp => new SeatsAnnouncer(holder, sp.GetRequiredService<ComponentConnection>(), sp.GetRequiredService<ILogger<SeatsAnnouncer>>()));
         services.AddSingleton(sp => new ConfigReloadService(holder, sp.GetRequiredService<SeatLedger>(), sp.GetRequiredService<SeatsAnnouncer>(),
             path => ConfigLoader.Load(path), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ConfigReloadService>>(),
-            sp.GetRequiredService<LiveSinks>()));
+            sp.GetRequiredService<LiveSinks>(), sp.GetRequiredService<AdapterWatch>()));
         services.AddHostedService(sp => sp.GetRequiredService<ConfigReloadService>());
     }
 }

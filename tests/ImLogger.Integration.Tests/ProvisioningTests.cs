@@ -78,7 +78,7 @@ public partial class ProvisioningTests
 
         // The admin adds bob; ImLogger notices the file, rewrites the rules; the operator reloads Prosody.
         world.WriteConfig(world.Prosody.ComponentPort, "1h", ["alice", "bob"], attach: attach);
-        await imlogger.WaitForLineAsync(l => l.Contains("Config reloaded", StringComparison.Ordinal) && l.Contains("now logged: bob@example.test", StringComparison.Ordinal),
+        await imlogger.WaitForLineAsync(l => l.Contains("Config reloaded", StringComparison.Ordinal) && l.Contains("configured to log: bob@example.test", StringComparison.Ordinal),
             TimeSpan.FromSeconds(30), "the reload");
         await imlogger.WaitForLineAsync(l => l.Contains("Server rules for 2 logged user(s) written (reload)", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "rules rewritten");
         await world.Prosody.ReloadAsync($"Loaded {script}", TimeSpan.FromSeconds(30));
@@ -145,7 +145,7 @@ public partial class ProvisioningTests
 
             // The admin appends a row to the CSV (not the config): ImLogger watches the files the config reads.
             await File.AppendAllTextAsync(csv, "bob@example.test,Bob\n");
-            await imlogger.WaitForLineAsync(l => l.Contains("Config reloaded (users.csv changed)", StringComparison.Ordinal) && l.Contains("now logged: bob@example.test", StringComparison.Ordinal),
+            await imlogger.WaitForLineAsync(l => l.Contains("Config reloaded (users.csv changed)", StringComparison.Ordinal) && l.Contains("configured to log: bob@example.test", StringComparison.Ordinal),
                 TimeSpan.FromSeconds(30), "the reload on the CSV edit");
             await imlogger.WaitForLineAsync(l => l.Contains("Server rules for 3 logged user(s) written (reload)", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "rules rewritten");
             await world.Prosody.ReloadAsync($"Loaded {script}", TimeSpan.FromSeconds(30));

@@ -19,7 +19,7 @@ public sealed record AdapterStatus(string Domain, bool Healthy, string Text);
 /// <remarks>Thread-safe: signs arrive on the connection's reader, checks come from a timer and operator commands. Ages are
 /// measured on the monotonic clock (<see cref="TimeProvider.GetTimestamp"/>): a wall clock stepped back must not keep a
 /// silent domain "healthy" for a day, nor one stepped forward raise false alarms.</remarks>
-public sealed class AdapterWatch
+public sealed partial class AdapterWatch
 {
     /// <summary>A domain's last sign (monotonic timestamps).</summary>
     private sealed record Heard(long At, string Generation, string Detail, long? CurrentAt);
@@ -42,6 +42,7 @@ public sealed class AdapterWatch
         this.time = time;
         _expected = RulesGeneration.Of(config());
         _expectedSince = time.GetTimestamp();
+        Remember(_expected, config());
     }
 
     /// <summary>The component is connected (again): every domain gets a fresh deadline, and signs of an earlier stream no longer count.</summary>
@@ -97,15 +98,18 @@ public sealed class AdapterWatch
                 if (heard?.CurrentAt is { } at && Age(at, now) <= deadline)
                     statuses.Add(new AdapterStatus(domain, true, $"{domain}: {what} loaded and current (generation {expected}; {heard.Detail}; heard {Seconds(Age(heard.At, now))} s ago)"));
                 else if (Age(reference, now) <= deadline)
-                    statuses.Add(new AdapterStatus(domain, true, $"{domain}: waiting for the first heartbeat of {what} (due within {Seconds(deadline)} s)"));
+                    statuses.Add(new AdapterStatus(domain, true, heard == null
+                        ? $"{domain}: waiting for the first heartbeat of {what} (due within {Seconds(deadline)} s)"
+                        : $"{domain}: configured, waiting for the server side (generation {expected}, server has {GenerationText(heard.Generation)}; due within {Seconds(deadline)} s){Difference(heard.Generation, expected)}"));
                 else if (heard != null && Age(heard.At, now) <= deadline)
                     statuses.Add(new AdapterStatus(domain, false,
-                        $"{domain}: {what} is loaded but runs the rules of another config (generation {(heard.Generation.Length == 0 ? "none" : heard.Generation)}, expected {expected}), " +
-                        $"so it may not hold or copy the users logged now: write them again (`imlogger prosody-config --config {cfg.SourcePath} --out DIR`, or <attach rules-out>) and run `prosodyctl reload`"));
+                        $"{domain}: STALE USER LIST: {what} is loaded but runs the rules of another config (generation {GenerationText(heard.Generation)}, expected {expected}), " +
+                        $"so it may not hold or copy the users logged now{Difference(heard.Generation, expected)}: write them again (`imlogger prosody-config --config {cfg.SourcePath} --out DIR`, or <attach rules-out>) and run `prosodyctl reload`"));
                 else
                     statuses.Add(new AdapterStatus(domain, false,
                         $"{domain}: {(heard == null ? $"no heartbeat from {what} for {Seconds(Age(reference, now))} s" : $"{what} stopped answering {Seconds(Age(heard.At, now))} s ago")}: " +
-                        $"it is not loaded for VirtualHost \"{domain}\", so {Consequence(cfg)}. Check that nothing after the Include of imlogger.cfg.lua " +
+                        $"it is not loaded for VirtualHost \"{domain}\", so {Consequence(cfg)}. Check that prosody.cfg.lua has the line Include \"DIR/imlogger.cfg.lua\" " +
+                        "(DIR: where `imlogger prosody-config --out` or <attach rules-out> writes; a missing Include is the usual cause), and that nothing after it " +
                         $"(a later conf.d file) sets modules_enabled for that VirtualHost; if something does, add \"{(cfg.Attach.Mode == AttachMode.Inline ? "imlogger_inline" : "firewall")}\" " +
                         "to that list; then run `prosodyctl reload` and look for errors in Prosody's log. (Also seen when ImLogger reads that far behind Prosody: then its log shows why, a spool that cannot write for one.)"));
             }
@@ -124,6 +128,7 @@ public sealed class AdapterWatch
         if (expected == _expected) return expected;
         _expected = expected;
         _expectedSince = now;
+        Remember(expected, config());
         foreach (var (domain, heard) in _heard.ToList())
             _heard[domain] = heard with { CurrentAt = heard.Generation == expected ? heard.At : null };
         return expected;

@@ -55,6 +55,8 @@ public class ConfigLoaderTests : TempDirFixture
         var shipped = Path.Combine(TestContext.CurrentContext.TestDirectory, "../../../../../config/imlogger.xml");
         var config = ConfigLoader.Load(shipped, _ => "demo");
         Assert.That(config.LoggedUsers.Keys, Does.Contain("alice@example.test"));
+        // rules-out on by default (issue 19), pointing at the folder the demo's Prosody includes (imlogger.sh run_demo).
+        Assert.That(config.Attach.RulesOut?.Replace('\\', '/'), Does.EndWith("/.work/demo/prosody/server-rules"));
     }
 
     [TestCase("<user jid=\"Alice@Example.test\" />", "<loged-user jid=\"Alice@Example.test\" />", 7, "unknown element <loged-user> inside <organization>; expected one of: <user>")]
