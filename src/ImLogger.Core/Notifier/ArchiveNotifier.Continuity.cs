@@ -1,0 +1,85 @@
+using ImLogger.Spool;
+
+namespace ImLogger.Notifier;
+
+/// <summary>The notice hour across restarts: who was told what in which conversation, and when, is kept in the spool, so a
+/// restart of ImLogger tells nobody again what they were told within <see cref="Interval"/>.</summary>
+/// <remarks>Kept as wall time (a monotonic timestamp means nothing to the next process) and turned back into monotonic
+/// time on restart; a notice that seems to come from the future (the clock was stepped back) counts as just sent, so a
+/// clock step can only delay a notice by at most the interval, never repeat one.</remarks>
+public sealed partial class ArchiveNotifier
+{
+    /// <summary>Record kind of a notice sent.</summary>
+    internal const string NoticeRecord = "notice";
+
+    private ContinuityLog? _continuity;
+
+    /// <summary>Where notices sent (and, through the same log, calls in progress) are kept; null when not kept.</summary>
+    public ContinuityLog? Continuity => _continuity;
+
+    /// <summary>Notices kept by the previous run, by conversation, until the conversation is next seen.</summary>
+    private readonly Dictionary<string, List<(string Participant, string Text, DateTimeOffset AtUtc)>> _kept = new(StringComparer.Ordinal);
+
+    private long _lastForget;
+
+    /// <summary>Puts back the notices the previous run sent within the interval and from now on keeps every notice sent in
+    /// <paramref name="log"/> (written after each batch, before the notices go out).</summary>
+    /// <returns>How many notices were put back.</returns>
+    public int UseContinuity(ContinuityLog log)
+    {
+        ArgumentNullException.ThrowIfNull(log);
+        var nowUtc = _time.GetUtcNow();
+        log.Forget(NoticeRecord, nowUtc - Interval);
+        var restored = 0;
+        foreach (var r in log.Loaded.Where(r => r.Kind == NoticeRecord))
+        {
+            if (r.Fields.GetValueOrDefault("conversation") is not { Length: > 0 } conversation
+                || r.Fields.GetValueOrDefault("participant") is not { Length: > 0 } participant
+                || r.Fields.GetValueOrDefault("text") is not { } text) continue;
+            if (!_kept.TryGetValue(conversation, out var list)) _kept[conversation] = list = [];
+            list.Add((participant, text, r.AtUtc));
+            restored++;
+        }
+        _continuity = log;
+        _lastForget = _time.GetTimestamp();
+        // Records are replaced per person and text; those of conversations gone quiet are removed now and then.
+        log.BeforeFlush(() =>
+        {
+            if (_time.GetElapsedTime(_lastForget) < Interval) return;
+            _lastForget = _time.GetTimestamp();
+            log.Forget(NoticeRecord, _time.GetUtcNow() - Interval);
+        });
+        return restored;
+    }
+
+    /// <summary>A conversation seen for the first time since start (or since it went quiet): what the previous run told
+    /// its participants within the interval still counts.</summary>
+    private void RestoreKept(ConversationState conversation)
+    {
+        if (_kept.Count == 0 || !_kept.Remove(conversation.Key, out var notices)) return;
+        var now = _time.GetTimestamp();
+        var nowUtc = _time.GetUtcNow();
+        foreach (var (participant, text, atUtc) in notices)
+        {
+            var age = nowUtc - atUtc;
+            if (age < TimeSpan.Zero) age = TimeSpan.Zero;
+            if (age >= Interval) continue;
+            conversation.LastSent[(participant, text)] = now - (long)(age.TotalSeconds * _time.TimestampFrequency);
+        }
+    }
+
+    private void KeepSent(ConversationState conversation, string participant, string text) =>
+        _continuity?.Put(new ContinuityRecord(ContinuityLog.IdOf(NoticeRecord, conversation.Key + "\u0000" + participant + "\u0000" + text),
+            NoticeRecord, _time.GetUtcNow(), new Dictionary<string, string?>
+            {
+                ["conversation"] = conversation.Key, ["participant"] = participant, ["text"] = text,
+            }));
+
+    /// <summary>The hour starts over for a conversation: its kept notices no longer count either.</summary>
+    private void ForgetKept(ConversationState conversation)
+    {
+        if (_continuity == null) return;
+        foreach (var (participant, text) in conversation.LastSent.Keys)
+            _continuity.Remove(ContinuityLog.IdOf(NoticeRecord, conversation.Key + "\u0000" + participant + "\u0000" + text));
+    }
+}
