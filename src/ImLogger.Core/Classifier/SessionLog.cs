@@ -33,6 +33,8 @@ internal sealed partial class SessionLog(int maxSessions = SessionLog.MaxSession
         public string? OfferIqId { get; set; }
         /// <summary>Who is in a multi-party call (a meeting or audio conference in a room): it ends when the last one leaves.</summary>
         public HashSet<string> Participants { get; } = new(StringComparer.Ordinal);
+        /// <summary>A call to a room (XEP-0482 invite to a group chat or naming a MUJI room): see StanzaClassifier.Meetings.cs.</summary>
+        public bool MultiParty { get; set; }
 
         /// <summary>From acceptance to <paramref name="end"/>; null if the acceptance was not seen (a call that was
         /// never answered has no duration, only its ringing time, which is not what a reader means by it).</summary>

@@ -48,6 +48,7 @@ public sealed partial class StanzaClassifier
             ["conversation"] = conversation,
             ["sid"] = sid,
             ["file"] = s.IsFileTransfer ? "1" : "0",
+            ["multi"] = s.MultiParty ? "1" : "0",
             ["media"] = s.Media?.ToString(),
             ["initiated"] = s.InitiatedUtc?.ToString("O", CultureInfo.InvariantCulture),
             ["accepted"] = s.AcceptedUtc?.ToString("O", CultureInfo.InvariantCulture),
@@ -76,6 +77,7 @@ public sealed partial class StanzaClassifier
             FileSize = long.TryParse(F("fileSize"), NumberStyles.None, CultureInfo.InvariantCulture, out var size) ? size : null,
             FileMediaType = F("fileType"),
             OfferIqId = F("offerIq"),
+            MultiParty = F("multi") == "1",
         };
         foreach (var p in (F("participants") ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries)) session.Participants.Add(p);
         return (conversation, sid, session);
