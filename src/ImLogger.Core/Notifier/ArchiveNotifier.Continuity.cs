@@ -12,6 +12,15 @@ public sealed partial class ArchiveNotifier
     /// <summary>Record kind of a notice sent.</summary>
     internal const string NoticeRecord = "notice";
 
+    /// <summary>Record kind of a room occupant (whom a room's notices go to).</summary>
+    internal const string OccupantRecord = "occupant";
+
+    /// <summary>How long a room occupant not heard from (no presence, no message) is kept across restarts.</summary>
+    public static readonly TimeSpan OccupantKeptFor = TimeSpan.FromDays(1);
+
+    /// <summary>Room occupants kept by the previous run, by room, until the room is next seen.</summary>
+    private readonly Dictionary<string, List<(string Nick, string RealJid, bool Hidden)>> _keptOccupants = new(StringComparer.Ordinal);
+
     private ContinuityLog? _continuity;
 
     /// <summary>Where notices sent (and, through the same log, calls in progress) are kept; null when not kept.</summary>
@@ -30,7 +39,16 @@ public sealed partial class ArchiveNotifier
         ArgumentNullException.ThrowIfNull(log);
         var nowUtc = _time.GetUtcNow();
         log.Forget(NoticeRecord, nowUtc - Interval);
+        log.Forget(OccupantRecord, nowUtc - OccupantKeptFor);
         var restored = 0;
+        foreach (var r in log.Loaded.Where(r => r.Kind == OccupantRecord))
+        {
+            if (r.Fields.GetValueOrDefault("room") is not { Length: > 0 } room || r.Fields.GetValueOrDefault("nick") is not { Length: > 0 } nick
+                || r.Fields.GetValueOrDefault("jid") is not { Length: > 0 } jid) continue;
+            if (!_keptOccupants.TryGetValue(room, out var occupants)) _keptOccupants[room] = occupants = [];
+            occupants.Add((nick, jid, r.Fields.GetValueOrDefault("hidden") == "1"));
+            restored++;
+        }
         foreach (var r in log.Loaded.Where(r => r.Kind == NoticeRecord))
         {
             if (r.Fields.GetValueOrDefault("conversation") is not { Length: > 0 } conversation
@@ -48,6 +66,7 @@ public sealed partial class ArchiveNotifier
             if (_time.GetElapsedTime(_lastForget) < Interval) return;
             _lastForget = _time.GetTimestamp();
             log.Forget(NoticeRecord, _time.GetUtcNow() - Interval);
+            log.Forget(OccupantRecord, _time.GetUtcNow() - OccupantKeptFor);
         });
         return restored;
     }
@@ -56,6 +75,8 @@ public sealed partial class ArchiveNotifier
     /// its participants within the interval still counts.</summary>
     private void RestoreKept(ConversationState conversation)
     {
+        if (_keptOccupants.Count > 0 && _keptOccupants.Remove(conversation.Key, out var occupants))
+            foreach (var (nick, jid, hidden) in occupants) conversation.RestoreOccupant(nick, jid, hidden);
         if (_kept.Count == 0 || !_kept.Remove(conversation.Key, out var notices)) return;
         var now = _time.GetTimestamp();
         var nowUtc = _time.GetUtcNow();
@@ -74,6 +95,26 @@ public sealed partial class ArchiveNotifier
             {
                 ["conversation"] = conversation.Key, ["participant"] = participant, ["text"] = text,
             }));
+
+    /// <summary>Keeps a room's roster as the notifier knows it (whom its notices go to): an occupant heard from (joined,
+    /// present, spoke) is kept, with the time refreshed; one who left is removed.</summary>
+    private void KeepOccupant(ConversationState conversation, Conversations.ConversationEvent e)
+    {
+        if (_continuity == null || conversation.Type != Conversations.ConversationType.GroupChat || e.Nick == null) return;
+        var id = ContinuityLog.IdOf(OccupantRecord, conversation.Key + "\u0000" + e.Nick);
+        switch (e.Kind)
+        {
+            case Conversations.EventKind.Left:
+                _continuity.Remove(id);
+                break;
+            case Conversations.EventKind.Joined or Conversations.EventKind.Present or Conversations.EventKind.Message when e.SenderBareJid != null:
+                _continuity.Put(new ContinuityRecord(id, OccupantRecord, _time.GetUtcNow(), new Dictionary<string, string?>
+                {
+                    ["room"] = conversation.Key, ["nick"] = e.Nick, ["jid"] = e.SenderBareJid, ["hidden"] = conversation.IsHidden(e.Nick) ? "1" : "0",
+                }));
+                break;
+        }
+    }
 
     /// <summary>The hour starts over for a conversation: its kept notices no longer count either.</summary>
     private void ForgetKept(ConversationState conversation)

@@ -76,6 +76,7 @@ public sealed partial class ArchiveNotifier
                 RestoreKept(conversation); // ArchiveNotifier.Continuity.cs: the notice hour across restarts
             }
             var rejoin = conversation.Apply(e, now, ReconnectGrace);
+            KeepOccupant(conversation, e);
             if (IsActivity(e.Kind))
                 Notify(conversation, e, output, stanzas, onlyTo: rejoin ? e.SenderBareJid : null);
         }

@@ -225,4 +225,39 @@ public class ContinuityTests : TempDirFixture
         using (var spool = OpenSpool())
             Assert.That(NoticeRun(spool, _ => null, T0.AddMinutes(5)), Is.Empty);
     }
+
+    private static ConversationEvent RoomEvent(EventKind kind, string jid, string nick, DateTimeOffset at, bool hidden = false) => new()
+    {
+        Id = Guid.NewGuid().ToString("N"), ReceivedUtc = at, Kind = kind, Direction = Direction.Incoming,
+        ConversationType = ConversationType.GroupChat, ConversationKey = Room, From = $"{Room}/{nick}", To = Alice,
+        SenderBareJid = jid, Nick = nick, RealJidHidden = hidden, Text = kind == EventKind.Message ? "hi" : null, LoggedUsers = [Alice], RawXml = "<x/>",
+    };
+
+    private static List<string> RoomRun(LiteDbSpool spool, DateTimeOffset at, params ConversationEvent[] events)
+    {
+        var time = new FakeTimeProvider(at);
+        var notifier = new ArchiveNotifier(AliceLogged(), "archive.example.test", time);
+        var log = new ContinuityLog(spool);
+        notifier.UseContinuity(log);
+        var told = notifier.Observe(events).Stanzas.Select(s => (string)s.Attribute("to")!).Order().ToList();
+        log.Flush();
+        return told;
+    }
+
+    [Test]
+    public void ARoomsRosterSurvivesARestartSoItsSilentOccupantsAreToldWhenTheHourIsOver()
+    {
+        using (var spool = OpenSpool())
+            Assert.That(RoomRun(spool, T0,
+                RoomEvent(EventKind.Joined, Alice, "alice", T0),
+                RoomEvent(EventKind.Joined, Bob, "bob", T0, hidden: true),
+                RoomEvent(EventKind.Joined, "carol@example.test", "carol", T0),
+                RoomEvent(EventKind.Left, "carol@example.test", "carol", T0)), Is.EqualTo(new[] { Alice, "carol@example.test", $"{Room}/bob" }));
+        using (var spool = OpenSpool())
+            Assert.That(RoomRun(spool, T0.AddMinutes(61), RoomEvent(EventKind.Message, Alice, "alice", T0.AddMinutes(61))),
+                Is.EqualTo(new[] { Alice, $"{Room}/bob" }), "bob, silent, is still known and told through the room; carol left");
+        using (var spool = OpenSpool())
+            Assert.That(RoomRun(spool, T0.AddDays(2), RoomEvent(EventKind.Message, Alice, "alice", T0.AddDays(2))), Is.EqualTo(new[] { Alice }),
+                "a roster not heard from for a day is forgotten");
+    }
 }
