@@ -31,6 +31,9 @@ public sealed partial class ArchiveNotifier
 
     private long _lastForget;
 
+    /// <summary>When each occupant's record was last written (monotonic), by record id.</summary>
+    private readonly Dictionary<string, long> _occupantKeptAt = new(StringComparer.Ordinal);
+
     /// <summary>Puts back the notices the previous run sent within the interval and from now on keeps every notice sent in
     /// <paramref name="log"/> (written after each batch, before the notices go out).</summary>
     /// <returns>How many notices were put back.</returns>
@@ -106,8 +109,14 @@ public sealed partial class ArchiveNotifier
         {
             case Conversations.EventKind.Left:
                 _continuity.Remove(id);
+                _occupantKeptAt.Remove(id);
                 break;
             case Conversations.EventKind.Joined or Conversations.EventKind.Present or Conversations.EventKind.Message when e.SenderBareJid != null:
+                // A message refreshes the record at most hourly: a busy room must not cost a spool write per message.
+                var now = _time.GetTimestamp();
+                if (e.Kind == Conversations.EventKind.Message && _occupantKeptAt.TryGetValue(id, out var kept) && _time.GetElapsedTime(kept, now) < Interval) break;
+                if (_occupantKeptAt.Count >= 100_000) _occupantKeptAt.Clear();
+                _occupantKeptAt[id] = now;
                 _continuity.Put(new ContinuityRecord(id, OccupantRecord, _time.GetUtcNow(), new Dictionary<string, string?>
                 {
                     ["room"] = conversation.Key, ["nick"] = e.Nick, ["jid"] = e.SenderBareJid, ["hidden"] = conversation.IsHidden(e.Nick) ? "1" : "0",

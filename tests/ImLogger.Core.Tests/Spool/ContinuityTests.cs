@@ -260,4 +260,19 @@ public class ContinuityTests : TempDirFixture
             Assert.That(RoomRun(spool, T0.AddDays(2), RoomEvent(EventKind.Message, Alice, "alice", T0.AddDays(2))), Is.EqualTo(new[] { Alice }),
                 "a roster not heard from for a day is forgotten");
     }
+
+    [Test]
+    public void ABusyRoomCostsNoSpoolWritePerMessage()
+    {
+        using var spool = OpenSpool();
+        var time = new FakeTimeProvider(T0);
+        var notifier = new ArchiveNotifier(AliceLogged(), "archive.example.test", time);
+        var log = new ContinuityLog(spool);
+        notifier.UseContinuity(log);
+        notifier.Observe([RoomEvent(EventKind.Joined, Alice, "alice", T0), RoomEvent(EventKind.Joined, Bob, "bob", T0)]);
+        log.Flush();
+        time.Advance(TimeSpan.FromMinutes(1));
+        notifier.Observe([RoomEvent(EventKind.Message, Bob, "bob", T0), RoomEvent(EventKind.Message, Alice, "alice", T0)]);
+        Assert.That(log.PendingCount, Is.Zero, "occupants already kept and told: nothing to write");
+    }
 }
