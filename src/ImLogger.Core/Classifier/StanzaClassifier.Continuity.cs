@@ -30,13 +30,24 @@ public sealed partial class StanzaClassifier
             _sessions.Restore(conversation, sid, session);
             restored++;
         }
+        // What each kept call looked like when written: Jingle negotiation (candidates, ringing) finds a session without
+        // changing it, and must not cost a spool write.
+        var written = new Dictionary<string, string>(StringComparer.Ordinal);
         log.BeforeFlush(() =>
         {
             foreach (var (conversation, sid, session) in _sessions.TakeTouched())
             {
                 var id = ContinuityLog.IdOf(CallRecord, conversation + "\u0000" + sid);
-                if (session is null or { Ended: true }) log.Remove(id);
-                else log.Put(ToRecord(id, conversation, sid, session, nowUtc));
+                if (session is null or { Ended: true })
+                {
+                    if (written.Remove(id) || session == null || session.InitiatedUtc != null || session.AcceptedUtc != null) log.Remove(id);
+                    continue;
+                }
+                var record = ToRecord(id, conversation, sid, session, nowUtc);
+                var signature = string.Join('\u0001', record.Fields.Select(f => f.Key + "=" + f.Value));
+                if (written.TryGetValue(id, out var before) && before == signature) continue;
+                written[id] = signature;
+                log.Put(record);
             }
         });
         return restored;
