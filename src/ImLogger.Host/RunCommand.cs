@@ -114,13 +114,24 @@ internal static class RunCommand
         // Who holds a seat: the config in force plus the users seen so far (organizations logged by default).
         services.AddSingleton(sp => new SeatLedger(() => holder.Current, sp.GetRequiredService<LiteDbSpool>(),
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<SeatLedger>>()));
-        services.AddSingleton(sp => new StanzaClassifier(sp.GetRequiredService<SeatLedger>().IsLogged, config.Services));
+        // Calls in progress and notices sent are kept in the spool across restarts (Spool/ContinuityLog.cs).
+        services.AddSingleton(sp => new ContinuityLog(sp.GetRequiredService<LiteDbSpool>()));
+        services.AddSingleton(sp =>
+        {
+            var classifier = new StanzaClassifier(sp.GetRequiredService<SeatLedger>().IsLogged, config.Services);
+            classifier.UseContinuity(sp.GetRequiredService<ContinuityLog>(), sp.GetRequiredService<TimeProvider>().GetUtcNow());
+            return classifier;
+        });
         services.AddSingleton(sp => new CopyDeduplicator(config.DedupWindow, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new ConversationTracker(sp.GetRequiredService<ISpool>(),
             sp.GetRequiredService<SeatLedger>().EndpointOf, config.IdleClose, sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<ConversationTracker>>()));
         services.AddSingleton(sp =>
-            new ArchiveNotifier(sp.GetRequiredService<SeatLedger>().OrganizationOf, config.Component.Jid, sp.GetRequiredService<TimeProvider>()));
+        {
+            var notifier = new ArchiveNotifier(sp.GetRequiredService<SeatLedger>().OrganizationOf, config.Component.Jid, sp.GetRequiredService<TimeProvider>());
+            notifier.UseContinuity(sp.GetRequiredService<ContinuityLog>());
+            return notifier;
+        });
         services.AddSingleton(sp =>
             new CompliancePolicy(config.Restrictions, sp.GetRequiredService<SeatLedger>().OrganizationOf, new ClientRegistry(config.Component.Jid),
                 sp.GetRequiredService<LiteDbSpool>()));

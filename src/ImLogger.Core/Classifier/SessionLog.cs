@@ -10,9 +10,10 @@ namespace ImLogger.Classifier;
 /// <remarks>
 /// Sessions are keyed by conversation and session id (a Jingle sid is unique only per initiator). Memory is
 /// bounded: beyond <see cref="MaxSessions"/> the oldest sessions are forgotten, and a session's end then reads
-/// as an end without a duration. State is in memory: after a restart, ends of earlier sessions have no duration.
+/// as an end without a duration. Sessions found or started since the last <see cref="TakeTouched"/> are handed to the
+/// spool (StanzaClassifier.Continuity.cs), so a restart keeps calls in progress.
 /// </remarks>
-internal sealed class SessionLog(int maxSessions = SessionLog.MaxSessions)
+internal sealed partial class SessionLog(int maxSessions = SessionLog.MaxSessions)
 {
     /// <summary>Default bound on remembered sessions.</summary>
     public const int MaxSessions = 10_000;
@@ -30,6 +31,10 @@ internal sealed class SessionLog(int maxSessions = SessionLog.MaxSessions)
         public bool Ended { get; set; }
         /// <summary>The id of the iq that offered it (XEP-0096): the answer is an iq result or error with this id.</summary>
         public string? OfferIqId { get; set; }
+        /// <summary>Who is in a multi-party call (a meeting or audio conference in a room): it ends when the last one leaves.</summary>
+        public HashSet<string> Participants { get; } = new(StringComparer.Ordinal);
+        /// <summary>A call to a room (XEP-0482 invite to a group chat or naming a MUJI room): see StanzaClassifier.Meetings.cs.</summary>
+        public bool MultiParty { get; set; }
 
         /// <summary>From acceptance to <paramref name="end"/>; null if the acceptance was not seen (a call that was
         /// never answered has no duration, only its ringing time, which is not what a reader means by it).</summary>
@@ -45,12 +50,19 @@ internal sealed class SessionLog(int maxSessions = SessionLog.MaxSessions)
 
     private static string Key(string conversation, string sid) => conversation + "\u0000" + sid;
 
-    public Session? Find(string conversation, string sid) => _sessions.GetValueOrDefault(Key(conversation, sid));
+    public Session? Find(string conversation, string sid)
+    {
+        var key = Key(conversation, sid);
+        var session = _sessions.GetValueOrDefault(key);
+        if (session != null) _touched.Add(key); // the caller may change it
+        return session;
+    }
 
     /// <summary>The session an iq answer refers to, by the offer's iq id.</summary>
     public (string Sid, Session Session)? FindByOfferIq(string conversation, string iqId)
     {
         if (!_offerIqs.TryGetValue(Key(conversation, iqId), out var key) || !_sessions.TryGetValue(key, out var s)) return null;
+        _touched.Add(key);
         return (key[(key.IndexOf('\u0000') + 1)..], s);
     }
 
@@ -60,9 +72,11 @@ internal sealed class SessionLog(int maxSessions = SessionLog.MaxSessions)
         var key = Key(conversation, sid);
         if (!_sessions.ContainsKey(key)) _order.Enqueue(key);
         _sessions[key] = session;
+        _touched.Add(key);
         if (session.OfferIqId != null) _offerIqs[Key(conversation, session.OfferIqId)] = key;
         while (_sessions.Count > maxSessions && _order.TryDequeue(out var oldest))
         {
+            _touched.Add(oldest);
             if (_sessions.Remove(oldest, out var gone) && gone.OfferIqId != null)
                 _offerIqs.Remove(oldest[..oldest.IndexOf('\u0000')] + "\u0000" + gone.OfferIqId);
         }

@@ -51,6 +51,7 @@ public sealed partial class StanzaClassifier
         var id = element.Name.LocalName == "invite" ? (string?)env.Stanza.Attribute("id") ?? NewId() : (string?)element.Attribute("id");
         if (id == null) return Classification.Ignored($"call invite {element.Name.LocalName} without an id");
         var session = _sessions.Find(scope.Key, id);
+        if (MultiPartyCallSignal(env, scope, from, to, id, session, element.Name.LocalName) is { } multiParty) return multiParty;
         switch (element.Name.LocalName)
         {
             case "invite":
@@ -63,7 +64,12 @@ public sealed partial class StanzaClassifier
                     : external != null ? CallMedia.Meeting
                     : muji != null || scope.Type == ConversationType.GroupChat ? (video ? CallMedia.Meeting : CallMedia.AudioConference)
                     : video ? CallMedia.Video : CallMedia.Audio;
-                _sessions.Start(scope.Key, id, new SessionLog.Session { IsFileTransfer = false, Media = media, InitiatedUtc = env.ReceivedUtc });
+                var call = _sessions.Start(scope.Key, id, new SessionLog.Session { IsFileTransfer = false, Media = media, InitiatedUtc = env.ReceivedUtc });
+                if (muji != null || scope.Type == ConversationType.GroupChat)
+                {
+                    call.MultiParty = true;
+                    call.Participants.Add(scope.SenderBareJid ?? from);
+                }
                 return Classification.Of(Event(env, EventKind.CallInitiated, scope, from, to) with
                 {
                     SessionId = id, CallMedia = media, Url = external, Room = muji == null ? null : JidText.Bare(muji),

@@ -48,6 +48,10 @@ public sealed partial class ArchiveNotifier
     private void StartOver(List<string> conversations)
     {
         foreach (var key in conversations)
-            if (_conversations.TryGetValue(key, out var c)) c.LastSent.Clear();
+            if (_conversations.TryGetValue(key, out var c))
+            {
+                ForgetKept(c);
+                c.LastSent.Clear();
+            }
     }
 }

@@ -71,8 +71,12 @@ public sealed partial class ArchiveNotifier
             if (e.SenderBareJid != null && e.Kind != EventKind.Left) Seen(e.SenderBareJid);
             StartOverForSignOuts(now);
             if (!_conversations.TryGetValue(e.ConversationKey, out var conversation))
+            {
                 _conversations[e.ConversationKey] = conversation = new ConversationState(e.ConversationType, e.ConversationKey, _time);
+                RestoreKept(conversation); // ArchiveNotifier.Continuity.cs: the notice hour across restarts
+            }
             var rejoin = conversation.Apply(e, now, ReconnectGrace);
+            KeepOccupant(conversation, e);
             if (IsActivity(e.Kind))
                 Notify(conversation, e, output, stanzas, onlyTo: rejoin ? e.SenderBareJid : null);
         }
@@ -106,6 +110,7 @@ public sealed partial class ArchiveNotifier
                 var key = (participant, text);
                 if (conversation.LastSent.TryGetValue(key, out var last) && _time.GetElapsedTime(last, now) < Interval) continue;
                 conversation.LastSent[key] = now;
+                KeepSent(conversation, participant, text);
                 if (!recipientsByText.TryGetValue(text, out var list)) recipientsByText[text] = list = [];
                 list.Add(participant);
             }

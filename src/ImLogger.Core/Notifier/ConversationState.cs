@@ -68,6 +68,17 @@ internal sealed class ConversationState(ConversationType type, string key, TimeP
         }
     }
 
+    /// <summary>Puts back an occupant kept in the spool by the previous run (ArchiveNotifier.Continuity.cs), unless this run
+    /// already knows the nick.</summary>
+    public void RestoreOccupant(string nick, string realJid, bool hidden)
+    {
+        if (Type != ConversationType.GroupChat || !_occupants.TryAdd(nick, realJid)) return;
+        if (hidden) _hidden.Add(nick);
+    }
+
+    /// <summary>Whether the room hides this occupant's real JID from the other occupants.</summary>
+    public bool IsHidden(string nick) => _hidden.Contains(nick);
+
     /// <summary>Where a notice to <paramref name="participant"/> goes: room@service/nick when the room hides their real
     /// JID (the server's MUC module delivers it to them from the room), else the participant's bare JID.</summary>
     /// <returns>The address, and the nick when it goes through the room.</returns>

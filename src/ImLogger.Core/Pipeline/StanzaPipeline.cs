@@ -235,6 +235,7 @@ public sealed partial class StanzaPipeline(
     public IReadOnlyList<string> Store(IReadOnlyList<ConversationEvent> events)
     {
         var closed = tracker.Append(events);
+        KeepContinuity(); // StanzaPipeline.Continuity.cs
         if (events.Count > 0)
         {
             Interlocked.Add(ref _spooled, events.Count);
