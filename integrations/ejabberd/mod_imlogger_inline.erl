@@ -204,7 +204,9 @@ user_send_packet({Pkt, #{jid := JID, lserver := LServer} = State} = Acc) ->
                     case content_free(El) of
                         true -> Acc;
                         false ->
+                            Held = ets:update_counter(table(LServer), {held, self()}, 1, {{held, self()}, 0}),
                             hold(LServer, out, User, Pkt, El, {out, self()}, self()),
+                            back_pressure(LServer, Held, JID),
                             {stop, {drop, State}}
                     end
             end
@@ -220,6 +222,7 @@ c2s_handle_info(State, {imlogger_out, Pkt}) ->
                  _ -> State1
              end,
     {stop, State2};
+c2s_handle_info(State, imlogger_resume) -> {stop, State}; % came after back_pressure/3 had stopped waiting
 c2s_handle_info(State, _Info) -> State.
 
 %% Every routed stanza: verdicts and seats-changed from the component to a host, and stanzas for logged users.
@@ -402,6 +405,7 @@ decide(#{key := Key, id := Id} = Item, Verdict, #state{queues = Queues} = State)
 release(Key, #state{queues = Queues} = State) ->
     {Done, Rest} = lists:splitwith(fun(#{verdict := V}) -> V /= undefined end, maps:get(Key, Queues, [])),
     lists:foreach(fun(Item) -> act(Item, State) end, Done),
+    released(Key, length(Done), State),
     case Rest of
         [] -> State#state{queues = maps:remove(Key, Queues)};
         _ -> State#state{queues = Queues#{Key => Rest}}
@@ -872,3 +876,53 @@ shape_free(<<"message">>, _Type, Tags) ->
                           end, Tags);
 shape_free(<<"presence">>, {value, <<"probe">>}, []) -> true;
 shape_free(_, _, _) -> false.
+
+%%%===================================================================
+%%% Back-pressure (the Prosody module's imlogger_max_held): a client that outruns ImLogger is read more slowly, not
+%%% refused. Each c2s process counts what it holds in the host's table ({held, Pid}); past max_held it waits in its
+%%% user_send_packet hook, so it reads nothing more from its socket (TCP pushes back on the client), until the verdicts
+%%% bring it down to half. It never waits longer than the hold timeout: by then each of its stanzas has a verdict.
+%%% While it waits, what arrives for the session (and its own released stanzas) queues in its mailbox, in order.
+%%%===================================================================
+back_pressure(Host, Held, JID) ->
+    case Held > gen_mod:get_module_opt(Host, ?MODULE, max_held) of
+        false -> ok;
+        true ->
+            Table = table(Host),
+            ets:insert(Table, {{paused, self()}}),
+            ?INFO_MSG("Paused reading from ~ts: ~B stanzas held", [jid:encode(JID), Held]),
+            %% The verdicts may have come between the count and the insert: then nobody would wake us.
+            case held(Table, self()) =< gen_mod:get_module_opt(Host, ?MODULE, max_held) div 2
+                 andalso ets:take(Table, {paused, self()}) /= [] of
+                true -> ok;
+                false ->
+                    Timeout = gen_mod:get_module_opt(Host, ?MODULE, timeout) * 1000 + 1000,
+                    receive imlogger_resume -> ok
+                    after Timeout -> ets:delete(Table, {paused, self()})
+                    end
+            end,
+            ?DEBUG("Resumed reading from ~ts: ~B stanzas held", [jid:encode(JID), held(Table, self())])
+    end.
+
+held(Table, Pid) ->
+    case ets:lookup(Table, {held, Pid}) of
+        [{_, N}] -> N;
+        [] -> 0
+    end.
+
+%% N stanzas of a session got their verdicts: count them off, and wake the session if it waits and is down to half.
+released(_Key, 0, _State) -> ok;
+released({out, Pid}, N, #state{host = Host}) when is_pid(Pid) ->
+    Table = table(Host),
+    Left = ets:update_counter(Table, {held, Pid}, -N, {{held, Pid}, N}),
+    case Left =< gen_mod:get_module_opt(Host, ?MODULE, max_held) div 2 of
+        false -> ok;
+        true ->
+            %% A session that is gone holds nothing: its count goes (only if still zero: the hook may count again).
+            _ = Left == 0 andalso ets:select_delete(Table, [{{{held, Pid}, 0}, [], [true]}]) > 0,
+            case ets:take(Table, {paused, Pid}) of
+                [] -> ok;
+                _ -> Pid ! imlogger_resume
+            end
+    end;
+released(_Key, _N, _State) -> ok.
