@@ -34,6 +34,12 @@ public partial class InlineBackPressureTests
         });
         await world.Server.WaitForLogAsync("Paused reading from alice@example.test", TimeSpan.FromSeconds(60));
         Assert.That(bob.DrillBodyCounts, Is.Empty, "nothing is delivered before ImLogger has archived it");
+        // Users who are not logged are not slowed by a paused one, nor by ImLogger being away.
+        await using var carol = await RawXmppClient.LoginAsync(world.Server, "carol");
+        await using var dave = await RawXmppClient.LoginAsync(world.Server, "dave");
+        await carol.ChatAsync("dave", "drill-99999");
+        await InlineRestartDrillTests.WaitUntilAsync(() => dave.DrillBodyCounts.ContainsKey("drill-99999"), TimeSpan.FromSeconds(30),
+            () => "carol's message to dave (neither logged) was not delivered while alice was paused");
 
         await using var imlogger = world.RunImLogger(logLevel: "Info");
         await ImLoggerProcess.WaitConnectedAsync(imlogger);
