@@ -426,8 +426,18 @@ act(#{forced := Forced, dir := Dir, user := User, pkt := Pkt}, _State) when Forc
     %% Held only to be archived (encryption disabled): never routed, whatever the verdict or the failure mode, and
     %% already answered when it was held.
     ?DEBUG("Dropped ~ts ~ts of ~ts after archiving: ~ts", [Dir, element(1, Pkt), User, Forced]);
-act(#{verdict := allow, dir := out, pid := Pid, pkt := Pkt}, _State) ->
-    ejabberd_c2s:route(Pid, {imlogger_out, xmpp:put_meta(Pkt, imlogger_out, true)});
+act(#{verdict := allow, dir := out, pid := Pid, pkt := #message{} = Pkt}, _State) when not is_pid(Pid) ->
+    ejabberd_router:route(xmpp:put_meta(Pkt, imlogger_out, true));
+act(#{verdict := allow, dir := out, pid := Pid, pkt := Pkt} = Item, State) ->
+    case is_process_alive(Pid) of
+        true -> ejabberd_c2s:route(Pid, {imlogger_out, xmpp:put_meta(Pkt, imlogger_out, true)});
+        false when is_record(Pkt, message) ->
+            %% The sender signed out while it waited: archived as sent, so it is delivered, through the router (what
+            %% its session would have done for a message; carbons of a session that is gone have nobody to reach).
+            act(Item#{pid => undefined}, State);
+        false ->
+            ?DEBUG("Dropped ~ts of ~ts: its session is gone", [element(1, Pkt), bare(xmpp:get_from(Pkt))])
+    end;
 act(#{verdict := allow, dir := in, pkt := Pkt}, _State) ->
     ejabberd_router:route(xmpp:put_meta(Pkt, imlogger_in, true));
 act(#{verdict := {deny, Type, Cond, Text}, dir := Dir, user := User, pkt := Pkt}, #state{component = Component}) ->
