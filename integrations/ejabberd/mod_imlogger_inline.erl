@@ -35,7 +35,7 @@
 -export([start/2, stop/1, reload/3, depends/2, mod_opt_type/1, mod_options/1, mod_doc/0]).
 -export([init/1, handle_call/3, handle_cast/2, handle_info/2, terminate/2, code_change/3]).
 -export([user_send_packet/1, filter_packet/1, c2s_handle_info/2, route_registered/1, route_unregistered/1]).
--export([content_free/1]).
+-export([content_free/1, c2s_session_opened/1]).
 
 -include("xmpp.hrl").
 -include("logger.hrl").
@@ -45,6 +45,7 @@
 -define(UNAVAILABLE_TEXT, <<"Archiving is unavailable; your message was not sent. Try again in a moment.">>).
 -define(MAX_TOKEN, 128).
 -define(MAX_FREE_BYTES, 1024).
+-define(ENCRYPTION_DISABLED, <<"encryption-disabled">>).
 
 -record(state, {host :: binary(),
                 component :: binary(),
@@ -79,6 +80,7 @@ start(Host, Opts) ->
     store_users(Host, Opts),
     ejabberd_hooks:add(user_send_packet, Host, ?MODULE, user_send_packet, 1),
     ejabberd_hooks:add(c2s_handle_info, Host, ?MODULE, c2s_handle_info, 1),
+    ejabberd_hooks:add(c2s_session_opened, Host, ?MODULE, c2s_session_opened, 50),
     ejabberd_hooks:add(filter_packet, ?MODULE, filter_packet, 1),
     ejabberd_hooks:add(route_registered, ?MODULE, route_registered, 50),
     ejabberd_hooks:add(route_unregistered, ?MODULE, route_unregistered, 50),
@@ -87,6 +89,7 @@ start(Host, Opts) ->
 stop(Host) ->
     ejabberd_hooks:delete(user_send_packet, Host, ?MODULE, user_send_packet, 1),
     ejabberd_hooks:delete(c2s_handle_info, Host, ?MODULE, c2s_handle_info, 1),
+    ejabberd_hooks:delete(c2s_session_opened, Host, ?MODULE, c2s_session_opened, 50),
     case gen_mod:is_loaded_elsewhere(Host, ?MODULE) of
         false ->
             ejabberd_hooks:delete(filter_packet, ?MODULE, filter_packet, 1),
@@ -201,10 +204,16 @@ user_send_packet({Pkt, #{jid := JID, lserver := LServer} = State} = Acc) ->
                     El = xmpp:encode(Pkt),
                     %% Content-free shapes pass. Unlike Prosody, a server's answer to a content-free question (a
                     %% user's disco#items, last activity) is routed, so filter_packet holds it on its way back.
-                    case content_free(El) of
+                    Forced = case is_iq(Pkt) andalso names_encryption_node(El) of
+                                 true -> refuse_own_keys(Pkt, User), ?ENCRYPTION_DISABLED;
+                                 false -> undefined
+                             end,
+                    case Forced == undefined andalso content_free(El) of
                         true -> Acc;
                         false ->
-                            hold(LServer, out, User, Pkt, El, {out, self()}, self()),
+                            Held = ets:update_counter(table(LServer), {held, self()}, 1, {{held, self()}, 0}),
+                            hold(LServer, out, User, Pkt, El, {out, self()}, self(), Forced),
+                            back_pressure(LServer, Held, JID),
                             {stop, {drop, State}}
                     end
             end
@@ -220,6 +229,7 @@ c2s_handle_info(State, {imlogger_out, Pkt}) ->
                  _ -> State1
              end,
     {stop, State2};
+c2s_handle_info(State, imlogger_resume) -> {stop, State}; % came after back_pressure/3 had stopped waiting
 c2s_handle_info(State, _Info) -> State.
 
 %% Every routed stanza: verdicts and seats-changed from the component to a host, and stanzas for logged users.
@@ -250,10 +260,14 @@ maybe_hold_in(Host, From, To, Pkt) ->
         false -> Pkt;
         true ->
             El = xmpp:encode(Pkt),
-            case content_free(El) of
+            Forced = case incoming_keys(Pkt, El) of
+                         true -> ?ENCRYPTION_DISABLED;
+                         false -> undefined
+                     end,
+            case Forced == undefined andalso content_free(El) of
                 true -> Pkt;
                 false ->
-                    hold(Host, in, User, Pkt, El, {in, User}, undefined),
+                    hold(Host, in, User, Pkt, El, {in, User}, undefined, Forced),
                     {stop, drop}
             end
     end.
@@ -308,8 +322,8 @@ configure(State, Opts) ->
 handle_call(_Request, _From, State) ->
     {reply, {error, badarg}, State}.
 
-handle_cast({hold, Dir, User, Pkt, El, Key, Pid}, State) ->
-    {noreply, do_hold(Dir, User, Pkt, El, Key, Pid, State)};
+handle_cast({hold, Dir, User, Pkt, El, Key, Pid, Forced}, State) ->
+    {noreply, do_hold(Dir, User, Pkt, El, Key, Pid, Forced, State)};
 handle_cast({response, Id, IQ}, State) ->
     {noreply, response(Id, IQ, State)};
 handle_cast(seats_changed, #state{host = Host} = State) ->
@@ -359,16 +373,16 @@ code_change(_OldVsn, State, _Extra) -> {ok, State}.
 %%%===================================================================
 %%% Holding and batching (as the Prosody module: hold, flush, fail, park, release)
 %%%===================================================================
-hold(Host, Dir, User, Pkt, El, Key, Pid) ->
-    gen_server:cast(proc(Host), {hold, Dir, User, Pkt, El, Key, Pid}).
+hold(Host, Dir, User, Pkt, El, Key, Pid, Forced) ->
+    gen_server:cast(proc(Host), {hold, Dir, User, Pkt, El, Key, Pid, Forced}).
 
-do_hold(Dir, User, Pkt, El, Key, Pid, #state{next_item = N0, max_batch_bytes = Max} = State) ->
+do_hold(Dir, User, Pkt, El, Key, Pid, Forced, #state{next_item = N0, max_batch_bytes = Max} = State) ->
     N = N0 + 1,
     Id = integer_to_binary(N),
     %% Its size in a request: the stanza serialised (one serialisation per held stanza) plus the <item> wrapper.
     Size = byte_size(fxml:element_to_binary(El)) + byte_size(Id) + byte_size(User) + 96,
     Item = #{id => Id, n => N, dir => Dir, user => User, pkt => Pkt, el => El, key => Key, pid => Pid,
-             held_at => now_ms(), size => Size, verdict => undefined, request => undefined},
+             held_at => now_ms(), size => Size, verdict => undefined, request => undefined, forced => Forced},
     State1 = State#state{next_item = N, queues = enqueue(Key, Item, State#state.queues)},
     case Size > Max - 512 of
         true ->
@@ -402,13 +416,28 @@ decide(#{key := Key, id := Id} = Item, Verdict, #state{queues = Queues} = State)
 release(Key, #state{queues = Queues} = State) ->
     {Done, Rest} = lists:splitwith(fun(#{verdict := V}) -> V /= undefined end, maps:get(Key, Queues, [])),
     lists:foreach(fun(Item) -> act(Item, State) end, Done),
+    released(Key, length(Done), State),
     case Rest of
         [] -> State#state{queues = maps:remove(Key, Queues)};
         _ -> State#state{queues = Queues#{Key => Rest}}
     end.
 
-act(#{verdict := allow, dir := out, pid := Pid, pkt := Pkt}, _State) ->
-    ejabberd_c2s:route(Pid, {imlogger_out, xmpp:put_meta(Pkt, imlogger_out, true)});
+act(#{forced := Forced, dir := Dir, user := User, pkt := Pkt}, _State) when Forced /= undefined ->
+    %% Held only to be archived (encryption disabled): never routed, whatever the verdict or the failure mode, and
+    %% already answered when it was held.
+    ?DEBUG("Dropped ~ts ~ts of ~ts after archiving: ~ts", [Dir, element(1, Pkt), User, Forced]);
+act(#{verdict := allow, dir := out, pid := Pid, pkt := #message{} = Pkt}, _State) when not is_pid(Pid) ->
+    ejabberd_router:route(xmpp:put_meta(Pkt, imlogger_out, true));
+act(#{verdict := allow, dir := out, pid := Pid, pkt := Pkt} = Item, State) ->
+    case is_process_alive(Pid) of
+        true -> ejabberd_c2s:route(Pid, {imlogger_out, xmpp:put_meta(Pkt, imlogger_out, true)});
+        false when is_record(Pkt, message) ->
+            %% The sender signed out while it waited: archived as sent, so it is delivered, through the router (what
+            %% its session would have done for a message; carbons of a session that is gone have nobody to reach).
+            act(Item#{pid => undefined}, State);
+        false ->
+            ?DEBUG("Dropped ~ts of ~ts: its session is gone", [element(1, Pkt), bare(xmpp:get_from(Pkt))])
+    end;
 act(#{verdict := allow, dir := in, pkt := Pkt}, _State) ->
     ejabberd_router:route(xmpp:put_meta(Pkt, imlogger_in, true));
 act(#{verdict := {deny, Type, Cond, Text}, dir := Dir, user := User, pkt := Pkt}, #state{component = Component}) ->
@@ -498,8 +527,8 @@ send_request(#state{host = Host, component = Component, next_request = R0, batch
     Items = [Item#{request => Id} || Item <- Taken],
     ItemEls = [#xmlel{name = <<"item">>,
                       attrs = [{<<"id">>, I}, {<<"direction">>, atom_to_binary(D, utf8)}, {<<"user">>, U},
-                               {<<"to-local">>, to_local(P)}],
-                      children = [E]} || #{id := I, dir := D, user := U, pkt := P, el := E} <- Items],
+                               {<<"to-local">>, to_local(P)}] ++ restricted(F),
+                      children = [E]} || #{id := I, dir := D, user := U, pkt := P, el := E, forced := F} <- Items],
     {Reports, Batch0, State1} = reports(Max - Bytes, State#state{waiting = Rest,
                                                                    waiting_bytes = State#state.waiting_bytes - Bytes + 200,
                                                                    next_request = R0 + 1}),
@@ -872,3 +901,140 @@ shape_free(<<"message">>, _Type, Tags) ->
                           end, Tags);
 shape_free(<<"presence">>, {value, <<"probe">>}, []) -> true;
 shape_free(_, _, _) -> false.
+
+%%%===================================================================
+%%% Back-pressure (the Prosody module's imlogger_max_held): a client that outruns ImLogger is read more slowly, not
+%%% refused. Each c2s process counts what it holds in the host's table ({held, Pid}); past max_held it waits in its
+%%% user_send_packet hook, so it reads nothing more from its socket (TCP pushes back on the client), until the verdicts
+%%% bring it down to half. It never waits longer than the hold timeout: by then each of its stanzas has a verdict.
+%%% While it waits, what arrives for the session (and its own released stanzas) queues in its mailbox, in order.
+%%%===================================================================
+back_pressure(Host, Held, JID) ->
+    case Held > gen_mod:get_module_opt(Host, ?MODULE, max_held) of
+        false -> ok;
+        true ->
+            Table = table(Host),
+            ets:insert(Table, {{paused, self()}}),
+            ?INFO_MSG("Paused reading from ~ts: ~B stanzas held", [jid:encode(JID), Held]),
+            %% The verdicts may have come between the count and the insert: then nobody would wake us.
+            case held(Table, self()) =< gen_mod:get_module_opt(Host, ?MODULE, max_held) div 2
+                 andalso ets:take(Table, {paused, self()}) /= [] of
+                true -> ok;
+                false ->
+                    Timeout = gen_mod:get_module_opt(Host, ?MODULE, timeout) * 1000 + 1000,
+                    receive imlogger_resume -> ok
+                    after Timeout -> ets:delete(Table, {paused, self()})
+                    end
+            end,
+            ?DEBUG("Resumed reading from ~ts: ~B stanzas held", [jid:encode(JID), held(Table, self())])
+    end.
+
+held(Table, Pid) ->
+    case ets:lookup(Table, {held, Pid}) of
+        [{_, N}] -> N;
+        [] -> 0
+    end.
+
+%% N stanzas of a session got their verdicts: count them off, and wake the session if it waits and is down to half.
+released(_Key, 0, _State) -> ok;
+released({out, Pid}, N, #state{host = Host}) when is_pid(Pid) ->
+    Table = table(Host),
+    Left = ets:update_counter(Table, {held, Pid}, -N, {{held, Pid}, N}),
+    case Left =< gen_mod:get_module_opt(Host, ?MODULE, max_held) div 2 of
+        false -> ok;
+        true ->
+            %% A session that is gone holds nothing: its count goes (only if still zero: the hook may count again).
+            _ = Left == 0 andalso ets:select_delete(Table, [{{{held, Pid}, 0}, [], [true]}]) > 0,
+            case ets:take(Table, {paused, Pid}) of
+                [] -> ok;
+                _ -> Pid ! imlogger_resume
+            end
+    end;
+released(_Key, _N, _State) -> ok.
+
+%%%===================================================================
+%%% Encryption disabled for logged users (docs/inline-protocol.md, "Encryption disabled at the server"; the Prosody
+%%% module's rules, step by step). ImLogger's per-stanza refusal stays the second line; this keeps clients from
+%%% offering encryption at all: a logged user cannot publish, delete, configure, subscribe to or fetch OMEMO (0.3 and 2)
+%%% or OpenPGP (XEP-0373) key nodes, peers cannot fetch a logged user's, notifications of peers' key nodes never reach
+%%% a logged user, and a logged user's key nodes are deleted when a session opens. Each blocked stanza is answered (or
+%%% dropped) at once and held all the same, marked restricted, so that ImLogger archives the attempt as refused.
+%%%===================================================================
+restricted(undefined) -> [];
+restricted(Forced) -> [{<<"restricted">>, Forced}].
+
+is_iq(#iq{type = T}) -> T == get orelse T == set;
+is_iq(_) -> false.
+
+%% Lower-cased, whitespace removed: a node " EU.SIACS.Conversations.Axolotl.DeviceList " is the same attempt.
+is_encryption_node(<<>>) -> false;
+is_encryption_node(Node) ->
+    N = << <<C>> || <<C>> <= string:lowercase(Node), C /= $\s, C /= $\t, C /= $\n, C /= $\r >>,
+    lists:any(fun(Prefix) -> binary:longest_common_prefix([N, Prefix]) == byte_size(Prefix) end,
+              [<<"eu.siacs.conversations.axolotl">>, <<"urn:xmpp:omemo:">>, <<"urn:xmpp:openpgp:">>]).
+
+%% A pubsub (pubsub, #owner, #event) or disco payload naming a key node, on itself or one level down.
+names_encryption_node(#xmlel{children = Children}) ->
+    lists:any(
+      fun(#xmlel{attrs = Attrs, children = Sub} = P) ->
+              NS = fxml:get_attr_s(<<"xmlns">>, Attrs),
+              (binary:longest_common_prefix([NS, <<"http://jabber.org/protocol/pubs">>]) == 31 orelse
+               binary:longest_common_prefix([NS, <<"http://jabber.org/protocol/disco">>]) == 32)
+                  andalso (is_encryption_node(fxml:get_tag_attr_s(<<"node">>, P)) orelse
+                           lists:any(fun(#xmlel{} = E) -> is_encryption_node(fxml:get_tag_attr_s(<<"node">>, E));
+                                        (_) -> false
+                                     end, Sub));
+         (_) -> false
+      end, Children).
+
+%% A logged user's own attempt: answered at once, from whom it was sent to (or their own account).
+refuse_own_keys(Pkt, User) ->
+    Text = <<"Encryption is disabled for users whose conversations are archived for compliance: "
+             "OMEMO and OpenPGP keys cannot be published or fetched. Your messages are sent without end-to-end encryption.">>,
+    Reply = xmpp:make_error(without_payload(fix_to(Pkt, User)), xmpp:err_not_allowed(Text, <<"en">>)),
+    ?INFO_MSG("Refused ~ts's iq naming an encryption key node (encryption disabled for logged users)", [User]),
+    ejabberd_router:route(xmpp:put_meta(Reply, imlogger_in, true)).
+
+%% For a logged user from anyone else: a fetch of their key nodes is answered "not found"; a notification of a peer's
+%% key node (a PEP event, the last items sent on presence, or one a peer forged) is dropped.
+incoming_keys(#iq{} = IQ, El) ->
+    case is_iq(IQ) andalso names_encryption_node(El) of
+        false -> false;
+        true ->
+            User = bare(xmpp:get_to(IQ)),
+            Text = <<User/binary, " is archived for compliance: encryption is disabled for them, they publish no OMEMO or OpenPGP keys.">>,
+            Reply = xmpp:make_error(without_payload(IQ), xmpp:err_item_not_found(Text, <<"en">>)),
+            ejabberd_router:route(xmpp:put_meta(Reply, imlogger_in, true)),
+            true
+    end;
+incoming_keys(#message{type = error}, _El) -> false;
+incoming_keys(#message{}, El) -> names_encryption_node(El);
+incoming_keys(_, _El) -> false.
+
+%% A logged user's key nodes published before they were logged (or by another route) are deleted when a session opens,
+%% so that no peer finds them and no client of theirs sees a device list to encrypt to.
+c2s_session_opened(#{jid := JID, lserver := LServer} = State) ->
+    User = bare(JID),
+    case is_logged(User, LServer) andalso gen_mod:is_loaded(LServer, mod_pubsub) of
+        true -> delete_key_nodes(User, JID);
+        false -> ok
+    end,
+    State;
+c2s_session_opened(State) -> State.
+
+delete_key_nodes(User, JID) ->
+    Owner = jid:remove_resource(JID),
+    Host = {Owner#jid.luser, Owner#jid.lserver, <<>>},
+    Nodes = case catch mod_pubsub:tree_action(Host, get_nodes, [Host]) of
+                L when is_list(L) -> [Node || N <- L, {_, Node} <- [element(2, N)]];
+                Other -> ?WARNING_MSG("Could not list ~ts's PEP nodes at sign-in: ~p", [User, Other]), []
+            end,
+    lists:foreach(
+      fun(Node) ->
+              case catch mod_pubsub:delete_node(Host, Node, Owner) of
+                  {result, _} ->
+                      ?INFO_MSG("Deleted ~ts's encryption key node ~ts at sign-in (encryption disabled for logged users)", [User, Node]);
+                  Err ->
+                      ?WARNING_MSG("Could not delete ~ts's encryption key node ~ts at sign-in: ~p", [User, Node, Err])
+              end
+      end, [N || N <- Nodes, is_encryption_node(N)]).

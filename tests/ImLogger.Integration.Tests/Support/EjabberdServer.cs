@@ -108,7 +108,8 @@ internal sealed class EjabberdServer : IXmppServer
         var register = string.Join(", ", _users.Select(u =>
         {
             var (node, host) = u.Contains('@') ? (u[..u.IndexOf('@')], u[(u.IndexOf('@') + 1)..]) : (u, ProsodyServer.Domain);
-            return $"ok = ejabberd_auth:try_register(<<\"{node}\">>, <<\"{host}\">>, <<\"{ProsodyServer.Password}\">>)";
+            // Started again on the same spool (a restart drill, a changed config): the accounts are there already.
+            return $"true = lists:member(ejabberd_auth:try_register(<<\"{node}\">>, <<\"{host}\">>, <<\"{ProsodyServer.Password}\">>), [ok, {{error, exists}}])";
         }));
         var eval = $"{(register.Length == 0 ? "" : register + ", ")}io:format(\"{ReadyMarker}~n\").";
         _process = ProcessRunner.Start("ejabberd", "/usr/bin/erl",

@@ -33,7 +33,7 @@ internal sealed class RawXmppClient : IAsyncDisposable
         get { lock (_drillBodies) return _drillBodies.ToHashSet(); }
     }
 
-    public static async Task<RawXmppClient> LoginAsync(ProsodyServer server, string user)
+    public static async Task<RawXmppClient> LoginAsync(IXmppServer server, string user)
     {
         var client = new RawXmppClient();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));

@@ -50,15 +50,17 @@ internal sealed class TapDeployment : IAsyncDisposable
     /// <param name="seats">example.test's provisioned seats (20 when not given).</param>
     /// <param name="domains">The organization's domain attribute (example.test when not given).</param>
     /// <param name="organizationAttributes">More attributes for the organization, if any.</param>
+    /// <param name="moreAccounts">Accounts besides alice, bob, carol, dave, grace, erin and frank, created before the server starts.</param>
     /// <param name="server">"prosody" (the default) or "ejabberd": the XMPP server started; for ejabberd the attach element
     /// gets server="ejabberd", `imlogger server-config --out` writes the snippet and the module, and the module is built
     /// with the build.sh written beside it into the server's contributed-modules folder, as an operator does.</param>
     public static async Task<TapDeployment> StartAsync(string idleClose, string prosodySecret, string[] logged, string? extraOrganizations, string? exampleOrganizationXml = null, string? attach = null,
-        string? extraEndpoints = null, int? seats = null, string? domains = null, string? organizationAttributes = null, string server = "prosody")
+        string? extraEndpoints = null, int? seats = null, string? domains = null, string? organizationAttributes = null, string server = "prosody",
+        string[]? moreAccounts = null)
     {
         var dir = Paths.TempDir("imlogger-it-");
         var tapDir = Path.Combine(dir, "tap");
-        string[] accounts = ["alice", "bob", "carol", "dave", "grace", "erin@partner.test", "frank@partner.test"];
+        string[] accounts = ["alice", "bob", "carol", "dave", "grace", "erin@partner.test", "frank@partner.test", .. moreAccounts ?? []];
         IXmppServer xmpp = server == "ejabberd"
             ? EjabberdServer.Prepare(dir, Path.Combine(tapDir, "imlogger.yml"), accounts)
             : ProsodyServer.Prepare(dir, Path.Combine(tapDir, "imlogger.cfg.lua"), accounts);
