@@ -1,3 +1,4 @@
+using ImLogger.Config;
 using ImLogger.Conversations;
 using ImLogger.Sinks;
 using ImLogger.Spool;
@@ -61,7 +62,8 @@ public sealed class Dispatcher
         var duplicate = _sinks.GroupBy(s => s.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null) throw new ArgumentException($"Two endpoints are named '{duplicate.Key}'.", nameof(sinks));
         if (options.PollInterval <= TimeSpan.Zero) throw new ArgumentException("PollInterval must be positive.", nameof(options));
-        if (options.MaxAttempts < 1) throw new ArgumentException("MaxAttempts must be at least 1.", nameof(options));
+        if (options.MaxAttempts is < 1) throw new ArgumentException("MaxAttempts must be at least 1.", nameof(options));
+        if (options.RetryHorizon <= TimeSpan.Zero) throw new ArgumentException("RetryHorizon must be positive.", nameof(options));
         if (options.InitialRetryDelay <= TimeSpan.Zero || options.MaxRetryDelay < options.InitialRetryDelay)
             throw new ArgumentException("Retry delays must be positive and MaxRetryDelay >= InitialRetryDelay.", nameof(options));
         if (options.BatchSize < 1) throw new ArgumentException("BatchSize must be at least 1.", nameof(options));
@@ -72,7 +74,8 @@ public sealed class Dispatcher
         _wakeSignals = _sinks.ToDictionary(s => s.Name, _ => new SemaphoreSlim(0, 1), StringComparer.Ordinal);
         _passGates = _sinks.ToDictionary(s => s.Name, _ => new SemaphoreSlim(1, 1), StringComparer.Ordinal);
         _quickRetry = BuildQuickRetry();
-        _retries = new RetrySchedule(time, options.MaxRetryDelay > options.UnknownOutcomeRetryDelay ? options.MaxRetryDelay : options.UnknownOutcomeRetryDelay);
+        _retries = new RetrySchedule(time, options.MaxRetryDelay > options.UnknownOutcomeRetryDelay ? options.MaxRetryDelay : options.UnknownOutcomeRetryDelay,
+            options.RetryWaitingAtStart);
     }
 
     /// <summary>Retries a transient failure within the pass (SinkException with IsTransient, or an unexpected exception
@@ -103,7 +106,8 @@ public sealed class Dispatcher
     }
 
     /// <summary>Attempts before a delivery to <paramref name="endpoint"/> becomes dead.</summary>
-    private int MaxAttemptsFor(string endpoint) => _options.EndpointMaxAttempts.GetValueOrDefault(endpoint, _options.MaxAttempts);
+    private int? MaxAttemptsFor(string endpoint) =>
+        _options.EndpointMaxAttempts.TryGetValue(endpoint, out var max) ? max : _options.MaxAttempts;
 
     /// <summary>Starts delivery at once instead of at the next poll (the pipeline closed a transcript).</summary>
     public void Wake()
@@ -324,9 +328,12 @@ public sealed class Dispatcher
         var maxAttempts = MaxAttemptsFor(sink.Name);
         var unknown = ex is SinkException { OutcomeUnknown: true };
         if (unknown) _spool.RecordCopyMayExist(transcript.Id, sink.Name, _time.GetUtcNow());
-        if (!transient || attempt >= maxAttempts)
+        var pastHorizon = maxAttempts is null && _time.GetUtcNow() - transcript.ClosedUtc >= _options.RetryHorizon;
+        if (!transient || attempt >= maxAttempts || pastHorizon)
         {
-            var why = transient ? $"gave up after {attempt} attempts; last error: {reason}" : $"permanent failure: {reason}";
+            var why = !transient ? $"permanent failure: {reason}"
+                : pastHorizon ? $"still failing {DurationText.Format(_options.RetryHorizon)} after the transcript closed ({attempt} attempts); last error: {reason}"
+                : $"gave up after {attempt} attempts; last error: {reason}";
             _spool.RecordFailure(transcript.Id, sink.Name, why, null, dead: true);
             ImLogger.Telemetry.DeliveryMetrics.Count(sink.Name, "dead");
             _retries.Forget(transcript.Id, sink.Name);
@@ -336,23 +343,37 @@ public sealed class Dispatcher
                 transcript.Id, transcript.ConversationKey, sink.Name, why);
             return transient;
         }
-        var delay = RetryDelay(attempt);
+        var delay = RetryDelay(attempt, transcript.Id + "\n" + sink.Name);
         if (unknown && delay < _options.UnknownOutcomeRetryDelay) delay = _options.UnknownOutcomeRetryDelay;
         var next = _retries.Schedule(transcript.Id, sink.Name, delay);
+        _retries.EndStartSweep(sink.Name);
         _spool.RecordFailure(transcript.Id, sink.Name, reason, next, dead: false);
         ImLogger.Telemetry.DeliveryMetrics.Count(sink.Name, "failed");
         _logger.LogWarning(ex is SinkException ? null : ex,
-            "delivery of transcript {Id} ({Key}) to {Endpoint} failed (attempt {Attempt} of {MaxAttempts}): {Reason}; retrying at {Next:u}",
-            transcript.Id, transcript.ConversationKey, sink.Name, attempt, maxAttempts, reason, next);
+            "delivery of transcript {Id} ({Key}) to {Endpoint} failed (attempt {Attempt}, {Limit}): {Reason}; retrying at {Next:u}",
+            transcript.Id, transcript.ConversationKey, sink.Name, attempt,
+            maxAttempts is { } max ? $"of {max}" : $"retried until {transcript.ClosedUtc + _options.RetryHorizon:u}", reason, next);
         return true;
     }
 
     /// <summary>InitialRetryDelay · 2^(attempt-1), plus up to 20 % jitter, capped at MaxRetryDelay. Never less than InitialRetryDelay.</summary>
-    internal TimeSpan RetryDelay(int attempt)
+    internal TimeSpan RetryDelay(int attempt, string delivery = "")
     {
+        // Capped exponential backoff. The jitter (up to +20%, never past the cap) is fixed per delivery rather than drawn
+        // anew each time, so one delivery's delays never shrink while deliveries of a backlog still spread out.
         var exponent = Math.Clamp(attempt - 1, 0, 30);
         var baseTicks = Math.Min(_options.InitialRetryDelay.Ticks * Math.Pow(2, exponent), _options.MaxRetryDelay.Ticks);
-        var withJitter = baseTicks * (1 + 0.2 * Random.Shared.NextDouble());
+        var jitter = StableFraction(delivery);
+        var withJitter = baseTicks * (1 + 0.2 * jitter);
         return TimeSpan.FromTicks((long)Math.Min(withJitter, _options.MaxRetryDelay.Ticks));
+    }
+
+    /// <summary>A fraction in [0, 1) that is the same for the same text in every process (FNV-1a; string hashes are
+    /// randomised per process, and a restart must not shorten a delivery's delay either).</summary>
+    private static double StableFraction(string text)
+    {
+        var hash = 2166136261u;
+        foreach (var c in text) hash = (hash ^ c) * 16777619u;
+        return hash / (uint.MaxValue + 1.0);
     }
 }

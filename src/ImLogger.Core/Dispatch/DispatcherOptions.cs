@@ -6,8 +6,18 @@ public sealed record DispatcherOptions
     /// <summary>How often each endpoint looks for due transcripts when nothing wakes it.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>Attempts (including the first) before a transiently failing delivery becomes dead.</summary>
-    public int MaxAttempts { get; init; } = 20;
+    /// <summary>Attempts (including the first) before a transiently failing delivery becomes dead; null (the default): no
+    /// count, <see cref="RetryHorizon"/> decides.</summary>
+    public int? MaxAttempts { get; init; }
+
+    /// <summary>How long after a transcript closed its transient failures are still retried (with no
+    /// <see cref="MaxAttempts"/> for the endpoint): an archive that is down for hours or a weekend catches up by itself,
+    /// and only what it still refuses after this becomes a dead letter.</summary>
+    public TimeSpan RetryHorizon { get; init; } = TimeSpan.FromDays(7);
+
+    /// <summary>At start, try every waiting delivery at once instead of at the slot an earlier process gave it (the
+    /// operator restarts after fixing an endpoint); the endpoint's first failure puts the rest back on their slots.</summary>
+    public bool RetryWaitingAtStart { get; init; } = true;
 
     /// <summary>Attempts per endpoint name, overriding <see cref="MaxAttempts"/> (the config's <c>max-attempts</c>).</summary>
     public IReadOnlyDictionary<string, int> EndpointMaxAttempts { get; init; } = new Dictionary<string, int>();

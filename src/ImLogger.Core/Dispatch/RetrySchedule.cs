@@ -17,7 +17,7 @@ namespace ImLogger.Dispatch;
 /// </list>
 /// </summary>
 /// <remarks>Thread-safe: every endpoint's loop asks it.</remarks>
-internal sealed class RetrySchedule(TimeProvider time, TimeSpan maxRetryDelay)
+internal sealed class RetrySchedule(TimeProvider time, TimeSpan maxRetryDelay, bool retryWaitingAtStart = false)
 {
     /// <summary>Tolerance beyond the longest retry delay before a stored next attempt counts as written by a fast clock.</summary>
     public static readonly TimeSpan Slack = TimeSpan.FromMinutes(1);
@@ -26,6 +26,8 @@ internal sealed class RetrySchedule(TimeProvider time, TimeSpan maxRetryDelay)
     private readonly Dictionary<(string TranscriptId, string Endpoint), long> _dueAt = [];
     /// <summary>Endpoints whose far-future check is done: the last read found fewer than it asked for.</summary>
     private readonly HashSet<string> _startChecked = new(StringComparer.Ordinal);
+    /// <summary>Endpoints that failed since the start: waiting deliveries keep their slots (see <see cref="EndStartSweep"/>).</summary>
+    private readonly HashSet<string> _sweepEnded = new(StringComparer.Ordinal);
 
     /// <summary>Found at start with a next attempt beyond reason, until attempted: the spool's query cannot return them.</summary>
     private readonly Dictionary<(string TranscriptId, string Endpoint), TranscriptHeader> _overdue = [];
@@ -41,6 +43,21 @@ internal sealed class RetrySchedule(TimeProvider time, TimeSpan maxRetryDelay)
             _overdue.Remove((transcriptId, endpoint));
             _dueAt[(transcriptId, endpoint)] = time.GetTimestamp() + (long)(delay.TotalSeconds * time.TimestampFrequency);
             return time.GetUtcNow() + delay;
+        }
+    }
+
+    /// <summary>The endpoint failed: what the start found waiting keeps its stored slot (the endpoint is still down), so a
+    /// backlog is not tried one by one against it.</summary>
+    /// <remarks>Retries pushed beyond reason by a fast clock stay due at once (they would otherwise wait for days).</remarks>
+    public void EndStartSweep(string endpoint)
+    {
+        if (!retryWaitingAtStart) return;
+        lock (_lock)
+        {
+            if (!_sweepEnded.Add(endpoint)) return;
+            var reasonable = SpoolTime() + maxRetryDelay + Slack;
+            foreach (var (key, header) in _overdue.Where(kv => kv.Key.Endpoint == endpoint).ToList())
+                if (header.Deliveries.Any(d => d.Endpoint == endpoint && d.NextAttemptUtc <= reasonable)) _overdue.Remove(key);
         }
     }
 
@@ -116,12 +133,15 @@ internal sealed class RetrySchedule(TimeProvider time, TimeSpan maxRetryDelay)
         int known;
         lock (_lock)
         {
-            limit = SpoolTime() + maxRetryDelay + Slack;
+            // After a restart the operator has usually fixed what failed: every waiting delivery is tried now, not at the
+            // slot an earlier process gave it (retryWaitingAtStart); the first failure ends that (EndStartSweep).
+            limit = retryWaitingAtStart && !_sweepEnded.Contains(endpoint) ? SpoolTime() : SpoolTime() + maxRetryDelay + Slack;
             known = _overdue.Keys.Count(k => k.Endpoint == endpoint);
         }
         var found = spool.ScheduledAfter(endpoint, limit, max + known)
             .Where(h => h.Deliveries.Any(d => d.Endpoint == endpoint && d.State == DeliveryState.Pending && d.NextAttemptUtc > limit))
             .ToList();
+        lock (_lock) found.RemoveAll(h => _dueAt.ContainsKey((h.Id, endpoint))); // this process's own retries wait their delay
         if (found.Count < max + known)
             lock (_lock) _startChecked.Add(endpoint);
         return found;

@@ -137,11 +137,69 @@ public class ClockStepTests
     }
 
     [Test]
-    public async Task AfterARestartARetryWithinTheLongestDelayStillWaits()
+    public async Task AfterARestartAWaitingRetryIsTriedAtOnce()
     {
         ClosedTranscript();
         await Dispatcher(Flaky(1).Object).DeliverDueAsync(CancellationToken.None);
         var restarted = Dispatcher(Flaky(0).Object);
+        Assert.That(await restarted.DeliverDueAsync(CancellationToken.None), Is.EqualTo(1),
+            "the operator restarts after fixing the endpoint: the retry goes now, not at its slot");
+    }
+
+    [Test]
+    public async Task AfterARestartWithTheEndpointStillDownTheOthersKeepTheirSlots()
+    {
+        var ids = Enumerable.Range(0, 3).Select(_ => ClosedTranscript()).ToList();
+        var first = Dispatcher(Flaky(3).Object);
+        for (var i = 0; i < 3; i++) await first.DeliverDueAsync(CancellationToken.None);
+        var sink = Flaky(1);
+        var restarted = Dispatcher(sink.Object);
+        Assert.That(await restarted.DeliverDueAsync(CancellationToken.None), Is.Zero, "the first waiting one is tried and fails");
+        Assert.That(await restarted.DeliverDueAsync(CancellationToken.None), Is.Zero,
+            "the others wait for their slots: a backlog is not tried one by one against an endpoint that is down");
+        sink.Verify(s => s.DeliverAsync(It.IsAny<Transcript>(), It.IsAny<CancellationToken>()), Times.Once());
+    }
+
+    [Test]
+    public async Task AnOutageOfAWeekendIsRetriedThroughAndOnlyThePastTheHorizonIsDead()
+    {
+        var id = ClosedTranscript();
+        var dispatcher = Dispatcher(Flaky(int.MaxValue).Object);
+        TimeSpan? last = null;
+        // Three days down: still pending (20 attempts used to make it dead within hours), each delay no shorter than the last.
+        for (var hour = 0; hour < 72; hour++)
+        {
+            await dispatcher.DeliverDueAsync(CancellationToken.None);
+            var wait = WaitOf(id);
+            if (last is { } before && wait > TimeSpan.Zero) Assert.That(wait, Is.GreaterThanOrEqualTo(before - TimeSpan.FromSeconds(1)), $"hour {hour}");
+            last = wait > TimeSpan.Zero ? wait : last;
+            _clock.Advance(TimeSpan.FromHours(1));
+        }
+        Assert.That(_spool.Backlog().Single().Pending, Is.EqualTo(1), "still retried after three days");
+        _clock.Advance(TimeSpan.FromDays(5));
+        await dispatcher.DeliverDueAsync(CancellationToken.None);
+        var delivery = _spool.Backlog().Single();
+        Assert.That(delivery.Dead, Is.EqualTo(1), "dead once it still fails past the 7-day horizon");
+    }
+
+    [Test]
+    public void RetryDelaysNeverShrinkForOneDelivery()
+    {
+        var dispatcher = Dispatcher(Flaky(0).Object);
+        foreach (var delivery in Enumerable.Range(0, 50).Select(i => $"t{i}\ndir"))
+        {
+            var delays = Enumerable.Range(1, 40).Select(a => dispatcher.RetryDelay(a, delivery)).ToList();
+            Assert.That(delays, Is.Ordered, delivery);
+            Assert.That(delays[^1], Is.LessThanOrEqualTo(_options.MaxRetryDelay));
+        }
+    }
+
+    [Test]
+    public async Task WithoutRetryAtStartARetryWithinTheLongestDelayStillWaits()
+    {
+        ClosedTranscript();
+        await Dispatcher(Flaky(1).Object).DeliverDueAsync(CancellationToken.None);
+        var restarted = new Dispatcher(_spool, [Flaky(0).Object], NullLogger<Dispatcher>.Instance, _clock, _options with { RetryWaitingAtStart = false });
         Assert.That(await restarted.DeliverDueAsync(CancellationToken.None), Is.Zero, "a plain restart does not hurry a retry");
     }
 
