@@ -26,7 +26,7 @@ public class CommandLineTests
     }
 
     [TestCase("run", "--accept-new-spool")]
-    [TestCase("prosody-config", "--out DIR")]
+    [TestCase("server-config", "--out DIR")]
     [TestCase("check-config", "exit codes: 0 valid")]
     [TestCase("report", "--since")]
     [TestCase("check-server", "2 `imlogger run` is not running")]
