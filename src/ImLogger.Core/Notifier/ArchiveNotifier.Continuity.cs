@@ -101,20 +101,20 @@ public sealed partial class ArchiveNotifier
 
     /// <summary>Keeps a room's roster as the notifier knows it (whom its notices go to): an occupant heard from (joined,
     /// present, spoke) is kept, with the time refreshed; one who left is removed.</summary>
-    private void KeepOccupant(ConversationState conversation, Conversations.ConversationEvent e)
+    private void KeepOccupant(ConversationState conversation, ConversationEvent e)
     {
-        if (_continuity == null || conversation.Type != Conversations.ConversationType.GroupChat || e.Nick == null) return;
+        if (_continuity == null || conversation.Type != ConversationType.GroupChat || e.Nick == null) return;
         var id = ContinuityLog.IdOf(OccupantRecord, conversation.Key + "\u0000" + e.Nick);
         switch (e.Kind)
         {
-            case Conversations.EventKind.Left:
+            case EventKind.Left:
                 _continuity.Remove(id);
                 _occupantKeptAt.Remove(id);
                 break;
-            case Conversations.EventKind.Joined or Conversations.EventKind.Present or Conversations.EventKind.Message when e.SenderBareJid != null:
+            case EventKind.Joined or EventKind.Present or EventKind.Message when e.SenderBareJid != null:
                 // A message refreshes the record at most hourly: a busy room must not cost a spool write per message.
                 var now = _time.GetTimestamp();
-                if (e.Kind == Conversations.EventKind.Message && _occupantKeptAt.TryGetValue(id, out var kept) && _time.GetElapsedTime(kept, now) < Interval) break;
+                if (e.Kind == EventKind.Message && _occupantKeptAt.TryGetValue(id, out var kept) && _time.GetElapsedTime(kept, now) < Interval) break;
                 if (_occupantKeptAt.Count >= 100_000) _occupantKeptAt.Clear();
                 _occupantKeptAt[id] = now;
                 _continuity.Put(new ContinuityRecord(id, OccupantRecord, _time.GetUtcNow(), new Dictionary<string, string?>
