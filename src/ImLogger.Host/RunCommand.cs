@@ -1,3 +1,4 @@
+using ImLogger.Continuity;
 using ImLogger.Classifier;
 using ImLogger.Config;
 using ImLogger.Conversations;

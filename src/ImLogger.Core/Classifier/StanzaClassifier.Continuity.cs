@@ -1,6 +1,6 @@
+using ImLogger.Continuity;
 using System.Globalization;
 using ImLogger.Conversations;
-using ImLogger.Spool;
 
 namespace ImLogger.Classifier;
 

@@ -1,4 +1,4 @@
-using ImLogger.Spool;
+using ImLogger.Continuity;
 
 namespace ImLogger.Notifier;
 

@@ -1,3 +1,4 @@
+using ImLogger.Continuity;
 using ImLogger.Spool;
 using Microsoft.Extensions.Logging;
 

@@ -1,3 +1,4 @@
+using ImLogger.Continuity;
 using LiteDB;
 
 namespace ImLogger.Spool;

@@ -1,3 +1,4 @@
+using ImLogger.Continuity;
 using System.Xml.Linq;
 using ImLogger.Classifier;
 using ImLogger.Config;

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace ImLogger.Spool;
+namespace ImLogger.Continuity;
 
 /// <summary>
 /// The pipeline's memory that must survive a restart (calls in progress, notices sent), between the classifier and

@@ -1,4 +1,4 @@
-namespace ImLogger.Spool;
+namespace ImLogger.Continuity;
 
 /// <summary>One remembered fact the pipeline needs across a restart (a call in progress, a notice sent): its id,
 /// its kind, when it happened (UTC), and its fields.</summary>
