@@ -47,7 +47,7 @@ public class SemiAnonymousRoomTests
     [CancelAfter(240_000)]
     public async Task EveryOccupantIsIdentifiedAndToldOnce(bool membersOnly)
     {
-        await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice"], null, attach: Inline,
+        await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice"], null, attach: Inline, semiAnonymousRooms: true,
             organizationAttributes: $"group-chat-hosts=\"{ProsodyServer.Muc}\"");
         Assert.That(File.ReadAllText(world.Prosody.Include!), Does.Contain($"Component \"{ProsodyServer.Muc}\" \"muc\"").And.Contain("\"imlogger_muc\""),
             "prosody-config loads the group chat module on the MUC component");

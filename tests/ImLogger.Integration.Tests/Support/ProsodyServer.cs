@@ -55,6 +55,18 @@ internal sealed class ProsodyServer : IXmppServer
 
     public string ConfigPath => Path.Combine(Dir, "prosody.cfg.lua");
 
+    /// <summary>Rooms show every occupant's real JID (set by <see cref="UsePublicJids"/>); false: Prosody's default,
+    /// semi-anonymous rooms.</summary>
+    public bool PublicJids { get; private set; }
+
+    /// <summary>Non-anonymous rooms by default, for the tests that are about something else than hidden JIDs (tap mode
+    /// cannot learn a hidden JID at all); call before <see cref="StartAsync"/>.</summary>
+    public void UsePublicJids()
+    {
+        PublicJids = true;
+        File.WriteAllText(ConfigPath, Config());
+    }
+
     private string Config() => ImLogger.ServerRules.ProsodySandbox.GlobalSection(Dir, C2sPort, ComponentPort, "debug") + $$"""
 
         VirtualHost "{{Domain}}"
@@ -63,6 +75,7 @@ internal sealed class ProsodyServer : IXmppServer
 
         Component "{{Muc}}" "muc"
         	muc_room_locking = false
+        {{(PublicJids ? "\tmuc_room_default_public_jids = true" : "")}}
 
         {{(Include == null ? "" : $"Include \"{Include}\"")}}
         """;
