@@ -25,6 +25,8 @@ namespace ImLogger.Dispatch;
 /// </remarks>
 public sealed class Dispatcher
 {
+    /// <summary>When this dispatcher started: the retry horizon counts from it for transcripts closed before.</summary>
+    private readonly DateTimeOffset _startedUtc;
     private readonly ISpool _spool;
     private readonly IReadOnlyList<ITranscriptSink> _sinks;
     private readonly ILogger<Dispatcher> _logger;
@@ -74,6 +76,7 @@ public sealed class Dispatcher
         _wakeSignals = _sinks.ToDictionary(s => s.Name, _ => new SemaphoreSlim(0, 1), StringComparer.Ordinal);
         _passGates = _sinks.ToDictionary(s => s.Name, _ => new SemaphoreSlim(1, 1), StringComparer.Ordinal);
         _quickRetry = BuildQuickRetry();
+        _startedUtc = time.GetUtcNow();
         _retries = new RetrySchedule(time, options.MaxRetryDelay > options.UnknownOutcomeRetryDelay ? options.MaxRetryDelay : options.UnknownOutcomeRetryDelay,
             options.RetryWaitingAtStart);
     }
@@ -328,7 +331,10 @@ public sealed class Dispatcher
         var maxAttempts = MaxAttemptsFor(sink.Name);
         var unknown = ex is SinkException { OutcomeUnknown: true };
         if (unknown) _spool.RecordCopyMayExist(transcript.Id, sink.Name, _time.GetUtcNow());
-        var pastHorizon = maxAttempts is null && _time.GetUtcNow() - transcript.ClosedUtc >= _options.RetryHorizon;
+        // From the close, or from this start if later: the spool keeps no first-failure time, and a transcript found
+        // waiting at start gets the whole horizon again rather than dying at its first failure after a long stop.
+        var retryingSince = transcript.ClosedUtc > _startedUtc ? transcript.ClosedUtc : _startedUtc;
+        var pastHorizon = maxAttempts is null && _time.GetUtcNow() - retryingSince >= _options.RetryHorizon;
         if (!transient || attempt >= maxAttempts || pastHorizon)
         {
             var why = !transient ? $"permanent failure: {reason}"
@@ -352,7 +358,7 @@ public sealed class Dispatcher
         _logger.LogWarning(ex is SinkException ? null : ex,
             "delivery of transcript {Id} ({Key}) to {Endpoint} failed (attempt {Attempt}, {Limit}): {Reason}; retrying at {Next:u}",
             transcript.Id, transcript.ConversationKey, sink.Name, attempt,
-            maxAttempts is { } max ? $"of {max}" : $"retried until {transcript.ClosedUtc + _options.RetryHorizon:u}", reason, next);
+            maxAttempts is { } max ? $"of {max}" : $"retried until {retryingSince + _options.RetryHorizon:u}", reason, next);
         return true;
     }
 
