@@ -37,6 +37,14 @@ internal sealed class MeterExport : IDisposable
 
     private void Record(Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
     {
+        // This runs inside the instrument's Add, on the ingest and delivery paths: a figure that cannot be exported
+        // (say, a call site passing other labels than the first one did) costs the figure, never the stanza.
+        try { Export(instrument, value, tags); }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException) { }
+    }
+
+    private void Export(Instrument instrument, double value, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    {
         // Label order must be stable for prometheus-net; ImLogger's call sites pass the same keys every time.
         var names = new string[tags.Length];
         var values = new string[tags.Length];
