@@ -30,13 +30,15 @@ internal sealed class MetricsService : BackgroundService
     private readonly ISpool _spool;
     private readonly AdapterWatch _watch;
     private readonly ILogger<MetricsService> _log;
-    private readonly CollectorRegistry _registry;
-    private readonly MeterExport _export;
+    private readonly CollectorRegistry _registry = Metrics.NewCustomRegistry();
+    private readonly MeterExport? _export;
 
     public MetricsService(ConfigHolder config, ComponentConnection connection, ISpool spool, AdapterWatch watch, ILogger<MetricsService> log)
     {
         (_config, _connection, _spool, _watch, _log) = (config, connection, spool, watch, log);
-        _registry = Metrics.NewCustomRegistry();
+        // <metrics> is read at start only: without it nothing listens to the meter, so its instruments stay disabled
+        // and their Add on the ingest and delivery paths costs nothing.
+        if (config.Current.Metrics is null) return;
         DotNetStats.Register(_registry);
         _export = new MeterExport(_registry);
         RegisterGauges();
@@ -74,7 +76,7 @@ internal sealed class MetricsService : BackgroundService
 
     public override void Dispose()
     {
-        _export.Dispose();
+        _export?.Dispose();
         base.Dispose();
     }
 

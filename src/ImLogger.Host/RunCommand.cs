@@ -1,6 +1,6 @@
-using ImLogger.Continuity;
 using ImLogger.Classifier;
 using ImLogger.Config;
+using ImLogger.Continuity;
 using ImLogger.Conversations;
 using ImLogger.Dispatch;
 using ImLogger.Envelope;
@@ -62,7 +62,8 @@ internal static class RunCommand
             await host.WaitForShutdownAsync();
             faulted = ServiceFaults.Report(host.Services, logger);
         }
-        catch (Exception e) when (e is SpoolUnavailableException or IOException or UnauthorizedAccessException or InvalidDataException)
+        // SpoolUnavailableException is an IOException: the spool refusing at start is one of these.
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
         {
             logger.LogCritical("ImLogger cannot start: {Reason}", e.Message);
             return 1;
@@ -115,7 +116,7 @@ internal static class RunCommand
         // Who holds a seat: the config in force plus the users seen so far (organizations logged by default).
         services.AddSingleton(sp => new SeatLedger(() => holder.Current, sp.GetRequiredService<LiteDbSpool>(),
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<SeatLedger>>()));
-        // Calls in progress and notices sent are kept in the spool across restarts (Spool/ContinuityLog.cs).
+        // Calls in progress and notices sent are kept in the spool across restarts (Continuity/ContinuityLog.cs).
         services.AddSingleton(sp => new ContinuityLog(sp.GetRequiredService<LiteDbSpool>()));
         services.AddSingleton(sp =>
         {
