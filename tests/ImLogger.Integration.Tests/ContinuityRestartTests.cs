@@ -10,7 +10,7 @@ namespace ImLogger.Integration.Tests;
 /// the call's end after the restart has its true duration and nobody is told again within the hour. Real Prosody, real
 /// slixmpp clients, the real imlogger process stopped with SIGTERM (a restart) or kill -9 (a crash).
 /// </summary>
-[TestFixture, NonParallelizable]
+[TestFixture]
 public class ContinuityRestartTests
 {
     private const string Component = "archive.example.test";

@@ -11,7 +11,7 @@ namespace ImLogger.Integration.Tests;
 /// <c>spool status</c> is answered throughout, and the idle ones are dropped when the configured (short) request timeout
 /// fires. Real imlogger process on real Prosody; the socket spoken to directly, as the CLI does.
 /// </summary>
-[TestFixture, NonParallelizable]
+[TestFixture]
 public class ControlSocketTests
 {
     private const int RequestTimeoutSeconds = 8;

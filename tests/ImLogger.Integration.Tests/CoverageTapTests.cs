@@ -8,7 +8,7 @@ namespace ImLogger.Integration.Tests;
 /// a second-language body, and text in places no rule reads (a thread, a chat state, an address description) is
 /// delivered and archived, in both directions, in the .eml text part.
 /// </summary>
-[TestFixture, NonParallelizable]
+[TestFixture]
 public class CoverageTapTests
 {
     private static IEnumerable<(string Xml, string Marker)> Shapes(string to, string dir)

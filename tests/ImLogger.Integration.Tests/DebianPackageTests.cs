@@ -11,7 +11,7 @@ namespace ImLogger.Integration.Tests;
 /// installed binary answers <c>--version</c> and checks the installed config; an upgrade keeps the operator's edits and
 /// secret; a purge keeps the spool (undelivered transcripts are never deleted by a package manager).
 /// </summary>
-[TestFixture, NonParallelizable]
+[TestFixture]
 public class DebianPackageTests
 {
     private string _work = "";

@@ -5,7 +5,7 @@ namespace ImLogger.Integration.Tests;
 
 /// <summary>The ejabberd fixture itself: Debian's ejabberd starts on loopback in a temp dir, its accounts sign in and
 /// chat with the same slixmpp clients as on Prosody, with nothing of ImLogger in between.</summary>
-[TestFixture, NonParallelizable]
+[TestFixture]
 public class EjabberdFixtureTests
 {
     [Test, CancelAfter(120_000)]

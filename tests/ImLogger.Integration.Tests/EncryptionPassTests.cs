@@ -11,7 +11,7 @@ namespace ImLogger.Integration.Tests;
 /// and archived, while the same with an OMEMO payload is refused; room history replayed to alice on joining is archived
 /// as history, and its OMEMO message is refused.
 /// </summary>
-[TestFixture, NonParallelizable]
+[TestFixture]
 public class EncryptionPassTests
 {
     private const string Closed = """<attach mode="inline" failure-mode="closed" timeout="3s" />""";

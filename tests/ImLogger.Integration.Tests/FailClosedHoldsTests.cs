@@ -10,7 +10,7 @@ namespace ImLogger.Integration.Tests;
 /// while the component runs each is delivered and archived with its words; once it is killed (kill -9, mid-session,
 /// both users still online) none is delivered.
 /// </summary>
-[TestFixture, NonParallelizable]
+[TestFixture]
 public class FailClosedHoldsTests
 {
     private const string Closed = """<attach mode="inline" failure-mode="closed" timeout="3s" />""";

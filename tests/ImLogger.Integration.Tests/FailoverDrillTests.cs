@@ -173,7 +173,7 @@ public partial class FailoverDrillTests
         CreateAccounts(world, [Sender(1), Receiver(1)]);
         var configA = Instance(world, "a", """<failover instance="a" retry="0.5s" />""");
         var configB = Instance(world, "b", """<failover instance="b" retry="0.5s" />""");
-        var configC = Instance(world, "c", """<failover role="standby" instance="c" retry="0.5s" />""", port: UnusedPort());
+        var configC = Instance(world, "c", """<failover role="standby" instance="c" retry="0.5s" />""", port: Paths.FreePort());
 
         var a = Run(configA, "imlogger-a");
         await ImLoggerProcess.WaitConnectedAsync(a);
@@ -219,13 +219,6 @@ public partial class FailoverDrillTests
             var bodies = Archived(configA).Concat(Archived(configB)).SelectMany(m => DrillBody().Matches(m.TextBody ?? "").Select(d => d.Value)).Distinct().Count();
             Assert.That(bodies, Is.EqualTo(30), "every message archived by a or b");
         });
-    }
-
-    private static int UnusedPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     [GeneratedRegex(@"drill-\d+")]

@@ -9,7 +9,7 @@ namespace ImLogger.Integration.Tests;
 /// .eml files; the Prosody snippet and rules are 0640, never readable by others. With a key file, the archived text is
 /// not in the spool while it waits there.
 /// </summary>
-[TestFixture, NonParallelizable, System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+[TestFixture, System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public class FileModeTests
 {
     private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;

@@ -9,7 +9,7 @@ namespace ImLogger.Integration.Tests;
 /// fail-closed mode and real slixmpp clients: reports count only from the server host, a room is learned encrypted only
 /// from what it reflected, one user's client never decides for another's, and no notice or error repeats client text.
 /// </summary>
-[TestFixture, NonParallelizable]
+[TestFixture]
 public class HostileTrustTests
 {
     private const string Closed = """<attach mode="inline" failure-mode="closed" timeout="5s" />""";

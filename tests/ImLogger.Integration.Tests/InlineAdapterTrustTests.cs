@@ -5,7 +5,7 @@ namespace ImLogger.Integration.Tests;
 
 /// <summary>Only the component speaks for ImLogger: a user who addresses the adapter as if they were the component is
 /// refused by the server, on Prosody and on ejabberd alike.</summary>
-[TestFixture, NonParallelizable]
+[TestFixture]
 public class InlineAdapterTrustTests
 {
     private static readonly string[] Servers = ["prosody", "ejabberd"];

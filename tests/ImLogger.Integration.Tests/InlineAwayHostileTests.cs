@@ -8,7 +8,7 @@ namespace ImLogger.Integration.Tests;
 /// binary: the memory bound reached (the oldest are refused with the error, never dropped in silence), ImLogger back
 /// and gone again in the middle of the resend, and a Prosody reload while stanzas wait.
 /// </summary>
-[TestFixture, NonParallelizable]
+[TestFixture]
 public partial class InlineAwayHostileTests
 {
     private const string NoNotices = """<notifications inside="off" outside="off" />""";

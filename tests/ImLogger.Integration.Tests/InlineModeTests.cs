@@ -8,7 +8,7 @@ namespace ImLogger.Integration.Tests;
 /// Inline mode on real Prosody: mod_imlogger_inline (written out by `imlogger prosody-config --out`) holds each
 /// stanza of a logged user until the real `imlogger` process has spooled it and decided; real slixmpp clients.
 /// </summary>
-[TestFixture, NonParallelizable]
+[TestFixture]
 public class InlineModeTests
 {
     private const string Closed = """<attach mode="inline" failure-mode="closed" timeout="5s" />""";
@@ -158,7 +158,7 @@ public class InlineModeTests
 /// <summary>Approved clients on real Prosody: the component asks each logged session's client for its version (XEP-0092).</summary>
 /// <summary>A group chat learned to be end-to-end encrypted stays closed to logged users across a restart, and the admin
 /// can list and forget it while the service runs (through its control socket).</summary>
-[TestFixture, NonParallelizable]
+[TestFixture]
 public class EncryptedRoomTests
 {
     private const string Room = "crypt@" + ProsodyServer.Muc;
@@ -204,7 +204,7 @@ public class EncryptedRoomTests
     }
 }
 
-[TestFixture, NonParallelizable]
+[TestFixture]
 public class ApprovedClientTests
 {
     [Test, CancelAfter(180_000)]

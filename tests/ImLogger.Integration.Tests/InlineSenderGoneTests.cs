@@ -7,7 +7,7 @@ namespace ImLogger.Integration.Tests;
 /// A logged user's messages are held while ImLogger is away (fail-closed) and she signs out before the verdicts come:
 /// each is archived as sent, so each must reach its receiver, once, though her session is gone (Prosody and ejabberd).
 /// </summary>
-[TestFixture, NonParallelizable]
+[TestFixture]
 public partial class InlineSenderGoneTests
 {
     private static readonly string[] Servers = ["prosody", "ejabberd"];

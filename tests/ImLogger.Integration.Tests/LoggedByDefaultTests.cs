@@ -9,7 +9,7 @@ namespace ImLogger.Integration.Tests;
 /// the listed user, then to users in the order they sign in; the excluded and those over the limit produce no
 /// transcript; the report names each; the seats survive a restart.
 /// </summary>
-[TestFixture, NonParallelizable]
+[TestFixture]
 public class LoggedByDefaultTests
 {
     private static string Conversation(MimeKit.MimeMessage m) => m.Headers["X-ImLogger-Conversation"] ?? "";

@@ -8,7 +8,7 @@ namespace ImLogger.Integration.Tests;
 /// <c>&lt;metrics listen&gt;</c> on real Prosody with the real <c>imlogger</c>: what `curl` of /metrics shows while a
 /// conversation flows (the documented series, with values that moved), and /health going red when the server is gone.
 /// </summary>
-[TestFixture, NonParallelizable]
+[TestFixture]
 public class MetricsHealthTests
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };

@@ -7,7 +7,7 @@ namespace ImLogger.Integration.Tests;
 /// <summary>Notice storms (issue 14) on real Prosody with real clients: a logged occupant whose client reconnects and
 /// rejoins is not new activity; the others, who stay in the room, are not told again. Before the fix the tap case told
 /// the room again in one run of three (as in the issue: twice in five reconnects), depending on whose copy came first.</summary>
-[TestFixture, NonParallelizable]
+[TestFixture]
 public class NoticeStormTests
 {
     private const string Component = "archive.example.test";

@@ -5,7 +5,7 @@ using static ImLogger.Integration.Tests.Support.ClientScenario;
 namespace ImLogger.Integration.Tests;
 
 /// <summary>What each participant's real client receives from the archive, and what the transcript records of it.</summary>
-[TestFixture, NonParallelizable]
+[TestFixture]
 public class NotificationTests
 {
     private const string Component = "archive.example.test";

@@ -3,7 +3,7 @@ using ImLogger.Integration.Tests.Support;
 namespace ImLogger.Integration.Tests;
 
 /// <summary>What an operator sees when something is set up wrong: one clear line, and an exit code or a retry.</summary>
-[TestFixture, NonParallelizable]
+[TestFixture]
 public class OperatorErrorTests
 {
     [Test, CancelAfter(120_000)]

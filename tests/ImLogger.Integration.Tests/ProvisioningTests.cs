@@ -8,7 +8,7 @@ namespace ImLogger.Integration.Tests;
 /// Seats and live reload, end to end: real Prosody with the rules ImLogger writes, the real `imlogger run`,
 /// real slixmpp clients, and the admin's commands (check-config, report).
 /// </summary>
-[TestFixture, NonParallelizable]
+[TestFixture]
 public partial class ProvisioningTests
 {
     private static string Conversation(MimeKit.MimeMessage m) => m.Headers["X-ImLogger-Conversation"] ?? "";

@@ -10,7 +10,7 @@ namespace ImLogger.Integration.Tests;
 /// as "nick (real JID)" and told once that the room is logged, through the room, although the logged user never sees
 /// their real JID. Real Prosody, real slixmpp clients, the real `imlogger` process.
 /// </summary>
-[TestFixture, NonParallelizable]
+[TestFixture]
 public class SemiAnonymousRoomTests
 {
     private const string Inline = """<attach mode="inline" failure-mode="closed" timeout="10s" />""";

@@ -9,7 +9,7 @@ namespace ImLogger.Integration.Tests;
 /// same edit is in force after `prosodyctl reload`. With no service running, `check-server` says what the component port
 /// answers: a missing Include, the c2s port. Heartbeats every second keep it fast.
 /// </summary>
-[TestFixture, NonParallelizable]
+[TestFixture]
 public class ServerSideInForceTests
 {
     private const string Waiting = "configured, waiting for the server side (generation ";

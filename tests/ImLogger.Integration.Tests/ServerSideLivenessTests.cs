@@ -8,7 +8,7 @@ namespace ImLogger.Integration.Tests;
 /// and ImLogger says so (an ERROR naming the domain, `check-server` exiting non-zero, `report`'s first line); a healthy
 /// deployment passes the check and logs no such ERROR. Heartbeats every second here (30 s by default) keep it fast.
 /// </summary>
-[TestFixture, NonParallelizable]
+[TestFixture]
 public class ServerSideLivenessTests
 {
     private const string NotLoaded = "SERVER SIDE PROBLEM: example.test";

@@ -11,7 +11,7 @@ namespace ImLogger.Integration.Tests;
 /// one message naming the approved clients, is closed with policy-violation, receives nothing else, and the attempt is
 /// archived. A user who is not logged is never asked.
 /// </summary>
-[TestFixture, NonParallelizable]
+[TestFixture]
 public class SignInClientTests
 {
     private const string Closed = """<attach mode="inline" failure-mode="closed" timeout="5s" />""";

@@ -8,7 +8,7 @@ namespace ImLogger.Integration.Tests;
 /// <c>imlogger run</c>, and the test SMTP server (STARTTLS, test CA, AUTH). alice's transcripts go to the directory
 /// endpoint, bob's to secure SMTP: their conversation reaches each endpoint once.
 /// </summary>
-[TestFixture, NonParallelizable]
+[TestFixture]
 public class SmtpEndToEndTests
 {
     [Test, CancelAfter(180_000)]

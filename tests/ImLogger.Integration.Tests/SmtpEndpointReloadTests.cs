@@ -11,7 +11,7 @@ namespace ImLogger.Integration.Tests;
 /// while the sinks built at start went on with the old settings. Driven as the host wires it (config file through
 /// ConfigLoader, the reload's own checks, <see cref="LiveSinks"/> under a real <see cref="Dispatcher"/>, a real SMTP server).
 /// </summary>
-[TestFixture, NonParallelizable]
+[TestFixture]
 public class SmtpEndpointReloadTests
 {
     private SmtpWorld _world = null!;

@@ -12,7 +12,7 @@ namespace ImLogger.Integration.Tests;
 /// (config file through ConfigLoader, LiteDB spool, Dispatcher, sinks): a process boundary adds nothing to what is
 /// checked here; the crash test in <see cref="SmtpReliabilityTests"/> uses the real process.
 /// </summary>
-[TestFixture, NonParallelizable]
+[TestFixture]
 public class SmtpEndpointTests
 {
     private const string AddressRule = "{local}@im.corp.example.com";

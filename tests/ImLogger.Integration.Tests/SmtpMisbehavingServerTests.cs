@@ -15,7 +15,7 @@ namespace ImLogger.Integration.Tests;
 /// attempt is recorded (so backoff and dead letters work), the sink stopped reading (what the server managed to write is
 /// bounded by the limit plus socket buffers, not by what it offered), and the healthy endpoint delivered.
 /// </summary>
-[TestFixture, NonParallelizable]
+[TestFixture]
 public class SmtpMisbehavingServerTests
 {
     /// <summary>What the server may have written once the sink stopped reading: 64 KiB of reply, a read buffer, and the

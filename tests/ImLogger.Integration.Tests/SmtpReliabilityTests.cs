@@ -9,7 +9,7 @@ namespace ImLogger.Integration.Tests;
 /// with a directory endpoint beside it), a crash of the real <c>imlogger</c> process between the server receiving a
 /// transcript and the spool recording it, and the operator commands run as the real program.
 /// </summary>
-[TestFixture, NonParallelizable]
+[TestFixture]
 public class SmtpReliabilityTests
 {
     private SmtpWorld _world = null!;

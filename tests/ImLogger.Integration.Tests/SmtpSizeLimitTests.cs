@@ -12,7 +12,7 @@ namespace ImLogger.Integration.Tests;
 /// server with Postfix's 10 MB limit): against the real test SMTP server over TCP with STARTTLS and a size limit, driven
 /// in-process (config through ConfigLoader, LiteDB spool, Dispatcher, sinks) as <see cref="SmtpEndpointTests"/> is.
 /// </summary>
-[TestFixture, NonParallelizable]
+[TestFixture]
 public class SmtpSizeLimitTests
 {
     /// <summary>Postfix's default message_size_limit.</summary>

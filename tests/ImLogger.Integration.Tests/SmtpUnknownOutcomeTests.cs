@@ -12,7 +12,7 @@ namespace ImLogger.Integration.Tests;
 /// Message-ID. Now: exactly one copy over the window, no quick retry, the next attempt minutes away, the delivery record
 /// says a copy may exist, and the later resend carries the same Message-ID and says it is a resend.
 /// </summary>
-[TestFixture, NonParallelizable]
+[TestFixture]
 public class SmtpUnknownOutcomeTests
 {
     private SmtpWorld _world = null!;

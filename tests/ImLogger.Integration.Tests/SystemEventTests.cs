@@ -10,7 +10,7 @@ namespace ImLogger.Integration.Tests;
 /// The stanzas are the fixtures' (tests/ImLogger.Core.Tests/Resources/events), addressed to the clients' real JIDs
 /// and sent raw, without from (the server stamps it), for the payloads slixmpp has no plugin for.
 /// </summary>
-[TestFixture, NonParallelizable]
+[TestFixture]
 public class SystemEventTests
 {
     /// <summary>Set to a directory to copy the archived transcripts there (how samples/system-events-*.eml were made).</summary>

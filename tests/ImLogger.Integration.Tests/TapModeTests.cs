@@ -7,7 +7,7 @@ namespace ImLogger.Integration.Tests;
 /// A logged conversation travels from a real Prosody (tap rules as `imlogger prosody-config` prints them)
 /// through the real `imlogger run` to the directory endpoint, with real XMPP clients.
 /// </summary>
-[TestFixture, NonParallelizable]
+[TestFixture]
 public class TapModeTests
 {
     /// <summary>The transcript's event lines, without the archive notices (NotificationTests covers those).</summary>

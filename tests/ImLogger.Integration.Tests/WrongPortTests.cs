@@ -4,7 +4,7 @@ namespace ImLogger.Integration.Tests;
 
 /// <summary>The component pointed at real Prosody's client (c2s) port: one line naming the port and what to set, and exit
 /// code 2, which the systemd unit does not restart (RestartPreventExitStatus), since only the config can fix it.</summary>
-[TestFixture, NonParallelizable]
+[TestFixture]
 public class WrongPortTests
 {
     [Test, CancelAfter(120_000)]

@@ -24,12 +24,27 @@ internal static class Paths
 
     public static string ScenarioScript => Path.Combine(TestDir, "clients", "scenario.py");
 
-    /// <summary>A port nobody listens on right now (bound and released; good enough on loopback for tests).</summary>
+    // Ports are handed out below the kernel's ephemeral range (32768-60999 on Linux), from a process-wide counter:
+    // with fixtures running in parallel, a port bound-and-released from the ephemeral range can be taken as the source
+    // port of another fixture's outgoing connection (or handed to a second fixture) before its server binds it.
+    private const int FirstPort = 20000, PortSpan = 12000;
+    private static int _nextPort = FirstPort + Random.Shared.Next(PortSpan);
+
+    /// <summary>A loopback port nobody listens on right now and that no other test of this run was given.</summary>
     public static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        for (var tries = 0; tries < PortSpan; tries++)
+        {
+            var port = FirstPort + (Interlocked.Increment(ref _nextPort) - FirstPort) % PortSpan;
+            try
+            {
+                using var listener = new TcpListener(IPAddress.Loopback, port);
+                listener.Start();
+                return port;
+            }
+            catch (SocketException) { }
+        }
+        throw new InvalidOperationException($"no free loopback port between {FirstPort} and {FirstPort + PortSpan}");
     }
 
     public static string TempDir(string prefix) => Directory.CreateTempSubdirectory(prefix).FullName;
