@@ -12,7 +12,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace ImLogger.Bench;
 
 /// <summary>One stage of <see cref="AllocBench"/>: bytes allocated and thread CPU per stanza.</summary>
-internal sealed record AllocStage(string Stage, int Stanzas, long Bytes, TimeSpan Cpu)
+internal sealed record AllocStage(string Stage, int Stanzas, long Bytes, TimeSpan Cpu, string TopTypes = "-")
 {
     public double BytesPerStanza => (double)Bytes / Stanzas;
     public double CpuMicrosPerStanza => Cpu.TotalMilliseconds * 1000 / Stanzas;
@@ -70,6 +70,33 @@ internal sealed class AllocBench(BenchContext context, BenchOptions options)
         return results;
     }
 
+    /// <summary>Managed memory each open conversation keeps (after a full collection), and, with IMLOGGER_BENCH_GCDUMP set to
+    /// a file path, a heap dump at that point (<c>dotnet-gcdump report FILE</c> lists what holds it).</summary>
+    public (int Conversations, long RetainedBytes) Retained()
+    {
+        var conversations = options.Conversations;
+        using var provider = Provider();
+        var pipeline = provider.GetRequiredService<StanzaPipeline>();
+        pipeline.Store(pipeline.Classify(Parse(Lines(RecordedCopies.Conversations(1, 0, 1)))).Events); // the stages' own start-up
+        var before = GC.GetTotalMemory(forceFullCollection: true);
+        const int Chunk = 512;
+        for (var first = 0; first < conversations; first += Chunk)
+        {
+            var batch = Parse(Lines(RecordedCopies.Conversations(conversations, 1_000_000 + first, Math.Min(Chunk, conversations - first))));
+            pipeline.Store(pipeline.Classify(batch).Events);
+        }
+        var after = GC.GetTotalMemory(forceFullCollection: true);
+        if (Environment.GetEnvironmentVariable("IMLOGGER_BENCH_GCDUMP") is { Length: > 0 } dump)
+        {
+            using var gcdump = Process.Start("dotnet-gcdump", ["collect", "-p", Environment.ProcessId.ToString(CultureInfo.InvariantCulture), "-o", dump]);
+            gcdump.WaitForExit();
+        }
+        GC.KeepAlive(pipeline);
+        return (conversations, after - before);
+    }
+
+    private static string[] Lines(byte[] copies) => Encoding.UTF8.GetString(copies).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+
     private ServiceProvider Provider()
     {
         var dir = context.NewDir("alloc");
@@ -81,25 +108,29 @@ internal sealed class AllocBench(BenchContext context, BenchOptions options)
 
     private static List<XElement> Parse(string[] lines) => lines.Select(l => XElement.Parse(l)).ToList();
 
+    private static readonly AllocationTypes Types = new();
+
     private static AllocStage Time(string stage, int stanzas, Action run)
     {
         GC.Collect();
         GC.WaitForPendingFinalizers();
+        Types.Start();
         var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
         var bytes0 = GC.GetTotalAllocatedBytes(precise: true);
         run();
         var bytes = GC.GetTotalAllocatedBytes(precise: true) - bytes0;
         var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu0;
-        return new AllocStage(stage, stanzas, bytes, cpu);
+        return new AllocStage(stage, stanzas, bytes, cpu, Types.Stop());
     }
 
-    public static string Table(IReadOnlyList<AllocStage> stages)
+    public static string Table(IReadOnlyList<AllocStage> stages, (int Conversations, long RetainedBytes) retained)
     {
         var inv = CultureInfo.InvariantCulture;
         var s = new StringBuilder();
         s.AppendLine().AppendLine(inv, $"### 2b. Allocation by stage, in process ({stages[0].Stanzas} recorded copies, one thread, no socket; load average {LoadAverage()})");
-        s.AppendLine().AppendLine("| stage | allocated bytes/stanza | process CPU µs/stanza |").AppendLine("|---|---|---|");
-        foreach (var r in stages) s.AppendLine(inv, $"| {r.Stage} | {r.BytesPerStanza:0} | {r.CpuMicrosPerStanza:0.0} |");
+        s.AppendLine().AppendLine("| stage | allocated bytes/stanza | process CPU µs/stanza | types the bytes went to (sampled) |").AppendLine("|---|---|---|---|");
+        foreach (var r in stages) s.AppendLine(inv, $"| {r.Stage} | {r.BytesPerStanza:0} | {r.CpuMicrosPerStanza:0.0} | {r.TopTypes} |");
+        s.AppendLine().AppendLine(inv, $"Managed memory kept per open conversation ({retained.Conversations} opened by one chat message each, through Classify and Store, after a full collection): {retained.RetainedBytes / (double)retained.Conversations:0} bytes.");
         return s.ToString();
     }
 

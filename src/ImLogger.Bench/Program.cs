@@ -105,7 +105,8 @@ internal static class Program
         if (options.Sections.Contains("alloc") || options.Sections.Contains("replay"))
         {
             Console.Error.WriteLine("== alloc: bytes allocated per stanza, stage by stage, in process");
-            report.Append(AllocBench.Table(new AllocBench(context, options).Run()));
+            var alloc = new AllocBench(context, options);
+            report.Append(AllocBench.Table(alloc.Run(), alloc.Retained()));
         }
         if (options.Sections.Contains("memory"))
         {
