@@ -31,7 +31,7 @@ public class StanzaXmlTests
             Assert.That(StanzaXml.Compact(e), Is.EqualTo(e.ToString(SaveOptions.DisableFormatting)), e.ToString());
             count++;
         }
-        Assert.That(count, Is.GreaterThan(500), "the recordings are the corpus");
+        Assert.That(count, Is.GreaterThan(300), "the recordings are the corpus (320 elements when written)");
     }
 
     [TestCase("<message xmlns='jabber:client'><body>a &lt; b &amp; c \"q\" 'a' &#xD;&#xA; tab&#x9;</body></message>")]
