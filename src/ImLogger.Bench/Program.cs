@@ -23,7 +23,7 @@ internal sealed record BenchOptions
 
     public const string Usage = """
         imlogger-bench [options]     (run through ./bench.sh, which builds in Release first)
-          --only load,replay,memory,backlog,drill  sections to run (default: all; ingest = the backlog section's ingest part alone)
+          --only load,replay,alloc,memory,backlog,drill  sections to run (default: all; alloc runs with replay; ingest = the backlog section's ingest part alone)
           --rates 500,1000,2000      fixed offered rates for the load section (msg/s)
           --seconds 5                seconds of load at each fixed rate
           --flat-out 20000           messages sent as fast as possible in the load section
@@ -101,6 +101,12 @@ internal static class Program
         {
             Console.Error.WriteLine("== replay: the component alone");
             report.Append(Tables.Replay(await new ReplayBench(context, options).RunAsync()));
+        }
+        if (options.Sections.Contains("alloc") || options.Sections.Contains("replay"))
+        {
+            Console.Error.WriteLine("== alloc: bytes allocated per stanza, stage by stage, in process");
+            var alloc = new AllocBench(context, options);
+            report.Append(AllocBench.Table(alloc.Run(), alloc.Retained()));
         }
         if (options.Sections.Contains("memory"))
         {

@@ -94,10 +94,18 @@ public static class CoverageCheck
         var shown = events.Select(e => (e.Kind, Line: Loose(shownAs(e with { RawXml = "" })))).ToList();
         var carried = shown.Select(s => s.Line).ToList();
         var listing = shown.Where(s => s.Kind == EventKind.Unclassified).Select(s => s.Line).ToList();
-        var emoticons = events.SelectMany(e => ImageAlts(e.Html)).ToHashSet(StringComparer.Ordinal);
-        return pieces.Where(p => Loose(p.Text) is var text && !(p.ByLanguage ? listing : carried).Any(c => c.Contains(text, StringComparison.Ordinal))
-                                 && !(p.Emoticon && emoticons.Contains(p.Text)))
-            .ToList();
+        // Read back from the events' XHTML only when an emoticon is in question (parsing it per stanza cost more than the
+        // rest of the pass).
+        HashSet<string>? emoticons = null;
+        var missing = new List<Piece>();
+        foreach (var p in pieces)
+        {
+            var text = Loose(p.Text);
+            if ((p.ByLanguage ? listing : carried).Any(c => c.Contains(text, StringComparison.Ordinal))) continue;
+            if (p.Emoticon && (emoticons ??= events.SelectMany(e => ImageAlts(e.Html)).ToHashSet(StringComparer.Ordinal)).Contains(p.Text)) continue;
+            missing.Add(p);
+        }
+        return missing;
     }
 
     /// <summary>The alt texts of the images of an event's XHTML, as the HTML part shows them.</summary>

@@ -53,7 +53,7 @@ public static class EncryptionScan
             var ciphertext = scheme != null && IsPayload(e);
             // libotr finds "?OTR" anywhere in a message's text: any body, any language, XHTML, after spaces. An element's
             // text is read as a client reads it, joined across CDATA sections and comments ("?OT<![CDATA[R]]>" is "?OTR").
-            if (scheme == null && IsOtr(string.Concat(e.Nodes().OfType<XText>().Select(t => t.Value))))
+            if (scheme == null && TextOf(e) is { } text && IsOtr(text))
                 (scheme, ciphertext) = (Otr, true);
             if (scheme == null) continue;
             outsideArchive |= !InArchiveResult(e);
@@ -77,6 +77,21 @@ public static class EncryptionScan
         "x" => e.Name.NamespaceName == "jabber:x:encrypted",
         _ => false,
     };
+
+    /// <summary>An element's own text nodes (CDATA included, comments not) joined, or null when it has none. Runs for every
+    /// element of every stanza: no enumerator, and no new string for the usual single text node.</summary>
+    private static string? TextOf(XElement e)
+    {
+        string? single = null;
+        System.Text.StringBuilder? joined = null;
+        for (var node = e.FirstNode; node != null; node = node.NextNode)
+        {
+            if (node is not XText t) continue;
+            if (single == null) single = t.Value;
+            else (joined ??= new System.Text.StringBuilder(single)).Append(t.Value);
+        }
+        return joined?.ToString() ?? single;
+    }
 
     private static bool IsOtr(string text) =>
         text.Contains("?OTR", StringComparison.Ordinal) || text.Contains(OtrWhitespaceTag, StringComparison.Ordinal);

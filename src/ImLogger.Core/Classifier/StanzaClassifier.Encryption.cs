@@ -80,7 +80,7 @@ public sealed partial class StanzaClassifier
             return Classification.Ignored("carbon copy (XEP-0280) of an encrypted message no logged user is party to");
         var attempt = EncryptedEvent(env with { Stanza = inner }, scope, innerFrom, innerTo, found) with
         {
-            RawXml = s.ToString(SaveOptions.DisableFormatting),
+            RawXml = StanzaXml.Compact(s),
         };
         return Classification.Of(attempt, $"carbon copy (XEP-0280) of a message with end-to-end encryption ({found.Scheme}), as the message itself");
     }

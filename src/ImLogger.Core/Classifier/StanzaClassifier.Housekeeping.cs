@@ -64,7 +64,7 @@ public sealed partial class StanzaClassifier
             if (!seen.Add(child.Name) && !Repeatable.Contains(child.Name)) return false;
             if (!TokensOnly(child)) return false;
         }
-        return Encoding.UTF8.GetByteCount(stanza.ToString(SaveOptions.DisableFormatting)) <= MaxHousekeepingBytes;
+        return Encoding.UTF8.GetByteCount(StanzaXml.Compact(stanza)) <= MaxHousekeepingBytes;
     }
 
     /// <summary>No free-text attribute, no attribute value or text longer than a token, text only where it is a token.</summary>

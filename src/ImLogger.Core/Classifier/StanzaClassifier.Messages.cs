@@ -81,7 +81,7 @@ public sealed partial class StanzaClassifier
         {
             RelatedId = id,
             Text = BodyOf(s) ?? (xhtml == null ? "" : XhtmlText.ToText(xhtml)),
-            Html = xhtml?.ToString(SaveOptions.DisableFormatting),
+            Html = xhtml == null ? null : StanzaXml.Compact(xhtml),
         }, "message correction (XEP-0308)");
     }
 

@@ -105,6 +105,6 @@ public sealed partial class StanzaClassifier
         StanzaType = (string?)env.Stanza.Attribute("type") ?? "available",
         StatusCodes = codes,
         LoggedUsers = [loggedUser],
-        RawXml = env.Stanza.ToString(SaveOptions.DisableFormatting),
+        RawXml = StanzaXml.Compact(env.Stanza),
     };
 }

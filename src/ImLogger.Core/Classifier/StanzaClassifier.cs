@@ -122,7 +122,7 @@ public sealed partial class StanzaClassifier(Func<string, bool> isLogged, Classi
         return Classification.Of(Event(env, EventKind.Message, scope, from, to) with
         {
             Text = text,
-            Html = xhtml?.ToString(SaveOptions.DisableFormatting),
+            Html = xhtml == null ? null : StanzaXml.Compact(xhtml),
         }, scope.Type == ConversationType.GroupChat ? "group chat message" : $"{type} message");
     }
 
@@ -160,7 +160,7 @@ public sealed partial class StanzaClassifier(Func<string, bool> isLogged, Classi
             StanzaId = (string?)s.Attribute("id"),
             StanzaType = (string?)s.Attribute("type") ?? (s.Name.LocalName == "message" ? "normal" : null),
             LoggedUsers = scope.Logged,
-            RawXml = s.ToString(SaveOptions.DisableFormatting),
+            RawXml = StanzaXml.Compact(s),
             OriginId = (string?)s.Element(EventNs.Sid + "origin-id")?.Attribute("id"),
             ServerStanzaId = (string?)s.Element(EventNs.Sid + "stanza-id")?.Attribute("id"),
         };

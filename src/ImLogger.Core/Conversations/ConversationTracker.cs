@@ -74,7 +74,7 @@ public sealed partial class ConversationTracker
             var batch = new List<SpoolAppend>(events.Count);
             foreach (var e in events)
             {
-                var endpoints = e.LoggedUsers.Select(_endpointOf).OfType<string>().ToHashSet(StringComparer.Ordinal);
+                var endpoints = EndpointsOf(e);
                 if (endpoints.Count == 0)
                 {
                     _logger.LogError("Event {Id} in {Key} has no logged user with an endpoint; it is kept under the conversation's existing transcript only", e.Id, e.ConversationKey);
@@ -108,6 +108,15 @@ public sealed partial class ConversationTracker
             _spool.Append(batch);
         }
         return closed;
+    }
+
+    /// <summary>The endpoints of an event's logged users. Per event on the ingest path: no LINQ, one set.</summary>
+    private HashSet<string> EndpointsOf(ConversationEvent e)
+    {
+        var endpoints = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var user in e.LoggedUsers)
+            if (_endpointOf(user) is { } endpoint) endpoints.Add(endpoint);
+        return endpoints;
     }
 
     /// <summary>Closes the transcripts of conversations idle for at least the idle time.</summary>

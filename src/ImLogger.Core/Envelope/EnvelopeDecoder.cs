@@ -27,7 +27,8 @@ public sealed class EnvelopeDecoder(IEnumerable<string> trustedRelays, string co
         IsServerHost(relay) ? new TapEnvelope(stanza, relay.ToLowerInvariant(), time.GetUtcNow())
             : throw new ArgumentException($"held stanzas are read only from a configured server host, not from '{relay}'", nameof(relay));
 
-    /// <summary>Decodes one stanza from the component stream.</summary>
+    /// <summary>Decodes one stanza from the component stream. A copy's stanza is taken out of <paramref name="outer"/>
+    /// (moved into the envelope, not cloned), so a second call on the same element finds no copy in it.</summary>
     /// <returns>The envelope, or null with the reason it is not a copy to archive.</returns>
     public (TapEnvelope? Envelope, EnvelopeRejection Rejection, string Reason) Decode(XElement outer)
     {
@@ -39,16 +40,25 @@ public sealed class EnvelopeDecoder(IEnumerable<string> trustedRelays, string co
         if (!_trusted.Contains(relay))
             return (null, EnvelopeRejection.UntrustedRelay, $"copy relayed by '{relay}', which is not a configured organization domain; ignored");
 
-        var inner = forwarded.Elements().Where(e => e.Name.LocalName is "message" or "presence" or "iq").ToList();
-        if (inner.Count != 1 || inner[0].Name.Namespace != Ns.Client)
+        XElement? stanza = null;
+        var stanzas = 0;
+        foreach (var e in forwarded.Elements())
+        {
+            if (e.Name.LocalName is not ("message" or "presence" or "iq")) continue;
+            stanza ??= e;
+            stanzas++;
+        }
+        if (stanzas != 1 || stanza!.Name.Namespace != Ns.Client)
             return (null, EnvelopeRejection.Malformed, "forwarded copy does not hold exactly one jabber:client stanza");
 
-        var stanza = inner[0];
         var from = ((string?)stanza.Attribute("from") ?? "").ToLowerInvariant();
         if (from == _component || from.EndsWith("@" + _component, StringComparison.Ordinal) || from.StartsWith(_component + "/", StringComparison.Ordinal)
             || from.Contains("@" + _component + "/", StringComparison.Ordinal))
             return (null, EnvelopeRejection.OwnStanza, "the component's own stanza, copied back by the server");
 
-        return (new TapEnvelope(new XElement(stanza), relay, time.GetUtcNow()), default, "");
+        // Taken out of the copy rather than cloned (a clone is a second tree per stanza): the envelope's stanza stands
+        // alone, as the server's original did, and the outer copy is of no further use.
+        stanza.Remove();
+        return (new TapEnvelope(stanza, relay, time.GetUtcNow()), default, "");
     }
 }

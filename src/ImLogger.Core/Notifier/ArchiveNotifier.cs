@@ -145,7 +145,7 @@ public sealed partial class ArchiveNotifier
                 To = string.Join(", ", shown),
                 Text = text,
                 LoggedUsers = conversation.LoggedUsers.Order(StringComparer.Ordinal).ToList(),
-                RawXml = first!.ToString(SaveOptions.DisableFormatting),
+                RawXml = StanzaXml.Compact(first!),
             });
         }
     }

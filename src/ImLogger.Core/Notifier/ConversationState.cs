@@ -7,15 +7,22 @@ namespace ImLogger.Notifier;
 /// stretch or cut the notice hour.</remarks>
 internal sealed class ConversationState(ConversationType type, string key, TimeProvider time)
 {
+    // The three room collections are made for rooms only: a one-to-one conversation never fills them, and with 10,000
+    // open conversations the empty ones were about 2.5 MB (docs/performance.md, "Memory per open conversation").
+    // Only rooms write them (Apply and RestoreOccupant return first otherwise); the shared empty ones are only read.
+    private static readonly Dictionary<string, string?> NoOccupants = new(StringComparer.Ordinal);
+    private static readonly HashSet<string> NoneHidden = new(StringComparer.Ordinal);
+    private static readonly Dictionary<string, long> NoneLeft = new(StringComparer.Ordinal);
+
     /// <summary>Room occupants by nick, with their real bare JID when the room discloses it.</summary>
-    private readonly Dictionary<string, string?> _occupants = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string?> _occupants = type == ConversationType.GroupChat ? new(StringComparer.Ordinal) : NoOccupants;
 
     /// <summary>Nicks of occupants whose real JID the room hides from its occupants (the server's MUC module told it).</summary>
-    private readonly HashSet<string> _hidden = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _hidden = type == ConversationType.GroupChat ? new(StringComparer.Ordinal) : NoneHidden;
 
     /// <summary>Who left the room lately (real bare JID, or "/nick" when the room hides it), by when: their return soon
     /// after is a reconnect, not a join.</summary>
-    private readonly Dictionary<string, long> _recentlyLeft = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _recentlyLeft = type == ConversationType.GroupChat ? new(StringComparer.Ordinal) : NoneLeft;
 
     public ConversationType Type { get; } = type;
     public string Key { get; } = key;

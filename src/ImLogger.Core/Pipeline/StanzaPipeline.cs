@@ -60,7 +60,7 @@ public sealed partial class StanzaPipeline(
                     logger.LogWarning("A stanza over a per-stanza limit was not archived ({What}): {Reason}", DescribeOverLimit(stanza, over), reason);
                 else if (rejection is EnvelopeRejection.UntrustedRelay or EnvelopeRejection.Malformed)
                     logger.LogWarning("Stanza not archived: {Reason}", reason);
-                else
+                else if (logger.IsEnabled(LogLevel.Debug))
                     logger.LogDebug("Stanza not archived: {Reason}", reason);
                 continue;
             }
@@ -90,7 +90,9 @@ public sealed partial class StanzaPipeline(
         // limit is kept up to it and said to be so; it has no whole text to check.
         var result = over == null ? CoverageCheck.Complete(classifier, envelope, classifier.Classify(envelope), Sinks.TranscriptMessageBuilder.RenderLine)
             : classifier.ClassifyOverLimit(envelope, over, levelsAbove);
-        if (result.Events.Count == 0)
+        // Checked first: the arguments (and the list of kinds) would be built for every stanza even with Debug off.
+        if (!logger.IsEnabled(LogLevel.Debug)) { }
+        else if (result.Events.Count == 0)
             logger.LogDebug("{Kind} {Id} not archived: {Reason}", envelope.Stanza.Name.LocalName, (string?)envelope.Stanza.Attribute("id"), result.Reason);
         else
             logger.LogDebug("{Kind} {Id}: {Events} ({Reason})", envelope.Stanza.Name.LocalName, (string?)envelope.Stanza.Attribute("id"),
@@ -104,7 +106,10 @@ public sealed partial class StanzaPipeline(
         foreach (var e in classified)
         {
             if (dedup.IsRepeat(e))
-                logger.LogDebug("{Kind} {StanzaId} in {Key}: repeated copy, archived once", e.Kind, e.StanzaId, e.ConversationKey);
+            {
+                if (logger.IsEnabled(LogLevel.Debug))
+                    logger.LogDebug("{Kind} {StanzaId} in {Key}: repeated copy, archived once", e.Kind, e.StanzaId, e.ConversationKey);
+            }
             else
                 events.Add(e);
         }
@@ -220,7 +225,7 @@ public sealed partial class StanzaPipeline(
             StanzaType = (string?)stanza.Attribute("type"),
             Reason = $"{verdict.Rule}: {verdict.Text}" + (verdict.Detail is { } detail ? $" ({detail})" : ""),
             LoggedUsers = [item.User],
-            RawXml = stanza.ToString(SaveOptions.DisableFormatting),
+            RawXml = StanzaXml.Compact(stanza),
         };
     }
 
