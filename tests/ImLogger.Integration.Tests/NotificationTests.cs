@@ -56,10 +56,13 @@ public class NotificationTests
     /// on both logged users' copies, and hidden ones are told through the room. Tap: occupants are known from alice's
     /// copies, whichever logged user's copy of a join comes first (before the fix, erin's first meant bob or frank was
     /// never told). Counted from every stanza each client received, so a notice told twice would show.</summary>
-    [TestCase(null, TestName = "GroupChatWithTwoLoggedUsersOfDifferentOrganizations")]
-    [TestCase(Inline, TestName = "InlineGroupChatWithTwoLoggedUsersOfDifferentOrganizations")]
+    /// <remarks>On ejabberd (issue 18) the same scenario and assertions: its rooms are semi-anonymous by default too, and
+    /// mod_imlogger_muc.erl names the occupants and delivers the notices through the room.</remarks>
+    [TestCase(null, "prosody", TestName = "GroupChatWithTwoLoggedUsersOfDifferentOrganizations")]
+    [TestCase(Inline, "prosody", TestName = "InlineGroupChatWithTwoLoggedUsersOfDifferentOrganizations")]
+    [TestCase(Inline, "ejabberd", TestName = "InlineGroupChatWithTwoLoggedUsersOfDifferentOrganizationsOnEjabberd")]
     [CancelAfter(180_000)]
-    public async Task GroupChatWithTwoLoggedUsersOfDifferentOrganizations(string? attach)
+    public async Task GroupChatWithTwoLoggedUsersOfDifferentOrganizations(string? attach, string server)
     {
         var partnerOrg = $"""
             <organization domain="partner.test" endpoint="local-archive" seats="10"{(attach == null ? "" : $" group-chat-hosts=\"{ProsodyServer.Muc}\"")}>
@@ -68,11 +71,11 @@ public class NotificationTests
               </organization>
             """;
         await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice"], partnerOrg, attach: attach, semiAnonymousRooms: true,
-            organizationAttributes: attach == null ? null : $"group-chat-hosts=\"{ProsodyServer.Muc}\"");
+            organizationAttributes: attach == null ? null : $"group-chat-hosts=\"{ProsodyServer.Muc}\"", server: server);
         await using var imlogger = world.RunImLogger();
         await ImLoggerProcess.WaitConnectedAsync(imlogger);
 
-        var (_, raw) = await RunCollectingAsync(world.Prosody, world.Dir,
+        var (_, raw) = await RunCollectingAsync(world.Server, world.Dir,
             Connect("alice"), Connect("erin@partner.test"), Connect("bob"), Connect("frank@partner.test"),
             Join("alice", "board", "alice"), Pause(0.5),
             Join("erin@partner.test", "board", "erin"), Pause(0.5),

@@ -30,7 +30,8 @@ public sealed partial class StanzaClassifier
             var departed = _rooms.Depart(toBare, nick);
             _rooms.SelfLeft(toBare, fromBare);
             return departed
-                ? Classification.Of(RoomEvent(env, EventKind.Left, from, to, toBare, nick, fromBare, [], fromBare, Direction.Outgoing), "logged user left a group chat")
+                ? LeftRoomCalls(env, Classification.Of(RoomEvent(env, EventKind.Left, from, to, toBare, nick, fromBare, [], fromBare, Direction.Outgoing), "logged user left a group chat"),
+                    toBare, fromBare, fromBare, toBare + "/" + nick, nick, Direction.Outgoing)
                 : Classification.Repeat("leave already recorded from the room's broadcast");
         }
 
@@ -72,8 +73,8 @@ public sealed partial class StanzaClassifier
             var departed = _rooms.Depart(room, nick);
             if (self) _rooms.SelfLeft(room, receiver);
             return departed
-                ? Classification.Of(RoomEvent(env, EventKind.Left, from, to, room, nick, realJid, codes, receiver, Direction.Incoming) with { RealJidHidden = hidden },
-                    "occupant left a group chat")
+                ? LeftRoomCalls(env, Classification.Of(RoomEvent(env, EventKind.Left, from, to, room, nick, realJid, codes, receiver, Direction.Incoming) with { RealJidHidden = hidden },
+                    "occupant left a group chat"), room, receiver, realJid, from, nick, Direction.Incoming)
                 : Classification.Repeat("leave of an occupant not known to be present (repeated copy)");
         }
         if (type != null) return Classification.Ignored($"room presence of type {type}");

@@ -195,7 +195,7 @@ async def run(host, port, scenario):
             with open(step["path"], "w", encoding="utf-8"):
                 pass
         elif do == "wait_file":
-            deadline = asyncio.get_event_loop().time() + TIMEOUT
+            deadline = asyncio.get_event_loop().time() + step.get("seconds", TIMEOUT)
             while not os.path.exists(step["path"]):
                 if asyncio.get_event_loop().time() > deadline:
                     raise TimeoutError("no " + step["path"])
