@@ -35,6 +35,9 @@ Exits 1 with a JSON error line if a step fails or times out.
 import asyncio
 import json
 import os
+import re
+import urllib.request
+import xml.etree.ElementTree as ET
 import sys
 
 import slixmpp
@@ -200,6 +203,25 @@ async def run(host, port, scenario):
                 if asyncio.get_event_loop().time() > deadline:
                     raise TimeoutError("no " + step["path"])
                 await asyncio.sleep(0.1)
+        elif do == "share_upload":
+            # XEP-0363 as clients share a file: ask the upload service for a slot (name, size, type), PUT the bytes to the
+            # slot's PUT URL, then send the GET URL as the body with XEP-0066 OOB (Conversations, Gajim, Dino do this).
+            iq = c.make_iq_get(ito=step["service"])
+            req = ET.SubElement(iq.xml, "{urn:xmpp:http:upload:0}request",
+                                {"filename": step["filename"], "size": str(len(step["content"].encode())), "content-type": step["type"]})
+            result = await iq.send(timeout=TIMEOUT)
+            slot = result.xml.find("{urn:xmpp:http:upload:0}slot")
+            put_url = slot.find("{urn:xmpp:http:upload:0}put").get("url")
+            get_url = slot.find("{urn:xmpp:http:upload:0}get").get("url")
+            if "http_port" in step:  # the server names itself in the URL; the test's server listens on loopback
+                put_url = re.sub(r"^http://[^/]+", f"http://127.0.0.1:{step['http_port']}", put_url)
+            request = urllib.request.Request(put_url, data=step["content"].encode(), method="PUT",
+                                             headers={"Content-Type": step["type"], "Host": step["service"]})
+            await asyncio.get_event_loop().run_in_executor(None, lambda: urllib.request.urlopen(request, timeout=TIMEOUT).read())
+            msg = c.make_message(mto=step["to"], mbody=get_url, mtype="chat")
+            oob = ET.SubElement(msg.xml, "{jabber:x:oob}x")
+            ET.SubElement(oob, "{jabber:x:oob}url").text = get_url
+            msg.send()
         elif do == "sleep":
             await asyncio.sleep(step["seconds"])
         else:
