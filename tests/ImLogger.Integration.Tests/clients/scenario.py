@@ -211,12 +211,15 @@ async def run(host, port, scenario):
                                 {"filename": step["filename"], "size": str(len(step["content"].encode())), "content-type": step["type"]})
             result = await iq.send(timeout=TIMEOUT)
             slot = result.xml.find("{urn:xmpp:http:upload:0}slot")
-            put_url = slot.find("{urn:xmpp:http:upload:0}put").get("url")
+            put = slot.find("{urn:xmpp:http:upload:0}put")
+            put_url = put.get("url")
+            # the slot's own headers (Prosody's mod_http_file_share: Authorization: Bearer ...), as clients send them
+            headers = {h.get("name"): h.text or "" for h in put.findall("{urn:xmpp:http:upload:0}header")}
             get_url = slot.find("{urn:xmpp:http:upload:0}get").get("url")
             if "http_port" in step:  # the server names itself in the URL; the test's server listens on loopback
                 put_url = re.sub(r"^http://[^/]+", f"http://127.0.0.1:{step['http_port']}", put_url)
             request = urllib.request.Request(put_url, data=step["content"].encode(), method="PUT",
-                                             headers={"Content-Type": step["type"], "Host": step["service"]})
+                                             headers={**headers, "Content-Type": step["type"], "Host": step["service"]})
             await asyncio.get_event_loop().run_in_executor(None, lambda: urllib.request.urlopen(request, timeout=TIMEOUT).read())
             msg = c.make_message(mto=step["to"], mbody=get_url, mtype="chat")
             oob = ET.SubElement(msg.xml, "{jabber:x:oob}x")
