@@ -55,9 +55,10 @@ internal sealed partial class RoomRoster
         var known = room.Occupants.TryGetValue(nick, out var before);
         if (known && realJid == null) return Arrival.Known;
         room.Occupants[nick] = realJid;
-        Touch(roomBare);
         // Disclosed in any logged occupant's copy (they are a moderator, say) wins over a copy that hides it.
-        if (hidden && !known) room.Hidden.Add(nick); else if (!hidden && realJid != null) room.Hidden.Remove(nick);
+        var hiddenChanged = hidden && !known ? room.Hidden.Add(nick) : !hidden && realJid != null && room.Hidden.Remove(nick);
+        // A status change of a known occupant changes nothing kept: no spool write for it.
+        if (!known || before != realJid || hiddenChanged) Touch(roomBare);
         return !known ? Arrival.New : before == null ? Arrival.Identified : Arrival.Known;
     }
 

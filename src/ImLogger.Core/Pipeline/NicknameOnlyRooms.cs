@@ -21,11 +21,16 @@ internal sealed class NicknameOnlyRooms(ILogger logger)
     /// nickname only, the first time.</summary>
     public void Observe(IReadOnlyList<ConversationEvent> events)
     {
+        HashSet<(string, string)>? named = null;
         foreach (var e in events)
         {
             if (e.ConversationType != ConversationType.GroupChat || e.Direction != Direction.Incoming || e.Nick == null || e.SenderBareJid != null
-                || e.Kind is not (EventKind.Joined or EventKind.Present or EventKind.Message) || _warned.Count >= MaxRooms || !_warned.Add(e.ConversationKey))
+                || e.Kind is not (EventKind.Joined or EventKind.Present or EventKind.Message) || _warned.Count >= MaxRooms || _warned.Contains(e.ConversationKey))
                 continue;
+            // Another logged occupant's copy in the same batch names them (a moderator's): nothing to warn about.
+            named ??= events.Where(x => x.ConversationType == ConversationType.GroupChat && x.Nick != null && x.SenderBareJid != null)
+                .Select(x => (x.ConversationKey, x.Nick!)).ToHashSet();
+            if (named.Contains((e.ConversationKey, e.Nick)) || !_warned.Add(e.ConversationKey)) continue;
             var host = e.ConversationKey[(e.ConversationKey.IndexOf('@') + 1)..];
             logger.LogWarning(
                 "Room {Room}: occupant \"{Nick}\" can be archived by nickname only and cannot be told the room is logged: the room hides real JIDs " +

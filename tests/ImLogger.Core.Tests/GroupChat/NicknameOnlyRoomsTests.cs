@@ -46,6 +46,18 @@ public class NicknameOnlyRoomsTests
     }
 
     [Test]
+    public void AnOccupantAModeratorsCopyNamesInTheSameBatchIsNoWarning()
+    {
+        var log = new LinesLogger<StanzaPipeline>();
+        var rooms = new NicknameOnlyRooms(log);
+        var c = new StanzaClassifier(j => j is "alice@example.test" or "erin@example.test");
+        const string Team = "team@conference.example.test";
+        var erinsCopy = Join(Team, "bob").Replace("alice@example.test/pc", "erin@example.test/pc", StringComparison.Ordinal);
+        rooms.Observe([.. Classify(c, erinsCopy), .. Classify(c, Join(Team, "bob", " jid='bob@example.test/x'"))]);
+        Assert.That(log.Lines.Where(l => l.Level == LogLevel.Warning), Is.Empty);
+    }
+
+    [Test]
     public void AFloodOfRoomsStopsBeingNamedAndSaysSo()
     {
         var log = new LinesLogger<StanzaPipeline>();
