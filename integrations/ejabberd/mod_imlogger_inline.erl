@@ -81,6 +81,10 @@ start(Host, Opts) ->
     ejabberd_hooks:add(user_send_packet, Host, ?MODULE, user_send_packet, 1),
     ejabberd_hooks:add(c2s_handle_info, Host, ?MODULE, c2s_handle_info, 1),
     ejabberd_hooks:add(c2s_session_opened, Host, ?MODULE, c2s_session_opened, 50),
+    %% Group chats: the rooms of this host's MUC service name their occupants (mod_imlogger_muc.erl).
+    mod_imlogger_muc:init(),
+    ejabberd_hooks:add(muc_filter_presence, Host, mod_imlogger_muc, filter_presence, 50),
+    ejabberd_hooks:add(muc_filter_message, Host, mod_imlogger_muc, filter_message, 50),
     ejabberd_hooks:add(filter_packet, ?MODULE, filter_packet, 1),
     ejabberd_hooks:add(route_registered, ?MODULE, route_registered, 50),
     ejabberd_hooks:add(route_unregistered, ?MODULE, route_unregistered, 50),
@@ -90,6 +94,8 @@ stop(Host) ->
     ejabberd_hooks:delete(user_send_packet, Host, ?MODULE, user_send_packet, 1),
     ejabberd_hooks:delete(c2s_handle_info, Host, ?MODULE, c2s_handle_info, 1),
     ejabberd_hooks:delete(c2s_session_opened, Host, ?MODULE, c2s_session_opened, 50),
+    ejabberd_hooks:delete(muc_filter_presence, Host, mod_imlogger_muc, filter_presence, 50),
+    ejabberd_hooks:delete(muc_filter_message, Host, mod_imlogger_muc, filter_message, 50),
     case gen_mod:is_loaded_elsewhere(Host, ?MODULE) of
         false ->
             ejabberd_hooks:delete(filter_packet, ?MODULE, filter_packet, 1),
@@ -246,10 +252,28 @@ filter_packet(Pkt) ->
         #jid{lserver = Host} ->
             case xmpp:get_meta(Pkt, imlogger_in, false) of
                 true -> Pkt;
-                false -> maybe_hold_in(Host, From, To, Pkt)
+                false ->
+                    case notice_room(From, To, Pkt) of
+                        {ok, RoomPid} -> mod_imlogger_muc:deliver_notice(Pkt, RoomPid);
+                        false -> maybe_hold_in(Host, From, To, Pkt)
+                    end
             end;
         _ -> Pkt
     end.
+
+%% ImLogger's notice to an occupant by nickname (room@service/nick, from a configured component): the room's process.
+notice_room(#jid{luser = <<"">>, lresource = <<"">>, lserver = Component}, #jid{luser = Room, lserver = Service, lresource = Nick}, #message{})
+  when Room /= <<"">>, Nick /= <<"">> ->
+    IsOurs = lists:any(fun(H) -> gen_mod:is_loaded(H, ?MODULE) andalso component(H) == Component end, ejabberd_option:hosts()),
+    case IsOurs of
+        true ->
+            case catch mod_muc:find_online_room(Room, Service) of
+                {ok, Pid} -> {ok, Pid};
+                _ -> false
+            end;
+        false -> false
+    end;
+notice_room(_From, _To, _Pkt) -> false.
 
 is_host_with_module(Host) ->
     ejabberd_router:is_my_host(Host) andalso gen_mod:is_loaded(Host, ?MODULE).
@@ -527,7 +551,7 @@ send_request(#state{host = Host, component = Component, next_request = R0, batch
     Items = [Item#{request => Id} || Item <- Taken],
     ItemEls = [#xmlel{name = <<"item">>,
                       attrs = [{<<"id">>, I}, {<<"direction">>, atom_to_binary(D, utf8)}, {<<"user">>, U},
-                               {<<"to-local">>, to_local(P)}] ++ restricted(F),
+                               {<<"to-local">>, to_local(P)}] ++ restricted(F) ++ occupant(D, P),
                       children = [E]} || #{id := I, dir := D, user := U, pkt := P, el := E, forced := F} <- Items],
     {Reports, Batch0, State1} = reports(Max - Bytes, State#state{waiting = Rest,
                                                                    waiting_bytes = State#state.waiting_bytes - Bytes + 200,
@@ -548,6 +572,15 @@ send_request(#state{host = Host, component = Component, next_request = R0, batch
         false ->
             %% Fail-open with the component away: delivered unlogged at once and reported as a gap.
             fail(Id, "the component is not connected", State2)
+    end.
+
+%% The real bare JID of the occupant a held stanza comes from (in) or goes to (out), where the room on this server knows
+%% it (mod_imlogger_muc.erl): occupant-jid on the item.
+occupant(Dir, Pkt) ->
+    Occupant = case Dir of in -> xmpp:get_from(Pkt); out -> xmpp:get_to(Pkt) end,
+    case mod_imlogger_muc:occupant_real_jid(Occupant) of
+        Real when is_binary(Real) -> [{<<"occupant-jid">>, Real}];
+        _ -> []
     end.
 
 take([], _N, _Max, Bytes, _Count, Acc) -> {lists:reverse(Acc), [], Bytes};

@@ -6,9 +6,13 @@ namespace ImLogger.Classifier;
 /// join (seen their status-110 self-presence). It turns repeated copies of one broadcast (one per
 /// logged occupant) into one join or leave, and tells "joined now" from "was already there".
 /// </summary>
-/// <remarks>State is in memory: after a restart, the first presence of each occupant reads as a join.</remarks>
-internal sealed class RoomRoster
+/// <remarks>Kept in the spool with the other continuity state (RoomRoster.Continuity.cs): after a restart an occupant's
+/// first presence is a status change, not a join.</remarks>
+internal sealed partial class RoomRoster
 {
+    /// <summary>What a room presence told the roster (<see cref="Arrive"/>).</summary>
+    internal enum Arrival { Known, New, Identified }
+
     private sealed class Room
     {
         public Dictionary<string, string?> Occupants { get; } = new(StringComparer.Ordinal); // nick -> real bare JID
@@ -39,24 +43,40 @@ internal sealed class RoomRoster
         return (occupantJid, occupantJid != null);
     }
 
-    /// <summary>Records an occupant as present. Returns false if it already was (a repeated copy or a status change).
-    /// <paramref name="hidden"/>: the real JID came from the server's MUC module, not from the room's presence (semi-anonymous).</summary>
-    public bool Arrive(string roomBare, string nick, string? realJid, bool hidden = false)
+    /// <summary>Records an occupant as present. <paramref name="hidden"/>: the real JID came from the server's MUC module, not
+    /// from the room's presence (semi-anonymous).</summary>
+    /// <returns><see cref="Arrival.New"/> for an occupant not known to be present; <see cref="Arrival.Identified"/> for one
+    /// known by nick only whose real JID this copy names (another logged occupant's copy hid it: each logged occupant gets
+    /// their own copy of a broadcast, and only a moderator's, or the server's MUC module, names the real JID, in whichever
+    /// order they come); <see cref="Arrival.Known"/> otherwise (a repeated copy or a status change).</returns>
+    public Arrival Arrive(string roomBare, string nick, string? realJid, bool hidden = false)
     {
         var room = Get(roomBare);
-        var known = room.Occupants.ContainsKey(nick);
-        if (known && realJid == null) return false;
+        var known = room.Occupants.TryGetValue(nick, out var before);
+        if (known && realJid == null) return Arrival.Known;
         room.Occupants[nick] = realJid;
         // Disclosed in any logged occupant's copy (they are a moderator, say) wins over a copy that hides it.
-        if (hidden && !known) room.Hidden.Add(nick); else if (!hidden && realJid != null) room.Hidden.Remove(nick);
-        return !known;
+        var hiddenChanged = hidden && !known ? room.Hidden.Add(nick) : !hidden && realJid != null && room.Hidden.Remove(nick);
+        // A status change of a known occupant changes nothing kept: no spool write for it.
+        if (!known || before != realJid || hiddenChanged) Touch(roomBare);
+        return !known ? Arrival.New : before == null ? Arrival.Identified : Arrival.Known;
     }
 
     /// <summary>Records an occupant as gone. Returns false if it was not known to be present.</summary>
-    public bool Depart(string roomBare, string nick) =>
-        _rooms.TryGetValue(roomBare, out var room) && room.Hidden.Remove(nick) | room.Occupants.Remove(nick);
+    public bool Depart(string roomBare, string nick)
+    {
+        if (!_rooms.TryGetValue(roomBare, out var room) || !(room.Hidden.Remove(nick) | room.Occupants.Remove(nick))) return false;
+        Touch(roomBare);
+        return true;
+    }
 
-    public void SelfJoined(string roomBare, string loggedUser, string nick) => Get(roomBare).LoggedMembers[loggedUser] = nick;
+    public void SelfJoined(string roomBare, string loggedUser, string nick)
+    {
+        var members = Get(roomBare).LoggedMembers;
+        if (members.TryGetValue(loggedUser, out var known) && known == nick) return;
+        members[loggedUser] = nick;
+        Touch(roomBare);
+    }
 
     /// <summary>A logged user left: once no logged user is in the room, the component no longer sees its
     /// presence, so its roster is forgotten rather than left to go stale.</summary>
@@ -65,6 +85,7 @@ internal sealed class RoomRoster
         if (!_rooms.TryGetValue(roomBare, out var room)) return;
         room.LoggedMembers.Remove(loggedUser);
         if (room.LoggedMembers.Count == 0) _rooms.Remove(roomBare);
+        Touch(roomBare);
     }
 
     /// <summary>Records the room's subject. Returns false if it is the one already known (the room announces its
@@ -77,8 +98,10 @@ internal sealed class RoomRoster
             // Not joined as far as the component knows (e.g. after a restart): remember nothing, record a non-empty subject.
             return subject.Length > 0;
         }
-        if (room.Subject == subject || (room.Subject == null && subject.Length == 0)) { room.Subject = subject; return false; }
+        if (room.Subject == subject) return false;
+        if (room.Subject == null && subject.Length == 0) { room.Subject = subject; Touch(roomBare); return false; }
         room.Subject = subject;
+        Touch(roomBare);
         return true;
     }
 

@@ -14,16 +14,16 @@ public sealed partial class StanzaClassifier
     public static readonly TimeSpan CallKeptFor = TimeSpan.FromDays(1);
 
     /// <summary>
-    /// Keeps calls and transfers in progress in the spool: puts back those kept by the previous run (an end after a
+    /// Keeps calls and transfers in progress, and the rooms' rosters, in the spool: puts back those kept by the previous run (an end after a
     /// restart then has its start, so its duration), and from now on hands every started, changed or ended one to
     /// <paramref name="log"/>, which writes them after each batch.
     /// </summary>
-    /// <returns>How many calls and transfers in progress were put back.</returns>
+    /// <returns>How many calls and transfers in progress, and rooms, were put back.</returns>
     public int UseContinuity(ContinuityLog log, DateTimeOffset nowUtc)
     {
         ArgumentNullException.ThrowIfNull(log);
         log.Forget(CallRecord, nowUtc - CallKeptFor);
-        var restored = 0;
+        var restored = _rooms.UseContinuity(log, nowUtc); // RoomRoster.Continuity.cs: who is in which room
         foreach (var r in log.Loaded.Where(r => r.Kind == CallRecord))
         {
             if (ToSession(r) is not var (conversation, sid, session)) continue;

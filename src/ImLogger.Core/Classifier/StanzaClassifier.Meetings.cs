@@ -1,3 +1,4 @@
+using ImLogger.Conversations;
 using ImLogger.Envelope;
 
 namespace ImLogger.Classifier;
@@ -33,5 +34,30 @@ public sealed partial class StanzaClassifier
             default:
                 return null; // retract: the inviter withdraws the call, which ends it for everyone
         }
+    }
+
+    /// <summary>
+    /// An occupant left the room (<paramref name="leave"/>): they are no longer in any group call of that room, whether or
+    /// not their client sent <c>&lt;left&gt;</c> first (a client that crashes or loses its connection never does). A call
+    /// whose last participant this was ends here: the room has emptied of the call.
+    /// </summary>
+    private Classification LeftRoomCalls(TapEnvelope env, Classification leave, string room, string loggedUser, string? realJid, string occupantJid,
+        string nick, Direction direction)
+    {
+        if (leave.Events.Count == 0) return leave;
+        string[] who = realJid == null ? [occupantJid] : [realJid, occupantJid];
+        var calls = _sessions.CallsWith(room, who);
+        if (calls.Count == 0) return leave;
+        var events = new List<ConversationEvent>(leave.Events);
+        var scope = new Scope(ConversationType.GroupChat, room, direction, [loggedUser], realJid, nick);
+        foreach (var (sid, call) in calls)
+        {
+            foreach (var w in who) call.Participants.Remove(w);
+            if (call.Participants.Count > 0) continue;
+            var from = direction == Direction.Incoming ? occupantJid : (string?)env.Stanza.Attribute("from") ?? loggedUser;
+            events.AddRange(Ended(env, scope, from, room, sid, call, "left", "").Events);
+        }
+        return events.Count == leave.Events.Count ? leave
+            : leave with { Events = events, Reason = leave.Reason + "; a group call in the room ended: its last participant left the room" };
     }
 }

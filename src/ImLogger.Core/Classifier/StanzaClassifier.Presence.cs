@@ -30,7 +30,8 @@ public sealed partial class StanzaClassifier
             var departed = _rooms.Depart(toBare, nick);
             _rooms.SelfLeft(toBare, fromBare);
             return departed
-                ? Classification.Of(RoomEvent(env, EventKind.Left, from, to, toBare, nick, fromBare, [], fromBare, Direction.Outgoing), "logged user left a group chat")
+                ? LeftRoomCalls(env, Classification.Of(RoomEvent(env, EventKind.Left, from, to, toBare, nick, fromBare, [], fromBare, Direction.Outgoing), "logged user left a group chat"),
+                    toBare, fromBare, fromBare, toBare + "/" + nick, nick, Direction.Outgoing)
                 : Classification.Repeat("leave already recorded from the room's broadcast");
         }
 
@@ -72,8 +73,8 @@ public sealed partial class StanzaClassifier
             var departed = _rooms.Depart(room, nick);
             if (self) _rooms.SelfLeft(room, receiver);
             return departed
-                ? Classification.Of(RoomEvent(env, EventKind.Left, from, to, room, nick, realJid, codes, receiver, Direction.Incoming) with { RealJidHidden = hidden },
-                    "occupant left a group chat")
+                ? LeftRoomCalls(env, Classification.Of(RoomEvent(env, EventKind.Left, from, to, room, nick, realJid, codes, receiver, Direction.Incoming) with { RealJidHidden = hidden },
+                    "occupant left a group chat"), room, receiver, realJid, from, nick, Direction.Incoming)
                 : Classification.Repeat("leave of an occupant not known to be present (repeated copy)");
         }
         if (type != null) return Classification.Ignored($"room presence of type {type}");
@@ -81,8 +82,15 @@ public sealed partial class StanzaClassifier
         var wasJoined = _rooms.HasJoined(room, receiver);
         if (self && !wasJoined) JoinHistoryOpens(room, receiver); // a status change is not a new join: no history follows
         if (self) _rooms.SelfJoined(room, receiver, nick);
-        if (!_rooms.Arrive(room, nick, realJid, hidden))
+        var arrival = _rooms.Arrive(room, nick, realJid, hidden);
+        if (arrival == RoomRoster.Arrival.Known)
             return Classification.Ignored("presence of an occupant already present (status change or repeated copy)");
+        // Another logged occupant's copy named this occupant by nick only (the room hides real JIDs from them) and this one
+        // names the real JID: recorded as "was in the room" with it, so that the transcript identifies them and the notifier
+        // can tell them (otherwise the order of the copies decided whether they were ever told).
+        if (arrival == RoomRoster.Arrival.Identified)
+            return Classification.Of(RoomEvent(env, EventKind.Present, from, to, room, nick, realJid, codes, receiver, Direction.Incoming) with { RealJidHidden = hidden },
+                "occupant identified by another logged occupant's copy of their presence");
         var kind = self || wasJoined ? EventKind.Joined : EventKind.Present;
         return Classification.Of(RoomEvent(env, kind, from, to, room, nick, realJid, codes, receiver, Direction.Incoming) with { RealJidHidden = hidden },
             kind == EventKind.Joined ? "occupant joined a group chat" : "occupant already in the room at join");

@@ -79,6 +79,8 @@ public sealed partial class ArchiveNotifier
             KeepOccupant(conversation, e);
             if (IsActivity(e.Kind))
                 Notify(conversation, e, output, stanzas, onlyTo: rejoin ? e.SenderBareJid : null);
+            else if (conversation.JustIdentified is { } identified)
+                Notify(conversation, e, output, stanzas, onlyTo: identified); // their join came before anyone could name them
         }
         Prune();
         return (output, stanzas);

@@ -30,6 +30,9 @@ internal sealed class ConversationState(ConversationType type, string key, TimeP
     public Dictionary<(string Participant, string Text), long> LastSent { get; } = [];
     public long LastActivity { get; private set; }
 
+    /// <summary>Set by <see cref="Apply"/> when the event named the real JID of an occupant known until then by nick only.</summary>
+    public string? JustIdentified { get; private set; }
+
     /// <summary>
     /// Bare JIDs that can be told: both parties of a one-to-one chat (a room occupant addressed as
     /// room@service/nick cannot be reached by a component), and the occupants of a room whose real
@@ -48,11 +51,20 @@ internal sealed class ConversationState(ConversationType type, string key, TimeP
     public bool Apply(ConversationEvent e, long now, TimeSpan reconnectGrace)
     {
         LastActivity = now;
+        JustIdentified = null;
         foreach (var u in e.LoggedUsers) LoggedUsers.Add(u);
         if (Type != ConversationType.GroupChat || e.Nick == null) return false;
         var who = e.SenderBareJid ?? "/" + e.Nick;
+        // An occupant followed by nick only until now (the first copy of their presence hid the real JID) is reachable from
+        // this event on: the notifier tells them what their join could not.
+        if (e.SenderBareJid != null && e.Kind != EventKind.Left && _occupants.TryGetValue(e.Nick, out var before) && before == null)
+            JustIdentified = e.SenderBareJid;
         switch (e.Kind)
         {
+            case EventKind.Message when e.SenderBareJid != null && JustIdentified != null:
+                _occupants[e.Nick] = e.SenderBareJid;
+                if (e.RealJidHidden) _hidden.Add(e.Nick);
+                return false;
             case EventKind.Joined or EventKind.Present:
                 _occupants[e.Nick] = e.SenderBareJid;
                 if (e.RealJidHidden) _hidden.Add(e.Nick); else _hidden.Remove(e.Nick);

@@ -29,6 +29,7 @@ public sealed partial class StanzaPipeline(
     ILogger<StanzaPipeline> logger) : Ingest.IIngestStages
 {
     private long _spooled;
+    private readonly NicknameOnlyRooms _nicknameOnly = new(logger);
 
     /// <summary>Events spooled since start.</summary>
     public long SpooledCount => Interlocked.Read(ref _spooled);
@@ -68,6 +69,7 @@ public sealed partial class StanzaPipeline(
         }
         // Notices are sent after the batch is stored (the caller sends replies after Store), so the
         // transcript never lacks a notice that went out; a crash in between loses the notice, not the record.
+        _nicknameOnly.Observe(events); // NicknameOnlyRooms.cs: WARN once per room whose occupants cannot be named
         var (withNotices, notices) = notifier.Observe(events);
         replies.AddRange(notices);
         return (withNotices, replies);

@@ -16,9 +16,10 @@ public static class EjabberdInlineRules
     /// <summary>The snippet, for <c>include_config_file</c> in ejabberd.yml.</summary>
     public const string SnippetFileName = "imlogger.yml";
 
-    /// <summary>The files of the module, embedded at build time from integrations/ejabberd/: its source, the build
-    /// script and the contributed-module spec.</summary>
-    public static readonly IReadOnlyList<string> ModuleFiles = ["mod_imlogger_inline.erl", "build.sh", "mod_imlogger_inline.spec"];
+    /// <summary>The files of the module, embedded at build time from integrations/ejabberd/: its source (with its group
+    /// chat side, mod_imlogger_muc.erl, compiled into the same installed module), the build script and the
+    /// contributed-module spec.</summary>
+    public static readonly IReadOnlyList<string> ModuleFiles = ["mod_imlogger_inline.erl", "mod_imlogger_muc.erl", "build.sh", "mod_imlogger_inline.spec"];
 
     /// <summary>One of <see cref="ModuleFiles"/>, as shipped.</summary>
     public static string ModuleFile(string name)

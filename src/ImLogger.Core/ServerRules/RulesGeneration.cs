@@ -35,6 +35,10 @@ public static class RulesGeneration
                 foreach (var jid in org.Exclusions.Order(StringComparer.Ordinal)) meaning.Append("excluded ").Append(jid).Append('\n');
                 if (org.ApprovedClients != null)
                     meaning.Append("clients checked at sign-in within ").Append(org.ClientAnswerWithin.TotalSeconds.ToString(CultureInfo.InvariantCulture)).Append('\n');
+                // The MUC components that load the group chat module: a host added or removed changes the rules the server
+                // must run (left out when there are none, so the generation of a config without them stays what it was).
+                if (org.GroupChatHosts.Count > 0)
+                    meaning.Append("group chat hosts ").Append(string.Join(',', org.GroupChatHosts.Order(StringComparer.Ordinal))).Append('\n');
             }
         }
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(meaning.ToString())))[..12];

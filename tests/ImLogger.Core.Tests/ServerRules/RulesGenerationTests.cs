@@ -28,6 +28,22 @@ public class RulesGenerationTests
     }
 
     [Test]
+    public void AGroupChatHostAddedOrRemovedIsANewGenerationAndNoneLeavesTheOldOne()
+    {
+        var without = Config(AttachMode.Inline);
+        ImLoggerConfig With(params string[] hosts) => without with { Organizations = [without.Organizations[0] with { GroupChatHosts = hosts }] };
+        var one = RulesGeneration.Of(With("conference.example.test"));
+        Assert.Multiple(() =>
+        {
+            Assert.That(one, Is.Not.EqualTo(RulesGeneration.Of(without)), "the MUC module is part of the rules the server must load");
+            Assert.That(RulesGeneration.Of(With("conference.example.test", "rooms.example.net")), Is.Not.EqualTo(one), "another host");
+            Assert.That(RulesGeneration.Of(With("rooms.example.net", "conference.example.test")),
+                Is.EqualTo(RulesGeneration.Of(With("conference.example.test", "rooms.example.net"))), "the order hosts are written in means nothing");
+            Assert.That(RulesGeneration.Of(With()), Is.EqualTo(RulesGeneration.Of(without)), "no hosts: the generation of a config written before them");
+        });
+    }
+
+    [Test]
     public void TheFirewallScriptReturnsTheHeartbeatOfEachDomainNamingItsGeneration()
     {
         var config = Config();

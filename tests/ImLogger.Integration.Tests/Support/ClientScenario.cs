@@ -36,6 +36,9 @@ internal static class ClientScenario
     public static object Signal(string path) => new { @do = "signal", path };
     /// <summary>Waits until the test creates <paramref name="path"/>.</summary>
     public static object WaitFile(string path) => new { @do = "wait_file", path };
+    /// <summary>Waits until the test creates <paramref name="path"/>, for up to <paramref name="seconds"/> (a restart of
+    /// imlogger on a loaded machine can take longer than a step's usual 15 s).</summary>
+    public static object WaitFile(string path, double seconds) => new { @do = "wait_file", path, seconds };
 
     /// <summary>Plays the steps; also returns the stream errors the server closed clients with (JID -> {condition, text}).</summary>
     public static async Task<(JsonObject Received, JsonObject Raw, JsonObject Closed)> RunClosingAsync(IXmppServer server, string dir, params object[] steps)

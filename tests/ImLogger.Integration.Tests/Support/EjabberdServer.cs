@@ -51,6 +51,16 @@ internal sealed class EjabberdServer : IXmppServer
         return server;
     }
 
+    /// <summary>Rooms keep ejabberd's default (semi-anonymous: only moderators see real JIDs) instead of showing every
+    /// occupant's real JID; call before <see cref="StartAsync"/>.</summary>
+    public void UseSemiAnonymousRooms()
+    {
+        _semiAnonymous = true;
+        File.WriteAllText(ConfigPath, Config());
+    }
+
+    private bool _semiAnonymous;
+
     private string Config() => $$"""
         # A throw-away ejabberd for one test: loopback, no TLS (plain authentication), accounts in Mnesia.
         hosts:
@@ -91,7 +101,7 @@ internal sealed class EjabberdServer : IXmppServer
             host: "conference.@HOST@"
             access_create: muc_create
             default_room_options:
-              anonymous: false
+              anonymous: {{(_semiAnonymous ? "true" : "false")}}
           mod_offline: {}
           mod_ping: {}
           mod_private: {}

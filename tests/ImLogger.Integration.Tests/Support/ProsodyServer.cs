@@ -67,7 +67,33 @@ internal sealed class ProsodyServer : IXmppServer
         File.WriteAllText(ConfigPath, Config());
     }
 
-    private string Config() => ImLogger.ServerRules.ProsodySandbox.GlobalSection(Dir, C2sPort, ComponentPort, "debug") + $$"""
+    /// <summary>The XEP-0363 upload service (Prosody's mod_http_file_share), once <see cref="UseHttpUpload"/> was called.</summary>
+    public const string Upload = "upload.example.test";
+
+    /// <summary>Prosody's HTTP port on loopback, when <see cref="UseHttpUpload"/> was called (otherwise no HTTP at all).</summary>
+    public int? HttpPort { get; private set; }
+
+    /// <summary>Serves HTTP upload (<see cref="Upload"/>) on a free loopback port; call while Prosody is stopped.</summary>
+    public void UseHttpUpload()
+    {
+        HttpPort = Paths.FreePort();
+        File.WriteAllText(ConfigPath, Config());
+    }
+
+    // The sandbox's global section turns HTTP off; set again before the first host, these replace it.
+    private string HttpGlobal() => HttpPort is not { } port ? "" : $$"""
+
+        http_ports = { {{port}} }
+        http_interfaces = { "127.0.0.1" }
+        """;
+
+    private string HttpUploadComponent() => HttpPort == null ? "" : $$"""
+
+        Component "{{Upload}}" "http_file_share"
+        	http_file_share_size_limit = 1048576
+        """;
+
+    private string Config() => ImLogger.ServerRules.ProsodySandbox.GlobalSection(Dir, C2sPort, ComponentPort, "debug") + HttpGlobal() + $$"""
 
         VirtualHost "{{Domain}}"
 
@@ -76,6 +102,7 @@ internal sealed class ProsodyServer : IXmppServer
         Component "{{Muc}}" "muc"
         	muc_room_locking = false
         {{(PublicJids ? "\tmuc_room_default_public_jids = true" : "")}}
+        {{HttpUploadComponent()}}
 
         {{(Include == null ? "" : $"Include \"{Include}\"")}}
         """;

@@ -51,7 +51,7 @@ internal sealed class TapDeployment : IAsyncDisposable
     /// <param name="domains">The organization's domain attribute (example.test when not given).</param>
     /// <param name="organizationAttributes">More attributes for the organization, if any.</param>
     /// <param name="moreAccounts">Accounts besides alice, bob, carol, dave, grace, erin and frank, created before the server starts.</param>
-    /// <param name="semiAnonymousRooms">Prosody: keep its default semi-anonymous rooms (otherwise rooms show real JIDs).</param>
+    /// <param name="semiAnonymousRooms">Keep the server's default semi-anonymous rooms (otherwise rooms show real JIDs).</param>
     /// <param name="server">"prosody" (the default) or "ejabberd": the XMPP server started; for ejabberd the attach element
     /// gets server="ejabberd", `imlogger server-config --out` writes the snippet and the module, and the module is built
     /// with the build.sh written beside it into the server's contributed-modules folder, as an operator does.</param>
@@ -68,6 +68,7 @@ internal sealed class TapDeployment : IAsyncDisposable
         // Semi-anonymous rooms (Prosody's default) only where a test asks: see SemiAnonymousRoomTests. The others were
         // seen to miss notices to hidden occupants now and then (issue 17, left open), and tap mode cannot see hidden JIDs.
         if (!semiAnonymousRooms && xmpp is ProsodyServer prosody) prosody.UsePublicJids();
+        if (semiAnonymousRooms && xmpp is EjabberdServer semiAnonymousEjabberd) semiAnonymousEjabberd.UseSemiAnonymousRooms();
         if (server == "ejabberd")
             attach = (attach ?? TapAttach).Replace("<attach ", "<attach server=\"ejabberd\" ", StringComparison.Ordinal);
         var deployment = new TapDeployment(dir, xmpp) { Seats = seats ?? 20, Domains = domains ?? "example.test", OrganizationAttributes = organizationAttributes ?? "" };

@@ -35,6 +35,9 @@ Exits 1 with a JSON error line if a step fails or times out.
 import asyncio
 import json
 import os
+import re
+import urllib.request
+import xml.etree.ElementTree as ET
 import sys
 
 import slixmpp
@@ -195,11 +198,33 @@ async def run(host, port, scenario):
             with open(step["path"], "w", encoding="utf-8"):
                 pass
         elif do == "wait_file":
-            deadline = asyncio.get_event_loop().time() + TIMEOUT
+            deadline = asyncio.get_event_loop().time() + step.get("seconds", TIMEOUT)
             while not os.path.exists(step["path"]):
                 if asyncio.get_event_loop().time() > deadline:
                     raise TimeoutError("no " + step["path"])
                 await asyncio.sleep(0.1)
+        elif do == "share_upload":
+            # XEP-0363 as clients share a file: ask the upload service for a slot (name, size, type), PUT the bytes to the
+            # slot's PUT URL, then send the GET URL as the body with XEP-0066 OOB (Conversations, Gajim, Dino do this).
+            iq = c.make_iq_get(ito=step["service"])
+            req = ET.SubElement(iq.xml, "{urn:xmpp:http:upload:0}request",
+                                {"filename": step["filename"], "size": str(len(step["content"].encode())), "content-type": step["type"]})
+            result = await iq.send(timeout=TIMEOUT)
+            slot = result.xml.find("{urn:xmpp:http:upload:0}slot")
+            put = slot.find("{urn:xmpp:http:upload:0}put")
+            put_url = put.get("url")
+            # the slot's own headers (Prosody's mod_http_file_share: Authorization: Bearer ...), as clients send them
+            headers = {h.get("name"): h.text or "" for h in put.findall("{urn:xmpp:http:upload:0}header")}
+            get_url = slot.find("{urn:xmpp:http:upload:0}get").get("url")
+            if "http_port" in step:  # the server names itself in the URL; the test's server listens on loopback
+                put_url = re.sub(r"^http://[^/]+", f"http://127.0.0.1:{step['http_port']}", put_url)
+            request = urllib.request.Request(put_url, data=step["content"].encode(), method="PUT",
+                                             headers={**headers, "Content-Type": step["type"], "Host": step["service"]})
+            await asyncio.get_event_loop().run_in_executor(None, lambda: urllib.request.urlopen(request, timeout=TIMEOUT).read())
+            msg = c.make_message(mto=step["to"], mbody=get_url, mtype="chat")
+            oob = ET.SubElement(msg.xml, "{jabber:x:oob}x")
+            ET.SubElement(oob, "{jabber:x:oob}url").text = get_url
+            msg.send()
         elif do == "sleep":
             await asyncio.sleep(step["seconds"])
         else:
