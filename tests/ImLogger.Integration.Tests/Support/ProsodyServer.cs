@@ -8,7 +8,7 @@ namespace ImLogger.Integration.Tests.Support;
 /// and the operator's
 /// tap config (from <c>imlogger prosody-config --out</c>) included exactly as generated.
 /// </summary>
-internal sealed class ProsodyServer : IXmppServer
+internal sealed partial class ProsodyServer : IXmppServer
 {
     public const string Domain = "example.test";
     public const string Muc = "conference.example.test";

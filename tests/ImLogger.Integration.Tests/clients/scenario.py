@@ -9,7 +9,8 @@ SCENARIO.json: {"password": "pw", "steps": [STEP, ...]}, steps run one after ano
       (sent instead of the plain initial presence, e.g. with caps), "iq_errors": true (iq errors are recorded like the others),
       "answer": {...} (how it answers jabber:iq:version instead of the plugin: "xml": the <query/> to answer with, "delay":
       seconds before answering, "silent": true never answers, "error": true answers with an error, "second": another
-      <query/> sent right after the first with the same id), "wait": "ready" (default) | "closed" (until the server closed
+      <query/> sent right after the first with the same id), "port": 5222 (sign in at this client port of HOST instead of
+      PORT: a user of the other server in a federation test), "wait": "ready" (default) | "closed" (until the server closed
       the stream) | "none" (go on at once)
   {"as": "alice@example.test", "do": "expect_closed"}   # waits until the server closed alice's stream
   {"as": "alice@example.test", "do": "chat", "to": "bob@example.test", "body": "hi", "html": "<p>hi <img alt=':-)' src='x.png'/></p>"}
@@ -151,7 +152,8 @@ async def run(host, port, scenario):
             c.enable_starttls = False
             c.enable_direct_tls = False
             c.enable_plaintext = True
-            c.connect(address=(host, port), use_ssl=False, force_starttls=False, disable_starttls=True)
+            # "port": the client port of another server (federation tests: each user signs in at their own server)
+            c.connect(address=(host, step.get("port", port)), use_ssl=False, force_starttls=False, disable_starttls=True)
             wait = step.get("wait", "ready")
             if wait == "closed":
                 await asyncio.wait_for(c.gone.wait(), TIMEOUT)
