@@ -84,7 +84,7 @@ internal sealed partial class ProsodyServer : IXmppServer
     {
         _process = ProcessRunner.Start("prosody", "/usr/bin/prosody", ["-F", "--config", ConfigPath]);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        foreach (var port in new[] { C2sPort, ComponentPort })
+        foreach (var port in _peer ? [C2sPort] : new[] { C2sPort, ComponentPort })
         {
             while (true)
             {
