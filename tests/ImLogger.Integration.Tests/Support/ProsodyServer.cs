@@ -67,7 +67,7 @@ internal sealed partial class ProsodyServer : IXmppServer
         File.WriteAllText(ConfigPath, Config());
     }
 
-    private string Config() => ImLogger.ServerRules.ProsodySandbox.GlobalSection(Dir, C2sPort, ComponentPort, "debug") + $$"""
+    private string Config() => WithExtraModules(ImLogger.ServerRules.ProsodySandbox.GlobalSection(Dir, C2sPort, ComponentPort, "debug")) + $$"""
 
         VirtualHost "{{Domain}}"
 
