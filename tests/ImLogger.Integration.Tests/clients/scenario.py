@@ -217,6 +217,7 @@ async def run(host, port, scenario):
             # "expect": "failed": the server must refuse to resume (a session it closed itself)
             c.resumed.clear()
             c.resume_failed.clear()
+            c.gone.clear()
             c.connect(address=c.address, use_ssl=False, force_starttls=False, disable_starttls=True)
             done, _ = await asyncio.wait([asyncio.ensure_future(c.resumed.wait()), asyncio.ensure_future(c.resume_failed.wait())],
                                          timeout=TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
