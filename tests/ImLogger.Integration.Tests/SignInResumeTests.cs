@@ -56,6 +56,9 @@ public class SignInResumeTests
             Assert.That(notices.Select(n => (string?)n["body"]).FirstOrDefault(), Does.Contain("Slixmpp 1.8 or later"));
             Assert.That(daveSaw, Does.Not.Contain("DURING-CHECK"), "nothing sent to the unjudged session reached it after it resumed");
         });
+        // What the client saw held also with the gate's send wrapper lost at resumption (checked): no module Prosody loads
+        // here sends anything straight to a session that has no presence and asked for no roster. The wrapper is put back
+        // all the same (the module's promise is that nothing the server sends directly reaches an unjudged session).
         Assert.That(world.Server.Log, Does.Contain("resumed (XEP-0198) while its client is not judged yet"));
         Assert.That(await imlogger.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero);
         var archived = world.Archived().Select(m => m.TextBody ?? "").ToList();
