@@ -94,7 +94,7 @@ public class FederationTests
     }
 
     [Test, CancelAfter(180_000)]
-    public async Task OneToOneAcrossTheServersIsArchivedExactlyOnce()
+    public async Task OneToOneAcrossTheServersIsArchivedExactlyOnceAndEncryptionFromThereIsRefused()
     {
         await using var fed = await FederatedServers.StartAsync(Closed, ["alice"], "pat");
         await using var imlogger = fed.World.RunImLogger();
@@ -106,6 +106,9 @@ public class FederationTests
             steps.AddRange(i % 2 == 0
                 ? [Chat("alice", pat, body), Expect(pat, "alice", body)]
                 : [Chat(pat, "alice", body), Expect("alice", pat, body)]);
+        // Hostile across the servers: an OMEMO message from the other server to alice is refused, the error crosses s2s back.
+        steps.Add(new { @as = pat, @do = "send", xml = $"<message to='{Jid("alice")}' type='chat' id='omemo-s2s'><encrypted xmlns='eu.siacs.conversations.axolotl'><header sid='1'><key rid='2'>a2V5</key><iv>aXY=</iv></header><payload>WFMyU0VOQ1g=</payload></encrypted><body>XS2SENCX fallback</body></message>" });
+        steps.Add(ExpectError(pat, Jid("alice")));
         steps.Add(Pause());
         var received = await RunAsync(fed.World.Server, fed.World.Dir, [.. steps]);
 
@@ -115,7 +118,10 @@ public class FederationTests
                 Is.EqualTo(bodies.Where((_, i) => i % 2 == 0)), "pat receives alice's messages once each, in order");
             Assert.That(Got(received, "alice").Where(m => (string?)m["type"] == "chat" && (string?)m["from"] != Component).Select(m => (string?)m["body"]),
                 Is.EqualTo(bodies.Where((_, i) => i % 2 == 1)), "alice receives pat's messages once each, in order");
-            Assert.That(Got(received, "alice").Any(m => (string?)m["type"] == "error") || Got(received, pat).Any(m => (string?)m["type"] == "error"), Is.False);
+            Assert.That(Got(received, "alice").Any(m => (string?)m["type"] == "error"), Is.False);
+            Assert.That(Got(received, pat).Where(m => (string?)m["type"] == "error").Select(m => (string?)m["text"]).SingleOrDefault(), Does.Contain("logged for compliance"),
+                "only the encrypted message is refused, and the other server's user reads why");
+            Assert.That(Got(received, "alice").Any(m => ((string?)m["body"] ?? "").Contains("XS2SENCX", StringComparison.Ordinal)), Is.False, "alice never receives it");
             Assert.That(Notices(received, pat), Has.Length.EqualTo(1), "pat is told once, across the servers");
         });
         await ImLoggerProcess.WaitSpooledAsync(imlogger, bodies.Length);
@@ -123,5 +129,7 @@ public class FederationTests
         var lines = fed.World.Archived().SelectMany(m => (m.TextBody ?? "").Split('\n')).ToArray();
         Assert.That(lines.Select(l => l.TrimEnd()).Where(l => bodies.Any(b => l.EndsWith(": " + b, StringComparison.Ordinal))).Select(l => l[^3..]),
             Is.EqualTo(bodies), "each message archived exactly once, in order:\n" + string.Join("\n", lines));
+        Assert.That(lines.Count(l => l.Contains("REFUSED", StringComparison.Ordinal) && l.Contains("end-to-end-encryption", StringComparison.Ordinal)), Is.EqualTo(1),
+            "the refused encrypted message from the other server is archived once, with its rule");
     }
 }
