@@ -1038,16 +1038,12 @@ do
 		local gate = { session = session, user = user, full = session.full_jid, state = "waiting", query = "imlogger-version-"..new_id(),
 			out = {}, direct = {}, incoming = {} };
 		signin.gates[gate.full] = gate;
-		-- What the server sends the session itself, without routing (roster pushes, replies to its own requests), waits too.
-		-- The wrapper stays (another module may wrap send after it); once the gate is open it only passes through.
-		local send = session.send;
-		gate.send = send;
 		-- The question goes right after the bind result (this event fires before the server sends it), so that the
 		-- client reads it as a bound session; on the next turn at the latest, should the bind result not be seen.
 		local function ask_client()
 			if gate.query_sent or signin.gates[gate.full] ~= gate then return; end
 			gate.query_sent = true;
-			send(st.iq({ type = "get", id = gate.query, from = module.host, to = gate.full }):query("jabber:iq:version"));
+			gate.send(st.iq({ type = "get", id = gate.query, from = module.host, to = gate.full }):query("jabber:iq:version"));
 			gate.timer = module:add_timer(client_timeout, function ()
 				if signin.gates[gate.full] == gate and not gate.answer then
 					gate.answer = "none";
@@ -1056,20 +1052,8 @@ do
 			end);
 			module:log("debug", "Asked the client of %s its version; the session waits for ImLogger's judgement", gate.full);
 		end
-		session.send = function (stanza)
-			if signin.gates[gate.full] == gate and type(stanza) == "table" and not stanza.attr.xmlns
-				and (stanza.name == "message" or stanza.name == "presence" or stanza.name == "iq") then
-				if not gate.query_sent and stanza.name == "iq" and stanza.attr.type == "result"
-					and stanza:get_child("bind", "urn:ietf:params:xml:ns:xmpp-bind") then
-					local ok = send(stanza);
-					ask_client();
-					return ok;
-				end
-				if gate.state == "waiting" and #gate.direct < signin.max_incoming then gate.direct[#gate.direct + 1] = stanza; end
-				return true;
-			end
-			return send(stanza);
-		end;
+		gate.ask_client = ask_client;
+		signin.wrap_send(gate, session);
 		module:add_timer(0, ask_client);
 	end, 10);
 
@@ -1144,4 +1128,38 @@ do
 	for _, kind in ipairs({ "message", "presence", "iq" }) do
 		module:hook(kind.."/full", gate_incoming, 2000);
 	end
+
+	-- What the server sends the session itself, without routing (roster pushes, replies to its own requests), waits too.
+	-- The wrapper stays (another module may wrap send after it); once the gate is open it only passes through.
+	function signin.wrap_send(gate, session)
+		gate.send = session.send;
+		session.send = function (stanza)
+			if signin.gates[gate.full] == gate and type(stanza) == "table" and not stanza.attr.xmlns
+				and (stanza.name == "message" or stanza.name == "presence" or stanza.name == "iq") then
+				if not gate.query_sent and stanza.name == "iq" and stanza.attr.type == "result"
+					and stanza:get_child("bind", "urn:ietf:params:xml:ns:xmpp-bind") then
+					local ok = gate.send(stanza);
+					gate.ask_client();
+					return ok;
+				end
+				if gate.state == "waiting" and #gate.direct < signin.max_incoming then gate.direct[#gate.direct + 1] = stanza; end
+				return true;
+			end
+			return gate.send(stanza);
+		end;
+	end
+
+	-- XEP-0198: a session that resumes (mod_smacks) keeps its gate and stays unjudged until ImLogger answers. Resumption
+	-- gives the session the new connection's send and close, which would bypass the wrapper above (whatever the server
+	-- sends it directly would reach a client nobody judged) and leave the gate sending the one message of a refusal, and
+	-- what waited for an approved client, into the dead connection. So the wrapper goes round the new send again. A
+	-- session ImLogger refused cannot be resumed: the close revokes its resumption token (mod_smacks, pre-session-close).
+	module:hook("smacks-hibernation-end", function (event)
+		local session = event.resumed;
+		local gate = session and session.full_jid and signin.gates[session.full_jid];
+		if not gate or gate.session ~= session then return; end
+		module:log("info", "Session %s resumed (XEP-0198) while its client is %s: still kept apart until judged", gate.full,
+			gate.state == "waiting" and "not judged yet" or "being closed");
+		signin.wrap_send(gate, session);
+	end);
 end

@@ -14,6 +14,9 @@ namespace ImLogger.Integration.Tests;
 [TestFixture]
 public class EncryptionPassTests
 {
+    // Run on both servers (issue 18): the same clients and assertions; a difference is a defect in an adapter.
+    private static readonly string[] Servers = ["prosody", "ejabberd"];
+
     private const string Closed = """<attach mode="inline" failure-mode="closed" timeout="3s" />""";
 
     private static string Omemo(string ns, string payload) =>
@@ -53,13 +56,13 @@ public class EncryptionPassTests
         return steps;
     }
 
-    [Test, CancelAfter(120_000)]
-    public async Task InlineFailClosedDeliversNoEncryptedShapeEitherWay()
+    [TestCaseSource(nameof(Servers)), CancelAfter(120_000)]
+    public async Task InlineFailClosedDeliversNoEncryptedShapeEitherWay(string server)
     {
-        await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice"], null, attach: Closed);
+        await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice"], null, attach: Closed, server: server);
         await using var imlogger = world.RunImLogger();
         await ImLoggerProcess.WaitConnectedAsync(imlogger);
-        var (_, raw) = await RunCollectingAsync(world.Prosody, world.Dir, [.. Scenario()]);
+        var (_, raw) = await RunCollectingAsync(world.Server, world.Dir, [.. Scenario()]);
         string Seen(string who) => string.Join('\n', (raw[Jid(who)]?.AsArray() ?? []).Select(x => (string?)x));
         var bobSaw = Seen("bob");
         var aliceSaw = Seen("alice");
@@ -81,10 +84,10 @@ public class EncryptionPassTests
     /// <summary>Room history from bob (not logged), replayed by Prosody when alice (logged) joins asking for it: the plain
     /// message is delivered and archived marked as history; the OMEMO one (with the fallback body clients add, which is
     /// what makes Prosody keep it in history) is never delivered.</summary>
-    [Test, CancelAfter(120_000)]
-    public async Task InlineFailClosedRefusesEncryptedRoomHistoryAndArchivesThePlainAsHistory()
+    [TestCaseSource(nameof(Servers)), CancelAfter(120_000)]
+    public async Task InlineFailClosedRefusesEncryptedRoomHistoryAndArchivesThePlainAsHistory(string server)
     {
-        await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice"], null, attach: Closed);
+        await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice"], null, attach: Closed, server: server);
         await using var imlogger = world.RunImLogger();
         await ImLoggerProcess.WaitConnectedAsync(imlogger);
         var room = Room("hist");
@@ -100,7 +103,7 @@ public class EncryptionPassTests
             ExpectRaw("alice", "HISTPLAIN"),
             Pause(),
         ];
-        var (_, raw) = await RunCollectingAsync(world.Prosody, world.Dir, steps);
+        var (_, raw) = await RunCollectingAsync(world.Server, world.Dir, steps);
         var aliceSaw = string.Join('\n', (raw[Jid("alice")]?.AsArray() ?? []).Select(x => (string?)x));
         Assert.That(aliceSaw, Does.Not.Contain("XHISTENCX"), "encrypted room history is not delivered to a logged user");
         Assert.That(aliceSaw, Does.Not.Contain("I sent you an OMEMO encrypted message"), "nor its fallback body");

@@ -12,6 +12,9 @@ namespace ImLogger.Integration.Tests;
 [TestFixture]
 public class HostileTrustTests
 {
+    // Run on both servers (issue 18): the same clients and assertions; a difference is a defect in an adapter.
+    private static readonly string[] Servers = ["prosody", "ejabberd"];
+
     private const string Closed = """<attach mode="inline" failure-mode="closed" timeout="5s" />""";
     private const string Phishing = "SECURITY NOTICE from IT: reset your password at https://evil.example/reset";
 
@@ -67,17 +70,17 @@ public class HostileTrustTests
         });
     }
 
-    [Test, CancelAfter(120_000)]
-    public async Task NoRoomIsClosedByWhatAUserSentOrByABareMarker()
+    [TestCaseSource(nameof(Servers)), CancelAfter(120_000)]
+    public async Task NoRoomIsClosedByWhatAUserSentOrByABareMarker(string server)
     {
-        await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice", "carol", "dave"], null, attach: Closed);
+        await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice", "carol", "dave"], null, attach: Closed, server: server);
         await using var imlogger = world.RunImLogger();
         await ImLoggerProcess.WaitConnectedAsync(imlogger);
         var room = Room("open");
         const string bareMarker = "<encryption xmlns='urn:xmpp:eme:0' namespace='eu.siacs.conversations.axolotl' name='OMEMO'/>";
         const string omemo = "<encrypted xmlns='eu.siacs.conversations.axolotl'><header sid='1'><key rid='2'>MwohBf</key><iv>pTfM0XbD</iv></header><payload>ZmFrZQ==</payload></encrypted>";
 
-        var received = await RunAsync(world.Prosody, world.Dir,
+        var received = await RunAsync(world.Server, world.Dir,
             Connect("bob"), Connect("alice"), Connect("carol"), Connect("dave"),
             Join("bob", "open", "bob"), Join("alice", "open", "alice"),
             // carol, logged and outside the room: a bare marker (the room refuses a non-occupant), then real ciphertext
@@ -128,10 +131,10 @@ public class HostileTrustTests
         Assert.That(imlogger.Output, Does.Contain("a client that calls itself 'EvilClient 0.1'"), "the operator reads what dave's client claimed");
     }
 
-    [Test, CancelAfter(120_000)]
-    public async Task NoNoticeOrErrorRepeatsAnEmeName()
+    [TestCaseSource(nameof(Servers)), CancelAfter(120_000)]
+    public async Task NoNoticeOrErrorRepeatsAnEmeName(string server)
     {
-        await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice"], null, attach: Closed);
+        await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice"], null, attach: Closed, server: server);
         await using var imlogger = world.RunImLogger();
         await ImLoggerProcess.WaitConnectedAsync(imlogger);
         // A marker beside plain text is not encryption (issue 13): what is refused is the payload beside it, named from
@@ -140,7 +143,7 @@ public class HostileTrustTests
             $"<message to='{to}' type='chat' id='{id}'><encryption xmlns='urn:xmpp:eme:0' namespace='{ns}' name='{Phishing}'/>{body}"
             + (body.Length == 0 ? "<encrypted xmlns='urn:xmpp:omemo:2'><payload>eA==</payload></encrypted>" : "") + "</message>";
 
-        var received = await RunAsync(world.Prosody, world.Dir,
+        var received = await RunAsync(world.Server, world.Dir,
             Connect("alice"), Connect("bob"),
             Send("bob", Marked(Jid("alice"), "urn:example:made-up", "e1")), ExpectError("bob", "alice"),
             Send("bob", Marked(Jid("alice"), "eu.siacs.conversations.axolotl", "e2")),

@@ -13,7 +13,7 @@ namespace ImLogger.Integration.Tests.Support;
 /// it), none of which a throw-away server on a shared test machine should touch. Accounts are registered inside the
 /// node once it has started, with <c>ejabberd_auth:try_register/3</c>, the call <c>ejabberdctl register</c> makes.
 /// </remarks>
-internal sealed class EjabberdServer : IXmppServer
+internal sealed partial class EjabberdServer : IXmppServer
 {
     private const string ReadyMarker = "imlogger-fixture: accounts registered";
     private readonly string[] _users;
@@ -72,7 +72,7 @@ internal sealed class EjabberdServer : IXmppServer
         certfiles: []
         auth_method: [internal]
         auth_password_format: plain
-        s2s_access: none
+        {{S2sOptions}}
         listen:
           -
             port: {{C2sPort}}
@@ -80,6 +80,7 @@ internal sealed class EjabberdServer : IXmppServer
             module: ejabberd_c2s
             starttls: false
             max_stanza_size: 262144
+        {{S2sListener}}
         acl:
           local:
             user_regexp: ""
@@ -108,6 +109,7 @@ internal sealed class EjabberdServer : IXmppServer
           mod_pubsub:
             plugins: ["flat", "pep"]
           mod_roster: {}
+        {{S2sModules}}
           mod_vcard: {}
           mod_version: {}
         {{(Include == null ? "" : $"include_config_file: \"{Include}\"")}}

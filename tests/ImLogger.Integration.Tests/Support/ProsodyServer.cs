@@ -8,7 +8,7 @@ namespace ImLogger.Integration.Tests.Support;
 /// and the operator's
 /// tap config (from <c>imlogger prosody-config --out</c>) included exactly as generated.
 /// </summary>
-internal sealed class ProsodyServer : IXmppServer
+internal sealed partial class ProsodyServer : IXmppServer
 {
     public const string Domain = "example.test";
     public const string Muc = "conference.example.test";
@@ -93,7 +93,7 @@ internal sealed class ProsodyServer : IXmppServer
         	http_file_share_size_limit = 1048576
         """;
 
-    private string Config() => ImLogger.ServerRules.ProsodySandbox.GlobalSection(Dir, C2sPort, ComponentPort, "debug") + HttpGlobal() + $$"""
+    private string Config() => WithExtraModules(ImLogger.ServerRules.ProsodySandbox.GlobalSection(Dir, C2sPort, ComponentPort, "debug")) + HttpGlobal() + $$"""
 
         VirtualHost "{{Domain}}"
 
@@ -111,7 +111,7 @@ internal sealed class ProsodyServer : IXmppServer
     {
         _process = ProcessRunner.Start("prosody", "/usr/bin/prosody", ["-F", "--config", ConfigPath]);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
-        foreach (var port in new[] { C2sPort, ComponentPort })
+        foreach (var port in _peer ? [C2sPort] : new[] { C2sPort, ComponentPort })
         {
             while (true)
             {

@@ -51,13 +51,14 @@ internal sealed class TapDeployment : IAsyncDisposable
     /// <param name="domains">The organization's domain attribute (example.test when not given).</param>
     /// <param name="organizationAttributes">More attributes for the organization, if any.</param>
     /// <param name="moreAccounts">Accounts besides alice, bob, carol, dave, grace, erin and frank, created before the server starts.</param>
-    /// <param name="semiAnonymousRooms">Keep the server's default semi-anonymous rooms (otherwise rooms show real JIDs).</param>
+    /// <param name="beforeStart">Changes the server's config before it starts (federation: <see cref="FederatedServers"/>).</param>
+    /// <param name="semiAnonymousRooms">Prosody: keep its default semi-anonymous rooms (otherwise rooms show real JIDs).</param>
     /// <param name="server">"prosody" (the default) or "ejabberd": the XMPP server started; for ejabberd the attach element
     /// gets server="ejabberd", `imlogger server-config --out` writes the snippet and the module, and the module is built
     /// with the build.sh written beside it into the server's contributed-modules folder, as an operator does.</param>
     public static async Task<TapDeployment> StartAsync(string idleClose, string prosodySecret, string[] logged, string? extraOrganizations, string? exampleOrganizationXml = null, string? attach = null,
         string? extraEndpoints = null, int? seats = null, string? domains = null, string? organizationAttributes = null, string server = "prosody",
-        string[]? moreAccounts = null, bool semiAnonymousRooms = false)
+        string[]? moreAccounts = null, bool semiAnonymousRooms = false, Action<IXmppServer>? beforeStart = null)
     {
         var dir = Paths.TempDir("imlogger-it-");
         var tapDir = Path.Combine(dir, "tap");
@@ -80,6 +81,7 @@ internal sealed class TapDeployment : IAsyncDisposable
             await using var build = ProcessRunner.Start("build.sh", "/bin/sh", [Path.Combine(tapDir, "build.sh"), ejabberd.ModulesDir]);
             Assert.That(await build.WaitForExitAsync(TimeSpan.FromSeconds(60)), Is.Zero, $"building mod_imlogger_inline failed:\n{build.Output}");
         }
+        beforeStart?.Invoke(xmpp);
         await xmpp.StartAsync();
         return deployment;
     }

@@ -8,10 +8,14 @@ SCENARIO.json: {"password": "pw", "steps": [STEP, ...]}, steps run one after ano
       optional: "software": {"name": "EvilClient", "version": "0.1"} (its XEP-0092 answer), "presence": "<presence>...</presence>"
       (sent instead of the plain initial presence, e.g. with caps), "iq_errors": true (iq errors are recorded like the others),
       "answer": {...} (how it answers jabber:iq:version instead of the plugin: "xml": the <query/> to answer with, "delay":
-      seconds before answering, "silent": true never answers, "error": true answers with an error, "second": another
-      <query/> sent right after the first with the same id), "wait": "ready" (default) | "closed" (until the server closed
+      seconds before answering, "after_resume": true answers once the session was resumed, "silent": true never answers, "error": true answers with an error, "second": another
+      <query/> sent right after the first with the same id), "smacks": true (XEP-0198 stream management with
+      resumption), "port": 5222 (sign in at this client port of HOST instead of
+      PORT: a user of the other server in a federation test), "wait": "ready" (default) | "closed" (until the server closed
       the stream) | "none" (go on at once)
   {"as": "alice@example.test", "do": "expect_closed"}   # waits until the server closed alice's stream
+  {"as": "alice@example.test", "do": "drop"}     # breaks the connection without closing the stream (connect with "smacks": true)
+  {"as": "alice@example.test", "do": "resume"}   # connects again and resumes the session (XEP-0198)
   {"as": "alice@example.test", "do": "chat", "to": "bob@example.test", "body": "hi", "html": "<p>hi <img alt=':-)' src='x.png'/></p>"}
   {"as": "bob@example.test",   "do": "expect", "from": "alice@example.test", "body": "hi"}   # waits until received
   {"as": "alice@example.test", "do": "join", "room": "lobby@conference.example.test", "nick": "alice"}
@@ -48,8 +52,15 @@ TIMEOUT = 15
 
 
 class Client(slixmpp.ClientXMPP):
-    def __init__(self, jid, password, software=None, presence=None, iq_errors=False, answer=None):
+    def __init__(self, jid, password, software=None, presence=None, iq_errors=False, answer=None, smacks=False):
         super().__init__(jid, password)
+        self.resumed = asyncio.Event()
+        self.resume_failed = asyncio.Event()
+        if smacks:
+            # XEP-0198 with resumption: after "drop", "resume" signs in again and resumes the session instead of binding
+            self.register_plugin("xep_0198")
+            self.add_event_handler("session_resumed", lambda *_: self.resumed.set())
+            self.add_event_handler("sm_failed", lambda *_: self.resume_failed.set())
         self.answer = answer
         self.closed = None  # the stream error the server closed the stream with
         self.gone = asyncio.Event()
@@ -101,6 +112,8 @@ class Client(slixmpp.ClientXMPP):
         a = self.answer
         if a.get("silent"):
             return
+        if a.get("after_resume"):
+            await self.resumed.wait()  # answers on the resumed connection (XEP-0198 tests)
         await asyncio.sleep(a.get("delay", 0))
         if a.get("error"):
             self.send_raw(f"<iq type='error' id='{iq_id}' to='{to}'><error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>")
@@ -150,11 +163,14 @@ async def run(host, port, scenario):
         if do == "connect":
             # "as" may be a full JID: a second resource of the same user is a client of its own
             c = clients[who] = Client(who if "/" in who else who + "/" + step.get("resource", "test"), step.get("password", password),
-                                      step.get("software"), step.get("presence"), step.get("iq_errors", False), step.get("answer"))
+                                      step.get("software"), step.get("presence"), step.get("iq_errors", False), step.get("answer"),
+                                      step.get("smacks", False))
+            c.address = (host, step.get("port", port))
             c.enable_starttls = False
             c.enable_direct_tls = False
             c.enable_plaintext = True
-            c.connect(address=(host, port), use_ssl=False, force_starttls=False, disable_starttls=True)
+            # "port": the client port of another server (federation tests: each user signs in at their own server)
+            c.connect(address=c.address, use_ssl=False, force_starttls=False, disable_starttls=True)
             wait = step.get("wait", "ready")
             if wait == "closed":
                 await asyncio.wait_for(c.gone.wait(), TIMEOUT)
@@ -190,6 +206,27 @@ async def run(host, port, scenario):
         elif do == "disconnect":
             c.disconnect()
             await c.disconnected
+        elif do == "drop":
+            # the connection breaks without a stream end (a phone losing its network): the server keeps a resumable session
+            deadline = asyncio.get_event_loop().time() + TIMEOUT
+            while c.plugin["xep_0198"].sm_id is None:  # resumable once the server said <enabled/> (a nonza: polled)
+                if asyncio.get_event_loop().time() > deadline:
+                    raise TimeoutError("stream management never enabled")
+                await asyncio.sleep(0.05)
+            c.gone.clear()
+            c.abort()
+            await asyncio.wait_for(c.gone.wait(), TIMEOUT)
+        elif do == "resume":
+            # "expect": "failed": the server must refuse to resume (a session it closed itself)
+            c.resumed.clear()
+            c.resume_failed.clear()
+            c.gone.clear()
+            c.connect(address=c.address, use_ssl=False, force_starttls=False, disable_starttls=True)
+            done, _ = await asyncio.wait([asyncio.ensure_future(c.resumed.wait()), asyncio.ensure_future(c.resume_failed.wait())],
+                                         timeout=TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
+            outcome = "resumed" if c.resumed.is_set() else "failed" if c.resume_failed.is_set() else "nothing"
+            if outcome != step.get("expect", "resumed"):
+                raise RuntimeError(f"{who}: resumption {outcome}, expected {step.get('expect', 'resumed')}")
         elif do == "expect_closed":
             await asyncio.wait_for(c.gone.wait(), TIMEOUT)
         elif do == "expect_raw":
