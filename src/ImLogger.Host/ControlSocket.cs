@@ -15,8 +15,9 @@ namespace ImLogger.Host;
 /// <param name="Watch">Whether the server side is loaded on each domain (report's first lines, check-server).</param>
 /// <param name="Reloads">The live reload (imlogger reload [--confirm]).</param>
 /// <param name="Failover">The instance's state towards the server: active or standby (report).</param>
+/// <param name="Delivery">The dispatcher (spool retry: waiting deliveries tried now).</param>
 internal sealed record RunningService(CompliancePolicy Policy, Seats.SeatLedger Seats, Liveness.AdapterWatch? Watch = null, ConfigReloadService? Reloads = null,
-    FailoverWatch? Failover = null);
+    FailoverWatch? Failover = null, Dispatch.Dispatcher? Delivery = null);
 
 /// <summary>Where a command writes: the console, or the control socket's framed lines.</summary>
 internal sealed record Terminal(TextWriter Out, TextWriter Err)
