@@ -104,8 +104,6 @@ internal static class ImLoggerCommandLine
         var top = path.Split(' ')[0];
         if (result.GetResult(Root.Options.OfType<HelpOption>().Single()) is not null)
             return new Request(top, Empty, HelpFor: path);
-        if (result.GetResult(Root.Options.OfType<VersionOption>().Single()) is not null || command.Name == "version")
-            return new Request("version", Empty, Version: true);
         if (result.UnmatchedTokens.Count > 0)
         {
             var word = result.UnmatchedTokens[0];
@@ -113,6 +111,8 @@ internal static class ImLoggerCommandLine
                 ? new UsageException(null, $"unknown command '{word}'")
                 : new UsageException(path, word.StartsWith('-') ? $"unknown option '{word}'" : $"unexpected argument '{word}'");
         }
+        if (result.GetResult(Root.Options.OfType<VersionOption>().Single()) is not null || command.Name == "version")
+            return new Request("version", Empty, Version: true);
         if (result.Errors.Count > 0) throw new UsageException(command is RootCommand ? null : path, Describe(result.Errors[0], command));
         return new Request(top, Bind(result, command));
     }
@@ -128,7 +128,12 @@ internal static class ImLoggerCommandLine
         if (command.Subcommands.Count > 0 && command is not RootCommand)
             return $"say what to do: {string.Join(", ", command.Subcommands.Select(s => $"{command.Name} {s.Name}"))}";
         if (error.SymbolResult is OptionResult option)
-            return option.Tokens.Count == 0 ? $"{option.Option.Name} needs a value" : $"{option.Option.Name}: {error.Message.TrimEnd('.')}";
+            return option.Tokens.Count switch
+            {
+                0 => $"{option.Option.Name} needs a value",
+                > 1 => $"{option.Option.Name} is given {option.Tokens.Count} times; give it once",
+                _ => $"{option.Option.Name}: {error.Message.TrimEnd('.')}",
+            };
         if (command.Name == "completion")
             return "bash is the one shell supported: `imlogger completion bash`";
         if (error.SymbolResult is ArgumentResult argument)

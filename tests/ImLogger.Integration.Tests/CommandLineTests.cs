@@ -62,6 +62,8 @@ public class CommandLineTests
         Assert.That(code, Is.EqualTo(64), output);
         (code, output) = await ImLogger("run", "--config");
         Fails(code, output, "--config needs a value", "imlogger run --help");
+        (code, output) = await ImLogger("run", "--config", "a.xml", "--config", "b.xml");
+        Fails(code, output, "--config is given 2 times; give it once", "imlogger run --help");
         (code, output) = await ImLogger("check-config", "extra", "--config", "x.xml");
         Fails(code, output, "unexpected argument 'extra'", "imlogger check-config --help");
         (code, output) = await ImLogger("spool", "--config", "x.xml");
