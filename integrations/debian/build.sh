@@ -54,6 +54,9 @@ install -D -m 0644 integrations/prometheus/imlogger-alerts.yml "$doc/prometheus/
 # The man page: the program's own help, rendered by the program (imlogger help --man), so the two never differ.
 install -d "$stage/usr/share/man/man1"
 "$out/publish/imlogger" help --man | gzip -9n > "$stage/usr/share/man/man1/imlogger.1.gz"
+# Tab completion, also from the program (it asks the program for the words: System.CommandLine's [suggest] directive).
+install -d "$stage/usr/share/bash-completion/completions"
+"$out/publish/imlogger" completion bash > "$stage/usr/share/bash-completion/completions/imlogger"
 
 install -d "$stage/DEBIAN"
 install -m 0755 integrations/debian/postinst integrations/debian/prerm integrations/debian/postrm "$stage/DEBIAN/"

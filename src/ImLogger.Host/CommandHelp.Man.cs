@@ -26,6 +26,11 @@ internal static partial class CommandHelp
             page.AppendLine($".SS {Roff(command)}");
             Verbatim(page, Texts[command]);
         }
+        foreach (var (command, text) in SpoolSubcommands)
+        {
+            page.AppendLine($".SS {Roff(command)}");
+            Verbatim(page, text);
+        }
         page.AppendLine(".SH FILES");
         page.AppendLine(".TP");
         page.AppendLine($".I {DefaultConfig}");

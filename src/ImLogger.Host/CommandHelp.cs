@@ -122,7 +122,8 @@ internal static partial class CommandHelp
             usage: imlogger spool SUBCOMMAND [--config FILE]
 
               spool status                    pending and dead transcripts per endpoint, oldest age
-              spool retry [NAME]              dead letters (of endpoint NAME, or all) back to pending
+              spool retry [NAME]              after fixing endpoint NAME (or all): dead letters back to pending, waiting
+                                              deliveries tried now rather than at their scheduled slot
               spool show ID                   one transcript's deliveries, errors and events
               spool rooms                     group chats logged users may not join (listed, and learned encrypted)
               spool forget-room JID           forget a room learned to be encrypted (logged users may join it again)
@@ -137,16 +138,31 @@ internal static partial class CommandHelp
 
             {SocketNote}
 
+            `imlogger spool SUBCOMMAND --help`: one subcommand's usage.
+
             exit codes: 0 done; 1 not found or the spool cannot be read (salvage: nothing read); 4 salvage lost
             records; 64 bad command line
+            """,
+        ["completion"] = """
+            usage: imlogger completion bash
+
+            Prints the bash completion script: commands, subcommands and options complete with Tab (file names after
+            --config and the other options taking a file). The Debian package installs it as
+            /usr/share/bash-completion/completions/imlogger; elsewhere:
+              imlogger completion bash | sudo tee /usr/share/bash-completion/completions/imlogger
+            It asks the program itself (System.CommandLine's [suggest] directive), so it never lags behind a new option.
+
+            exit codes: 0 printed; 64 bad command line (bash is the one shell supported)
             """,
     };
 
     /// <summary>The commands, in the order the overview lists them.</summary>
     public static IEnumerable<string> Commands => Texts.Keys;
 
-    /// <summary>The usage text of <paramref name="command"/>, or null for a command that does not exist.</summary>
-    public static string? For(string command) => Texts.GetValueOrDefault(command == "server-config" ? "prosody-config" : command);
+    /// <summary>The usage text of <paramref name="command"/> ("spool retry" for a subcommand), or null for a command that
+    /// does not exist.</summary>
+    public static string? For(string command) =>
+        Texts.GetValueOrDefault(command == "server-config" ? "prosody-config" : command) ?? SpoolTexts.GetValueOrDefault(command);
 
     /// <summary>What <c>imlogger --version</c> prints: the informational version (with its source revision, if built
     /// from git).</summary>
@@ -156,7 +172,7 @@ internal static partial class CommandHelp
 
     /// <summary>The line that follows a command-line mistake: where to read what is right.</summary>
     public static string Hint(string? command) =>
-        command is not null && Texts.ContainsKey(command)
+        command is not null && For(command) is not null
             ? $"run `imlogger {command} --help` for its options"
             : $"run `imlogger help` for the commands ({string.Join(", ", Texts.Keys)})";
 }

@@ -15,8 +15,9 @@ namespace ImLogger.Host;
 /// <param name="Watch">Whether the server side is loaded on each domain (report's first lines, check-server).</param>
 /// <param name="Reloads">The live reload (imlogger reload [--confirm]).</param>
 /// <param name="Failover">The instance's state towards the server: active or standby (report).</param>
+/// <param name="Delivery">The dispatcher (spool retry: waiting deliveries tried now).</param>
 internal sealed record RunningService(CompliancePolicy Policy, Seats.SeatLedger Seats, Liveness.AdapterWatch? Watch = null, ConfigReloadService? Reloads = null,
-    FailoverWatch? Failover = null);
+    FailoverWatch? Failover = null, Dispatch.Dispatcher? Delivery = null);
 
 /// <summary>Where a command writes: the console, or the control socket's framed lines.</summary>
 internal sealed record Terminal(TextWriter Out, TextWriter Err)
@@ -98,11 +99,21 @@ internal static class ControlSocket
         await using var stream = new NetworkStream(socket, ownsSocket: false);
         await stream.WriteAsync(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(commandLine) + "\n"));
         using var reader = new StreamReader(stream, Encoding.UTF8);
-        while (await reader.ReadLineAsync() is { } line)
+        try
         {
-            if (line.StartsWith("x ", StringComparison.Ordinal) && int.TryParse(line.AsSpan(2), out var exit)) return exit;
-            if (line.StartsWith("2 ", StringComparison.Ordinal)) await Console.Error.WriteLineAsync(line[2..]);
-            else if (line.StartsWith("1 ", StringComparison.Ordinal)) Console.WriteLine(line[2..]);
+            while (await reader.ReadLineAsync() is { } line)
+            {
+                if (line.StartsWith("x ", StringComparison.Ordinal) && int.TryParse(line.AsSpan(2), out var exit)) return exit;
+                if (line.StartsWith("2 ", StringComparison.Ordinal)) await Console.Error.WriteLineAsync(line[2..]);
+                else if (line.StartsWith("1 ", StringComparison.Ordinal)) Console.WriteLine(line[2..]);
+            }
+        }
+        catch (Exception e) when (e is IOException or SocketException)
+        {
+            // The service stopped or was killed mid-answer: no "The read operation failed, see inner exception" for the operator.
+            await Console.Error.WriteLineAsync($"imlogger: the running service dropped the connection on {path} while answering (it may be " +
+                                               "stopping); run the command again, and see the service's log if it repeats");
+            return 1;
         }
         await Console.Error.WriteLineAsync($"imlogger: the running service closed {path} before answering; see its log");
         return 1;

@@ -191,7 +191,7 @@ internal sealed class ControlSocketService(
                 // Monitoring runs check-server every minute or so: not worth a line each time.
                 logger.Log(commandLine[0] == "check-server" ? LogLevel.Debug : LogLevel.Information,
                     "Control socket: running `imlogger {Command}` for an operator", string.Join(' ', commandLine));
-                var args = Arguments.Parse(commandLine.Skip(1).ToArray());
+                var args = ImLoggerCommandLine.Parse(commandLine).Arguments; // the same parser as the command line's
                 code = await Task.Run(() => command(holder.Current, args, spool, new Terminal(output, errors), running), stoppingToken)
                     .WaitAsync(_options.CommandTimeout, stoppingToken);
             }

@@ -30,7 +30,8 @@ internal static class Program
                                                   connect, TLS, authenticate (and send a marked probe message); prints each step
           imlogger spool status --config FILE     pending and dead transcripts per endpoint, oldest age
           imlogger spool retry [NAME] --config FILE
-                                                  dead letters (of endpoint NAME, or all) back to pending
+                                                  after fixing an endpoint (NAME, or all): dead letters back to pending,
+                                                  waiting deliveries tried now rather than at their scheduled slot
           imlogger spool show ID --config FILE    one transcript's deliveries, errors and events
           imlogger spool rooms --config FILE      group chats logged users may not join (listed, and learned encrypted)
           imlogger spool forget-room JID --config FILE
@@ -44,8 +45,10 @@ internal static class Program
                                                   copy every readable record of a damaged spool into NEWFILE, count what
                                                   was lost (the damaged spool is not changed); exit 0, 4 some lost, 1 none read
 
-          imlogger help [COMMAND], imlogger COMMAND --help
+          imlogger help [COMMAND [SUBCOMMAND]], imlogger COMMAND [SUBCOMMAND] --help
                                                   one command's usage, options and exit codes
+          imlogger help --man                     all of it as a man page
+          imlogger completion bash                the bash tab completion script (the package installs it)
           imlogger --version                      the version
 
         options:
@@ -64,58 +67,61 @@ internal static class Program
     private static async Task<int> Main(string[] args)
     {
         ProcessUmask.RestrictToOwner(); // before any file is created: spool, logs, .eml files are owner-only
-        if (args.Length == 0 || args[0] is "-h" or "--help")
+        if (args.Length == 0)
         {
             Console.WriteLine(Usage);
-            return args.Length == 0 ? 64 : 0;
+            return 64;
         }
-        if (args[0] is "--version" or "version")
+        if (ImLoggerCommandLine.Suggest(args) is { } suggested) return suggested; // the shell's tab completion
+        ImLoggerCommandLine.Request request;
+        try
+        {
+            request = ImLoggerCommandLine.Parse(args);
+        }
+        catch (UsageException e)
+        {
+            await Console.Error.WriteLineAsync(e.Command is null
+                ? $"imlogger: {e.Message}; {CommandHelp.Hint(null)}"
+                : $"imlogger {e.Command}: {e.Message}; {CommandHelp.Hint(e.Command)}");
+            return 64;
+        }
+        if (request.Version)
         {
             Console.WriteLine(CommandHelp.Version);
             return 0;
         }
-        if (args is ["help", "--man"])
+        if (request.HelpFor is { } helpFor) return Help(helpFor.Length == 0 ? null : helpFor);
+        var parsed = request.Arguments;
+        switch (request.Command)
         {
-            Console.Write(CommandHelp.ManPage(Usage));
-            return 0;
-        }
-        if (args[0] == "help")
-            return Help(args.Length > 1 ? args[1] : null);
-        if (CommandHelp.For(args[0]) is null)
-            return Unknown(args[0]);
-        if (args.Skip(1).Any(a => a is "-h" or "--help"))
-            return Help(args[0]);
-        Arguments parsed;
-        try
-        {
-            parsed = Arguments.Parse(args.Skip(1).ToArray());
-            if (parsed.Positional.Count > 0 && args[0] is not ("test-endpoint" or "spool"))
-                throw new ArgumentException($"unexpected argument '{parsed.Positional[0]}'");
-        }
-        catch (ArgumentException e)
-        {
-            await Console.Error.WriteLineAsync($"imlogger {args[0]}: {e.Message}; {CommandHelp.Hint(args[0])}");
-            return 64;
+            case "help" when parsed.Man:
+                Console.Write(CommandHelp.ManPage(Usage));
+                return 0;
+            case "help":
+                return Help(parsed.Positional.Count > 0 ? string.Join(' ', parsed.Positional) : null);
+            case "completion":
+                Console.Write(CommandHelp.BashCompletion);
+                return 0;
         }
         if (parsed.Config is null && !File.Exists(CommandHelp.DefaultConfig))
         {
             // A usage error (64), not a config error: nothing was read yet.
-            await Console.Error.WriteLineAsync($"imlogger {args[0]}: no --config given and the default config {CommandHelp.DefaultConfig} does not " +
+            await Console.Error.WriteLineAsync($"imlogger {request.Command}: no --config given and the default config {CommandHelp.DefaultConfig} does not " +
                                                $"exist; pass --config FILE (for example config/imlogger.xml) or put the config there");
             return 64;
         }
 
         try
         {
-            return args[0] switch
+            return request.Command switch
             {
                 "run" => await RunCommand.RunAsync(LoadConfig(parsed), parsed),
-                "server-config" or "prosody-config" => ProsodyConfigCommand.Run(LoadConfig(parsed), parsed),
+                "server-config" => ProsodyConfigCommand.Run(LoadConfig(parsed), parsed),
                 "check-config" => CheckConfigCommand.Run(LoadConfig(parsed), parsed.Strict),
                 "spool" when parsed.Positional is ["salvage", ..] => SpoolSalvageCommand.Run(LoadConfigWithoutSecrets(parsed), parsed, Terminal.Console),
                 "report" or "spool" or "check-server" or "reload" => await ControlSocket.RunCommandAsync(LoadConfigWithoutSecrets(parsed), args, parsed),
                 "test-endpoint" => await TestEndpointCommand.RunAsync(LoadConfig(parsed), parsed),
-                _ => Unknown(args[0]),
+                _ => Unknown(request.Command),
             };
         }
         catch (ConfigException e)
@@ -125,8 +131,10 @@ internal static class Program
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            // Never a bare stack trace and exit code 0 or 134: say what failed, and exit with ServiceFaults.ExitCode.
-            await Console.Error.WriteLineAsync($"imlogger {args[0]}: unexpected error ({e.GetType().Name}: {e.Message}). Run it again; " +
+            // Never a bare stack trace and exit code 0 or 134: say what failed, and exit with ServiceFaults.ExitCode. The
+            // innermost cause, not a wrapper's "see inner exception".
+            var cause = e.GetBaseException();
+            await Console.Error.WriteLineAsync($"imlogger {request.Command}: unexpected error ({cause.GetType().Name}: {cause.Message}). Run it again; " +
                                                "if it repeats, report it with this line (and, for `run`, the log above it).");
             return ServiceFaults.ExitCode;
         }
@@ -161,7 +169,7 @@ internal static class Program
     }
 }
 
-/// <summary>Command-line options shared by the commands.</summary>
+/// <summary>Command-line options shared by the commands (parsed by <see cref="ImLoggerCommandLine"/>).</summary>
 internal sealed record Arguments(string? Config, string? LogConfig, string? Out)
 {
     /// <summary>Words that are not options (test-endpoint NAME; spool status|retry [NAME]|show ID).</summary>
@@ -188,35 +196,6 @@ internal sealed record Arguments(string? Config, string? LogConfig, string? Out)
     /// <summary>spool salvage: the new spool file.</summary>
     public string? To { get; init; }
 
-    public static Arguments Parse(string[] args)
-    {
-        string? config = null, logConfig = null, output = null;
-        var positional = new List<string>();
-        var sendProbe = false;
-        var confirm = false;
-        var acceptNewSpool = false;
-        var strict = false;
-        string? to = null;
-        string? org = null, since = null;
-        for (var i = 0; i < args.Length; i++)
-        {
-            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
-            switch (args[i])
-            {
-                case "--config": config = Value(); break;
-                case "--log-config": logConfig = Value(); break;
-                case "--out": output = Value(); break;
-                case "--send-probe": sendProbe = true; break;
-                case "--confirm": confirm = true; break;
-                case "--org": org = Value(); break;
-                case "--since": since = Value(); break;
-                case "--accept-new-spool": acceptNewSpool = true; break;
-                case "--strict": strict = true; break;
-                case "--to": to = Value(); break;
-                case var word when !word.StartsWith('-'): positional.Add(word); break;
-                default: throw new ArgumentException($"unknown option '{args[i]}'");
-            }
-        }
-        return new Arguments(config, logConfig, output) { Positional = positional, SendProbe = sendProbe, Confirm = confirm, Org = org, Since = since, AcceptNewSpool = acceptNewSpool, To = to, Strict = strict };
-    }
+    /// <summary>help: the man page instead of the text.</summary>
+    public bool Man { get; init; }
 }

@@ -173,7 +173,7 @@ internal static class RunCommand
         services.AddHostedService<MetricsService>(); // <metrics listen>: /metrics and /health; nothing without it
         services.AddHostedService(sp => new ControlSocketService(holder, sp.GetRequiredService<LiteDbSpool>(),
             new RunningService(sp.GetRequiredService<CompliancePolicy>(), sp.GetRequiredService<SeatLedger>(), sp.GetRequiredService<AdapterWatch>(),
-                sp.GetRequiredService<ConfigReloadService>(), sp.GetRequiredService<FailoverWatch>()),
+                sp.GetRequiredService<ConfigReloadService>(), sp.GetRequiredService<FailoverWatch>(), sp.GetRequiredService<Dispatcher>()),
             sp.GetRequiredService<ILogger<ControlSocketService>>(), ControlSocketOptions.FromEnvironment()));
         services.AddSingleton(sp => new SeatsAnnouncer(holder, sp.GetRequiredService<ComponentConnection>(), sp.GetRequiredService<ILogger<SeatsAnnouncer>>()));
         services.AddSingleton(sp => new ConfigReloadService(holder, sp.GetRequiredService<SeatLedger>(), sp.GetRequiredService<SeatsAnnouncer>(),

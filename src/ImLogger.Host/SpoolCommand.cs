@@ -27,7 +27,7 @@ internal static partial class SpoolCommand
         {
             "status" => StatusWithQuarantine(config, spool, terminal),
             "release-quarantined" => ReleaseQuarantined(spool, words.Count == 2 ? words[1] : null, terminal),
-            "retry" => Retry(config, spool, words.Count == 2 ? words[1] : null, terminal),
+            "retry" => Retry(config, spool, words.Count == 2 ? words[1] : null, terminal, running?.Delivery),
             "rooms" => Rooms(config, spool, terminal),
             "forget-room" => ForgetRoom(config, spool, words[1].Trim().ToLowerInvariant(), terminal, running?.Policy),
             "release-seat" => ReleaseSeat(config, spool, words[1].Trim().ToLowerInvariant(), terminal, running?.Seats),
@@ -104,20 +104,6 @@ internal static partial class SpoolCommand
                 terminal.Out.WriteLine($"  {"",-24} {withCopies.CopiesMayExist} transcript(s) may already be in this endpoint's archive (an attempt's outcome was unknown); " +
                                        $"they are resent marked {SmtpSink.ResentHeader}, same Message-ID");
         }
-        return 0;
-    }
-
-    private static int Retry(ImLoggerConfig config, LiteDbSpool spool, string? endpoint, Terminal terminal)
-    {
-        if (endpoint is not null && config.Endpoints.All(e => e.Name != endpoint)
-            && spool.Backlog().All(b => b.Endpoint != endpoint))
-        {
-            terminal.Err.WriteLine($"imlogger: no endpoint '{endpoint}' in the config or the spool");
-            return 64;
-        }
-        var count = spool.RequeueDead(endpoint);
-        terminal.Out.WriteLine($"{count} dead deliver{(count == 1 ? "y" : "ies")}{(endpoint is null ? "" : $" to '{endpoint}'")} back to pending; " +
-                          "`imlogger run` delivers them at its next pass");
         return 0;
     }
 

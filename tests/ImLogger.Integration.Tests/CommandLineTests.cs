@@ -33,10 +33,14 @@ public class CommandLineTests
     [TestCase("reload", "--confirm")]
     [TestCase("test-endpoint", "--send-probe")]
     [TestCase("spool", "spool salvage --to NEWFILE")]
+    [TestCase("spool retry", "its waiting deliveries are")]
+    [TestCase("spool show", "usage: imlogger spool show ID")]
+    [TestCase("spool salvage", "--to NEWFILE")]
     [CancelAfter(60_000)]
     public async Task EveryCommandHasItsOwnHelp(string command, string expected)
     {
-        foreach (var args in new[] { new[] { command, "--help" }, [command, "-h"], ["help", command], [command, "--config", "/nonexistent.xml", "--help"] })
+        var words = command.Split(' ');
+        foreach (var args in new string[][] { [.. words, "--help"], [.. words, "-h"], ["help", .. words], [.. words, "--config", "/nonexistent.xml", "--help"] })
         {
             var (code, output) = await ImLogger(args);
             Assert.That(code, Is.Zero, $"{string.Join(' ', args)}: {output}");
@@ -56,6 +60,68 @@ public class CommandLineTests
         Fails(code, output, "is an option, not a command", "imlogger help");
         (code, output) = await ImLogger("help", "frobnicate");
         Assert.That(code, Is.EqualTo(64), output);
+        (code, output) = await ImLogger("run", "--config");
+        Fails(code, output, "--config needs a value", "imlogger run --help");
+        (code, output) = await ImLogger("run", "--config", "a.xml", "--config", "b.xml");
+        Fails(code, output, "--config is given 2 times; give it once", "imlogger run --help");
+        (code, output) = await ImLogger("check-config", "extra", "--config", "x.xml");
+        Fails(code, output, "unexpected argument 'extra'", "imlogger check-config --help");
+        (code, output) = await ImLogger("spool", "--config", "x.xml");
+        Fails(code, output, "say what to do: spool status, spool retry", "imlogger spool --help");
+        (code, output) = await ImLogger("spool", "show", "--config", "x.xml");
+        Fails(code, output, "needs its ID (`imlogger spool show ID`)", "imlogger spool show --help");
+        (code, output) = await ImLogger("spool", "frob", "--config", "x.xml");
+        Fails(code, output, "unexpected argument 'frob'", "imlogger spool --help");
+        (code, output) = await ImLogger("completion", "tcsh");
+        Assert.That(code, Is.EqualTo(64), output);
+        Assert.That(output, Does.Not.Contain("System.").And.Not.Contain("Exception").And.Not.Contain("   at "), "no .NET text");
+    }
+
+    [Test, CancelAfter(60_000)]
+    public async Task BashCompletesCommandsSubcommandsAndOptions()
+    {
+        var (code, script) = await ImLogger("completion", "bash");
+        Assert.That(code, Is.Zero, script);
+        var dir = Paths.TempDir("imlogger-completion-");
+        try
+        {
+            var file = Path.Combine(dir, "imlogger.bash");
+            await File.WriteAllTextAsync(file, script);
+            // The script calls the program by the name typed (COMP_WORDS[0]): here a function running the built program.
+            async Task<string[]> CompleteAsync(params string[] typed)
+            {
+                var words = string.Join(' ', typed.Select(w => $"'{w}'"));
+                var bash = $$"""
+                    imlogger() { dotnet '{{Paths.ImLoggerDll}}' "$@"; }
+                    . '{{file}}'
+                    COMP_WORDS=(imlogger {{words}}); COMP_CWORD={{typed.Length}}
+                    COMP_LINE="${COMP_WORDS[*]}"; COMP_POINT=${#COMP_LINE}
+                    _imlogger
+                    printf '%s\n' "${COMPREPLY[@]}"
+                    """;
+                var psi = new System.Diagnostics.ProcessStartInfo("bash", ["-c", bash]) { RedirectStandardOutput = true, RedirectStandardError = true };
+                using var p = System.Diagnostics.Process.Start(psi)!;
+                var output = await p.StandardOutput.ReadToEndAsync();
+                await p.WaitForExitAsync();
+                return output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            }
+            Assert.That(await CompleteAsync("sp"), Is.EquivalentTo(new[] { "spool" }));
+            Assert.That(await CompleteAsync("spool", "re"), Is.EquivalentTo(new[] { "retry", "release-seat", "release-quarantined" }));
+            Assert.That(await CompleteAsync("check-config", "--st"), Is.EquivalentTo(new[] { "--strict" }));
+            Assert.That(await CompleteAsync(""), Does.Contain("run").And.Contain("check-server").And.Contain("server-config"));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Test, CancelAfter(60_000)]
+    public async Task TheManPageHoldsEverySubcommand()
+    {
+        var (code, page) = await ImLogger("help", "--man");
+        Assert.That(code, Is.Zero, page);
+        Assert.That(page, Does.StartWith(".TH IMLOGGER 1").And.Contain(".SS spool retry").And.Contain(".SS completion"));
     }
 
     private static void Fails(int code, string output, string problem, string instead)

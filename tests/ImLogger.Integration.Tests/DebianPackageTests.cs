@@ -12,7 +12,7 @@ namespace ImLogger.Integration.Tests;
 /// secret; a purge keeps the spool (undelivered transcripts are never deleted by a package manager).
 /// </summary>
 [TestFixture]
-public class DebianPackageTests
+public partial class DebianPackageTests
 {
     private string _work = "";
     private string _deb = "";
@@ -84,6 +84,8 @@ public class DebianPackageTests
             var page = reader.ReadToEnd();
             Assert.That(page, Does.StartWith(".TH IMLOGGER 1").And.Contain(".SS spool").And.Contain(@"usage: imlogger check\-server"), "the help, with roff escapes");
         }
+        Assert.That(File.ReadAllText(Path.Combine(root, "usr/share/bash-completion/completions/imlogger")),
+            Does.Contain("complete -o default -o bashdefault -F _imlogger imlogger"), "tab completion where bash-completion looks");
         Assert.That(File.Exists(Path.Combine(root, "usr/lib/imlogger/imlogger.xml")), Is.False,
             "no XML documentation file named like the config next to the binary");
     }

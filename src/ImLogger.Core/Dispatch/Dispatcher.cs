@@ -128,6 +128,18 @@ public sealed class Dispatcher
         }
     }
 
+    /// <summary>Tries the waiting deliveries of <paramref name="endpoint"/> (or of every endpoint) now instead of at their
+    /// scheduled slots, and starts the pass at once: the operator fixed the endpoint (<c>imlogger spool retry</c>).</summary>
+    /// <remarks>As at a start, the endpoint's first failure puts the rest back on their slots.</remarks>
+    /// <returns>The endpoints this dispatcher serves that were asked (none when <paramref name="endpoint"/> is not one).</returns>
+    public IReadOnlyList<string> RetryWaitingNow(string? endpoint)
+    {
+        var names = _sinks.Select(s => s.Name).Where(n => endpoint is null || n == endpoint).ToList();
+        foreach (var name in names) _retries.RetryWaitingNow(name);
+        Wake();
+        return names;
+    }
+
     /// <summary>Delivers until <paramref name="cancellationToken"/> is cancelled, then returns (never throws).</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {

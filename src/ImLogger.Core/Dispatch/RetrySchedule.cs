@@ -28,6 +28,9 @@ internal sealed class RetrySchedule(TimeProvider time, TimeSpan maxRetryDelay, b
     private readonly HashSet<string> _startChecked = new(StringComparer.Ordinal);
     /// <summary>Endpoints that failed since the start: waiting deliveries keep their slots (see <see cref="EndStartSweep"/>).</summary>
     private readonly HashSet<string> _sweepEnded = new(StringComparer.Ordinal);
+    /// <summary>Endpoints whose waiting deliveries the operator asked to try now (<see cref="RetryWaitingNow"/>): swept as
+    /// at a start, also when the start did not sweep.</summary>
+    private readonly HashSet<string> _sweepRequested = new(StringComparer.Ordinal);
 
     /// <summary>Found at start with a next attempt beyond reason, until attempted: the spool's query cannot return them.</summary>
     private readonly Dictionary<(string TranscriptId, string Endpoint), TranscriptHeader> _overdue = [];
@@ -51,15 +54,34 @@ internal sealed class RetrySchedule(TimeProvider time, TimeSpan maxRetryDelay, b
     /// <remarks>Retries pushed beyond reason by a fast clock stay due at once (they would otherwise wait for days).</remarks>
     public void EndStartSweep(string endpoint)
     {
-        if (!retryWaitingAtStart) return;
         lock (_lock)
         {
-            if (!_sweepEnded.Add(endpoint)) return;
+            if (!Sweeps(endpoint)) return;
+            _sweepEnded.Add(endpoint);
             var reasonable = SpoolTime() + maxRetryDelay + Slack;
             foreach (var (key, header) in _overdue.Where(kv => kv.Key.Endpoint == endpoint).ToList())
                 if (header.Deliveries.Any(d => d.Endpoint == endpoint && d.NextAttemptUtc <= reasonable)) _overdue.Remove(key);
         }
     }
+
+    /// <summary>The operator fixed the endpoint and asked to try its waiting deliveries now (<c>imlogger spool retry</c>
+    /// while the service runs): the same sweep as a start's, without the restart. Every waiting delivery is due at once,
+    /// also the retries this process scheduled; the endpoint's first failure puts the rest back on their slots
+    /// (<see cref="EndStartSweep"/>), so a still broken endpoint is not tried once per waiting transcript.</summary>
+    public void RetryWaitingNow(string endpoint)
+    {
+        lock (_lock)
+        {
+            _sweepRequested.Add(endpoint);
+            _sweepEnded.Remove(endpoint);
+            _startChecked.Remove(endpoint);
+            foreach (var key in _dueAt.Keys.Where(k => k.Endpoint == endpoint).ToList()) _dueAt.Remove(key);
+        }
+    }
+
+    /// <summary>Whether the endpoint's waiting deliveries are all due (a start's sweep or the operator's, not yet ended by a
+    /// failure). Called under the lock.</summary>
+    private bool Sweeps(string endpoint) => (retryWaitingAtStart || _sweepRequested.Contains(endpoint)) && !_sweepEnded.Contains(endpoint);
 
     /// <summary>The delivery is done (delivered, dead or gone): nothing more to wait for.</summary>
     public void Forget(string transcriptId, string endpoint)
@@ -135,7 +157,7 @@ internal sealed class RetrySchedule(TimeProvider time, TimeSpan maxRetryDelay, b
         {
             // After a restart the operator has usually fixed what failed: every waiting delivery is tried now, not at the
             // slot an earlier process gave it (retryWaitingAtStart); the first failure ends that (EndStartSweep).
-            limit = retryWaitingAtStart && !_sweepEnded.Contains(endpoint) ? SpoolTime() : SpoolTime() + maxRetryDelay + Slack;
+            limit = Sweeps(endpoint) ? SpoolTime() : SpoolTime() + maxRetryDelay + Slack;
             known = _overdue.Keys.Count(k => k.Endpoint == endpoint);
         }
         var found = spool.ScheduledAfter(endpoint, limit, max + known)
