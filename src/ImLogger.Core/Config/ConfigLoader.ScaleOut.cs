@@ -7,7 +7,7 @@ public static partial class ConfigLoader
     private sealed partial class Reader
     {
         /// <summary><c>&lt;scale-out components="JID JID ..."/&gt;</c>; null when absent (one instance serves the server).</summary>
-        private ScaleOutSettings? ReadScaleOut(XElement? e, ComponentSettings component)
+        private ScaleOutSettings? ReadScaleOut(XElement? e, ComponentSettings component, IReadOnlyList<OrganizationConfig> organizations)
         {
             if (e == null) return null;
             Only(e, ["components"], []);
@@ -22,6 +22,10 @@ public static partial class ConfigLoader
                 throw Error(e.Attribute("components")!, "a component is listed twice: each instance has its own component JID, listed once");
             if (!list.Contains(component.Jid.ToLowerInvariant(), StringComparer.Ordinal))
                 throw Error(e.Attribute("components")!, $"this instance's own component ({component.Jid}) is not in the list: every instance's config lists all of them, its own included, in the same order");
+            // Seats given as users are met (logged by default) would be given by each instance in its own order, so two
+            // instances could disagree on who holds the last seats: one seat authority is designed, not built.
+            if (organizations.FirstOrDefault(o => o.LoggedByDefault) is { } byDefault)
+                throw Error(e, $"organization {byDefault.Name} is logged by default, which cannot be scaled out yet: each instance would give the seats in the order it meets users, and two instances could disagree (docs/scale-out.md, \"Seats\"); list its users instead, or run one instance");
             return new ScaleOutSettings { Components = list };
         }
     }
