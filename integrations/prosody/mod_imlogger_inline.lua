@@ -1038,7 +1038,13 @@ local function watch_component()
 				-- Prosody fires this for every connection to the component port that ends, also a standby refused with conflict
 				-- (docs/failover.md) or a wrong secret: only the end of the authenticated one parks what the connected one holds.
 				if event.session and event.session.type ~= "component" then return; end
-				if failure_mode ~= "closed" then lane.down = true; return; end
+				if failure_mode ~= "closed" then
+					lane.down = true;
+					if #lanes > 1 then
+						module:log("warn", "ImLogger %s is not connected: its share goes to the other instances meanwhile (fail-open re-hash)", lane.component);
+					end
+					return;
+				end
 				local ids = {};
 				for id, batch in pairs(batches) do
 					if batch.lane == lane then ids[#ids + 1] = id; end

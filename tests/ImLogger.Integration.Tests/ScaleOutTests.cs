@@ -174,6 +174,84 @@ public partial class ScaleOutTests
         }
     }
 
+    /// <summary>
+    /// Fail-open: a stopped instance's share is re-hashed to the other instance (archived there, not a gap) while it is
+    /// away, and returns to it when it is back. A conversation is then in both archives, each part once: the price of
+    /// fail-open, said in docs/scale-out.md.
+    /// </summary>
+    [Test, CancelAfter(300_000)]
+    public async Task FailOpen_AStoppedInstancesShareGoesToTheOtherAndComesBack()
+    {
+        const string open = """<attach mode="inline" failure-mode="open" timeout="60s" />""";
+        var logged = Enumerable.Range(1, Pairs).Select(Sender).ToArray();
+        await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, logged,
+            $"""<scale-out components="{First} {Second}" />""", NoNotices, attach: open, seats: logged.Length);
+        CreateAccounts(world, [.. logged, .. Enumerable.Range(1, Pairs).Select(Peer)]);
+        var secondConfig = SecondInstance(world);
+        var firstRun = world.RunImLogger("imlogger-1", logLevel: "Info");
+        var secondRun = ImLoggerProcess.Run(secondConfig, TapDeployment.Secret, "imlogger-2", "Info");
+        ProcessRunner? secondAgain = null;
+        var senders = new List<RawXmppClient>();
+        var peers = new List<RawXmppClient>();
+        try
+        {
+            await ImLoggerProcess.WaitConnectedAsync(firstRun);
+            await ImLoggerProcess.WaitConnectedAsync(secondRun);
+            for (var i = 1; i <= Pairs; i++)
+            {
+                senders.Add(await RawXmppClient.LoginAsync(world.Server, Sender(i)));
+                peers.Add(await RawXmppClient.LoginAsync(world.Server, Peer(i)));
+            }
+            var buckets = Enumerable.Range(1, Pairs).Select(i => Bucket(PairKey(ClientScenario.Jid(Sender(i)), ClientScenario.Jid(Peer(i))), 2)).ToArray();
+            Assert.That(buckets.Distinct().Count(), Is.EqualTo(2), "both instances have a share");
+            var next = 0;
+            async Task<List<(string Body, int Pair)>> RoundAsync()
+            {
+                var round = new List<(string, int)>();
+                for (var i = 0; i < Pairs; i++)
+                {
+                    var body = $"drill-{next++}";
+                    await senders[i].ChatAsync(Peer(i + 1), body);
+                    round.Add((body, i));
+                }
+                await WaitUntilAsync(() => round.All(r => peers[r.Item2].ReceivedDrillBodies.Contains(r.Item1)), TimeSpan.FromSeconds(60),
+                    () => $"{round.Count(r => peers[r.Item2].ReceivedDrillBodies.Contains(r.Item1))} of {round.Count} delivered");
+                return round;
+            }
+
+            var before = await RoundAsync();
+            Assert.That(await secondRun.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero, secondRun.Output);
+            await world.Server.WaitForLogAsync($"ImLogger {Second} is not connected: its share goes to the other instances", TimeSpan.FromSeconds(30));
+            var away = await RoundAsync();
+            secondAgain = ImLoggerProcess.Run(secondConfig, TapDeployment.Secret, "imlogger-2b", "Info");
+            await ImLoggerProcess.WaitConnectedAsync(secondAgain);
+            await Task.Delay(1000); // the module hears of the authentication on its next turn
+            var after = await RoundAsync();
+
+            Assert.That(await secondAgain.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero, secondAgain.Output);
+            Assert.That(await firstRun.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero, firstRun.Output);
+            var first = Bodies(Archived(world.ArchiveDir));
+            var second = Bodies(Archived(Path.Combine(Path.GetDirectoryName(secondConfig)!, "archive")));
+            Assert.Multiple(() =>
+            {
+                foreach (var (body, pair) in before.Concat(after))
+                    Assert.That((first.GetValueOrDefault(body), second.GetValueOrDefault(body)), Is.EqualTo(buckets[pair] == 0 ? (1, 0) : (0, 1)),
+                        $"{body}: archived once, by its own instance, while both are up");
+                foreach (var (body, _) in away)
+                    Assert.That((first.GetValueOrDefault(body), second.GetValueOrDefault(body)), Is.EqualTo((1, 0)),
+                        $"{body}: archived once, by the first instance, while the second is away (re-hashed, not a gap)");
+                Assert.That(world.Server.Log, Does.Not.Contain("delivered UNLOGGED"), "nothing passed unlogged");
+            });
+        }
+        finally
+        {
+            foreach (var c in senders.Concat(peers)) await c.DisposeAsync();
+            await firstRun.DisposeAsync();
+            await secondRun.DisposeAsync();
+            if (secondAgain != null) await secondAgain.DisposeAsync();
+        }
+    }
+
     [GeneratedRegex(@"drill-\d+")]
     private static partial Regex DrillBody();
 }
