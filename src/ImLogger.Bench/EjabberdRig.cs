@@ -54,8 +54,6 @@ internal sealed class EjabberdRig : IBenchServer
             auth_method: [internal]
             auth_password_format: plain
             s2s_access: none
-            shaper:
-              normal: none
             listen:
               -
                 port: {{C2sPort}}
