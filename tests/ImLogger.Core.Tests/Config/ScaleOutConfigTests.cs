@@ -47,6 +47,16 @@ public class ScaleOutConfigTests : TempDirFixture
             Does.Contain("logged by default, which cannot be scaled out yet").And.Contain("docs/scale-out.md"));
 
     [Test]
+    public void EjabberdIsRefusedUntilItsModuleRoutes()
+    {
+        var path = Path.Combine(Dir, "imlogger.xml");
+        Load(Two);
+        File.WriteAllText(path, File.ReadAllText(path).Replace("<spool ", "<attach server=\"ejabberd\" mode=\"inline\" /><spool ", StringComparison.Ordinal));
+        Assert.That(Assert.Throws<ConfigException>(() => ConfigLoader.Load(path, v => v == "SECRET" ? "s3cret" : null))!.Message,
+            Does.Contain("the ejabberd module does not route conversations to several instances yet"));
+    }
+
+    [Test]
     public void ChangingItNeedsARestart()
     {
         var running = Load(Two);
