@@ -58,19 +58,26 @@ local unavailable_text = "Archiving is unavailable; your message was not sent. T
 -- each and this many bytes together; the oldest beyond the bound are refused (docs/inline-protocol.md).
 local away_max_bytes = module:get_option_number("imlogger_away_max_bytes", 32 * 1024 * 1024);
 
-local waiting = {};      -- held items not yet sent to ImLogger, in arrival order
-local batches = {};      -- request id -> { items = { [item id] = item }, gaps = {...}, timer = ... }
+local batches = {};      -- request id -> { items = { [item id] = item }, gaps = {...}, refusals = {...}, lane = lane, deadline }
 local queues = {};       -- queue key -> items in arrival order (release order)
-local gaps = {};         -- logged user -> { count, since, until } (fail-open only)
-local refusals = {};     -- requests refused on failure, not yet reported: { request, count, reason } (fail-closed only)
-local flush_scheduled = false;
 local next_item = 0;
-local waiting_bytes = 0; -- sum of the sizes of `waiting`
--- Fail-closed: true from the moment the server says the component is not connected (a bounce, its disconnect) until
--- it is back (it authenticates again, or answers a probe). Meanwhile nothing is sent but one probe request per retry.
-local away = false;
-local retry_scheduled = false;
-local retry_delay = 0.25;
+
+-- One lane per ImLogger instance (docs/scale-out.md): with imlogger_components, each conversation's stanzas go to the
+-- instance a stable hash of its key picks, and each instance is away, blocked or backed off on its own. Without it, one
+-- lane for imlogger_component. A lane holds:
+--   waiting          held items not yet sent to that instance, in arrival order; waiting_bytes the sum of their sizes
+--   gaps             logged user -> { count, since, until } (fail-open only), reported to that instance
+--   refusals         its requests refused on failure, not yet reported: { request, count, reason } (fail-closed only)
+--   away             fail-closed: true from the moment the server says the component is not connected (a bounce, its
+--                    disconnect) until it is back (it authenticates again, or answers a probe); meanwhile nothing is
+--                    sent to it but one probe request per retry (retry_scheduled, retry_delay)
+--   down             fail-open: the same knowledge, used to give its share to the next instance (re-hash)
+--   in_flight        its requests in `batches`; blocked: flush stopped at max_in_flight with stanzas waiting
+local function new_lane(jid_of_component, bucket)
+	return { component = jid_of_component, bucket = bucket, waiting = {}, waiting_bytes = 0, gaps = {}, refusals = {},
+		flush_scheduled = false, away = false, down = false, retry_scheduled = false, retry_delay = 0.25,
+		in_flight = 0, blocked = false };
+end
 
 -- Cost for Prosody (docs/inline-protocol.md, "Order, timeouts and load"): each request costs Prosody a serialisation, a parse of the
 -- answer and routing both ways, so one request per stanza at low rates cost more than the stanza itself. A held stanza
@@ -78,8 +85,6 @@ local retry_delay = 0.25;
 -- awaiting verdicts only full ones go: the rest gather until one is answered, so a slow ImLogger gets larger requests.
 local linger = module:get_option_number("imlogger_linger", 0.003);
 local max_in_flight = module:get_option_number("imlogger_max_in_flight", 4);
-local in_flight = 0;     -- requests in `batches`
-local blocked = false;   -- flush stopped at max_in_flight with stanzas waiting: the next answer sends them
 local sweeping = false;  -- the one timer that fails requests past their deadline runs (not one timer per request)
 
 -- With imlogger_log_all, users ImLogger said hold no seat (over the limit): not held, so that they neither wait for
@@ -112,8 +117,92 @@ local function describe_logged()
 	return ("%d logged user(s)"):format(count);
 end
 
+-- ─── Scale-out: which ImLogger instance a conversation goes to (docs/scale-out.md) ──────────────────────────────────────
+-- imlogger_components lists every instance's component in bucket order (the same list in every instance's config, so
+-- the rules written from any of them agree). A conversation's key is the room's bare JID for group chat (with private
+-- messages through the room), otherwise the sorted pair of bare JIDs; FNV-1a (32 bits) of the key, scaled to the number
+-- of instances (floor(hash * n / 2^32)), picks its lane. The same key always lands on the same instance: a transcript is never split between
+-- instances while the list stays the same.
+local lanes, lane_of = {}, {};
+for i, c in ipairs(module:get_option_array("imlogger_components", { component })) do
+	lanes[i] = new_lane(c, i);
+	lane_of[c] = lanes[i];
+end
+if not lane_of[component] then
+	error("imlogger_component ("..component..") is not in imlogger_components: list every instance's component, this one's included");
+end
+local route = {};
+do
+	local modulemanager = require "core.modulemanager";
+	-- Lua 5.3+ has integer XOR; older Lua (Prosody 0.12 also runs on 5.1/5.2) gets it by arithmetic on the low byte.
+	local bxor8 = (load("return function (a, b) return a ~ b; end") or function () return nil; end)();
+	if not bxor8 then
+		bxor8 = function (a, b)
+			local r, bit = 0, 1;
+			for _ = 1, 8 do
+				if (a % 2) ~= (b % 2) then r = r + bit; end
+				a, b, bit = (a - a % 2) / 2, (b - b % 2) / 2, bit * 2;
+			end
+			return r;
+		end;
+	end
+	-- FNV-1a, 32 bits, exact in doubles too: 16777619 = 2^24 + 403.
+	function route.hash(key)
+		local h = 2166136261;
+		for i = 1, #key do
+			local low = h % 256;
+			h = h - low + bxor8(low, key:byte(i));
+			h = ((h % 256) * 16777216 + h * 403) % 4294967296;
+		end
+		return h;
+	end
+
+	-- Rooms are learned as they are seen, as ImLogger learns them: a MUC host of this server, a groupchat message, a
+	-- join or a room's presence (muc, muc#user); a room on another server is known from the logged user's join on.
+	local rooms, room_count = {}, 0;
+	function route.is_room(bare, stanza)
+		if rooms[bare] then return true; end
+		local host = jid_host(bare);
+		local room = (host and hosts[host] and modulemanager.is_loaded(host, "muc"))
+			or stanza.attr.type == "groupchat"
+			or stanza:get_child("x", "http://jabber.org/protocol/muc") ~= nil
+			or stanza:get_child("x", "http://jabber.org/protocol/muc#user") ~= nil;
+		if room and jid_split(bare) then
+			if room_count >= 100000 then rooms, room_count = {}, 0; end
+			rooms[bare], room_count = true, room_count + 1;
+		end
+		return room and true or false;
+	end
+
+	-- The conversation a held stanza belongs to, as ImLogger keys its transcripts (a private message through a room is
+	-- keyed by ImLogger as a pair with the occupant: routing it by the room keeps all of that transcript on one instance).
+	function route.key(direction, user, stanza)
+		local peer = direction == "out" and stanza.attr.to or stanza.attr.from;
+		local bare = peer and jid_bare(peer) or user;
+		if bare ~= user and route.is_room(bare, stanza) then return bare; end
+		if bare < user then return bare.." "..user; end
+		return user.." "..bare;
+	end
+
+	-- The lane of a key. Fail-open: an instance known to be down gives its share to the next one up (re-hash: logged,
+	-- not a gap); fail-closed never re-hashes: its share waits for it (held), so a transcript stays whole.
+	function route.lane_of_key(key)
+		if #lanes == 1 then return lanes[1]; end
+		-- The hash's high bits pick the bucket (its low bits are weak: the parity of FNV-1a is the parity of the key's bytes).
+		local first = math.floor(route.hash(key) * #lanes / 4294967296) + 1;
+		local lane = lanes[first];
+		if failure_mode ~= "open" or not lane.down then return lane; end
+		for i = 1, #lanes - 1 do
+			local other = lanes[(first - 1 + i) % #lanes + 1];
+			if not other.down then return other; end
+		end
+		return lane;
+	end
+end
+
 module:log("info", "Holding the stanzas of %s for %s (fail-%s, timeout %s s)",
-	describe_logged(), component, failure_mode, tostring(timeout));
+	describe_logged(), #lanes == 1 and component or (#lanes.." ImLogger instances ("..table.concat(module:get_option_array("imlogger_components", {}), ", ")..")"),
+	failure_mode, tostring(timeout));
 
 -- ImLogger rewrites the logged users on a live reload of its own config (<attach rules-out="...">);
 -- `prosodyctl reload` re-reads them here. Stanzas already held keep their verdicts.
@@ -125,9 +214,9 @@ module:hook_global("config-reloaded", function ()
 	module:log("info", "Config reloaded: holding the stanzas of %s", describe_logged());
 end);
 
--- Is this JID the component or something on its domain?
+-- Is this JID an instance's component or something on its domain?
 local function is_component(addr)
-	return addr ~= nil and (addr == component or jid_host(addr) == component);
+	return addr ~= nil and (lane_of[addr] ~= nil or lane_of[jid_host(addr) or ""] ~= nil);
 end
 
 local hold_server_answer; -- below, once hold() exists
@@ -179,15 +268,16 @@ end
 
 -- The reports a request carried were not acknowledged: report them again with the next one.
 local function restore_reports(batch)
-	for _, r in ipairs(batch.refusals) do refusals[#refusals + 1] = r; end
+	local lane = batch.lane;
+	for _, r in ipairs(batch.refusals) do lane.refusals[#lane.refusals + 1] = r; end
 	-- While ImLogger is away every request fails: keep the newest (it never saw the oldest anyway).
-	while #refusals > 1000 do table.remove(refusals, 1); end
+	while #lane.refusals > 1000 do table.remove(lane.refusals, 1); end
 	for user, gap in pairs(batch.gaps) do
-		local current = gaps[user];
+		local current = lane.gaps[user];
 		if current then
 			current.count, current.since = current.count + gap.count, gap.since;
 		else
-			gaps[user] = gap;
+			lane.gaps[user] = gap;
 		end
 	end
 end
@@ -195,15 +285,16 @@ end
 local function fail(id, reason)
 	local batch = batches[id];
 	if not batch then return; end
+	local lane = batch.lane;
 	batches[id] = nil;
-	in_flight = in_flight - 1;
+	lane.in_flight = lane.in_flight - 1;
 	local n, keys, now = 0, {}, datetime.datetime();
 	for _, item in pairs(batch.items) do
 		n = n + 1;
 		if failure_mode == "open" then
 			decide(item, "allow");
-			local gap = gaps[item.user];
-			if not gap then gap = { count = 0, since = now }; gaps[item.user] = gap; end
+			local gap = lane.gaps[item.user];
+			if not gap then gap = { count = 0, since = now }; lane.gaps[item.user] = gap; end
 			gap.count, gap["until"] = gap.count + 1, now;
 		else
 			decide(item, "deny", "wait", "remote-server-timeout", unavailable_text);
@@ -213,7 +304,7 @@ local function fail(id, reason)
 	-- ImLogger may have stored them all the same (it answered too late): tell it they were refused, so that the
 	-- archive does not show them as delivered.
 	if failure_mode == "closed" and n > 0 then
-		refusals[#refusals + 1] = { request = id, count = n, reason = reason };
+		lane.refusals[#lane.refusals + 1] = { request = id, count = n, reason = reason };
 	end
 	restore_reports(batch);
 	if failure_mode == "open" then
@@ -222,7 +313,7 @@ local function fail(id, reason)
 		module:log("warn", "ImLogger unreachable (%s): %d held stanza(s) refused (fail-closed)", reason, n);
 	end
 	for key in pairs(keys) do release(key); end
-	if blocked and in_flight < max_in_flight then flush(); end
+	if lane.blocked and lane.in_flight < max_in_flight then flush(lane); end
 end
 
 -- Fail-closed, while ImLogger is away (docs/inline-protocol.md, "While ImLogger is away"). A restart of ImLogger
@@ -235,12 +326,12 @@ end
 -- away without answering: it recognises the stanzas when they come again and archives them once.
 local by_arrival = function (a, b) return a.n < b.n; end
 
-local function refuse_waiting(should_refuse, reason)
+local function refuse_waiting(lane, should_refuse, reason)
 	local kept, keys, by_request, n = {}, {}, {}, 0;
-	for _, item in ipairs(waiting) do
+	for _, item in ipairs(lane.waiting) do
 		if should_refuse(item) then
 			n = n + 1;
-			waiting_bytes = waiting_bytes - item.size;
+			lane.waiting_bytes = lane.waiting_bytes - item.size;
 			decide(item, "deny", "wait", "remote-server-timeout", unavailable_text);
 			keys[item.key] = true;
 			-- ImLogger may have stored the request this stanza was last sent in: tell it the stanza was refused.
@@ -250,23 +341,23 @@ local function refuse_waiting(should_refuse, reason)
 		end
 	end
 	if n == 0 then return 0; end
-	waiting = kept;
+	lane.waiting = kept;
 	for request, count in pairs(by_request) do
-		refusals[#refusals + 1] = { request = request, count = count, reason = reason };
+		lane.refusals[#lane.refusals + 1] = { request = request, count = count, reason = reason };
 	end
-	while #refusals > 1000 do table.remove(refusals, 1); end
+	while #lane.refusals > 1000 do table.remove(lane.refusals, 1); end
 	module:log("warn", "ImLogger unreachable: %d held stanza(s) refused (fail-closed): %s", n, reason);
 	for key in pairs(keys) do release(key); end
 	return n;
 end
 
 -- Refuses what waited the timeout, then the oldest while the kept stanzas pass the memory bound.
-local function expire_waiting()
+local function expire_waiting(lane)
 	local now = time_now();
-	refuse_waiting(function (item) return now - item.held_at >= timeout; end, "held "..timeout.." s while ImLogger was away");
-	if waiting_bytes > away_max_bytes then
-		local bytes = waiting_bytes;
-		refuse_waiting(function (item)
+	refuse_waiting(lane, function (item) return now - item.held_at >= timeout; end, "held "..timeout.." s while ImLogger was away");
+	if lane.waiting_bytes > away_max_bytes then
+		local bytes = lane.waiting_bytes;
+		refuse_waiting(lane, function (item)
 			if bytes <= away_max_bytes then return false; end
 			bytes = bytes - item.size;
 			return true;
@@ -274,75 +365,77 @@ local function expire_waiting()
 	end
 end
 
-local function retry()
-	retry_scheduled = false;
-	if not away then return; end
-	expire_waiting();
-	if #waiting == 0 then return; end -- the next held stanza schedules the next probe
-	retry_delay = math.min(retry_delay * 2, 2);
-	flush(true);
-	if away and not retry_scheduled then
-		retry_scheduled = true;
-		module:add_timer(retry_delay, retry);
+local function retry(lane)
+	lane.retry_scheduled = false;
+	if not lane.away then return; end
+	expire_waiting(lane);
+	if #lane.waiting == 0 then return; end -- the next held stanza schedules the next probe
+	lane.retry_delay = math.min(lane.retry_delay * 2, 2);
+	flush(lane, true);
+	if lane.away and not lane.retry_scheduled then
+		lane.retry_scheduled = true;
+		module:add_timer(lane.retry_delay, function () retry(lane); end);
 	end
 end
 
-local function schedule_retry()
-	if retry_scheduled then return; end
-	retry_scheduled = true;
-	module:add_timer(retry_delay, retry);
+local function schedule_retry(lane)
+	if lane.retry_scheduled then return; end
+	lane.retry_scheduled = true;
+	module:add_timer(lane.retry_delay, function () retry(lane); end);
 end
 
-local function went_away(reason)
-	if not away then
-		away, retry_delay = true, 0.25;
-		module:log("warn", "ImLogger is not connected (%s): held stanzas wait for it, up to %s s each and %d bytes together (fail-closed)",
-			reason, tostring(timeout), away_max_bytes);
+local function went_away(lane, reason)
+	if not lane.away then
+		lane.away, lane.retry_delay = true, 0.25;
+		module:log("warn", "ImLogger is not connected (%s): held stanzas wait for it, up to %s s each and %d bytes together (fail-closed)%s",
+			reason, tostring(timeout), away_max_bytes, #lanes > 1 and (" ["..lane.component.."'s share]") or "");
 	end
-	schedule_retry();
+	schedule_retry(lane);
 end
 
-local function came_back(reason)
-	if not away then return; end
-	away = false;
-	module:log("info", "ImLogger is back (%s): sending the %d stanza(s) held meanwhile", reason, #waiting);
-	if #waiting > 0 then flush(); end
+local function came_back(lane, reason)
+	if not lane.away then return; end
+	lane.away = false;
+	module:log("info", "ImLogger is back (%s): sending the %d stanza(s) held meanwhile%s", reason, #lane.waiting,
+		#lanes > 1 and (" ["..lane.component.."]") or "");
+	if #lane.waiting > 0 then flush(lane); end
 end
 
 -- A request whose verdicts cannot come (the component is away): its stanzas wait again.
 local function park(id, reason)
 	local batch = batches[id];
 	if not batch then return; end
+	local lane = batch.lane;
 	batches[id] = nil;
-	in_flight = in_flight - 1;
+	lane.in_flight = lane.in_flight - 1;
 	module:log("debug", "Parked request %s (%s): its stanzas wait for ImLogger", id, reason);
 	for _, item in pairs(batch.items) do
-		waiting[#waiting + 1] = item;
-		waiting_bytes = waiting_bytes + item.size;
+		lane.waiting[#lane.waiting + 1] = item;
+		lane.waiting_bytes = lane.waiting_bytes + item.size;
 	end
-	table.sort(waiting, by_arrival);
+	table.sort(lane.waiting, by_arrival);
 	restore_reports(batch);
-	went_away(reason);
+	went_away(lane, reason);
 end
 
 -- Gap and refusal reports ride with a request while they fit in `room` bytes; the rest wait for the next one.
-local function add_reports(request, batch, room)
-	for user, gap in pairs(gaps) do
+local function add_reports(lane, request, batch, room)
+	for user, gap in pairs(lane.gaps) do
 		local tag = st.stanza("gap", { user = user, count = tostring(gap.count), since = gap.since, ["until"] = gap["until"] });
 		local size = #tostring(tag);
 		if size > room then break; end
 		room = room - size;
 		request:add_child(tag);
-		batch.gaps[user], gaps[user] = gap, nil;
+		batch.gaps[user], lane.gaps[user] = gap, nil;
 	end
-	while refusals[1] do
-		local r = refusals[1];
+	while lane.refusals[1] do
+		local r = lane.refusals[1];
 		local tag = st.stanza("refused", { request = r.request, count = tostring(r.count), reason = r.reason });
 		local size = #tostring(tag);
 		if size > room then break; end
 		room = room - size;
 		request:add_child(tag);
-		batch.refusals[#batch.refusals + 1] = table.remove(refusals, 1);
+		batch.refusals[#batch.refusals + 1] = table.remove(lane.refusals, 1);
 	end
 end
 
@@ -361,25 +454,25 @@ end
 
 -- Sends what waits, in requests of at most batch_size stanzas and max_batch_bytes, at most max_in_flight awaiting
 -- verdicts. While ImLogger is away nothing is sent but one request, the probe, when `probe` is true.
-flush = function (probe)
-	flush_scheduled = false;
-	blocked = false;
-	if away and not probe then schedule_retry(); return; end
+flush = function (lane, probe)
+	lane.flush_scheduled = false;
+	lane.blocked = false;
+	if lane.away and not probe then schedule_retry(lane); return; end
 	local oldest_age = 0;
-	while #waiting > 0 do
+	while #lane.waiting > 0 do
 		-- A full request always goes (a backlog drains at full speed, as after ImLogger is back); a partial one waits.
-		if not probe and in_flight >= max_in_flight and #waiting < batch_size then blocked = true; break; end
+		if not probe and lane.in_flight >= max_in_flight and #lane.waiting < batch_size then lane.blocked = true; break; end
 		local id = "imlogger-"..new_id();
-		local request = st.iq({ type = "set", id = id, from = module.host, to = component })
+		local request = st.iq({ type = "set", id = id, from = module.host, to = lane.component })
 			:tag("batch", { xmlns = xmlns });
-		local batch = { items = {}, gaps = {}, refusals = {} };
+		local batch = { items = {}, gaps = {}, refusals = {}, lane = lane };
 		-- Split by bytes too: the request plus its closing tags, then each item as hold() measured it.
 		local bytes = #tostring(request) + 32;
 		local count = 0;
-		while waiting[count + 1] and count < batch_size and (count == 0 or bytes + waiting[count + 1].size <= max_batch_bytes) do
+		while lane.waiting[count + 1] and count < batch_size and (count == 0 or bytes + lane.waiting[count + 1].size <= max_batch_bytes) do
 			count = count + 1;
-			local item = waiting[count];
-			waiting_bytes = waiting_bytes - item.size;
+			local item = lane.waiting[count];
+			lane.waiting_bytes = lane.waiting_bytes - item.size;
 			bytes = bytes + item.size;
 			batch.items[item.id] = item;
 			item.request = id;
@@ -396,12 +489,12 @@ flush = function (probe)
 				:add_child(stanza):up();
 		end
 		-- Out of `waiting` before sending: a bounce parks the request at once, putting its stanzas back.
-		local left = #waiting;
-		table.move(waiting, count + 1, left, 1);
-		for i = left - count + 1, left do waiting[i] = nil; end
-		add_reports(request, batch, max_batch_bytes - bytes);
+		local left = #lane.waiting;
+		table.move(lane.waiting, count + 1, left, 1);
+		for i = left - count + 1, left do lane.waiting[i] = nil; end
+		add_reports(lane, request, batch, max_batch_bytes - bytes);
 		batches[id] = batch;
-		in_flight = in_flight + 1;
+		lane.in_flight = lane.in_flight + 1;
 		-- The timeout counts from when the oldest stanza was held (it may have waited for ImLogger already), with a
 		-- second at least for the round trip.
 		batch.deadline = time_now() + math.max(1, timeout - oldest_age);
@@ -415,7 +508,7 @@ flush = function (probe)
 		local ok, err = pcall(module.send, module, request);
 		for _, item in pairs(batch.items) do item.stanza.attr.xmlns = item.xmlns; end
 		if not ok then error(err, 0); end
-		if away or probe then break; end
+		if lane.away or probe then break; end
 	end
 end
 
@@ -432,7 +525,7 @@ local function refuse_too_large(item)
 	local notice = item.direction == "out"
 		and ("Your %s%s was not delivered: it was too large (%d bytes) to be archived."):format(kind, other and (" to "..jid_bare(other)) or "", size)
 		or ("A %s from %s to you was not delivered: it was too large (%d bytes) to be archived."):format(kind, other and jid_bare(other) or "someone", size);
-	module:send(st.message({ from = component, to = item.user, type = "chat", id = "imlogger-too-large-"..new_id() }):text_tag("body", notice));
+	module:send(st.message({ from = item.lane.component, to = item.user, type = "chat", id = "imlogger-too-large-"..new_id() }):text_tag("body", notice));
 	module:log("warn", "Refused %s %s of %s by itself: %d bytes, over imlogger_max_batch_bytes (%d)", item.direction, kind, item.user, size, max_batch_bytes);
 end
 
@@ -589,9 +682,16 @@ local function hold(direction, user, origin, stanza, key, forced)
 	-- Hold a copy of what others send: senders reuse the stanza object (a room broadcast rewrites 'to' for each
 	-- occupant). What a client sends is parsed for this session alone and goes nowhere else once held: no copy.
 	if direction ~= "out" then stanza = st.clone(stanza); end
+	-- Scaled out, the instance of this conversation; a session's stanzas keep their order per instance, so that one
+	-- instance being away does not stop what the session says in conversations another instance archives.
+	local lane = lanes[1];
+	if #lanes > 1 then
+		lane = route.lane_of_key(route.key(direction, user, stanza));
+		key = key.."#"..lane.bucket;
+	end
 	next_item = next_item + 1;
 	local item = { id = tostring(next_item), n = next_item, direction = direction, user = user, origin = origin, stanza = stanza, key = key,
-		held_at = time_now(), forced = forced };
+		held_at = time_now(), forced = forced, lane = lane };
 	item.occupant = occupant_real_jid(direction, stanza);
 	-- Its size in a request: the stanza serialised (one more serialisation per held stanza, linear in its size; the
 	-- cheapest exact measure util.stanza offers) plus the <item> wrapper and the jabber:client declaration.
@@ -604,22 +704,22 @@ local function hold(direction, user, origin, stanza, key, forced)
 		release(key);
 		return true;
 	end
-	waiting[#waiting + 1] = item;
-	waiting_bytes = waiting_bytes + item.size;
-	if away and waiting_bytes > away_max_bytes then expire_waiting(); end
+	lane.waiting[#lane.waiting + 1] = item;
+	lane.waiting_bytes = lane.waiting_bytes + item.size;
+	if lane.away and lane.waiting_bytes > away_max_bytes then expire_waiting(lane); end
 	-- Back-pressure: a client that outruns ImLogger is read more slowly, not refused.
 	if direction == "out" and #queue > max_held and origin.conn and not origin.imlogger_paused then
 		origin.imlogger_paused = true;
 		origin.conn:pause();
 		module:log("debug", "Paused reading from %s: %d stanzas held", origin.full_jid or "?", #queue);
 	end
-	if away then
-		schedule_retry();
-	elseif #waiting >= batch_size then
-		flush();
-	elseif not flush_scheduled then
-		flush_scheduled = true;
-		module:add_timer(linger, function () flush(); end); -- not flush itself: a timer passes the time, which would read as `probe`
+	if lane.away then
+		schedule_retry(lane);
+	elseif #lane.waiting >= batch_size then
+		flush(lane);
+	elseif not lane.flush_scheduled then
+		lane.flush_scheduled = true;
+		module:add_timer(linger, function () flush(lane); end); -- not flush itself: a timer passes the time, which would read as `probe`
 	end
 	return true;
 end
@@ -809,10 +909,15 @@ local component_away = { ["remote-server-timeout"] = true, ["service-unavailable
 module:hook("iq/host", function (event)
 	local stanza = event.stanza;
 	local batch = batches[stanza.attr.id];
-	if not batch or not is_component(stanza.attr.from) then return; end
+	if not batch then return; end
+	-- Only the instance the request went to answers it.
+	local lane, from = batch.lane, stanza.attr.from or "";
+	if lane_of[from] ~= lane and lane_of[jid_host(from) or ""] ~= lane then return; end
 	if stanza.attr.type == "error" then
 		local error_type, condition, text = stanza:get_error();
 		local reason = (condition or "error")..(text and (": "..text) or "");
+		-- Fail-open, scaled out: its share goes to the other instances until it is back (re-hash).
+		if error_type == "wait" or component_away[condition] then lane.down = true; end
 		if failure_mode == "closed" and (error_type == "wait" or component_away[condition]) then
 			park(stanza.attr.id, reason);
 		else
@@ -823,9 +928,10 @@ module:hook("iq/host", function (event)
 		return;
 	end
 	batches[stanza.attr.id] = nil;
-	in_flight = in_flight - 1;
+	lane.in_flight = lane.in_flight - 1;
+	lane.down = false;
 	module:log("debug", "Verdicts for request %s", stanza.attr.id);
-	if away then came_back("it answered"); end
+	if lane.away then came_back(lane, "it answered"); end
 	local verdicts = stanza:get_child("verdicts", xmlns);
 	local keys = {};
 	if verdicts then
@@ -849,7 +955,7 @@ module:hook("iq/host", function (event)
 		module:log("info", "Reported to ImLogger: %d stanza(s) of %s passed unlogged between %s and %s", gap.count, user, gap.since, gap["until"]);
 	end
 	for key in pairs(keys) do release(key); end
-	if blocked and in_flight < max_in_flight then flush(); end
+	if lane.blocked and lane.in_flight < max_in_flight then flush(lane); end
 	return true;
 end, 1000);
 
@@ -867,11 +973,12 @@ end);
 
 module:hook_global("server-stopping", function ()
 	-- Nothing more is sent (fail() would send what gathered at max_in_flight, adding requests while this walks them).
-	blocked, max_in_flight = false, math.huge;
+	max_in_flight = math.huge;
+	for _, lane in ipairs(lanes) do lane.blocked = false; end
 	local ids = {};
 	for id in pairs(batches) do ids[#ids + 1] = id; end
 	for _, id in ipairs(ids) do fail(id, "server stopping"); end
-	refuse_waiting(function () return true; end, "server stopping");
+	for _, lane in ipairs(lanes) do refuse_waiting(lane, function () return true; end, "server stopping"); end
 end);
 
 -- Proof of life (docs/inline-protocol.md, "Proving the adapter is loaded"). A later modules_enabled for this
@@ -883,19 +990,26 @@ local module_version = "1";
 local heartbeat = module:get_option_number("imlogger_heartbeat", 30);
 local generation = module:get_option_string("imlogger_generation", "");
 
-local function held_count()
-	local n = #waiting;
+local function held_count(lane)
+	local n = #lane.waiting;
 	for _, batch in pairs(batches) do
-		for _ in pairs(batch.items) do n = n + 1; end
+		if batch.lane == lane then
+			for _ in pairs(batch.items) do n = n + 1; end
+		end
 	end
 	return n;
 end
 
-local function announce(reason)
+-- Scaled out, every instance is told (each proves the module is loaded for itself); `only` names one lane.
+local function announce(reason, only)
 	-- While the component is away the server bounces this with an error, which the iq/host handler above ignores.
-	module:send(st.iq({ type = "set", id = "imlogger-alive-"..new_id(), from = module.host, to = component })
-		:tag("alive", { xmlns = xmlns, version = module_version, generation = generation,
-			held = tostring(held_count()), reason = reason }));
+	for _, lane in ipairs(lanes) do
+		if not only or only == lane then
+			module:send(st.iq({ type = "set", id = "imlogger-alive-"..new_id(), from = module.host, to = lane.component })
+				:tag("alive", { xmlns = xmlns, version = module_version, generation = generation,
+					held = tostring(held_count(lane)), reason = reason }));
+		end
+	end
 end
 
 module:add_timer(0, function () announce("loaded"); end);
@@ -909,26 +1023,37 @@ module:hook_global("config-reloaded", function ()
 	announce("reloaded");
 end);
 
--- The component's host may be activated after this one: hook its connect event once it exists.
-local watching_component = false;
+-- The components' hosts may be activated after this one: hook each one's connect event once it exists.
 local function watch_component()
-	if watching_component or not hosts[component] then return; end
-	watching_component = true;
-	module:hook_object_event(hosts[component].events, "component-authenticated", function ()
-		module:add_timer(0, function () announce("connected"); came_back("it connected again"); end);
-	end);
-	-- Requests in flight when the component goes cannot be answered: fail-closed, they wait for it (park); fail-open
-	-- keeps its behaviour (their timer delivers them unlogged).
-	module:hook_object_event(hosts[component].events, "component-disconnected", function (event)
-		if failure_mode ~= "closed" then return; end
-		-- Prosody fires this for every connection to the component port that ends, also a standby refused with conflict
-		-- (docs/failover.md) or a wrong secret: only the end of the authenticated one parks what the connected one holds.
-		if event.session and event.session.type ~= "component" then return; end
-		local ids = {};
-		for id in pairs(batches) do ids[#ids + 1] = id; end
-		for _, id in ipairs(ids) do park(id, "the component disconnected: "..tostring(event.reason)); end
-		went_away("the component disconnected");
-	end);
+	for _, lane in ipairs(lanes) do
+		if not lane.watching and hosts[lane.component] then
+			lane.watching = true;
+			module:hook_object_event(hosts[lane.component].events, "component-authenticated", function ()
+				lane.down = false;
+				module:add_timer(0, function () announce("connected", lane); came_back(lane, "it connected again"); end);
+			end);
+			-- Requests in flight when the component goes cannot be answered: fail-closed, they wait for it (park); fail-open
+			-- keeps its behaviour (their timer delivers them unlogged), and scaled out gives its share to the others.
+			module:hook_object_event(hosts[lane.component].events, "component-disconnected", function (event)
+				-- Prosody fires this for every connection to the component port that ends, also a standby refused with conflict
+				-- (docs/failover.md) or a wrong secret: only the end of the authenticated one parks what the connected one holds.
+				if event.session and event.session.type ~= "component" then return; end
+				if failure_mode ~= "closed" then
+					lane.down = true;
+					if #lanes > 1 then
+						module:log("warn", "ImLogger %s is not connected: its share goes to the other instances meanwhile (fail-open re-hash)", lane.component);
+					end
+					return;
+				end
+				local ids = {};
+				for id, batch in pairs(batches) do
+					if batch.lane == lane then ids[#ids + 1] = id; end
+				end
+				for _, id in ipairs(ids) do park(id, "the component disconnected: "..tostring(event.reason)); end
+				went_away(lane, "the component disconnected");
+			end);
+		end
+	end
 end
 watch_component();
 module:hook_global("host-activated", watch_component);
@@ -995,7 +1120,8 @@ do
 		local retry_or_fail; -- below: the component is away (a restart) or failed
 		local function try()
 			if signin.gates[gate.full] ~= gate or gate.state ~= "waiting" then return; end
-			local request = st.iq({ type = "set", id = "imlogger-client-"..new_id(), from = module.host, to = component })
+			-- Scaled out, the instance of the user's own key judges every session of theirs.
+			local request = st.iq({ type = "set", id = "imlogger-client-"..new_id(), from = module.host, to = route.lane_of_key(gate.user).component })
 				:tag("client-check", { xmlns = xmlns, user = gate.user, session = gate.full, answer = gate.answer,
 					size = gate.size and tostring(gate.size) or nil });
 			if gate.reply then request:add_child(gate.reply); end

@@ -22,8 +22,11 @@ local component = module:get_option_string("imlogger_component");
 if not component then
 	error("imlogger_component is not set: give the JID of the ImLogger component, e.g. \"archive.example.test\"");
 end
+-- Scaled out (docs/scale-out.md): every instance's component may send notices.
+local components = module:get_option_set("imlogger_components", {});
 module:hook_global("config-reloaded", function ()
 	component = module:get_option_string("imlogger_component", component);
+	components = module:get_option_set("imlogger_components", {});
 end);
 
 local mod_muc = module:depends("muc");
@@ -74,7 +77,7 @@ end
 -- anyone else to an occupant goes on to the room as usual.
 module:hook("message/full", function (event)
 	local stanza = event.stanza;
-	if stanza.attr.from ~= component then return; end
+	if stanza.attr.from ~= component and not components:contains(stanza.attr.from or "") then return; end
 	if stanza.attr.type == "error" then return true; end -- nothing to bounce back to the component
 	local room_jid = jid_bare(stanza.attr.to);
 	local room = mod_muc.get_room_from_jid(room_jid);

@@ -38,6 +38,28 @@ internal sealed partial class LoadBench(BenchContext context, BenchOptions optio
 
     private const string InlineAttach = """<attach mode="inline" failure-mode="closed" timeout="10s" />""";
 
+    /// <summary>ejabberd alone: the baseline of the ejabberd columns (issue 18).</summary>
+    public static readonly ServerMode EjabberdAlone = new("ejabberd alone", false, null, Server: "ejabberd");
+
+    /// <summary>Inline mode on ejabberd, fail-closed: mod_imlogger_inline.erl built and configured as server-config writes it.</summary>
+    public static ServerMode EjabberdInline() => new("ejabberd inline", true, GenerateEjabberdConfig,
+        InlineAttach.Replace("<attach ", "<attach server=\"ejabberd\" ", StringComparison.Ordinal), "ejabberd");
+
+    /// <summary>What <c>imlogger server-config --out</c> writes for ejabberd (the snippet, the module and its build.sh), with the
+    /// module built into the rig's contributed-modules folder as an operator builds it.</summary>
+    private static async Task<string?> GenerateEjabberdConfig(BenchContext ctx, string dir)
+    {
+        var outDir = Path.Combine(dir, "server");
+        await using var gen = ctx.StartImLogger(Secret, "Warn", "server-config", "--config", Path.Combine(dir, "imlogger.xml"), "--out", outDir);
+        await gen.Process.WaitForExitAsync();
+        if (gen.Process.ExitCode != 0) throw new InvalidOperationException($"imlogger server-config failed:\n{gen.Output}");
+        var build = Process.Start(new ProcessStartInfo("/bin/sh") { ArgumentList = { Path.Combine(outDir, "build.sh"), Path.Combine(dir, "ejabberd-modules") }, RedirectStandardOutput = true, RedirectStandardError = true })!;
+        var output = await build.StandardOutput.ReadToEndAsync() + await build.StandardError.ReadToEndAsync();
+        await build.WaitForExitAsync();
+        if (build.ExitCode != 0) throw new InvalidOperationException($"building mod_imlogger_inline failed:\n{output}");
+        return Path.Combine(outDir, "imlogger.yml");
+    }
+
     /// <summary>What <c>imlogger prosody-config --out</c> writes for the config in <paramref name="dir"/>, included as an operator would.</summary>
     private static async Task<string?> GenerateProsodyConfig(BenchContext ctx, string dir)
     {
@@ -59,7 +81,7 @@ internal sealed partial class LoadBench(BenchContext context, BenchOptions optio
     private async Task<IReadOnlyList<LoadResult>> RunModeAsync(ServerMode mode)
     {
         var dir = context.NewDir("load");
-        await using var rig = ProsodyRig.Prepare(dir, "alice", "bob");
+        await using IBenchServer rig = mode.Server == "ejabberd" ? EjabberdRig.Prepare(dir, "alice", "bob") : ProsodyRig.Prepare(dir, "alice", "bob");
         var configPath = BenchContext.WriteConfig(dir, rig.ComponentPort, mode.Attach);
         var include = mode.Include == null ? null : await mode.Include(context, dir);
         await rig.StartAsync(include, options.Nagle);
@@ -107,7 +129,7 @@ internal sealed partial class LoadBench(BenchContext context, BenchOptions optio
         }
     }
 
-    private async Task<LoadResult> StepAsync(ServerMode mode, ProsodyRig rig, ImLoggerRun? imlogger, XmppLoadClient alice, XmppLoadClient bob, double rate, int count, string tag)
+    private async Task<LoadResult> StepAsync(ServerMode mode, IBenchServer rig, ImLoggerRun? imlogger, XmppLoadClient alice, XmppLoadClient bob, double rate, int count, string tag)
     {
         var prosody0 = ProcessStats.Cpu(rig.Pid);
         var imlogger0 = imlogger == null ? TimeSpan.Zero : ProcessStats.Cpu(imlogger.Pid);
@@ -135,7 +157,7 @@ internal sealed partial class LoadBench(BenchContext context, BenchOptions optio
     }
 
     /// <summary>Waits until the process used no CPU for half a second (at most 60 s).</summary>
-    private static async Task WaitQuietAsync(int pid)
+    internal static async Task WaitQuietAsync(int pid)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         var before = ProcessStats.Cpu(pid);

@@ -12,18 +12,20 @@ internal sealed record BenchOptions
     public int ReplayStanzas { get; init; } = 200_000;
     public int Conversations { get; init; } = 10_000;
     public int SpoolEvents { get; init; } = 1_000_000;
-    public HashSet<string> Sections { get; init; } = ["load", "replay", "memory", "backlog", "drill"];
+    public HashSet<string> Sections { get; init; } = ["load", "replay", "memory", "backlog", "drill", "scale"];
     public IReadOnlyList<int> BacklogSizes { get; init; } = [0, 10_000, 100_000];
     public IReadOnlyList<int> IngestSizes { get; init; } = [10_000, 1_000_000];
     public bool Nagle { get; init; }
     public bool SkipInline { get; init; }
+    public bool SkipEjabberd { get; init; }
+    public int ScalePairs { get; init; } = 8;
     public IReadOnlyList<string> InlineModules { get; init; } = [];
     public double DrillRate { get; init; } = 500;
     public double DrillSeconds { get; init; } = 12;
 
     public const string Usage = """
         imlogger-bench [options]     (run through ./bench.sh, which builds in Release first)
-          --only load,replay,alloc,memory,backlog,drill  sections to run (default: all; alloc runs with replay; ingest = the backlog section's ingest part alone)
+          --only load,replay,alloc,memory,backlog,drill,scale  sections to run (default: all; alloc runs with replay; ingest = the backlog section's ingest part alone)
           --rates 500,1000,2000      fixed offered rates for the load section (msg/s)
           --seconds 5                seconds of load at each fixed rate
           --flat-out 20000           messages sent as fast as possible in the load section
@@ -31,6 +33,8 @@ internal sealed record BenchOptions
           --conversations 10000      open conversations for the memory section
           --spool-events 1000000     undelivered events in the spool for the memory section
           --no-inline                only Prosody alone and tap mode in the load section
+          --no-ejabberd              leave out the ejabberd columns (ejabberd alone, ejabberd inline) of the load section
+          --scale-pairs 8            one-to-one conversations sent flat out in the scale section (one vs two instances)
           --inline-module FILE       also inline with this mod_imlogger_inline.lua (repeatable; e.g. the base branch's)
           --backlog 0,10000,100000   transcripts owed to a dead endpoint in the backlog section
           --drill-rate 500           messages a second (all 20 senders together) in the restart drill
@@ -60,6 +64,8 @@ internal sealed record BenchOptions
                 "--drill-rate" => o with { DrillRate = double.Parse(Value(), CultureInfo.InvariantCulture) },
                 "--drill-seconds" => o with { DrillSeconds = double.Parse(Value(), CultureInfo.InvariantCulture) },
                 "--no-inline" => o with { SkipInline = true },
+                "--no-ejabberd" => o with { SkipEjabberd = true },
+                "--scale-pairs" => o with { ScalePairs = int.Parse(Value(), CultureInfo.InvariantCulture) },
                 "--inline-module" => o with { InlineModules = [.. o.InlineModules, Value()] },
                 _ => throw new ArgumentException($"unknown option '{args[i]}'"),
             };
@@ -94,6 +100,9 @@ internal static class Program
             var modes = new List<ServerMode> { LoadBench.Alone, LoadBench.Tap() };
             if (!options.SkipInline) modes.Add(LoadBench.Inline());
             modes.AddRange(options.InlineModules.Select(LoadBench.Inline));
+            // Issue 18: ejabberd alone and with the inline module, in the same run (skipped, and said, without ejabberd).
+            if (!options.SkipEjabberd && EjabberdRig.Installed) modes.AddRange([LoadBench.EjabberdAlone, LoadBench.EjabberdInline()]);
+            else if (!options.SkipEjabberd) Console.Error.WriteLine("  (ejabberd is not installed: no ejabberd columns; apt-get install ejabberd erlang-dev)");
             var results = await new LoadBench(context, options).RunAsync(modes);
             report.Append(Tables.Load(results));
         }
@@ -125,6 +134,11 @@ internal static class Program
         {
             Console.Error.WriteLine("== ingest: the spool's ingest rate as undelivered history grows");
             report.Append(Tables.Ingest(await new BacklogBench(context, options).IngestAsync()));
+        }
+        if (options.Sections.Contains("scale"))
+        {
+            Console.Error.WriteLine("== scale: one ImLogger instance vs two (scale-out) under inline load");
+            report.Append(Tables.Scale(await new ScaleBench(context, options).RunAsync()));
         }
         if (options.Sections.Contains("drill"))
         {

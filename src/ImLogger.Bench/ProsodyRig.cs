@@ -9,13 +9,14 @@ namespace ImLogger.Bench;
 /// <param name="Include">Writes what Prosody must include for this mode into the given directory (null: nothing);
 /// returns the file to include.</param>
 /// <param name="Attach">The ImLogger config's &lt;attach&gt; element (inline mode), or null for tap mode.</param>
-internal sealed record ServerMode(string Name, bool WithImLogger, Func<BenchContext, string, Task<string?>>? Include, string? Attach = null);
+/// <param name="Server">"prosody" or "ejabberd": the XMPP server of the column.</param>
+internal sealed record ServerMode(string Name, bool WithImLogger, Func<BenchContext, string, Task<string?>>? Include, string? Attach = null, string Server = "prosody");
 
 /// <summary>
 /// Debian's Prosody on loopback for one benchmark column: free ports, a temp dir, two accounts, warnings-only
 /// logging (a debug log would dominate Prosody's CPU), plain SASL allowed as in the integration tests.
 /// </summary>
-internal sealed class ProsodyRig : IAsyncDisposable
+internal sealed class ProsodyRig : IBenchServer
 {
     public const string Domain = "example.test";
     public const string Password = "pw";

@@ -11,19 +11,34 @@ internal static class Tables
     public static string Load(IReadOnlyList<LoadResult> results)
     {
         var s = new StringBuilder();
-        s.AppendLine().AppendLine("### 1. Prosody delivering alice -> bob (alice logged), one sender, one receiver");
-        s.AppendLine().AppendLine("| offered | mode | delivered msg/s | p50 ms | p99 ms | Prosody CPU ms/1000 msg | vs alone | ImLogger CPU ms/1000 | ImLogger RSS MB | driver CPU ms/1000 (share of a core) |");
+        s.AppendLine().AppendLine("### 1. The server delivering alice -> bob (alice logged), one sender, one receiver (ejabberd rows: vs ejabberd alone)");
+        s.AppendLine().AppendLine("| offered | mode | delivered msg/s | p50 ms | p99 ms | server CPU ms/1000 msg | vs alone | ImLogger CPU ms/1000 | ImLogger RSS MB | driver CPU ms/1000 (share of a core) |");
         s.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
         foreach (var group in results.GroupBy(r => r.OfferedRate))
         {
-            var baseline = group.FirstOrDefault(r => r.Mode.StartsWith("prosody alone", StringComparison.Ordinal));
+            var prosodyAlone = group.FirstOrDefault(r => r.Mode.StartsWith("prosody alone", StringComparison.Ordinal));
+            var ejabberdAlone = group.FirstOrDefault(r => r.Mode.StartsWith("ejabberd alone", StringComparison.Ordinal));
             foreach (var r in group)
             {
+                // Each server's columns against that server alone, measured in the same run.
+                var baseline = r.Mode.StartsWith("ejabberd", StringComparison.Ordinal) ? ejabberdAlone : prosodyAlone;
                 var vs = baseline == null || r == baseline ? "baseline" : $"{(r.ProsodyCpuMsPer1000 / baseline.ProsodyCpuMsPer1000 - 1) * 100:+0;-0}%";
                 var p99 = baseline == null || r == baseline ? $"{r.P99Ms:0.00}" : $"{r.P99Ms:0.00} ({r.P99Ms - baseline.P99Ms:+0.00;-0.00})";
                 s.AppendLine(Inv, $"| {(r.OfferedRate > 0 ? $"{r.OfferedRate:0}/s" : "flat out")} | {r.Mode} | {r.DeliveredPerSecond:0} ({r.Received}/{r.Sent}) | {r.P50Ms:0.00} | {p99} | {r.ProsodyCpuMsPer1000:0.0} | {vs} | {(r.ImLoggerCpuMsPer1000 is { } c ? c.ToString("0.0", Inv) : "-")} | {(r.ImLoggerRssBytes is { } m ? (m / 1048576.0).ToString("0", Inv) : "-")} | {r.DriverCpuMsPer1000:0.0} ({r.DriverCpuShare * 100:0}%) |");
             }
         }
+        return s.ToString();
+    }
+
+    public static string Scale(IReadOnlyList<ScaleResult> results)
+    {
+        var s = new StringBuilder();
+        s.AppendLine().AppendLine(Inv, $"### Scale-out: {results[0].Pairs} logged users each flat out to their own peer at once, inline fail-closed, one vs two imlogger instances on this machine");
+        s.AppendLine().AppendLine("| instances | delivered msg/s | vs one | Prosody CPU ms/1000 msg | ImLogger CPU ms/1000 msg (each) | archived (each) | conversations split | load average after |");
+        s.AppendLine("|---|---|---|---|---|---|---|---|");
+        var one = results.FirstOrDefault(r => r.Instances == 1);
+        foreach (var r in results)
+            s.AppendLine(Inv, $"| {r.Instances} | {r.DeliveredPerSecond:0} ({r.Received}/{r.Sent}) | {(one == null || r == one ? "baseline" : $"{(r.DeliveredPerSecond / one.DeliveredPerSecond - 1) * 100:+0;-0}%")} | {r.ProsodyCpuMsPer1000:0.0} | {string.Join(" + ", r.ImLoggerCpuMsPer1000.Select(c => c.ToString("0.0", Inv)))} | {string.Join(" + ", r.ArchivedPerInstance)} | {r.PairsSplit} | {r.LoadAverage} |");
         return s.ToString();
     }
 

@@ -29,6 +29,7 @@ public sealed class ConfigHolder(ImLoggerConfig initial)
         if (running.IdleClose != next.IdleClose || running.DedupWindow != next.DedupWindow) changed.Add("<transcripts>");
         if (running.Attach with { RulesOut = null } != next.Attach with { RulesOut = null }) changed.Add("<attach> mode, failure-mode, timeout or heartbeat");
         if (running.Failover != next.Failover) changed.Add("<failover>");
+        if (running.ScaleOut != next.ScaleOut) changed.Add("<scale-out>");
         if (!running.Restrictions.EncryptedRooms.SequenceEqual(next.Restrictions.EncryptedRooms)) changed.Add("<restrictions>");
         if (!Same(running.Services.TelephonyGateways, next.Services.TelephonyGateways) || !Same(running.Services.MeetingServices, next.Services.MeetingServices))
             changed.Add("<services>");

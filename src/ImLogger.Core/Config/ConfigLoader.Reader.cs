@@ -13,7 +13,7 @@ public static partial class ConfigLoader
         {
             if (root.Name.LocalName != "imlogger" || root.Name.NamespaceName.Length != 0)
                 throw Error(root, $"the root element must be <imlogger>, not <{root.Name.LocalName}>");
-            Only(root, [], ["component", "attach", "spool", "transcripts", "organization", "endpoints", "restrictions", "services", "reload", "metrics", "failover"]);
+            Only(root, [], ["component", "attach", "spool", "transcripts", "organization", "endpoints", "restrictions", "services", "reload", "metrics", "failover", "scale-out"]);
 
             var component = ReadComponent(Single(root, "component", required: true)!);
             var spool = Single(root, "spool", required: true)!;
@@ -46,6 +46,7 @@ public static partial class ConfigLoader
                 Endpoints = endpoints.Values.Select(e => e.Config).ToList(),
                 Attach = ReadAttach(Single(root, "attach", required: false)),
                 Failover = ReadFailover(Single(root, "failover", required: false)),
+                ScaleOut = ReadScaleOut(Single(root, "scale-out", required: false), component, organizations, (string?)Single(root, "attach", required: false)?.Attribute("server")),
                 Restrictions = ReadRestrictions(Single(root, "restrictions", required: false)),
                 Services = ReadServices(Single(root, "services", required: false)),
                 Reload = ReadReload(Single(root, "reload", required: false)),

@@ -31,6 +31,9 @@ public sealed record ImLoggerConfig
     /// <summary>This instance's part in a failover pair (&lt;failover&gt;); null for a single instance.</summary>
     public FailoverSettings? Failover { get; init; }
 
+    /// <summary>The instances sharing this server, each its own component (&lt;scale-out&gt;, docs/scale-out.md); null for one.</summary>
+    public ScaleOutSettings? ScaleOut { get; init; }
+
     /// <summary>The site's telephony gateways and meeting services (&lt;services&gt;), or the classifier's default rules.</summary>
     public Classifier.ClassifierOptions Services { get; init; } = Classifier.ClassifierOptions.Default;
 

@@ -49,6 +49,7 @@ public static partial class ProsodyInlineRules
             sb.AppendLine($"VirtualHost {Lua(domain)}");
             sb.AppendLine("\tmodules_enabled = { \"imlogger_inline\" }");
             sb.AppendLine($"\timlogger_component = {Lua(config.Component.Jid)}");
+            ScaleOutLines(config, sb);
             if (org.LoggedByDefault)
             {
                 // Who holds a seat is decided at run time: the module holds everyone but the excluded, and ImLogger
@@ -75,8 +76,11 @@ public static partial class ProsodyInlineRules
         }
         GroupChatSections(config, sb);
         sb.AppendLine();
-        sb.AppendLine($"Component {Lua(config.Component.Jid)}");
-        sb.AppendLine($"\tcomponent_secret = {Lua(config.Component.Secret)}");
+        foreach (var jid in config.ScaleOut?.Components ?? [config.Component.Jid])
+        {
+            sb.AppendLine($"Component {Lua(jid)}");
+            sb.AppendLine($"\tcomponent_secret = {Lua(config.Component.Secret)}");
+        }
         return sb.ToString();
     }
 

@@ -19,7 +19,9 @@ public static class RulesGeneration
     {
         ArgumentNullException.ThrowIfNull(config);
         var meaning = new StringBuilder();
-        meaning.Append(config.Attach.Mode).Append('\n').Append(config.Component.Jid).Append('\n');
+        // Scaled out, one set of rules serves every instance: the list, not this instance's own JID (docs/scale-out.md).
+        meaning.Append(config.Attach.Mode).Append('\n')
+            .Append(config.ScaleOut is { } scaleOut ? "scale-out " + string.Join(' ', scaleOut.Components) : config.Component.Jid).Append('\n');
         if (config.Attach.Mode == AttachMode.Tap)
         {
             foreach (var line in ProsodyTapRules.CopyRules(config).Split('\n'))
