@@ -422,6 +422,11 @@ public sealed partial class LiteDbSpool : ISpool
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_unit is { Open: true })
+            {
+                action(); // joins the unit of work's transaction (LiteDbSpool.UnitOfWork.cs), which commits it
+                return;
+            }
             ThrowIfGone();
             ReopenIfWedged();
             if (!_db.BeginTrans()) throw new InvalidOperationException("LiteDB transaction already open on this thread.");
@@ -429,6 +434,7 @@ public sealed partial class LiteDbSpool : ISpool
             {
                 action();
                 _db.Commit();
+                if (_unit is not null) _unit.Committed = true;
             }
             catch (Exception e)
             {
