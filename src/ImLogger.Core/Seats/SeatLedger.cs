@@ -142,9 +142,11 @@ public sealed class SeatLedger
     public bool Release(string bareJid)
     {
         ArgumentNullException.ThrowIfNull(bareJid);
+        // The store first, outside the ledger's lock: a batch's unit of work holds the spool's lock and may ask the ledger
+        // for a plan (which takes the ledger's), so the ledger's lock is never held while waiting for the spool's.
+        var stored = _store.RemoveSeenUser(bareJid);
         lock (_gate)
         {
-            var stored = _store.RemoveSeenUser(bareJid);
             var known = _seen.RemoveAll(u => u.Jid == bareJid) > 0;
             _seenJids.Remove(bareJid);
             _unsaved.RemoveAll(u => u.Jid == bareJid);
