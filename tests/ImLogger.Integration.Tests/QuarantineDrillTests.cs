@@ -69,10 +69,12 @@ public class QuarantineDrillTests
             var open = transcripts.FindById(openUnknownType);
             open["type"] = "Broadcast";
             transcripts.Update(open);
-            var events = db.GetCollection("events");
-            var poll = events.FindById($"{unknownKind}:0000000001");
+            // The transcript's events are stored together in one stored batch (LiteDbSpool.Batches.cs): its second record a poll.
+            var batches = db.GetCollection("event_batches");
+            var batch = batches.FindOne(Query.EQ("tid", unknownKind));
+            var poll = batch["events"].AsArray.Select(e => e.AsDocument).Single(e => e["_id"] == $"{unknownKind}:0000000001");
             poll["kind"] = "Poll";
-            events.Update(poll);
+            batches.Update(batch);
         }
         return (openUnknownType, unknownKind, healthy);
     }

@@ -56,6 +56,24 @@ public sealed class ContinuityLog
         _pending.Clear();
     }
 
+    /// <summary>Writes the changes since the last flush inside <paramref name="unit"/> (the batch's one durable write): if it is
+    /// rolled back, they are pending again (changes made since stay newer).</summary>
+    public void FlushIn(ImLogger.Domain.IUnitOfWork unit)
+    {
+        ArgumentNullException.ThrowIfNull(unit);
+        foreach (var collect in _beforeFlush) collect();
+        if (_pending.Count == 0) return;
+        var flushed = new Dictionary<string, ContinuityRecord?>(_pending, StringComparer.Ordinal);
+        _store.SaveContinuity(
+            flushed.Values.OfType<ContinuityRecord>().ToList(),
+            flushed.Where(kv => kv.Value == null).Select(kv => kv.Key).ToList());
+        _pending.Clear();
+        unit.OnRollback(() =>
+        {
+            foreach (var (id, record) in flushed) _pending.TryAdd(id, record);
+        });
+    }
+
     /// <summary>A short, fixed-length record id for <paramref name="kind"/> and a key of any length (a spool id is indexed, and
     /// room and JID pairs can be long).</summary>
     public static string IdOf(string kind, string key) =>

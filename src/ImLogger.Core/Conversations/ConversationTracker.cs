@@ -72,8 +72,10 @@ public sealed partial class ConversationTracker
         {
             var now = _time.GetTimestamp();
             var batch = new List<SpoolAppend>(events.Count);
+            var before = RememberForUndo(); // ConversationTracker.UnitOfWork.cs
             foreach (var e in events)
             {
+                before?.Keep(e.ConversationKey);
                 var endpoints = EndpointsOf(e);
                 if (endpoints.Count == 0)
                 {

@@ -8,9 +8,9 @@ public sealed partial class StanzaPipeline
 {
     /// <summary>Writes what must survive a restart (calls in progress, notices sent; Spool/ContinuityLog.cs) once the
     /// batch's events are stored and before its notices go out.</summary>
-    /// <remarks>Its own spool write, not the events' transaction: the tracker stores a batch in several writes (open,
-    /// append, close) behind <see cref="ISpool"/>, which has no shared transaction to join. A failure here is logged and
-    /// the changes stay pending for the next batch: throwing would make the caller store the batch's events twice.</remarks>
+    /// <remarks>Only for a spool without a unit of work (the real spool writes continuity inside the batch's one write:
+    /// StanzaPipeline.UnitOfWork.cs). Here it is its own write: a failure is logged and the changes stay pending for the
+    /// next batch, as throwing would make the caller store the batch's events twice.</remarks>
     private void KeepContinuity()
     {
         if (notifier.Continuity is not { } log) return;

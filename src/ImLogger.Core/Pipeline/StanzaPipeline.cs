@@ -241,8 +241,8 @@ public sealed partial class StanzaPipeline(
     /// <exception cref="Exception">The spool could not write (disk full, I/O error): call again with the same events.</exception>
     public IReadOnlyList<string> Store(IReadOnlyList<ConversationEvent> events)
     {
-        var closed = tracker.Append(events);
-        KeepContinuity(); // StanzaPipeline.Continuity.cs
+        var closed = tracker.UnitOfWork is { } unit ? StoreInOneWrite(events, unit) : tracker.Append(events); // StanzaPipeline.UnitOfWork.cs
+        if (tracker.UnitOfWork is null) KeepContinuity(); // StanzaPipeline.Continuity.cs
         if (events.Count > 0)
         {
             Interlocked.Add(ref _spooled, events.Count);

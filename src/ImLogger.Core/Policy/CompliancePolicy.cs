@@ -55,7 +55,7 @@ public sealed partial class CompliancePolicy(RestrictionSettings restrictions, F
             var why = $"encrypted traffic seen at {seen:u}";
             if (_encryptedRooms.TryAdd(room, why)) _unsaved.Enqueue((room, why));
         }
-        while (store != null && _unsaved.TryPeek(out var next))
+        while (store != null && store is not ImLogger.Domain.IUnitOfWork && _unsaved.TryPeek(out var next))
         {
             try
             {
@@ -67,6 +67,23 @@ public sealed partial class CompliancePolicy(RestrictionSettings restrictions, F
                 return; // enforced from memory meanwhile; the spool's own errors are logged by the writer
             }
         }
+    }
+
+    /// <summary>Rooms learned and not yet in a store that offers a unit of work (the spool): written with the batch.</summary>
+    public IReadOnlyList<(string Room, string Why)> UnsavedRooms() => store is ImLogger.Domain.IUnitOfWork ? _unsaved.ToArray() : [];
+
+    /// <summary>Writes <paramref name="rooms"/> (from <see cref="UnsavedRooms"/>) inside the batch's unit of work.</summary>
+    public void SaveRooms(IReadOnlyList<(string Room, string Why)> rooms)
+    {
+        ArgumentNullException.ThrowIfNull(rooms);
+        foreach (var (room, why) in rooms) store!.AddLearnedEncryptedRoom(room, why);
+    }
+
+    /// <summary>The batch holding <paramref name="rooms"/> was committed (they are the oldest unsaved: the queue only grows at its end).</summary>
+    public void RoomsSaved(IReadOnlyList<(string Room, string Why)> rooms)
+    {
+        ArgumentNullException.ThrowIfNull(rooms);
+        for (var i = 0; i < rooms.Count; i++) _unsaved.TryDequeue(out _);
     }
 
     /// <summary>Forgets a room learned to be encrypted (listed rooms stay: they are the config's); false if it was not learned.</summary>

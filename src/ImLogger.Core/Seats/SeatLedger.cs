@@ -40,6 +40,34 @@ public sealed class SeatLedger
         _seen = store.SeenUsers().ToList();
         _seenJids = _seen.Select(u => u.Jid).ToHashSet(StringComparer.Ordinal);
         _plan = SeatPlan.Of(config(), _seen);
+        _withBatches = store is ImLogger.Domain.IUnitOfWork;
+    }
+
+    /// <summary>The store offers a unit of work (the spool): a new seat is written with the batch whose stanza took it
+    /// (<see cref="UnsavedSeats"/>, <see cref="SaveSeats"/>, <see cref="SeatsSaved"/>), not on its own.</summary>
+    private readonly bool _withBatches;
+
+    /// <summary>Seats taken and not yet in the store, to be written with the batch (empty when seats are written on their own).</summary>
+    public IReadOnlyList<SeenUser> UnsavedSeats()
+    {
+        if (!_withBatches) return [];
+        lock (_gate) return _unsaved.ToList();
+    }
+
+    /// <summary>Writes <paramref name="users"/> (from <see cref="UnsavedSeats"/>) inside the batch's unit of work. Takes no lock
+    /// of the ledger: the spool's is held, and <see cref="Release"/> takes the ledger's first.</summary>
+    public void SaveSeats(IReadOnlyList<SeenUser> users)
+    {
+        ArgumentNullException.ThrowIfNull(users);
+        foreach (var user in users) _store.AddSeenUser(user);
+    }
+
+    /// <summary>The batch holding <paramref name="users"/> was committed: they are in the store.</summary>
+    public void SeatsSaved(IReadOnlyList<SeenUser> users)
+    {
+        ArgumentNullException.ThrowIfNull(users);
+        if (users.Count == 0) return;
+        lock (_gate) _unsaved.RemoveAll(users.Contains);
     }
 
     /// <summary>The seats now.</summary>
@@ -83,16 +111,16 @@ public sealed class SeatLedger
     {
         ArgumentNullException.ThrowIfNull(bareJid);
         var plan = Plan;
-        if (_unsaved.Count == 0 && (plan.IsLogged(bareJid) || !plan.ShouldRecord(bareJid))) return;
+        if ((_withBatches || _unsaved.Count == 0) && (plan.IsLogged(bareJid) || !plan.ShouldRecord(bareJid))) return;
         lock (_gate)
         {
-            SaveUnsaved();
+            if (!_withBatches) SaveUnsaved();
             if (_seenJids.Contains(bareJid) || !_plan.ShouldRecord(bareJid)) return;
             var user = new SeenUser(bareJid, _time.GetUtcNow());
             _seen.Add(user);
             _seenJids.Add(bareJid);
             _unsaved.Add(user);
-            SaveUnsaved();
+            if (!_withBatches) SaveUnsaved();
             var next = SeatPlan.Of(_plan.Config, _seen);
             Volatile.Write(ref _plan, next);
             var org = next.Organizations.First(o => o.Organization.Owns(bareJid));
@@ -114,9 +142,11 @@ public sealed class SeatLedger
     public bool Release(string bareJid)
     {
         ArgumentNullException.ThrowIfNull(bareJid);
+        // The store first, outside the ledger's lock: a batch's unit of work holds the spool's lock and may ask the ledger
+        // for a plan (which takes the ledger's), so the ledger's lock is never held while waiting for the spool's.
+        var stored = _store.RemoveSeenUser(bareJid);
         lock (_gate)
         {
-            var stored = _store.RemoveSeenUser(bareJid);
             var known = _seen.RemoveAll(u => u.Jid == bareJid) > 0;
             _seenJids.Remove(bareJid);
             _unsaved.RemoveAll(u => u.Jid == bareJid);

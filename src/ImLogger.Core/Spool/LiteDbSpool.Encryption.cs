@@ -112,10 +112,12 @@ public sealed partial class LiteDbSpool
                         var stored = name switch
                         {
                             EventsCollection => SealEvent(doc, cipher),
+                            BatchesCollection => SealBatch(doc, cipher),
                             TranscriptsCollection => SealKey(doc, cipher),
                             _ => doc,
                         };
                         if (name is EventsCollection or TranscriptsCollection) count++;
+                        if (name is BatchesCollection) count += doc[B_Events].AsArray.Count;
                         into.Insert(stored);
                     }
                 }
@@ -157,5 +159,12 @@ public sealed partial class LiteDbSpool
     {
         File.Delete(path);
         File.Delete(LogFileOf(path));
+    }
+
+    /// <summary>A stored batch with each of its event records sealed (LiteDbSpool.Batches.cs).</summary>
+    private static BsonDocument SealBatch(BsonDocument batch, SpoolCipher cipher)
+    {
+        batch[B_Events] = new BsonArray(batch[B_Events].AsArray.Select(e => (BsonValue)SealEvent(e.AsDocument, cipher)));
+        return batch;
     }
 }

@@ -101,7 +101,9 @@ public sealed partial class LiteDbSpool
         try
         {
             var header = ReadHeader(doc, _cipher, strict: true);
-            var events = _events.Find(Query.StartsWith(F_Id, EventKeyPrefix(transcriptId)))
+            var events = StoredEventsOf(transcriptId, doc)
+                .Select(d => d[E_TranscriptId] == transcriptId ? d
+                    : throw new SpoolRecordException(EventRecordId(IdText(d[F_Id])), "it is stored among another transcript's events"))
                 .OrderBy(d => d[E_Sequence].AsInt32)
                 .Select(d => ToEvent(d, _cipher))
                 .ToList();
@@ -307,7 +309,7 @@ public sealed partial class LiteDbSpool
     /// <param name="transcriptId">The transcript.</param>
     public IReadOnlyList<EventRecord> ReadableEvents(string transcriptId) => Read(() =>
         // In key order ("{id}:{sequence:D10}"): the sequence field itself may be what is damaged.
-        _events.Find(Query.StartsWith(F_Id, EventKeyPrefix(transcriptId))).ToList()
+        StoredEventsOf(transcriptId)
             .OrderBy(d => IdText(d[F_Id]), StringComparer.Ordinal)
             .Select(d =>
             {

@@ -99,6 +99,7 @@ public sealed partial class LiteDbSpool : ISpool
             {
                 _transcripts = _db.GetCollection(TranscriptsCollection);
                 _events = _db.GetCollection(EventsCollection);
+                OpenBatches();
                 MarkEncrypted(_db);
                 _transcripts.EnsureIndex(F_State);
                 // Events: the _id "{transcriptId}:{sequence:D10}" is the transcriptId+sequence index (unique, ordered), and the
@@ -236,7 +237,7 @@ public sealed partial class LiteDbSpool : ISpool
     {
         added.Clear();
         var headers = new Dictionary<string, BsonDocument>(StringComparer.Ordinal);
-        var documents = new List<BsonDocument>(events.Count);
+        var records = new List<(string, BsonDocument)>(events.Count);
         var stored = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
         foreach (var append in events)
         {
@@ -255,12 +256,12 @@ public sealed partial class LiteDbSpool : ISpool
                 headers.Add(transcriptId, doc);
             }
             var sequence = doc[F_EventCount].AsInt32;
-            documents.Add(ToStoredDocument(transcriptId, sequence, e, _cipher));
+            records.Add((transcriptId, ToStoredDocument(transcriptId, sequence, e, _cipher)));
             doc[F_EventCount] = sequence + 1;
             if (e.ReceivedUtc.UtcTicks > doc[F_LastEvent].AsInt64) doc[F_LastEvent] = Instant(e.ReceivedUtc);
         }
-        if (documents.Count == 0) return;
-        _events.InsertBulk(documents);
+        if (records.Count == 0) return;
+        _batches.InsertBulk(StoredBatches(records, headers)); // LiteDbSpool.Batches.cs
         foreach (var doc in headers.Values) _transcripts.Update(doc);
         CountActivity(added); // same transaction: the counters survive delivery, which deletes the events
     }
@@ -274,7 +275,7 @@ public sealed partial class LiteDbSpool : ISpool
     {
         if (!stored.TryGetValue(transcriptId, out var ids))
         {
-            ids = _events.Find(EventsOf(transcriptId)).Select(d => d[E_EventId].AsString).ToHashSet(StringComparer.Ordinal);
+            ids = StoredEventsOf(transcriptId).Select(d => d[E_EventId].AsString).ToHashSet(StringComparer.Ordinal);
             stored.Add(transcriptId, ids);
         }
         return ids.Contains(eventId);
@@ -316,7 +317,7 @@ public sealed partial class LiteDbSpool : ISpool
             if (doc[F_State].AsString != nameof(TranscriptState.Open)) return; // already closed: idempotent
             if (doc[F_EventCount].AsInt32 == 0)
             {
-                _events.DeleteMany(EventsOf(transcriptId));
+                DeleteEventsOf(transcriptId, doc);
                 _transcripts.Delete(transcriptId);
                 _logger.LogDebug("transcript {Id} ({Key}) closed without events; deleted", transcriptId, KeyOf(doc, _cipher, strict: false));
                 return;
@@ -358,7 +359,7 @@ public sealed partial class LiteDbSpool : ISpool
             Dequeue(transcriptId, endpoint, lastOne: remaining.Count == 0);
             if (remaining.Count == 0)
             {
-                _events.DeleteMany(EventsOf(transcriptId));
+                DeleteEventsOf(transcriptId, doc);
                 _transcripts.Delete(transcriptId);
             }
             else
@@ -421,6 +422,11 @@ public sealed partial class LiteDbSpool : ISpool
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_unit is { Open: true })
+            {
+                action(); // joins the unit of work's transaction (LiteDbSpool.UnitOfWork.cs), which commits it
+                return;
+            }
             ThrowIfGone();
             ReopenIfWedged();
             if (!_db.BeginTrans()) throw new InvalidOperationException("LiteDB transaction already open on this thread.");
@@ -428,6 +434,7 @@ public sealed partial class LiteDbSpool : ISpool
             {
                 action();
                 _db.Commit();
+                if (_unit is not null) _unit.Committed = true;
             }
             catch (Exception e)
             {
@@ -459,6 +466,7 @@ public sealed partial class LiteDbSpool : ISpool
         _db = db;
         _transcripts = db.GetCollection(TranscriptsCollection);
         _events = db.GetCollection(EventsCollection);
+        OpenBatches();
         _wedged = false;
         _logger.LogInformation("spool {Path} reopened after a failed write", _path);
     }

@@ -7,7 +7,8 @@ using static ImLogger.Spool.SpoolDocuments;
 namespace ImLogger.Spool;
 
 /// <summary>What <see cref="SpoolSalvage.Salvage"/> read from a damaged spool and what it could not.</summary>
-/// <param name="Records">Records copied, per collection (transcripts, events, seen_users, activity, ...).</param>
+/// <param name="Records">Records copied, per collection (transcripts, events, seen_users, activity, ...); events are counted one by
+/// one whether stored one per document or several to a stored batch.</param>
 /// <param name="Problems">Each unreadable page or record LiteDB's reader reported (page and reason).</param>
 /// <param name="IncompleteTranscripts">Transcripts whose events are not all readable: id, events found, events written.</param>
 /// <param name="OrphanedEvents">Events whose transcript record was lost (kept in the new spool, but never delivered).</param>
@@ -99,12 +100,18 @@ public static class SpoolSalvage
 
         var transcripts = db.GetCollection(TranscriptsCollection).FindAll()
             .ToDictionary(d => d[F_Id].AsString, d => d[F_EventCount].AsInt32, StringComparer.Ordinal);
-        var found = db.GetCollection(EventsCollection).FindAll()
-            .GroupBy(d => d[E_TranscriptId].AsString, StringComparer.Ordinal)
-            .ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        // Events of earlier versions one per document, and those of stored batches (LiteDbSpool.Batches.cs) several per document.
+        var found = db.GetCollection(EventsCollection).FindAll().Select(d => (Tid: d[E_TranscriptId].AsString, Count: 1))
+            .Concat(db.GetCollection(LiteDbSpool.BatchesCollection).FindAll()
+                .Select(d => (Tid: d[LiteDbSpool.B_TranscriptId].AsString, d[LiteDbSpool.B_Events].AsArray.Count)))
+            .GroupBy(d => d.Tid, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Sum(d => d.Count), StringComparer.Ordinal);
         var incomplete = transcripts.Where(t => found.GetValueOrDefault(t.Key) < t.Value)
             .Select(t => (t.Key, found.GetValueOrDefault(t.Key), t.Value)).OrderBy(t => t.Key, StringComparer.Ordinal).ToList();
         var orphaned = found.Where(f => !transcripts.ContainsKey(f.Key)).Sum(f => f.Value);
+        // Counted as events, not as the documents that hold them: what the operator compares with what was written.
+        records.Remove(LiteDbSpool.BatchesCollection);
+        records[EventsCollection] = found.Values.Sum();
 
         // The new spool carries the damaged one's identity, so that once moved into its place the marker accepts it.
         var metas = db.GetCollection("spool_meta");

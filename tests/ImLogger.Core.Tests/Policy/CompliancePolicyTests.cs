@@ -90,6 +90,12 @@ public class CompliancePolicyTests
             {
                 var first = new CompliancePolicy(listed, store: spool);
                 first.Observe(Reflected("omemo@conference.example.test"));
+                Assert.That(spool.LearnedEncryptedRooms(), Is.Empty, "written with the batch, not on its own");
+                // as StanzaPipeline.Store does: in the batch's unit of work
+                var rooms = first.UnsavedRooms();
+                spool.InOneWrite(() => first.SaveRooms(rooms));
+                first.RoomsSaved(rooms);
+                Assert.That(first.UnsavedRooms(), Is.Empty);
                 Assert.That(spool.LearnedEncryptedRooms().Keys, Is.EquivalentTo(new[] { "omemo@conference.example.test" }), "only learned rooms are stored");
             }
             using (var spool = new ImLogger.Spool.LiteDbSpool(path, Microsoft.Extensions.Logging.Abstractions.NullLogger<ImLogger.Spool.LiteDbSpool>.Instance))

@@ -83,7 +83,7 @@ public sealed class SpoolEncryptionTests
         var repeated = RepeatedBlockSet(SpoolPath);
         using var db = new LiteDatabase(new ConnectionString { Filename = SpoolPath, Connection = ConnectionType.Direct, ReadOnly = true });
         var hits = 0;
-        foreach (var doc in db.GetCollection("events").FindAll())
+        foreach (var doc in new StoredEventRecords(db).FindAll())
         {
             var blob = doc["sealed"].AsBinary;
             for (var i = 0; i + 16 <= blob.Length; i++)
@@ -93,10 +93,10 @@ public sealed class SpoolEncryptionTests
     }
 
     /// <summary>Edits the stored documents of a closed spool directly, as someone with the file but not the key could.</summary>
-    private void Tamper(Action<ILiteCollection<BsonDocument>> edit)
+    private void Tamper(Action<StoredEventRecords> edit)
     {
         using var db = new LiteDatabase(new ConnectionString { Filename = SpoolPath, Connection = ConnectionType.Direct });
-        edit(db.GetCollection("events"));
+        edit(new StoredEventRecords(db));
     }
 
     [Test]
@@ -227,9 +227,8 @@ public sealed class SpoolEncryptionTests
 
         Tamper(events =>
         {
-            var c = events.FindById(id + ":0000000002");
-            events.Delete(c["_id"]);
-            events.Insert(SpoolDocuments.ToDocument(id, 2, Events.Chat("alice@example.test/laptop", "bob@example.test", "forged", Events.T0)));
+            // the record replaced by a forged one under the same id
+            events.Update(SpoolDocuments.ToDocument(id, 2, Events.Chat("alice@example.test/laptop", "bob@example.test", "forged", Events.T0)));
         });
         using (var reopened = Open(SpoolPath, Key)) Assert.That(Assert.Throws<SpoolRecordException>(() => reopened.Load(id))!.Message, Does.Contain("not encrypted"));
     }
@@ -343,7 +342,7 @@ public sealed class SpoolEncryptionTests
         using (var spool = Open(SpoolPath, Key)) id = Store(spool, messages: 2);
         using (var db = new LiteDatabase(new ConnectionString { Filename = SpoolPath, Connection = ConnectionType.Direct }))
         {
-            var events = db.GetCollection("events");
+            var events = new StoredEventRecords(db);
             var doc = events.FindById(id + ":0000000000");
             doc["sealed"] = "plain text where the ciphertext was";
             events.Update(doc);

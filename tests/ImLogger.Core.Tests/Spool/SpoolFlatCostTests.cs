@@ -188,7 +188,7 @@ public sealed class SpoolFlatCostTests
     }
 
     [Test]
-    public void EventsCarryOneIndex_AndASpoolWithTheOldThreeIsStillReadDeliveredAndDeduplicated()
+    public void EventsCarryOneIndex_AndASpoolWithOneDocumentPerEventAndTheOldThreeIndexesIsStillReadDeliveredAndDeduplicated()
     {
         var id = _spool.OpenTranscript(ConversationType.OneToOne, "alice@example.test bob@example.test", T0, ["mail"]).Id;
         var first = Events.Chat("alice@example.test/laptop", "bob@example.test", "one", T0);
@@ -197,9 +197,10 @@ public sealed class SpoolFlatCostTests
         _spool.Dispose();
         using (var db = Raw())
         {
+            // The spool as the main code before stored batches left it: one document per event, transcript and event id indexed too.
+            EarlierSpoolFormat.OneDocumentPerEvent(db);
             var events = db.GetCollection("events");
-            Assert.That(db.GetCollection("$indexes").Find("collection = 'events'").Select(i => i["name"].AsString), Is.EqualTo(new[] { "_id" }));
-            // The spool as the main code before this change left it: transcript and event id indexed too.
+            Assert.That(events.Count(), Is.EqualTo(2));
             events.EnsureIndex("tid");
             events.EnsureIndex("id", unique: false);
         }
@@ -208,7 +209,8 @@ public sealed class SpoolFlatCostTests
         Assert.Throws<InvalidOperationException>(() => _spool.Append([new SpoolAppend("no-such-transcript", first)]));
         _spool.Append([new SpoolAppend(id, first), new SpoolAppend(id, Events.Chat("alice@example.test/laptop", "bob@example.test", "two", T0.AddSeconds(1)))]);
         _spool.Close(id, T0.AddMinutes(2));
-        Assert.That(_spool.Load(id)!.Events.Select(e => e.Text), Is.EqualTo(new[] { "one", "two" }), "the repeat after the failure was skipped");
+        Assert.That(_spool.Load(id)!.Events.Select(e => e.Text), Is.EqualTo(new[] { "one", "two" }),
+            "the repeat after the failure was skipped; the old event and the new stored batch read as one transcript");
         Assert.That(_spool.Load(other)!.Events.Select(e => e.Text), Is.EqualTo(new[] { "other" }));
         _spool.MarkDelivered(id, "mail");
         _spool.Dispose();
@@ -218,6 +220,7 @@ public sealed class SpoolFlatCostTests
                 "the old indexes are dropped at open");
             Assert.That(db.GetCollection("events").FindAll().Select(e => e["tid"].AsString), Is.EqualTo(new[] { other }),
                 "the delivered transcript's events are deleted by their range, the other's kept");
+            Assert.That(db.GetCollection("event_batches").Count(), Is.Zero, "and its stored batch with them");
         }
         _spool = Open();
     }

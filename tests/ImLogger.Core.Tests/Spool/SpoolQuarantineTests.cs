@@ -41,10 +41,10 @@ public sealed class SpoolQuarantineTests
     }
 
     /// <summary>Edits the file as another program would (the spool must be closed).</summary>
-    private void Raw(Action<ILiteCollection<BsonDocument>, ILiteCollection<BsonDocument>> edit)
+    private void Raw(Action<ILiteCollection<BsonDocument>, StoredEventRecords> edit)
     {
         using var db = new LiteDatabase(new ConnectionString { Filename = SpoolPath, Connection = ConnectionType.Direct });
-        edit(db.GetCollection("transcripts"), db.GetCollection("events"));
+        edit(db.GetCollection("transcripts"), new StoredEventRecords(db));
     }
 
     private void EditHeader(string id, Action<BsonDocument> edit) => Raw((transcripts, _) =>
@@ -116,7 +116,7 @@ public sealed class SpoolQuarantineTests
         Raw((transcripts, events) =>
         {
             Assert.That(transcripts.FindById(unknownType)["type"].AsString, Is.EqualTo("Broadcast"));
-            Assert.That(events.Count(Query.EQ("tid", unknownKind)), Is.EqualTo(2));
+            Assert.That(events.CountOf(unknownKind), Is.EqualTo(2));
         });
     }
 
