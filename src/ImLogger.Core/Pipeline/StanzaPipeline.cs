@@ -174,8 +174,9 @@ public sealed partial class StanzaPipeline(
             if (verdict.Allowed)
             {
                 var before = events.Count;
-                Keep(classified, events);
+                var repeats = KeepCountingRepeats(classified, events);
                 allowed.AddRange(events.Skip(before));
+                AllowedAgain(repeats, allowed); // StanzaPipeline.Repeats.cs
                 continue;
             }
             logger.LogInformation("Refused {Direction} {Kind} of {User} ({Rule}{Detail})", item.Direction, item.Stanza.Name.LocalName, item.User, verdict.Rule,
@@ -235,6 +236,7 @@ public sealed partial class StanzaPipeline(
     public IReadOnlyList<string> Store(IReadOnlyList<ConversationEvent> events)
     {
         var closed = tracker.Append(events);
+        lateRefusals.Flush(); // what this batch's verdicts allowed, durable before they go out (usually with the events)
         KeepContinuity(); // StanzaPipeline.Continuity.cs
         if (events.Count > 0)
         {

@@ -259,6 +259,7 @@ public sealed partial class LiteDbSpool : ISpool
             doc[F_EventCount] = sequence + 1;
             if (e.ReceivedUtc.UtcTicks > doc[F_LastEvent].AsInt64) doc[F_LastEvent] = Instant(e.ReceivedUtc);
         }
+        WriteAnswered(); // the answered requests' records (LiteDbSpool.Answered.cs) join the events' transaction
         if (documents.Count == 0) return;
         _events.InsertBulk(documents);
         foreach (var doc in headers.Values) _transcripts.Update(doc);
@@ -428,9 +429,11 @@ public sealed partial class LiteDbSpool : ISpool
             {
                 action();
                 _db.Commit();
+                AnsweredWritten(); // LiteDbSpool.Answered.cs: queued records rode with this transaction
             }
             catch (Exception e)
             {
+                _answeredWritten = default;
                 try { _db.Rollback(); }
                 catch (Exception rollbackError)
                 {
