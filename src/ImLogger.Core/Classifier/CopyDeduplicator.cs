@@ -52,11 +52,18 @@ public sealed class CopyDeduplicator(TimeSpan window, TimeProvider time, int max
     }
 
     /// <summary>Remembers an event stored by an earlier run (recalled at start), for <paramref name="keepFor"/> whatever
-    /// the dedup window and whether it has ids: the server's inline module sends again, up to its timeout after it held
+    /// the dedup window, if it has an id: the server's inline module sends again, up to its timeout after it held
     /// it, a stanza that run stored and did not answer, and it must come in as a repeat however slow the restart was.</summary>
     public void Recall(ConversationEvent e, TimeSpan keepFor)
     {
         if (e.Kind is EventKind.Joined or EventKind.Left or EventKind.Present or EventKind.Notice) return;
+        // Without an id, a stanza sent again cannot be told from a new one with the same words: kept only as long as a live
+        // id-less copy is (archived twice, rather than a second "ok" typed after the restart archived never).
+        if ((e.OriginId ?? e.StanzaId ?? e.ServerStanzaId) == null || e.Kind is EventKind.Invitation or EventKind.InvitationDeclined)
+        {
+            IsRepeat(e);
+            return;
+        }
         var now = time.GetTimestamp();
         Evict(now);
         var until = now + (long)(Math.Max(keepFor.TotalSeconds, window.TotalSeconds) * time.TimestampFrequency);

@@ -19,11 +19,11 @@ public partial class IngestLoopTests
 
     /// <summary>A held message as the module sends it, again and again, with the same stanza id; optionally with a
     /// refusal report of an earlier request.</summary>
-    private static XElement Held(string requestId, string messageId, string text, string? refusedRequest = null) => XElement.Parse($"""
+    private static XElement Held(string requestId, string? messageId, string text, string? refusedRequest = null) => XElement.Parse($"""
         <iq xmlns='jabber:component:accept' type='set' id='{requestId}' from='example.test' to='archive.example.test'>
           <batch xmlns='{Ns}'>
             <item id='7' direction='out' user='alice@example.test' to-local='true'>
-              <message xmlns='jabber:client' from='alice@example.test/laptop' to='bob@example.test' type='chat' id='{messageId}'><body>{text}</body></message>
+              <message xmlns='jabber:client' from='alice@example.test/laptop' to='bob@example.test' type='chat'{(messageId is null ? "" : $" id='{messageId}'")}><body>{text}</body></message>
             </item>
             {(refusedRequest is null ? "" : $"<refused request='{refusedRequest}' count='1' reason='held 3 s while ImLogger was away'/>")}
           </batch>
@@ -128,5 +128,17 @@ public partial class IngestLoopTests
         await Answer(loop, both);
         await Answer(Restarted(), Held("r2", "m2", "later", refusedRequest: "r1"));
         Assert.That(Stored(EventKind.Refused), Has.Count.EqualTo(1));
+    }
+
+    [Test]
+    public async Task AnIdlessMessageTypedAgainSecondsAfterARestartIsArchivedAgainNotTakenForARepeat()
+    {
+        // Without an id nothing tells a stanza sent again from a new one with the same words: archiving twice is the
+        // safe side; taking the second "ok" for a repeat would deliver it unarchived.
+        StoredThenKilled(Held("r1", null, "ok"));
+        var loop = Restarted();
+        _clock.Advance(TimeSpan.FromSeconds(5));
+        await Answer(loop, Held("r2", null, "ok"));
+        Assert.That(Stored(EventKind.Message).Select(e => e.Text), Is.EqualTo(new[] { "ok", "ok" }));
     }
 }
