@@ -222,7 +222,8 @@ local function fail(id, reason)
 		module:log("warn", "ImLogger unreachable (%s): %d held stanza(s) refused (fail-closed)", reason, n);
 	end
 	for key in pairs(keys) do release(key); end
-	if blocked and in_flight < max_in_flight then flush(); end
+	-- The report rides with the next request: when nothing else waits, one goes with the report alone.
+	if (blocked or #waiting == 0) and in_flight < max_in_flight then flush(); end
 end
 
 -- Fail-closed, while ImLogger is away (docs/inline-protocol.md, "While ImLogger is away"). A restart of ImLogger
@@ -306,7 +307,9 @@ local function came_back(reason)
 	if not away then return; end
 	away = false;
 	module:log("info", "ImLogger is back (%s): sending the %d stanza(s) held meanwhile", reason, #waiting);
-	if #waiting > 0 then flush(); end
+	-- Also when nothing waits: the refusals made while it was away go to it now, not with some later message (ImLogger
+	-- marks what it had stored of them NOT DELIVERED; the transcript may be delivered before a later message comes).
+	if #waiting > 0 or refusals[1] or next(gaps) then flush(); end
 end
 
 -- A request whose verdicts cannot come (the component is away): its stanzas wait again.
@@ -366,7 +369,8 @@ flush = function (probe)
 	blocked = false;
 	if away and not probe then schedule_retry(); return; end
 	local oldest_age = 0;
-	while #waiting > 0 do
+	-- A request with reports alone (no stanza) when only reports wait and ImLogger is there.
+	while #waiting > 0 or (not away and (refusals[1] ~= nil or next(gaps) ~= nil)) do
 		-- A full request always goes (a backlog drains at full speed, as after ImLogger is back); a partial one waits.
 		if not probe and in_flight >= max_in_flight and #waiting < batch_size then blocked = true; break; end
 		local id = "imlogger-"..new_id();
@@ -415,7 +419,7 @@ flush = function (probe)
 		local ok, err = pcall(module.send, module, request);
 		for _, item in pairs(batch.items) do item.stanza.attr.xmlns = item.xmlns; end
 		if not ok then error(err, 0); end
-		if away or probe then break; end
+		if away or probe or count == 0 then break; end
 	end
 end
 
