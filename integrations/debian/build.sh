@@ -28,8 +28,11 @@ fi
 stage="$out/stage"
 rm -rf "$stage"
 echo "== publishing a self-contained imlogger for $rid (about a minute)"
+# ReadyToRun: ImLogger's own code and its libraries (LiteDB, NLog, Microsoft.Extensions.*) ship precompiled, so a start
+# JIT-compiles little. In inline mode the server keeps held stanzas only for its timeout while ImLogger restarts
+# (docs/durability.md, "How long a restart takes").
 dotnet publish src/ImLogger.Host -c Release -r "$rid" --self-contained --nologo -v quiet -clp:ErrorsOnly \
-  -p:PublishSingleFile=true -p:DebugType=embedded -p:PublishDocumentationFiles=false \
+  -p:PublishSingleFile=true -p:PublishReadyToRun=true -p:DebugType=embedded -p:PublishDocumentationFiles=false \
   -p:PublishReferencesDocumentationFiles=false -o "$out/publish"
 
 echo "== staging the package tree"

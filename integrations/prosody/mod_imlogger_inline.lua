@@ -313,7 +313,8 @@ local function fail(id, reason)
 		module:log("warn", "ImLogger unreachable (%s): %d held stanza(s) refused (fail-closed)", reason, n);
 	end
 	for key in pairs(keys) do release(key); end
-	if lane.blocked and lane.in_flight < max_in_flight then flush(lane); end
+	-- The report rides with the next request: when nothing else waits, one goes with the report alone.
+	if (lane.blocked or #lane.waiting == 0) and lane.in_flight < max_in_flight then flush(lane); end
 end
 
 -- Fail-closed, while ImLogger is away (docs/inline-protocol.md, "While ImLogger is away"). A restart of ImLogger
@@ -398,7 +399,9 @@ local function came_back(lane, reason)
 	lane.away = false;
 	module:log("info", "ImLogger is back (%s): sending the %d stanza(s) held meanwhile%s", reason, #lane.waiting,
 		#lanes > 1 and (" ["..lane.component.."]") or "");
-	if #lane.waiting > 0 then flush(lane); end
+	-- Also when nothing waits: the refusals made while it was away go to it now, not with some later message (ImLogger
+	-- marks what it had stored of them NOT DELIVERED; the transcript may be delivered before a later message comes).
+	if #lane.waiting > 0 or lane.refusals[1] or next(lane.gaps) then flush(lane); end
 end
 
 -- A request whose verdicts cannot come (the component is away): its stanzas wait again.
@@ -459,7 +462,8 @@ flush = function (lane, probe)
 	lane.blocked = false;
 	if lane.away and not probe then schedule_retry(lane); return; end
 	local oldest_age = 0;
-	while #lane.waiting > 0 do
+	-- A request with reports alone (no stanza) when only reports wait and ImLogger is there.
+	while #lane.waiting > 0 or (not lane.away and (lane.refusals[1] ~= nil or next(lane.gaps) ~= nil)) do
 		-- A full request always goes (a backlog drains at full speed, as after ImLogger is back); a partial one waits.
 		if not probe and lane.in_flight >= max_in_flight and #lane.waiting < batch_size then lane.blocked = true; break; end
 		local id = "imlogger-"..new_id();
@@ -508,7 +512,7 @@ flush = function (lane, probe)
 		local ok, err = pcall(module.send, module, request);
 		for _, item in pairs(batch.items) do item.stanza.attr.xmlns = item.xmlns; end
 		if not ok then error(err, 0); end
-		if lane.away or probe then break; end
+		if lane.away or probe or count == 0 then break; end
 	end
 end
 

@@ -6,7 +6,7 @@ namespace ImLogger.Bench;
 /// <summary>One restart drill: how <c>imlogger</c> went away, and what the users and the archive saw.</summary>
 internal sealed record DrillResult(
     string How, int Sent, TimeSpan Away, int RefusedInProsody, int SenderErrors, int Delivered, int DeliveredTwice,
-    int Archived, int ArchivedTwice);
+    int Archived, int ArchivedTwice, int MarkedRefused = 0, int MarkedRefusedYetDelivered = 0, TimeSpan? Started = null);
 
 /// <summary>
 /// Section "drill" (issue 16): 20 logged users send to 20 unlogged ones at 500 messages a second in total through
@@ -78,16 +78,27 @@ internal sealed partial class DrillBench(BenchContext context, BenchOptions opti
             var senderErrors = (await Task.WhenAll(errors)).Sum();
             await second.StopAsync(TimeSpan.FromSeconds(120)); // closes the open transcripts into the archive
 
-            var archived = Directory.Exists(Path.Combine(dir, "archive"))
+            // A body on a "REFUSED, not delivered" line is the archive saying that a stanza recorded above never reached
+            // anyone (ImLogger stored it, its verdict came too late): counted apart, not as archived twice.
+            var lines = Directory.Exists(Path.Combine(dir, "archive"))
                 ? Directory.GetFiles(Path.Combine(dir, "archive"), "*.eml", SearchOption.AllDirectories)
-                    .SelectMany(f => DrillBody().Matches(MimeKit.MimeMessage.Load(f).TextBody ?? "").Select(m => m.Value))
+                    .SelectMany(f => (MimeKit.MimeMessage.Load(f).TextBody ?? "").Split('\n'))
                     .ToList()
                 : [];
+            var archived = lines.Where(l => !l.Contains("REFUSED, not delivered", StringComparison.Ordinal))
+                .SelectMany(l => DrillBody().Matches(l).Select(m => m.Value)).ToList();
+            var markedRefused = lines.Where(l => l.Contains("REFUSED, not delivered", StringComparison.Ordinal))
+                .SelectMany(l => DrillBody().Matches(l).Select(m => m.Value)).ToHashSet(StringComparer.Ordinal);
+            var deliveredBodies = receivers.SelectMany(r => r.ReceivedKeys).ToHashSet(StringComparer.Ordinal);
+            var started = second.Output.Split('\n').Select(l => StartedLine().Match(l)).FirstOrDefault(m => m.Success) is { } startedMatch
+                ? TimeSpan.FromSeconds(double.Parse(startedMatch.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)) : (TimeSpan?)null;
             var refused = RefusedLine().Matches(File.Exists(rig.LogFile) ? File.ReadAllText(rig.LogFile) : "").Sum(m => int.Parse(m.Groups[1].Value));
             var result = new DrillResult(how, perPair * Pairs, away, refused, senderErrors, received.Sum(r => r.Received), receivers.Sum(r => r.Duplicates),
-                archived.Distinct().Count(), archived.Count - archived.Distinct().Count());
+                archived.Distinct().Count(), archived.Count - archived.Distinct().Count(), markedRefused.Count,
+                markedRefused.Count(deliveredBodies.Contains), started);
             Console.Error.WriteLine($"  [drill {how}] sent {result.Sent}, refused {refused} (sender errors {senderErrors}), delivered {result.Delivered} "
-                + $"(twice: {result.DeliveredTwice}), archived {result.Archived} (twice: {result.ArchivedTwice})");
+                + $"(twice: {result.DeliveredTwice}), archived {result.Archived} (twice: {result.ArchivedTwice}), marked refused after storing "
+                + $"{result.MarkedRefused} (of which delivered: {result.MarkedRefusedYetDelivered}), start {result.Started?.TotalSeconds:0.00} s");
             return result;
         }
         finally
@@ -124,6 +135,10 @@ internal sealed partial class DrillBench(BenchContext context, BenchOptions opti
     /// <summary>"sequence timestamp dN" as SendMessagesAsync writes it: one key per message.</summary>
     [GeneratedRegex(@"\b\d+ \d+ drill\d\d\b")]
     private static partial Regex DrillBody();
+
+    /// <summary>imlogger's own breakdown of its start (StartupTimeline).</summary>
+    [GeneratedRegex(@"Started in ([0-9.]+) s from the process start")]
+    private static partial Regex StartedLine();
 
     /// <summary>mod_imlogger_inline's warning each time it refuses held stanzas.</summary>
     [GeneratedRegex(@"(\d+) held stanza\(s\) refused")]

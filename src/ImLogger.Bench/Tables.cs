@@ -46,10 +46,10 @@ internal static class Tables
     {
         var s = new StringBuilder();
         s.AppendLine().AppendLine(Inv, $"### Restart drill: 20 logged users sending {options.DrillRate:0} msg/s in total for {options.DrillSeconds:0} s, inline fail-closed (timeout 10 s)");
-        s.AppendLine().AppendLine("| imlogger | sent | away (stop to connected again) | refused (Prosody log) | errors at senders | delivered | delivered twice | archived | archived twice |");
-        s.AppendLine("|---|---|---|---|---|---|---|---|---|");
+        s.AppendLine().AppendLine("| imlogger | sent | away (stop to connected again) | start (process to connected) | refused (Prosody log) | errors at senders | delivered | delivered twice | archived | archived twice | marked refused after storing (of which delivered) |");
+        s.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var r in results)
-            s.AppendLine(Inv, $"| {r.How} | {r.Sent} | {r.Away.TotalSeconds:0.0} s | {r.RefusedInProsody} | {r.SenderErrors} | {r.Delivered} | {r.DeliveredTwice} | {r.Archived} | {r.ArchivedTwice} |");
+            s.AppendLine(Inv, $"| {r.How} | {r.Sent} | {r.Away.TotalSeconds:0.0} s | {(r.Started is { } st ? $"{st.TotalSeconds:0.00} s" : "-")} | {r.RefusedInProsody} | {r.SenderErrors} | {r.Delivered} | {r.DeliveredTwice} | {r.Archived} | {r.ArchivedTwice} | {r.MarkedRefused} ({r.MarkedRefusedYetDelivered}) |");
         return s.ToString();
     }
 

@@ -156,6 +156,7 @@ internal sealed class XmppLoadClient : IAsyncDisposable
                         if (!double.IsNaN(latency[seq])) { Duplicates++; continue; }
                         latency[seq] = Stopwatch.GetElapsedTime(sentAt, now).TotalMilliseconds;
                         received++;
+                        ReceivedKeys.Add(text);
                         last = now;
                     }
                 }
@@ -168,6 +169,9 @@ internal sealed class XmppLoadClient : IAsyncDisposable
         }
         return (latency, last, received);
     }
+
+    /// <summary>The bodies <see cref="ReceiveMessagesAsync"/> read (the drill compares them with the archive).</summary>
+    public HashSet<string> ReceivedKeys { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Bodies <see cref="ReceiveMessagesAsync"/> read a second time (a message delivered twice).</summary>
     public int Duplicates { get; private set; }

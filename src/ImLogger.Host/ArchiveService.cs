@@ -28,10 +28,13 @@ internal sealed partial class ArchiveService(
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        StartupTimeline.Mark("services built, spool opened", logger); // the spool opens as the services are built
         var resumed = tracker.Resume();
+        StartupTimeline.Mark("open conversations resumed", logger);
         var recalled = ingest.RecallRecentEvents();
+        StartupTimeline.Mark("recent events recalled", logger);
         if (recalled > 0)
-            logger.LogInformation("Recalled {Count} event(s) received in the last {Window}: a verdict request the server sends again is archived once", recalled, config.DedupWindow);
+            logger.LogInformation("Recalled {Count} recent event(s) of the open conversations: a verdict request the server sends again is archived once", recalled);
         var undelivered = spool.Backlog().Sum(b => b.Pending + b.Dead);
         WarnOfQuarantine();
         logger.LogInformation(
@@ -47,6 +50,7 @@ internal sealed partial class ArchiveService(
         var dispatching = dispatcher.RunAsync(background.Token);
         StopIfItEnds(dispatching, "the delivery loop");
         var closing = CloseIdleAsync(background.Token);
+        StartupTimeline.Mark("delivery started, connecting", logger);
         try
         {
             // Reads, classifies, stores and answers until the stop; then everything read is stored and answered.

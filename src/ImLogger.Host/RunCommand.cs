@@ -26,6 +26,7 @@ internal static class RunCommand
 {
     public static async Task<int> RunAsync(ImLoggerConfig config, Arguments args)
     {
+        StartupTimeline.Mark("runtime and config");
         _ = SpoolKey.Read(config); // a missing or short key file is a config error, reported before anything starts
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
@@ -54,6 +55,8 @@ internal static class RunCommand
 
         var host = builder.Build();
         var logger = host.Services.GetRequiredService<ILogger<ArchiveService>>();
+        StartupTimeline.Mark("host built (logging, services)", logger);
+        host.Services.GetRequiredService<ComponentConnection>().Connected += () => StartupTimeline.Connected(logger);
         int? faulted;
         try
         {
@@ -138,7 +141,8 @@ internal static class RunCommand
             new CompliancePolicy(config.Restrictions, sp.GetRequiredService<SeatLedger>().OrganizationOf, new ClientRegistry(config.Component.Jid),
                 sp.GetRequiredService<LiteDbSpool>()));
         services.AddSingleton(sp => new LateRefusals(sp.GetRequiredService<TimeProvider>(),
-            capacity: config.Attach is { Mode: AttachMode.Inline, FailureMode: FailureMode.Closed } ? 256 : 0));
+            capacity: config.Attach is { Mode: AttachMode.Inline, FailureMode: FailureMode.Closed } ? 256 : 0,
+            durable: sp.GetRequiredService<LiteDbSpool>())); // a refusal reported to the next run still finds what was stored
         services.AddSingleton<StanzaPipeline>();
         services.AddSingleton(sp =>
         {
@@ -161,7 +165,8 @@ internal static class RunCommand
         services.AddHostedService(sp => sp.GetRequiredService<FailoverWatch>());
         services.AddSingleton(sp => new IngestLoop(new ComponentStanzaConnection(sp.GetRequiredService<ComponentConnection>()),
             sp.GetRequiredService<StanzaPipeline>(), sp.GetRequiredService<ISpool>(), sp.GetRequiredService<CopyDeduplicator>(),
-            new IngestOptions { Inline = config.Attach.Mode == AttachMode.Inline, SpoolPath = config.SpoolPath, DedupWindow = config.DedupWindow },
+            new IngestOptions { Inline = config.Attach.Mode == AttachMode.Inline, SpoolPath = config.SpoolPath, DedupWindow = config.DedupWindow,
+                ResentWithin = config.Attach.Timeout },
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<IngestLoop>>())
         {
             // The server side's signs of life are not traffic: they are taken off the stream here, never archived.

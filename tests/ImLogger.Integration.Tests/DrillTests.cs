@@ -28,6 +28,17 @@ public partial class DrillTests
     private static List<string> ArchivedBodies(TapDeployment world) =>
         world.Archived().SelectMany(m => DrillBody().Matches(m.TextBody ?? "").Select(x => x.Value)).ToList();
 
+    /// <summary>Inline: the "drill-N" bodies archived as said, and those on a "REFUSED, not delivered" line: the archive
+    /// saying that a stanza recorded above never reached anyone (stored, then refused by the server's module because the
+    /// verdict came too late, as after a kill -9 and a slow restart). A marked body is not archived twice.</summary>
+    private static (List<string> Said, List<string> MarkedRefused) ArchivedByOutcome(TapDeployment world)
+    {
+        var lines = world.Archived().SelectMany(m => (m.TextBody ?? "").Split('\n')).ToList();
+        static bool Refusal(string line) => line.Contains("REFUSED, not delivered", StringComparison.Ordinal);
+        return (lines.Where(l => !Refusal(l)).SelectMany(l => DrillBody().Matches(l).Select(x => x.Value)).ToList(),
+            lines.Where(Refusal).SelectMany(l => DrillBody().Matches(l).Select(x => x.Value)).ToList());
+    }
+
     /// <summary>The component's own count of events durably spooled by this process (logged after each fsync).</summary>
     /// <summary>Three kills in the suite; the long form is IMLOGGER_DRILL_KILLS=20 dotnet test --filter Killed.</summary>
     private static int Kills => int.TryParse(Environment.GetEnvironmentVariable("IMLOGGER_DRILL_KILLS"), out var k) ? k : 3;
@@ -138,12 +149,18 @@ public partial class DrillTests
         Assert.That(await last.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero);
         await last.DisposeAsync();
 
-        var archived = ArchivedBodies(world);
+        var (archived, markedRefused) = ArchivedByOutcome(world);
         var delivered = bob.ReceivedDrillBodies;
-        TestContext.Out.WriteLine($"sent {sent + 20}, delivered to bob {delivered.Count}, archived {archived.Count}");
+        TestContext.Out.WriteLine($"sent {sent + 20}, delivered to bob {delivered.Count}, archived {archived.Count}, marked refused after storing {markedRefused.Count}");
         Assert.That(delivered, Has.Count.GreaterThan(20), "messages flowed between the kills");
         AssertEachOnce(archived, 0, $"inline, after {Kills} kills");
         Assert.That(delivered.Except(archived), Is.Empty, "fail-closed: every message bob received is archived");
+        Assert.Multiple(() =>
+        {
+            Assert.That(markedRefused, Is.Unique, "a refusal is marked once");
+            Assert.That(markedRefused.Except(archived), Is.Empty, "a refusal marks a stanza recorded above");
+            Assert.That(markedRefused.Intersect(delivered), Is.Empty, "what the archive says was NOT DELIVERED never reached bob");
+        });
     }
 
     [Test, CancelAfter(240_000)]

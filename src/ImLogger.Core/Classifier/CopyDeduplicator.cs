@@ -51,6 +51,30 @@ public sealed class CopyDeduplicator(TimeSpan window, TimeProvider time, int max
         return repeat;
     }
 
+    /// <summary>Remembers an event stored by an earlier run (recalled at start), for <paramref name="keepFor"/> whatever
+    /// the dedup window, if it has an id: the server's inline module sends again, up to its timeout after it held
+    /// it, a stanza that run stored and did not answer, and it must come in as a repeat however slow the restart was.</summary>
+    public void Recall(ConversationEvent e, TimeSpan keepFor)
+    {
+        if (e.Kind is EventKind.Joined or EventKind.Left or EventKind.Present or EventKind.Notice) return;
+        // Without an id, a stanza sent again cannot be told from a new one with the same words: kept only as long as a live
+        // id-less copy is (archived twice, rather than a second "ok" typed after the restart archived never).
+        if ((e.OriginId ?? e.StanzaId ?? e.ServerStanzaId) == null || e.Kind is EventKind.Invitation or EventKind.InvitationDeclined)
+        {
+            IsRepeat(e);
+            return;
+        }
+        var now = time.GetTimestamp();
+        Evict(now);
+        var until = now + (long)(Math.Max(keepFor.TotalSeconds, window.TotalSeconds) * time.TimestampFrequency);
+        foreach (var key in KeysOf(e))
+        {
+            if (_expiry.TryGetValue(key, out var expires) && expires >= until) continue;
+            _expiry[key] = until;
+            _order.Enqueue((key, until));
+        }
+    }
+
     private void Evict(long now)
     {
         while (_order.Count > 0 && (_order.Peek().Expires <= now || _order.Count > maxEntries))

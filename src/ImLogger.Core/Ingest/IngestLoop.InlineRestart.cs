@@ -75,7 +75,10 @@ public sealed partial class IngestLoop
     public int RecallRecentEvents()
     {
         if (!options.Inline) return 0;
-        var since = time.GetUtcNow() - options.DedupWindow;
+        // Whatever the dedup window: the module sends a stanza again up to its timeout after holding it, and the events
+        // it may send again were stored after it held them. A margin covers a wall clock that moved a little meanwhile.
+        var window = (options.ResentWithin > options.DedupWindow ? options.ResentWithin : options.DedupWindow) + TimeSpan.FromSeconds(30);
+        var since = time.GetUtcNow() - window;
         var recalled = 0;
         foreach (var header in spool.OpenTranscripts().Where(h => h.LastEventUtc >= since))
         {
@@ -83,7 +86,7 @@ public sealed partial class IngestLoop
             {
                 foreach (var e in spool.Load(header.Id)?.Events.Where(e => e.ReceivedUtc >= since) ?? [])
                 {
-                    dedup.IsRepeat(e);
+                    dedup.Recall(e, window);
                     recalled++;
                 }
             }

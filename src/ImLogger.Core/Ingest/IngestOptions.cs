@@ -12,6 +12,12 @@ public sealed record IngestOptions
     /// <summary>How far back a restart recalls stored events, so a request sent again is archived once.</summary>
     public TimeSpan DedupWindow { get; init; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>Inline: how long the server's module keeps a held stanza and may send it again (its
+    /// <c>imlogger_timeout</c>, from <c>&lt;attach timeout&gt;</c>). A restart recalls at least this far back, and remembers
+    /// what it recalled at least this long, so a request stored before a crash and sent again after a slow restart is
+    /// archived once, whatever the dedup window.</summary>
+    public TimeSpan ResentWithin { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Tap mode: stanzas per spool write.</summary>
     public int MaxBatch { get; init; } = 512;
 

@@ -1,4 +1,5 @@
 using ImLogger.Conversations;
+using ImLogger.Domain;
 
 namespace ImLogger.Inline;
 
@@ -11,8 +12,10 @@ namespace ImLogger.Inline;
 /// </summary>
 /// <remarks>Called from the pipeline's one loop. Keeps light copies (no raw XML, text cut to 300 characters) of the
 /// last <c>capacity</c> requests: while the spool cannot write, no new request is read, so the window holds. Capacity 0
-/// keeps nothing: in fail-open mode the adapter delivers on failure and reports no refusal.</remarks>
-public sealed class LateRefusals(TimeProvider time, int capacity = 256)
+/// keeps nothing: in fail-open mode the adapter delivers on failure and reports no refusal. With a <paramref name="durable"/>
+/// store (the spool) the copies are also written with the batch's events, so a report that reaches the next run of
+/// ImLogger (killed before its verdicts went out; the module refused the stanzas after its timeout) still finds them.</remarks>
+public sealed class LateRefusals(TimeProvider time, int capacity = 256, IAnsweredRequests? durable = null)
 {
     private readonly Dictionary<string, List<ConversationEvent>> _byRequest = new(StringComparer.Ordinal);
     private readonly Queue<string> _order = new();
@@ -23,7 +26,9 @@ public sealed class LateRefusals(TimeProvider time, int capacity = 256)
         ArgumentNullException.ThrowIfNull(requestId);
         ArgumentNullException.ThrowIfNull(allowed);
         if (capacity == 0 || allowed.Count == 0 || _byRequest.ContainsKey(requestId)) return;
-        _byRequest[requestId] = allowed.Select(e => e with { RawXml = "", Html = null, Text = Cut(e.Text) }).ToList();
+        var light = allowed.Select(e => e with { RawXml = "", Html = null, Text = Cut(e.Text) }).ToList();
+        _byRequest[requestId] = light;
+        durable?.RememberAnswered(requestId, light);
         _order.Enqueue(requestId);
         while (_order.Count > capacity) _byRequest.Remove(_order.Dequeue());
     }
@@ -33,7 +38,11 @@ public sealed class LateRefusals(TimeProvider time, int capacity = 256)
     public IReadOnlyList<ConversationEvent> Refused(InlineRefusal refusal)
     {
         ArgumentNullException.ThrowIfNull(refusal);
-        if (!_byRequest.Remove(refusal.RequestId, out var allowed)) return [];
+        if (capacity == 0) return [];
+        // The durable record is taken either way: it is forgotten in the write that stores these refusal events.
+        var stored = durable?.TakeAnswered(refusal.RequestId);
+        var allowed = _byRequest.Remove(refusal.RequestId, out var kept) ? kept : stored?.ToList();
+        if (allowed == null) return [];
         var now = time.GetUtcNow();
         return allowed.Select(e => e with
         {
@@ -45,6 +54,10 @@ public sealed class LateRefusals(TimeProvider time, int capacity = 256)
                      $"({refusal.Reason}) because ImLogger's verdict came too late",
         }).ToList();
     }
+
+    /// <summary>Makes the copies remembered for this batch durable when the batch appended no event of its own (a
+    /// request whose stanzas were all repeats of ones stored before a crash).</summary>
+    public void Flush() => durable?.FlushAnswered();
 
     private static string Describe(EventKind kind) => kind switch
     {

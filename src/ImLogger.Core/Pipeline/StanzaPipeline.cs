@@ -181,8 +181,9 @@ public sealed partial class StanzaPipeline(
             if (verdict.Allowed)
             {
                 var before = events.Count;
-                Keep(classified, events);
+                var repeats = KeepCountingRepeats(classified, events);
                 allowed.AddRange(events.Skip(before));
+                AllowedAgain(repeats, allowed); // StanzaPipeline.Repeats.cs
                 continue;
             }
             logger.LogInformation("Refused {Direction} {Kind} of {User} ({Rule}{Detail})", item.Direction, item.Stanza.Name.LocalName, item.User, verdict.Rule,
@@ -242,6 +243,7 @@ public sealed partial class StanzaPipeline(
     public IReadOnlyList<string> Store(IReadOnlyList<ConversationEvent> events)
     {
         var closed = tracker.UnitOfWork is { } unit ? StoreInOneWrite(events, unit) : tracker.Append(events); // StanzaPipeline.UnitOfWork.cs
+        lateRefusals.Flush(); // what this batch's verdicts allowed, durable before they go out (usually with the events)
         if (tracker.UnitOfWork is null) KeepContinuity(); // StanzaPipeline.Continuity.cs
         if (events.Count > 0)
         {

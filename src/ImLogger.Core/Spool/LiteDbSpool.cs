@@ -260,6 +260,7 @@ public sealed partial class LiteDbSpool : ISpool
             doc[F_EventCount] = sequence + 1;
             if (e.ReceivedUtc.UtcTicks > doc[F_LastEvent].AsInt64) doc[F_LastEvent] = Instant(e.ReceivedUtc);
         }
+        WriteAnswered(); // the answered requests' records (LiteDbSpool.Answered.cs) join the events' transaction
         if (records.Count == 0) return;
         _batches.InsertBulk(StoredBatches(records, headers)); // LiteDbSpool.Batches.cs
         foreach (var doc in headers.Values) _transcripts.Update(doc);
@@ -435,9 +436,11 @@ public sealed partial class LiteDbSpool : ISpool
                 action();
                 _db.Commit();
                 if (_unit is not null) _unit.Committed = true;
+                AnsweredWritten(); // LiteDbSpool.Answered.cs: queued records rode with this transaction
             }
             catch (Exception e)
             {
+                _answeredWritten = default;
                 try { _db.Rollback(); }
                 catch (Exception rollbackError)
                 {

@@ -19,7 +19,7 @@ namespace ImLogger.Tests.Ingest;
 /// The ingest loop (read batch, decode, classify, decide, notify, store, reply) against a scripted connection: the real
 /// stanza pipeline and a real spool in a temp file; only the server's side of the stream and the clock are fakes.
 /// </summary>
-public class IngestLoopTests
+public partial class IngestLoopTests
 {
     private string _dir = null!;
     private LiteDbSpool _spool = null!;
@@ -314,7 +314,7 @@ public class IngestLoopTests
             new ArchiveNotifier(seats.OrganizationOf, "archive.example.test", _clock),
             new CompliancePolicy(config.Restrictions, seats.OrganizationOf, new ClientRegistry("archive.example.test"), _spool),
             seats,
-            new LateRefusals(_clock),
+            new LateRefusals(_clock, durable: _spool),
             NullLogger<StanzaPipeline>.Instance));
     }
 }

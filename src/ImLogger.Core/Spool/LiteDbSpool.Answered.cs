@@ -1,0 +1,84 @@
+using ImLogger.Conversations;
+using ImLogger.Domain;
+using LiteDB;
+using static ImLogger.Spool.SpoolDocuments;
+
+namespace ImLogger.Spool;
+
+public sealed partial class LiteDbSpool : IAnsweredRequests
+{
+    /// <summary>Per answered verdict request: <c>{ _id: request id, at: UTC ticks, ev: [event documents, sealed like the
+    /// transcripts' events] }</c>. Kept <see cref="AnsweredKeptFor"/>: the module reports a refusal with the next request it
+    /// sends, which is days at most after the stanza was held even across long outages.</summary>
+    private const string AnsweredCollection = "answered";
+
+    private static readonly TimeSpan AnsweredKeptFor = TimeSpan.FromDays(2);
+    private readonly List<BsonDocument> _answeredPending = [];
+    private readonly List<string> _answeredForget = [];
+    private int _answeredSincePrune;
+
+    /// <inheritdoc />
+    public void RememberAnswered(string requestId, IReadOnlyList<ConversationEvent> allowed)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(requestId);
+        ArgumentNullException.ThrowIfNull(allowed);
+        if (allowed.Count == 0) return;
+        var record = "answered:" + requestId;
+        var events = new BsonArray(allowed.Select((e, i) => (BsonValue)ToStoredDocument(record, i, e, _cipher)));
+        var doc = new BsonDocument { ["_id"] = requestId, ["at"] = DateTimeOffset.UtcNow.UtcTicks, ["ev"] = events };
+        lock (_gate) _answeredPending.Add(doc);
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<ConversationEvent>? TakeAnswered(string requestId)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(requestId);
+        return Read(() =>
+        {
+            if (_answeredForget.Contains(requestId)) return null;
+            var doc = _answeredPending.FirstOrDefault(d => d["_id"].AsString == requestId) ?? _db.GetCollection(AnsweredCollection).FindById(requestId);
+            if (doc is null) return null;
+            _answeredForget.Add(requestId);
+            return (IReadOnlyList<ConversationEvent>)doc["ev"].AsArray.Select(v => ToEvent(v.AsDocument, _cipher)).ToList();
+        });
+    }
+
+    /// <inheritdoc />
+    public void FlushAnswered()
+    {
+        lock (_gate)
+            if (_answeredPending.Count == 0 && _answeredForget.Count == 0) return;
+        Write(() => WriteAnswered());
+    }
+
+    /// <summary>Inside a write's transaction: the queued records and forgets. Taken off the queue only once that write
+    /// committed (<see cref="AnsweredWritten"/>): a rolled-back batch keeps them for its retry.</summary>
+    private (int Remembered, int Forgotten) WriteAnswered()
+    {
+        var (remembered, forgotten) = (_answeredPending.Count, _answeredForget.Count);
+        if (remembered == 0 && forgotten == 0) return (0, 0);
+        var collection = _db.GetCollection(AnsweredCollection);
+        foreach (var doc in _answeredPending.Take(remembered)) collection.Upsert(doc);
+        foreach (var id in _answeredForget.Take(forgotten)) collection.Delete(id);
+        _answeredSincePrune += remembered;
+        if (_answeredSincePrune >= 1000)
+        {
+            _answeredSincePrune = 0;
+            collection.EnsureIndex("at");
+            collection.DeleteMany(Query.LT("at", (DateTimeOffset.UtcNow - AnsweredKeptFor).UtcTicks));
+        }
+        _answeredWritten = (remembered, forgotten);
+        return (remembered, forgotten);
+    }
+
+    private (int Remembered, int Forgotten) _answeredWritten;
+
+    /// <summary>After a commit: what it wrote leaves the queue (under the gate, in the same write).</summary>
+    private void AnsweredWritten()
+    {
+        var (remembered, forgotten) = _answeredWritten;
+        _answeredWritten = (0, 0);
+        _answeredPending.RemoveRange(0, remembered);
+        _answeredForget.RemoveRange(0, forgotten);
+    }
+}
