@@ -262,9 +262,6 @@ public sealed partial class TranscriptMessageBuilder
             : "left the room" + suffix;
     }
 
-    /// <summary>"[notice to alice@example.test, bob@example.test]": who the archive told (the recipients are in To).</summary>
-    private static string NoticeLabel(ConversationEvent e) => string.IsNullOrEmpty(e.To) ? "[notice]" : $"[notice to {Line(e.To)}]";
-
     private static string Indent(string text) => text.Replace("\n", "\n    ");
 
     internal static string RenderLine(ConversationEvent e) => RenderLine(e, MessageIndex.Empty);
@@ -277,7 +274,7 @@ public sealed partial class TranscriptMessageBuilder
             EventShape.Sentence => ts + "* " + EventSentence(e, index),
             EventShape.Encrypted => ts + Sender(e) + (Recipient(e) is { } encryptedTo ? " -> " + encryptedTo : "") + ": " + EncryptedText(e),
             EventShape.Message => ts + Sender(e) + (Recipient(e) is { } to ? " -> " + to : "") + ": " + Indent(MessageText(e)),
-            EventShape.Notice => ts + NoticeLabel(e) + " " + Indent(MessageText(e)),
+            EventShape.Notice => ts + NoticeLabel(e, index) + NoticeText(e, index, Indent),
             EventShape.Presence => ts + "* " + Occupant(e) + " " + Indent(PresenceText(e)),
         };
     }
@@ -298,7 +295,8 @@ public sealed partial class TranscriptMessageBuilder
         sb.Append("Transcript: ").Append(SafeToken(t.Id)).Append('\n');
         sb.Append('\n');
         var index = new MessageIndex(t.Events);
-        foreach (var e in t.Events) sb.Append(RenderLine(e, index, t.LocalTimeZone)).Append('\n');
+        foreach (var e in t.Events)
+            if (!index.Folded(e)) sb.Append(RenderLine(e, index, t.LocalTimeZone)).Append('\n');
         return sb.ToString();
     }
 
@@ -334,6 +332,7 @@ public sealed partial class TranscriptMessageBuilder
         var index = new MessageIndex(t.Events);
         foreach (var e in t.Events)
         {
+            if (index.Folded(e)) continue; // a notice's outcome, said on the notice's own line
             var time = H(Timestamp(e.ReceivedUtc, t.LocalTimeZone) + (HistoryNote(e) is { Length: > 0 } note ? " " + note.Trim() : ""));
             if (e.Kind == EventKind.Unclassified)
             {
@@ -359,8 +358,8 @@ public sealed partial class TranscriptMessageBuilder
                       .Append("</td><td>").Append(H(Recipient(e) ?? "")).Append("</td><td><em>").Append(H(EncryptedText(e))).Append("</em></td></tr>\n");
                     break;
                 case EventShape.Notice:
-                    sb.Append("<tr class=\"notice\"><td class=\"time\">").Append(time).Append("</td><td colspan=\"3\">").Append(H(NoticeLabel(e))).Append(' ')
-                      .Append(HMultiline(MessageText(e))).Append("</td></tr>\n");
+                    sb.Append("<tr class=\"notice\"><td class=\"time\">").Append(time).Append("</td><td colspan=\"3\">").Append(H(NoticeLabel(e, index)))
+                      .Append(NoticeText(e, index, HMultiline)).Append("</td></tr>\n");
                     break;
                 case EventShape.Presence:
                     sb.Append("<tr class=\"presence\"><td class=\"time\">").Append(time).Append("</td><td colspan=\"3\">* ")
