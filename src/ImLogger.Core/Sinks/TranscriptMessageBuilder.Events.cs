@@ -27,7 +27,9 @@ public sealed partial class TranscriptMessageBuilder
             foreach (var e in events.Where(e => e.Kind is EventKind.Message or EventKind.Encrypted or EventKind.Correction))
                 foreach (var id in new[] { e.StanzaId, e.OriginId, e.ServerStanzaId })
                     if (!string.IsNullOrEmpty(id)) _byId.TryAdd(id, e);
-            IndexNotices(events); // TranscriptMessageBuilder.Notices.cs
+            var all = events as IReadOnlyCollection<ConversationEvent> ?? events.ToList();
+            IndexNotices(all); // TranscriptMessageBuilder.Notices.cs
+            IndexBounces(all); // TranscriptMessageBuilder.Bounces.cs
         }
 
         public ConversationEvent? Find(string? id) => id != null && _byId.TryGetValue(id, out var e) ? e : null;

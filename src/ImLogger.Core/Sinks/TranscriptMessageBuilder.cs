@@ -65,10 +65,9 @@ public sealed partial class TranscriptMessageBuilder
         ArgumentNullException.ThrowIfNull(transcript);
         var subject = Subject(transcript);
         var message = new MimeMessage();
-        message.From.Add(_from);
-        message.To.Add(_to);
+        Address(message, transcript); // TranscriptMessageBuilder.Addressing.cs
         message.Subject = subject;
-        message.Date = transcript.ClosedUtc.ToUniversalTime();
+        message.Date = LastEventUtc(transcript).ToUniversalTime();
         message.MessageId = MessageIdFor(transcript);
         message.Headers.Add("X-ImLogger-Conversation", HeaderValue(transcript.ConversationKey, MaxHeaderValueLength));
         message.Headers.Add("X-ImLogger-Conversation-Type", transcript.ConversationType.ToString());
@@ -273,7 +272,7 @@ public sealed partial class TranscriptMessageBuilder
         {
             EventShape.Sentence => ts + "* " + EventSentence(e, index),
             EventShape.Encrypted => ts + Sender(e) + (Recipient(e) is { } encryptedTo ? " -> " + encryptedTo : "") + ": " + EncryptedText(e),
-            EventShape.Message => ts + Sender(e) + (Recipient(e) is { } to ? " -> " + to : "") + ": " + Indent(MessageText(e)),
+            EventShape.Message => ts + Sender(e) + (Recipient(e) is { } to ? " -> " + to : "") + ": " + Indent(MessageText(e)) + BouncedNote(e, index),
             EventShape.Notice => ts + NoticeLabel(e, index) + NoticeText(e, index, Indent),
             EventShape.Presence => ts + "* " + Occupant(e) + " " + Indent(PresenceText(e)),
         };
@@ -289,7 +288,7 @@ public sealed partial class TranscriptMessageBuilder
         var sb = new StringBuilder();
         sb.Append(Heading(t)).Append('\n');
         if (part is not null) sb.Append(part.Note).Append('\n');
-        sb.Append("From ").Append(Timestamp(t.OpenedUtc, t.LocalTimeZone)).Append(" to ").Append(Timestamp(t.ClosedUtc, t.LocalTimeZone)).Append(" (").Append(TimeNote(t)).Append(")\n");
+        sb.Append("From ").Append(Timestamp(t.OpenedUtc, t.LocalTimeZone)).Append(" to ").Append(Timestamp(LastEventUtc(t), t.LocalTimeZone)).Append(" (").Append(TimeNote(t)).Append(")\n");
         sb.Append("Participants: ").Append(string.Join(", ", t.Participants.Select(Line))).Append('\n');
         sb.Append("Logged users: ").Append(string.Join(", ", t.LoggedUsers.Select(Line))).Append('\n');
         sb.Append("Transcript: ").Append(SafeToken(t.Id)).Append('\n');
@@ -323,7 +322,7 @@ public sealed partial class TranscriptMessageBuilder
           .Append("</style>\n</head>\n<body>\n");
         sb.Append("<h1>").Append(H(Heading(t))).Append("</h1>\n");
         if (part is not null) sb.Append("<p><strong>").Append(H(part.Note)).Append("</strong></p>\n");
-        sb.Append("<p>").Append(H(Timestamp(t.OpenedUtc, t.LocalTimeZone))).Append(" to ").Append(H(Timestamp(t.ClosedUtc, t.LocalTimeZone)))
+        sb.Append("<p>").Append(H(Timestamp(t.OpenedUtc, t.LocalTimeZone))).Append(" to ").Append(H(Timestamp(LastEventUtc(t), t.LocalTimeZone)))
           .Append(t.LocalTimeZone == null ? ". <strong>All times are UTC.</strong></p>\n" : ". <strong>" + H(TimeNote(t)) + ".</strong></p>\n");
         sb.Append("<p>Participants: ").Append(H(string.Join(", ", t.Participants.Select(Line)))).Append("<br>\n");
         sb.Append("Logged users: ").Append(H(string.Join(", ", t.LoggedUsers.Select(Line)))).Append("<br>\n");
@@ -351,7 +350,7 @@ public sealed partial class TranscriptMessageBuilder
                 case EventShape.Message:
                     sb.Append("<tr class=\"message\"><td class=\"time\">").Append(time).Append("</td><td>").Append(H(Sender(e)))
                       .Append("</td><td>").Append(H(Recipient(e) ?? "")).Append("</td><td>").Append(HMultiline(MessageText(e)))
-                      .Append(FormattedHtml(e)).Append("</td></tr>\n");
+                      .Append(FormattedHtml(e)).Append(H(BouncedNote(e, index))).Append("</td></tr>\n");
                     break;
                 case EventShape.Encrypted:
                     sb.Append("<tr class=\"message encrypted\"><td class=\"time\">").Append(time).Append("</td><td>").Append(H(Sender(e)))
