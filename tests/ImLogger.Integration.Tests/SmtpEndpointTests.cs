@@ -43,7 +43,7 @@ public class SmtpEndpointTests
         {
             Assert.That(server.Logins, Is.EqualTo(1), "authenticated");
             Assert.That(message.MessageId, Is.EqualTo($"{id}@corp.example.com"));
-            Assert.That(message.Sender.Address, Is.EqualTo("imlogger@corp.example.com"), "the archive sent it");
+            Assert.That(message.Sender?.Address, Is.EqualTo("imlogger@corp.example.com"), "the archive sent it");
             Assert.That(message.From.Mailboxes.Select(m => (m.Name, m.Address)), Is.EqualTo(new[] { ("bob", "bob@example.test") }), "the first to speak");
             Assert.That(message.To.Mailboxes.Select(m => (m.Name, m.Address)), Is.EqualTo(new[] { ("carol", "carol@partner.test") }), "who else spoke");
             Assert.That(message.Cc.Mailboxes.Select(m => (m.Name, m.Address)), Is.EqualTo(new[] { ("alice", "alice@example.test") }), "who was only there");

@@ -106,8 +106,9 @@ public sealed partial class IngestLoop(
             }
             var (events, replies) = stages.Classify(batch);
             if (!await StoreAsync(events)) return;
-            if (!await SendAsync(replies)) return;
-            AnsweredBatch(batch.Count);
+            var sent = await SendAsync(replies);
+            AnsweredBatch(batch.Count); // answered: a stop may close the stream; what became of the notices is stored next
+            if (sent.Count > 0 && !await StoreAsync(sent)) return;
         }
     }
 
@@ -134,10 +135,9 @@ public sealed partial class IngestLoop(
         }
     }
 
-    /// <summary>The batch's replies, in order: verdicts before the notices and queries that follow from them. What became
-    /// of them is then stored (a notice is recorded as sent only once it went out).</summary>
-    /// <returns>False when the spool is lost (as <see cref="StoreAsync"/>).</returns>
-    private async Task<bool> SendAsync(IReadOnlyList<XElement> replies)
+    /// <summary>The batch's replies, in order: verdicts before the notices and queries that follow from them.</summary>
+    /// <returns>What became of them, to store (a notice is recorded as sent only once it went out).</returns>
+    private async Task<IReadOnlyList<ConversationEvent>> SendAsync(IReadOnlyList<XElement> replies)
     {
         var outcomes = new (XElement Reply, string? Failure)[replies.Count];
         for (var i = 0; i < replies.Count; i++)
@@ -153,8 +153,7 @@ public sealed partial class IngestLoop(
             logger.Log(isNotice ? LogLevel.Warning : LogLevel.Debug, "{What} to {To} not sent: {Reason}; the transcript says so",
                 isNotice ? "Archive notice" : "Reply", (string?)reply.Attribute("to"), NotConnected);
         }
-        var recorded = replies.Count == 0 ? [] : stages.Sent(outcomes);
-        return recorded.Count == 0 || await StoreAsync(recorded);
+        return replies.Count == 0 ? [] : stages.Sent(outcomes);
     }
 
     /// <summary>Why a reply did not go out when the connection was down.</summary>

@@ -97,7 +97,7 @@ public class IngestLoopTests
         await Eventually.True(() => _server.Read == 3, "the server's copies are read");
         Assert.That(_stages.Batches, Is.Empty, "nothing stored before the linger ends");
         _clock.Advance(TimeSpan.FromMilliseconds(5));
-        await Eventually.True(() => _stages.Stores == 1, "the batch is stored");
+        await Eventually.True(() => _stages.Stores == 2, "the batch is stored, then what became of the notices it led to");
         await stop.CancelAsync();
         await Stopped(run);
         Assert.Multiple(() =>

@@ -37,7 +37,7 @@ public sealed class DirectorySinkTests
         {
             Assert.That(message.Subject, Is.EqualTo("XMPP chat: alice@example.test, bob@example.test — 3 messages"));
             Assert.That(message.MessageId, Is.EqualTo($"{transcript.Id}@archive.example.test"));
-            Assert.That(message.Sender.Address, Is.EqualTo("imlogger@archive.example.test"), "the archive sent it");
+            Assert.That(message.Sender?.Address, Is.EqualTo("imlogger@archive.example.test"), "the archive sent it");
             Assert.That(message.From.Mailboxes.Single().Address, Is.EqualTo("alice@example.test"), "the conversation's first sender");
             Assert.That(message.To.Mailboxes.Single().Address, Is.EqualTo("bob@example.test"));
             Assert.That(message.Date, Is.EqualTo(transcript.Events[^1].ReceivedUtc), "the last event's time, not the idle close");

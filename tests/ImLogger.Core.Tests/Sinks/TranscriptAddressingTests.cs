@@ -50,7 +50,7 @@ public sealed class TranscriptAddressingTests
             Assert.That(m.From.Mailboxes.Select(a => (a.Name, a.Address)), Is.EqualTo(new[] { ("Bob B.", "bob@example.test") }), "the nick last used");
             Assert.That(m.To.Mailboxes.Select(a => a.Address), Is.EqualTo(new[] { "carol@partner.test" }));
             Assert.That(m.Cc.Mailboxes.Select(a => a.Address), Is.EquivalentTo(new[] { "alice@example.test", "dave@example.test" }));
-            Assert.That(m.Sender.Address, Is.EqualTo("imlogger@archive.example.test"));
+            Assert.That(m.Sender?.Address, Is.EqualTo("imlogger@archive.example.test"));
             Assert.That(m.Date, Is.EqualTo(T0.AddSeconds(30)), "the last event, not the close 30 minutes later");
             Assert.That(m.TextBody, Does.Contain("to 2026-11-25 14:02:41Z"), "the body's end time too");
         });
@@ -76,7 +76,7 @@ public sealed class TranscriptAddressingTests
             Assert.That(reparsed.To.Mailboxes.Select(a => a.Address), Is.EqualTo(new[] { "alice@example.test" }));
             Assert.That(reparsed.Bcc, Is.Empty);
             Assert.That(reparsed.From.Mailboxes.Single().Name, Does.Not.Contain("\r").And.Not.Contain("\n").And.Not.Contain("\u0000"));
-            Assert.That(reparsed.From.Mailboxes.Single().Name.Length, Is.LessThanOrEqualTo(200), "very long text is cut");
+            Assert.That(reparsed.From.Mailboxes.Single().Name?.Length, Is.LessThanOrEqualTo(200), "very long text is cut");
         });
     }
 
