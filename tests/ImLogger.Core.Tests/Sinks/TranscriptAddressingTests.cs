@@ -31,7 +31,9 @@ public sealed class TranscriptAddressingTests
     private static string RawHeaders(MimeMessage m)
     {
         using var buffer = new MemoryStream();
-        m.WriteTo(buffer);
+        var options = FormatOptions.Default.Clone();
+        options.NewLineFormat = NewLineFormat.Dos; // as it goes over SMTP
+        m.WriteTo(options, buffer);
         var raw = Encoding.UTF8.GetString(buffer.ToArray());
         return raw[..raw.IndexOf("\r\n\r\n", StringComparison.Ordinal)];
     }
