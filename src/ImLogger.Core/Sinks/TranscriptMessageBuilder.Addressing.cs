@@ -59,12 +59,20 @@ public sealed partial class TranscriptMessageBuilder
     /// header-safe token at the archive's domain, with the JID as display name, so user text never reaches a header raw.</summary>
     private MailboxAddress Mailbox(string bareJid, Dictionary<string, string> names)
     {
-        var display = HeaderValue(names.TryGetValue(bareJid, out var nick) ? nick : "", MaxHeaderValueLength);
+        var display = DisplayName(names.TryGetValue(bareJid, out var nick) ? nick : "");
         if (bareJid.All(c => c > ' ' && c < 0x7f && c is not ('<' or '>' or '"' or '(' or ')' or ',' or ';' or ':' or '\\' or '[' or ']'))
             && MailboxAddress.TryParse(bareJid, out var parsed) && parsed.Address == bareJid)
             return new MailboxAddress(display, bareJid);
-        return new MailboxAddress(display.Length > 0 ? display : HeaderValue(bareJid, MaxHeaderValueLength), $"{SafeToken(bareJid)}@{_domain}");
+        return new MailboxAddress(display.Length > 0 ? display : DisplayName(bareJid), $"{SafeToken(bareJid)}@{_domain}");
     }
+
+    /// <summary>Longest display name: a nickname, cut short enough that folding never splits it (a split adds a space).</summary>
+    public const int MaxDisplayName = 64;
+
+    /// <summary>One line, at most <see cref="MaxDisplayName"/> characters, and no "=?" (MimeKit passes text that looks like
+    /// an RFC 2047 encoded word through as is, and a reader would decode a nickname's "=?utf-8?q?=0D=0A...?=" into line
+    /// breaks).</summary>
+    internal static string DisplayName(string text) => HeaderValue(text.Replace("=?", "= ?", StringComparison.Ordinal), MaxDisplayName);
 
     /// <summary>When the conversation's last event happened (the close comes later, after the idle time); what ImLogger
     /// recorded about its own notices afterwards (sent, bounced) is not the conversation's.</summary>

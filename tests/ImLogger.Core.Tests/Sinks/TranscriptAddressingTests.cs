@@ -78,7 +78,7 @@ public sealed class TranscriptAddressingTests
             Assert.That(reparsed.To.Mailboxes.Select(a => a.Address), Is.EqualTo(new[] { "alice@example.test" }));
             Assert.That(reparsed.Bcc, Is.Empty);
             Assert.That(reparsed.From.Mailboxes.Single().Name, Does.Not.Contain("\r").And.Not.Contain("\n").And.Not.Contain("\u0000"));
-            Assert.That(reparsed.From.Mailboxes.Single().Name?.Length, Is.LessThanOrEqualTo(200), "very long text is cut");
+            Assert.That(reparsed.From.Mailboxes.Single().Name?.Length, Is.LessThanOrEqualTo(TranscriptMessageBuilder.MaxDisplayName), "very long text is cut, and not split by folding");
         });
     }
 
