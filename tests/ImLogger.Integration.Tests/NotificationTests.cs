@@ -43,12 +43,24 @@ public class NotificationTests
         await ImLoggerProcess.WaitSpooledAsync(imlogger, 4);
         Assert.That(await imlogger.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero);
 
-        var text = world.Archived().Single().TextBody ?? "";
+        var eml = world.Archived().Single();
+        var text = eml.TextBody ?? "";
         var lines = text.ReplaceLineEndings("\n").Split('\n').Where(l => l.StartsWith('[')).ToArray();
         Assert.That(lines, Has.Length.EqualTo(4), text);
         Assert.That(lines[0], Does.EndWith("hello erin"));
-        Assert.That(lines[1], Does.Contain("[notice to alice@example.test, erin@partner.test]").And.Contain(DefaultStart));
+        Assert.That(lines[1], Does.Contain("[notice to alice@example.test, erin@partner.test]").And.Contain(DefaultStart),
+            "recorded as sent: it went out to both (the outcome is said on the notice's line)");
         Assert.That(text, Does.Not.Contain("imlogger-notice"), "the notices copied back by the server are not archived as messages");
+        // Sortable in a mail archive (issue 19): addressed as the conversation was, dated by its last event.
+        var lastAt = DateTimeOffset.ParseExact(lines[^1][1..21], "yyyy-MM-dd HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture,
+            System.Globalization.DateTimeStyles.AssumeUniversal);
+        Assert.Multiple(() =>
+        {
+            Assert.That(eml.From.Mailboxes.Single().Address, Is.EqualTo("alice@example.test"), "the first sender");
+            Assert.That(eml.To.Mailboxes.Select(m => m.Address), Is.EqualTo(new[] { "erin@partner.test" }));
+            Assert.That(eml.Sender?.Address, Does.StartWith("imlogger@"), "the archive sent it");
+            Assert.That(eml.Date, Is.EqualTo(lastAt), "the last event's second, not the idle close");
+        });
     }
 
     /// <summary>Prosody's default, semi-anonymous rooms: alice creates the room (its owner, a moderator: her copies name every

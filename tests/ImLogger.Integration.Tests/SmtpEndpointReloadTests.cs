@@ -49,7 +49,8 @@ public class SmtpEndpointReloadTests
         {
             Assert.That(applied.Select(c => c.ToString()), Is.EqualTo(new[] { "endpoint 'mail' (subject, to, timeout)" }));
             Assert.That(messages.Select(m => m.Subject), Is.EqualTo(new[] { "Old chat", "New chat with alice@example.test, bob@example.test" }));
-            Assert.That(messages.Select(m => m.To.Mailboxes.Single().Address), Is.EqualTo(new[] { "journal@corp.example.com", "audit@corp.example.com" }));
+            Assert.That(server.Envelopes.Select(r => r.Single()), Is.EqualTo(new[] { "journal@corp.example.com", "audit@corp.example.com" }),
+                "delivered to the new recipient (the To header names the conversation's participants)");
             Assert.That(((SmtpSink)live.Sinks[0].Current).Config.Timeout, Is.EqualTo(TimeSpan.FromSeconds(7)));
         });
     }

@@ -43,10 +43,13 @@ public class SmtpEndpointTests
         {
             Assert.That(server.Logins, Is.EqualTo(1), "authenticated");
             Assert.That(message.MessageId, Is.EqualTo($"{id}@corp.example.com"));
-            Assert.That(message.From.Mailboxes.Single().Address, Is.EqualTo("imlogger@corp.example.com"));
-            Assert.That(message.To.Mailboxes.Select(m => m.Address), Is.EqualTo(new[] { "journal@corp.example.com", "audit@corp.example.com" }));
+            Assert.That(message.Sender?.Address, Is.EqualTo("imlogger@corp.example.com"), "the archive sent it");
+            Assert.That(message.From.Mailboxes.Select(m => (m.Name, m.Address)), Is.EqualTo(new[] { ("bob", "bob@example.test") }), "the first to speak");
+            Assert.That(message.To.Mailboxes.Select(m => (m.Name, m.Address)), Is.EqualTo(new[] { ("carol", "carol@partner.test") }), "who else spoke");
+            Assert.That(message.Cc.Mailboxes.Select(m => (m.Name, m.Address)), Is.EqualTo(new[] { ("alice", "alice@example.test") }), "who was only there");
+            Assert.That(server.Envelopes.Single(), Is.EqualTo(new[] { "journal@corp.example.com", "audit@corp.example.com" }), "delivered to the configured recipients");
             Assert.That(message.Subject, Is.EqualTo("[IM archive] group chat room@conference.example.test: 2 messages"));
-            Assert.That(message.Date, Is.EqualTo(SmtpWorld.T0.AddMinutes(12)));
+            Assert.That(message.Date, Is.EqualTo(SmtpWorld.T0.AddSeconds(100)), "the last event's time, not the idle close at 12 minutes");
             Assert.That(message.TextBody, Does.Contain("Quarterly numbers are in <b>the deck</b>").And.Contain("Thanks, reading now"));
             Assert.That(message.HtmlBody, Does.Contain("Quarterly numbers are in &lt;b&gt;the deck&lt;/b&gt;"), "user markup escaped");
             Assert.That(message.HtmlBody, Does.Contain(":-)"), "emoticon image as its text");

@@ -56,8 +56,9 @@ public sealed partial class StanzaClassifier(Func<string, bool> isLogged, Classi
         if (type == "error")
         {
             // An error can echo the refused message and carry text of its own: both are what the user received.
-            if (OneToOne(from, to) is not { } errorScope) return Classification.Ignored("error message between users who are not logged");
+            if (BounceScope(from, to) is not { } errorScope) return Classification.Ignored("error message between users who are not logged");
             return Encrypted(env, errorScope, from, to)
+                ?? Bounce(env, errorScope, from, to) // StanzaClassifier.Bounces.cs: the server's answer to a stanza that had an id
                 ?? Kept(env, errorScope, from, to, "error message", "error message without text (a bare condition)");
         }
         var toBare = JidText.Bare(to);

@@ -19,6 +19,11 @@ public interface IIngestStages
     /// <exception cref="Exception">The spool could not write: call again with the same events.</exception>
     IReadOnlyList<string> Store(IReadOnlyList<ConversationEvent> events);
 
+    /// <summary>What became of the replies the loop tried to send (notices are recorded as sent only once they went out).</summary>
+    /// <param name="replies">Each reply sent, with why it did not go out (null: written to the connection).</param>
+    /// <returns>Events to store about them (none by default).</returns>
+    IReadOnlyList<ConversationEvent> Sent(IReadOnlyList<(XElement Reply, string? Failure)> replies) => [];
+
     /// <summary>Events stored since start.</summary>
     long SpooledCount { get; }
 }

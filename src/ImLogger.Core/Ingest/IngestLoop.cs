@@ -106,8 +106,9 @@ public sealed partial class IngestLoop(
             }
             var (events, replies) = stages.Classify(batch);
             if (!await StoreAsync(events)) return;
-            await SendAsync(replies);
-            AnsweredBatch(batch.Count);
+            var sent = await SendAsync(replies);
+            AnsweredBatch(batch.Count); // answered: a stop may close the stream; what became of the notices is stored next
+            if (sent.Count > 0 && !await StoreAsync(sent)) return;
         }
     }
 
@@ -135,15 +136,26 @@ public sealed partial class IngestLoop(
     }
 
     /// <summary>The batch's replies, in order: verdicts before the notices and queries that follow from them.</summary>
-    private async Task SendAsync(IReadOnlyList<XElement> replies)
+    /// <returns>What became of them, to store (a notice is recorded as sent only once it went out).</returns>
+    private async Task<IReadOnlyList<ConversationEvent>> SendAsync(IReadOnlyList<XElement> replies)
     {
-        foreach (var reply in replies)
+        var outcomes = new (XElement Reply, string? Failure)[replies.Count];
+        for (var i = 0; i < replies.Count; i++)
         {
-            if (await connection.TrySendAsync(reply, CancellationToken.None)) continue;
-            // A notice is already recorded in the transcript; the operator must know it did not go out.
+            var reply = replies[i];
+            if (await connection.TrySendAsync(reply, CancellationToken.None))
+            {
+                outcomes[i] = (reply, null);
+                continue;
+            }
+            outcomes[i] = (reply, NotConnected);
             var isNotice = ((string?)reply.Attribute("id"))?.StartsWith(StanzaIds.NoticePrefix, StringComparison.Ordinal) == true;
-            logger.Log(isNotice ? LogLevel.Warning : LogLevel.Debug, "{What} to {To} not sent: not connected to the server",
-                isNotice ? "Archive notice" : "Reply", (string?)reply.Attribute("to"));
+            logger.Log(isNotice ? LogLevel.Warning : LogLevel.Debug, "{What} to {To} not sent: {Reason}; the transcript says so",
+                isNotice ? "Archive notice" : "Reply", (string?)reply.Attribute("to"), NotConnected);
         }
+        return replies.Count == 0 ? [] : stages.Sent(outcomes);
     }
+
+    /// <summary>Why a reply did not go out when the connection was down.</summary>
+    internal const string NotConnected = "not connected to the server";
 }

@@ -121,6 +121,7 @@ public sealed partial class ArchiveNotifier
         {
             XElement? first = null;
             var shown = new List<string>(recipients.Count);
+            var sent = new List<(XElement Stanza, string Address, string Shown)>(recipients.Count);
             foreach (var recipient in recipients)
             {
                 // A logged user is ours to tell directly; an occupant whose real JID the room hides is told through the room.
@@ -133,9 +134,10 @@ public sealed partial class ArchiveNotifier
                     new XAttribute("id", StanzaIds.New(StanzaIds.NoticePrefix)),
                     new XElement(Ns.Component + "body", text));
                 stanzas.Add(stanza);
+                sent.Add((stanza, address, shown[^1]));
                 first ??= stanza;
             }
-            output.Add(new ConversationEvent
+            var notice = new ConversationEvent
             {
                 Id = Guid.NewGuid().ToString("N"),
                 ReceivedUtc = trigger.ReceivedUtc,
@@ -148,7 +150,10 @@ public sealed partial class ArchiveNotifier
                 Text = text,
                 LoggedUsers = conversation.LoggedUsers.Order(StringComparer.Ordinal).ToList(),
                 RawXml = StanzaXml.Compact(first!),
-            });
+                Reason = NoticeOutcome.Decided, // what became of each stanza follows (ArchiveNotifier.Outcomes.cs)
+            };
+            output.Add(notice);
+            foreach (var (stanza, address, shownAs) in sent) Track(stanza, notice, address, shownAs, text);
         }
     }
 

@@ -34,6 +34,9 @@ public sealed partial class StanzaPipeline(
     /// <summary>Events spooled since start.</summary>
     public long SpooledCount => Interlocked.Read(ref _spooled);
 
+    /// <inheritdoc/>
+    public IReadOnlyList<ConversationEvent> Sent(IReadOnlyList<(XElement Reply, string? Failure)> replies) => notifier.Sent(replies);
+
     /// <summary>Decodes, classifies and de-duplicates a batch. Classification is stateful (rooms, dedup), so
     /// this runs once per stanza; only <see cref="Store"/> may be retried.</summary>
     /// <returns>The events to store, and the replies owed to stanzas addressed to the component itself
@@ -52,6 +55,12 @@ public sealed partial class StanzaPipeline(
                 continue;
             }
             if (CheckSignIn(stanza, events, replies)) continue; // approved clients at sign-in (StanzaPipeline.SignIn.cs)
+            if (notifier.Bounced(stanza) is { } bounce) // the server sent a notice back (Notifier/ArchiveNotifier.Outcomes.cs)
+            {
+                logger.LogWarning("Archive notice to {To} bounced by the server ({Condition}); the transcript says so", bounce.To, bounce.Reason);
+                events.Add(bounce);
+                continue;
+            }
             var (envelope, rejection, reason) = decoder.Decode(stanza);
             if (envelope == null && policy.Clients?.ObserveVersionReply(stanza) == true) continue;
             if (envelope == null)

@@ -60,8 +60,10 @@ public static class DrcCmConversationXml
         if (transcript.ConversationType == ConversationType.OneToOne)
             foreach (var p in JidText.Parties(transcript.ConversationKey)) Enter(p, null, transcript.OpenedUtc);
 
+        var index = new TranscriptMessageBuilder.MessageIndex(transcript.Events);
         foreach (var e in transcript.Events)
         {
+            if (index.Folded(e)) continue; // a notice's outcome, said in the notice's own SystemEvent
             var login = Login(e);
             // DRC-CM has its own elements for entering, leaving and messages; everything else is a SystemEvent with the
             // transcript's sentence. A switch expression over every kind, without a discard: a new kind fails the build here.
@@ -97,7 +99,7 @@ public static class DrcCmConversationXml
                         new XElement("Kind", e.Kind.ToString()),
                         new XElement("LoginName", Clean(login)),
                         Time("DateTimeUTC", e.ReceivedUtc),
-                        new XElement("Content", Clean(TranscriptMessageBuilder.RenderLine(e)))));
+                        new XElement("Content", Clean(e.Kind == EventKind.Notice ? TranscriptMessageBuilder.RenderLine(e, index) : TranscriptMessageBuilder.RenderLine(e)))));
                     break;
             }
         }

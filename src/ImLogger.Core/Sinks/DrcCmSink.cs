@@ -33,7 +33,10 @@ public sealed class DrcCmSink : SmtpSink
     {
         ArgumentNullException.ThrowIfNull(transcript);
         var message = _builder.Build(transcript, part);
+        // DRC-CM journals are addressed to the journal (its XML attachment names the participants); From stays the first
+        // sender, so the mail side still sorts by person.
         message.To.Clear();
+        message.Cc.Clear();
         message.To.AddRange(Recipients);
         if (_config.SubjectTemplate is { } template) message.Subject = SubjectTemplate.Render(template, transcript);
         message.Headers.Add("X-ImLogger-Format", "drc-cm; conversation-xml=actiance-filedump");

@@ -86,6 +86,7 @@ public sealed class GlobalRelaySink : SmtpSink
         var from = first ?? participants.FirstOrDefault();
         message.From.Clear();
         message.To.Clear();
+        message.Cc.Clear(); // Global Relay's own addressing below names every participant in To
         if (from is null)
         {
             message.From.Add(Sender);

@@ -28,9 +28,9 @@ public sealed class SecureSmtpSink : SmtpSink
     /// <inheritdoc />
     protected override MimeMessage Shape(Transcript transcript, TranscriptPart? part)
     {
+        // Addressed as the conversation was (From the first sender, To/Cc the others: TranscriptMessageBuilder.Addressing.cs),
+        // so the mail archive sorts it by person; the configured recipients get it through the SMTP envelope.
         var message = _builder.Build(transcript, part);
-        message.To.Clear();
-        message.To.AddRange(Recipients);
         if (_config.SubjectTemplate is { } template) message.Subject = SubjectTemplate.Render(template, transcript);
         return message;
     }

@@ -12,7 +12,7 @@ public sealed partial class TranscriptMessageBuilder
 
     /// <summary>A transcript's messages (and corrections, which can be retracted too) by every id a later correction or
     /// retraction may name (id, origin-id, stanza-id); the first message with an id wins.</summary>
-    internal sealed class MessageIndex
+    internal sealed partial class MessageIndex
     {
         private readonly Dictionary<string, ConversationEvent> _byId = new(StringComparer.Ordinal);
 
@@ -27,6 +27,9 @@ public sealed partial class TranscriptMessageBuilder
             foreach (var e in events.Where(e => e.Kind is EventKind.Message or EventKind.Encrypted or EventKind.Correction))
                 foreach (var id in new[] { e.StanzaId, e.OriginId, e.ServerStanzaId })
                     if (!string.IsNullOrEmpty(id)) _byId.TryAdd(id, e);
+            var all = events as IReadOnlyCollection<ConversationEvent> ?? events.ToList();
+            IndexNotices(all); // TranscriptMessageBuilder.Notices.cs
+            IndexBounces(all); // TranscriptMessageBuilder.Bounces.cs
         }
 
         public ConversationEvent? Find(string? id) => id != null && _byId.TryGetValue(id, out var e) ? e : null;

@@ -65,10 +65,9 @@ public sealed partial class TranscriptMessageBuilder
         ArgumentNullException.ThrowIfNull(transcript);
         var subject = Subject(transcript);
         var message = new MimeMessage();
-        message.From.Add(_from);
-        message.To.Add(_to);
+        Address(message, transcript); // TranscriptMessageBuilder.Addressing.cs
         message.Subject = subject;
-        message.Date = transcript.ClosedUtc.ToUniversalTime();
+        message.Date = LastEventUtc(transcript).ToUniversalTime();
         message.MessageId = MessageIdFor(transcript);
         message.Headers.Add("X-ImLogger-Conversation", HeaderValue(transcript.ConversationKey, MaxHeaderValueLength));
         message.Headers.Add("X-ImLogger-Conversation-Type", transcript.ConversationType.ToString());
@@ -262,9 +261,6 @@ public sealed partial class TranscriptMessageBuilder
             : "left the room" + suffix;
     }
 
-    /// <summary>"[notice to alice@example.test, bob@example.test]": who the archive told (the recipients are in To).</summary>
-    private static string NoticeLabel(ConversationEvent e) => string.IsNullOrEmpty(e.To) ? "[notice]" : $"[notice to {Line(e.To)}]";
-
     private static string Indent(string text) => text.Replace("\n", "\n    ");
 
     internal static string RenderLine(ConversationEvent e) => RenderLine(e, MessageIndex.Empty);
@@ -276,8 +272,8 @@ public sealed partial class TranscriptMessageBuilder
         {
             EventShape.Sentence => ts + "* " + EventSentence(e, index),
             EventShape.Encrypted => ts + Sender(e) + (Recipient(e) is { } encryptedTo ? " -> " + encryptedTo : "") + ": " + EncryptedText(e),
-            EventShape.Message => ts + Sender(e) + (Recipient(e) is { } to ? " -> " + to : "") + ": " + Indent(MessageText(e)),
-            EventShape.Notice => ts + NoticeLabel(e) + " " + Indent(MessageText(e)),
+            EventShape.Message => ts + Sender(e) + (Recipient(e) is { } to ? " -> " + to : "") + ": " + Indent(MessageText(e)) + BouncedNote(e, index),
+            EventShape.Notice => ts + NoticeLabel(e, index) + NoticeText(e, index, Indent),
             EventShape.Presence => ts + "* " + Occupant(e) + " " + Indent(PresenceText(e)),
         };
     }
@@ -292,13 +288,14 @@ public sealed partial class TranscriptMessageBuilder
         var sb = new StringBuilder();
         sb.Append(Heading(t)).Append('\n');
         if (part is not null) sb.Append(part.Note).Append('\n');
-        sb.Append("From ").Append(Timestamp(t.OpenedUtc, t.LocalTimeZone)).Append(" to ").Append(Timestamp(t.ClosedUtc, t.LocalTimeZone)).Append(" (").Append(TimeNote(t)).Append(")\n");
+        sb.Append("From ").Append(Timestamp(t.OpenedUtc, t.LocalTimeZone)).Append(" to ").Append(Timestamp(LastEventUtc(t), t.LocalTimeZone)).Append(" (").Append(TimeNote(t)).Append(")\n");
         sb.Append("Participants: ").Append(string.Join(", ", t.Participants.Select(Line))).Append('\n');
         sb.Append("Logged users: ").Append(string.Join(", ", t.LoggedUsers.Select(Line))).Append('\n');
         sb.Append("Transcript: ").Append(SafeToken(t.Id)).Append('\n');
         sb.Append('\n');
         var index = new MessageIndex(t.Events);
-        foreach (var e in t.Events) sb.Append(RenderLine(e, index, t.LocalTimeZone)).Append('\n');
+        foreach (var e in t.Events)
+            if (!index.Folded(e)) sb.Append(RenderLine(e, index, t.LocalTimeZone)).Append('\n');
         return sb.ToString();
     }
 
@@ -325,7 +322,7 @@ public sealed partial class TranscriptMessageBuilder
           .Append("</style>\n</head>\n<body>\n");
         sb.Append("<h1>").Append(H(Heading(t))).Append("</h1>\n");
         if (part is not null) sb.Append("<p><strong>").Append(H(part.Note)).Append("</strong></p>\n");
-        sb.Append("<p>").Append(H(Timestamp(t.OpenedUtc, t.LocalTimeZone))).Append(" to ").Append(H(Timestamp(t.ClosedUtc, t.LocalTimeZone)))
+        sb.Append("<p>").Append(H(Timestamp(t.OpenedUtc, t.LocalTimeZone))).Append(" to ").Append(H(Timestamp(LastEventUtc(t), t.LocalTimeZone)))
           .Append(t.LocalTimeZone == null ? ". <strong>All times are UTC.</strong></p>\n" : ". <strong>" + H(TimeNote(t)) + ".</strong></p>\n");
         sb.Append("<p>Participants: ").Append(H(string.Join(", ", t.Participants.Select(Line)))).Append("<br>\n");
         sb.Append("Logged users: ").Append(H(string.Join(", ", t.LoggedUsers.Select(Line)))).Append("<br>\n");
@@ -334,6 +331,7 @@ public sealed partial class TranscriptMessageBuilder
         var index = new MessageIndex(t.Events);
         foreach (var e in t.Events)
         {
+            if (index.Folded(e)) continue; // a notice's outcome, said on the notice's own line
             var time = H(Timestamp(e.ReceivedUtc, t.LocalTimeZone) + (HistoryNote(e) is { Length: > 0 } note ? " " + note.Trim() : ""));
             if (e.Kind == EventKind.Unclassified)
             {
@@ -352,15 +350,15 @@ public sealed partial class TranscriptMessageBuilder
                 case EventShape.Message:
                     sb.Append("<tr class=\"message\"><td class=\"time\">").Append(time).Append("</td><td>").Append(H(Sender(e)))
                       .Append("</td><td>").Append(H(Recipient(e) ?? "")).Append("</td><td>").Append(HMultiline(MessageText(e)))
-                      .Append(FormattedHtml(e)).Append("</td></tr>\n");
+                      .Append(FormattedHtml(e)).Append(H(BouncedNote(e, index))).Append("</td></tr>\n");
                     break;
                 case EventShape.Encrypted:
                     sb.Append("<tr class=\"message encrypted\"><td class=\"time\">").Append(time).Append("</td><td>").Append(H(Sender(e)))
                       .Append("</td><td>").Append(H(Recipient(e) ?? "")).Append("</td><td><em>").Append(H(EncryptedText(e))).Append("</em></td></tr>\n");
                     break;
                 case EventShape.Notice:
-                    sb.Append("<tr class=\"notice\"><td class=\"time\">").Append(time).Append("</td><td colspan=\"3\">").Append(H(NoticeLabel(e))).Append(' ')
-                      .Append(HMultiline(MessageText(e))).Append("</td></tr>\n");
+                    sb.Append("<tr class=\"notice\"><td class=\"time\">").Append(time).Append("</td><td colspan=\"3\">").Append(H(NoticeLabel(e, index)))
+                      .Append(NoticeText(e, index, HMultiline)).Append("</td></tr>\n");
                     break;
                 case EventShape.Presence:
                     sb.Append("<tr class=\"presence\"><td class=\"time\">").Append(time).Append("</td><td colspan=\"3\">* ")

@@ -97,7 +97,7 @@ public partial class IngestLoopTests
         await Eventually.True(() => _server.Read == 3, "the server's copies are read");
         Assert.That(_stages.Batches, Is.Empty, "nothing stored before the linger ends");
         _clock.Advance(TimeSpan.FromMilliseconds(5));
-        await Eventually.True(() => _stages.Stores == 1, "the batch is stored");
+        await Eventually.True(() => _stages.Stores == 2, "the batch is stored, then what became of the notices it led to");
         await stop.CancelAsync();
         await Stopped(run);
         Assert.Multiple(() =>
@@ -286,6 +286,43 @@ public partial class IngestLoopTests
         await Stopped(run);
         Assert.That(Archived(), Is.EqualTo(new[] { "stored, never answered" }), "archived once");
     }
+
+    [Test]
+    public async Task ANoticeDecidedWhileTheConnectionIsDownIsStoredAsNotSent_ThenSentAtTheNextActivity()
+    {
+        _server.Connected = false;
+        using var stop = new CancellationTokenSource();
+        var run = Loop(inline: false).RunAsync(stop.Token);
+        await _server.Incoming.Writer.WriteAsync(Copy("c1", "said while the connection was down"));
+        await Eventually.True(() => Outcomes().Count > 0, "the notice's outcome is stored", () => _clock.Advance(TimeSpan.FromMilliseconds(5)));
+        _server.Connected = true;
+        await _server.Incoming.Writer.WriteAsync(Copy("c2", "said once it is back"));
+        await Eventually.True(() => Outcomes().Any(o => o.Reason == NoticeOutcome.Sent), "the notice goes out and is stored as sent",
+            () => _clock.Advance(TimeSpan.FromMilliseconds(5)));
+        await stop.CancelAsync();
+        await Stopped(run);
+        var notices = Notices();
+        var outcomes = Outcomes();
+        Assert.Multiple(() =>
+        {
+            Assert.That(notices.Select(n => n.Reason), Is.EqualTo(new[] { NoticeOutcome.Decided, NoticeOutcome.Decided }), "decided twice: not sent, then sent");
+            Assert.That(outcomes.Select(o => (o.RelatedId, o.Reason)), Is.EqualTo(new[]
+            {
+                (notices[0].Id, "not sent: not connected to the server"),
+                (notices[1].Id, NoticeOutcome.Sent),
+            }));
+            Assert.That(_server.Sent.Count(s => ((string?)s.Attribute("id"))?.StartsWith(StanzaIds.NoticePrefix, StringComparison.Ordinal) == true), Is.EqualTo(2),
+                "alice and bob are each told once, once the connection is back");
+            Assert.That(_log.Lines.Any(l => l.Level == LogLevel.Warning && l.Text.Contains("not connected to the server; the transcript says so")), Is.True);
+        });
+    }
+
+    private List<ConversationEvent> NoticeEvents() =>
+        _spool.OpenTranscripts().SelectMany(h => _spool.Load(h.Id)!.Events).Where(e => e.Kind == EventKind.Notice).ToList();
+
+    private List<ConversationEvent> Notices() => NoticeEvents().Where(e => !NoticeOutcome.IsOutcome(e)).ToList();
+
+    private List<ConversationEvent> Outcomes() => NoticeEvents().Where(NoticeOutcome.IsOutcome).ToList();
 
     /// <summary>A fresh pipeline over the same spool, as a new process builds it.</summary>
     private void SetUpStagesWith(CopyDeduplicator dedup)

@@ -87,6 +87,8 @@ internal sealed class WatchedStages(IIngestStages real) : IIngestStages
         return closed;
     }
 
+    public IReadOnlyList<ConversationEvent> Sent(IReadOnlyList<(XElement Reply, string? Failure)> replies) => real.Sent(replies);
+
     /// <summary>Batches stored.</summary>
     public int Stores => Volatile.Read(ref _stores);
 

@@ -37,9 +37,11 @@ public sealed class DirectorySinkTests
         {
             Assert.That(message.Subject, Is.EqualTo("XMPP chat: alice@example.test, bob@example.test — 3 messages"));
             Assert.That(message.MessageId, Is.EqualTo($"{transcript.Id}@archive.example.test"));
-            Assert.That(message.From.Mailboxes.Single().Address, Is.EqualTo("imlogger@archive.example.test"));
-            Assert.That(message.To.Mailboxes.Single().Address, Is.EqualTo("imlogger@archive.example.test"));
-            Assert.That(message.Date, Is.EqualTo(transcript.ClosedUtc));
+            Assert.That(message.Sender?.Address, Is.EqualTo("imlogger@archive.example.test"), "the archive sent it");
+            Assert.That(message.From.Mailboxes.Single().Address, Is.EqualTo("alice@example.test"), "the conversation's first sender");
+            Assert.That(message.To.Mailboxes.Single().Address, Is.EqualTo("bob@example.test"));
+            Assert.That(message.Date, Is.EqualTo(transcript.Events[^1].ReceivedUtc), "the last event's time, not the idle close");
+            Assert.That(message.Date, Is.Not.EqualTo(transcript.ClosedUtc));
             Assert.That(message.Headers["X-ImLogger-Conversation"], Is.EqualTo("alice@example.test bob@example.test"));
             Assert.That(message.Headers["X-ImLogger-Participants"], Is.EqualTo("alice@example.test, bob@example.test"));
             Assert.That(message.Body, Is.InstanceOf<MultipartAlternative>());

@@ -61,6 +61,12 @@ internal sealed class TestSmtpServer : IAsyncDisposable
 
     public IReadOnlyList<byte[]> Raw => _received.ToArray();
 
+    private readonly ConcurrentQueue<List<string>> _envelopes = new();
+
+    /// <summary>The envelope recipients (RCPT TO) of each message received, in order: where it was delivered, whatever its
+    /// To header says.</summary>
+    public IReadOnlyList<List<string>> Envelopes => _envelopes.ToArray();
+
     public IReadOnlyList<MimeMessage> Messages => _received.Select(b => MimeMessage.Load(new MemoryStream(b))).ToList();
 
     public static async Task<TestSmtpServer> StartAsync(X509Certificate2? certificate, bool implicitTls = false)
@@ -137,6 +143,7 @@ internal sealed class TestSmtpServer : IAsyncDisposable
                 return new SmtpResponse(SmtpReplyCode.SizeLimitExceeded, "5.3.4 Message size exceeds fixed limit");
             }
             var bytes = buffer.ToArray();
+            owner._envelopes.Enqueue(transaction.To.Select(m => m.User + "@" + m.Host).ToList());
             owner._received.Enqueue(bytes);
             if (owner.BeforeReply is { } hold) await hold(bytes, cancellationToken);
             return SmtpResponse.Ok;

@@ -1,0 +1,39 @@
+using ImLogger.Conversations;
+using ImLogger.Envelope;
+
+namespace ImLogger.Classifier;
+
+// A message the server bounced (issue 19): an error message carrying the id of the stanza it answers (the server or a
+// room sends back what it could not deliver: item-not-found for a room that is gone, service-unavailable for an account
+// that does not exist). It is kept even without text, with its type and condition, so the transcript marks the message
+// it bounced ("BOUNCED by the server: cancel/item-not-found", Sinks/TranscriptMessageBuilder.Bounces.cs). An error
+// without an id answers nothing that can be found: it stays content-free (ignored unless it has text).
+public sealed partial class StanzaClassifier
+{
+    /// <summary>An error from a room the logged user is known in belongs to that room's transcript (where the message
+    /// it bounces is); any other error is one-to-one.</summary>
+    private Scope? BounceScope(string from, string to)
+    {
+        var fromBare = JidText.Bare(from);
+        var toBare = JidText.Bare(to);
+        if (JidText.Resource(from) == null && _rooms.IsKnownRoom(fromBare) && isLogged(toBare))
+            return new Scope(ConversationType.GroupChat, fromBare, Direction.Incoming, [toBare], null, null);
+        return OneToOne(from, to);
+    }
+
+    private static Classification? Bounce(TapEnvelope env, Scope scope, string from, string to)
+    {
+        var s = env.Stanza;
+        if ((string?)s.Attribute("id") is not { Length: > 0 }) return null;
+        var error = s.Elements().FirstOrDefault(e => e.Name.LocalName == "error");
+        var condition = error?.Elements().FirstOrDefault(e => e.Name.Namespace == Ns.Stanzas && e.Name.LocalName != "text")?.Name.LocalName ?? "undefined-condition";
+        var type = (string?)error?.Attribute("type") is { Length: > 0 } t ? t + "/" : "";
+        var text = ReadableText(s);
+        return Classification.Of(Event(env, EventKind.Unclassified, scope, from, to) with
+            {
+                Text = $"error message ({type}{condition})" + (text != null ? ": " + text : ""),
+                Reason = ImLogger.Domain.Bounce.ReasonPrefix + type + condition,
+            },
+            "error message answering a stanza, archived with its raw XML (marks the stanza it bounced)");
+    }
+}

@@ -1,0 +1,87 @@
+using System.Xml.Linq;
+using ImLogger.Classifier;
+using ImLogger.Conversations;
+using ImLogger.Envelope;
+using ImLogger.Sinks;
+
+namespace ImLogger.Tests.Sinks;
+
+/// <summary>A message the server bounced reads as bounced, with the server's condition, not as said (issue 19): classified
+/// from the stanzas Prosody sends, rendered as the endpoints deliver it.</summary>
+public sealed class BouncedMessageTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 25, 14, 2, 11, TimeSpan.Zero);
+
+    private static List<ConversationEvent> Classify(params string[] stanzas)
+    {
+        var classifier = new StanzaClassifier(new[] { "alice@example.test" }.Contains);
+        var at = T0;
+        var events = new List<ConversationEvent>();
+        foreach (var xml in stanzas)
+        {
+            events.AddRange(classifier.Classify(new TapEnvelope(XElement.Parse(xml), "example.test", at)).Events);
+            at = at.AddSeconds(1);
+        }
+        return events;
+    }
+
+    private static string Body(List<ConversationEvent> events, string key, ConversationType type) =>
+        new TranscriptMessageBuilder("imlogger@archive.example.test").Build(new Transcript
+        {
+            Id = "0123456789abcdef0123456789abcdef", ConversationType = type, ConversationKey = key, OpenedUtc = T0,
+            ClosedUtc = T0.AddMinutes(10), Events = events.Where(e => e.ConversationKey == key).ToList(),
+        }).TextBody!;
+
+    private const string ToNobody = "<message xmlns='jabber:client' from='alice@example.test/laptop' to='nobody@example.test' type='chat' id='m1'><body>are you there?</body></message>";
+
+    [Test]
+    public void AMessageToAnAccountThatDoesNotExistIsMarkedBounced()
+    {
+        var events = Classify(ToNobody,
+            "<message xmlns='jabber:client' from='nobody@example.test' to='alice@example.test/laptop' type='error' id='m1'><error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>");
+        var body = Body(events, "alice@example.test nobody@example.test", ConversationType.OneToOne);
+        Assert.Multiple(() =>
+        {
+            Assert.That(events.Last().Reason, Is.EqualTo("bounced: cancel/service-unavailable"), "a bare condition with an id is kept");
+            Assert.That(body, Does.Contain("are you there? [BOUNCED by the server: cancel/service-unavailable; not delivered]"));
+        });
+    }
+
+    [Test]
+    public void AGroupChatMessageToARoomThatIsGoneIsMarkedInTheRoomsTranscript()
+    {
+        const string room = "board@conference.example.test";
+        var events = Classify(
+            $"<presence xmlns='jabber:client' from='{room}/alice' to='alice@example.test/laptop'><x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='member' role='participant' jid='alice@example.test/laptop'/><status code='110'/></x></presence>",
+            $"<message xmlns='jabber:client' from='alice@example.test/laptop' to='{room}' type='groupchat' id='g1'><body>minutes attached</body></message>",
+            $"<message xmlns='jabber:client' from='{room}' to='alice@example.test/laptop' type='error' id='g1'><error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/><text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>This room does not exist</text></error></message>");
+        var body = Body(events, room, ConversationType.GroupChat);
+        Assert.That(body, Does.Contain("minutes attached [BOUNCED by the server: cancel/item-not-found; not delivered]"), body);
+    }
+
+    [Test]
+    public void AnErrorFromSomeoneElseWithTheSameIdMarksNothing()
+    {
+        var events = Classify(ToNobody,
+            "<message xmlns='jabber:client' from='mallory@example.test' to='alice@example.test/laptop' type='error' id='m1'><error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>");
+        Assert.That(Body(events, "alice@example.test nobody@example.test", ConversationType.OneToOne), Does.Not.Contain("BOUNCED"));
+    }
+
+    [Test]
+    public void AnErrorBeforeTheMessageMarksNothing()
+    {
+        var events = Classify(
+            "<message xmlns='jabber:client' from='nobody@example.test' to='alice@example.test/laptop' type='error' id='m1'><error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>",
+            ToNobody);
+        Assert.That(Body(events, "alice@example.test nobody@example.test", ConversationType.OneToOne), Does.Not.Contain("BOUNCED"));
+    }
+
+    [Test]
+    public void AHostileConditionNameIsNotEchoedRaw()
+    {
+        var events = Classify(ToNobody,
+            "<message xmlns='jabber:client' from='nobody@example.test' to='alice@example.test/laptop' type='error' id='m1'><error type='&lt;b&gt;&#10;Bcc: x'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>");
+        var body = Body(events, "alice@example.test nobody@example.test", ConversationType.OneToOne);
+        Assert.That(body.ReplaceLineEndings("\n").Split('\n').Any(l => l.StartsWith("Bcc:", StringComparison.Ordinal)), Is.False, "one line");
+    }
+}
