@@ -58,6 +58,7 @@ local unavailable_text = "Archiving is unavailable; your message was not sent. T
 -- each and this many bytes together; the oldest beyond the bound are refused (docs/inline-protocol.md).
 local away_max_bytes = module:get_option_number("imlogger_away_max_bytes", 32 * 1024 * 1024);
 
+local stopping = false;   -- the server is shutting down: no request of reports alone
 local batches = {};      -- request id -> { items = { [item id] = item }, gaps = {...}, refusals = {...}, lane = lane, deadline }
 local queues = {};       -- queue key -> items in arrival order (release order)
 local next_item = 0;
@@ -313,8 +314,10 @@ local function fail(id, reason)
 		module:log("warn", "ImLogger unreachable (%s): %d held stanza(s) refused (fail-closed)", reason, n);
 	end
 	for key in pairs(keys) do release(key); end
-	-- The report rides with the next request: when nothing else waits, one goes with the report alone.
-	if (lane.blocked or #lane.waiting == 0) and lane.in_flight < max_in_flight then flush(lane); end
+	-- The report rides with the next request: when nothing else waits, one goes with the report alone, but not while
+	-- the component is known to be down or the server stops (that request would bounce and fail here again, at once).
+	local report_alone = #lane.waiting == 0 and not lane.down and not lane.away and not stopping;
+	if (lane.blocked or report_alone) and lane.in_flight < max_in_flight then flush(lane); end
 end
 
 -- Fail-closed, while ImLogger is away (docs/inline-protocol.md, "While ImLogger is away"). A restart of ImLogger
@@ -978,6 +981,7 @@ end);
 module:hook_global("server-stopping", function ()
 	-- Nothing more is sent (fail() would send what gathered at max_in_flight, adding requests while this walks them).
 	max_in_flight = math.huge;
+	stopping = true;
 	for _, lane in ipairs(lanes) do lane.blocked = false; end
 	local ids = {};
 	for id in pairs(batches) do ids[#ids + 1] = id; end

@@ -10,7 +10,7 @@ namespace ImLogger.Integration.Tests;
 /// conversation type and event kind) no longer stops the service or its deliveries; and a loop that fails stops it with a
 /// non-zero exit code, so systemd's Restart=on-failure starts it again. No XMPP server is needed: the component keeps
 /// retrying its connection while the dispatcher delivers from the spool.</summary>
-[TestFixture, NonParallelizable]
+[TestFixture]
 public class QuarantineDrillTests
 {
     private string _dir = null!;

@@ -141,7 +141,7 @@ public class ReloadUnderTrafficTests
 
 /// <summary>Hostile edits of a running service's user list and config: each is refused or held, and the running list
 /// (in ImLogger and in the server rules) never shrinks.</summary>
-[TestFixture, NonParallelizable]
+[TestFixture]
 public class HostileReloadTests
 {
     private const string FullList = "jid\nalice@example.test\nbob@example.test\ncarol@example.test\n";

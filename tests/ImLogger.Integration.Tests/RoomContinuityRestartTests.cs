@@ -10,7 +10,7 @@ namespace ImLogger.Integration.Tests;
 /// with SIGTERM. Before the roster was kept, bob's "away" after the restart was archived as "bob was in the room" and
 /// alice's own as "alice joined the room", a second time each.
 /// </summary>
-[TestFixture, NonParallelizable]
+[TestFixture]
 public class RoomContinuityRestartTests
 {
     private const string Inline = """<attach mode="inline" failure-mode="closed" timeout="10s" />""";

@@ -11,7 +11,7 @@ namespace ImLogger.Integration.Tests;
 /// message would put his JID back anyway, so this end-to-end case does not isolate that check (a role change broadcast
 /// with no stanza from bob in between would). On Prosody the module asks the room itself.
 /// </summary>
-[TestFixture, NonParallelizable]
+[TestFixture]
 public class RoomNickHostileTests
 {
     private const string Inline = """<attach mode="inline" failure-mode="closed" timeout="10s" />""";

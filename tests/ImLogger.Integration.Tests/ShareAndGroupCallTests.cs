@@ -9,7 +9,7 @@ namespace ImLogger.Integration.Tests;
 /// HTTP, the link sent with XEP-0066) is archived with the size the logged user asked the slot for; a group call in a
 /// room (XEP-0482) ends when the room empties of the call, also when nobody sends &lt;left&gt; (docs/events.md).
 /// </summary>
-[TestFixture, NonParallelizable]
+[TestFixture]
 public class ShareAndGroupCallTests
 {
     private const string Inline = """<attach mode="inline" failure-mode="closed" timeout="10s" />""";

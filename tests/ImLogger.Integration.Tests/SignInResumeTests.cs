@@ -10,7 +10,7 @@ namespace ImLogger.Integration.Tests;
 /// before anything reaches it, a refused client still gets its one message, and a session ImLogger closed cannot be
 /// resumed.
 /// </summary>
-[TestFixture, NonParallelizable]
+[TestFixture]
 public class SignInResumeTests
 {
     private const string Closed = """<attach mode="inline" failure-mode="closed" timeout="5s" />""";

@@ -6,7 +6,7 @@ namespace ImLogger.Integration.Tests;
 /// <summary>The real <c>imlogger run</c> with its spool deleted under it: it notices within seconds, saves what it held,
 /// stops with exit code 3, and the restart refuses the empty spool until the operator puts the spool back or accepts a
 /// new one.</summary>
-[TestFixture, NonParallelizable]
+[TestFixture]
 public class SpoolIdentityDrillTests
 {
     [Test, CancelAfter(120_000)]
@@ -134,7 +134,7 @@ public class SpoolIdentityDrillTests
 }
 
 /// <summary><c>imlogger spool salvage</c> as the operator runs it, on a spool with one zeroed page.</summary>
-[TestFixture, NonParallelizable]
+[TestFixture]
 public class SpoolSalvageCommandTests
 {
     [Test, CancelAfter(120_000)]

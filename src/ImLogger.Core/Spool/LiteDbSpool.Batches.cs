@@ -46,15 +46,39 @@ public sealed partial class LiteDbSpool
         _nextBatchId = last is null ? 1 : last[F_Id].AsInt64 + 1;
     }
 
-    /// <summary>The documents an append writes: per transcript, one stored batch holding its events of this append, in
-    /// order, chained to the transcript's previous batch. Updates the headers' <c>lastBatch</c> (the caller writes them).</summary>
-    private List<BsonDocument> StoredBatches(List<(string TranscriptId, BsonDocument Record)> records, Dictionary<string, BsonDocument> headers)
+    /// <summary>The event records one stored batch holds at most (LiteDB's limit is 16 MB a document; one stanza is at
+    /// most the component's stanza limit, far below this).</summary>
+    private const int MaxBatchBytes = 4 * 1024 * 1024;
+
+    /// <summary>The documents an append writes: per transcript, one stored batch (more past MaxBatchBytes) holding its events of
+    /// this append, in order, chained to the transcript's previous batch. Updates the headers' <c>lastBatch</c> (the caller writes them).</summary>
+/// <summary>About the BSON size of a record (LiteDB keeps its own count internal): exact for strings and binaries, which
+    /// are what makes a record large; a little over for the rest.</summary>
+    private static int ApproximateBytes(BsonValue value) => value.Type switch
     {
-        var byTranscript = new Dictionary<string, BsonDocument>(StringComparer.Ordinal);
+        BsonType.String => 8 + System.Text.Encoding.UTF8.GetByteCount(value.AsString),
+        BsonType.Binary => 8 + value.AsBinary.Length,
+        BsonType.Document => value.AsDocument.Sum(field => 8 + field.Key.Length + ApproximateBytes(field.Value)),
+        BsonType.Array => value.AsArray.Sum(item => 8 + ApproximateBytes(item)),
+        _ => 16,
+    };
+
+        private List<BsonDocument> StoredBatches(List<(string TranscriptId, BsonDocument Record)> records, Dictionary<string, BsonDocument> headers)
+    {
+        var byTranscript = new Dictionary<string, (BsonDocument Batch, int Bytes)>(StringComparer.Ordinal);
         var batches = new List<BsonDocument>(headers.Count);
         foreach (var (transcriptId, record) in records)
         {
-            if (!byTranscript.TryGetValue(transcriptId, out var batch))
+            var bytes = ApproximateBytes(record);
+            BsonDocument batch;
+            // LiteDB refuses a document over 16 MB: a transcript's events of one append (large stanzas, a long outage's
+            // backlog) go into as many stored batches as it takes, each chained to the one before.
+            if (byTranscript.TryGetValue(transcriptId, out var open) && open.Bytes + bytes <= MaxBatchBytes)
+            {
+                batch = open.Batch;
+                byTranscript[transcriptId] = (batch, open.Bytes + bytes);
+            }
+            else
             {
                 var header = headers[transcriptId];
                 var id = _nextBatchId++;
@@ -66,7 +90,7 @@ public sealed partial class LiteDbSpool
                     [B_Events] = new BsonArray(),
                 };
                 header[F_LastBatch] = id;
-                byTranscript.Add(transcriptId, batch);
+                byTranscript[transcriptId] = (batch, bytes);
                 batches.Add(batch);
             }
             batch[B_Events].AsArray.Add(record);

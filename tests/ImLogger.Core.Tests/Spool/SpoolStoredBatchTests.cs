@@ -58,6 +58,30 @@ public sealed class SpoolStoredBatchTests
     private static List<string> Texts(LiteDbSpool spool, string id) => spool.Load(id)!.Events.Select(e => e.Text!).ToList();
 
     [Test]
+    public void OneAppendLargerThanALiteDbDocument_IsStoredInSeveralChainedBatches_AndReadsBackWhole()
+    {
+        // 30 events of 1 MB each for one transcript in one append: one document would pass LiteDB's 16 MB limit.
+        string id;
+        using (var spool = Open())
+        {
+            id = spool.OpenTranscript(ConversationType.OneToOne, "alice@example.test bob@example.test", T0, ["mail"]).Id;
+            var big = new string('x', 1024 * 1024);
+            spool.Append(Enumerable.Range(0, 30)
+                .Select(n => new SpoolAppend(id, Events.Chat("alice@example.test/laptop", "bob@example.test", $"{n:D2} {big}", T0.AddSeconds(n))))
+                .ToList());
+            spool.Close(id, T0.AddHours(1));
+        }
+        using (var spool = Open())
+        {
+            var texts = Texts(spool, id);
+            Assert.That(texts.Select(t => t[..2]), Is.EqualTo(Enumerable.Range(0, 30).Select(n => n.ToString("D2", System.Globalization.CultureInfo.InvariantCulture))));
+            Assert.That(texts, Is.All.Length.EqualTo(3 + 1024 * 1024));
+        }
+        using (var db = Raw())
+            Assert.That(db.GetCollection("event_batches").Count(), Is.GreaterThanOrEqualTo(8), "split under the document limit");
+    }
+
+    [Test]
     public void InterleavedAppends_EachTranscriptReadsItsOwnEventsInOrder_FromOneStoredBatchPerAppend()
     {
         List<string> ids;
