@@ -62,7 +62,7 @@ internal static partial class CheckServerCommand
             return $"WRONG PORT: {where} is Prosody's server-to-server (s2s) port, not its component port: set <component port=\"...\"> in {config.SourcePath} to Prosody's component_ports (5347 by default)";
         if (answer.Contains("host-unknown", StringComparison.Ordinal))
             return $"INCLUDE MISSING: Prosody's component port {where} does not know \"{c.Jid}\": the Component is declared in imlogger.cfg.lua, so prosody.cfg.lua " +
-                   "lacks Include \"DIR/imlogger.cfg.lua\" (DIR: where `imlogger prosody-config --out` or <attach rules-out> writes), or Prosody was reloaded, not restarted, " +
+                   "lacks Include \"DIR/imlogger.cfg.lua\" (DIR: where `imlogger server-config --out` or <attach rules-out> writes), or Prosody was reloaded, not restarted, " +
                    "after it was added: add the Include and run `systemctl restart prosody`";
         return $"the component port {where} answers for \"{c.Jid}\": Prosody is ready, start `imlogger run`";
     }

@@ -39,7 +39,7 @@ internal static partial class CommandHelp
             component (wrong secret, unknown component domain) or the port is Prosody's c2s/s2s port; 3 the spool was deleted, replaced or damaged while running; 64 bad command line; 70 an internal loop
             failed (systemd starts it again)
             """,
-        ["prosody-config"] = $"""
+        ["server-config"] = $"""
             usage: imlogger server-config [--config FILE] [--out DIR]   (prosody-config is the same command)
 
             Prints (or, with --out, writes to DIR) what the server of <attach server="prosody|ejabberd"> needs. Prosody:
@@ -162,7 +162,7 @@ internal static partial class CommandHelp
     /// <summary>The usage text of <paramref name="command"/> ("spool retry" for a subcommand), or null for a command that
     /// does not exist.</summary>
     public static string? For(string command) =>
-        Texts.GetValueOrDefault(command == "server-config" ? "prosody-config" : command) ?? SpoolTexts.GetValueOrDefault(command);
+        Texts.GetValueOrDefault(command == "prosody-config" ? "server-config" : command) ?? SpoolTexts.GetValueOrDefault(command);
 
     /// <summary>What <c>imlogger --version</c> prints: the informational version (with its source revision, if built
     /// from git).</summary>

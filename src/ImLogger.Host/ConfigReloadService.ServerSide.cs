@@ -15,7 +15,7 @@ internal sealed partial class ConfigReloadService
         var config = holder.Current;
         var how = config.Attach.RulesOut is { } dir
             ? $"the new rules are written to {dir}; run `prosodyctl reload` if nothing else does"
-            : $"<attach rules-out> is not set, so write them: `imlogger prosody-config --config {config.SourcePath} --out DIR` (the folder Prosody includes), then `prosodyctl reload`";
+            : $"<attach rules-out> is not set, so write them: `imlogger server-config --config {config.SourcePath} --out DIR` (the folder Prosody includes), then `prosodyctl reload`";
         return $"{state}: not in force until Prosody runs the new rules ({how}); due within {config.Attach.AliveDeadline.TotalSeconds:0} s";
     }
 }

@@ -129,7 +129,7 @@ internal sealed partial class ConfigReloadService(ConfigHolder holder, SeatLedge
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             logger.LogError("Cannot write the server rules to {Dir} ({Reason}): {Error}. Logging follows the config, but Prosody keeps its old rules until they are written; " +
-                            "give the imlogger user write access to that folder, or use `imlogger prosody-config --out`", dir, reason, e.Message);
+                            "give the imlogger user write access to that folder, or use `imlogger server-config --out`", dir, reason, e.Message);
         }
     }
 

@@ -51,12 +51,17 @@ internal sealed class FailoverWatch : IHostedService
         var head = $"instance {Instance} ({role}) for component {_config.Component.Jid}";
         return s.State switch
         {
-            ComponentLinkState.Active => $"ACTIVE: {head}: connected and receiving since {Utc(s.SinceUtc)}" + (s.TookOver ? " (took over from another instance then)" : ""),
+            ComponentLinkState.Active => $"ACTIVE: {head}: connected and receiving since {Utc(s.SinceUtc)}" + (s.TookOver ? " (took over from another instance then)" : "") + StartTook(),
             ComponentLinkState.Standby => $"STANDBY: {head}: another connection holds the component; waiting since {Utc(s.SinceUtc)} ({s.StandbyAttempts} attempt(s) refused), takes over when that connection ends",
             _ => $"NOT CONNECTED: {head}: " + (s.SinceUtc == DateTimeOffset.MinValue ? "starting" : $"since {Utc(s.SinceUtc)}") +
                  (s.Problem is null ? "" : $": {s.Problem}") + (_config.Failover is { Role: FailoverRole.Standby } ? "; as long as this lasts it cannot take over" : ""),
         };
     }
+
+    // In inline mode the server holds stanzas only for its timeout while ImLogger restarts: the operator sees the margin.
+    private static string StartTook() => StartupTimeline.LastStart is { } took
+        ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"; this process started and connected in {took.TotalSeconds:0.0} s")
+        : "";
 
     private void OnStatusChanged(ComponentStatus status)
     {

@@ -11,7 +11,7 @@ namespace ImLogger.Integration.Tests;
 /// is deleted when she signs in; peers find none for her; notifications of peers' device lists do not reach her; two users
 /// who are not logged keep encryption with each other. Every refused attempt is archived as refused.
 /// </summary>
-[TestFixture]
+[TestFixture, Parallelizable(ParallelScope.All)] // its tests too: each starts its own servers
 public class EncryptionDisabledTests
 {
     private const string Closed = """<attach mode="inline" failure-mode="closed" timeout="5s" />""";

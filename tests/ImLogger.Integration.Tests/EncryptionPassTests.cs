@@ -11,7 +11,7 @@ namespace ImLogger.Integration.Tests;
 /// and archived, while the same with an OMEMO payload is refused; room history replayed to alice on joining is archived
 /// as history, and its OMEMO message is refused.
 /// </summary>
-[TestFixture]
+[TestFixture, Parallelizable(ParallelScope.All)] // its tests too: each starts its own servers
 public class EncryptionPassTests
 {
     // Run on both servers (issue 18): the same clients and assertions; a difference is a defect in an adapter.

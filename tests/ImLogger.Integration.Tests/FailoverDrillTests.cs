@@ -142,7 +142,7 @@ public partial class FailoverDrillTests
                                       $"(distinct together {Bodies(archiveA.Concat(archiveB)).Distinct().Count()}); refused {refused}");
             Assert.Multiple(() =>
             {
-                Assert.That(reportA, Does.Contain("ACTIVE: instance a (configured active)"));
+                Assert.That(reportA, Does.Contain("ACTIVE: instance a (configured active)").And.Match(@"started and connected in \d+\.\d s"));
                 Assert.That(reportB, Does.Contain("STANDBY: instance b (configured standby)").And.Contain("waiting since"));
                 Assert.That(reportA2, Does.Contain("STANDBY: instance a (configured active)"), "the old active came back as standby");
                 Assert.That(awayWhileStandbyRetried, Is.Zero, "the standby's refused attempts did not make the module park what the active one held");

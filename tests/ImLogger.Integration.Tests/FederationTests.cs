@@ -9,7 +9,7 @@ namespace ImLogger.Integration.Tests;
 /// Prosody without ImLogger serving another domain, federating over loopback (how names reach loopback without DNS:
 /// <see cref="FederatedServers"/>). Real slixmpp clients, each signed in at its own server.
 /// </summary>
-[TestFixture]
+[TestFixture, Parallelizable(ParallelScope.All)] // its tests too: each starts its own servers
 public class FederationTests
 {
     private const string Closed = """<attach mode="inline" failure-mode="closed" timeout="5s" />""";

@@ -12,7 +12,7 @@ namespace ImLogger.Integration.Tests;
 /// component never reconnecting. Inline mode also shows a group chat message split over several requests, and one too
 /// large for any request refused by itself.
 /// </summary>
-[TestFixture]
+[TestFixture, Parallelizable(ParallelScope.All)] // its tests too: each starts its own servers
 public class HostileStanzaTests
 {
     private const int MaxStanzaBytes = 64 * 1024;

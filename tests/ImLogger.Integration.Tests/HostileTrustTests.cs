@@ -9,7 +9,7 @@ namespace ImLogger.Integration.Tests;
 /// fail-closed mode and real slixmpp clients: reports count only from the server host, a room is learned encrypted only
 /// from what it reflected, one user's client never decides for another's, and no notice or error repeats client text.
 /// </summary>
-[TestFixture]
+[TestFixture, Parallelizable(ParallelScope.All)] // its tests too: each starts its own servers
 public class HostileTrustTests
 {
     // Run on both servers (issue 18): the same clients and assertions; a difference is a defect in an adapter.

@@ -8,7 +8,7 @@ namespace ImLogger.Integration.Tests;
 /// Inline mode on real Prosody: mod_imlogger_inline (written out by `imlogger prosody-config --out`) holds each
 /// stanza of a logged user until the real `imlogger` process has spooled it and decided; real slixmpp clients.
 /// </summary>
-[TestFixture]
+[TestFixture, Parallelizable(ParallelScope.All)] // its tests too: each starts its own servers
 public class InlineModeTests
 {
     private const string Closed = """<attach mode="inline" failure-mode="closed" timeout="5s" />""";

@@ -38,7 +38,7 @@ public class ServerSideInForceTests
         // The operator adds carol to ImLogger's config only: Prosody keeps holding alice alone.
         world.WriteConfig(world.Prosody.ComponentPort, "1h", ["alice", "carol"], attach: Attach(rulesOut: false));
         var reload = await imlogger.WaitForLineAsync(l => l.Contains("Config reloaded", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "the reload");
-        Assert.That(reload, Does.Contain("configured to log: carol@example.test").And.Contain(Waiting).And.Contain("prosody-config").And.Not.Contain("now logged"));
+        Assert.That(reload, Does.Contain("configured to log: carol@example.test").And.Contain(Waiting).And.Contain("server-config").And.Not.Contain("now logged"));
 
         Assert.That(await ReportLineAsync(world, "carol"), Does.Contain(Waiting).And.Not.Contain("logging active"));
         Assert.That(await ReportLineAsync(world, "alice"), Does.Contain("logging active"), "the old list holds alice");

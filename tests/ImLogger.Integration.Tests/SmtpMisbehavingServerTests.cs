@@ -13,9 +13,10 @@ namespace ImLogger.Integration.Tests;
 /// end of DATA. A scripted server over real TCP plays each case against the real sink and dispatcher, with a directory
 /// endpoint beside it. For each: the delivery fails with an error naming the endpoint and what the server did, a failed
 /// attempt is recorded (so backoff and dead letters work), the sink stopped reading (what the server managed to write is
-/// bounded by the limit plus socket buffers, not by what it offered), and the healthy endpoint delivered.
+/// bounded by the limit plus socket buffers, not by what it offered), and the healthy endpoint delivered. It runs alone:
+/// the trickle cases measure the whole process's allocations, which fixtures running beside it would add to.
 /// </summary>
-[TestFixture]
+[TestFixture, NonParallelizable]
 public class SmtpMisbehavingServerTests
 {
     /// <summary>What the server may have written once the sink stopped reading: 64 KiB of reply, a read buffer, and the
