@@ -161,9 +161,12 @@ internal sealed partial class ProsodyServer : IXmppServer
     public async Task StopAsync()
     {
         if (_process == null) return;
-        await _process.TerminateAsync(TimeSpan.FromSeconds(15));
-        await _process.DisposeAsync();
+        var process = _process;
         _process = null;
+        // A server that does not stop in time fails the test, and is still killed (-9, by the runner's dispose): a hung
+        // server left behind would hold its ports and a core for the rest of the run.
+        try { await process.TerminateAsync(TimeSpan.FromSeconds(15)); }
+        finally { await process.DisposeAsync(); }
     }
 
     public async ValueTask DisposeAsync()
