@@ -41,7 +41,7 @@ run_tests() {
   # One project after another, each with its own TRX file (parallel runs could collide on a timestamped name).
   for project in tests/*/*.csproj; do
     name=$(basename "$project" .csproj)
-    dotnet test "$project" -c Release --no-build --nologo --logger "trx;LogFileName=$name.trx" --results-directory "$results" || rc=$?
+    dotnet test "$project" -c Release --no-build --nologo --blame-hang-timeout 10m --blame-hang-dump-type none --logger "trx;LogFileName=$name.trx" --results-directory "$results" || rc=$?
   done
   # One closing line summed over every test project's TRX, so a run that executed nothing shows as such.
   local passed=0 failed=0 files=0
