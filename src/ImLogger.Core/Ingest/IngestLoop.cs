@@ -108,7 +108,7 @@ public sealed partial class IngestLoop(
             if (!await StoreAsync(events)) return;
             var sent = await SendAsync(replies);
             AnsweredBatch(batch.Count); // answered: a stop may close the stream; what became of the notices is stored next
-            if (sent.Count > 0 && !await StoreAsync(sent)) return;
+            if (sent.Count > 0) StoreOutcomes(sent);
         }
     }
 
@@ -132,6 +132,22 @@ public sealed partial class IngestLoop(
                     events.Count, options.SpoolPath, attempt, e.Message);
                 await Task.Delay(delay, time);
             }
+        }
+    }
+
+    /// <summary>What became of the batch's notices, stored once. The batch is answered already, so no wait here: a retry on
+    /// the clock after a stop (or with the spool closed) would never end. A notice whose outcome is not stored reads as
+    /// "NOT CONFIRMED SENT" in its transcript, which is what is known of it.</summary>
+    private void StoreOutcomes(IReadOnlyList<ConversationEvent> outcomes)
+    {
+        try
+        {
+            if (stages.Store(outcomes).Count > 0) TranscriptsClosed?.Invoke();
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogWarning("What became of {Count} archive notice(s) was not stored ({Reason}); their transcripts say NOT CONFIRMED SENT",
+                outcomes.Count, e.Message);
         }
     }
 
