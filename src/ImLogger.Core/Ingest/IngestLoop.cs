@@ -90,7 +90,9 @@ public sealed partial class IngestLoop(
     }
 
     /// <summary>Classifies each batch once, then stores it, retrying the store until it succeeds: a spool
-    /// that cannot write (disk full) must hold the line rather than drop what was received.</summary>
+    /// that cannot write (disk full) must hold the line rather than drop what was received.
+    /// Tap copies linger a moment for more to fill the batch, except once reading has ended (a stop stores what is left
+    /// at once).</summary>
     private async Task ProcessAsync(ChannelReader<XElement> reader)
     {
         var max = options.Inline ? options.InlineMaxBatch : options.MaxBatch;
@@ -99,7 +101,7 @@ public sealed partial class IngestLoop(
         {
             batch.Clear();
             while (batch.Count < max && reader.TryRead(out var s)) batch.Add(s);
-            if (batch.Count < max && !options.Inline && !reader.Completion.IsCompleted)
+            if (batch.Count < max && !options.Inline && !_readingEnded && !reader.Completion.IsCompleted)
             {
                 await Task.Delay(options.TapLinger, time);
                 while (batch.Count < options.MaxBatch && reader.TryRead(out var s)) batch.Add(s);

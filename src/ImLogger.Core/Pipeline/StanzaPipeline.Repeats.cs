@@ -1,29 +1,9 @@
 using ImLogger.Conversations;
-using Microsoft.Extensions.Logging;
 
 namespace ImLogger.Pipeline;
 
 public sealed partial class StanzaPipeline
 {
-    /// <summary>As <see cref="Keep"/>, and returns the events dropped as repeats.</summary>
-    private List<ConversationEvent> KeepCountingRepeats(IEnumerable<ConversationEvent> classified, List<ConversationEvent> events)
-    {
-        var repeats = new List<ConversationEvent>();
-        foreach (var e in classified)
-        {
-            if (dedup.IsRepeat(e))
-            {
-                logger.LogDebug("{Kind} {StanzaId} in {Key}: repeated copy, archived once", e.Kind, e.StanzaId, e.ConversationKey);
-                repeats.Add(e);
-            }
-            else
-            {
-                events.Add(e);
-            }
-        }
-        return repeats;
-    }
-
     /// <summary>
     /// A held stanza allowed as a repeat was archived before (a request sent again after ImLogger was killed before its
     /// verdict; the copy held for the recipient of a message between two logged users). If this request is then reported

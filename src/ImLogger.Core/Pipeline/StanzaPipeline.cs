@@ -112,7 +112,9 @@ public sealed partial class StanzaPipeline(
         return result.Events;
     }
 
-    private void Keep(IEnumerable<ConversationEvent> classified, List<ConversationEvent> events)
+    /// <summary>Adds to <paramref name="events"/> each classified event that is not a repeated copy; the repeats go to
+    /// <paramref name="repeats"/> when the caller needs them (inline mode: StanzaPipeline.Repeats.cs), else nowhere.</summary>
+    private void Keep(IEnumerable<ConversationEvent> classified, List<ConversationEvent> events, List<ConversationEvent>? repeats = null)
     {
         foreach (var e in classified)
         {
@@ -120,6 +122,7 @@ public sealed partial class StanzaPipeline(
             {
                 if (logger.IsEnabled(LogLevel.Debug))
                     logger.LogDebug("{Kind} {StanzaId} in {Key}: repeated copy, archived once", e.Kind, e.StanzaId, e.ConversationKey);
+                repeats?.Add(e);
             }
             else
                 events.Add(e);
@@ -190,7 +193,8 @@ public sealed partial class StanzaPipeline(
             if (verdict.Allowed)
             {
                 var before = events.Count;
-                var repeats = KeepCountingRepeats(classified, events);
+                var repeats = new List<ConversationEvent>();
+                Keep(classified, events, repeats);
                 allowed.AddRange(events.Skip(before));
                 AllowedAgain(repeats, allowed); // StanzaPipeline.Repeats.cs
                 continue;
