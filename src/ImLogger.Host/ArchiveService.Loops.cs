@@ -46,7 +46,7 @@ internal sealed partial class ArchiveService
     /// <summary>Says at start that transcripts wait in the quarantine: they are delivered by no one until released.</summary>
     private void WarnOfQuarantine()
     {
-        if (spool is not LiteDbSpool liteDb || liteDb.QuarantinedCount() is not (> 0 and var count)) return;
+        if (spoolHealth.QuarantinedCount() is not (> 0 and var count)) return;
         logger.LogWarning("{Count} transcript(s) in the spool are quarantined: a record of each cannot be read by this version, so they are " +
                           "not delivered. `imlogger spool status` lists them and what to do; `imlogger spool release-quarantined` once they read.", count);
     }

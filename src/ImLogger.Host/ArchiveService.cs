@@ -20,7 +20,8 @@ internal sealed partial class ArchiveService(
     ComponentConnection connection,
     IngestLoop ingest,
     ConversationTracker tracker,
-    ISpool spool,
+    IDeliveryQueue queue,
+    ISpoolHealth spoolHealth,
     Dispatcher dispatcher,
     IHostApplicationLifetime lifetime,
     TimeProvider time,
@@ -35,7 +36,7 @@ internal sealed partial class ArchiveService(
         StartupTimeline.Mark("recent events recalled", logger);
         if (recalled > 0)
             logger.LogInformation("Recalled {Count} recent event(s) of the open conversations: a verdict request the server sends again is archived once", recalled);
-        var undelivered = spool.Backlog().Sum(b => b.Pending + b.Dead);
+        var undelivered = queue.Backlog().Sum(b => b.Pending + b.Dead);
         WarnOfQuarantine();
         logger.LogInformation(
             "ImLogger starting: component {Component}; {Users} logged user(s) in {Orgs} organization(s){ByDefault}; endpoints {Endpoints}; spool {Spool} ({Resumed} open conversation(s) resumed, {Undelivered} transcript(s) awaiting delivery)",
@@ -75,7 +76,7 @@ internal sealed partial class ArchiveService(
         finally
         {
             _stopping = true;
-            if (spool is not LiteDbSpool { Lost: true }) // a deleted or damaged spool takes no more writes (SpoolWatchService)
+            if (!spoolHealth.Lost) // a deleted or damaged spool takes no more writes (SpoolWatchService)
             {
                 var closed = tracker.CloseAll();  // graceful stop: open conversations become transcripts now
                 logger.LogInformation("Stopping: {Spooled} event(s) spooled this run; {Closed} open transcript(s) closed for delivery", ingest.SpooledCount, closed.Count);

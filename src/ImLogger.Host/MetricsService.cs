@@ -27,13 +27,13 @@ internal sealed class MetricsService : BackgroundService
 {
     private readonly ConfigHolder _config;
     private readonly ComponentConnection _connection;
-    private readonly ISpool _spool;
+    private readonly IDeliveryQueue _spool;
     private readonly AdapterWatch _watch;
     private readonly ILogger<MetricsService> _log;
     private readonly CollectorRegistry _registry = Metrics.NewCustomRegistry();
     private readonly MeterExport? _export;
 
-    public MetricsService(ConfigHolder config, ComponentConnection connection, ISpool spool, AdapterWatch watch, ILogger<MetricsService> log)
+    public MetricsService(ConfigHolder config, ComponentConnection connection, IDeliveryQueue spool, AdapterWatch watch, ILogger<MetricsService> log)
     {
         (_config, _connection, _spool, _watch, _log) = (config, connection, spool, watch, log);
         // <metrics> is read at start only: without it nothing listens to the meter, so its instruments stay disabled

@@ -114,13 +114,13 @@ internal static class RunCommand
             sp.GetRequiredService<ComponentConnectionOptions>(), sp.GetRequiredService<ILogger<ComponentConnection>>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new LiteDbSpool(config.SpoolPath, sp.GetRequiredService<ILogger<LiteDbSpool>>(), SpoolKey.Read(config), acceptNewSpool));
         services.AddHostedService<SpoolWatchService>(); // deleted, replaced or damaged while running: stop, exit code 3
-        services.AddSingleton<ISpool>(sp => sp.GetRequiredService<LiteDbSpool>());
+        services.AddSpoolPorts(); // every port of the spool is the one LiteDbSpool (SpoolPorts.cs)
         services.AddSingleton(sp => new EnvelopeDecoder(config.Organizations.SelectMany(o => o.Domains), config.Component.Jid, sp.GetRequiredService<TimeProvider>()));
         // Who holds a seat: the config in force plus the users seen so far (organizations logged by default).
-        services.AddSingleton(sp => new SeatLedger(() => holder.Current, sp.GetRequiredService<LiteDbSpool>(),
+        services.AddSingleton(sp => new SeatLedger(() => holder.Current, sp.GetRequiredService<ISeenUsers>(),
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<SeatLedger>>()));
         // Calls in progress and notices sent are kept in the spool across restarts (Continuity/ContinuityLog.cs).
-        services.AddSingleton(sp => new ContinuityLog(sp.GetRequiredService<LiteDbSpool>()));
+        services.AddSingleton(sp => new ContinuityLog(sp.GetRequiredService<IContinuityStore>()));
         services.AddSingleton(sp =>
         {
             var classifier = new StanzaClassifier(sp.GetRequiredService<SeatLedger>().IsLogged, config.Services);
@@ -128,7 +128,7 @@ internal static class RunCommand
             return classifier;
         });
         services.AddSingleton(sp => new CopyDeduplicator(config.DedupWindow, sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton(sp => new ConversationTracker(sp.GetRequiredService<ISpool>(),
+        services.AddSingleton(sp => new ConversationTracker(sp.GetRequiredService<ITranscriptStore>(),
             sp.GetRequiredService<SeatLedger>().EndpointOf, config.IdleClose, sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<ConversationTracker>>()));
         services.AddSingleton(sp =>
@@ -139,10 +139,10 @@ internal static class RunCommand
         });
         services.AddSingleton(sp =>
             new CompliancePolicy(config.Restrictions, sp.GetRequiredService<SeatLedger>().OrganizationOf, new ClientRegistry(config.Component.Jid),
-                sp.GetRequiredService<LiteDbSpool>()));
+                sp.GetRequiredService<IEncryptedRoomStore>()));
         services.AddSingleton(sp => new LateRefusals(sp.GetRequiredService<TimeProvider>(),
             capacity: config.Attach is { Mode: AttachMode.Inline, FailureMode: FailureMode.Closed } ? 256 : 0,
-            durable: sp.GetRequiredService<LiteDbSpool>())); // a refusal reported to the next run still finds what was stored
+            durable: sp.GetRequiredService<ImLogger.Domain.IAnsweredRequests>())); // a refusal reported to the next run still finds what was stored
         services.AddSingleton<StanzaPipeline>();
         services.AddSingleton(sp =>
         {
@@ -154,7 +154,7 @@ internal static class RunCommand
             return new LiveSinks(config.Endpoints, e => new LocalTimeSink(EndpointSinks.Create(e, loggers, $"imlogger@{config.Component.Jid}"),
                 t => LocalTimeSink.ZoneOf(t, ZoneOfUser)));
         });
-        services.AddSingleton(sp => new Dispatcher(sp.GetRequiredService<ISpool>(), sp.GetRequiredService<LiveSinks>().Sinks,
+        services.AddSingleton(sp => new Dispatcher(sp.GetRequiredService<IDeliveryQueue>(), sp.GetRequiredService<ITranscriptReader>(), sp.GetRequiredService<LiveSinks>().Sinks,
             sp.GetRequiredService<ILogger<Dispatcher>>(), sp.GetRequiredService<TimeProvider>(),
             new DispatcherOptions { EndpointMaxAttempts = EndpointSinks.MaxAttempts(config.Endpoints) }));
         services.AddSingleton(sp => new AdapterWatch(() => holder.Current, sp.GetRequiredService<TimeProvider>()));
@@ -164,7 +164,7 @@ internal static class RunCommand
         services.AddSingleton<FailoverWatch>();
         services.AddHostedService(sp => sp.GetRequiredService<FailoverWatch>());
         services.AddSingleton(sp => new IngestLoop(new ComponentStanzaConnection(sp.GetRequiredService<ComponentConnection>()),
-            sp.GetRequiredService<StanzaPipeline>(), sp.GetRequiredService<ISpool>(), sp.GetRequiredService<CopyDeduplicator>(),
+            sp.GetRequiredService<StanzaPipeline>(), sp.GetRequiredService<ITranscriptReader>(), sp.GetRequiredService<CopyDeduplicator>(),
             new IngestOptions { Inline = config.Attach.Mode == AttachMode.Inline, SpoolPath = config.SpoolPath, DedupWindow = config.DedupWindow,
                 ResentWithin = config.Attach.Timeout },
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<IngestLoop>>())
@@ -172,7 +172,7 @@ internal static class RunCommand
             // The server side's signs of life are not traffic: they are taken off the stream here, never archived.
             Signals = sp.GetRequiredService<AdapterWatchService>().TryHandle,
             TranscriptsClosed = sp.GetRequiredService<Dispatcher>().Wake,
-            SpoolLost = () => sp.GetRequiredService<LiteDbSpool>().Lost,
+            SpoolLost = () => sp.GetRequiredService<ISpoolHealth>().Lost,
         });
         services.AddHostedService<ArchiveService>();
         services.AddHostedService<MetricsService>(); // <metrics listen>: /metrics and /health; nothing without it

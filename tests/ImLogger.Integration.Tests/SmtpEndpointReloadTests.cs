@@ -34,7 +34,7 @@ public class SmtpEndpointReloadTests
         await using var server = await TestSmtpServer.StartAsync(_world.Ca.Issue("localhost"));
         var running = _world.WriteConfig(Endpoint(server.Port, "Old {type}", "10s", "journal@corp.example.com"), "mail");
         var live = Sinks(running);
-        var dispatcher = new Dispatcher(_world.Spool, live.Sinks, NullLogger<Dispatcher>.Instance, TimeProvider.System, new DispatcherOptions { QuickRetries = 0 });
+        var dispatcher = new Dispatcher(_world.Spool, _world.Spool, live.Sinks, NullLogger<Dispatcher>.Instance, TimeProvider.System, new DispatcherOptions { QuickRetries = 0 });
         _world.Chat(2, 30, "mail");
         Assert.That(await dispatcher.DeliverDueAsync(CancellationToken.None), Is.EqualTo(1));
 
@@ -62,7 +62,7 @@ public class SmtpEndpointReloadTests
         await using var second = await TestSmtpServer.StartAsync(_world.Ca.Issue("localhost"));
         var running = _world.WriteConfig(Endpoint(first.Port, "S", "10s", "journal@corp.example.com"), "mail");
         var live = Sinks(running);
-        var dispatcher = new Dispatcher(_world.Spool, live.Sinks, NullLogger<Dispatcher>.Instance, TimeProvider.System, new DispatcherOptions { QuickRetries = 0 });
+        var dispatcher = new Dispatcher(_world.Spool, _world.Spool, live.Sinks, NullLogger<Dispatcher>.Instance, TimeProvider.System, new DispatcherOptions { QuickRetries = 0 });
 
         var moved = _world.WriteConfig(Endpoint(second.Port, "S", "10s", "journal@corp.example.com"), "mail");
         Assert.That(live.Apply(moved.Endpoints).Single().Settings, Is.EqualTo(new[] { "port" }));

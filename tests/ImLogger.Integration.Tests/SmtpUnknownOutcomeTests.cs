@@ -130,7 +130,7 @@ public class SmtpUnknownOutcomeTests
 
         // Ten minutes later (a clock the test moves): the resend, marked, under the same Message-ID.
         var later = new FakeTimeProvider(DateTimeOffset.UtcNow + TimeSpan.FromMinutes(11));
-        var resend = new Dispatcher(_world.Spool, SmtpWorld.Sinks(config), NullLogger<Dispatcher>.Instance, later, new DispatcherOptions { QuickRetries = 0 });
+        var resend = new Dispatcher(_world.Spool, _world.Spool, SmtpWorld.Sinks(config), NullLogger<Dispatcher>.Instance, later, new DispatcherOptions { QuickRetries = 0 });
         Assert.That(await resend.DeliverDueAsync(CancellationToken.None), Is.EqualTo(1));
         var copies = server.Received.ToArray();
         Assert.That(copies, Has.Length.EqualTo(2));

@@ -17,7 +17,7 @@ public sealed partial class ConversationTracker
     /// <summary>An open transcript: its last event's wall time (shown) and monotonic timestamp (for the idle rule).</summary>
     private sealed record Open(string TranscriptId, DateTimeOffset LastEventUtc, long LastEventAt, HashSet<string> Endpoints);
 
-    private readonly ISpool _spool;
+    private readonly ITranscriptStore _spool;
     private readonly Func<string, string?> _endpointOf;
     private readonly TimeSpan _idleClose;
     private readonly TimeProvider _time;
@@ -25,12 +25,12 @@ public sealed partial class ConversationTracker
     private readonly Dictionary<string, Open> _open = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
 
-    /// <param name="spool">The durable store.</param>
+    /// <param name="spool">The transcripts' store (the spool; when it also offers a unit of work, <see cref="InOneWrite"/> uses it).</param>
     /// <param name="endpointOf">The endpoint name for a logged user's bare JID (null if the user is not logged).</param>
     /// <param name="idleClose">How long a conversation may be silent before its transcript is closed.</param>
     /// <param name="time">The clock.</param>
     /// <param name="logger">Where decisions are logged.</param>
-    public ConversationTracker(ISpool spool, Func<string, string?> endpointOf, TimeSpan idleClose, TimeProvider time, ILogger<ConversationTracker> logger)
+    public ConversationTracker(ITranscriptStore spool, Func<string, string?> endpointOf, TimeSpan idleClose, TimeProvider time, ILogger<ConversationTracker> logger)
     {
         ArgumentNullException.ThrowIfNull(spool);
         ArgumentNullException.ThrowIfNull(endpointOf);

@@ -27,7 +27,8 @@ public sealed class Dispatcher
 {
     /// <summary>When this dispatcher started: the retry horizon counts from it for transcripts closed before.</summary>
     private readonly DateTimeOffset _startedUtc;
-    private readonly ISpool _spool;
+    private readonly IDeliveryQueue _queue;
+    private readonly ITranscriptReader _transcripts;
     private readonly IReadOnlyList<ITranscriptSink> _sinks;
     private readonly ILogger<Dispatcher> _logger;
     private readonly TimeProvider _time;
@@ -43,20 +44,22 @@ public sealed class Dispatcher
     private readonly Dictionary<string, SemaphoreSlim> _passGates;
 
     /// <summary>Creates the dispatcher.</summary>
-    /// <param name="spool">The spool.</param>
+    /// <param name="queue">The delivery queue: what is due, and each attempt's outcome.</param>
+    /// <param name="transcripts">Where the transcripts it delivers are loaded from (the same spool).</param>
     /// <param name="sinks">The configured endpoints (names must be unique).</param>
     /// <param name="logger">Logger.</param>
     /// <param name="time">Clock (and timers).</param>
     /// <param name="options">Timing.</param>
     /// <exception cref="ArgumentException">Two endpoints have the same name, or an option is out of range.</exception>
-    public Dispatcher(ISpool spool, IEnumerable<ITranscriptSink> sinks, ILogger<Dispatcher> logger, TimeProvider time, DispatcherOptions options)
+    public Dispatcher(IDeliveryQueue queue, ITranscriptReader transcripts, IEnumerable<ITranscriptSink> sinks, ILogger<Dispatcher> logger, TimeProvider time, DispatcherOptions options)
     {
-        ArgumentNullException.ThrowIfNull(spool);
+        ArgumentNullException.ThrowIfNull(queue);
+        ArgumentNullException.ThrowIfNull(transcripts);
         ArgumentNullException.ThrowIfNull(sinks);
         ArgumentNullException.ThrowIfNull(logger);
         ArgumentNullException.ThrowIfNull(time);
         ArgumentNullException.ThrowIfNull(options);
-        _spool = spool;
+        (_queue, _transcripts) = (queue, transcripts);
         _sinks = sinks.ToList();
         _logger = logger;
         _time = time;
@@ -232,7 +235,7 @@ public sealed class Dispatcher
     private void ReportUnknownEndpoints(TimeSpan? repeatAfter)
     {
         var known = _sinks.Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
-        var owed = _spool.Backlog()
+        var owed = _queue.Backlog()
             .Where(b => b.Pending > 0 && !known.Contains(b.Endpoint))
             .Select(b => (b.Endpoint, Count: b.Pending));
         var now = _time.GetUtcNow();
@@ -269,7 +272,7 @@ public sealed class Dispatcher
     private async Task<PassResult> GatedPassAsync(ITranscriptSink sink, CancellationToken ct)
     {
         // Which retries are due is decided on the monotonic clock too (RetrySchedule.cs): a stepped wall clock moves none.
-        var due = _retries.Due(_spool, sink.Name, _options.BatchSize);
+        var due = _retries.Due(_queue, sink.Name, _options.BatchSize);
         var delivered = 0;
         foreach (var header in due)
         {
@@ -277,7 +280,7 @@ public sealed class Dispatcher
             Transcript? transcript;
             try
             {
-                transcript = _spool.Load(header.Id);
+                transcript = _transcripts.Load(header.Id);
             }
             catch (Spool.SpoolRecordException ex)
             {
@@ -290,7 +293,7 @@ public sealed class Dispatcher
             if (transcript is null) continue; // delivered and deleted meanwhile
             var delivery = header.Deliveries.FirstOrDefault(d => d.Endpoint == sink.Name);
             var attempts = delivery?.Attempts ?? 0;
-            var progress = new ProgressRecorder(_spool, transcript.Id, sink.Name,
+            var progress = new ProgressRecorder(_queue, transcript.Id, sink.Name,
                 new DeliveryProgress(delivery?.PartsAccepted ?? 0, delivery?.EventsAccepted ?? 0) { CopyMayExist = delivery?.CopyMayExistSinceUtc is not null });
 
             string receipt;
@@ -312,7 +315,7 @@ public sealed class Dispatcher
                 continue;
             }
 
-            _spool.MarkDelivered(transcript.Id, sink.Name);
+            _queue.MarkDelivered(transcript.Id, sink.Name);
             _retries.Forget(transcript.Id, sink.Name);
             ImLogger.Telemetry.DeliveryMetrics.Count(sink.Name, "delivered");
             delivered++;
@@ -324,7 +327,7 @@ public sealed class Dispatcher
 
     /// <summary>Keeps a delivery in parts' progress durable: each accepted part is in the spool before the next is sent, and
     /// a quick retry within the pass resumes from it too.</summary>
-    private sealed class ProgressRecorder(ISpool spool, string transcriptId, string endpoint, DeliveryProgress start)
+    private sealed class ProgressRecorder(IDeliveryQueue spool, string transcriptId, string endpoint, DeliveryProgress start)
     {
         public DeliveryProgress Current { get; private set; } = start;
 
@@ -342,7 +345,7 @@ public sealed class Dispatcher
         var reason = ex is SinkException ? ex.Message : $"{ex.GetType().Name}: {ex.Message}";
         var maxAttempts = MaxAttemptsFor(sink.Name);
         var unknown = ex is SinkException { OutcomeUnknown: true };
-        if (unknown) _spool.RecordCopyMayExist(transcript.Id, sink.Name, _time.GetUtcNow());
+        if (unknown) _queue.RecordCopyMayExist(transcript.Id, sink.Name, _time.GetUtcNow());
         // From the close, or from this start if later: the spool keeps no first-failure time, and a transcript found
         // waiting at start gets the whole horizon again rather than dying at its first failure after a long stop.
         var retryingSince = transcript.ClosedUtc > _startedUtc ? transcript.ClosedUtc : _startedUtc;
@@ -352,7 +355,7 @@ public sealed class Dispatcher
             var why = !transient ? $"permanent failure: {reason}"
                 : pastHorizon ? $"still failing {DurationText.Format(_options.RetryHorizon)} after the transcript closed ({attempt} attempts); last error: {reason}"
                 : $"gave up after {attempt} attempts; last error: {reason}";
-            _spool.RecordFailure(transcript.Id, sink.Name, why, null, dead: true);
+            _queue.RecordFailure(transcript.Id, sink.Name, why, null, dead: true);
             ImLogger.Telemetry.DeliveryMetrics.Count(sink.Name, "dead");
             _retries.Forget(transcript.Id, sink.Name);
             _logger.LogError(ex is SinkException ? null : ex,
@@ -365,7 +368,7 @@ public sealed class Dispatcher
         if (unknown && delay < _options.UnknownOutcomeRetryDelay) delay = _options.UnknownOutcomeRetryDelay;
         var next = _retries.Schedule(transcript.Id, sink.Name, delay);
         _retries.EndStartSweep(sink.Name);
-        _spool.RecordFailure(transcript.Id, sink.Name, reason, next, dead: false);
+        _queue.RecordFailure(transcript.Id, sink.Name, reason, next, dead: false);
         ImLogger.Telemetry.DeliveryMetrics.Count(sink.Name, "failed");
         _logger.LogWarning(ex is SinkException ? null : ex,
             "delivery of transcript {Id} ({Key}) to {Endpoint} failed (attempt {Attempt}, {Limit}): {Reason}; retrying at {Next:u}",

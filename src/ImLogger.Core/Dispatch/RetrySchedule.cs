@@ -95,7 +95,7 @@ internal sealed class RetrySchedule(TimeProvider time, TimeSpan maxRetryDelay, b
 
     /// <summary>The transcripts of <paramref name="endpoint"/> due now, oldest first, at most <paramref name="max"/> of
     /// the spool's plus, on the endpoint's first pass, those whose stored next attempt is beyond reason.</summary>
-    public List<TranscriptHeader> Due(ISpool spool, string endpoint, int max)
+    public List<TranscriptHeader> Due(IDeliveryQueue spool, string endpoint, int max)
     {
         var found = StartCheckDone(endpoint) ? [] : FarFuture(spool, endpoint, max);
         long now;
@@ -149,7 +149,7 @@ internal sealed class RetrySchedule(TimeProvider time, TimeSpan maxRetryDelay, b
     /// attempted (<see cref="Schedule"/> moves them back within reach), so a later read finds the next ones. The limit is
     /// measured from the unstepped clock, so a clock stepped back meanwhile does not make this process's own retries
     /// look far.</remarks>
-    private List<TranscriptHeader> FarFuture(ISpool spool, string endpoint, int max)
+    private List<TranscriptHeader> FarFuture(IDeliveryQueue spool, string endpoint, int max)
     {
         DateTimeOffset limit;
         int known;

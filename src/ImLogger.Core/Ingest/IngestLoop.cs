@@ -17,7 +17,7 @@ namespace ImLogger.Ingest;
 public sealed partial class IngestLoop(
     IStanzaConnection connection,
     IIngestStages stages,
-    ISpool spool,
+    ITranscriptReader spool,
     CopyDeduplicator dedup,
     IngestOptions options,
     TimeProvider time,

@@ -51,7 +51,7 @@ public sealed record EndpointDelivery
     public int EventsAccepted { get; init; }
 
     /// <summary>When an attempt's outcome was first unknown (the endpoint may have accepted a copy although the attempt
-    /// failed, see <see cref="ISpool.RecordCopyMayExist"/>); null when every attempt's outcome was known.</summary>
+    /// failed, see <see cref="IDeliveryQueue.RecordCopyMayExist"/>); null when every attempt's outcome was known.</summary>
     public DateTimeOffset? CopyMayExistSinceUtc { get; init; }
 }
 
@@ -59,81 +59,17 @@ public sealed record EndpointDelivery
 public readonly record struct SpoolAppend(string TranscriptId, ConversationEvent Event);
 
 /// <summary>
-/// The durable store between receipt and delivery (LiteDB). Every method that writes returns only
-/// once the write is on disk (fsync), so whatever it acknowledged survives a crash of the process
-/// and a power loss.
+/// The durable store between receipt and delivery, as the host wires it: every port of the spool on one store (LiteDB
+/// underneath, one database and one transaction per write). Stages depend on the narrowest port they use
+/// (<see cref="ITranscriptStore"/>, <see cref="ITranscriptReader"/>, <see cref="IDeliveryQueue"/>,
+/// <see cref="IActivityLog"/>, <see cref="ISpoolHealth"/>; the registries of seats and rooms, continuity and answered
+/// requests are ports of their own, in the namespaces that use them), never on this one or on the implementation. Every
+/// method that writes returns only once the write is on disk (fsync), so whatever it acknowledged survives a crash of the
+/// process and a power loss. No port names a LiteDB type, and a storage failure leaves every port as the spool's own
+/// exception (<see cref="ImLogger.Domain.SpoolUnavailableException"/>, <see cref="SpoolRecordException"/>, ...).
 /// </summary>
 /// <remarks>Thread-safe: the pipeline and the dispatcher use it concurrently.</remarks>
-public interface ISpool : IDisposable
-{
-    /// <summary>Creates an open transcript for a conversation, owed to the given endpoints once closed.</summary>
-    /// <exception cref="ArgumentException">No endpoint given.</exception>
-    TranscriptHeader OpenTranscript(ConversationType type, string conversationKey, DateTimeOffset openedUtc, IReadOnlyList<string> endpoints);
-
-    /// <summary>Appends events, in order, in one durable transaction.</summary>
-    /// <exception cref="InvalidOperationException">A transcript is unknown or no longer open.</exception>
-    void Append(IReadOnlyList<SpoolAppend> events);
-
-    /// <summary>Adds endpoints an open transcript is owed to (a logged user with another endpoint joined the conversation).</summary>
-    void AddEndpoints(string transcriptId, IReadOnlyList<string> endpoints);
-
-    /// <summary>Closes an open transcript: it becomes <see cref="TranscriptState.Pending"/> for its endpoints.
-    /// Closing a transcript with no events deletes it.</summary>
-    void Close(string transcriptId, DateTimeOffset closedUtc);
-
-    /// <summary>Transcripts still open (used at start-up to resume after a crash). Here and in the other listings, a
-    /// transcript with a record this version cannot read is quarantined and left out (<see cref="SpoolRecordException"/>).</summary>
-    IReadOnlyList<TranscriptHeader> OpenTranscripts();
-
-    /// <summary>Closed transcripts with a delivery to <paramref name="endpoint"/> in state Pending whose next attempt is due at
-    /// <paramref name="nowUtc"/>, at most <paramref name="max"/>: first those never tried (oldest closed first), then retries by next attempt.</summary>
-    IReadOnlyList<TranscriptHeader> DueForDelivery(string endpoint, DateTimeOffset nowUtc, int max);
-
-    /// <summary>Closed transcripts with a delivery to <paramref name="endpoint"/> in state Pending whose next attempt lies after
-    /// <paramref name="afterUtc"/>, earliest next attempt first, at most <paramref name="max"/>: the retries a clock that ran
-    /// fast pushed out of reach (<c>RetrySchedule</c>). Read from the same index range as <see cref="DueForDelivery"/>.</summary>
-    IReadOnlyList<TranscriptHeader> ScheduledAfter(string endpoint, DateTimeOffset afterUtc, int max);
-
-    /// <summary>All transcripts that are not open (pending and dead deliveries), oldest closed first. Reads every header:
-    /// for tests and for looking one up. The service never calls it: status and reports use <see cref="Backlog"/>, the
-    /// dispatcher <see cref="DueForDelivery"/> and <see cref="ScheduledAfter"/>, index ranges read a page at a time.</summary>
-    IReadOnlyList<TranscriptHeader> Undelivered();
-
-    /// <summary>Per endpoint owed anything, its pending and dead deliveries and its oldest transcript, without reading the
-    /// backlog.</summary>
-    IReadOnlyList<EndpointBacklog> Backlog();
-
-    /// <summary>The transcript with all its events, in order of receipt; null if unknown.</summary>
-    /// <exception cref="SpoolRecordException">A record of the transcript cannot be read back as written (altered, swapped,
-    /// under another key, or holding what this version does not know): the spool has quarantined the transcript, and the
-    /// caller goes on with the others.</exception>
-    Transcript? Load(string transcriptId);
-
-    /// <summary>Records that <paramref name="endpoint"/> confirmed delivery. When no endpoint is owed it any more,
-    /// the transcript and its events are deleted from the spool.</summary>
-    void MarkDelivered(string transcriptId, string endpoint);
-
-    /// <summary>Records that <paramref name="endpoint"/> accepted a part of a transcript sent in parts, before the next part
-    /// is sent: a retry after a later failure (or a crash) resumes after it instead of sending it again. Kept when the
-    /// delivery fails, becomes dead or is requeued.</summary>
-    /// <param name="transcriptId">The transcript.</param>
-    /// <param name="endpoint">The endpoint.</param>
-    /// <param name="partsAccepted">Parts accepted so far.</param>
-    /// <param name="eventsAccepted">Events those parts carried in full.</param>
-    void RecordPartsAccepted(string transcriptId, string endpoint, int partsAccepted, int eventsAccepted);
-
-    /// <summary>Records that an attempt's outcome was unknown: the endpoint may already hold a copy (kept until the delivery
-    /// succeeds; the first time is kept). Shown by <c>imlogger spool status</c> and <c>show</c>; the next attempt is marked as
-    /// a resend.</summary>
-    void RecordCopyMayExist(string transcriptId, string endpoint, DateTimeOffset atUtc);
-
-    /// <summary>Records a failed attempt: the next attempt time, or the dead state with its reason.</summary>
-    void RecordFailure(string transcriptId, string endpoint, string error, DateTimeOffset? nextAttemptUtc, bool dead);
-
-    /// <summary>Per logged user, the events captured and refused on UTC days from <paramref name="sinceUtc"/>'s day on, and the
-    /// last event's time. Counted when events are appended, kept after the transcripts are delivered (for <c>imlogger report</c>).</summary>
-    IReadOnlyList<UserActivity> Activity(DateTimeOffset sinceUtc);
-}
+public interface ISpool : ITranscriptStore, IDeliveryQueue, IActivityLog, ISpoolHealth, IDisposable;
 
 /// <summary>What the spool has seen of one logged user over a period.</summary>
 /// <param name="User">Bare JID.</param>

@@ -430,7 +430,7 @@ public sealed partial class LiteDbSpool : ISpool
             }
             ThrowIfGone();
             ReopenIfWedged();
-            if (!_db.BeginTrans()) throw new InvalidOperationException("LiteDB transaction already open on this thread.");
+            if (!BeginTransaction()) throw new InvalidOperationException("LiteDB transaction already open on this thread.");
             try
             {
                 action();
@@ -454,7 +454,7 @@ public sealed partial class LiteDbSpool : ISpool
                 throw;
             }
             // Commit put the pages into the OS page cache; the checkpoint copies them into the data file and fsyncs it.
-            _db.Checkpoint();
+            MakeDurable();
             _writesSinceMark++;
         }
     }

@@ -68,7 +68,7 @@ public sealed class DispatcherPartsTests
         SpooledTranscripts.Closed(_spool, "parts", Enumerable.Range(0, events).Select(i => $"m{i}").ToArray());
 
     private Dispatcher Create(PartsSink sink, int quickRetries = 0) =>
-        new(_spool, [sink], NullLogger<Dispatcher>.Instance, _time, new DispatcherOptions { QuickRetries = quickRetries });
+        new(_spool, _spool, [sink], NullLogger<Dispatcher>.Instance, _time, new DispatcherOptions { QuickRetries = quickRetries });
 
     [Test]
     public async Task AFailureAfterTwoParts_TheScheduledRetrySendsOnlyTheRest()

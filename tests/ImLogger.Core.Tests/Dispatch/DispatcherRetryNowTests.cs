@@ -57,7 +57,7 @@ public sealed class DispatcherRetryNowTests
     /// <summary>Every transcript tried and failed once, each pass stopping at its first failure: all wait for a slot.</summary>
     private async Task<Dispatcher> AllWaitingAsync(Mock<ITranscriptSink> sink, int transcripts, bool retryWaitingAtStart)
     {
-        var dispatcher = new Dispatcher(_spool, [sink.Object], NullLogger<Dispatcher>.Instance, _time, _options with { RetryWaitingAtStart = retryWaitingAtStart });
+        var dispatcher = new Dispatcher(_spool, _spool, [sink.Object], NullLogger<Dispatcher>.Instance, _time, _options with { RetryWaitingAtStart = retryWaitingAtStart });
         for (var i = 0; i < transcripts; i++) await dispatcher.DeliverDueAsync(CancellationToken.None);
         Assert.That(Attempts(sink), Is.EqualTo(transcripts), "one attempt each");
         Assert.That(_spool.Undelivered().SelectMany(h => h.Deliveries), Has.All.Matches<EndpointDelivery>(d => d.NextAttemptUtc > _time.GetUtcNow()));
@@ -106,7 +106,7 @@ public sealed class DispatcherRetryNowTests
         var down = true;
         var dir = Sink("dir", () => down);
         var mail = Sink("mail", () => down);
-        var dispatcher = new Dispatcher(_spool, [dir.Object, mail.Object], NullLogger<Dispatcher>.Instance, _time, _options);
+        var dispatcher = new Dispatcher(_spool, _spool, [dir.Object, mail.Object], NullLogger<Dispatcher>.Instance, _time, _options);
         await dispatcher.DeliverDueAsync(CancellationToken.None);
         down = false;
 

@@ -37,7 +37,7 @@ public sealed class DispatcherTests
     }
 
     private Dispatcher Create(DispatcherOptions? options, params ITranscriptSink[] sinks) =>
-        new(_spool, sinks, _log, _time, options ?? _options);
+        new(_spool, _spool, sinks, _log, _time, options ?? _options);
 
     private Dispatcher Create(params ITranscriptSink[] sinks) => Create(null, sinks);
 
@@ -301,7 +301,7 @@ public sealed class DispatcherTests
             .Returns(() => Interlocked.Increment(ref calls) == 1 ? throw new IOException("disk gone") : Array.Empty<TranscriptHeader>());
         spool.Setup(s => s.ScheduledAfter(It.IsAny<string>(), It.IsAny<DateTimeOffset>(), It.IsAny<int>())).Returns(Array.Empty<TranscriptHeader>());
         spool.Setup(s => s.Backlog()).Returns(Array.Empty<EndpointBacklog>());
-        var dispatcher = new Dispatcher(spool.Object, [Sink("dir").Object], _log, _time, _options);
+        var dispatcher = new Dispatcher(spool.Object, spool.Object, [Sink("dir").Object], _log, _time, _options);
         using var cts = new CancellationTokenSource();
         var run = dispatcher.RunAsync(cts.Token);
 

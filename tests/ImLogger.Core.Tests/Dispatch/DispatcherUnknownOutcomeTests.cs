@@ -62,7 +62,7 @@ public sealed class DispatcherUnknownOutcomeTests
             QuickRetries = 2, QuickRetryDelay = TimeSpan.FromMilliseconds(10),
             InitialRetryDelay = TimeSpan.FromSeconds(1), MaxRetryDelay = TimeSpan.FromSeconds(2),
         };
-        var dispatcher = new Dispatcher(_spool, [sink.Object], NullLogger<Dispatcher>.Instance, _time, options);
+        var dispatcher = new Dispatcher(_spool, _spool, [sink.Object], NullLogger<Dispatcher>.Instance, _time, options);
         var failedAt = _time.GetUtcNow();
 
         var pass = dispatcher.DeliverDueAsync(CancellationToken.None);

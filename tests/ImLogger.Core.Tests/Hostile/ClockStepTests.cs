@@ -199,7 +199,7 @@ public class ClockStepTests
     {
         ClosedTranscript();
         await Dispatcher(Flaky(1).Object).DeliverDueAsync(CancellationToken.None);
-        var restarted = new Dispatcher(_spool, [Flaky(0).Object], NullLogger<Dispatcher>.Instance, _clock, _options with { RetryWaitingAtStart = false });
+        var restarted = new Dispatcher(_spool, _spool, [Flaky(0).Object], NullLogger<Dispatcher>.Instance, _clock, _options with { RetryWaitingAtStart = false });
         Assert.That(await restarted.DeliverDueAsync(CancellationToken.None), Is.Zero, "a plain restart does not hurry a retry");
     }
 

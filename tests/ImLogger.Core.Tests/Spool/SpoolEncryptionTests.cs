@@ -259,7 +259,7 @@ public sealed class SpoolEncryptionTests
         sink.Setup(s => s.DeliverAsync(It.IsAny<Transcript>(), It.IsAny<CancellationToken>()))
             .Returns((Transcript t, CancellationToken _) => { delivered.Add(t); return Task.FromResult("ok"); });
         var log = new ListLogger<Dispatcher>();
-        var dispatcher = new Dispatcher(reopened, [sink.Object], log, new FakeTimeProvider(Events.T0.AddHours(1)), new DispatcherOptions { QuickRetries = 0 });
+        var dispatcher = new Dispatcher(reopened, reopened, [sink.Object], log, new FakeTimeProvider(Events.T0.AddHours(1)), new DispatcherOptions { QuickRetries = 0 });
 
         Assert.That(await dispatcher.DeliverDueAsync(CancellationToken.None), Is.EqualTo(1));
         Assert.That(delivered.Single().Id, Is.EqualTo(good));

@@ -68,7 +68,7 @@ public sealed class SpoolQuarantineTests
         sink.SetupGet(s => s.Name).Returns("dir");
         sink.Setup(s => s.DeliverAsync(It.IsAny<Transcript>(), It.IsAny<CancellationToken>()))
             .Returns((Transcript t, CancellationToken _) => { delivered.Add(t); return Task.FromResult("ok"); });
-        return (new Dispatcher(spool, [sink.Object], log ?? new ListLogger<Dispatcher>(), new FakeTimeProvider(Events.T0.AddHours(1)),
+        return (new Dispatcher(spool, spool, [sink.Object], log ?? new ListLogger<Dispatcher>(), new FakeTimeProvider(Events.T0.AddHours(1)),
             new DispatcherOptions { QuickRetries = 0, BatchSize = 2 }), delivered);
     }
 
