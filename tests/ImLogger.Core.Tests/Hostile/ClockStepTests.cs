@@ -65,7 +65,7 @@ public class ClockStepTests
         return sink;
     }
 
-    private Dispatcher Dispatcher(ITranscriptSink sink) => new(_spool, [sink], NullLogger<Dispatcher>.Instance, _clock, _options);
+    private Dispatcher Dispatcher(ITranscriptSink sink) => new(_spool, _spool, [sink], NullLogger<Dispatcher>.Instance, _clock, _options);
 
     private TimeSpan WaitOf(string id) =>
         _spool.Undelivered().Single(h => h.Id == id).Deliveries.Single().NextAttemptUtc!.Value - _clock.GetUtcNow();

@@ -80,7 +80,7 @@ internal sealed class SmtpWorld : IDisposable
         config.Endpoints.Select(e => EndpointSinks.Create(e, loggers ?? NullLoggerFactory.Instance, "imlogger@archive.example.test")).ToList();
 
     public Dispatcher Dispatcher(ImLoggerConfig config, DispatcherOptions? options = null, ILoggerFactory? loggers = null) =>
-        new(Spool, Sinks(config, loggers), (loggers ?? NullLoggerFactory.Instance).CreateLogger<Dispatcher>(), TimeProvider.System,
+        new(Spool, Spool, Sinks(config, loggers), (loggers ?? NullLoggerFactory.Instance).CreateLogger<Dispatcher>(), TimeProvider.System,
             (options ?? new DispatcherOptions { QuickRetries = 0 }) with { EndpointMaxAttempts = EndpointSinks.MaxAttempts(config.Endpoints) });
 
     /// <summary>A closed group chat transcript in room@conference.example.test: alice joins, bob and carol talk (one XHTML

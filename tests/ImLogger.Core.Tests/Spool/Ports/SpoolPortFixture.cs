@@ -1,5 +1,6 @@
 using ImLogger.Conversations;
 using ImLogger.Spool;
+using ImLogger.Tests.DeliveryTestSupport;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace ImLogger.Tests.Spool.Ports;
