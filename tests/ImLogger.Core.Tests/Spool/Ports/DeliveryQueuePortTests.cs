@@ -13,15 +13,13 @@ public sealed class DeliveryQueuePortTests : SpoolPortFixture
     private ITranscriptStore _transcripts = null!;
     private IDeliveryQueue _queue = null!;
 
+    /// <summary>Both ports of the one spool file (one process holds it at a time).</summary>
     [SetUp]
-    public void OpenPorts() => (_transcripts, _queue) = (Open<ITranscriptStore>(), Open<IDeliveryQueue>());
+    public void OpenPorts() => Ports(Open<ISpool>());
 
-    /// <summary>Only one process may hold the file: the restart reopens both ports on one spool.</summary>
-    private void Restart()
-    {
-        _queue = Reopen<IDeliveryQueue>();
-        _transcripts = (ITranscriptStore)_queue;
-    }
+    private void Ports(ISpool spool) => (_transcripts, _queue) = (spool, spool);
+
+    private void Restart() => Ports(Reopen<ISpool>());
 
     private string Closed(DateTimeOffset closedUtc, params string[] endpoints)
     {
