@@ -62,14 +62,16 @@ public readonly record struct SpoolAppend(string TranscriptId, ConversationEvent
 /// The durable store between receipt and delivery, as the host wires it: every port of the spool on one store (LiteDB
 /// underneath, one database and one transaction per write). Stages depend on the narrowest port they use
 /// (<see cref="ITranscriptStore"/>, <see cref="ITranscriptReader"/>, <see cref="IDeliveryQueue"/>,
-/// <see cref="IActivityLog"/>, <see cref="ISpoolHealth"/>; the registries of seats and rooms, continuity and answered
-/// requests are ports of their own, in the namespaces that use them), never on this one or on the implementation. Every
+/// <see cref="IActivityLog"/>, <see cref="ISpoolHealth"/>, and the registries of seats and rooms, continuity and answered
+/// requests, declared in the namespaces that use them), never on this one or on the implementation. The unit of work
+/// (<see cref="ImLogger.Domain.IUnitOfWork"/>) is offered beside it, not through it: stages ask for it by its own port. Every
 /// method that writes returns only once the write is on disk (fsync), so whatever it acknowledged survives a crash of the
 /// process and a power loss. No port names a LiteDB type, and a storage failure leaves every port as the spool's own
 /// exception (<see cref="ImLogger.Domain.SpoolUnavailableException"/>, <see cref="SpoolRecordException"/>, ...).
 /// </summary>
 /// <remarks>Thread-safe: the pipeline and the dispatcher use it concurrently.</remarks>
-public interface ISpool : ITranscriptStore, IDeliveryQueue, IActivityLog, ISpoolHealth, IDisposable;
+public interface ISpool : ITranscriptStore, IDeliveryQueue, IActivityLog, ISpoolHealth, ImLogger.Seats.ISeenUsers,
+    ImLogger.Policy.IEncryptedRoomStore, ImLogger.Continuity.IContinuityStore, ImLogger.Domain.IAnsweredRequests, IDisposable;
 
 /// <summary>What the spool has seen of one logged user over a period.</summary>
 /// <param name="User">Bare JID.</param>

@@ -12,7 +12,7 @@ public class ConversationTrackerFailoverTests
     private static readonly TimeSpan Idle = TimeSpan.FromMinutes(10);
     private static readonly SplitNote From = new("archive.example.test", "Continued from the instance active before b took over");
     private FakeTimeProvider _time = null!;
-    private Mock<ISpool> _spool = null!;
+    private Mock<ITranscriptStore> _spool = null!;
     private ConversationTracker _tracker = null!;
     private List<SpoolAppend> _appended = null!;
     private List<string> _closed = null!;
@@ -22,7 +22,7 @@ public class ConversationTrackerFailoverTests
     public void SetUp()
     {
         _time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 25, 9, 0, 0, TimeSpan.Zero));
-        _spool = new Mock<ISpool>(MockBehavior.Strict);
+        _spool = new Mock<ITranscriptStore>(MockBehavior.Strict);
         (_appended, _closed, _opened) = ([], [], 0);
         _spool.Setup(s => s.OpenTranscript(It.IsAny<ConversationType>(), It.IsAny<string>(), It.IsAny<DateTimeOffset>(), It.IsAny<IReadOnlyList<string>>()))
             .Returns((ConversationType t, string k, DateTimeOffset at, IReadOnlyList<string> eps) => new TranscriptHeader

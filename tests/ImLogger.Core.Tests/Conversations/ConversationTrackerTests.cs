@@ -10,7 +10,7 @@ public class ConversationTrackerTests
 {
     private static readonly TimeSpan Idle = TimeSpan.FromMinutes(10);
     private FakeTimeProvider _time = null!;
-    private Mock<ISpool> _spool = null!;
+    private Mock<ITranscriptStore> _spool = null!;
     private ConversationTracker _tracker = null!;
     private int _opened;
 
@@ -18,7 +18,7 @@ public class ConversationTrackerTests
     public void SetUp()
     {
         _time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 25, 9, 0, 0, TimeSpan.Zero));
-        _spool = new Mock<ISpool>(MockBehavior.Strict);
+        _spool = new Mock<ITranscriptStore>(MockBehavior.Strict);
         _opened = 0;
         _spool.Setup(s => s.OpenTranscript(It.IsAny<ConversationType>(), It.IsAny<string>(), It.IsAny<DateTimeOffset>(), It.IsAny<IReadOnlyList<string>>()))
             .Returns((ConversationType t, string k, DateTimeOffset at, IReadOnlyList<string> eps) => new TranscriptHeader

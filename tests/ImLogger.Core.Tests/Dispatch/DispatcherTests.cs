@@ -295,13 +295,13 @@ public sealed class DispatcherTests
     [Test]
     public async Task RunAsync_SurvivesSpoolErrors()
     {
-        var spool = new Mock<ISpool>();
+        var spool = new Mock<IDeliveryQueue>();
         var calls = 0;
         spool.Setup(s => s.DueForDelivery(It.IsAny<string>(), It.IsAny<DateTimeOffset>(), It.IsAny<int>()))
             .Returns(() => Interlocked.Increment(ref calls) == 1 ? throw new IOException("disk gone") : Array.Empty<TranscriptHeader>());
         spool.Setup(s => s.ScheduledAfter(It.IsAny<string>(), It.IsAny<DateTimeOffset>(), It.IsAny<int>())).Returns(Array.Empty<TranscriptHeader>());
         spool.Setup(s => s.Backlog()).Returns(Array.Empty<EndpointBacklog>());
-        var dispatcher = new Dispatcher(spool.Object, spool.Object, [Sink("dir").Object], _log, _time, _options);
+        var dispatcher = new Dispatcher(spool.Object, Mock.Of<ITranscriptReader>(), [Sink("dir").Object], _log, _time, _options);
         using var cts = new CancellationTokenSource();
         var run = dispatcher.RunAsync(cts.Token);
 

@@ -80,6 +80,8 @@ public sealed class PortBoundaryTests : SpoolPortFixture
     {
         var spool = Open<ISpool>();
         Assert.That(Ports.Where(p => !p.IsInstanceOfType(spool)).Select(p => p.Name), Is.Empty);
+        Assert.That(Ports.Where(p => p != typeof(ISpool) && p != typeof(IUnitOfWork) && !p.IsAssignableFrom(typeof(ISpool))).Select(p => p.Name),
+            Is.Empty, "ISpool composes every port but the unit of work (a stage that finds a unit of work uses it: a mock of ISpool must not offer one)");
     }
 
     /// <summary>Over LiteDB's 16 MB document limit, and random so that no encoding of the record can shrink it under: LiteDB
