@@ -79,6 +79,7 @@ public sealed class JsonLinesSink(JsonLinesEndpointConfig config, ILogger<JsonLi
         json.WriteString("to", e.To);
         if (e.Nick is { } nick) json.WriteString("nick", nick);
         if (e.Text is { } text) json.WriteString("text", text);
+        if (e.Rule is { } rule) json.WriteString("rule", rule.Name()); // refusals: the rule's stable name
         if (e.Reason is { } reason) json.WriteString("reason", reason);
         if (e.FileName is { } file) json.WriteString("file", file);
         if (e.Url is { } url) json.WriteString("url", url);

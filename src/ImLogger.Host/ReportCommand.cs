@@ -1,5 +1,6 @@
 using System.Globalization;
 using ImLogger.Config;
+using ImLogger.Domain;
 using ImLogger.Seats;
 using ImLogger.Spool;
 
@@ -86,14 +87,14 @@ internal static class ReportCommand
     /// nothing of theirs gets archived because nothing gets through.</summary>
     private static string Blocked(Dictionary<string, UserActivity> activity, string jid) =>
         activity.TryGetValue(jid, out var a) && a.BlockedBy is { } rule && a.LastRefusal is { } last
-            ? $", but BLOCKED: the last stanza they sent was refused ({rule}, {Utc(last.AtUtc)}){(rule == "unapproved-client" ? "; they must switch to an approved client" : "")}"
+            ? $", but BLOCKED: the last stanza they sent was refused ({rule.Name()}, {Utc(last.AtUtc)}){(rule == RefusalRule.UnapprovedClient ? "; they must switch to an approved client" : "")}"
             : "";
 
     private static string Utc(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) + "Z";
 
     private static string Activity(Dictionary<string, UserActivity> activity, string jid) =>
         activity.TryGetValue(jid, out var a)
-            ? $"captured {a.Captured}, refused {a.Refused}{(a.RefusedBy.Count == 0 ? "" : $" ({string.Join(", ", a.RefusedBy.Select(r => $"{r.Key} {r.Value}"))})")}, last activity {Utc(a.LastActivityUtc)}"
+            ? $"captured {a.Captured}, refused {a.Refused}{(a.RefusedBy.Count == 0 ? "" : $" ({string.Join(", ", a.RefusedBy.Select(r => $"{r.Key.Name()} {r.Value}"))})")}, last activity {Utc(a.LastActivityUtc)}"
             : "captured 0, refused 0, no activity";
 
     /// <summary>Transcripts still owed to each endpoint: pending (will be retried) and dead (need the operator).</summary>

@@ -44,8 +44,9 @@ public enum EventKind
     Encrypted,
     /// <summary>A stanza of a logged user the classifier has no rule for, kept as raw XML so that nothing is dropped silently.</summary>
     Unclassified,
-    /// <summary>A stanza the policy refused in inline mode (it was not delivered); <see cref="ConversationEvent.Reason"/>
-    /// is "rule: explanation", <see cref="ConversationEvent.Text"/> what was attempted.</summary>
+    /// <summary>A stanza the policy refused in inline mode (it was not delivered): <see cref="ConversationEvent.Rule"/> is the
+    /// rule that refused it, <see cref="ConversationEvent.Reason"/> the explanation, <see cref="ConversationEvent.Text"/>
+    /// what was attempted.</summary>
     Refused,
     /// <summary>Emoji reactions (XEP-0444) to an earlier message (<see cref="ConversationEvent.RelatedId"/>); <see cref="ConversationEvent.Text"/>
     /// is the sender's whole current set, space-separated, empty when they withdrew them all.</summary>
@@ -171,8 +172,13 @@ public sealed record ConversationEvent
     /// <summary>Invitations: who was invited, or whose invitation was declined (bare JID).</summary>
     public string? Invitee { get; init; }
 
-    /// <summary>Invitation reason, decline reason, the end reason of a call or transfer (Jingle reason, "retracted", ...).</summary>
+    /// <summary>Invitation reason, decline reason, the end reason of a call or transfer (Jingle reason, "retracted", ...);
+    /// for a refusal, the explanation of <see cref="Rule"/> (transcripts show both as "rule: explanation",
+    /// <see cref="RefusalRules.Describe"/>).</summary>
     public string? Reason { get; init; }
+
+    /// <summary>Refusals (<see cref="EventKind.Refused"/>): the rule that refused the stanza or sign-in; null for every other kind.</summary>
+    public RefusalRule? Rule { get; init; }
 
     /// <summary>File events: the file's name.</summary>
     public string? FileName { get; init; }

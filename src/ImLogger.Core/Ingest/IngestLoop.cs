@@ -167,7 +167,7 @@ public sealed partial class IngestLoop(
                 continue;
             }
             outcomes[i] = (reply, NotConnected);
-            var isNotice = ((string?)reply.Attribute("id"))?.StartsWith(StanzaIds.NoticePrefix, StringComparison.Ordinal) == true;
+            var isNotice = ((string?)reply.Attribute("id"))?.StartsWith(Outbound.OutboundStanzas.NoticeIdPrefix, StringComparison.Ordinal) == true;
             logger.Log(isNotice ? LogLevel.Warning : LogLevel.Debug, "{What} to {To} not sent: {Reason}; the transcript says so",
                 isNotice ? "Archive notice" : "Reply", (string?)reply.Attribute("to"), NotConnected);
         }

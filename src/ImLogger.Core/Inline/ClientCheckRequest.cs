@@ -1,4 +1,5 @@
 using System.Xml.Linq;
+using ImLogger.Outbound;
 using ImLogger.Envelope;
 
 namespace ImLogger.Inline;
@@ -66,14 +67,7 @@ public sealed record ClientCheckRequest(XElement Iq, string User, string Session
 
     /// <summary>The answer to the request: <c>&lt;client-verdict allow="true"/&gt;</c>, or <c>allow="false"</c> with the text the
     /// adapter sends the session before it closes it (also the stream error's text).</summary>
-    public XElement Verdict(bool allow, string? text) =>
-        new(Ns.Component + "iq",
-            new XAttribute("type", "result"),
-            new XAttribute("id", (string?)Iq.Attribute("id") ?? ""),
-            new XAttribute("from", (string?)Iq.Attribute("to") ?? ""),
-            new XAttribute("to", (string?)Iq.Attribute("from") ?? ""),
-            new XElement(InlineRequest.Ns + "client-verdict", new XAttribute("allow", allow ? "true" : "false"),
-                allow || text == null ? null : new XElement(InlineRequest.Ns + "text", new XAttribute(XNamespace.Xml + "lang", "en"), text)));
+    public XElement Verdict(bool allow, string? text) => OutboundStanzas.ClientVerdict(Iq, allow, text);
 
     private static string Shorten(string text) => text.Length > 40 ? text[..40] + "…" : text;
 }

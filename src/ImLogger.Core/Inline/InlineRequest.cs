@@ -47,7 +47,7 @@ public sealed record InlineRequest(XElement Iq, IReadOnlyList<InlineItem> Items,
     /// <summary>Earlier requests the adapter refused on failure (fail-closed), reported with this one.</summary>
     public IReadOnlyList<InlineRefusal> Refusals { get; init; } = [];
 
-    public static readonly XNamespace Ns = "urn:imlogger:inline:0";
+    public static readonly XNamespace Ns = Outbound.OutboundStanzas.InlineNs;
 
     /// <summary>Reads a request; null if the stanza is not one. Items that are malformed are returned
     /// with a null stanza reason via <paramref name="problems"/> so they can be refused, never dropped.</summary>

@@ -50,7 +50,8 @@ public sealed class LateRefusals(TimeProvider time, int capacity = 256, IAnswere
             ReceivedUtc = now,
             Kind = EventKind.Refused,
             Text = e.Text ?? Describe(e.Kind),
-            Reason = $"server-timeout: recorded above at {e.ReceivedUtc.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z, but NOT DELIVERED: the server refused it " +
+            Rule = RefusalRule.ServerTimeout,
+            Reason = $"recorded above at {e.ReceivedUtc.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z, but NOT DELIVERED: the server refused it " +
                      $"({refusal.Reason}) because ImLogger's verdict came too late",
         }).ToList();
     }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using ImLogger.Domain;
 using ImLogger.Xmpp;
 
 namespace ImLogger.Inline;
@@ -10,8 +11,8 @@ namespace ImLogger.Inline;
 /// </summary>
 public static class OverLimitRefusal
 {
-    /// <summary>The rule name, in the log and the archive.</summary>
-    public const string Rule = "over-limit";
+    /// <summary>The rule, in the log and the archive.</summary>
+    public const RefusalRule Rule = RefusalRule.OverLimit;
 
     /// <summary>The verdict for <paramref name="item"/>.</summary>
     public static InlineVerdict For(InlineItem item, StanzaOverLimit over)

@@ -1,4 +1,5 @@
 using System.Xml.Linq;
+using ImLogger.Outbound;
 using ImLogger.Envelope;
 using ImLogger.ServerRules;
 
@@ -30,22 +31,17 @@ public sealed record AdapterSignalResult(AdapterSign? Sign, XElement? Reply, str
 public static class AdapterSignal
 {
     /// <summary>The inline protocol's namespace (docs/inline-protocol.md).</summary>
-    public static readonly XNamespace InlineNs = "urn:imlogger:inline:0";
+    public static readonly XNamespace InlineNs = OutboundStanzas.InlineNs;
 
     /// <summary>The tap heartbeat's payload namespace.</summary>
-    public static readonly XNamespace TapNs = "urn:imlogger:tap:0";
+    public static readonly XNamespace TapNs = OutboundStanzas.TapNs;
 
     /// <summary>Ids of tap heartbeats start with this.</summary>
-    public const string HeartbeatIdPrefix = "imlogger-alive-";
+    public const string HeartbeatIdPrefix = OutboundStanzas.HeartbeatIdPrefix;
 
     /// <summary>The tap heartbeat to one domain: a headline (never bounced, never shown) that only the rules route back.</summary>
     public static XElement TapHeartbeat(string componentJid, string domain) =>
-        new(Ns.Component + "message",
-            new XAttribute("type", "headline"),
-            new XAttribute("id", HeartbeatIdPrefix + Guid.NewGuid().ToString("N")),
-            new XAttribute("from", componentJid),
-            new XAttribute("to", $"{domain}/{ProsodyTapRules.HeartbeatResource}"),
-            new XElement(TapNs + "alive"));
+        OutboundStanzas.TapHeartbeat(componentJid, $"{domain}/{ProsodyTapRules.HeartbeatResource}");
 
     /// <summary>Reads a sign of life; null when the stanza neither is nor claims to be one (it goes to the pipeline).</summary>
     /// <param name="stanza">A stanza read from the component stream.</param>
@@ -75,17 +71,9 @@ public static class AdapterSignal
         return new AdapterSignalResult(new AdapterSign(from, Clean(to[marker.Length..], keepEmpty: true), "tap rules (mod_firewall)"), null, null);
     }
 
-    private static XElement Result(XElement iq, string componentJid) =>
-        new(Ns.Component + "iq", new XAttribute("type", "result"), new XAttribute("id", (string?)iq.Attribute("id") ?? ""),
-            new XAttribute("from", componentJid), new XAttribute("to", (string?)iq.Attribute("from") ?? ""));
+    private static XElement Result(XElement iq, string componentJid) => OutboundStanzas.Result(iq, from: componentJid);
 
-    private static XElement Error(XElement iq, string componentJid)
-    {
-        var reply = Result(iq, componentJid);
-        reply.SetAttributeValue("type", "error");
-        reply.Add(new XElement(Ns.Component + "error", new XAttribute("type", "auth"), new XElement(Ns.Stanzas + "not-authorized")));
-        return reply;
-    }
+    private static XElement Error(XElement iq, string componentJid) => OutboundStanzas.Error(iq, "auth", "not-authorized", from: componentJid);
 
     /// <summary>What the adapter says about itself goes into ImLogger's log: letters, digits and a few signs, bounded.</summary>
     private static string Clean(string? text, int max = 40, bool keepEmpty = false)

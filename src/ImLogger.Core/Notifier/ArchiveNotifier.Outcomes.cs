@@ -1,4 +1,5 @@
 using System.Xml.Linq;
+using ImLogger.Outbound;
 using ImLogger.Conversations;
 
 namespace ImLogger.Notifier;
@@ -60,7 +61,7 @@ public sealed partial class ArchiveNotifier
     {
         ArgumentNullException.ThrowIfNull(stanza);
         if (stanza.Name.LocalName != "message" || (string?)stanza.Attribute("type") != "error") return null;
-        if ((string?)stanza.Attribute("id") is not { } id || !id.StartsWith(StanzaIds.NoticePrefix, StringComparison.Ordinal)) return null;
+        if ((string?)stanza.Attribute("id") is not { } id || !id.StartsWith(OutboundStanzas.NoticeIdPrefix, StringComparison.Ordinal)) return null;
         if (!_pending.TryGetValue(id, out var pending)) return null;
         // Only the address the notice went to answers for it (the server stamps from on what it bounces).
         if (!string.Equals((string?)stanza.Attribute("from"), pending.Recipient, StringComparison.OrdinalIgnoreCase)) return null;

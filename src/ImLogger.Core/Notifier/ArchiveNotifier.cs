@@ -1,4 +1,5 @@
 using System.Xml.Linq;
+using ImLogger.Outbound;
 using ImLogger.Config;
 using ImLogger.Conversations;
 using ImLogger.Envelope;
@@ -127,12 +128,7 @@ public sealed partial class ArchiveNotifier
                 // A logged user is ours to tell directly; an occupant whose real JID the room hides is told through the room.
                 var (address, nick) = _organizationOf(recipient) != null ? (recipient, null) : conversation.AddressOf(recipient);
                 shown.Add(nick == null ? recipient : $"{address} ({recipient})");
-                var stanza = new XElement(Ns.Component + "message",
-                    new XAttribute("from", _componentJid),
-                    new XAttribute("to", address),
-                    new XAttribute("type", "chat"),
-                    new XAttribute("id", StanzaIds.New(StanzaIds.NoticePrefix)),
-                    new XElement(Ns.Component + "body", text));
+                var stanza = OutboundStanzas.Notice(_componentJid, address, text);
                 stanzas.Add(stanza);
                 sent.Add((stanza, address, shown[^1]));
                 first ??= stanza;

@@ -1,5 +1,5 @@
 using System.Xml.Linq;
-using ImLogger.Envelope;
+using ImLogger.Outbound;
 
 namespace ImLogger.Pipeline;
 
@@ -10,41 +10,19 @@ namespace ImLogger.Pipeline;
 /// </summary>
 internal static class ComponentReplies
 {
-    private static readonly XNamespace Ping = "urn:xmpp:ping";
-    private static readonly XNamespace DiscoInfo = "http://jabber.org/protocol/disco#info";
-
     public static XElement? For(XElement stanza)
     {
         if (stanza.Name.LocalName != "iq") return null;
         var type = (string?)stanza.Attribute("type");
         if (type is not ("get" or "set")) return null;
-        var reply = new XElement(Ns.Component + "iq",
-            new XAttribute("type", "result"),
-            new XAttribute("id", (string?)stanza.Attribute("id") ?? ""),
-            new XAttribute("from", (string?)stanza.Attribute("to") ?? ""),
-            new XAttribute("to", (string?)stanza.Attribute("from") ?? ""));
         var payload = stanza.Elements().FirstOrDefault();
-        if (type == "get" && payload?.Name == Ping + "ping") return reply;
-        if (type == "get" && payload?.Name == DiscoInfo + "query" && payload.Attribute("node") == null)
-        {
-            reply.Add(new XElement(DiscoInfo + "query",
-                new XElement(DiscoInfo + "identity", new XAttribute("category", "component"), new XAttribute("type", "archive"), new XAttribute("name", "ImLogger compliance archive")),
-                new XElement(DiscoInfo + "feature", new XAttribute("var", DiscoInfo.NamespaceName)),
-                new XElement(DiscoInfo + "feature", new XAttribute("var", Ping.NamespaceName))));
-            return reply;
-        }
+        if (type == "get" && payload?.Name == OutboundStanzas.PingNs + "ping") return OutboundStanzas.Result(stanza);
+        if (type == "get" && payload?.Name == OutboundStanzas.DiscoInfoNs + "query" && payload.Attribute("node") == null)
+            return OutboundStanzas.DiscoInfo(stanza);
         return Error(stanza, "cancel", "service-unavailable");
     }
 
-    /// <summary>An error reply to a request. The request's payload is not echoed (RFC 6120 allows it, but nothing the
-    /// component sends carries text a client chose) and the text, if any, is the component's own.</summary>
+    /// <summary>An error reply to a request (<see cref="OutboundStanzas.Error"/>): the text, if any, is the component's own.</summary>
     public static XElement Error(XElement request, string type, string condition, string? text = null) =>
-        new(Ns.Component + "iq",
-            new XAttribute("type", "error"),
-            new XAttribute("id", (string?)request.Attribute("id") ?? ""),
-            new XAttribute("from", (string?)request.Attribute("to") ?? ""),
-            new XAttribute("to", (string?)request.Attribute("from") ?? ""),
-            new XElement(Ns.Component + "error", new XAttribute("type", type),
-                new XElement(Ns.Stanzas + condition),
-                text == null ? null : new XElement(Ns.Stanzas + "text", new XAttribute(XNamespace.Xml + "lang", "en"), text)));
+        OutboundStanzas.Error(request, type, condition, text);
 }

@@ -47,7 +47,7 @@ public sealed partial class StanzaPipeline
         events.Add(RefusedEvent(envelope, item, verdict, record) with
         {
             Text = StanzaClassifier.OverLimitText(item.Stanza),
-            Reason = $"{verdict.Rule}: {what}",
+            Reason = what,
         });
         if (verdict.NoticeToLoggedUser is { } notice)
             replies.Add(RefusalNotice(item, notice));

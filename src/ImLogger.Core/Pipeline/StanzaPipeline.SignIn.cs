@@ -53,7 +53,8 @@ public sealed partial class StanzaPipeline
             To = relay.ToLowerInvariant(),
             SenderBareJid = request.User.ToLowerInvariant(),
             Text = $"sign-in of {request.Session}",
-            Reason = $"unapproved-client: {verdict.Text} ({verdict.Detail})",
+            Rule = RefusalRule.UnapprovedClient,
+            Reason = $"{verdict.Text} ({verdict.Detail})",
             LoggedUsers = [request.User.ToLowerInvariant()],
             RawXml = request.Iq.Elements().First().ToString(SaveOptions.DisableFormatting), // the session's answer and caps, as the server read them
         });

@@ -156,7 +156,7 @@ public sealed partial class StanzaPipeline(
                 continue;
             }
             logger.LogWarning("Refusing a malformed held stanza from {Relay}: {Problem}", relay, problem);
-            verdicts.Add((itemId, InlineVerdict.Deny("malformed", "bad-request", "ImLogger could not read this stanza.")));
+            verdicts.Add((itemId, InlineVerdict.Deny(RefusalRule.Malformed, "bad-request", "ImLogger could not read this stanza.")));
         }
         foreach (var gap in request.Gaps)
             logger.LogWarning("GAP: {Count} stanza(s) of {User} passed UNLOGGED between {Since} and {Until} while ImLogger was unreachable (fail-open mode)",
@@ -187,7 +187,7 @@ public sealed partial class StanzaPipeline(
             var verdict = policy.Decide(item, classified);
             // A user who sent this and holds no seat (logged by default, over the limit): the adapter may stop holding them.
             if (verdict.Allowed && item.Direction == InlineDirection.Out && !seats.IsLogged(item.User)) verdict = InlineVerdict.AllowUnlogged;
-            if (!verdict.Allowed && verdict.Rule == "unapproved-client" && policy.Clients?.QueryIfUnknown((string?)item.Stanza.Attribute("from") ?? item.User) is { } ask)
+            if (!verdict.Allowed && verdict.Rule == RefusalRule.UnapprovedClient && policy.Clients?.QueryIfUnknown((string?)item.Stanza.Attribute("from") ?? item.User) is { } ask)
                 replies.Add(ask);
             verdicts.Add((item.Id, verdict));
             if (verdict.Allowed)
@@ -199,7 +199,7 @@ public sealed partial class StanzaPipeline(
                 AllowedAgain(repeats, allowed); // StanzaPipeline.Repeats.cs
                 continue;
             }
-            logger.LogInformation("Refused {Direction} {Kind} of {User} ({Rule}{Detail})", item.Direction, item.Stanza.Name.LocalName, item.User, verdict.Rule,
+            logger.LogInformation("Refused {Direction} {Kind} of {User} ({Rule}{Detail})", item.Direction, item.Stanza.Name.LocalName, item.User, verdict.Rule?.Name(),
                 verdict.Detail is { } detail ? ": " + detail : "");
             events.Add(RefusedEvent(envelope, item, verdict, classified));
             if (verdict.NoticeToLoggedUser is { } notice)
@@ -210,11 +210,7 @@ public sealed partial class StanzaPipeline(
         ImLogger.Telemetry.PipelineMetrics.Count(verdicts);
     }
 
-    private XElement RefusalNotice(InlineItem item, string notice) =>
-        new(Ns.Component + "message",
-            new XAttribute("from", decoder.ComponentJid), new XAttribute("to", item.User), new XAttribute("type", "chat"),
-            new XAttribute("id", StanzaIds.New(StanzaIds.RefusalPrefix)),
-            new XElement(Ns.Component + "body", notice));
+    private XElement RefusalNotice(InlineItem item, string notice) => Outbound.OutboundStanzas.RefusalNotice(decoder.ComponentJid, item.User, notice);
 
     private static ConversationEvent RefusedEvent(TapEnvelope envelope, InlineItem item, InlineVerdict verdict, IReadOnlyList<ConversationEvent> classified)
     {
@@ -239,7 +235,8 @@ public sealed partial class StanzaPipeline(
             Text = attempt?.EncryptionScheme is { } scheme ? $"{scheme} encrypted message" : groupJoin ? $"join {toBare}" : attempt?.Text ?? stanza.Name.LocalName,
             StanzaId = (string?)stanza.Attribute("id"),
             StanzaType = (string?)stanza.Attribute("type"),
-            Reason = $"{verdict.Rule}: {verdict.Text}" + (verdict.Detail is { } detail ? $" ({detail})" : ""),
+            Rule = verdict.Rule,
+            Reason = verdict.Text + (verdict.Detail is { } detail ? $" ({detail})" : ""),
             LoggedUsers = [item.User],
             RawXml = StanzaXml.Compact(stanza),
         };

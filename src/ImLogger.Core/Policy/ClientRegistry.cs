@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 using System.Xml.Linq;
+using ImLogger.Outbound;
 using ImLogger.Config;
 using ImLogger.Envelope;
 
@@ -22,7 +23,7 @@ public sealed class ClientRegistry(string componentJid)
 {
     private static readonly XNamespace Caps = "http://jabber.org/protocol/caps";
     private static readonly XNamespace VersionNs = "jabber:iq:version";
-    private const string QueryPrefix = "imlogger-version-";
+    private const string QueryPrefix = OutboundStanzas.VersionQueryIdPrefix;
 
     /// <summary>What is known of one session's client.</summary>
     /// <remarks><see cref="ToString"/> quotes what the client declared, cut and with control characters escaped: for
@@ -66,8 +67,7 @@ public sealed class ClientRegistry(string componentJid)
         _sessions[fullJid] = current with { Asked = true };
         var id = QueryPrefix + Guid.NewGuid().ToString("N", CultureInfo.InvariantCulture);
         _pending[id] = fullJid;
-        return new XElement(Ns.Component + "iq", new XAttribute("type", "get"), new XAttribute("id", id),
-            new XAttribute("from", componentJid), new XAttribute("to", fullJid), new XElement(VersionNs + "query"));
+        return OutboundStanzas.VersionQuery(componentJid, fullJid, id);
     }
 
     /// <summary>Takes a reply to one of the component's version queries. False if the stanza is not one. A reply from

@@ -96,7 +96,8 @@ public sealed partial class CompliancePolicy(RestrictionSettings restrictions, F
         return known || stored;
     }
 
-    /// <summary>The rule of a stanza the server adapter refused because encryption is disabled for logged users.</summary>
+    /// <summary>What the server adapter names, in a held item's <c>restricted</c> attribute, a stanza it refused because
+    /// encryption is disabled for logged users (<see cref="RefusalRule.EncryptionDisabled"/>).</summary>
     public const string EncryptionDisabled = "encryption-disabled";
 
     /// <summary>Decides one held stanza, given what the classifier made of it.</summary>
@@ -115,7 +116,7 @@ public sealed partial class CompliancePolicy(RestrictionSettings restrictions, F
         // The server adapter refused it already (a key node publish or fetch: encryption is disabled for logged users); the
         // archive records the attempt as refused, whatever else it holds. No notice: clients retry keys at every sign-in.
         if (item.Restricted != null)
-            return InlineVerdict.Deny(item.Restricted == EncryptionDisabled ? EncryptionDisabled : "server-restriction", "not-allowed",
+            return InlineVerdict.Deny(item.Restricted == EncryptionDisabled ? RefusalRule.EncryptionDisabled : RefusalRule.ServerRestriction, "not-allowed",
                 item.Restricted == EncryptionDisabled
                     ? "Encryption is disabled for users whose conversations are archived for compliance: OMEMO and OpenPGP keys cannot be published or fetched."
                     : "The server refused this stanza.");
@@ -129,13 +130,13 @@ public sealed partial class CompliancePolicy(RestrictionSettings restrictions, F
             // refused without a notice each time: clients republish keys at every sign-in and page through archives, and a
             // notice per stanza would drown the ones that matter. The error says why.
             if (found is { Ciphertext: false } or { OnlyInArchiveResult: true })
-                return InlineVerdict.Deny("end-to-end-encryption", "policy-violation",
+                return InlineVerdict.Deny(RefusalRule.EndToEndEncryption, "policy-violation",
                     $"End-to-end encryption ({scheme}) cannot be exchanged by or with a user whose conversations are logged for compliance.");
             return item.Direction == InlineDirection.Out
-                ? InlineVerdict.Deny("end-to-end-encryption", "policy-violation",
+                ? InlineVerdict.Deny(RefusalRule.EndToEndEncryption, "policy-violation",
                     $"Your conversations are logged for compliance, so end-to-end encrypted messages ({scheme}) cannot be sent: this one was not delivered. Turn encryption off for this chat and send it again.",
                     $"Your encrypted message ({scheme}) to {Shown(Bare(to))} was not delivered: your conversations are logged for compliance, and encrypted messages cannot be archived. Turn encryption off for this chat and send it again.")
-                : InlineVerdict.Deny("end-to-end-encryption", "policy-violation",
+                : InlineVerdict.Deny(RefusalRule.EndToEndEncryption, "policy-violation",
                     $"{Shown(item.User)} is logged for compliance, so end-to-end encrypted messages ({scheme}) to them cannot be archived and are refused. Send it without encryption.",
                     $"{Shown(Bare(from))} sent you an encrypted message ({scheme}); it was refused because your conversations are logged for compliance. Ask them to send it without encryption.");
         }
@@ -146,13 +147,13 @@ public sealed partial class CompliancePolicy(RestrictionSettings restrictions, F
             var client = clients.Get(from);
             var allowedList = string.Join(", ", approved);
             if (client is not { Answered: true })
-                return InlineVerdict.Deny("unapproved-client", "policy-violation",
+                return InlineVerdict.Deny(RefusalRule.UnapprovedClient, "policy-violation",
                     $"ImLogger has not identified your client yet (logged users may use only: {allowedList}); it has asked for its version. Try again in a moment.",
                     type: "wait");
             if (!approved.Any(a => a.Matches(client.Name, client.CapsNode, client.Version)))
             {
                 var yours = Describe(approved, client);
-                return InlineVerdict.Deny("unapproved-client", "policy-violation",
+                return InlineVerdict.Deny(RefusalRule.UnapprovedClient, "policy-violation",
                     $"Your client{yours} is not approved for logged users; use one of: {allowedList}.",
                     $"Your messages cannot be sent from this client{yours}: logged users may use only {allowedList}.") with { Detail = $"the session runs {client}" };
             }
@@ -162,11 +163,11 @@ public sealed partial class CompliancePolicy(RestrictionSettings restrictions, F
         {
             var room = Bare(to);
             if (!item.ToLocal)
-                return InlineVerdict.Deny("federated-group-chat", "policy-violation",
+                return InlineVerdict.Deny(RefusalRule.FederatedGroupChat, "policy-violation",
                     $"Logged users may not join group chats hosted on other servers ({Shown(Domain(room))}); {Shown(room)} was not joined.",
                     $"You could not join {Shown(room)}: logged users may only join group chats hosted by your own server.");
             if (_encryptedRooms.TryGetValue(room, out var why))
-                return InlineVerdict.Deny("encrypted-group-chat", "policy-violation",
+                return InlineVerdict.Deny(RefusalRule.EncryptedGroupChat, "policy-violation",
                     $"Logged users may not join end-to-end encrypted group chats; {Shown(room)} is one ({why}).",
                     $"You could not join {Shown(room)}: it is an end-to-end encrypted group chat, and your conversations are logged.");
         }

@@ -44,7 +44,8 @@ public sealed partial class TranscriptMessageBuilder
         CallMedia.Phone => "phone call",
         CallMedia.AudioConference => "audio conference",
         CallMedia.Meeting => "meeting",
-        _ => "call",
+        null => "call", // no discard arm: a new CallMedia fails the build until it has its name
+
     };
 
     /// <summary>"12 min 4 s", "1 h 0 min 3 s", "4 s".</summary>
@@ -121,7 +122,7 @@ public sealed partial class TranscriptMessageBuilder
             EventKind.CallEnded => $"{actor} ended the {SessionName(e.CallMedia)}" + EndSuffix(e) + SessionSuffix(e),
             EventKind.Refused => $"REFUSED, not delivered: {actor}" + (Counterpart(e) is { } target ? " -> " + target : "")
                                  + (string.IsNullOrEmpty(e.Text) ? "" : ": " + Quoted(e.Text, 1000))
-                                 + (string.IsNullOrEmpty(e.Reason) ? "" : " (" + Line(e.Reason) + ")"),
+                                 + (RefusalRules.Describe(e.Rule, e.Reason) is { Length: > 0 } why ? " (" + Line(why) + ")" : ""),
             EventKind.OverLimit => $"{actor}" + (Counterpart(e) is { } o ? " -> " + o : "") + " sent a stanza over ImLogger's limits; it was delivered, but only its beginning is archived"
                                    + (string.IsNullOrEmpty(e.Reason) ? "" : " (" + Line(e.Reason) + ")")
                                    + (string.IsNullOrEmpty(e.Text) ? "" : "; its text begins: " + Quoted(e.Text, 1024)),

@@ -80,18 +80,18 @@ public interface ISpool : ITranscriptStore, IDeliveryQueue, IActivityLog, ISpool
 /// <param name="LastActivityUtc">Receipt time of the user's newest event.</param>
 public sealed record UserActivity(string User, long Captured, long Refused, DateTimeOffset LastActivityUtc)
 {
-    /// <summary>The refusals by policy rule (for example "unapproved-client"), summing to <see cref="Refused"/>.</summary>
-    public IReadOnlyDictionary<string, long> RefusedBy { get; init; } = new Dictionary<string, long>();
+    /// <summary>The refusals by policy rule (for example <see cref="RefusalRule.UnapprovedClient"/>), summing to <see cref="Refused"/>.</summary>
+    public IReadOnlyDictionary<RefusalRule, long> RefusedBy { get; init; } = new Dictionary<RefusalRule, long>();
 
     /// <summary>Receipt time of the newest archived (not refused) stanza the user sent, if any.</summary>
     public DateTimeOffset? LastCapturedUtc { get; init; }
 
-    /// <summary>The newest refusal of a stanza the user sent, and its rule (for example "unapproved-client"), if any.</summary>
-    public (DateTimeOffset AtUtc, string Rule)? LastRefusal { get; init; }
+    /// <summary>The newest refusal of a stanza the user sent, and its rule, if any.</summary>
+    public (DateTimeOffset AtUtc, RefusalRule Rule)? LastRefusal { get; init; }
 
     /// <summary>The rule refusing what the user sends lately: their newest refused stanza is newer than their newest
     /// archived one (a user on an unapproved client, say). Null when the last stanza they sent was archived.</summary>
-    public string? BlockedBy =>
+    public RefusalRule? BlockedBy =>
         LastRefusal is { } r && (LastCapturedUtc is not { } c || r.AtUtc > c) ? r.Rule : null;
 }
 

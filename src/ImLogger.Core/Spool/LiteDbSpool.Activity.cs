@@ -1,4 +1,5 @@
 using ImLogger.Conversations;
+using ImLogger.Domain;
 using LiteDB;
 
 namespace ImLogger.Spool;
@@ -30,8 +31,8 @@ public sealed partial class LiteDbSpool
                 var own = string.Equals(e.SenderBareJid, user, StringComparison.Ordinal);
                 if (e.Kind == EventKind.Refused)
                 {
-                    // The policy writes "rule: explanation" (unapproved-client, end-to-end encryption, ...): keep the rule.
-                    var rule = RuleKey(e.Reason);
+                    // Counted under the rule's stable name (the document's field names, what report shows).
+                    var rule = RuleOf(e).Name();
                     rules[(key, rule)] = rules.GetValueOrDefault((key, rule)) + 1;
                     c.Refused++;
                     if (own && utc.Ticks >= c.LastRefused) (c.LastRefused, c.LastRule) = (utc.Ticks, rule);
@@ -95,19 +96,19 @@ public sealed partial class LiteDbSpool
             {
                 LastCapturedUtc = g.Max(d => Ticks(d, "lastCaptured")) is > 0 and var captured ? new DateTimeOffset(captured, TimeSpan.Zero) : null,
                 LastRefusal = g.Where(d => Ticks(d, "lastRefused") > 0).MaxBy(d => Ticks(d, "lastRefused")) is { } r
-                    ? (new DateTimeOffset(Ticks(r, "lastRefused"), TimeSpan.Zero), r["lastRule"].AsString) : null,
+                    ? (new DateTimeOffset(Ticks(r, "lastRefused"), TimeSpan.Zero), StoredRule(r["lastRule"].AsString)) : null,
                 RefusedBy = g.SelectMany(d => d.TryGetValue("refusedBy", out var r) && r.IsDocument ? r.AsDocument : [])
-                    .GroupBy(kv => kv.Key, StringComparer.Ordinal)
-                    .ToDictionary(x => x.Key, x => x.Sum(kv => kv.Value.AsInt64), StringComparer.Ordinal),
+                    .GroupBy(kv => StoredRule(kv.Key))
+                    .ToDictionary(x => x.Key, x => x.Sum(kv => kv.Value.AsInt64)),
             })
             .OrderBy(a => a.User, StringComparer.Ordinal)
             .ToList());
     }
 
-    /// <summary>The rule part of a refusal's reason, safe as a document field name.</summary>
-    private static string RuleKey(string? reason)
-    {
-        var rule = (reason ?? "").Split(':', 2)[0].Trim();
-        return rule.Length == 0 ? "unknown" : rule.Replace('.', '_').Replace('$', '_');
-    }
+    /// <summary>A refusal's rule: its own field; for an event built before the rule had one, read from its "rule: text" reason.</summary>
+    private static RefusalRule RuleOf(ConversationEvent e) => e.Rule ?? RefusalRules.FromEarlierReason(e.Reason).Rule;
+
+    /// <summary>A rule as the activity documents hold it (its stable name, written the same by every version); a name this
+    /// version does not know counts as <see cref="RefusalRule.Unknown"/>.</summary>
+    private static RefusalRule StoredRule(string name) => RefusalRules.TryParse(name, out var rule) ? rule : RefusalRule.Unknown;
 }

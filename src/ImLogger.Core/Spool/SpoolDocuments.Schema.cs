@@ -111,6 +111,7 @@ internal static partial class SpoolDocuments
         new(E_Inviter, false, Text),
         new(E_Invitee, false, Text),
         new(E_Reason, false, Text),
+        new(E_Rule, false, RuleName),
         new(E_FileName, false, Text),
         new(E_FileSize, false, Number),
         new(E_FileMediaType, false, Text),

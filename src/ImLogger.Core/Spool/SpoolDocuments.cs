@@ -61,6 +61,7 @@ internal static partial class SpoolDocuments
     public const string E_Inviter = "inviter";
     public const string E_Invitee = "invitee";
     public const string E_Reason = "reason";
+    public const string E_Rule = "rule";
     public const string E_FileName = "fileName";
     public const string E_FileSize = "fileSize";
     public const string E_FileMediaType = "fileType";
@@ -186,6 +187,7 @@ internal static partial class SpoolDocuments
         [E_Inviter] = Str(e.Inviter),
         [E_Invitee] = Str(e.Invitee),
         [E_Reason] = Str(e.Reason),
+        [E_Rule] = Str(e.Rule?.Name()), // the stable name (SpoolDocuments.Refusals.cs)
         [E_FileName] = Str(e.FileName),
         [E_FileSize] = Long(e.FileSize),
         [E_FileMediaType] = Str(e.FileMediaType),
@@ -197,7 +199,7 @@ internal static partial class SpoolDocuments
         [E_HistorySaid] = e.HistorySaidUtc is { } said ? new BsonValue(said.UtcDateTime) : BsonValue.Null,
     };
 
-    public static ConversationEvent ToEvent(BsonDocument doc) => new()
+    public static ConversationEvent ToEvent(BsonDocument doc) => WithRule(doc, new()
     {
         Id = doc[E_EventId].AsString,
         ReceivedUtc = ToInstant(doc[E_Received]),
@@ -232,5 +234,5 @@ internal static partial class SpoolDocuments
         Duration = ToLong(Get(doc, E_DurationTicks)) is { } ticks ? TimeSpan.FromTicks(ticks) : null,
         EncryptionScheme = ToStr(Get(doc, E_EncryptionScheme)),
         HistorySaidUtc = Get(doc, E_HistorySaid) is { IsDateTime: true } said ? new DateTimeOffset(DateTime.SpecifyKind(said.AsDateTime, DateTimeKind.Utc)) : null,
-    };
+    });
 }

@@ -12,7 +12,7 @@ internal static class PipelineMetrics
         foreach (var (_, verdict) in verdicts)
         {
             ImLoggerMetrics.Verdicts.Add(1, new KeyValuePair<string, object?>("verdict", verdict.Allowed ? "accepted" : "refused"));
-            if (!verdict.Allowed) ImLoggerMetrics.Refusals.Add(1, new KeyValuePair<string, object?>("rule", verdict.Rule));
+            if (!verdict.Allowed) ImLoggerMetrics.Refusals.Add(1, new KeyValuePair<string, object?>("rule", (verdict.Rule ?? RefusalRule.Unknown).Name()));
         }
     }
 }

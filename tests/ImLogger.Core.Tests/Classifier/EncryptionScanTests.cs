@@ -83,7 +83,7 @@ public class EncryptionScanTests
         foreach (var direction in new[] { InlineDirection.Out, InlineDirection.In })
         {
             var v = new CompliancePolicy(new RestrictionSettings()).Decide(new InlineItem("1", direction, "alice@example.test", true, XElement.Parse(xml)), []);
-            Assert.That(v.Rule, Is.EqualTo("end-to-end-encryption"), direction.ToString());
+            Assert.That(v.Rule?.Name(), Is.EqualTo("end-to-end-encryption"), direction.ToString());
             Assert.That(v.Text, Does.Contain(scheme));
         }
     }
@@ -119,7 +119,7 @@ public class EncryptionScanTests
         var found = EncryptionScan.Find(XElement.Parse(devices));
         Assert.That(found, Is.EqualTo(new EncryptionFinding("OMEMO", false, false)));
         var v = new CompliancePolicy(new RestrictionSettings()).Decide(new InlineItem("1", InlineDirection.In, "alice@example.test", true, XElement.Parse(devices)), []);
-        Assert.That(v.Rule, Is.EqualTo("end-to-end-encryption"));
+        Assert.That(v.Rule?.Name(), Is.EqualTo("end-to-end-encryption"));
         Assert.That(v.NoticeToLoggedUser, Is.Null);
         Assert.That(Classify(devices).Events, Is.Empty, "a contact's device list, sent at each sign-in, is not an attempt to archive");
     }
@@ -141,7 +141,7 @@ public class EncryptionScanTests
         Assert.That(EncryptionScan.Find(XElement.Parse(MamResult)), Is.EqualTo(new EncryptionFinding("OMEMO 2", true, true)));
         Assert.That(Classify(MamResult).Events, Is.Empty);
         var v = new CompliancePolicy(new RestrictionSettings()).Decide(new InlineItem("1", InlineDirection.In, "alice@example.test", true, XElement.Parse(MamResult)), []);
-        Assert.That(v.Rule, Is.EqualTo("end-to-end-encryption"));
+        Assert.That(v.Rule?.Name(), Is.EqualTo("end-to-end-encryption"));
         Assert.That(v.NoticeToLoggedUser, Is.Null, "paging through one's own archive sends no notice per result");
     }
 

@@ -87,7 +87,7 @@ public class ReplayedHistoryTests
         var result = See(xml);
         Assert.That(result.Events.Single().Kind, Is.EqualTo(EventKind.Encrypted), result.Reason);
         var v = new CompliancePolicy(new RestrictionSettings()).Decide(new InlineItem("1", InlineDirection.In, "alice@example.test", true, XElement.Parse(xml)), result.Events);
-        Assert.That(v.Rule, Is.EqualTo("end-to-end-encryption"));
+        Assert.That(v.Rule?.Name(), Is.EqualTo("end-to-end-encryption"));
     }
 
     [Test]

@@ -269,7 +269,7 @@ public class CoveragePropertyTests
         var outgoing = JidText.Bare((string?)stanza.Attribute("from") ?? "") == Alice;
         var verdict = new CompliancePolicy(new RestrictionSettings())
             .Decide(new InlineItem("1", outgoing ? InlineDirection.Out : InlineDirection.In, Alice, true, stanza), classified.Events);
-        if (verdict.Allowed || verdict.Rule != "end-to-end-encryption" || verdict.Text?.Contains(scheme, StringComparison.Ordinal) != true)
+        if (verdict.Allowed || verdict.Rule != ImLogger.Domain.RefusalRule.EndToEndEncryption || verdict.Text?.Contains(scheme, StringComparison.Ordinal) != true)
             throw new AssertionException($"{scheme} planted and the verdict is {(verdict.Allowed ? "allowed" : verdict.Rule)} ({verdict.Text}):\n{stanza}");
     }
 

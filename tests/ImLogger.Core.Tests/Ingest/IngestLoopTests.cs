@@ -316,7 +316,7 @@ public partial class IngestLoopTests
                 (notices[0].Id, "not sent: not connected to the server"),
                 (notices[1].Id, NoticeOutcome.Sent),
             }));
-            Assert.That(_server.Sent.Count(s => ((string?)s.Attribute("id"))?.StartsWith(StanzaIds.NoticePrefix, StringComparison.Ordinal) == true), Is.EqualTo(2),
+            Assert.That(_server.Sent.Count(s => ((string?)s.Attribute("id"))?.StartsWith(ImLogger.Outbound.OutboundStanzas.NoticeIdPrefix, StringComparison.Ordinal) == true), Is.EqualTo(2),
                 "alice and bob are each told once, once the connection is back");
             Assert.That(_log.Lines.Any(l => l.Level == LogLevel.Warning && l.Text.Contains("not connected to the server; the transcript says so")), Is.True);
         });

@@ -35,7 +35,7 @@ public class EncryptionDisabledItemTests
         {
             Assert.That(request.Items[0].Restricted, Is.EqualTo(CompliancePolicy.EncryptionDisabled));
             Assert.That(restricted.Allowed, Is.False);
-            Assert.That(restricted.Rule, Is.EqualTo(CompliancePolicy.EncryptionDisabled));
+            Assert.That(restricted.Rule?.Name(), Is.EqualTo(CompliancePolicy.EncryptionDisabled));
             Assert.That(restricted.Condition, Is.EqualTo("not-allowed"));
             Assert.That(restricted.NoticeToLoggedUser, Is.Null, "clients retry keys at every sign-in: no notice each time");
             Assert.That(request.Items[1].Restricted, Is.Null);

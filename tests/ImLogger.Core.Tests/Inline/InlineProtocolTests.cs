@@ -52,7 +52,7 @@ public class InlineProtocolTests
         var request = InlineRequest.TryParse(XElement.Parse(Request), out _)!;
         var response = InlineVerdict.Response(request, [
             ("1", InlineVerdict.Allow),
-            ("2", InlineVerdict.Deny("end-to-end-encryption", "policy-violation", "no <encryption> & co")),
+            ("2", InlineVerdict.Deny(ImLogger.Domain.RefusalRule.EndToEndEncryption, "policy-violation", "no <encryption> & co")),
         ]);
         var ns = InlineRequest.Ns;
         Assert.Multiple(() =>
@@ -137,7 +137,8 @@ public class InlineProtocolTests
             Assert.That(refused.Select(e => e.Kind), Is.All.EqualTo(ImLogger.Domain.EventKind.Refused));
             Assert.That(refused[0].Text, Is.EqualTo("first"));
             Assert.That(refused[1].Text!.Length, Is.LessThanOrEqualTo(301), "light copies");
-            Assert.That(refused[0].Reason, Does.StartWith("server-timeout: recorded above at 2026-11-25 09:00:00Z, but NOT DELIVERED").And.Contain("no answer within 10 s"));
+            Assert.That(refused.Select(e => e.Rule), Is.All.EqualTo(ImLogger.Domain.RefusalRule.ServerTimeout));
+            Assert.That(ImLogger.Domain.RefusalRules.Describe(refused[0].Rule, refused[0].Reason), Does.StartWith("server-timeout: recorded above at 2026-11-25 09:00:00Z, but NOT DELIVERED").And.Contain("no answer within 10 s"));
             Assert.That(refused[0].ReceivedUtc, Is.EqualTo(time.GetUtcNow()));
             Assert.That(refused[0].ConversationKey, Is.EqualTo("alice@example.test bob@example.test"));
         });

@@ -91,7 +91,7 @@ public class OverLimitTests
         Assert.Multiple(() =>
         {
             Assert.That(outgoing.Allowed, Is.False);
-            Assert.That((outgoing.Rule, outgoing.ErrorType, outgoing.Condition), Is.EqualTo(("over-limit", "modify", "policy-violation")));
+            Assert.That((outgoing.Rule?.Name(), outgoing.ErrorType, outgoing.Condition), Is.EqualTo(("over-limit", "modify", "policy-violation")));
             Assert.That(outgoing.Text, Does.StartWith("This message is too deeply nested (the limit is 128 levels) to be archived, so it was not delivered"));
             Assert.That(outgoing.NoticeToLoggedUser, Is.EqualTo("Your message to bob@example.test was not delivered: it was too deeply nested (the limit is 128 levels) to be archived."));
             Assert.That(incoming.Text, Does.StartWith("bob@example.test is logged for compliance, and this message is too large (the limit is 65,536 bytes) to be archived"));

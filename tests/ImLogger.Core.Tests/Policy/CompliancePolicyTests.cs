@@ -41,7 +41,7 @@ public class CompliancePolicyTests
         Assert.Multiple(() =>
         {
             Assert.That(v.Allowed, Is.False);
-            Assert.That(v.Rule, Is.EqualTo("end-to-end-encryption"));
+            Assert.That(v.Rule?.Name(), Is.EqualTo("end-to-end-encryption"));
             Assert.That(v.Condition, Is.EqualTo("policy-violation"));
             Assert.That(v.Text, Does.Contain(senderText));
             Assert.That(v.NoticeToLoggedUser, Does.Contain(notice));
@@ -52,7 +52,7 @@ public class CompliancePolicyTests
     public void JoiningARoomOnAnotherServerIsRefused()
     {
         var v = new CompliancePolicy(new RestrictionSettings()).Decide(Item(InlineDirection.Out, Join, toLocal: false), []);
-        Assert.That(v.Rule, Is.EqualTo("federated-group-chat"));
+        Assert.That(v.Rule?.Name(), Is.EqualTo("federated-group-chat"));
         Assert.That(v.Text, Does.Contain("conference.remote.test"));
     }
 
@@ -70,11 +70,11 @@ public class CompliancePolicyTests
         var listed = "<presence xmlns='jabber:client' from='alice@example.test/l' to='secret@conference.example.test/alice'><x xmlns='http://jabber.org/protocol/muc'/></presence>";
         var learned = "<presence xmlns='jabber:client' from='alice@example.test/l' to='omemo@conference.example.test/alice'><x xmlns='http://jabber.org/protocol/muc'/></presence>";
         var policy = new CompliancePolicy(new RestrictionSettings { EncryptedRooms = ["secret@conference.example.test"] });
-        Assert.That(policy.Decide(Item(InlineDirection.Out, listed), []).Rule, Is.EqualTo("encrypted-group-chat"));
+        Assert.That(policy.Decide(Item(InlineDirection.Out, listed), []).Rule?.Name(), Is.EqualTo("encrypted-group-chat"));
         Assert.That(policy.Decide(Item(InlineDirection.Out, learned), []).Allowed, Is.True);
         policy.Observe(Reflected("omemo@conference.example.test"));
         var v = policy.Decide(Item(InlineDirection.Out, learned), []);
-        Assert.That(v.Rule, Is.EqualTo("encrypted-group-chat"));
+        Assert.That(v.Rule?.Name(), Is.EqualTo("encrypted-group-chat"));
         Assert.That(v.Text, Does.Contain("encrypted traffic seen"));
     }
 
@@ -101,7 +101,7 @@ public class CompliancePolicyTests
             using (var spool = new ImLogger.Spool.LiteDbSpool(path, Microsoft.Extensions.Logging.Abstractions.NullLogger<ImLogger.Spool.LiteDbSpool>.Instance))
             {
                 var restarted = new CompliancePolicy(listed, store: spool);
-                Assert.That(restarted.Decide(Item(InlineDirection.Out, learned), []).Rule, Is.EqualTo("encrypted-group-chat"), "still refused after a restart");
+                Assert.That(restarted.Decide(Item(InlineDirection.Out, learned), []).Rule?.Name(), Is.EqualTo("encrypted-group-chat"), "still refused after a restart");
                 Assert.That(restarted.Forget("secret@conference.example.test"), Is.False, "a room the config lists is not forgotten");
                 Assert.That(restarted.Forget("omemo@conference.example.test"), Is.True);
                 Assert.That(restarted.Decide(Item(InlineDirection.Out, learned), []).Allowed, Is.True);
@@ -141,7 +141,7 @@ public class CompliancePolicyTests
         var policy = new CompliancePolicy(new RestrictionSettings(), _ => org, clients);
 
         var unknown = policy.Decide(Item(InlineDirection.Out, Chat), []);
-        Assert.That(unknown.Rule, Is.EqualTo("unapproved-client"));
+        Assert.That(unknown.Rule?.Name(), Is.EqualTo("unapproved-client"));
         Assert.That(unknown.ErrorType, Is.EqualTo("wait"), "not identified yet: try again");
 
         var query = clients.ObservePresence(XElement.Parse("<presence xmlns='jabber:client' from='alice@example.test/l'><c xmlns='http://jabber.org/protocol/caps' node='http://conversations.im' ver='abc=' hash='sha-1'/></presence>"), "alice@example.test/l");
@@ -151,7 +151,7 @@ public class CompliancePolicyTests
 
         clients.ObserveVersionReply(XElement.Parse($"<iq xmlns='jabber:component:accept' type='result' id='{query.Attribute("id")!.Value}' from='alice@example.test/l'><query xmlns='jabber:iq:version'><name>Conversations</name><version>2.10.1</version></query></iq>"));
         var tooOld = policy.Decide(Item(InlineDirection.Out, Chat), []);
-        Assert.That(tooOld.Rule, Is.EqualTo("unapproved-client"));
+        Assert.That(tooOld.Rule?.Name(), Is.EqualTo("unapproved-client"));
         Assert.That(tooOld.Text, Does.Contain("Conversations 2.10.1").And.Contain("Conversations 2.12 or later"));
 
         // Another session with the same caps hash is asked too: what one session declares decides for it alone.

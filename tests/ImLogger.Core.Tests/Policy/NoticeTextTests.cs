@@ -36,7 +36,7 @@ public class NoticeTextTests
             var v = Decide(direction, $"<message xmlns='jabber:client' from='{from}' to='{to}' type='chat'>{marker}<body>hi</body></message>");
             Assert.That(v.Allowed, Is.True, "a marker beside plain text hides nothing: the text is archived");
             v = Decide(direction, $"<message xmlns='jabber:client' from='{from}' to='{to}' type='chat'>{marker}<encrypted xmlns='urn:xmpp:omemo:2'><payload>eA==</payload></encrypted></message>");
-            Assert.That(v.Rule, Is.EqualTo("end-to-end-encryption"));
+            Assert.That(v.Rule?.Name(), Is.EqualTo("end-to-end-encryption"));
             Assert.That(Texts(v), Has.All.Not.Contain("SECURITY").And.All.Not.Contain("https"));
             Assert.That(v.Text, Does.Contain("(OMEMO 2)"));
         }
@@ -60,7 +60,7 @@ public class NoticeTextTests
         var v = Decide(InlineDirection.Out, "<message xmlns='jabber:client' from='alice@example.test/l' to='bob@example.test' type='chat'><body>hi</body></message>", policy);
         Assert.Multiple(() =>
         {
-            Assert.That(v.Rule, Is.EqualTo("unapproved-client"));
+            Assert.That(v.Rule?.Name(), Is.EqualTo("unapproved-client"));
             Assert.That(Texts(v), Has.All.Not.Contain("SECURITY").And.All.Not.Contain("https"));
             Assert.That(v.Text, Does.Contain("Conversations 2.12 or later"), "the config's names are what users read");
             Assert.That(v.Detail, Does.Contain("SECURITY NOTICE").And.Not.Contain("\n"), "the log and archive say what it claimed, on one line");

@@ -1,5 +1,6 @@
 using System.Collections;
 using ImLogger.Conversations;
+using ImLogger.Domain;
 using ImLogger.Spool;
 
 namespace ImLogger.Tests.Spool;
@@ -42,6 +43,7 @@ public sealed class EventFieldMappingTests
         CallMedia = CallMedia.DesktopShare,
         Duration = TimeSpan.FromSeconds(724.5),
         EncryptionScheme = "OMEMO",
+        Rule = RefusalRule.ServerTimeout,
         HistorySaidUtc = new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero),
     };
 

@@ -1,4 +1,5 @@
 using ImLogger.Conversations;
+using ImLogger.Domain;
 using ImLogger.Spool;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -26,6 +27,8 @@ public class SpoolActivityTests : TempDirFixture
             spool.Append([
                 new SpoolAppend(t.Id, Event(EventKind.Message, day1, "alice@example.test", "bob@example.test")),
                 new SpoolAppend(t.Id, Event(EventKind.Notice, day1, "alice@example.test")),
+                // An event built before the rule had its own field (a request answered by the previous version, read back from
+                // the spool): its rule is read from the reason.
                 new SpoolAppend(t.Id, Event(EventKind.Refused, day2, "alice@example.test") with { Reason = "unapproved-client: Gajim 1.7 is not approved" }),
             ]);
             spool.Append([new SpoolAppend(t.Id, Event(EventKind.Message, day2, "alice@example.test"))]);
@@ -41,7 +44,7 @@ public class SpoolActivityTests : TempDirFixture
                 ("alice@example.test", 2L, 1L, day2),
                 ("bob@example.test", 1L, 0L, day1),
             }));
-            Assert.That(all[0].RefusedBy, Is.EquivalentTo(new Dictionary<string, long> { ["unapproved-client"] = 1 }));
+            Assert.That(all[0].RefusedBy, Is.EquivalentTo(new Dictionary<RefusalRule, long> { [RefusalRule.UnapprovedClient] = 1 }));
             var sinceDay2 = reopened.Activity(day2).Single();
             Assert.That((sinceDay2.User, sinceDay2.Captured, sinceDay2.Refused), Is.EqualTo(("alice@example.test", 1L, 1L)), "since day 2 only");
         }
@@ -74,13 +77,18 @@ public class SpoolActivityTests : TempDirFixture
         using var spool = new LiteDbSpool(Path.Combine(Dir, "blocked.db"), NullLogger<LiteDbSpool>.Instance);
         var t = spool.OpenTranscript(ConversationType.OneToOne, "alice@example.test bob@example.test", t0, ["local"]);
         ConversationEvent From(string sender, EventKind kind, DateTimeOffset at) =>
-            Event(kind, at, "alice@example.test") with { SenderBareJid = sender, Reason = kind == EventKind.Refused ? "unapproved-client: Gajim 1.7 is not approved" : null };
+            Event(kind, at, "alice@example.test") with
+            {
+                SenderBareJid = sender,
+                Rule = kind == EventKind.Refused ? RefusalRule.UnapprovedClient : null,
+                Reason = kind == EventKind.Refused ? "Gajim 1.7 is not approved" : null,
+            };
 
         spool.Append([new SpoolAppend(t.Id, From("alice@example.test", EventKind.Message, t0))]);
         spool.Append([new SpoolAppend(t.Id, From("alice@example.test", EventKind.Refused, t0.AddMinutes(1)))]);
         spool.Append([new SpoolAppend(t.Id, From("bob@example.test", EventKind.Message, t0.AddMinutes(2)))]);
         var alice = spool.Activity(t0).Single();
-        Assert.That(alice.BlockedBy, Is.EqualTo("unapproved-client"), "bob's message to her does not unblock what she sends");
+        Assert.That(alice.BlockedBy, Is.EqualTo(RefusalRule.UnapprovedClient), "bob's message to her does not unblock what she sends");
         Assert.That(alice.LastRefusal!.Value.AtUtc, Is.EqualTo(t0.AddMinutes(1)));
 
         spool.Append([new SpoolAppend(t.Id, From("alice@example.test", EventKind.Message, t0.AddMinutes(3)))]);
