@@ -26,13 +26,14 @@ public sealed partial class StanzaClassifier
         var s = env.Stanza;
         if ((string?)s.Attribute("id") is not { Length: > 0 }) return null;
         var error = s.Elements().FirstOrDefault(e => e.Name.LocalName == "error");
-        var condition = error?.Elements().FirstOrDefault(e => e.Name.Namespace == Ns.Stanzas && e.Name.LocalName != "text")?.Name.LocalName ?? "undefined-condition";
-        var type = (string?)error?.Attribute("type") is { Length: > 0 } t ? t + "/" : "";
+        var name = error?.Elements().FirstOrDefault(e => e.Name.Namespace == Ns.Stanzas && e.Name.LocalName != "text")?.Name.LocalName ?? "undefined-condition";
+        // Whoever bounced it wrote both (a remote server may be hostile): one short printable line, as for a notice's bounce.
+        var condition = ImLogger.Domain.NoticeOutcome.Safe((string?)error?.Attribute("type") is { Length: > 0 } t ? t + "/" + name : name);
         var text = ReadableText(s);
         return Classification.Of(Event(env, EventKind.Unclassified, scope, from, to) with
             {
-                Text = $"error message ({type}{condition})" + (text != null ? ": " + text : ""),
-                Reason = ImLogger.Domain.Bounce.ReasonPrefix + type + condition,
+                Text = $"error message ({condition})" + (text != null ? ": " + text : ""),
+                Reason = ImLogger.Domain.Bounce.ReasonPrefix + condition,
             },
             "error message answering a stanza, archived with its raw XML (marks the stanza it bounced)");
     }
