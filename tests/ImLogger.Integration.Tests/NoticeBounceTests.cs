@@ -79,6 +79,50 @@ public class NoticeBounceTests
         });
     }
 
+    /// <summary>Prosody's default semi-anonymous room, mod_imlogger_muc on the MUC host. Bob (not logged) creates it, so alice
+    /// (logged, a participant) is shown nobody's real JID. Carol joins and leaves in one breath: ImLogger's notice to her
+    /// through the room arrives after she left, and the room side bounces it (cancel/item-not-found); when carol comes back
+    /// she is told. Then bob, the owner, destroys the room and alice writes to it: the MUC service bounces her message
+    /// straight to her session, and the transcript says so.</summary>
+    [Test, CancelAfter(180_000)]
+    public async Task ANoticeToAnOccupantWhoLeftAndAMessageToADestroyedRoomAreMarkedBounced()
+    {
+        const string team = "gone";
+        var room = Room(team);
+        await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice"], null, attach: Inline, semiAnonymousRooms: true,
+            organizationAttributes: $"group-chat-hosts=\"{ProsodyServer.Muc}\"");
+        await using var imlogger = world.RunImLogger();
+        await ImLoggerProcess.WaitConnectedAsync(imlogger);
+
+        var (_, raw) = await RunCollectingAsync(world.Prosody, world.Dir,
+            Connect("bob"), Connect("alice"), Connect("carol"),
+            Join("bob", team, "bob"), Join("alice", team, "alice"), ExpectRaw("alice", "imlogger-notice-"), ExpectRaw("bob", "imlogger-notice-"),
+            // Both presences in one write: the room has let carol go before ImLogger's notice to her can arrive.
+            Send("carol", $"<presence to='{room}/carol'><x xmlns='http://jabber.org/protocol/muc'/></presence><presence type='unavailable' to='{room}/carol'/>"),
+            Pause(2),
+            Join("carol", team, "carol"), ExpectRaw("carol", "imlogger-notice-"),
+            Send("bob", $"<iq type='set' to='{room}' id='destroy-1'><query xmlns='http://jabber.org/protocol/muc#owner'><destroy/></query></iq>"),
+            ExpectRaw("bob", "destroy-1"),
+            Send("alice", $"<message type='groupchat' to='{room}' id='to-gone-room'><body>after the room is gone</body></message>"),
+            ExpectRaw("alice", "to-gone-room"),
+            Pause(1.5));
+        Assert.That(await imlogger.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero);
+
+        var lines = world.Archived().SelectMany(m => (m.TextBody ?? "").ReplaceLineEndings("\n").Split('\n')).ToList();
+        var text = string.Join("\n", lines);
+        var carol = $"{room}/carol (carol@example.test)";
+        var bounced = lines.FindIndex(l => l.Contains($"BOUNCED by the server for {carol}: cancel/item-not-found", StringComparison.Ordinal));
+        Assert.Multiple(() =>
+        {
+            Assert.That(bounced, Is.GreaterThanOrEqualTo(0), "the notice that reached the room after carol left is marked bounced:\n" + text);
+            Assert.That(lines.Skip(bounced + 1).Any(l => l.Contains($"notice to {carol}", StringComparison.Ordinal)), Is.True,
+                "carol, not told, is told when she comes back:\n" + text);
+            Assert.That(NoticeReceipts.Of(raw, "carol"), Has.Length.EqualTo(1), "carol received the notice once, after coming back");
+            Assert.That(lines.SingleOrDefault(l => l.Contains("after the room is gone", StringComparison.Ordinal)),
+                Does.Contain("[BOUNCED by the server: cancel/item-not-found; not delivered]"), text);
+        });
+    }
+
     private static async Task WaitForFileAsync(string path)
     {
         // Bounded only so that a broken scenario fails the test rather than hangs it (the scenario times out by itself).
