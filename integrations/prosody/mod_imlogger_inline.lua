@@ -236,7 +236,8 @@ local function release(key)
 		elseif item.verdict == "allow" then
 			if item.direction == "out" then
 				stanza.imlogger_out = true;
-				if stanza.name == "iq" and (stanza.attr.type == "get" or stanza.attr.type == "set") then
+				if (stanza.name == "iq" and (stanza.attr.type == "get" or stanza.attr.type == "set"))
+					or (stanza.name == "message" and stanza.attr.type ~= "error" and stanza.attr.id) then
 					hold_server_answer(item);
 				else
 					core_post_stanza(origin, stanza, origin.full_jid);
@@ -735,12 +736,16 @@ end
 -- private storage, PEP items): no hook sees those answers. While an allowed iq of a logged user is posted, its
 -- session's send is wrapped so that an answer to it that carries content is held, and archived, like any
 -- stanza for the user. Answers given later (asynchronous storage) are not seen: their request was held.
+-- The same for a message: the server bounces one it cannot deliver (no such account, a room that is gone) straight to
+-- the sender's session; that bounce is held even when bare, so that the transcript marks the message as bounced.
 hold_server_answer = function (item)
 	local origin, stanza = item.origin, item.stanza;
 	local send, id = origin.send, stanza.attr.id;
+	local kind = stanza.name;
 	origin.send = function (reply)
-		if reply.name == "iq" and reply.attr.id == id and not reply.imlogger_in
-			and (reply.attr.type == "result" or reply.attr.type == "error") and not content_free(reply) then
+		if reply.name == kind and reply.attr.id == id and not reply.imlogger_in
+			and ((kind == "iq" and (reply.attr.type == "result" or reply.attr.type == "error") and not content_free(reply))
+				or (kind == "message" and reply.attr.type == "error")) then
 			reply.attr.from = reply.attr.from or item.user;
 			reply.attr.to = reply.attr.to or origin.full_jid;
 			return hold("in", item.user, origin, reply, "in:"..item.user);
@@ -787,7 +792,10 @@ local function incoming(event)
 	local user = jid_bare(to);
 	if not is_logged(user) or is_component(stanza.attr.from) then return; end
 	if origin.type == "c2s" and origin.username and origin.username.."@"..origin.host == user then return; end
-	if content_free(stanza) then return; end
+	-- A message error with an id is the server (or a room) sending back a message the user sent: held even when bare, so
+	-- that the transcript marks that message as bounced rather than said (docs/inline-protocol.md, "Passes unheld").
+	local bounce = stanza.name == "message" and stanza.attr.type == "error" and stanza.attr.id;
+	if not bounce and content_free(stanza) then return; end
 	return hold("in", user, origin, stanza, "in:"..user);
 end
 for _, kind in ipairs({ "message", "presence", "iq" }) do

@@ -56,7 +56,7 @@ public sealed partial class StanzaClassifier(Func<string, bool> isLogged, Classi
         if (type == "error")
         {
             // An error can echo the refused message and carry text of its own: both are what the user received.
-            if (BounceScope(from, to) is not { } errorScope) return Classification.Ignored("error message between users who are not logged");
+            if (BounceScope(from, to, (string?)s.Attribute("id")) is not { } errorScope) return Classification.Ignored("error message between users who are not logged");
             return Encrypted(env, errorScope, from, to)
                 ?? Bounce(env, errorScope, from, to) // StanzaClassifier.Bounces.cs: the server's answer to a stanza that had an id
                 ?? Kept(env, errorScope, from, to, "error message", "error message without text (a bare condition)");
@@ -74,6 +74,7 @@ public sealed partial class StanzaClassifier(Func<string, bool> isLogged, Classi
         {
             var outgoing = isLogged(fromBare);
             var room = outgoing ? toBare : fromBare;
+            if (outgoing) SentToRoom(fromBare, room, (string?)s.Attribute("id")); // StanzaClassifier.Bounces.cs: its bounce is the room's
             if (!outgoing) _historySaid = ReplayedHistory(env, room, toBare);
             if (!outgoing && !isLogged(toBare))
                 return Classification.Ignored("group chat message between users who are not logged");

@@ -24,10 +24,15 @@ public static class NoticeOutcome
     /// <summary>Whether <paramref name="e"/> is an outcome event (rather than a notice).</summary>
     public static bool IsOutcome(ConversationEvent e) => e.Kind == EventKind.Notice && e.RelatedId != null && e.Reason != null;
 
-    /// <summary>One short line of printable text (no control characters, at most 200 characters).</summary>
+    /// <summary>One short line of printable text (no control characters, at most 200 characters), also when a hostile server
+    /// wrote it: no format characters either (a right-to-left override would make the rest of the transcript's line read
+    /// backwards; zero-width ones hide text).</summary>
     public static string Safe(string text)
     {
-        var chars = text.Where(c => !char.IsControl(c) && c is not ('\u2028' or '\u2029')).Take(200).ToArray();
+        ArgumentNullException.ThrowIfNull(text);
+        var chars = text.Where(c => !char.IsControl(c) && c is not ('\u2028' or '\u2029')
+            && char.GetUnicodeCategory(c) is not (System.Globalization.UnicodeCategory.Format or System.Globalization.UnicodeCategory.Surrogate))
+            .Take(200).ToArray();
         return new string(chars);
     }
 }

@@ -34,8 +34,8 @@ public sealed partial class ArchiveNotifier
     /// <summary>When each occupant's record was last written (monotonic), by record id.</summary>
     private readonly Dictionary<string, long> _occupantKeptAt = new(StringComparer.Ordinal);
 
-    /// <summary>Puts back the notices the previous run sent within the interval and from now on keeps every notice sent in
-    /// <paramref name="log"/> (written after each batch, before the notices go out).</summary>
+    /// <summary>Puts back the notices the previous run sent within the interval and from now on keeps every notice that went
+    /// out in <paramref name="log"/> (written with the stored outcome of the send; a bounce removes it again).</summary>
     /// <returns>How many notices were put back.</returns>
     public int UseContinuity(ContinuityLog log)
     {
@@ -92,12 +92,21 @@ public sealed partial class ArchiveNotifier
         }
     }
 
-    private void KeepSent(ConversationState conversation, string participant, string text) =>
-        _continuity?.Put(new ContinuityRecord(ContinuityLog.IdOf(NoticeRecord, conversation.Key + "\u0000" + participant + "\u0000" + text),
+    /// <summary>Keeps a notice that went out (its outcome is Sent), with the spool write that stores that outcome: a notice
+    /// decided but not sent (connection down, a crash before the send) is never kept as told.</summary>
+    private void KeepSent(string conversationKey, string participant, string text) =>
+        _continuity?.Put(new ContinuityRecord(NoticeRecordId(conversationKey, participant, text),
             NoticeRecord, _time.GetUtcNow(), new Dictionary<string, string?>
             {
-                ["conversation"] = conversation.Key, ["participant"] = participant, ["text"] = text,
+                ["conversation"] = conversationKey, ["participant"] = participant, ["text"] = text,
             }));
+
+    /// <summary>A notice kept as sent was bounced by the server: a restart must not count it as told.</summary>
+    private void ForgetSent(string conversationKey, string participant, string text) =>
+        _continuity?.Remove(NoticeRecordId(conversationKey, participant, text));
+
+    private static string NoticeRecordId(string conversationKey, string participant, string text) =>
+        ContinuityLog.IdOf(NoticeRecord, conversationKey + "\u0000" + participant + "\u0000" + text);
 
     /// <summary>Keeps a room's roster as the notifier knows it (whom its notices go to): an occupant heard from (joined,
     /// present, spoke) is kept, with the time refreshed; one who left is removed.</summary>
@@ -130,6 +139,6 @@ public sealed partial class ArchiveNotifier
     {
         if (_continuity == null) return;
         foreach (var (participant, text) in conversation.LastSent.Keys)
-            _continuity.Remove(ContinuityLog.IdOf(NoticeRecord, conversation.Key + "\u0000" + participant + "\u0000" + text));
+            _continuity.Remove(NoticeRecordId(conversation.Key, participant, text));
     }
 }

@@ -20,15 +20,21 @@ public sealed partial class ArchiveNotifier
     /// <summary>Most notice ids remembered at once (a room of thousands told at once stays bounded).</summary>
     private const int MaxPending = 50_000;
 
-    private sealed record PendingNotice(ConversationEvent Notice, string Recipient, string Shown, string Text, long At)
+    /// <summary>Whom one notice stanza went to: the address written on it (a bare JID, or room@service/nick through the room),
+    /// as the transcript shows it, and the participant owed it (their real bare JID: whom the notice hour counts).</summary>
+    private sealed record NoticeRecipient(string Address, string Shown, string Participant);
+
+    private sealed record PendingNotice(ConversationEvent Notice, NoticeRecipient To, string Text, long At)
     {
         public bool Outcome { get; set; }
+        public string Recipient => To.Address;
+        public string Shown => To.Shown;
     }
 
-    private void Track(XElement stanza, ConversationEvent notice, string recipient, string shown, string text)
+    private void Track(XElement stanza, ConversationEvent notice, NoticeRecipient to, string text)
     {
         if (_pending.Count >= MaxPending) ForgetOldNotices(force: true);
-        _pending[(string)stanza.Attribute("id")!] = new PendingNotice(notice, recipient, shown, text, _time.GetTimestamp());
+        _pending[(string)stanza.Attribute("id")!] = new PendingNotice(notice, to, text, _time.GetTimestamp());
     }
 
     /// <summary>Records what became of the notice stanzas among <paramref name="replies"/> once the ingest loop tried to send
@@ -45,6 +51,7 @@ public sealed partial class ArchiveNotifier
             pending.Outcome = true;
             var outcome = failure == null ? NoticeOutcome.Sent : NoticeOutcome.NotSentPrefix + failure;
             if (failure != null) Untold(pending);
+            else KeepSent(pending.Notice.ConversationKey, pending.To.Participant, pending.Text); // told: kept across a restart
             var key = (pending.Notice.Id, outcome);
             if (!groups.TryGetValue(key, out var group)) groups[key] = group = (pending, []);
             group.Shown.Add(pending.Shown);
@@ -66,6 +73,9 @@ public sealed partial class ArchiveNotifier
         // Only the address the notice went to answers for it (the server stamps from on what it bounces).
         if (!string.Equals((string?)stanza.Attribute("from"), pending.Recipient, StringComparison.OrdinalIgnoreCase)) return null;
         _pending.Remove(id);
+        // Too late to be the server's answer (it answers within seconds): not recorded, whoever sent it; the participant
+        // stays told. The id is forgotten either way, so a second try fares no better.
+        if (_time.GetElapsedTime(pending.At) >= BounceWindow) return null;
         Untold(pending);
         return OutcomeEvent(pending.Notice, NoticeOutcome.BouncedPrefix + ErrorCondition(stanza), pending.Shown,
             stanza.ToString(SaveOptions.DisableFormatting)); // the server's answer, kept as evidence
@@ -83,18 +93,13 @@ public sealed partial class ArchiveNotifier
         return NoticeOutcome.Safe(type is { Length: > 0 } t ? t + "/" + name : name);
     }
 
-    /// <summary>A participant who was not told may be told at the next activity (then recorded as sent).</summary>
+    /// <summary>A participant who was not told may be told at the next activity (then recorded as sent), also after a
+    /// restart: whatever the spool kept of them for this text is removed with the next write.</summary>
     private void Untold(PendingNotice pending)
     {
         if (_conversations.TryGetValue(pending.Notice.ConversationKey, out var conversation))
-            conversation.LastSent.Remove((pending.Recipient.Contains('/') ? RealJidOf(conversation, pending) : pending.Recipient, pending.Text));
-    }
-
-    /// <summary>A notice that went through the room to a nickname was owed to the occupant's real JID.</summary>
-    private static string RealJidOf(ConversationState conversation, PendingNotice pending)
-    {
-        var open = pending.Shown.LastIndexOf('(');
-        return open >= 0 && pending.Shown.EndsWith(')') ? pending.Shown[(open + 1)..^1] : pending.Recipient;
+            conversation.LastSent.Remove((pending.To.Participant, pending.Text));
+        ForgetSent(pending.Notice.ConversationKey, pending.To.Participant, pending.Text);
     }
 
     private ConversationEvent OutcomeEvent(ConversationEvent notice, string outcome, string recipients, string rawXml) => new()

@@ -112,8 +112,9 @@ public sealed partial class ArchiveNotifier
             {
                 var key = (participant, text);
                 if (conversation.LastSent.TryGetValue(key, out var last) && _time.GetElapsedTime(last, now) < Interval) continue;
+                // Counts as told in this run at once (one decision per hour); kept in the spool only once it went out
+                // (ArchiveNotifier.Outcomes.cs, Sent), so a restart never counts a notice that was not sent.
                 conversation.LastSent[key] = now;
-                KeepSent(conversation, participant, text);
                 if (!recipientsByText.TryGetValue(text, out var list)) recipientsByText[text] = list = [];
                 list.Add(participant);
             }
@@ -122,7 +123,7 @@ public sealed partial class ArchiveNotifier
         {
             XElement? first = null;
             var shown = new List<string>(recipients.Count);
-            var sent = new List<(XElement Stanza, string Address, string Shown)>(recipients.Count);
+            var sent = new List<(XElement Stanza, string Address, string Shown, string Participant)>(recipients.Count);
             foreach (var recipient in recipients)
             {
                 // A logged user is ours to tell directly; an occupant whose real JID the room hides is told through the room.
@@ -130,7 +131,7 @@ public sealed partial class ArchiveNotifier
                 shown.Add(nick == null ? recipient : $"{address} ({recipient})");
                 var stanza = OutboundStanzas.Notice(_componentJid, address, text);
                 stanzas.Add(stanza);
-                sent.Add((stanza, address, shown[^1]));
+                sent.Add((stanza, address, shown[^1], recipient));
                 first ??= stanza;
             }
             var notice = new ConversationEvent
@@ -149,7 +150,7 @@ public sealed partial class ArchiveNotifier
                 Reason = NoticeOutcome.Decided, // what became of each stanza follows (ArchiveNotifier.Outcomes.cs)
             };
             output.Add(notice);
-            foreach (var (stanza, address, shownAs) in sent) Track(stanza, notice, address, shownAs, text);
+            foreach (var (stanza, address, shownAs, participant) in sent) Track(stanza, notice, new NoticeRecipient(address, shownAs, participant), text);
         }
     }
 

@@ -110,6 +110,8 @@ public class NoticeOutcomeTests
         {
             Assert.That(_notifier.Bounced(Bounce(id, "mallory@partner.test")), Is.Null, "someone else claiming to bounce bob's notice");
             Assert.That(_notifier.Bounced(Bounce(id, Alice)), Is.Null, "the notice's id from another recipient");
+            Assert.That(_notifier.Bounced(Bounce(id, Bob + "/phone")), Is.Null,
+                "bob's own client answering with an error (the server stamps its full JID): he got it, the server did not bounce it");
             Assert.That(_notifier.Bounced(Bounce("imlogger-notice-" + Guid.NewGuid().ToString("N"), Bob)), Is.Null, "an id never sent");
             Assert.That(_notifier.Bounced(Bounce("m1", Bob)), Is.Null, "not a notice id");
             Assert.That(_notifier.Bounced(XElement.Parse($"<message xmlns='jabber:component:accept' type='chat' id='{id}' from='{Bob}'><body>x</body></message>")),
@@ -133,5 +135,68 @@ public class NoticeOutcomeTests
             _notifier.Sent(_notifier.Observe([e]).Stanzas.Select(s => (s, (string?)null)).ToList());
         }
         Assert.That(_notifier.Bounced(Bounce(Id(To(stanzas, Bob)), Bob)), Is.Null);
+    }
+
+    [Test]
+    public void ABounceTenMinutesLateIsNotRecorded_AndTheParticipantStaysTold()
+    {
+        // No other notice in between: the ledger is small, so only the bounce's age can keep it out.
+        var (_, stanzas) = Notify("hello");
+        _notifier.Sent(stanzas.Select(s => (s, (string?)null)).ToList());
+        _time.Advance(ArchiveNotifier.BounceWindow);
+        Assert.That(_notifier.Bounced(Bounce(Id(To(stanzas, Bob)), Bob)), Is.Null, "too late to be the server's answer");
+        Assert.That(_notifier.Observe([Chat("within the hour")]).Stanzas, Is.Empty, "a late error makes nobody untold");
+    }
+
+    [Test]
+    public void AHugeOrOddErrorConditionIsRecordedAsOneShortPrintableLine()
+    {
+        var (_, stanzas) = Notify("hello");
+        _notifier.Sent(stanzas.Select(s => (s, (string?)null)).ToList());
+        // What a hostile remote server may answer for its own user: a 100,000-character type with a right-to-left override,
+        // zero-width and line-breaking characters, a condition name thousands of characters long, and a text naming another.
+        var type = "cancel\u202E\u200B&#10;&#13;&#9;" + new string('x', 100_000);
+        var name = "c" + new string('o', 5_000);
+        var stanza = XElement.Parse(
+            $"<message xmlns='jabber:component:accept' type='error' id='{Id(To(stanzas, Bob))}' from='{Bob}' to='archive.example.test'>" +
+            $"<error type='{type}'><text xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>item-not-found</text><{name} xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>" +
+            "</error></message>");
+        var reason = _notifier.Bounced(stanza)!.Reason!;
+        Assert.Multiple(() =>
+        {
+            Assert.That(reason, Does.StartWith("bounced: cancel"));
+            Assert.That(reason.Length, Is.LessThanOrEqualTo("bounced: ".Length + 200));
+            Assert.That(reason.Where(c => char.IsControl(c) || char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format), Is.Empty,
+                "no line break, no direction override, nothing invisible");
+            Assert.That(reason, Does.Not.Contain("item-not-found"), "the error's free text is never the condition");
+        });
+        var odd = Notify("again after the bounce").Stanzas.Single(); // bob was untold: told again
+        _notifier.Sent([(odd, null)]);
+        var wrongNamespace = XElement.Parse(
+            $"<message xmlns='jabber:component:accept' type='error' id='{Id(odd)}' from='{Bob}'><error type='cancel'><item-not-found xmlns='urn:example:not-stanzas'/></error></message>");
+        Assert.That(_notifier.Bounced(wrongNamespace)!.Reason, Is.EqualTo("bounced: cancel/undefined-condition"),
+            "a condition outside the stanza-error namespace is not one the server defined");
+    }
+
+    [Test]
+    public void ANoticeBouncedThroughTheRoomMakesTheOccupantUntold_NotTheRoom()
+    {
+        const string room = "team@conference.example.test";
+        ConversationEvent Occupant(EventKind kind, string jid, string nick, bool hidden) => new()
+        {
+            Id = Guid.NewGuid().ToString("N"), ReceivedUtc = _time.GetUtcNow(), Kind = kind, Direction = Direction.Incoming,
+            ConversationType = ConversationType.GroupChat, ConversationKey = room, From = $"{room}/{nick}", To = Alice,
+            SenderBareJid = jid, Nick = nick, RealJidHidden = hidden, Text = kind == EventKind.Message ? "hi" : null, LoggedUsers = [Alice], RawXml = "<x/>",
+        };
+        _notifier.Sent(_notifier.Observe([Occupant(EventKind.Joined, Alice, "alice", false)]).Stanzas.Select(s => (s, (string?)null)).ToList());
+        var told = _notifier.Observe([Occupant(EventKind.Joined, Bob, "bob", true)]).Stanzas.Single();
+        Assert.That((string?)told.Attribute("to"), Is.EqualTo(room + "/bob"), "bob's real JID is hidden: told through the room");
+        _notifier.Sent([(told, null)]);
+        // mod_imlogger_muc's answer when bob left before the notice reached the room.
+        var bounce = _notifier.Bounced(Bounce(Id(told), room + "/bob", "item-not-found"));
+        Assert.That(bounce!.To, Is.EqualTo($"{room}/bob ({Bob})"));
+        _time.Advance(TimeSpan.FromMinutes(1));
+        Assert.That(_notifier.Observe([Occupant(EventKind.Message, Alice, "alice", false)]).Stanzas.Select(s => (string?)s.Attribute("to")),
+            Is.EqualTo(new[] { room + "/bob" }), "bob (by his real JID, whom the hour counts) is told at the next activity; alice is not");
     }
 }

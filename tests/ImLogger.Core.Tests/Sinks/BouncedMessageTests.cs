@@ -60,6 +60,42 @@ public sealed class BouncedMessageTests
     }
 
     [Test]
+    public void AMessageToARoomDestroyedMeanwhileIsMarkedInTheRoomsTranscript()
+    {
+        // The owner destroyed the room: alice's client got the destroy (she is no longer in it), then wrote to it anyway;
+        // the MUC service answers from the room's bare JID, with no text (Prosody 0.12).
+        const string room = "board@conference.example.test";
+        var events = Classify(
+            $"<presence xmlns='jabber:client' from='{room}/alice' to='alice@example.test/laptop'><x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='member' role='participant' jid='alice@example.test/laptop'/><status code='110'/></x></presence>",
+            $"<presence xmlns='jabber:client' from='{room}/alice' to='alice@example.test/laptop' type='unavailable'><x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='none' role='none'/><destroy/><status code='110'/></x></presence>",
+            $"<message xmlns='jabber:client' from='alice@example.test/laptop' to='{room}' type='groupchat' id='g2'><body>anyone here?</body></message>",
+            $"<message xmlns='jabber:client' from='{room}' to='alice@example.test/laptop' type='error' id='g2'><error type='cancel' by='conference.example.test'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>",
+            // Another room's error with an id alice never sent there is no bounce of the room's message.
+            $"<message xmlns='jabber:client' from='other@conference.example.test' to='alice@example.test/laptop' type='error' id='g2'><error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>");
+        var body = Body(events, room, ConversationType.GroupChat);
+        Assert.Multiple(() =>
+        {
+            Assert.That(body, Does.Contain("anyone here? [BOUNCED by the server: cancel/item-not-found; not delivered]"), body);
+            Assert.That(events.Last().ConversationKey, Is.Not.EqualTo(room), "the other room's error stays out of this transcript");
+        });
+    }
+
+    [Test]
+    public void AHugeOrInvisibleConditionIsOneShortPrintableLine()
+    {
+        var type = "cancel\u202E\u200B" + new string('x', 50_000);
+        var events = Classify(ToNobody,
+            $"<message xmlns='jabber:client' from='nobody@example.test' to='alice@example.test/laptop' type='error' id='m1'><error type='{type}'><c{new string('o', 3_000)} xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>");
+        var reason = events.Last().Reason!;
+        Assert.Multiple(() =>
+        {
+            Assert.That(reason, Does.StartWith("bounced: cancel"));
+            Assert.That(reason.Length, Is.LessThanOrEqualTo("bounced: ".Length + 200));
+            Assert.That(reason.Where(c => char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format), Is.Empty, "no direction override");
+        });
+    }
+
+    [Test]
     public void AnErrorFromSomeoneElseWithTheSameIdMarksNothing()
     {
         var events = Classify(ToNobody,

@@ -186,16 +186,20 @@ public class ContinuityTests : TempDirFixture
         SenderBareJid = Alice, Text = "hi", LoggedUsers = [Alice], RawXml = "<x/>",
     };
 
-    /// <summary>One run of the notifier (a new process: its monotonic clock starts anew) on the spool; returns who was told.</summary>
-    private static List<string> NoticeRun(LiteDbSpool spool, Func<string, OrganizationConfig?> organizationOf, DateTimeOffset at)
+    /// <summary>One run of the notifier (a new process: its monotonic clock starts anew) on the spool, as the ingest loop
+    /// drives it: the batch stored, its notices sent (or not: <paramref name="failure"/>), what became of them stored.</summary>
+    /// <returns>Who a notice was decided for.</returns>
+    private static List<string> NoticeRun(LiteDbSpool spool, Func<string, OrganizationConfig?> organizationOf, DateTimeOffset at, string? failure = null)
     {
         var time = new FakeTimeProvider(at);
         var notifier = new ArchiveNotifier(organizationOf, "archive.example.test", time);
         var log = new ContinuityLog(spool);
         notifier.UseContinuity(log);
-        var told = notifier.Observe([Chat(at)]).Stanzas.Select(s => (string)s.Attribute("to")!).Order().ToList();
+        var stanzas = notifier.Observe([Chat(at)]).Stanzas;
         log.Flush();
-        return told;
+        notifier.Sent(stanzas.Select(s => (s, failure)).ToList());
+        log.Flush();
+        return stanzas.Select(s => (string)s.Attribute("to")!).Order().ToList();
     }
 
     [Test]
@@ -207,6 +211,56 @@ public class ContinuityTests : TempDirFixture
             Assert.That(NoticeRun(spool, AliceLogged(), T0.AddMinutes(30)), Is.Empty, "told 30 minutes ago, before the restart");
         using (var spool = OpenSpool())
             Assert.That(NoticeRun(spool, AliceLogged(), T0.AddMinutes(61)), Is.EqualTo(new[] { Alice, Bob }), "the hour is over");
+    }
+
+    [Test]
+    public void ANoticeThatWasNotSentIsToldAtTheNextActivityAfterARestart()
+    {
+        using (var spool = OpenSpool())
+            Assert.That(NoticeRun(spool, AliceLogged(), T0, failure: "not connected to the server"), Is.EqualTo(new[] { Alice, Bob }));
+        using (var spool = OpenSpool())
+            Assert.That(NoticeRun(spool, AliceLogged(), T0.AddMinutes(5)), Is.EqualTo(new[] { Alice, Bob }),
+                "nobody was told: the restart does not count a notice that never went out");
+        using (var spool = OpenSpool())
+            Assert.That(NoticeRun(spool, AliceLogged(), T0.AddMinutes(10)), Is.Empty, "told now: not again within the hour");
+    }
+
+    [Test]
+    public void ANoticeDecidedButNeverSentIsNotKeptAsTold()
+    {
+        // ImLogger stopped between storing the batch (the notice decided) and sending it.
+        using (var spool = OpenSpool())
+        {
+            var notifier = new ArchiveNotifier(AliceLogged(), "archive.example.test", new FakeTimeProvider(T0));
+            var log = new ContinuityLog(spool);
+            notifier.UseContinuity(log);
+            Assert.That(notifier.Observe([Chat(T0)]).Stanzas, Has.Count.EqualTo(2));
+            log.Flush();
+        }
+        using (var spool = OpenSpool())
+            Assert.That(NoticeRun(spool, AliceLogged(), T0.AddMinutes(5)), Is.EqualTo(new[] { Alice, Bob }));
+    }
+
+    [Test]
+    public void ANoticeTheServerBouncedIsToldAgainAfterARestart_TheOthersAreNot()
+    {
+        using (var spool = OpenSpool())
+        {
+            var notifier = new ArchiveNotifier(AliceLogged(), "archive.example.test", new FakeTimeProvider(T0));
+            var log = new ContinuityLog(spool);
+            notifier.UseContinuity(log);
+            var stanzas = notifier.Observe([Chat(T0)]).Stanzas;
+            log.Flush();
+            notifier.Sent(stanzas.Select(s => (s, (string?)null)).ToList());
+            log.Flush();
+            var toBob = stanzas.Single(s => (string?)s.Attribute("to") == Bob);
+            Assert.That(notifier.Bounced(XElement.Parse(
+                $"<message xmlns='jabber:component:accept' type='error' id='{(string)toBob.Attribute("id")!}' from='{Bob}' to='archive.example.test'>" +
+                "<error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>")), Is.Not.Null);
+            log.Flush(); // with the batch that stored the bounce
+        }
+        using (var spool = OpenSpool())
+            Assert.That(NoticeRun(spool, AliceLogged(), T0.AddMinutes(5)), Is.EqualTo(new[] { Bob }), "bob's bounced; alice's went out");
     }
 
     [Test]
@@ -240,9 +294,11 @@ public class ContinuityTests : TempDirFixture
         var notifier = new ArchiveNotifier(AliceLogged(), "archive.example.test", time);
         var log = new ContinuityLog(spool);
         notifier.UseContinuity(log);
-        var told = notifier.Observe(events).Stanzas.Select(s => (string)s.Attribute("to")!).Order().ToList();
+        var stanzas = notifier.Observe(events).Stanzas;
         log.Flush();
-        return told;
+        notifier.Sent(stanzas.Select(s => (s, (string?)null)).ToList());
+        log.Flush();
+        return stanzas.Select(s => (string)s.Attribute("to")!).Order().ToList();
     }
 
     [Test]

@@ -32,6 +32,9 @@ internal static class ClientScenario
     public static object Send(string who, string xml) => new { @as = Jid(who), @do = "send", xml };
     /// <summary>Waits until the user's client receives any stanza whose XML contains <paramref name="text"/>.</summary>
     public static object ExpectRaw(string who, string text) => new { @as = Jid(who), @do = "expect_raw", contains = text };
+    /// <summary>Answers the first stanza <paramref name="who"/> received whose XML contains <paramref name="text"/> with an
+    /// error of the same id, sent to <paramref name="to"/> (a client claiming to bounce it).</summary>
+    public static object ErrorBack(string who, string text, string to) => new { @as = Jid(who), @do = "error_back", contains = text, to };
     /// <summary>Creates <paramref name="path"/> (a phase of the scenario is done).</summary>
     public static object Signal(string path) => new { @do = "signal", path };
     /// <summary>Waits until the test creates <paramref name="path"/>.</summary>

@@ -231,6 +231,13 @@ async def run(host, port, scenario):
             await asyncio.wait_for(c.gone.wait(), TIMEOUT)
         elif do == "expect_raw":
             await wait_for(lambda: any(step["contains"] in x for x in c.raw), c)
+        elif do == "error_back":
+            # Answers the first stanza received whose XML contains "contains" with an error of the same id, sent to "to" (a
+            # client claiming to bounce what it got: the server stamps the client's own full JID on it).
+            first = next(x for x in c.raw if step["contains"] in x)
+            stanza_id = ET.fromstring(first).get("id")
+            c.send_raw(f"<message type='error' id='{stanza_id}' to='{step['to']}'><error type='cancel'>"
+                       "<item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>")
         elif do == "signal":
             with open(step["path"], "w", encoding="utf-8"):
                 pass
