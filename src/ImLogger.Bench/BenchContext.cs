@@ -19,7 +19,9 @@ internal sealed partial class BenchContext(string repoRoot, string workDir)
     /// open for an hour. Returns its path.</summary>
     /// <param name="dir">The section's folder; spool and archive go inside it.</param>
     /// <param name="componentPort">Where Prosody (or the replay server) takes the component.</param>
-    /// <param name="attach">An &lt;attach&gt; element (inline mode), if any.</param>
+    /// <param name="attach">An &lt;attach&gt; element (inline mode), or null for tap mode. Tap is written out
+    /// (<c>mode="tap"</c>): since inline became the default, a config without &lt;attach&gt; runs inline, and the bench's
+    /// "tap" column and its tap-copy sections silently measured inline mode (docs/performance.md, "The tap column").</param>
     /// <param name="notices">Off in the load and memory sections, so that "events spooled" counts exactly the copies
     /// (a notice goes out once an hour per conversation); on in the replay, which measures the notifier too.</param>
     public static string WriteConfig(string dir, int componentPort, string? attach = null, bool notices = false)
@@ -29,7 +31,7 @@ internal sealed partial class BenchContext(string repoRoot, string workDir)
             <?xml version="1.0" encoding="utf-8"?>
             <imlogger>
               <component jid="archive.example.test" host="127.0.0.1" port="{componentPort}" secret-env="IMLOGGER_COMPONENT_SECRET" />
-              {attach}
+              {attach ?? TapAttach}
               <spool path="spool.db" />
               <transcripts idle-close="1h" />
               <organization domain="example.test" endpoint="local-archive" seats="100">
@@ -43,6 +45,9 @@ internal sealed partial class BenchContext(string repoRoot, string workDir)
             """);
         return path;
     }
+
+    /// <summary>Tap mode, said explicitly (inline is the default when &lt;attach&gt; is absent).</summary>
+    public const string TapAttach = """<attach mode="tap" />""";
 
     public string NewDir(string name)
     {

@@ -84,6 +84,7 @@ internal sealed partial class LoadBench(BenchContext context, BenchOptions optio
         await using IBenchServer rig = mode.Server == "ejabberd" ? EjabberdRig.Prepare(dir, "alice", "bob") : ProsodyRig.Prepare(dir, "alice", "bob");
         var configPath = BenchContext.WriteConfig(dir, rig.ComponentPort, mode.Attach);
         var include = mode.Include == null ? null : await mode.Include(context, dir);
+        if (include != null && mode.Server == "prosody") CheckModeIsWhatItSays(mode, include);
         await rig.StartAsync(include, options.Nagle);
         ImLoggerRun? imlogger = null;
         try
@@ -154,6 +155,17 @@ internal sealed partial class LoadBench(BenchContext context, BenchOptions optio
         if (tag != "w")
             Console.Error.WriteLine($"  [{mode.Name}] {(rate > 0 ? $"{rate}/s" : "flat out")}: {received}/{count} delivered, {result.DeliveredPerSecond:0} msg/s, p99 {result.P99Ms:0.00} ms");
         return result;
+    }
+
+    /// <summary>The column measures the mode it names: tap loads mod_firewall and not the inline module, inline loads the
+    /// inline module. (A config without &lt;attach&gt; became inline when inline became the default, and the tap column
+    /// measured inline mode for a day before anyone noticed.)</summary>
+    private static void CheckModeIsWhatItSays(ServerMode mode, string include)
+    {
+        var text = File.ReadAllText(include);
+        var inline = text.Contains("\"imlogger_inline\"", StringComparison.Ordinal);
+        if (inline != (mode.Attach != null))
+            throw new InvalidOperationException($"The '{mode.Name}' column would run {(inline ? "inline" : "tap")} mode ({include}); check the <attach> the bench writes.");
     }
 
     /// <summary>Waits until the process used no CPU for half a second (at most 60 s).</summary>
