@@ -11,7 +11,10 @@ internal sealed partial class BenchContext(string repoRoot, string workDir)
 {
     public string RepoRoot { get; } = repoRoot;
     public string WorkDir { get; } = workDir;
-    public string ImLoggerDll => Path.Combine(RepoRoot, "src", "ImLogger.Host", "bin", "Release", "net10.0", "imlogger.dll");
+    /// <summary>This tree's Release build, or <c>IMLOGGER_BENCH_DLL</c>: another build (e.g. an older commit's, from a
+    /// throw-away worktree) measured by this bench, for a before/after with the same measures.</summary>
+    public string ImLoggerDll => Environment.GetEnvironmentVariable("IMLOGGER_BENCH_DLL") is { Length: > 0 } other
+        ? Path.GetFullPath(other) : Path.Combine(RepoRoot, "src", "ImLogger.Host", "bin", "Release", "net10.0", "imlogger.dll");
     public string NLogConfig => Path.Combine(RepoRoot, "config", "nlog.config");
     public string RecordedSession => Path.Combine(AppContext.BaseDirectory, "prosody-tap-session.xml");
 
