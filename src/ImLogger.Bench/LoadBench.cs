@@ -150,7 +150,7 @@ internal sealed partial class LoadBench(BenchContext context, BenchOptions optio
         var imlogger0 = imlogger == null ? TimeSpan.Zero : ProcessStats.Cpu(imlogger.Pid);
         var self0 = ProcessStats.Cpu(ProcessStats.Self);
         var server0 = ProcessStats.ContextSwitches(rig.Pid);
-        var switches0 = imlogger == null ? default : ProcessStats.ContextSwitches(imlogger.Pid);
+        var switches0 = imlogger == null ? null : ProcessStats.ContextSwitches(imlogger.Pid);
         var io0 = imlogger == null ? default : ProcessStats.Io(imlogger.Pid);
         var start = Stopwatch.GetTimestamp();
         using var limit = new CancellationTokenSource(TimeSpan.FromSeconds((rate > 0 ? count / rate : count / 2000.0) + 60));
@@ -163,8 +163,10 @@ internal sealed partial class LoadBench(BenchContext context, BenchOptions optio
         if (imlogger != null) await WaitQuietAsync(imlogger.Pid);
         var prosodyCpu = ProcessStats.Cpu(rig.Pid) - prosody0;
         var server1 = ProcessStats.ContextSwitches(rig.Pid);
-        var switches1 = imlogger == null ? default : ProcessStats.ContextSwitches(imlogger.Pid);
+        var switches1 = imlogger == null ? null : ProcessStats.ContextSwitches(imlogger.Pid);
         var io1 = imlogger == null ? default : ProcessStats.Io(imlogger.Pid);
+        var server = ProcessStats.SwitchesBetween(server0, server1);
+        var switches = ProcessStats.SwitchesBetween(switches0, switches1);
         var imloggerCpu = imlogger == null ? (TimeSpan?)null : ProcessStats.Cpu(imlogger.Pid) - imlogger0;
         var sorted = latency.Where(x => !double.IsNaN(x)).Order().ToArray();
         double Percentile(double p) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
@@ -173,9 +175,9 @@ internal sealed partial class LoadBench(BenchContext context, BenchOptions optio
             prosodyCpu.TotalMilliseconds * per1000, imloggerCpu?.TotalMilliseconds * per1000, imlogger == null ? null : ProcessStats.Rss(imlogger.Pid),
             driverCpu.TotalMilliseconds * per1000, driverCpu.TotalSeconds / elapsed.TotalSeconds)
         {
-            Counts = new StepCounts((server1.Voluntary - server0.Voluntary) * per1000, (server1.Involuntary - server0.Involuntary) * per1000,
-                imlogger == null ? null : (switches1.Voluntary - switches0.Voluntary) * per1000,
-                imlogger == null ? null : (switches1.Involuntary - switches0.Involuntary) * per1000,
+            Counts = new StepCounts(server.Voluntary * per1000, server.Involuntary * per1000,
+                imlogger == null ? null : switches.Voluntary * per1000,
+                imlogger == null ? null : switches.Involuntary * per1000,
                 imlogger == null ? null : (io1.WriteCalls - io0.WriteCalls) * per1000,
                 imlogger == null ? null : (io1.BytesToDisk - io0.BytesToDisk) / 1024.0 * per1000),
         };
