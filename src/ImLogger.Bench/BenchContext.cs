@@ -11,7 +11,10 @@ internal sealed partial class BenchContext(string repoRoot, string workDir)
 {
     public string RepoRoot { get; } = repoRoot;
     public string WorkDir { get; } = workDir;
-    public string ImLoggerDll => Path.Combine(RepoRoot, "src", "ImLogger.Host", "bin", "Release", "net10.0", "imlogger.dll");
+    /// <summary>This tree's Release build, or <c>IMLOGGER_BENCH_DLL</c>: another build (e.g. an older commit's, from a
+    /// throw-away worktree) measured by this bench, for a before/after with the same measures.</summary>
+    public string ImLoggerDll => Environment.GetEnvironmentVariable("IMLOGGER_BENCH_DLL") is { Length: > 0 } other
+        ? Path.GetFullPath(other) : Path.Combine(RepoRoot, "src", "ImLogger.Host", "bin", "Release", "net10.0", "imlogger.dll");
     public string NLogConfig => Path.Combine(RepoRoot, "config", "nlog.config");
     public string RecordedSession => Path.Combine(AppContext.BaseDirectory, "prosody-tap-session.xml");
 
@@ -19,7 +22,9 @@ internal sealed partial class BenchContext(string repoRoot, string workDir)
     /// open for an hour. Returns its path.</summary>
     /// <param name="dir">The section's folder; spool and archive go inside it.</param>
     /// <param name="componentPort">Where Prosody (or the replay server) takes the component.</param>
-    /// <param name="attach">An &lt;attach&gt; element (inline mode), if any.</param>
+    /// <param name="attach">An &lt;attach&gt; element (inline mode), or null for tap mode. Tap is written out
+    /// (<c>mode="tap"</c>): since inline became the default, a config without &lt;attach&gt; runs inline, and the bench's
+    /// "tap" column and its tap-copy sections silently measured inline mode (docs/performance.md, "The tap column").</param>
     /// <param name="notices">Off in the load and memory sections, so that "events spooled" counts exactly the copies
     /// (a notice goes out once an hour per conversation); on in the replay, which measures the notifier too.</param>
     public static string WriteConfig(string dir, int componentPort, string? attach = null, bool notices = false)
@@ -29,7 +34,7 @@ internal sealed partial class BenchContext(string repoRoot, string workDir)
             <?xml version="1.0" encoding="utf-8"?>
             <imlogger>
               <component jid="archive.example.test" host="127.0.0.1" port="{componentPort}" secret-env="IMLOGGER_COMPONENT_SECRET" />
-              {attach}
+              {attach ?? TapAttach}
               <spool path="spool.db" />
               <transcripts idle-close="1h" />
               <organization domain="example.test" endpoint="local-archive" seats="100">
@@ -43,6 +48,9 @@ internal sealed partial class BenchContext(string repoRoot, string workDir)
             """);
         return path;
     }
+
+    /// <summary>Tap mode, said explicitly (inline is the default when &lt;attach&gt; is absent).</summary>
+    public const string TapAttach = """<attach mode="tap" />""";
 
     public string NewDir(string name)
     {

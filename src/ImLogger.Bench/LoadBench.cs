@@ -6,7 +6,21 @@ namespace ImLogger.Bench;
 /// <summary>One measured step: one mode, one offered rate.</summary>
 internal sealed record LoadResult(
     string Mode, double OfferedRate, int Sent, int Received, double DeliveredPerSecond, double P50Ms, double P99Ms,
-    double ProsodyCpuMsPer1000, double? ImLoggerCpuMsPer1000, long? ImLoggerRssBytes, double DriverCpuMsPer1000, double DriverCpuShare);
+    double ProsodyCpuMsPer1000, double? ImLoggerCpuMsPer1000, long? ImLoggerRssBytes, double DriverCpuMsPer1000, double DriverCpuShare)
+{
+    /// <summary>Work counted per 1,000 delivered messages (table 1b): what does not depend on how busy the machine was.</summary>
+    public StepCounts? Counts { get; init; }
+}
+
+/// <summary>Per 1,000 delivered messages, over one step (the ImLogger figures include its catching up after the step).</summary>
+/// <param name="ServerInvoluntary">The server process taken off its core by the scheduler (another process wanted it).</param>
+/// <param name="ServerVoluntary">The server process blocking (its event loop waiting for sockets, timers).</param>
+/// <param name="ImLoggerVoluntary">ImLogger's threads blocking: every wake-up of a worker, timer or I/O thread.</param>
+/// <param name="ImLoggerInvoluntary">ImLogger's threads preempted.</param>
+/// <param name="ImLoggerWriteCalls">Write system calls (sockets and files).</param>
+/// <param name="ImLoggerKbToDisk">Kilobytes sent to storage (the spool's log and data file pages, the archive).</param>
+internal sealed record StepCounts(double ServerVoluntary, double ServerInvoluntary, double? ImLoggerVoluntary, double? ImLoggerInvoluntary,
+    double? ImLoggerWriteCalls, double? ImLoggerKbToDisk);
 
 /// <summary>
 /// Section 1: Prosody delivering one-to-one messages from alice (logged) to bob, alone and with ImLogger attached,
@@ -84,6 +98,7 @@ internal sealed partial class LoadBench(BenchContext context, BenchOptions optio
         await using IBenchServer rig = mode.Server == "ejabberd" ? EjabberdRig.Prepare(dir, "alice", "bob") : ProsodyRig.Prepare(dir, "alice", "bob");
         var configPath = BenchContext.WriteConfig(dir, rig.ComponentPort, mode.Attach);
         var include = mode.Include == null ? null : await mode.Include(context, dir);
+        if (include != null && mode.Server == "prosody") CheckModeIsWhatItSays(mode, include);
         await rig.StartAsync(include, options.Nagle);
         ImLoggerRun? imlogger = null;
         try
@@ -134,6 +149,9 @@ internal sealed partial class LoadBench(BenchContext context, BenchOptions optio
         var prosody0 = ProcessStats.Cpu(rig.Pid);
         var imlogger0 = imlogger == null ? TimeSpan.Zero : ProcessStats.Cpu(imlogger.Pid);
         var self0 = ProcessStats.Cpu(ProcessStats.Self);
+        var server0 = ProcessStats.ContextSwitches(rig.Pid);
+        var switches0 = imlogger == null ? null : ProcessStats.ContextSwitches(imlogger.Pid);
+        var io0 = imlogger == null ? default : ProcessStats.Io(imlogger.Pid);
         var start = Stopwatch.GetTimestamp();
         using var limit = new CancellationTokenSource(TimeSpan.FromSeconds((rate > 0 ? count / rate : count / 2000.0) + 60));
         var receiving = bob.ReceiveMessagesAsync(count, limit.Token);
@@ -144,16 +162,39 @@ internal sealed partial class LoadBench(BenchContext context, BenchOptions optio
         // The component may still be working through its queue: its cost per message includes that.
         if (imlogger != null) await WaitQuietAsync(imlogger.Pid);
         var prosodyCpu = ProcessStats.Cpu(rig.Pid) - prosody0;
+        var server1 = ProcessStats.ContextSwitches(rig.Pid);
+        var switches1 = imlogger == null ? null : ProcessStats.ContextSwitches(imlogger.Pid);
+        var io1 = imlogger == null ? default : ProcessStats.Io(imlogger.Pid);
+        var server = ProcessStats.SwitchesBetween(server0, server1);
+        var switches = ProcessStats.SwitchesBetween(switches0, switches1);
         var imloggerCpu = imlogger == null ? (TimeSpan?)null : ProcessStats.Cpu(imlogger.Pid) - imlogger0;
         var sorted = latency.Where(x => !double.IsNaN(x)).Order().ToArray();
         double Percentile(double p) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
         var per1000 = 1000.0 / Math.Max(1, received);
         var result = new LoadResult(mode.Name, rate, count, received, received / elapsed.TotalSeconds, Percentile(0.50), Percentile(0.99),
             prosodyCpu.TotalMilliseconds * per1000, imloggerCpu?.TotalMilliseconds * per1000, imlogger == null ? null : ProcessStats.Rss(imlogger.Pid),
-            driverCpu.TotalMilliseconds * per1000, driverCpu.TotalSeconds / elapsed.TotalSeconds);
+            driverCpu.TotalMilliseconds * per1000, driverCpu.TotalSeconds / elapsed.TotalSeconds)
+        {
+            Counts = new StepCounts(server.Voluntary * per1000, server.Involuntary * per1000,
+                imlogger == null ? null : switches.Voluntary * per1000,
+                imlogger == null ? null : switches.Involuntary * per1000,
+                imlogger == null ? null : (io1.WriteCalls - io0.WriteCalls) * per1000,
+                imlogger == null ? null : (io1.BytesToDisk - io0.BytesToDisk) / 1024.0 * per1000),
+        };
         if (tag != "w")
             Console.Error.WriteLine($"  [{mode.Name}] {(rate > 0 ? $"{rate}/s" : "flat out")}: {received}/{count} delivered, {result.DeliveredPerSecond:0} msg/s, p99 {result.P99Ms:0.00} ms");
         return result;
+    }
+
+    /// <summary>The column measures the mode it names: tap loads mod_firewall and not the inline module, inline loads the
+    /// inline module. (A config without &lt;attach&gt; became inline when inline became the default, and the tap column
+    /// measured inline mode for a day before anyone noticed.)</summary>
+    private static void CheckModeIsWhatItSays(ServerMode mode, string include)
+    {
+        var text = File.ReadAllText(include);
+        var inline = text.Contains("\"imlogger_inline\"", StringComparison.Ordinal);
+        if (inline != (mode.Attach != null))
+            throw new InvalidOperationException($"The '{mode.Name}' column would run {(inline ? "inline" : "tap")} mode ({include}); check the <attach> the bench writes.");
     }
 
     /// <summary>Waits until the process used no CPU for half a second (at most 60 s).</summary>

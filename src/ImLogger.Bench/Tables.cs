@@ -27,6 +27,23 @@ internal static class Tables
                 s.AppendLine(Inv, $"| {(r.OfferedRate > 0 ? $"{r.OfferedRate:0}/s" : "flat out")} | {r.Mode} | {r.DeliveredPerSecond:0} ({r.Received}/{r.Sent}) | {r.P50Ms:0.00} | {p99} | {r.ProsodyCpuMsPer1000:0.0} | {vs} | {(r.ImLoggerCpuMsPer1000 is { } c ? c.ToString("0.0", Inv) : "-")} | {(r.ImLoggerRssBytes is { } m ? (m / 1048576.0).ToString("0", Inv) : "-")} | {r.DriverCpuMsPer1000:0.0} ({r.DriverCpuShare * 100:0}%) |");
             }
         }
+        s.Append(LoadCounts(results));
+        return s.ToString();
+    }
+
+    /// <summary>Table 1b: the same steps, as work counted per 1,000 messages (each beside its server alone).</summary>
+    private static string LoadCounts(IReadOnlyList<LoadResult> results)
+    {
+        var s = new StringBuilder();
+        s.AppendLine().AppendLine("### 1b. Work counted per 1,000 delivered messages (context switches, writes): less dependent on the machine's load than the wall clock");
+        s.AppendLine().AppendLine("| offered | mode | server switches: voluntary / preempted | ImLogger switches: voluntary / preempted | ImLogger write calls | ImLogger KB to disk |");
+        s.AppendLine("|---|---|---|---|---|---|");
+        static string F(double? v) => v is { } x ? x.ToString("0", Inv) : "-";
+        foreach (var r in results.Where(r => r.Counts != null))
+        {
+            var c = r.Counts!;
+            s.AppendLine(Inv, $"| {(r.OfferedRate > 0 ? $"{r.OfferedRate:0}/s" : "flat out")} | {r.Mode} | {F(c.ServerVoluntary)} / {F(c.ServerInvoluntary)} | {F(c.ImLoggerVoluntary)} / {F(c.ImLoggerInvoluntary)} | {F(c.ImLoggerWriteCalls)} | {F(c.ImLoggerKbToDisk)} |");
+        }
         return s.ToString();
     }
 
