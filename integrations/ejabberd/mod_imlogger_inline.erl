@@ -382,6 +382,7 @@ handle_cast({reload, Opts}, State) ->
     {noreply, State1};
 handle_cast(component_connected, State) ->
     announce(<<"connected">>, State),
+    mod_imlogger_signin:component_back(State#state.host),
     {noreply, report_alone(true, came_back("it connected again", State))};
 handle_cast(component_disconnected, #state{failure_mode = closed, batches = Batches} = State) ->
     State1 = lists:foldl(fun(Id, S) -> park(Id, "the component disconnected", S) end, State, maps:keys(Batches)),

@@ -23,7 +23,7 @@
 -module(mod_imlogger_signin).
 
 -export([init/0, session_opened/1, user_send_packet/1, c2s_handle_info/2, filter_send/1, copy_session/2,
-         terminated/2, verdict/2]).
+         terminated/2, verdict/2, component_back/1]).
 
 -include("xmpp.hrl").
 -include("logger.hrl").
@@ -38,7 +38,7 @@
 -define(UNREACHABLE, <<"ImLogger could not check which client you use (archiving is unavailable), so this session was closed. Sign in again in a moment.">>).
 -define(AWAY, ['remote-server-timeout', 'service-unavailable', 'remote-server-not-found', 'recipient-unavailable']).
 
-%% Called by mod_imlogger_inline:start/2: request id -> the c2s process waiting for ImLogger's judgement.
+%% Called by mod_imlogger_inline:start/2: request id -> the c2s process waiting for ImLogger's judgement, and its host.
 init() ->
     case ets:whereis(?TABLE) of
         undefined ->
@@ -149,7 +149,7 @@ filter_send(Acc) -> Acc.
 copy_session(State, #{imlogger_gate := #{state := waiting} = Gate}) ->
     #{lserver := Host} = State,
     ?INFO_MSG("Session ~ts resumed (XEP-0198) while its client is not judged yet: still kept apart", [maps:get(full, Gate)]),
-    case Gate of #{check := Id} -> ets:insert(?TABLE, {Id, self()}); _ -> ok end,
+    case Gate of #{check := Id} -> ets:insert(?TABLE, {Id, self(), Host}); _ -> ok end,
     #{query := Query} = Gate,
     case Gate of
         #{query_sent := false} -> self() ! {imlogger_signin, ask_client};
@@ -179,10 +179,18 @@ terminated(State, _Reason) -> State.
 %% ImLogger's answer to a client-check (from the component to the host, taken by mod_imlogger_inline:filter_packet).
 verdict(Id, IQ) ->
     case ets:take(?TABLE, Id) of
-        [{_, Pid}] -> Pid ! {imlogger_signin, {verdict, Id, IQ}};
+        [{_, Pid, _Host}] -> Pid ! {imlogger_signin, {verdict, Id, IQ}};
         [] -> ok % the session is gone, or was judged already
     end,
     {stop, drop}.
+
+%% The component connected (again): a check sent to the ImLogger that went away (killed, restarted) will never be
+%% answered, so every session of the host still waiting asks the new one now instead of waiting for its deadline.
+component_back(Host) ->
+    case ets:whereis(?TABLE) of
+        undefined -> ok;
+        _ -> lists:foreach(fun({_Id, Pid, _Host}) -> Pid ! {imlogger_signin, retry} end, ets:match_object(?TABLE, {'_', '_', Host}))
+    end.
 
 %%%===================================================================
 %%% The check
@@ -206,7 +214,7 @@ handle(check, #{imlogger_gate := #{state := waiting, query := Query} = Gate, lse
     Timeout = opt(Host, timeout) * 1000,
     erlang:send_after(Timeout, self(), {imlogger_signin, {deadline, Query}}),
     send_check(State#{imlogger_gate => Gate#{deadline => now_ms() + Timeout}});
-handle(retry, #{imlogger_gate := #{state := waiting}} = State) ->
+handle(retry, #{imlogger_gate := #{state := waiting, deadline := _}} = State) ->
     send_check(State);
 handle({deadline, Query}, #{imlogger_gate := #{state := waiting, query := Query}} = State) ->
     fail(<<"no answer in time">>, State);
@@ -241,8 +249,9 @@ send_check(#{imlogger_gate := #{state := waiting, user := User, full := Full, an
     case ejabberd_router:is_my_route(Component) of
         false -> retry_or_fail(true, <<"the component is not connected">>, State);
         true ->
+            case Gate of #{check := Old} -> ets:delete(?TABLE, Old); _ -> ok end,
             Id = <<"imlogger-client-", (p1_rand:get_string())/binary>>,
-            ets:insert(?TABLE, {Id, self()}),
+            ets:insert(?TABLE, {Id, self(), Host}),
             Size = case Gate of #{size := S} -> [{<<"size">>, integer_to_binary(S)}]; _ -> [] end,
             Children = [E || E <- [maps:get(reply, Gate, undefined), maps:get(caps, Gate, undefined)], E /= undefined],
             Check = #xmlel{name = <<"client-check">>,

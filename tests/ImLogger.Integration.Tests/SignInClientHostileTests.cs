@@ -22,6 +22,48 @@ public class SignInClientHostileTests
     private static object ConnectAnswering(string who, object answer) => new { @as = Jid(who), @do = "connect", answer, wait = "none" };
 
     [TestCaseSource(nameof(Servers)), CancelAfter(180_000)]
+    public async Task ANewSessionWaitsWhileImLoggerIsAwayAndIsJudgedOnceItIsBack(string server)
+    {
+        // A restart of ImLogger during a sign-in: the check waits for it (up to the attach timeout) instead of closing
+        // the session, and nothing reaches the session before ImLogger has judged it.
+        await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice"], null, exampleOrganizationXml: Approved,
+            attach: """<attach mode="inline" failure-mode="closed" timeout="40s" />""", server: server);
+        var asked = Path.Combine(world.Dir, "asked");
+        var started = Path.Combine(world.Dir, "started");
+        var scenario = RunClosingAsync(world.Server, world.Dir,
+            Connect("bob"),
+            new { @as = Jid("alice"), @do = "connect", wait = "none" }, // slixmpp answers as itself: an approved client
+            ExpectRaw("alice", "jabber:iq:version"),
+            Chat("bob", "alice@example.test/test", "WHILE-AWAY to alice's session"),
+            Signal(asked),
+            WaitFile(started, 60),
+            Expect("alice", "bob", "WHILE-AWAY to alice's session"),
+            Chat("alice", "bob", "alice is in"), Expect("bob", "alice", "alice is in"),
+            Pause());
+        await WaitForFileAsync(asked, scenario);
+        await Task.Delay(1000); // the check has found ImLogger away at least once
+        await using var imlogger = world.RunImLogger();
+        await ImLoggerProcess.WaitConnectedAsync(imlogger);
+        await File.WriteAllTextAsync(started, "");
+        var (_, raw, closed) = await scenario;
+
+        Assert.That(closed.ContainsKey(Jid("alice")), Is.False, "an approved client is not closed because ImLogger restarted");
+        Assert.That(await imlogger.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero);
+        var archived = string.Join("\n", world.Archived().Select(m => m.TextBody ?? ""));
+        Assert.That(archived, Does.Contain("alice is in").And.Contain("WHILE-AWAY to alice's session"));
+    }
+
+    private static async Task WaitForFileAsync(string path, Task scenario)
+    {
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while (!File.Exists(path))
+        {
+            if (scenario.IsCompleted) await scenario; // the scenario failed first: its error says why
+            await Task.Delay(100, cancel.Token);
+        }
+    }
+
+    [TestCaseSource(nameof(Servers)), CancelAfter(180_000)]
     public async Task FloodGuessedIdAnswerToSomeoneElseLeavingEarlyAndAForgedVerdict(string server)
     {
         await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice", "carol", "dave", "grace"], null,
