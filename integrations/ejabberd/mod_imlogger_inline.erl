@@ -26,6 +26,9 @@
 %%%   max_batch_bytes: 983040              bytes per verdict request, at most: below ImLogger's max-stanza-bytes
 %%%   away_max_bytes: 33554432             fail-closed: bytes kept while ImLogger is away; beyond, the oldest are refused
 %%%   heartbeat: 30                        seconds between proofs of life (<alive/>)
+%%%   check_clients: false                 true (an organization with <approved-clients>): judge each logged user's new
+%%%                                        session by its client before it takes part (mod_imlogger_signin.erl)
+%%%   client_timeout: 10                   seconds a new session has to answer the version query
 %%%   generation: ""                       the fingerprint of ImLogger's rules this snippet was generated from
 
 -module(mod_imlogger_inline).
@@ -35,7 +38,7 @@
 -export([start/2, stop/1, reload/3, depends/2, mod_opt_type/1, mod_options/1, mod_doc/0]).
 -export([init/1, handle_call/3, handle_cast/2, handle_info/2, terminate/2, code_change/3]).
 -export([user_send_packet/1, filter_packet/1, c2s_handle_info/2, route_registered/1, route_unregistered/1]).
--export([content_free/1, c2s_session_opened/1]).
+-export([content_free/1, c2s_session_opened/1, is_logged/2]).
 
 -include("xmpp.hrl").
 -include("logger.hrl").
@@ -67,7 +70,8 @@
                 flush_scheduled = false :: boolean(),
                 away = false :: boolean(),
                 retry_scheduled = false :: boolean(),
-                retry_delay = 250 :: pos_integer()}).
+                retry_delay = 250 :: pos_integer(),
+                stopping = false :: boolean()}).
 
 %%%===================================================================
 %%% gen_mod
@@ -81,6 +85,7 @@ start(Host, Opts) ->
     ejabberd_hooks:add(user_send_packet, Host, ?MODULE, user_send_packet, 1),
     ejabberd_hooks:add(c2s_handle_info, Host, ?MODULE, c2s_handle_info, 1),
     ejabberd_hooks:add(c2s_session_opened, Host, ?MODULE, c2s_session_opened, 50),
+    signin_hooks(add, Host),
     %% Group chats: the rooms of this host's MUC service name their occupants (mod_imlogger_muc.erl).
     mod_imlogger_muc:init(),
     ejabberd_hooks:add(muc_filter_presence, Host, mod_imlogger_muc, filter_presence, 50),
@@ -94,6 +99,7 @@ stop(Host) ->
     ejabberd_hooks:delete(user_send_packet, Host, ?MODULE, user_send_packet, 1),
     ejabberd_hooks:delete(c2s_handle_info, Host, ?MODULE, c2s_handle_info, 1),
     ejabberd_hooks:delete(c2s_session_opened, Host, ?MODULE, c2s_session_opened, 50),
+    signin_hooks(delete, Host),
     ejabberd_hooks:delete(muc_filter_presence, Host, mod_imlogger_muc, filter_presence, 50),
     ejabberd_hooks:delete(muc_filter_message, Host, mod_imlogger_muc, filter_message, 50),
     case gen_mod:is_loaded_elsewhere(Host, ?MODULE) of
@@ -116,6 +122,16 @@ reload(Host, NewOpts, _OldOpts) ->
 
 depends(_Host, _Opts) -> [].
 
+%% Approved clients at sign-in (mod_imlogger_signin.erl): before every other hook of the session (priority 0), and after
+%% ejabberd_c2s has closed a session (110) to route again what waited for it. Always added: they act on a gated session
+%% only, and a session is gated only with check_clients.
+signin_hooks(Action, Host) ->
+    mod_imlogger_signin:init(),
+    lists:foreach(fun({Hook, Fun, Seq}) -> ejabberd_hooks:Action(Hook, Host, mod_imlogger_signin, Fun, Seq) end,
+                  [{c2s_session_opened, session_opened, 10}, {user_send_packet, user_send_packet, 0},
+                   {c2s_handle_info, c2s_handle_info, 0}, {c2s_filter_send, filter_send, 0},
+                   {c2s_copy_session, copy_session, 50}, {c2s_terminated, terminated, 110}]).
+
 mod_opt_type(component) -> econf:domain();
 mod_opt_type(logged_users) -> econf:list(econf:binary());
 mod_opt_type(log_all) -> econf:bool();
@@ -128,12 +144,15 @@ mod_opt_type(max_held) -> econf:pos_int();
 mod_opt_type(max_batch_bytes) -> econf:pos_int();
 mod_opt_type(away_max_bytes) -> econf:pos_int();
 mod_opt_type(heartbeat) -> econf:pos_int();
-mod_opt_type(generation) -> econf:binary().
+mod_opt_type(generation) -> econf:binary();
+mod_opt_type(check_clients) -> econf:bool();
+mod_opt_type(client_timeout) -> econf:pos_int().
 
 mod_options(_Host) ->
     [{component, undefined}, {logged_users, []}, {log_all, false}, {excluded_users, []}, {unlogged_ttl, 300},
      {failure_mode, closed}, {timeout, 10}, {batch_size, 100}, {max_held, 500}, {max_batch_bytes, 960 * 1024},
-     {away_max_bytes, 32 * 1024 * 1024}, {heartbeat, 30}, {generation, <<"">>}].
+     {away_max_bytes, 32 * 1024 * 1024}, {heartbeat, 30}, {generation, <<"">>},
+     {check_clients, false}, {client_timeout, 10}].
 
 mod_doc() ->
     #{desc => [<<"Holds logged users' stanzas until ImLogger (an external component) has archived them and decided; "
@@ -296,6 +315,8 @@ maybe_hold_in(Host, From, To, Pkt) ->
             end
     end.
 
+from_component(_Host, #iq{type = T, id = <<"imlogger-client-", _/binary>> = Id} = IQ) when T == result; T == error ->
+    mod_imlogger_signin:verdict(Id, IQ);
 from_component(Host, #iq{type = T, id = <<"imlogger-", _/binary>> = Id} = IQ) when T == result; T == error ->
     gen_server:cast(proc(Host), {response, Id, IQ}),
     {stop, drop};
@@ -361,7 +382,8 @@ handle_cast({reload, Opts}, State) ->
     {noreply, State1};
 handle_cast(component_connected, State) ->
     announce(<<"connected">>, State),
-    {noreply, came_back("it connected again", State)};
+    mod_imlogger_signin:component_back(State#state.host),
+    {noreply, report_alone(true, came_back("it connected again", State))};
 handle_cast(component_disconnected, #state{failure_mode = closed, batches = Batches} = State) ->
     State1 = lists:foldl(fun(Id, S) -> park(Id, "the component disconnected", S) end, State, maps:keys(Batches)),
     {noreply, went_away("the component disconnected", State1)};
@@ -374,6 +396,8 @@ handle_info(flush, State) ->
     {noreply, flush(State#state{flush_scheduled = false}, false)};
 handle_info(retry, State) ->
     {noreply, retry(State#state{retry_scheduled = false})};
+handle_info(reports, State) ->
+    {noreply, report_alone(true, State)};
 handle_info({timeout, Id}, #state{timeout = T} = State) ->
     {noreply, fail(Id, io_lib:format("no answer within ~B s", [T div 1000]), State)};
 handle_info({announce, Reason}, State) ->
@@ -387,7 +411,8 @@ handle_info(_Info, State) ->
     {noreply, State}.
 
 %% The server (or the module) stops: nothing held may be delivered unlogged, nor silently lost.
-terminate(_Reason, #state{batches = Batches} = State) ->
+terminate(_Reason, #state{batches = Batches} = State0) ->
+    State = State0#state{stopping = true},
     State1 = lists:foldl(fun(Id, S) -> fail(Id, "server stopping", S) end, State, maps:keys(Batches)),
     _ = refuse_waiting(fun(_) -> true end, "server stopping", State1),
     ok.
@@ -726,8 +751,23 @@ fail(Id, Reason, #state{failure_mode = Mode} = State) ->
                 open -> ?WARNING_MSG("ImLogger unreachable (~ts): ~B held stanza(s) delivered UNLOGGED (fail-open); the gap is reported when it returns", [Reason, N]);
                 closed -> ?WARNING_MSG("ImLogger unreachable (~ts): ~B held stanza(s) refused (fail-closed)", [Reason, N])
             end,
-            release_keys(maps:values(Items), State3)
+            report_alone(N > 0, release_keys(maps:values(Items), State3))
     end.
+
+%% Reports ride with the next request. When no stanza waits they go at once in a request of their own (no item), so
+%% that ImLogger marks what it stored of a refused request before the transcript is delivered, rather than whenever a
+%% message comes next (docs/inline-protocol.md, `refused`). Not while the component is away or has no route, nor while
+%% the server stops: that request would fail here again at once, and in fail-open it would do so forever. After a
+%% request of reports alone failed (ImLogger connected but not answering, or answering an error), the next one waits
+%% a retry period instead of a round trip.
+report_alone(_Now, #state{refusals = [], gaps = Gaps} = State) when map_size(Gaps) == 0 -> State;
+report_alone(Now, #state{waiting = [], away = false, stopping = false, component = Component} = State) ->
+    case ejabberd_router:is_my_route(Component) of
+        false -> State;
+        true when Now -> send_request(State, true);
+        true -> erlang:send_after(2000, self(), reports), State
+    end;
+report_alone(_Now, State) -> State.
 
 %%% Fail-closed, while ImLogger is away (docs/inline-protocol.md, "While ImLogger is away"): a request the component
 %%% cannot answer is parked, its stanzas wait again in arrival order, one probe per retry finds out whether ImLogger

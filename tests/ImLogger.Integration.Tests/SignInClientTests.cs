@@ -5,7 +5,8 @@ using static ImLogger.Integration.Tests.Support.ClientScenario;
 namespace ImLogger.Integration.Tests;
 
 /// <summary>
-/// Approved clients at sign-in (issue 17), on real Prosody with real slixmpp clients and a real ImLogger: a logged user's new
+/// Approved clients at sign-in (issue 17), on real Prosody and ejabberd (issue 18: the same scenarios and assertions; a
+/// difference is a defect in an adapter) with real slixmpp clients and a real ImLogger: a logged user's new
 /// session is asked its version at once and kept apart until ImLogger has judged it. An approved client signs in and chats
 /// (what was sent to it meanwhile arrives after); an unapproved, too old, silent, erroring, huge or malformed one receives
 /// one message naming the approved clients, is closed with policy-violation, receives nothing else, and the attempt is
@@ -26,14 +27,16 @@ public class SignInClientTests
 
     private static object ExpectClosed(string who) => new { @as = Jid(who), @do = "expect_closed" };
 
-    [Test, CancelAfter(180_000)]
-    public async Task AnApprovedClientChatsAnUnapprovedOneIsClosedAndReceivesNothing()
+    private static readonly string[] Servers = ["prosody", "ejabberd"];
+
+    [TestCaseSource(nameof(Servers)), CancelAfter(180_000)]
+    public async Task AnApprovedClientChatsAnUnapprovedOneIsClosedAndReceivesNothing(string server)
     {
-        await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice", "dave"], null, exampleOrganizationXml: Approved, attach: Closed);
+        await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice", "dave"], null, exampleOrganizationXml: Approved, attach: Closed, server: server);
         await using var imlogger = world.RunImLogger();
         await ImLoggerProcess.WaitConnectedAsync(imlogger);
 
-        var (received, raw, closed) = await RunClosingAsync(world.Prosody, world.Dir,
+        var (received, raw, closed) = await RunClosingAsync(world.Server, world.Dir,
             Connect("bob"),
             // Both answer after a second: what bob sends them meanwhile must wait (alice) or never arrive (dave).
             ConnectAnswering("alice", new { xml = Version("Slixmpp", "1.8.3"), delay = 1.5 }),
@@ -73,15 +76,15 @@ public class SignInClientTests
         Assert.That(archived.Any(t => t.Contains("DURING-CHECK to dave", StringComparison.Ordinal)), "what was sent to dave went to offline storage, held and archived as usual");
     }
 
-    [Test, CancelAfter(180_000)]
-    public async Task TooOldSilentErroringHugeAndMalformedClientsAreClosedAnUnloggedUserIsNot()
+    [TestCaseSource(nameof(Servers)), CancelAfter(180_000)]
+    public async Task TooOldSilentErroringHugeAndMalformedClientsAreClosedAnUnloggedUserIsNot(string server)
     {
-        await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice", "carol", "dave", "grace"], null, exampleOrganizationXml: Approved, attach: Closed);
+        await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice", "carol", "dave", "grace"], null, exampleOrganizationXml: Approved, attach: Closed, server: server);
         await using var imlogger = world.RunImLogger();
         await ImLoggerProcess.WaitConnectedAsync(imlogger);
 
         string[] refused = ["carol", "dave", "grace", "alice", "alice@example.test/err"];
-        var (_, raw, closed) = await RunClosingAsync(world.Prosody, world.Dir,
+        var (_, raw, closed) = await RunClosingAsync(world.Server, world.Dir,
             ConnectAnswering("carol", new { xml = Version("Slixmpp", "1.2.9") }),                       // too old
             ConnectAnswering("dave", new { silent = true }),                                             // never answers
             ConnectAnswering("grace", new { xml = Version("Slixmpp", "1.8." + new string('9', 20_000)) }), // huge
@@ -117,14 +120,14 @@ public class SignInClientTests
             Assert.That(archived, Does.Contain($"sign-in of {(who.Contains('/') ? who : Jid(who) + "/test")}"), who);
     }
 
-    [Test, CancelAfter(180_000)]
-    public async Task HostileAnswersPresenceBeforeTheAnswerAndASecondResource()
+    [TestCaseSource(nameof(Servers)), CancelAfter(180_000)]
+    public async Task HostileAnswersPresenceBeforeTheAnswerAndASecondResource(string server)
     {
-        await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice", "carol", "dave"], null, exampleOrganizationXml: Approved, attach: Closed);
+        await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice", "carol", "dave"], null, exampleOrganizationXml: Approved, attach: Closed, server: server);
         await using var imlogger = world.RunImLogger();
         await ImLoggerProcess.WaitConnectedAsync(imlogger);
 
-        var (received, raw, closed) = await RunClosingAsync(world.Prosody, world.Dir,
+        var (received, raw, closed) = await RunClosingAsync(world.Server, world.Dir,
             Connect("bob"),
             // dave answers twice to the one query: first as EvilClient, then as an approved client. The first counts.
             ConnectAnswering("dave", new { xml = Version("EvilClient", "1.0"), second = Version("Slixmpp", "1.8.3") }),
@@ -150,14 +153,14 @@ public class SignInClientTests
         Assert.That(imlogger.Output, Does.Contain("Sign-in of dave@example.test/test REFUSED (unapproved-client: a client that calls itself 'EvilClient 1.0'"));
     }
 
-    [Test, CancelAfter(120_000)]
-    public async Task WhileImLoggerIsAwayANewSessionIsClosedFailClosed()
+    [TestCaseSource(nameof(Servers)), CancelAfter(120_000)]
+    public async Task WhileImLoggerIsAwayANewSessionIsClosedFailClosed(string server)
     {
         // ImLogger never runs: the module cannot have the client judged, so fail-closed closes the session with its own
         // words (ImLogger's list is not known to it) once imlogger_timeout has passed, and delivers nothing to it meanwhile.
         await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice"], null, exampleOrganizationXml: Approved,
-            attach: """<attach mode="inline" failure-mode="closed" timeout="2s" />""");
-        var (_, raw, closed) = await RunClosingAsync(world.Prosody, world.Dir,
+            attach: """<attach mode="inline" failure-mode="closed" timeout="2s" />""", server: server);
+        var (_, raw, closed) = await RunClosingAsync(world.Server, world.Dir,
             Connect("bob"),
             new { @as = Jid("alice"), @do = "connect", wait = "none" },
             ExpectRaw("alice", "jabber:iq:version"),
@@ -168,7 +171,7 @@ public class SignInClientTests
             Assert.That((string?)closed[Jid("alice")]?["condition"], Is.EqualTo("policy-violation"));
             Assert.That((string?)closed[Jid("alice")]?["text"], Does.Contain("ImLogger could not check which client you use"));
             Assert.That(Seen(raw, "alice"), Does.Not.Contain("WHILE-AWAY"), "nothing reached the session it could not judge");
-            Assert.That(world.Prosody.Log, Does.Contain("Closing alice@example.test/test (ImLogger did not judge it"));
+            Assert.That(world.Server.Log, Does.Contain("Closing alice@example.test/test (ImLogger did not judge it"));
         });
     }
 

@@ -17,9 +17,9 @@ public static class EjabberdInlineRules
     public const string SnippetFileName = "imlogger.yml";
 
     /// <summary>The files of the module, embedded at build time from integrations/ejabberd/: its source (with its group
-    /// chat side, mod_imlogger_muc.erl, compiled into the same installed module), the build script and the
-    /// contributed-module spec.</summary>
-    public static readonly IReadOnlyList<string> ModuleFiles = ["mod_imlogger_inline.erl", "mod_imlogger_muc.erl", "build.sh", "mod_imlogger_inline.spec"];
+    /// chat side, mod_imlogger_muc.erl, and its sign-in check, mod_imlogger_signin.erl, compiled into the same installed
+    /// module), the build script and the contributed-module spec.</summary>
+    public static readonly IReadOnlyList<string> ModuleFiles = ["mod_imlogger_inline.erl", "mod_imlogger_muc.erl", "mod_imlogger_signin.erl", "build.sh", "mod_imlogger_inline.spec"];
 
     /// <summary>One of <see cref="ModuleFiles"/>, as shipped.</summary>
     public static string ModuleFile(string name)
@@ -73,6 +73,14 @@ public static class EjabberdInlineRules
             sb.AppendLine($"        logged_users: {List(org.Users.Where(u => u.Jid.EndsWith("@" + domain, StringComparison.Ordinal)).Select(u => u.Jid))}");
             sb.AppendLine($"        failure_mode: {(config.Attach.FailureMode == FailureMode.Open ? "open" : "closed")}");
             sb.AppendLine($"        timeout: {Seconds(config.Attach.Timeout)}");
+            if (org.ApprovedClients != null)
+            {
+                // Approved clients at sign-in: each new session of a logged user is asked its software version and kept
+                // apart (nothing in, nothing out) until ImLogger has judged the answer (docs/inline-protocol.md).
+                sb.AppendLine($"        # approved clients: {string.Join("; ", org.ApprovedClients).ReplaceLineEndings(" ")}");
+                sb.AppendLine("        check_clients: true");
+                sb.AppendLine($"        client_timeout: {Seconds(org.ClientAnswerWithin)}");
+            }
             sb.AppendLine($"        max_batch_bytes: {ProsodyInlineRules.MaxBatchBytes(config.Component.MaxStanzaBytes).ToString(CultureInfo.InvariantCulture)}");
             sb.AppendLine($"        heartbeat: {Seconds(config.Attach.Heartbeat)}");
             sb.AppendLine($"        generation: {Yaml(RulesGeneration.Of(config))}");

@@ -141,4 +141,25 @@ public class SignInCheckTests
         Assert.That(RulesGeneration.Of(config), Is.Not.EqualTo(RulesGeneration.Of(config with { Organizations = [Org with { ApprovedClients = null }, config.Organizations[1]] })),
             "turning the check on or off is a new generation of the rules");
     }
+
+    [Test]
+    public void TheEjabberdSnippetTurnsTheCheckOnOnlyForOrganizationsWithApprovedClients()
+    {
+        var config = new ImLoggerConfig
+        {
+            SourcePath = "/etc/imlogger/imlogger.xml",
+            Component = new ComponentSettings { Jid = "archive.example.test", Host = "127.0.0.1", Port = 5347, Secret = "s", SecretSource = "test" },
+            SpoolPath = "/var/lib/imlogger/spool.db",
+            IdleClose = TimeSpan.FromMinutes(10),
+            // ejabberd takes whole seconds: 2.5 s is written as 3, never less than configured.
+            Organizations = [Org with { ClientAnswerWithin = TimeSpan.FromSeconds(2.5) }, Org with { Domains = ["other.test"], ApprovedClients = null }],
+            Endpoints = [new DirectoryEndpointConfig { Name = "a", Path = "/tmp/a" }],
+            Attach = new AttachSettings { Mode = AttachMode.Inline, Server = XmppServerKind.Ejabberd },
+        };
+        var yml = EjabberdInlineRules.ConfigSnippet(config, "/etc/ejabberd/imlogger").ReplaceLineEndings("\n");
+        var example = yml[yml.IndexOf("  \"example.test\":", StringComparison.Ordinal)..yml.IndexOf("  \"other.test\":", StringComparison.Ordinal)];
+        var other = yml[yml.IndexOf("  \"other.test\":", StringComparison.Ordinal)..];
+        Assert.That(example, Does.Contain("\n        check_clients: true\n").And.Contain("\n        client_timeout: 3\n"));
+        Assert.That(other, Does.Not.Contain("check_clients"));
+    }
 }

@@ -95,6 +95,19 @@ internal sealed partial class ProcessRunner : IAsyncDisposable
         _process.WaitForExit();
     }
 
+    /// <summary>SIGSTOP: the process stops reading and answering, its connections stay open (a hung process, a host
+    /// starved of CPU); <see cref="Resume"/> lets it go on with what waited in its sockets.</summary>
+    public void Suspend()
+    {
+        if (!_process.HasExited) _ = Kill(_process.Id, 19);
+    }
+
+    /// <summary>SIGCONT, after <see cref="Suspend"/>.</summary>
+    public void Resume()
+    {
+        if (!_process.HasExited) _ = Kill(_process.Id, 18);
+    }
+
     /// <summary>SIGTERM, what systemd and Ctrl-C send: the graceful stop.</summary>
     public async Task<int> TerminateAsync(TimeSpan timeout)
     {

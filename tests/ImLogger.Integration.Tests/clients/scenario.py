@@ -9,7 +9,7 @@ SCENARIO.json: {"password": "pw", "steps": [STEP, ...]}, steps run one after ano
       (sent instead of the plain initial presence, e.g. with caps), "iq_errors": true (iq errors are recorded like the others),
       "answer": {...} (how it answers jabber:iq:version instead of the plugin: "xml": the <query/> to answer with, "delay":
       seconds before answering, "after_resume": true answers once the session was resumed, "silent": true never answers, "error": true answers with an error, "second": another
-      <query/> sent right after the first with the same id), "smacks": true (XEP-0198 stream management with
+      <query/> sent right after the first with the same id, "to": the address the answer is sent to instead of the asker's), "smacks": true (XEP-0198 stream management with
       resumption), "port": 5222 (sign in at this client port of HOST instead of
       PORT: a user of the other server in a federation test), "wait": "ready" (default) | "closed" (until the server closed
       the stream) | "none" (go on at once)
@@ -115,6 +115,7 @@ class Client(slixmpp.ClientXMPP):
         if a.get("after_resume"):
             await self.resumed.wait()  # answers on the resumed connection (XEP-0198 tests)
         await asyncio.sleep(a.get("delay", 0))
+        to = a.get("to", to)  # an answer addressed elsewhere (a hostile client): the server must take it all the same
         if a.get("error"):
             self.send_raw(f"<iq type='error' id='{iq_id}' to='{to}'><error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>")
         else:
