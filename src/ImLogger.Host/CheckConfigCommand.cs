@@ -56,7 +56,7 @@ internal static class CheckConfigCommand
         Console.WriteLine();
         foreach (var e in config.Endpoints)
             Console.WriteLine($"  endpoint {e.Name}: {ImLogger.Sinks.EndpointSinks.Describe(e)}" +
-                              (e.MaxAttempts is { } max ? $", dead letter after {max} attempts" : "") +
+                              (e.MaxAttempts is { } max ? $", dead letter after {max} attempts" : $", failures retried for {DurationText.Format(config.RetryFor)}") +
                               $"; {config.LoggedUsers.Values.Count(v => v == e.Name)} listed logged user(s)" +
                               (config.Organizations.Where(o => o.LoggedByDefault && o.DefaultEndpoint == e.Name).Select(o => o.Name).ToList() is { Count: > 0 } byDefault
                                   ? $", and the users logged by default of {string.Join(", ", byDefault)}" : ""));

@@ -13,7 +13,7 @@ internal static partial class CommandHelp
                                                 "waiting deliveries are tried now instead of at their scheduled slot (retries back off to 10 " +
                                                 "minutes). Prints what it did per endpoint. With the service running it delivers at once; if " +
                                                 "the endpoint fails again the rest wait for their slots. With the service stopped, " +
-                                                "`imlogger run` tries every waiting delivery as soon as it starts.",
+                                                "they are made due now in the spool file, and `imlogger run` tries them first as soon as it starts.",
             "exit codes: 0 done; 1 the spool cannot be read; 64 bad command line or no such endpoint"),
         ["spool show"] = Spool("show ID", "One transcript's deliveries (state, attempts, next attempt, last error) and its events."),
         ["spool rooms"] = Spool("rooms", "Group chats logged users may not join: listed in the config, and learned to be end-to-end encrypted."),

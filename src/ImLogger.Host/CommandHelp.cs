@@ -36,8 +36,9 @@ internal static partial class CommandHelp
                                  (missing, empty, replaced, older); what the old spool held is not there
 
             exit codes: 0 stopped normally; 1 the config is wrong or the spool cannot be opened; 2 the server refused the
-            component (wrong secret, unknown component domain) or the port is Prosody's c2s/s2s port; 3 the spool was deleted, replaced or damaged while running; 64 bad command line; 70 an internal loop
-            failed (systemd starts it again)
+            component (wrong secret, unknown component domain); 3 the spool was deleted, replaced or damaged while
+            running; 64 bad command line; 70 an internal loop failed (systemd starts it again). A server that is down
+            and a port that is Prosody's c2s or s2s port are retried (the latter logged at ERROR each time).
             """,
         ["server-config"] = $"""
             usage: imlogger server-config [--config FILE] [--out DIR]   (prosody-config is the same command)

@@ -57,11 +57,12 @@ internal static class Program
           --log-config FILE  NLog config (default: nlog.config next to the program)
           --send-probe       test-endpoint: also send a message marked as a probe (not a transcript)
           --confirm          reload: apply the files as they are even if they stop logging most users
-          --accept-new-spool run: start although the spool is not the one its marker ({spool}.identity) names
+          --accept-new-spool run: start although the spool is not the one its marker (the spool path + .identity) names
                              (missing, empty, replaced, older); what the old spool held is not there
 
-        The spool, report and check-server commands are answered by the running `imlogger run` (through the control socket, the spool
-        path with .sock appended, for its own user and root) or, when it is stopped, read the spool file themselves.
+        The spool, report and check-server commands are answered by the running `imlogger run` (through the control
+        socket, the spool path with .sock appended, for its own user and root) or, when it is stopped, read the spool
+        file themselves.
         """;
 
     private static async Task<int> Main(string[] args)

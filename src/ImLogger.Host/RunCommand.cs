@@ -156,7 +156,7 @@ internal static class RunCommand
         });
         services.AddSingleton(sp => new Dispatcher(sp.GetRequiredService<IDeliveryQueue>(), sp.GetRequiredService<ITranscriptReader>(), sp.GetRequiredService<LiveSinks>().Sinks,
             sp.GetRequiredService<ILogger<Dispatcher>>(), sp.GetRequiredService<TimeProvider>(),
-            new DispatcherOptions { EndpointMaxAttempts = EndpointSinks.MaxAttempts(config.Endpoints) }));
+            new DispatcherOptions { EndpointMaxAttempts = EndpointSinks.MaxAttempts(config.Endpoints), RetryHorizon = config.RetryFor }));
         services.AddSingleton(sp => new AdapterWatch(() => holder.Current, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<AdapterWatchService>();
         services.AddHostedService(sp => sp.GetRequiredService<AdapterWatchService>());

@@ -78,6 +78,10 @@ public sealed partial class ComponentConnection
                 return $"cannot reach {_endpoint} ({DescribeSocketError(se)}): check that Prosody is running and that component_ports/component_interfaces include this address";
             case ServerUnreachableException unreachable:
                 return $"cannot reach {_endpoint} ({unreachable.Message})";
+            case WrongPortException wrongPort:
+                // A mistake only a config change fixes, so ERROR each time; but either side's config, so it is retried.
+                _logger.LogError("Cannot attach to the XMPP server at {Endpoint} as {Component}: {Explanation}", _endpoint, _componentDomain, wrongPort.Message);
+                return $"{_endpoint} is not a component port";
             case RetryableStreamErrorException error:
                 return $"the server at {_endpoint} ended the stream: {error.Error.Explain(_componentDomain)}";
             case TokenTooLargeException tooLarge:

@@ -122,6 +122,9 @@ public class CommandLineTests
         var (code, page) = await ImLogger("help", "--man");
         Assert.That(code, Is.Zero, page);
         Assert.That(page, Does.StartWith(".TH IMLOGGER 1").And.Contain(".SS spool retry").And.Contain(".SS completion"));
+        // The man page holds every command's help and the overview: a code-side placeholder such as {spool}.sock or
+        // {spool}.identity reads as literal text to an operator.
+        Assert.That(System.Text.RegularExpressions.Regex.Matches(page, @"\{[a-z]+\}").Select(m => m.Value), Is.Empty, "placeholders in the help");
     }
 
     private static void Fails(int code, string output, string problem, string instead)

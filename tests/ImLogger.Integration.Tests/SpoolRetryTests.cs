@@ -22,7 +22,11 @@ public class SpoolRetryTests
 
         var stopped = await SpoolAsync(world, "retry", "dir");
         Assert.That(stopped.Code, Is.Zero, stopped.Output);
-        Assert.That(stopped.Output, Does.Contain("0 dead deliveries to 'dir' back to pending; 1 waiting delivery retried at once when `imlogger run` starts"));
+        Assert.That(stopped.Output, Does.Contain("0 dead deliveries to 'dir' back to pending; 1 waiting delivery due now in the spool (1 had a later slot): " +
+                                                 "tried first when `imlogger run` starts"));
+        // Stopped, it made the delivery due in the file itself (the slot an hour away is gone), attempts kept.
+        var shown = await SpoolAsync(world, "show", id);
+        Assert.That(shown.Output, Does.Contain($"{seeded} attempt(s)").And.Not.Contain($"{seeded} attempt(s), next"), shown.Output);
 
         await using var service = ImLoggerProcess.Start("imlogger", new Dictionary<string, string> { [ImLoggerProcess.SecretVariable] = "component-secret" },
             "run", "--config", world.ConfigPath, "--log-config", Paths.NLogConfig);

@@ -27,6 +27,7 @@ public sealed class ConfigHolder(ImLoggerConfig initial)
         if (running.Component with { SecretSource = "" } != next.Component with { SecretSource = "" }) changed.Add("<component>");
         if (running.SpoolPath != next.SpoolPath || running.SpoolKeyFile != next.SpoolKeyFile) changed.Add("<spool>");
         if (running.IdleClose != next.IdleClose || running.DedupWindow != next.DedupWindow) changed.Add("<transcripts>");
+        if (running.RetryFor != next.RetryFor) changed.Add("<endpoints retry-for>");
         if (running.Attach with { RulesOut = null } != next.Attach with { RulesOut = null }) changed.Add("<attach> mode, failure-mode, timeout or heartbeat");
         if (running.Failover != next.Failover) changed.Add("<failover>");
         if (running.ScaleOut != next.ScaleOut) changed.Add("<scale-out>");

@@ -12,7 +12,7 @@ public static partial class ConfigLoader
         /// <c>&lt;endpoint plugin="..." type="..."&gt;</c> for a type from a plug-in.</summary>
         private Dictionary<string, (EndpointConfig Config, XElement Node)> ReadEndpoints(XElement e)
         {
-            Only(e, ["plugins"], [.. EndpointCatalog.BuiltInNames, "endpoint"]);
+            Only(e, ["plugins", "retry-for"], [.. EndpointCatalog.BuiltInNames, "endpoint"]);
             var plugins = (string?)e.Attribute("plugins") is { } folder ? ResolvePath(folder) : EndpointCatalog.DefaultPluginsFolder;
             var result = new Dictionary<string, (EndpointConfig, XElement)>(StringComparer.Ordinal);
             foreach (var d in e.Elements())
@@ -27,6 +27,18 @@ public static partial class ConfigLoader
             if (result.Count == 0)
                 throw Error(e, "no endpoint is defined; add one, e.g. <directory name=\"local-archive\" path=\"/var/lib/imlogger/archive\"/>");
             return result;
+        }
+
+        /// <summary><c>&lt;endpoints retry-for="7d"&gt;</c>: how long transient failures are retried (capped exponential
+        /// backoff, up to 10 minutes apart) before a transcript becomes a dead letter. At least an hour (a shorter one turns
+        /// a restart of the archive into dead letters), at most a year.</summary>
+        private TimeSpan ReadRetryFor(XElement e)
+        {
+            var retryFor = Duration(e, "retry-for", ImLoggerConfig.DefaultRetryFor);
+            if (retryFor < TimeSpan.FromHours(1) || retryFor > TimeSpan.FromDays(366))
+                throw Error(e.Attribute("retry-for")!, $"retry-for must be between 1h and 366d (7d by default), not '{e.Attribute("retry-for")!.Value}': " +
+                                                       "it is how long an endpoint may be down before its transcripts become dead letters");
+            return retryFor;
         }
 
         private EndpointConfig ReadEndpoint(XElement d, string name, string pluginsFolder)

@@ -44,6 +44,7 @@ public static partial class ConfigLoader
                 DedupWindow = transcripts == null ? TimeSpan.FromSeconds(60) : Duration(transcripts, "dedup-window", TimeSpan.FromSeconds(60)),
                 Organizations = organizations,
                 Endpoints = endpoints.Values.Select(e => e.Config).ToList(),
+                RetryFor = ReadRetryFor(Single(root, "endpoints", required: true)!),
                 Attach = ReadAttach(Single(root, "attach", required: false)),
                 Failover = ReadFailover(Single(root, "failover", required: false)),
                 ScaleOut = ReadScaleOut(Single(root, "scale-out", required: false), component, organizations, (string?)Single(root, "attach", required: false)?.Attribute("server")),

@@ -25,6 +25,13 @@ public sealed record ImLoggerConfig
 
     public required IReadOnlyList<EndpointConfig> Endpoints { get; init; }
 
+    /// <summary>How long after a transcript closed a transient delivery failure is still retried (<c>&lt;endpoints
+    /// retry-for&gt;</c>, 7 days by default) for endpoints without <c>max-attempts</c>; then it is a dead letter.</summary>
+    public TimeSpan RetryFor { get; init; } = DefaultRetryFor;
+
+    /// <summary>The default of <see cref="RetryFor"/>: an archive down over a long weekend catches up by itself.</summary>
+    public static readonly TimeSpan DefaultRetryFor = TimeSpan.FromDays(7);
+
     /// <summary>Tap or inline, and inline mode's failure mode and timeout.</summary>
     public AttachSettings Attach { get; init; } = new();
 
