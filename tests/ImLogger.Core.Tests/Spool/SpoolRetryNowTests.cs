@@ -111,7 +111,7 @@ public sealed class SpoolRetryNowTests
         sink.SetupGet(s => s.Name).Returns("dir");
         sink.Setup(s => s.DeliverAsync(It.IsAny<Transcript>(), It.IsAny<CancellationToken>()))
             .Returns((Transcript t, CancellationToken _) => Task.FromResult($"ok:{t.Id}"));
-        var dispatcher = new Dispatcher(_spool, [sink.Object], NullLogger<Dispatcher>.Instance, new FakeTimeProvider(now),
+        var dispatcher = new Dispatcher(_spool, _spool, [sink.Object], NullLogger<Dispatcher>.Instance, new FakeTimeProvider(now),
             new DispatcherOptions { QuickRetries = 0, RetryWaitingAtStart = false });
 
         Assert.That(await dispatcher.DeliverDueAsync(CancellationToken.None), Is.EqualTo(3), "no clock moved, no start sweep: the spool says due");
