@@ -78,6 +78,8 @@ start(Host, Opts) ->
     %% Owned by ejabberd's long-lived module supervisor would be nicer; the heir keeps it if our process restarts.
     ets:new(Table, [named_table, public, set, {read_concurrency, true}, {heir, whereis(ejabberd_gen_mod_sup), none}]),
     store_users(Host, Opts),
+    %% Scale-out: one lane (process) per ImLogger instance, the first one started below (mod_imlogger_lanes.erl).
+    mod_imlogger_lanes:start(Host, Opts),
     ejabberd_hooks:add(user_send_packet, Host, ?MODULE, user_send_packet, 1),
     ejabberd_hooks:add(c2s_handle_info, Host, ?MODULE, c2s_handle_info, 1),
     ejabberd_hooks:add(c2s_session_opened, Host, ?MODULE, c2s_session_opened, 50),
@@ -103,6 +105,7 @@ stop(Host) ->
             ejabberd_hooks:delete(route_unregistered, ?MODULE, route_unregistered, 50);
         true -> ok
     end,
+    mod_imlogger_lanes:stop(Host),
     gen_mod:stop_child(?MODULE, Host),
     catch ets:delete(table(Host)),
     ok.
@@ -111,12 +114,12 @@ stop(Host) ->
 %% the logged users are re-read; stanzas already held keep their verdicts.
 reload(Host, NewOpts, _OldOpts) ->
     store_users(Host, NewOpts),
-    gen_server:cast(proc(Host), {reload, NewOpts}),
-    ok.
+    mod_imlogger_lanes:reload(Host, NewOpts, _OldOpts).
 
 depends(_Host, _Opts) -> [].
 
 mod_opt_type(component) -> econf:domain();
+mod_opt_type(components) -> econf:list(econf:domain());
 mod_opt_type(logged_users) -> econf:list(econf:binary());
 mod_opt_type(log_all) -> econf:bool();
 mod_opt_type(excluded_users) -> econf:list(econf:binary());
@@ -131,7 +134,7 @@ mod_opt_type(heartbeat) -> econf:pos_int();
 mod_opt_type(generation) -> econf:binary().
 
 mod_options(_Host) ->
-    [{component, undefined}, {logged_users, []}, {log_all, false}, {excluded_users, []}, {unlogged_ttl, 300},
+    [{component, undefined}, {components, []}, {logged_users, []}, {log_all, false}, {excluded_users, []}, {unlogged_ttl, 300},
      {failure_mode, closed}, {timeout, 10}, {batch_size, 100}, {max_held, 500}, {max_batch_bytes, 960 * 1024},
      {away_max_bytes, 32 * 1024 * 1024}, {heartbeat, 30}, {generation, <<"">>}].
 
@@ -190,10 +193,7 @@ is_logged(User, Server) ->
 bare(#jid{} = J) -> jid:encode(jid:remove_resource(jid:tolower(J)));
 bare(undefined) -> <<"">>.
 
-component(Host) -> gen_mod:get_module_opt(Host, ?MODULE, component).
-
-is_component(undefined, _Component) -> false;
-is_component(#jid{lserver = S}, Component) -> S == Component.
+%% Which JIDs are ImLogger's components (one per instance when scaled out): mod_imlogger_lanes:is_component/2.
 
 %%%===================================================================
 %%% Hooks
@@ -204,7 +204,7 @@ user_send_packet({Pkt, #{jid := JID, lserver := LServer} = State} = Acc) ->
         true -> Acc;
         false ->
             User = bare(JID),
-            case is_logged(User, LServer) andalso not is_component(xmpp:get_to(Pkt), component(LServer)) of
+            case is_logged(User, LServer) andalso not mod_imlogger_lanes:is_component(xmpp:get_to(Pkt), LServer) of
                 false -> Acc;
                 true ->
                     El = xmpp:encode(Pkt),
@@ -245,7 +245,7 @@ filter_packet(Pkt) ->
     To = xmpp:get_to(Pkt),
     case To of
         #jid{luser = <<"">>, lserver = Host, lresource = <<"">>} ->
-            case is_host_with_module(Host) andalso is_component(From, component(Host)) of
+            case is_host_with_module(Host) andalso mod_imlogger_lanes:is_component(From, Host) of
                 true -> from_component(Host, Pkt);
                 false -> Pkt
             end;
@@ -264,7 +264,8 @@ filter_packet(Pkt) ->
 %% ImLogger's notice to an occupant by nickname (room@service/nick, from a configured component): the room's process.
 notice_room(#jid{luser = <<"">>, lresource = <<"">>, lserver = Component}, #jid{luser = Room, lserver = Service, lresource = Nick}, #message{})
   when Room /= <<"">>, Nick /= <<"">> ->
-    IsOurs = lists:any(fun(H) -> gen_mod:is_loaded(H, ?MODULE) andalso component(H) == Component end, ejabberd_option:hosts()),
+    IsOurs = lists:any(fun(H) -> gen_mod:is_loaded(H, ?MODULE) andalso lists:member(Component, mod_imlogger_lanes:components(H)) end,
+                       ejabberd_option:hosts()),
     case IsOurs of
         true ->
             case catch mod_muc:find_online_room(Room, Service) of
@@ -280,7 +281,7 @@ is_host_with_module(Host) ->
 
 maybe_hold_in(Host, From, To, Pkt) ->
     User = bare(To),
-    case is_logged(User, Host) andalso not is_component(From, component(Host)) andalso bare(From) /= User of
+    case is_logged(User, Host) andalso not mod_imlogger_lanes:is_component(From, Host) andalso bare(From) /= User of
         false -> Pkt;
         true ->
             El = xmpp:encode(Pkt),
@@ -296,8 +297,10 @@ maybe_hold_in(Host, From, To, Pkt) ->
             end
     end.
 
-from_component(Host, #iq{type = T, id = <<"imlogger-", _/binary>> = Id} = IQ) when T == result; T == error ->
-    gen_server:cast(proc(Host), {response, Id, IQ}),
+from_component(Host, #iq{type = T, id = <<"imlogger-", _/binary>> = Id, from = #jid{lserver = Component}} = IQ)
+  when T == result; T == error ->
+    %% Scaled out: the lane that sent the request is the lane of the component answering it.
+    gen_server:cast(mod_imlogger_lanes:proc_of_component(Host, Component), {response, Id, IQ}),
     {stop, drop};
 from_component(Host, #iq{type = set, sub_els = [#xmlel{name = <<"seats-changed">>} = El]} = IQ) ->
     case fxml:get_tag_attr_s(<<"xmlns">>, El) of
@@ -316,8 +319,10 @@ route_unregistered(Domain) -> to_hosts_of(Domain, component_disconnected).
 to_hosts_of(Domain, Msg) ->
     lists:foreach(
       fun(Host) ->
-              case gen_mod:is_loaded(Host, ?MODULE) andalso component(Host) == Domain of
-                  true -> gen_server:cast(proc(Host), Msg);
+              case gen_mod:is_loaded(Host, ?MODULE) andalso lists:member(Domain, mod_imlogger_lanes:components(Host)) of
+                  true ->
+                      mod_imlogger_lanes:route_changed(Host, Domain, Msg),
+                      gen_server:cast(mod_imlogger_lanes:proc_of_component(Host, Domain), Msg);
                   false -> ok
               end
       end, ejabberd_option:hosts()).
@@ -334,7 +339,7 @@ init([Host|_]) ->
     {ok, State}.
 
 configure(State, Opts) ->
-    State#state{component = gen_mod:get_opt(component, Opts),
+    State#state{component = mod_imlogger_lanes:lane_component(State#state.host, Opts), % scaled out: this lane's
                 failure_mode = gen_mod:get_opt(failure_mode, Opts),
                 timeout = gen_mod:get_opt(timeout, Opts) * 1000,
                 batch_size = gen_mod:get_opt(batch_size, Opts),
@@ -398,7 +403,7 @@ code_change(_OldVsn, State, _Extra) -> {ok, State}.
 %%% Holding and batching (as the Prosody module: hold, flush, fail, park, release)
 %%%===================================================================
 hold(Host, Dir, User, Pkt, El, Key, Pid, Forced) ->
-    gen_server:cast(proc(Host), {hold, Dir, User, Pkt, El, Key, Pid, Forced}).
+    gen_server:cast(mod_imlogger_lanes:proc_for(Host, Dir, User, Pkt, El), {hold, Dir, User, Pkt, El, Key, Pid, Forced}).
 
 do_hold(Dir, User, Pkt, El, Key, Pid, Forced, #state{next_item = N0, max_batch_bytes = Max} = State) ->
     N = N0 + 1,

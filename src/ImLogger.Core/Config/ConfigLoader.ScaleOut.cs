@@ -7,7 +7,7 @@ public static partial class ConfigLoader
     private sealed partial class Reader
     {
         /// <summary><c>&lt;scale-out components="JID JID ..."/&gt;</c>; null when absent (one instance serves the server).</summary>
-        private ScaleOutSettings? ReadScaleOut(XElement? e, ComponentSettings component, IReadOnlyList<OrganizationConfig> organizations, string? attachServer)
+        private ScaleOutSettings? ReadScaleOut(XElement? e, ComponentSettings component, IReadOnlyList<OrganizationConfig> organizations)
         {
             if (e == null) return null;
             Only(e, ["components"], []);
@@ -26,9 +26,6 @@ public static partial class ConfigLoader
             // instances could disagree on who holds the last seats: one seat authority is designed, not built.
             if (organizations.FirstOrDefault(o => o.LoggedByDefault) is { } byDefault)
                 throw Error(e, $"organization {byDefault.Name} is logged by default, which cannot be scaled out yet: each instance would give the seats in the order it meets users, and two instances could disagree (docs/scale-out.md, \"Seats\"); list its users instead, or run one instance");
-            // Only the Prosody module routes by conversation so far: an ejabberd module would send everything to one instance.
-            if (string.Equals(attachServer?.Trim(), "ejabberd", StringComparison.OrdinalIgnoreCase))
-                throw Error(e, "the ejabberd module does not route conversations to several instances yet (docs/scale-out.md): run one instance (with a standby if you need one, docs/failover.md), or attach to Prosody");
             return new ScaleOutSettings { Components = list };
         }
     }
