@@ -752,15 +752,16 @@ park(Id, Reason, State) ->
     end.
 
 went_away(Reason, #state{away = false, timeout = T, away_max_bytes = Max} = State) ->
-    ?WARNING_MSG("ImLogger is not connected (~ts): held stanzas wait for it, up to ~B s each and ~B bytes together (fail-closed)",
-                 [Reason, T div 1000, Max]),
+    ?WARNING_MSG("ImLogger is not connected (~ts): held stanzas wait for it, up to ~B s each and ~B bytes together (fail-closed)~ts",
+                 [Reason, T div 1000, Max, mod_imlogger_lanes:describe(State#state.host, State#state.component, "'s share")]),
     schedule_retry(State#state{away = true, retry_delay = 250});
 went_away(_Reason, State) ->
     schedule_retry(State).
 
 came_back(_Reason, #state{away = false} = State) -> State;
 came_back(Reason, State) ->
-    ?INFO_MSG("ImLogger is back (~ts): sending the ~B stanza(s) held meanwhile", [Reason, length(State#state.waiting)]),
+    ?INFO_MSG("ImLogger is back (~ts): sending the ~B stanza(s) held meanwhile~ts",
+              [Reason, length(State#state.waiting), mod_imlogger_lanes:describe(State#state.host, State#state.component, "")]),
     flush(State#state{away = false}, false).
 
 schedule_retry(#state{retry_scheduled = true} = State) -> State;

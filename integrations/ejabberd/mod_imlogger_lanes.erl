@@ -16,7 +16,7 @@
 
 -export([start/2, stop/1, reload/3, components/1, is_component/2, lane_component/2]).
 -export([proc_for/5, proc_of_component/2, route_changed/3]).
--export([hash/1, bucket/2, key/4]).
+-export([hash/1, bucket/2, key/4, describe/3]).
 
 -include("xmpp.hrl").
 -include("logger.hrl").
@@ -102,6 +102,13 @@ lane_component(Host, Opts) ->
 proc_of_component(Host, Component) ->
     {Lanes, _} = lanes(Host),
     lane_proc(Host, index_of(Component, tuple_to_list(Lanes), 1)).
+
+%% Scaled out, what a lane's log line adds to name its instance (" [archive2.example.test's share]"); nothing otherwise.
+describe(Host, Component, What) ->
+    case lanes(Host) of
+        {{_}, _} -> "";
+        _ -> [" [", Component, What, "]"]
+    end.
 
 index_of(C, [C | _], I) -> I;
 index_of(C, [_ | Rest], I) -> index_of(C, Rest, I + 1);
