@@ -13,8 +13,8 @@ namespace ImLogger.Integration.Tests.Support;
 /// <list type="bullet">
 /// <item>The other server's domain and MUC service are IP literals (127.a.b.c and 127.a.b.c+1, RFC 7622 allows them).
 /// ejabberd (p1_xmpp's xmpp_stream_out) skips SRV for an IP literal and dials it at <c>outgoing_s2s_port</c>, Prosody's
-/// s2s port. ejabberd resolves names only through libc's getaddrinfo (NSS), which a test cannot redirect, so the server
-/// whose names ejabberd must reach has to be the one with literal names.</item>
+/// s2s port. ejabberd resolves names only through libc's getaddrinfo (NSS), which a test cannot redirect short of a mount
+/// namespace (the mirror does that), so here the server whose names ejabberd must reach is the one with literal names.</item>
 /// <item>Prosody finds example.test, conference.example.test and archive.example.test through a hosts file of its own
 /// (<c>unbound = { hoststxt = FILE }</c>, read by libunbound before any name server; the SRV query gets NXDOMAIN and
 /// Prosody falls back to the address at port 5269). Prosody 0.12 has no setting for the port of an address record, so
