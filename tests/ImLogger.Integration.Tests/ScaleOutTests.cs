@@ -94,6 +94,15 @@ public partial class ScaleOutTests
                 await sender.SendRawAsync($"<presence to='{RoomJid(i)}/sender'><x xmlns='http://jabber.org/protocol/muc'/></presence>");
                 conversations.Add((RoomJid(i), Bucket(RoomJid(i), 2), sender, RoomJid(i), true, peer));
             }
+            // Private messages through each room (to room/peer): ImLogger keys them as a pair with the occupant, the module
+            // routes them by the room, so the room's instance has the whole of them (docs/scale-out.md, "The conversation key").
+            for (var i = 1; i <= Rooms; i++)
+            {
+                var (_, _, sender, _, _, peer) = conversations[Pairs + i - 1];
+                conversations.Add((RoomJid(i), Bucket(RoomJid(i), 2), sender, $"{RoomJid(i)}/peer", false, peer));
+            }
+            Assert.That(Enumerable.Range(1, Rooms).Any(i => Bucket(RoomJid(i), 2) != Bucket(PairKey(RoomJid(i), ClientScenario.Jid(RoomSender(i))), 2)), Is.True,
+                "a room whose private messages would go to the other instance if the module routed them by the pair");
             Assert.That(conversations.Select(c => c.Bucket).Distinct().Count(), Is.EqualTo(2),
                 "the chosen names give each instance a share (the hash is fixed, so this holds or fails every run)");
             await Task.Delay(1000); // the joins settle before the rooms' first messages
