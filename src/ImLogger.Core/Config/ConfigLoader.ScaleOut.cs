@@ -18,6 +18,11 @@ public static partial class ConfigLoader
             foreach (var c in list)
                 if (c.Contains('@', StringComparison.Ordinal) || c.Contains('/', StringComparison.Ordinal) || !c.Contains('.', StringComparison.Ordinal))
                     throw Error(e.Attribute("components")!, $"'{c}' is not a component JID (a domain such as archive2.example.test)");
+            // A user domain taken for a component would make the modules treat every stanza from its users as ImLogger's
+            // own (never held: logged users' incoming messages would pass unarchived).
+            foreach (var c in list)
+                if (organizations.FirstOrDefault(o => o.Domains.Contains(c, StringComparer.OrdinalIgnoreCase)) is { } owner)
+                    throw Error(e.Attribute("components")!, $"'{c}' is a user domain of organization {owner.Name}, not a component: give each instance a component JID of its own (such as archive2.{c})");
             if (list.Distinct(StringComparer.Ordinal).Count() != list.Count)
                 throw Error(e.Attribute("components")!, "a component is listed twice: each instance has its own component JID, listed once");
             if (!list.Contains(component.Jid.ToLowerInvariant(), StringComparer.Ordinal))

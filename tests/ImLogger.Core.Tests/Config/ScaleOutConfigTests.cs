@@ -36,6 +36,7 @@ public class ScaleOutConfigTests : TempDirFixture
     [TestCase("""<scale-out components="archive.example.test archive.example.test" />""", "listed twice")]
     [TestCase("""<scale-out components="archive.example.test bob@example.test" />""", "'bob@example.test' is not a component JID")]
     [TestCase("""<scale-out components="archive2.example.test archive3.example.test" />""", "own component (archive.example.test) is not in the list")]
+    [TestCase("""<scale-out components="archive.example.test Example.test" />""", "'example.test' is a user domain of organization")]
     [TestCase("""<scale-out />""", "components")]
     [TestCase("""<scale-out components="a.test b.test" mode="x" />""", "has no attribute 'mode'")]
     public void BadListsAreErrorsSayingWhatToWrite(string element, string problem) =>
