@@ -23,6 +23,6 @@ command -v erlc >/dev/null || { echo "build.sh: erlc not found: apt-get install 
 
 dest="$out/mod_imlogger_inline"
 mkdir -p "$dest/ebin"
-erlc -Werror -o "$dest/ebin" -I "$ejabberd_inc" -I "$xmpp_inc" -I "$fxml_inc" -pa "$ejabberd_ebin" "$here/mod_imlogger_inline.erl" "$here/mod_imlogger_muc.erl" "$here/mod_imlogger_signin.erl"
+erlc -Werror -o "$dest/ebin" -I "$ejabberd_inc" -I "$xmpp_inc" -I "$fxml_inc" -pa "$ejabberd_ebin" "$here/mod_imlogger_inline.erl" "$here/mod_imlogger_muc.erl" "$here/mod_imlogger_signin.erl" "$here/mod_imlogger_lanes.erl"
 cp "$here/mod_imlogger_inline.spec" "$dest/"
-echo "Built $dest/ebin/mod_imlogger_inline.beam, mod_imlogger_muc.beam and mod_imlogger_signin.beam (against $ejabberd_inc)"
+echo "Built $dest/ebin/mod_imlogger_inline.beam, mod_imlogger_muc.beam, mod_imlogger_signin.beam and mod_imlogger_lanes.beam (against $ejabberd_inc)"

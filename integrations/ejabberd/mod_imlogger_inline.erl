@@ -82,6 +82,8 @@ start(Host, Opts) ->
     %% Owned by ejabberd's long-lived module supervisor would be nicer; the heir keeps it if our process restarts.
     ets:new(Table, [named_table, public, set, {read_concurrency, true}, {heir, whereis(ejabberd_gen_mod_sup), none}]),
     store_users(Host, Opts),
+    %% Scale-out: one lane (process) per ImLogger instance, the first one started below (mod_imlogger_lanes.erl).
+    mod_imlogger_lanes:start(Host, Opts),
     ejabberd_hooks:add(user_send_packet, Host, ?MODULE, user_send_packet, 1),
     ejabberd_hooks:add(c2s_handle_info, Host, ?MODULE, c2s_handle_info, 1),
     ejabberd_hooks:add(c2s_session_opened, Host, ?MODULE, c2s_session_opened, 50),
@@ -109,6 +111,7 @@ stop(Host) ->
             ejabberd_hooks:delete(route_unregistered, ?MODULE, route_unregistered, 50);
         true -> ok
     end,
+    mod_imlogger_lanes:stop(Host),
     gen_mod:stop_child(?MODULE, Host),
     catch ets:delete(table(Host)),
     ok.
@@ -117,8 +120,7 @@ stop(Host) ->
 %% the logged users are re-read; stanzas already held keep their verdicts.
 reload(Host, NewOpts, _OldOpts) ->
     store_users(Host, NewOpts),
-    gen_server:cast(proc(Host), {reload, NewOpts}),
-    ok.
+    mod_imlogger_lanes:reload(Host, NewOpts, _OldOpts).
 
 depends(_Host, _Opts) -> [].
 
@@ -133,6 +135,7 @@ signin_hooks(Action, Host) ->
                    {c2s_copy_session, copy_session, 50}, {c2s_terminated, terminated, 110}]).
 
 mod_opt_type(component) -> econf:domain();
+mod_opt_type(components) -> econf:list(econf:domain());
 mod_opt_type(logged_users) -> econf:list(econf:binary());
 mod_opt_type(log_all) -> econf:bool();
 mod_opt_type(excluded_users) -> econf:list(econf:binary());
@@ -149,7 +152,7 @@ mod_opt_type(check_clients) -> econf:bool();
 mod_opt_type(client_timeout) -> econf:pos_int().
 
 mod_options(_Host) ->
-    [{component, undefined}, {logged_users, []}, {log_all, false}, {excluded_users, []}, {unlogged_ttl, 300},
+    [{component, undefined}, {components, []}, {logged_users, []}, {log_all, false}, {excluded_users, []}, {unlogged_ttl, 300},
      {failure_mode, closed}, {timeout, 10}, {batch_size, 100}, {max_held, 500}, {max_batch_bytes, 960 * 1024},
      {away_max_bytes, 32 * 1024 * 1024}, {heartbeat, 30}, {generation, <<"">>},
      {check_clients, false}, {client_timeout, 10}].
@@ -209,10 +212,7 @@ is_logged(User, Server) ->
 bare(#jid{} = J) -> jid:encode(jid:remove_resource(jid:tolower(J)));
 bare(undefined) -> <<"">>.
 
-component(Host) -> gen_mod:get_module_opt(Host, ?MODULE, component).
-
-is_component(undefined, _Component) -> false;
-is_component(#jid{lserver = S}, Component) -> S == Component.
+%% Which JIDs are ImLogger's components (one per instance when scaled out): mod_imlogger_lanes:is_component/2.
 
 %%%===================================================================
 %%% Hooks
@@ -223,7 +223,7 @@ user_send_packet({Pkt, #{jid := JID, lserver := LServer} = State} = Acc) ->
         true -> Acc;
         false ->
             User = bare(JID),
-            case is_logged(User, LServer) andalso not is_component(xmpp:get_to(Pkt), component(LServer)) of
+            case is_logged(User, LServer) andalso not mod_imlogger_lanes:is_component(xmpp:get_to(Pkt), LServer) of
                 false -> Acc;
                 true ->
                     El = xmpp:encode(Pkt),
@@ -264,7 +264,7 @@ filter_packet(Pkt) ->
     To = xmpp:get_to(Pkt),
     case To of
         #jid{luser = <<"">>, lserver = Host, lresource = <<"">>} ->
-            case is_host_with_module(Host) andalso is_component(From, component(Host)) of
+            case is_host_with_module(Host) andalso mod_imlogger_lanes:is_component(From, Host) of
                 true -> from_component(Host, Pkt);
                 false -> Pkt
             end;
@@ -283,7 +283,8 @@ filter_packet(Pkt) ->
 %% ImLogger's notice to an occupant by nickname (room@service/nick, from a configured component): the room's process.
 notice_room(#jid{luser = <<"">>, lresource = <<"">>, lserver = Component}, #jid{luser = Room, lserver = Service, lresource = Nick}, #message{})
   when Room /= <<"">>, Nick /= <<"">> ->
-    IsOurs = lists:any(fun(H) -> gen_mod:is_loaded(H, ?MODULE) andalso component(H) == Component end, ejabberd_option:hosts()),
+    IsOurs = lists:any(fun(H) -> gen_mod:is_loaded(H, ?MODULE) andalso lists:member(Component, mod_imlogger_lanes:components(H)) end,
+                       ejabberd_option:hosts()),
     case IsOurs of
         true ->
             case catch mod_muc:find_online_room(Room, Service) of
@@ -299,7 +300,7 @@ is_host_with_module(Host) ->
 
 maybe_hold_in(Host, From, To, Pkt) ->
     User = bare(To),
-    case is_logged(User, Host) andalso not is_component(From, component(Host)) andalso bare(From) /= User of
+    case is_logged(User, Host) andalso not mod_imlogger_lanes:is_component(From, Host) andalso bare(From) /= User of
         false -> Pkt;
         true ->
             El = xmpp:encode(Pkt),
@@ -317,8 +318,10 @@ maybe_hold_in(Host, From, To, Pkt) ->
 
 from_component(_Host, #iq{type = T, id = <<"imlogger-client-", _/binary>> = Id} = IQ) when T == result; T == error ->
     mod_imlogger_signin:verdict(Id, IQ);
-from_component(Host, #iq{type = T, id = <<"imlogger-", _/binary>> = Id} = IQ) when T == result; T == error ->
-    gen_server:cast(proc(Host), {response, Id, IQ}),
+from_component(Host, #iq{type = T, id = <<"imlogger-", _/binary>> = Id, from = #jid{lserver = Component}} = IQ)
+  when T == result; T == error ->
+    %% Scaled out: the lane that sent the request is the lane of the component answering it.
+    gen_server:cast(mod_imlogger_lanes:proc_of_component(Host, Component), {response, Id, IQ}),
     {stop, drop};
 from_component(Host, #iq{type = set, sub_els = [#xmlel{name = <<"seats-changed">>} = El]} = IQ) ->
     case fxml:get_tag_attr_s(<<"xmlns">>, El) of
@@ -337,8 +340,10 @@ route_unregistered(Domain) -> to_hosts_of(Domain, component_disconnected).
 to_hosts_of(Domain, Msg) ->
     lists:foreach(
       fun(Host) ->
-              case gen_mod:is_loaded(Host, ?MODULE) andalso component(Host) == Domain of
-                  true -> gen_server:cast(proc(Host), Msg);
+              case gen_mod:is_loaded(Host, ?MODULE) andalso lists:member(Domain, mod_imlogger_lanes:components(Host)) of
+                  true ->
+                      mod_imlogger_lanes:route_changed(Host, Domain, Msg),
+                      gen_server:cast(mod_imlogger_lanes:proc_of_component(Host, Domain), Msg);
                   false -> ok
               end
       end, ejabberd_option:hosts()).
@@ -355,7 +360,7 @@ init([Host|_]) ->
     {ok, State}.
 
 configure(State, Opts) ->
-    State#state{component = gen_mod:get_opt(component, Opts),
+    State#state{component = mod_imlogger_lanes:lane_component(State#state.host, Opts), % scaled out: this lane's
                 failure_mode = gen_mod:get_opt(failure_mode, Opts),
                 timeout = gen_mod:get_opt(timeout, Opts) * 1000,
                 batch_size = gen_mod:get_opt(batch_size, Opts),
@@ -423,7 +428,7 @@ code_change(_OldVsn, State, _Extra) -> {ok, State}.
 %%% Holding and batching (as the Prosody module: hold, flush, fail, park, release)
 %%%===================================================================
 hold(Host, Dir, User, Pkt, El, Key, Pid, Forced) ->
-    gen_server:cast(proc(Host), {hold, Dir, User, Pkt, El, Key, Pid, Forced}).
+    gen_server:cast(mod_imlogger_lanes:proc_for(Host, Dir, User, Pkt, El), {hold, Dir, User, Pkt, El, Key, Pid, Forced}).
 
 do_hold(Dir, User, Pkt, El, Key, Pid, Forced, #state{next_item = N0, max_batch_bytes = Max} = State) ->
     N = N0 + 1,
@@ -787,15 +792,16 @@ park(Id, Reason, State) ->
     end.
 
 went_away(Reason, #state{away = false, timeout = T, away_max_bytes = Max} = State) ->
-    ?WARNING_MSG("ImLogger is not connected (~ts): held stanzas wait for it, up to ~B s each and ~B bytes together (fail-closed)",
-                 [Reason, T div 1000, Max]),
+    ?WARNING_MSG("ImLogger is not connected (~ts): held stanzas wait for it, up to ~B s each and ~B bytes together (fail-closed)~ts",
+                 [Reason, T div 1000, Max, mod_imlogger_lanes:describe(State#state.host, State#state.component, "'s share")]),
     schedule_retry(State#state{away = true, retry_delay = 250});
 went_away(_Reason, State) ->
     schedule_retry(State).
 
 came_back(_Reason, #state{away = false} = State) -> State;
 came_back(Reason, State) ->
-    ?INFO_MSG("ImLogger is back (~ts): sending the ~B stanza(s) held meanwhile", [Reason, length(State#state.waiting)]),
+    ?INFO_MSG("ImLogger is back (~ts): sending the ~B stanza(s) held meanwhile~ts",
+              [Reason, length(State#state.waiting), mod_imlogger_lanes:describe(State#state.host, State#state.component, "")]),
     flush(State#state{away = false}, false).
 
 schedule_retry(#state{retry_scheduled = true} = State) -> State;

@@ -5,15 +5,23 @@ using static ImLogger.Integration.Tests.Support.ClientScenario;
 namespace ImLogger.Integration.Tests;
 
 /// <summary>
-/// The federation rules across two real servers (issue 18): ejabberd serving example.test with ImLogger inline, and a
-/// Prosody without ImLogger serving another domain, federating over loopback (how names reach loopback without DNS:
-/// <see cref="FederatedServers"/>). Real slixmpp clients, each signed in at its own server.
+/// The federation rules across two real servers (issue 18), both ways round: ejabberd serving example.test with ImLogger
+/// inline and a Prosody without ImLogger serving another domain; and the mirror, Prosody with ImLogger and an ejabberd
+/// without it. They federate over loopback (how names reach loopback without DNS: <see cref="FederatedServers"/>). Real
+/// slixmpp clients, each signed in at its own server; the same scenarios and assertions whichever server ImLogger is on.
 /// </summary>
 [TestFixture, Parallelizable(ParallelScope.All)] // its tests too: each starts its own servers
 public class FederationTests
 {
     private const string Closed = """<attach mode="inline" failure-mode="closed" timeout="5s" />""";
     private const string Component = "archive.example.test";
+
+    /// <summary>The server ImLogger is attached to; the other one is the federated peer.</summary>
+    private static readonly string[] ImLoggerOn = ["ejabberd", "prosody"];
+
+    private static Task<FederatedServers> StartAsync(string imloggerOn, string[] logged, params string[] peerUsers) => imloggerOn == "prosody"
+        ? FederatedServers.StartWithImLoggerOnProsodyAsync(Closed, logged, peerUsers)
+        : FederatedServers.StartAsync(Closed, logged, peerUsers); // TapDeployment adds server="ejabberd"
 
     private static object ConnectAt(FederatedServers f, string node) => new { @as = f.PeerJid(node), @do = "connect", resource = "test", port = f.Peer.C2sPort };
     private static object JoinRoom(string who, string room, string nick) => new { @as = Jid(who), @do = "join", room, nick };
@@ -25,10 +33,10 @@ public class FederationTests
     private static string[] Notices(JsonObject received, string who) =>
         Got(received, who).Where(m => (string?)m["from"] == Component).Select(m => (string)m["body"]!).ToArray();
 
-    [Test, CancelAfter(180_000)]
-    public async Task ALoggedUsersJoinToARoomOnTheOtherServerIsRefusedWhileTheRoomServesOthers()
+    [TestCaseSource(nameof(ImLoggerOn)), CancelAfter(180_000)]
+    public async Task ALoggedUsersJoinToARoomOnTheOtherServerIsRefusedWhileTheRoomServesOthers(string imloggerOn)
     {
-        await using var fed = await FederatedServers.StartAsync(Closed, ["alice"], "pat");
+        await using var fed = await StartAsync(imloggerOn, ["alice"], "pat");
         await using var imlogger = fed.World.RunImLogger();
         await ImLoggerProcess.WaitConnectedAsync(imlogger);
         var lobby = $"lobby@{fed.PeerMuc}";
@@ -59,10 +67,10 @@ public class FederationTests
             "the refused join is archived:\n" + string.Join("\n----\n", archived));
     }
 
-    [Test, CancelAfter(180_000)]
-    public async Task TheOtherServersUsersJoinALoggedUsersRoomAreArchivedAndToldOnce()
+    [TestCaseSource(nameof(ImLoggerOn)), CancelAfter(180_000)]
+    public async Task TheOtherServersUsersJoinALoggedUsersRoomAreArchivedAndToldOnce(string imloggerOn)
     {
-        await using var fed = await FederatedServers.StartAsync(Closed, ["alice"], "pat", "quinn");
+        await using var fed = await StartAsync(imloggerOn, ["alice"], "pat", "quinn");
         await using var imlogger = fed.World.RunImLogger();
         await ImLoggerProcess.WaitConnectedAsync(imlogger);
         var (pat, quinn) = (fed.PeerJid("pat"), fed.PeerJid("quinn"));
@@ -93,10 +101,10 @@ public class FederationTests
         });
     }
 
-    [Test, CancelAfter(180_000)]
-    public async Task OneToOneAcrossTheServersIsArchivedExactlyOnceAndEncryptionFromThereIsRefused()
+    [TestCaseSource(nameof(ImLoggerOn)), CancelAfter(180_000)]
+    public async Task OneToOneAcrossTheServersIsArchivedExactlyOnceAndEncryptionFromThereIsRefused(string imloggerOn)
     {
-        await using var fed = await FederatedServers.StartAsync(Closed, ["alice"], "pat");
+        await using var fed = await StartAsync(imloggerOn, ["alice"], "pat");
         await using var imlogger = fed.World.RunImLogger();
         await ImLoggerProcess.WaitConnectedAsync(imlogger);
         var pat = fed.PeerJid("pat");

@@ -47,7 +47,7 @@ public static partial class ConfigLoader
                 RetryFor = ReadRetryFor(Single(root, "endpoints", required: true)!),
                 Attach = ReadAttach(Single(root, "attach", required: false)),
                 Failover = ReadFailover(Single(root, "failover", required: false)),
-                ScaleOut = ReadScaleOut(Single(root, "scale-out", required: false), component, organizations, (string?)Single(root, "attach", required: false)?.Attribute("server")),
+                ScaleOut = ReadScaleOut(Single(root, "scale-out", required: false), component, organizations),
                 Restrictions = ReadRestrictions(Single(root, "restrictions", required: false)),
                 Services = ReadServices(Single(root, "services", required: false)),
                 Reload = ReadReload(Single(root, "reload", required: false)),

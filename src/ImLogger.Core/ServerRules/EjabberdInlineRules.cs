@@ -11,15 +11,15 @@ namespace ImLogger.ServerRules;
 /// component's <c>listen</c> entry, and mod_imlogger_inline (an Erlang contributed module shipped inside ImLogger, built
 /// with the build.sh written beside it) on every organization's host, configured from the ImLogger config.
 /// </summary>
-public static class EjabberdInlineRules
+public static partial class EjabberdInlineRules
 {
     /// <summary>The snippet, for <c>include_config_file</c> in ejabberd.yml.</summary>
     public const string SnippetFileName = "imlogger.yml";
 
     /// <summary>The files of the module, embedded at build time from integrations/ejabberd/: its source (with its group
-    /// chat side, mod_imlogger_muc.erl, and its sign-in check, mod_imlogger_signin.erl, compiled into the same installed
-    /// module), the build script and the contributed-module spec.</summary>
-    public static readonly IReadOnlyList<string> ModuleFiles = ["mod_imlogger_inline.erl", "mod_imlogger_muc.erl", "mod_imlogger_signin.erl", "build.sh", "mod_imlogger_inline.spec"];
+    /// chat side, mod_imlogger_muc.erl, its sign-in check, mod_imlogger_signin.erl, and its routing to several instances,
+    /// mod_imlogger_lanes.erl, compiled into the same installed module), the build script and the contributed-module spec.</summary>
+    public static readonly IReadOnlyList<string> ModuleFiles = ["mod_imlogger_inline.erl", "mod_imlogger_muc.erl", "mod_imlogger_signin.erl", "mod_imlogger_lanes.erl", "build.sh", "mod_imlogger_inline.spec"];
 
     /// <summary>One of <see cref="ModuleFiles"/>, as shipped.</summary>
     public static string ModuleFile(string name)
@@ -53,9 +53,7 @@ public static class EjabberdInlineRules
         // ImLogger reads a request up to its max-stanza-bytes; ejabberd's own limit for the component stream must let
         // the largest verdict request and answer through.
         sb.AppendLine($"    max_stanza_size: {(config.Component.MaxStanzaBytes + 64 * 1024).ToString(CultureInfo.InvariantCulture)}");
-        sb.AppendLine("    hosts:");
-        sb.AppendLine($"      {Yaml(config.Component.Jid)}:");
-        sb.AppendLine($"        password: {Yaml(config.Component.Secret)}");
+        ComponentHosts(config, sb);
         sb.AppendLine("append_host_config:");
         foreach (var org in config.Organizations)
         foreach (var domain in org.Domains)
@@ -64,6 +62,7 @@ public static class EjabberdInlineRules
             sb.AppendLine("    modules:");
             sb.AppendLine("      mod_imlogger_inline:");
             sb.AppendLine($"        component: {Yaml(config.Component.Jid)}");
+            ScaleOutOption(config, sb);
             if (org.LoggedByDefault)
             {
                 sb.AppendLine($"        # organization {org.Name} is logged by default ({org.Seats} seat(s))");

@@ -36,6 +36,7 @@ public class ScaleOutConfigTests : TempDirFixture
     [TestCase("""<scale-out components="archive.example.test archive.example.test" />""", "listed twice")]
     [TestCase("""<scale-out components="archive.example.test bob@example.test" />""", "'bob@example.test' is not a component JID")]
     [TestCase("""<scale-out components="archive2.example.test archive3.example.test" />""", "own component (archive.example.test) is not in the list")]
+    [TestCase("""<scale-out components="archive.example.test Example.test" />""", "'example.test' is a user domain of organization")]
     [TestCase("""<scale-out />""", "components")]
     [TestCase("""<scale-out components="a.test b.test" mode="x" />""", "has no attribute 'mode'")]
     public void BadListsAreErrorsSayingWhatToWrite(string element, string problem) =>
@@ -46,14 +47,21 @@ public class ScaleOutConfigTests : TempDirFixture
         Assert.That(Assert.Throws<ConfigException>(() => Load(Two, organization: "logged-by-default=\"yes\""))!.Message,
             Does.Contain("logged by default, which cannot be scaled out yet").And.Contain("docs/scale-out.md"));
 
+    /// <summary>ejabberd routes by conversation too (mod_imlogger_lanes.erl): the snippet lists every instance's component
+    /// for the module, and the listener accepts each with its own route only (global_routes off: otherwise the first
+    /// instance to authenticate would be routed every listed component's traffic).</summary>
     [Test]
-    public void EjabberdIsRefusedUntilItsModuleRoutes()
+    public void EjabberdSnippetListsTheInstancesAndRoutesEachItsOwnComponent()
     {
         var path = Path.Combine(Dir, "imlogger.xml");
         Load(Two);
         File.WriteAllText(path, File.ReadAllText(path).Replace("<spool ", "<attach server=\"ejabberd\" mode=\"inline\" /><spool ", StringComparison.Ordinal));
-        Assert.That(Assert.Throws<ConfigException>(() => ConfigLoader.Load(path, v => v == "SECRET" ? "s3cret" : null))!.Message,
-            Does.Contain("the ejabberd module does not route conversations to several instances yet"));
+        var snippet = EjabberdInlineRules.ConfigSnippet(ConfigLoader.Load(path, v => v == "SECRET" ? "s3cret" : null), "/modules");
+        Assert.That(snippet, Does.Contain("    global_routes: false\n    hosts:\n      \"archive.example.test\":\n        password: \"s3cret\"\n      \"archive2.example.test\":\n        password: \"s3cret\"\n")
+            .And.Contain("        component: \"archive.example.test\"\n        # scale-out: 2 ImLogger instances").And.Contain("        components: [\"archive.example.test\", \"archive2.example.test\"]\n"));
+        var one = EjabberdInlineRules.ConfigSnippet(Load(""), "/modules");
+        Assert.That(one, Does.Not.Contain("components:").And.Not.Contain("global_routes").And.Contain("hosts:\n      \"archive.example.test\":\n"),
+            "one instance: the snippet as before");
     }
 
     [Test]

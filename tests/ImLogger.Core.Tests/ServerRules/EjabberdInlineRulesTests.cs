@@ -57,7 +57,7 @@ public class EjabberdInlineRulesTests : TempDirFixture
     public void WriterPutsTheSnippetFirstThenTheModuleItsBuildScriptAndSpec()
     {
         var written = ServerRulesWriter.Write(Config(), Path.Combine(Dir, "out"));
-        Assert.That(written.Select(Path.GetFileName), Is.EqualTo(new[] { "imlogger.yml", "mod_imlogger_inline.erl", "mod_imlogger_muc.erl", "mod_imlogger_signin.erl", "build.sh", "mod_imlogger_inline.spec" }));
+        Assert.That(written.Select(Path.GetFileName), Is.EqualTo(new[] { "imlogger.yml", "mod_imlogger_inline.erl", "mod_imlogger_muc.erl", "mod_imlogger_signin.erl", "mod_imlogger_lanes.erl", "build.sh", "mod_imlogger_inline.spec" }));
         Assert.That(File.ReadAllText(written[1]), Does.Contain("-module(mod_imlogger_inline)."));
         if (!OperatingSystem.IsWindows())
             Assert.That(File.GetUnixFileMode(written[0]) & (UnixFileMode.OtherRead | UnixFileMode.OtherWrite), Is.EqualTo(UnixFileMode.None), "the snippet holds the secret");

@@ -64,8 +64,7 @@ internal sealed partial class EjabberdServer : IXmppServer
     private string Config() => $$"""
         # A throw-away ejabberd for one test: loopback, no TLS (plain authentication), accounts in Mnesia.
         hosts:
-          - "{{ProsodyServer.Domain}}"
-          - "{{ProsodyServer.Partner}}"
+        {{string.Join("\n", Hosts.Select(h => $"  - \"{h}\""))}}
         loglevel: info
         log_rotate_count: 0
         hide_sensitive_log_data: true
@@ -124,8 +123,9 @@ internal sealed partial class EjabberdServer : IXmppServer
             return $"true = lists:member(ejabberd_auth:try_register(<<\"{node}\">>, <<\"{host}\">>, <<\"{ProsodyServer.Password}\">>), [ok, {{error, exists}}])";
         }));
         var eval = $"{(register.Length == 0 ? "" : register + ", ")}io:format(\"{ReadyMarker}~n\").";
-        _process = ProcessRunner.Start("ejabberd", "/usr/bin/erl",
-            ["-noinput", "+K", "true", "-mnesia", "dir", $"\"{Path.Combine(Dir, "spool")}\"", "-s", "ejabberd", "-eval", eval],
+        string[] erl = ["-noinput", "+K", "true", "-mnesia", "dir", $"\"{Path.Combine(Dir, "spool")}\"", "-s", "ejabberd", "-eval", eval];
+        var (program, args) = WithOwnHostsFile("/usr/bin/erl", erl);
+        _process = ProcessRunner.Start("ejabberd", program, args,
             new Dictionary<string, string>
             {
                 ["EJABBERD_CONFIG_PATH"] = ConfigPath,

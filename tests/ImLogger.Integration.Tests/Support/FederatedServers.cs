@@ -5,15 +5,16 @@ namespace ImLogger.Integration.Tests.Support;
 
 /// <summary>
 /// Two real servers federating over loopback: ejabberd serving example.test with ImLogger attached inline (the
-/// <see cref="TapDeployment"/> <see cref="World"/>), and a Prosody without ImLogger serving another domain (<see cref="Peer"/>).
+/// <see cref="TapDeployment"/> <see cref="World"/>), and a Prosody without ImLogger serving another domain (<see cref="Peer"/>);
+/// or the mirror (<see cref="StartWithImLoggerOnProsodyAsync"/>): Prosody with ImLogger, ejabberd the other server.
 /// </summary>
 /// <remarks>
-/// <para>Names without DNS and without touching the machine (no /etc/hosts edit):</para>
+/// <para>Names without DNS and without touching the machine's /etc/hosts, ImLogger on ejabberd:</para>
 /// <list type="bullet">
 /// <item>The other server's domain and MUC service are IP literals (127.a.b.c and 127.a.b.c+1, RFC 7622 allows them).
 /// ejabberd (p1_xmpp's xmpp_stream_out) skips SRV for an IP literal and dials it at <c>outgoing_s2s_port</c>, Prosody's
-/// s2s port. ejabberd resolves names only through libc's getaddrinfo (NSS), which a test cannot redirect, so the server
-/// whose names ejabberd must reach has to be the one with literal names.</item>
+/// s2s port. ejabberd resolves names only through libc's getaddrinfo (NSS), which a test cannot redirect short of a mount
+/// namespace (the mirror does that), so here the server whose names ejabberd must reach is the one with literal names.</item>
 /// <item>Prosody finds example.test, conference.example.test and archive.example.test through a hosts file of its own
 /// (<c>unbound = { hoststxt = FILE }</c>, read by libunbound before any name server; the SRV query gets NXDOMAIN and
 /// Prosody falls back to the address at port 5269). Prosody 0.12 has no setting for the port of an address record, so
@@ -23,10 +24,22 @@ namespace ImLogger.Integration.Tests.Support;
 /// domain the other claims. Prosody: <c>s2s_require_encryption = false</c>, <c>s2s_secure_auth = false</c>, the
 /// <c>dialback</c> module; ejabberd: <c>s2s_use_starttls: false</c>, <c>mod_s2s_dialback</c>.</item>
 /// </list>
+/// <para>The mirror, ImLogger on Prosody (example.test at a random 127.a.b.c, s2s on a free port there) and ejabberd
+/// serving elsewhere.test and conference.elsewhere.test (s2s on 5269 of another random 127.x address):</para>
+/// <list type="bullet">
+/// <item>Prosody finds elsewhere.test and conference.elsewhere.test through its hosts file (hoststxt, as above) and dials
+/// port 5269 there.</item>
+/// <item>ejabberd finds example.test, conference.example.test, archive.example.test and partner.test through a hosts file
+/// bind-mounted over /etc/hosts in a mount namespace of its own (<c>unshare -rm</c>: only that process sees it; libc's
+/// getaddrinfo reads it), and dials <c>outgoing_s2s_port</c>, Prosody's s2s port (their SRV queries get no answer:
+/// <c>s2s_dns_timeout</c> is short).</item>
+/// <item>Dialback without TLS, as above, each server connecting back to the domain the other claims (ImLogger's notices
+/// come from archive.example.test: Prosody answers dialback for its components too).</item>
+/// </list>
 /// </remarks>
 internal sealed class FederatedServers : IAsyncDisposable
 {
-    private FederatedServers(TapDeployment world, ProsodyServer peer, string peerDomain, string peerMuc)
+    private FederatedServers(TapDeployment world, IXmppServer peer, string peerDomain, string peerMuc)
     {
         World = world;
         Peer = peer;
@@ -34,16 +47,16 @@ internal sealed class FederatedServers : IAsyncDisposable
         PeerMuc = peerMuc;
     }
 
-    /// <summary>The ejabberd with ImLogger (example.test, conference.example.test, archive.example.test).</summary>
+    /// <summary>The server with ImLogger (example.test, conference.example.test, archive.example.test).</summary>
     public TapDeployment World { get; }
 
-    /// <summary>The other server: a Prosody without ImLogger.</summary>
-    public ProsodyServer Peer { get; }
+    /// <summary>The other server, without ImLogger.</summary>
+    public IXmppServer Peer { get; }
 
-    /// <summary>The other server's domain (an IP literal).</summary>
+    /// <summary>The other server's domain (an IP literal for Prosody, elsewhere.test for ejabberd).</summary>
     public string PeerDomain { get; }
 
-    /// <summary>The other server's MUC service (an IP literal).</summary>
+    /// <summary>The other server's MUC service (an IP literal for Prosody, conference.elsewhere.test for ejabberd).</summary>
     public string PeerMuc { get; }
 
     /// <summary>A user of the other server.</summary>
@@ -66,6 +79,35 @@ internal sealed class FederatedServers : IAsyncDisposable
                 beforeStart: server => ((EjabberdServer)server).Federate(ejabberdS2s, peerS2sPort));
             await peer.StartAsync();
             return new FederatedServers(world, peer, peerAddresses[0], peerAddresses[1]);
+        }
+        catch
+        {
+            if (world != null) await world.DisposeAsync();
+            if (peer != null) await peer.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>The mirror: ImLogger attached to Prosody (example.test), an ejabberd without ImLogger serving
+    /// elsewhere.test with <paramref name="peerUsers"/>; <paramref name="attach"/> and <paramref name="logged"/> as for
+    /// <c>TapDeployment.StartAsync</c>.</summary>
+    public static async Task<FederatedServers> StartWithImLoggerOnProsodyAsync(string attach, string[] logged, params string[] peerUsers)
+    {
+        const string peerDomain = "elsewhere.test", peerMuc = "conference." + peerDomain;
+        var worldS2sPort = Paths.FreePort();
+        var worldS2s = FreeLoopbackAddresses(worldS2sPort, 1)[0];
+        var peerS2s = FreeLoopbackAddresses(5269, 1)[0];
+        var peerDir = Paths.TempDir("imlogger-peer-");
+        EjabberdServer? peer = null;
+        TapDeployment? world = null;
+        try
+        {
+            peer = EjabberdServer.PreparePeer(peerDir, peerDomain, peerS2s, worldS2sPort,
+                [$"{worldS2s} {ProsodyServer.Domain} {ProsodyServer.Muc} archive.{ProsodyServer.Domain} {ProsodyServer.Partner}"], peerUsers);
+            world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, logged, null, attach: attach,
+                beforeStart: server => ((ProsodyServer)server).Federate(worldS2s, worldS2sPort, [$"{peerS2s} {peerDomain} {peerMuc}"]));
+            await peer.StartAsync();
+            return new FederatedServers(world, peer, peerDomain, peerMuc);
         }
         catch
         {

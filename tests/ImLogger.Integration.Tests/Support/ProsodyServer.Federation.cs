@@ -32,21 +32,8 @@ internal sealed partial class ProsodyServer
             File.WriteAllText(Path.Combine(accounts, $"{user}.dat"), $"return {{\n\t[\"password\"] = \"{Password}\";\n}};\n");
         var hostsFile = Path.Combine(dir, "hosts");
         File.WriteAllLines(hostsFile, hosts);
-        // The sandbox's global section disables s2s: enabled here, with dialback (XEP-0220). No TLS on loopback:
-        // s2s_require_encryption and s2s_secure_auth off, dialback authenticates.
-        var global = ImLogger.ServerRules.ProsodySandbox.GlobalSection(dir, server.C2sPort, server.ComponentPort, "debug");
-        const string disabled = "modules_disabled = { \"s2s\" }";
-        const string enabled = "modules_enabled = { ";
-        Assert.That(global, Does.Contain(disabled).And.Contain(enabled), "the sandbox's global section changed: enable s2s for the peer another way");
-        global = global.Replace(disabled, "modules_disabled = {}", StringComparison.Ordinal)
-            .Replace(enabled, enabled + "\"dialback\", ", StringComparison.Ordinal);
+        var global = EnableS2s(ImLogger.ServerRules.ProsodySandbox.GlobalSection(dir, server.C2sPort, server.ComponentPort, "debug"), s2sPort, [domain, muc], hostsFile);
         File.WriteAllText(server.ConfigPath, global + string.Create(CultureInfo.InvariantCulture, $$"""
-
-            s2s_ports = { {{s2sPort}} }
-            s2s_interfaces = { "{{domain}}", "{{muc}}" }
-            s2s_require_encryption = false
-            s2s_secure_auth = false
-            unbound = { hoststxt = "{{hostsFile}}" }
 
             VirtualHost "{{domain}}"
 
@@ -54,5 +41,40 @@ internal sealed partial class ProsodyServer
             	muc_room_locking = false
             """));
         return server;
+    }
+
+    private (string Address, int Port, string HostsFile)? _s2s;
+
+    /// <summary>
+    /// Lets this Prosody (the one ImLogger is attached to) federate over loopback with an ejabberd (<see cref="FederatedServers"/>):
+    /// s2s on <paramref name="s2sAddress"/>:<paramref name="s2sPort"/>, dialback, no TLS, the other server's names
+    /// resolved through <paramref name="hosts"/> (a hosts file of its own, read by libunbound). Call before <see cref="StartAsync"/>.
+    /// </summary>
+    public void Federate(string s2sAddress, int s2sPort, IEnumerable<string> hosts)
+    {
+        var hostsFile = Path.Combine(Dir, "hosts");
+        File.WriteAllLines(hostsFile, hosts);
+        _s2s = (s2sAddress, s2sPort, hostsFile);
+        File.WriteAllText(ConfigPath, Config());
+    }
+
+    private string WithS2s(string global) => _s2s is not { } s2s ? global : EnableS2s(global, s2s.Port, [s2s.Address], s2s.HostsFile);
+
+    /// <summary>The sandbox's global section disables s2s: enabled, with dialback (XEP-0220). No TLS on loopback:
+    /// s2s_require_encryption and s2s_secure_auth off, dialback authenticates. Names through a hosts file of its own.</summary>
+    private static string EnableS2s(string global, int s2sPort, IEnumerable<string> interfaces, string hostsFile)
+    {
+        const string disabled = "modules_disabled = { \"s2s\" }";
+        const string enabled = "modules_enabled = { ";
+        Assert.That(global, Does.Contain(disabled).And.Contain(enabled), "the sandbox's global section changed: enable s2s for federation another way");
+        return global.Replace(disabled, "modules_disabled = {}", StringComparison.Ordinal)
+            .Replace(enabled, enabled + "\"dialback\", ", StringComparison.Ordinal) + string.Create(CultureInfo.InvariantCulture, $$"""
+
+            s2s_ports = { {{s2sPort}} }
+            s2s_interfaces = { {{string.Join(", ", interfaces.Select(i => $"\"{i}\""))}} }
+            s2s_require_encryption = false
+            s2s_secure_auth = false
+            unbound = { hoststxt = "{{hostsFile}}" }
+            """);
     }
 }

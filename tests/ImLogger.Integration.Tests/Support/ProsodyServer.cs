@@ -93,7 +93,7 @@ internal sealed partial class ProsodyServer : IXmppServer
         	http_file_share_size_limit = 1048576
         """;
 
-    private string Config() => WithExtraModules(ImLogger.ServerRules.ProsodySandbox.GlobalSection(Dir, C2sPort, ComponentPort, "debug")) + HttpGlobal() + $$"""
+    private string Config() => WithS2s(WithExtraModules(ImLogger.ServerRules.ProsodySandbox.GlobalSection(Dir, C2sPort, ComponentPort, "debug"))) + HttpGlobal() + $$"""
 
         VirtualHost "{{Domain}}"
 
