@@ -5,7 +5,8 @@ using static ImLogger.Integration.Tests.Support.ClientScenario;
 namespace ImLogger.Integration.Tests;
 
 /// <summary>
-/// Approved clients at sign-in and XEP-0198 stream resumption, on real Prosody with mod_smacks and real slixmpp clients
+/// Approved clients at sign-in and XEP-0198 stream resumption, on real Prosody with mod_smacks and real ejabberd with
+/// mod_stream_mgmt (the same scenarios and assertions), and real slixmpp clients
 /// that enable resumption, lose their connection while the check runs and resume: the resumed session is still judged
 /// before anything reaches it, a refused client still gets its one message, and a session ImLogger closed cannot be
 /// resumed.
@@ -25,18 +26,24 @@ public class SignInResumeTests
     private static string Seen(JsonObject raw, string who) => string.Join('\n', (raw[Jid(who)]?.AsArray() ?? []).Select(x => (string?)x));
     private static JsonObject[] Got(JsonObject received, string who) => (received[Jid(who)]?.AsArray() ?? []).Select(m => (JsonObject)m!).ToArray();
 
-    private static async Task<TapDeployment> StartAsync(string within) =>
-        await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice", "dave"], null, exampleOrganizationXml: Approved(within), attach: Closed,
-            beforeStart: server => ((ProsodyServer)server).EnableModule("smacks"));
+    private static readonly string[] Servers = ["prosody", "ejabberd"];
 
-    [Test, CancelAfter(180_000)]
-    public async Task AClientThatResumesWhileJudgedIsStillRefusedToldOnceAndCannotResumeAgain()
+    private static async Task<TapDeployment> StartAsync(string within, string server) =>
+        await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice", "dave"], null, exampleOrganizationXml: Approved(within), attach: Closed, server: server,
+            beforeStart: xmpp =>
+            {
+                if (xmpp is EjabberdServer ejabberd) ejabberd.UseStreamManagement();
+                else ((ProsodyServer)xmpp).EnableModule("smacks");
+            });
+
+    [TestCaseSource(nameof(Servers)), CancelAfter(180_000)]
+    public async Task AClientThatResumesWhileJudgedIsStillRefusedToldOnceAndCannotResumeAgain(string server)
     {
-        await using var world = await StartAsync("5s");
+        await using var world = await StartAsync("5s", server);
         await using var imlogger = world.RunImLogger();
         await ImLoggerProcess.WaitConnectedAsync(imlogger);
 
-        var (received, raw, closed) = await RunClosingAsync(world.Prosody, world.Dir,
+        var (received, raw, closed) = await RunClosingAsync(world.Server, world.Dir,
             Connect("bob"),
             ConnectResumable("dave", new { silent = true }),
             ExpectRaw("dave", "jabber:iq:version"),
@@ -66,14 +73,14 @@ public class SignInResumeTests
             "the refused sign-in is archived:\n" + string.Join("\n----\n", archived));
     }
 
-    [Test, CancelAfter(180_000)]
-    public async Task AnApprovedClientThatResumesWhileJudgedIsAdmittedAndGetsWhatWaited()
+    [TestCaseSource(nameof(Servers)), CancelAfter(180_000)]
+    public async Task AnApprovedClientThatResumesWhileJudgedIsAdmittedAndGetsWhatWaited(string server)
     {
-        await using var world = await StartAsync("10s");
+        await using var world = await StartAsync("10s", server);
         await using var imlogger = world.RunImLogger();
         await ImLoggerProcess.WaitConnectedAsync(imlogger);
 
-        var received = (await RunClosingAsync(world.Prosody, world.Dir,
+        var received = (await RunClosingAsync(world.Server, world.Dir,
             Connect("bob"),
             ConnectResumable("alice", new { xml = Version("Slixmpp", "1.8.3"), after_resume = true }),
             ExpectRaw("alice", "jabber:iq:version"),

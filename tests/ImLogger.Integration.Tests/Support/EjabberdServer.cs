@@ -61,6 +61,15 @@ internal sealed partial class EjabberdServer : IXmppServer
 
     private bool _semiAnonymous;
 
+    /// <summary>Loads mod_stream_mgmt (XEP-0198 with resumption); call before <see cref="StartAsync"/>.</summary>
+    public void UseStreamManagement()
+    {
+        _streamManagement = true;
+        File.WriteAllText(ConfigPath, Config());
+    }
+
+    private bool _streamManagement;
+
     private string Config() => $$"""
         # A throw-away ejabberd for one test: loopback, no TLS (plain authentication), accounts in Mnesia.
         hosts:
@@ -108,6 +117,7 @@ internal sealed partial class EjabberdServer : IXmppServer
           mod_pubsub:
             plugins: ["flat", "pep"]
           mod_roster: {}
+        {{(_streamManagement ? "  mod_stream_mgmt: {}" : "")}}
         {{S2sModules}}
           mod_vcard: {}
           mod_version: {}

@@ -82,7 +82,17 @@ internal sealed class TapDeployment : IAsyncDisposable
             Assert.That(await build.WaitForExitAsync(TimeSpan.FromSeconds(60)), Is.Zero, $"building mod_imlogger_inline failed:\n{build.Output}");
         }
         beforeStart?.Invoke(xmpp);
-        await xmpp.StartAsync();
+        try
+        {
+            await xmpp.StartAsync();
+        }
+        catch
+        {
+            // A server that did not start (ejabberd under heavy load) is stopped all the same: no test holds it yet, and
+            // left running it outlived the test run, orphaned with its ports and a core (seen: six beam.smp left behind).
+            await xmpp.DisposeAsync();
+            throw;
+        }
         return deployment;
     }
 
