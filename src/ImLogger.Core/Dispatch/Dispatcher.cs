@@ -103,8 +103,9 @@ public sealed class Dispatcher
                 UseJitter = true,
                 OnRetry = args =>
                 {
-                    _logger.LogDebug("delivery failed ({Error}); retrying in {Delay} (quick retry {Attempt} of {Max})",
-                        args.Outcome.Exception?.Message, args.RetryDelay, args.AttemptNumber + 1, _options.QuickRetries);
+                    // Seconds, not a TimeSpan: the log would read "00:00:01.2340000".
+                    _logger.LogDebug("delivery failed ({Error}); retrying in {DelaySeconds:0.0} s (quick retry {Attempt} of {Max})",
+                        args.Outcome.Exception?.Message, args.RetryDelay.TotalSeconds, args.AttemptNumber + 1, _options.QuickRetries);
                     return default;
                 },
             })
