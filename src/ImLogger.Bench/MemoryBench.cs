@@ -75,7 +75,7 @@ internal sealed partial class MemoryBench(BenchContext context, BenchOptions opt
     private static async Task WaitSpooledAsync(ImLoggerRun imlogger, long events)
     {
         await imlogger.WaitForLineAsync(l => SpooledTotal().Match(l) is { Success: true } m && long.Parse(m.Groups[1].Value) >= events,
-            TimeSpan.FromSeconds(60 + events / 1000), $"{events} events spooled");
+            TimeSpan.FromSeconds(60 + events / 200), $"{events} events spooled"); // a ceiling: on a loaded machine 1,000 events/s is not reached
     }
 
     [GeneratedRegex(@"Spooled \d+ events \((\d+) since start\)")]

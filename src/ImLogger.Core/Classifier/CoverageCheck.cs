@@ -16,7 +16,7 @@ namespace ImLogger.Classifier;
 /// </summary>
 /// <remarks>What is content-free, and so never listed, is written down in <see cref="Pieces"/> and docs/events.md
 /// ("Coverage pass"). The pass never removes or changes what the classifier decided; it only adds.</remarks>
-public static class CoverageCheck
+public static partial class CoverageCheck
 {
     /// <summary>How the text of a coverage event begins, in every transcript format.</summary>
     public const string Label = "more content";
@@ -109,9 +109,12 @@ public static class CoverageCheck
     }
 
     /// <summary>The alt texts of the images of an event's XHTML, as the HTML part shows them.</summary>
-    private static IEnumerable<string> ImageAlts(string? html)
+    internal static IEnumerable<string> ImageAlts(string? html)
     {
         if (string.IsNullOrEmpty(html)) return [];
+        // The events' XHTML is written by StanzaXml.Compact: read in place when it is in that writer's plain form
+        // (CoverageCheck.Alts.cs); parsing a tree per stanza was the coverage pass's largest cost.
+        if (ScannedImageAlts(html) is { } scanned) return scanned;
         try
         {
             return XElement.Parse(html).DescendantsAndSelf().Where(e => e.Name.LocalName == "img")
@@ -123,6 +126,7 @@ public static class CoverageCheck
     /// <summary>Whitespace, line ends and control characters as single spaces: the transcript folds them.</summary>
     private static string Loose(string text)
     {
+        if (IsLoose(text)) return text; // most lines and pieces: no copy
         var sb = new StringBuilder(text.Length);
         var space = false;
         foreach (var c in text)
@@ -133,6 +137,25 @@ public static class CoverageCheck
             sb.Append(c);
         }
         return sb.ToString();
+    }
+
+    /// <summary>True when <see cref="Loose"/> would return the same characters: no control character, no whitespace but
+    /// single spaces between other characters.</summary>
+    private static bool IsLoose(string text)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (c == ' ')
+            {
+                if (i == 0 || i == text.Length - 1 || text[i + 1] == ' ') return false;
+            }
+            else if (char.IsWhiteSpace(c) || char.IsControl(c) || c == '\uFFFD')
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     /// <summary>
