@@ -79,8 +79,13 @@ public partial class IngestLoopTests
     private List<string> Verdicts() =>
         _server.Sent.Where(s => s.Element(InlineRequest.Ns + "verdicts") != null).Select(s => (string?)s.Attribute("id") ?? "").ToList();
 
-    private static async Task Stopped(Task run)
+    /// <summary>Waits for a stopped loop to end. The loop's waits (tap linger, store retry, the inline stop's bound) run on
+    /// the test's clock, which moves only when a test moves it: moved here while the loop has not ended, so a wait the
+    /// test did not foresee fails the test after the bound instead of hanging the run (a batch read while a stop's drain
+    /// was still filling the queue lingered forever: a hung CI run).</summary>
+    private async Task Stopped(Task run)
     {
+        await Eventually.True(() => run.IsCompleted, "the stopped loop ends", () => _clock.Advance(TimeSpan.FromMilliseconds(5)));
         try { await run; }
         catch (OperationCanceledException) { }
     }
