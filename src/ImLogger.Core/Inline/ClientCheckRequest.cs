@@ -1,6 +1,6 @@
 using System.Xml.Linq;
-using ImLogger.Outbound;
 using ImLogger.Envelope;
+using ImLogger.Outbound;
 
 namespace ImLogger.Inline;
 

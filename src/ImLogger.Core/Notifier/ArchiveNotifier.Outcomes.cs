@@ -1,6 +1,6 @@
 using System.Xml.Linq;
-using ImLogger.Outbound;
 using ImLogger.Conversations;
+using ImLogger.Outbound;
 
 namespace ImLogger.Notifier;
 

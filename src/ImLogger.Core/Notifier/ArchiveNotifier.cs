@@ -1,8 +1,8 @@
 using System.Xml.Linq;
-using ImLogger.Outbound;
 using ImLogger.Config;
 using ImLogger.Conversations;
 using ImLogger.Envelope;
+using ImLogger.Outbound;
 
 namespace ImLogger.Notifier;
 

@@ -2,9 +2,9 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 using System.Xml.Linq;
-using ImLogger.Outbound;
 using ImLogger.Config;
 using ImLogger.Envelope;
+using ImLogger.Outbound;
 
 namespace ImLogger.Policy;
 
