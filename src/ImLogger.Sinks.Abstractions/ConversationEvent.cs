@@ -133,6 +133,13 @@ public sealed record ConversationEvent
     /// <summary>Group chat nickname of the sender or of the occupant who joined or left.</summary>
     public string? Nick { get; init; }
 
+    /// <summary>What the sender calls themselves: the XEP-0172 user nickname (<c>&lt;nick xmlns="http://jabber.org/protocol/nick"/&gt;</c>)
+    /// their own stanza carried (a message, a subscription request, a room join), trimmed, at most 256 characters; null when
+    /// the stanza carried none, an empty one, or was not the sender's own (an error echoing someone else's stanza). It names
+    /// <see cref="SenderBareJid"/> only, never anyone else; unlike <see cref="Nick"/> (a room's handle) it is the person's
+    /// own claim and is not checked by anyone: transcripts show it as a display name beside the JID, never instead of it.</summary>
+    public string? DisplayName { get; init; }
+
     /// <summary>Plain text: the message body, with emoticon text for XHTML-IM images where the body lacks it.</summary>
     public string? Text { get; init; }
 

@@ -45,7 +45,7 @@ public sealed partial class StanzaClassifier(Func<string, bool> isLogged, Classi
             "iq" => ClassifyIq(envelope, from, to),
             _ => Classification.Ignored($"{s.Name.LocalName} is not a stanza"),
         };
-        return AsHistory(WithEncryption(envelope, from, to, result));
+        return AsHistory(WithUserNick(envelope, from, WithEncryption(envelope, from, to, result)));
     }
 
     private Classification ClassifyMessage(TapEnvelope env, string from, string to)

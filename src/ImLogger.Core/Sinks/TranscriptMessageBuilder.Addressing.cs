@@ -46,12 +46,20 @@ public sealed partial class TranscriptMessageBuilder
         return content.Concat(t.Events.Where(e => e.Kind != EventKind.Notice)).Select(Sender).FirstOrDefault(j => j != null && people.Contains(j));
     }
 
-    /// <summary>The nickname each real JID last used in the conversation (rooms; a one-to-one chat carries none).</summary>
+    /// <summary>The name each real JID last gave itself in the conversation: its XEP-0172 user nickname (what the person
+    /// calls themselves, in any conversation) where it sent one, else the room nickname it last used (a one-to-one chat
+    /// has none). The classifier only puts a user nickname on the events of that person's own stanzas.</summary>
     private static Dictionary<string, string> DisplayNames(Transcript t)
     {
         var names = new Dictionary<string, string>(StringComparer.Ordinal);
+        var own = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var e in t.Events)
-            if (e.SenderBareJid != null && !string.IsNullOrWhiteSpace(e.Nick) && e.Kind != EventKind.Notice) names[e.SenderBareJid] = e.Nick;
+        {
+            if (e.SenderBareJid == null || e.Kind == EventKind.Notice) continue;
+            if (!string.IsNullOrWhiteSpace(e.Nick)) names[e.SenderBareJid] = e.Nick;
+            if (!string.IsNullOrWhiteSpace(e.DisplayName)) own[e.SenderBareJid] = e.DisplayName;
+        }
+        foreach (var (jid, name) in own) names[jid] = name;
         return names;
     }
 
@@ -72,7 +80,16 @@ public sealed partial class TranscriptMessageBuilder
     /// <summary>One line, at most <see cref="MaxDisplayName"/> characters, and no "=?" (MimeKit passes text that looks like
     /// an RFC 2047 encoded word through as is, and a reader would decode a nickname's "=?utf-8?q?=0D=0A...?=" into line
     /// breaks).</summary>
-    internal static string DisplayName(string text) => HeaderValue(text.Replace("=?", "= ?", StringComparison.Ordinal), MaxDisplayName);
+    /// <remarks>Bidirectional controls are dropped too: a right-to-left override in a name shown beside an address could
+    /// make "moc.elpmaxe" read as someone else's domain.</remarks>
+    internal static string DisplayName(string text) =>
+        HeaderValue(WithoutBidiControls(text).Replace("=?", "= ?", StringComparison.Ordinal), MaxDisplayName);
+
+    private static string WithoutBidiControls(string text) =>
+        text.AsSpan().IndexOfAny(BidiControls) < 0 ? text : string.Concat(text.Where(c => !BidiControls.Contains(c)));
+
+    private static readonly System.Buffers.SearchValues<char> BidiControls =
+        System.Buffers.SearchValues.Create("\u061C\u200E\u200F\u202A\u202B\u202C\u202D\u202E\u2066\u2067\u2068\u2069");
 
     /// <summary>When the conversation's last event happened (the close comes later, after the idle time); what ImLogger
     /// recorded about its own notices afterwards (sent, bounced) is not the conversation's.</summary>

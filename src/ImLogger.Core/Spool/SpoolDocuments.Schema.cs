@@ -97,6 +97,7 @@ internal static partial class SpoolDocuments
         new(E_To, true, Text),
         new(E_SenderBareJid, false, Text),
         new(E_Nick, false, Text),
+        new(E_DisplayName, false, Text),
         new(E_Text, false, Text),
         new(E_Html, false, Text),
         new(E_StanzaId, false, Text),

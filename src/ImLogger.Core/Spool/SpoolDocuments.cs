@@ -47,6 +47,7 @@ internal static partial class SpoolDocuments
     public const string E_To = "to";
     public const string E_SenderBareJid = "sender";
     public const string E_Nick = "nick";
+    public const string E_DisplayName = "displayName";
     public const string E_Text = "text";
     public const string E_Html = "html";
     public const string E_StanzaId = "stanzaId";
@@ -182,6 +183,7 @@ internal static partial class SpoolDocuments
         };
         Optional(doc, E_SenderBareJid, e.SenderBareJid);
         Optional(doc, E_Nick, e.Nick);
+        Optional(doc, E_DisplayName, e.DisplayName);
         Optional(doc, E_Text, e.Text);
         Optional(doc, E_Html, e.Html);
         Optional(doc, E_StanzaId, e.StanzaId);
@@ -237,6 +239,7 @@ internal static partial class SpoolDocuments
         To = doc[E_To].AsString,
         SenderBareJid = ToStr(doc[E_SenderBareJid]),
         Nick = ToStr(doc[E_Nick]),
+        DisplayName = ToStr(Get(doc, E_DisplayName)), // absent in spools written before it existed
         Text = ToStr(doc[E_Text]),
         Html = ToStr(doc[E_Html]),
         StanzaId = ToStr(doc[E_StanzaId]),

@@ -21,6 +21,7 @@ public sealed class EventFieldMappingTests
         To = "bob@example.test/phone",
         SenderBareJid = "alice@example.test",
         Nick = "alice",
+        DisplayName = "Alice Liddell ☃",
         Text = "text",
         Html = "<body xmlns='http://www.w3.org/1999/xhtml'>x</body>",
         StanzaId = "iq-1",
@@ -76,7 +77,8 @@ public sealed class EventFieldMappingTests
     {
         var doc = SpoolDocuments.ToDocument("t1", 1, EveryFieldSet() with { Kind = EventKind.Message });
         foreach (var field in new[] { SpoolDocuments.E_OriginId, SpoolDocuments.E_RelatedId, SpoolDocuments.E_FileSize,
-                     SpoolDocuments.E_CallMedia, SpoolDocuments.E_DurationTicks, SpoolDocuments.E_EncryptionScheme, SpoolDocuments.E_Room })
+                     SpoolDocuments.E_CallMedia, SpoolDocuments.E_DurationTicks, SpoolDocuments.E_EncryptionScheme, SpoolDocuments.E_Room,
+                     SpoolDocuments.E_DisplayName })
             doc.Remove(field);
 
         var back = SpoolDocuments.ToEvent(doc);
@@ -88,6 +90,7 @@ public sealed class EventFieldMappingTests
             Assert.That(back.FileSize, Is.Null);
             Assert.That(back.CallMedia, Is.Null);
             Assert.That(back.Duration, Is.Null);
+            Assert.That(back.DisplayName, Is.Null, "a spool written before user nicknames were kept");
         });
     }
 }
