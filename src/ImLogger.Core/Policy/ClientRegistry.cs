@@ -22,7 +22,6 @@ namespace ImLogger.Policy;
 public sealed class ClientRegistry(string componentJid)
 {
     private static readonly XNamespace Caps = "http://jabber.org/protocol/caps";
-    private static readonly XNamespace VersionNs = "jabber:iq:version";
     private const string QueryPrefix = OutboundStanzas.VersionQueryIdPrefix;
 
     /// <summary>What is known of one session's client.</summary>
@@ -79,9 +78,9 @@ public sealed class ClientRegistry(string componentJid)
         if ((string?)iq.Attribute("type") is not ("result" or "error")) return false; // a request: answered like any other
         if (!_pending.TryGetValue(id, out var fullJid) || !SameJid((string?)iq.Attribute("from"), fullJid)) return true;
         _pending.TryRemove(id, out _);
-        var query = (string?)iq.Attribute("type") == "result" ? iq.Element(VersionNs + "query") : null;
-        var name = (string?)query?.Element(VersionNs + "name");
-        var version = (string?)query?.Element(VersionNs + "version");
+        var query = (string?)iq.Attribute("type") == "result" ? iq.Element(OutboundStanzas.VersionNs + "query") : null;
+        var name = (string?)query?.Element(OutboundStanzas.VersionNs + "name");
+        var version = (string?)query?.Element(OutboundStanzas.VersionNs + "version");
         var current = _sessions.GetValueOrDefault(fullJid) ?? new ClientInfo(null, null, null, null, null, false, true);
         _sessions[fullJid] = current with { Name = name, VersionText = version, Version = Parse(version), Answered = true };
         return true;

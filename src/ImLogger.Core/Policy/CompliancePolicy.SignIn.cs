@@ -1,6 +1,7 @@
 using System.Xml.Linq;
 using ImLogger.Config;
 using ImLogger.Inline;
+using ImLogger.Outbound;
 
 namespace ImLogger.Policy;
 
@@ -14,8 +15,6 @@ public sealed record SignInVerdict(bool Allowed, string? Text, string Detail);
 
 public sealed partial class CompliancePolicy
 {
-    private static readonly XNamespace VersionNs = "jabber:iq:version";
-
     /// <summary>The longest software name or version an approved client is believed to send; a longer one is refused as
     /// malformed (no real client needs more, and a megabyte of "version" is not a version).</summary>
     public const int MaxClientText = 100;
@@ -39,8 +38,8 @@ public sealed partial class CompliancePolicy
         var approved = organizationOf?.Invoke(request.User)?.ApprovedClients;
         var caps = request.Caps;
         string? capsNode = (string?)caps?.Attribute("node"), capsVer = (string?)caps?.Attribute("ver");
-        var query = request.Answer == ClientAnswer.Result ? request.Reply?.Elements().FirstOrDefault(e => e.Name == VersionNs + "query") : null;
-        string? name = (string?)query?.Element(VersionNs + "name"), version = (string?)query?.Element(VersionNs + "version");
+        var query = request.Answer == ClientAnswer.Result ? request.Reply?.Elements().FirstOrDefault(e => e.Name == OutboundStanzas.VersionNs + "query") : null;
+        string? name = (string?)query?.Element(OutboundStanzas.VersionNs + "name"), version = (string?)query?.Element(OutboundStanzas.VersionNs + "version");
         var (declared, malformed) = Declared(request, query, name, version, capsNode);
         if (approved == null || !logged) return new SignInVerdict(true, null, declared);
 
