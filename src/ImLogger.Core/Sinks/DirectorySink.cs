@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 using ImLogger.Conversations;
+using ImLogger.Files;
 using Microsoft.Extensions.Logging;
 
 namespace ImLogger.Sinks;
@@ -101,7 +102,7 @@ public sealed class DirectorySink : ITranscriptSink
                 stream.Flush(flushToDisk: true);
             }
             File.Move(temp, target, overwrite: true);
-            SyncDirectory(_directory);
+            DurableDirectory.Sync(_directory);
         }
         catch (OperationCanceledException)
         {
@@ -146,47 +147,5 @@ public sealed class DirectorySink : ITranscriptSink
         }
     }
 
-    /// <summary>fsync the directory so a rename into it is durable (Linux; elsewhere a no-op).</summary>
-    private static void SyncDirectory(string directory)
-    {
-        if (!OperatingSystem.IsLinux()) return;
-        var fd = Native.open(directory, Native.O_RDONLY | Native.O_CLOEXEC);
-        if (fd < 0)
-        {
-            var errno = Marshal.GetLastPInvokeError();
-            throw new IOException($"open({directory}) for fsync failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})", errno);
-        }
-        try
-        {
-            if (Native.fsync(fd) != 0)
-            {
-                var errno = Marshal.GetLastPInvokeError();
-                // EINVAL: the file system does not support syncing directories; nothing more can be done.
-                if (errno != Native.EINVAL)
-                    throw new IOException($"fsync({directory}) failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})", errno);
-            }
-        }
-        finally
-        {
-            _ = Native.close(fd);
-        }
-    }
 
-    private static class Native
-    {
-        public const int O_RDONLY = 0;
-        public const int O_CLOEXEC = 0x80000; // same value on x86-64 and arm64 Linux
-        public const int EINVAL = 22;
-
-#pragma warning disable SYSLIB1054 // LibraryImport needs unsafe code, which the project does not allow
-        [DllImport("libc", SetLastError = true)]
-        public static extern int open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
-
-        [DllImport("libc", SetLastError = true)]
-        public static extern int fsync(int fd);
-
-        [DllImport("libc", SetLastError = true)]
-        public static extern int close(int fd);
-#pragma warning restore SYSLIB1054
-    }
 }

@@ -152,7 +152,7 @@ public sealed partial class LiteDbSpool
     }
 
     /// <summary>LiteDB's write-ahead log beside a data file: "{name}-log{ext}".</summary>
-    private static string LogFileOf(string path) =>
+    internal static string LogFileOf(string path) =>
         Path.Combine(Path.GetDirectoryName(path) ?? "", Path.GetFileNameWithoutExtension(path) + "-log" + Path.GetExtension(path));
 
     private static void DeleteDatabaseFiles(string path)

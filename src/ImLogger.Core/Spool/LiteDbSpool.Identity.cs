@@ -195,13 +195,16 @@ public sealed partial class LiteDbSpool
             : $"the spool file '{_path}' was moved to '{now}' while running, and another file put in its place";
     }
 
-    /// <summary>Copies what this process still holds of a deleted or replaced spool (every acknowledged write was
-    /// checkpointed into it) to "{path}.deleted-{time}" beside it.</summary>
+    /// <summary>Copies what this process still holds of a deleted or replaced spool (every acknowledged write, after a
+    /// checkpoint of the log into it) to "{path}.deleted-{time}" beside it.</summary>
     private string Rescue()
     {
         var target = $"{_path}.{(File.Exists(_path) ? "replaced" : "deleted")}-{DateTime.UtcNow:yyyyMMddHHmmss}";
         try
         {
+            // Acknowledged writes since the last checkpoint are in the log (fsynced): into the file this process holds first.
+            try { _db.Checkpoint(); }
+            catch (LiteException e) { _logger.LogWarning("spool {Path}: the log could not be copied into the file before saving it ({Reason})", _path, e.Message); }
             var fd = $"/proc/self/fd/{_watchHandle!.SafeFileHandle.DangerousGetHandle()}";
             if (!(HandleTarget()?.EndsWith(" (deleted)", StringComparison.Ordinal) ?? false))
                 return ". Every later write is refused";

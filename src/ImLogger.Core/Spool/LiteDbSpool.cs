@@ -10,25 +10,22 @@ namespace ImLogger.Spool;
 /// The durable spool in a LiteDB 5 file (collections <c>transcripts</c> and <c>events</c>).
 /// </summary>
 /// <remarks>
-/// <para><b>Durability.</b> Every write operation commits one LiteDB transaction and then calls
-/// <see cref="LiteDatabase.Checkpoint"/> before returning. Reasoning, from LiteDB 5.0.21's source:</para>
+/// <para><b>Durability.</b> Every write operation commits one LiteDB transaction and then fsyncs LiteDB's log file
+/// before returning (<see cref="MakeDurable"/>). Reasoning, from LiteDB 5.0.21's source:</para>
 /// <list type="bullet">
-/// <item>Up to 5.0.20 the engine queued log-file page writes to a background <c>DiskWriterQueue</c>, so
-/// <c>Commit</c> could return before the pages were even handed to the OS. 5.0.21 removed that queue
-/// (upstream commit 198f0a67): <c>DiskService.WriteLogDisk</c> now writes the pages synchronously with
-/// <c>FileStream.Write</c> of whole 8 KiB pages (the FileStream's buffer is one page, so they go straight to
-/// the OS). After <c>Commit</c> the transaction is therefore in the OS page cache: it survives a crash of
-/// this process, but <b>nothing ever fsyncs the log file</b>, so it does not survive a power loss or kernel crash.</item>
-/// <item>The only places LiteDB calls <c>Flush(true)</c> (fsync) are file creation and
-/// <c>DiskService.WriteDataDisk</c>, which is what a checkpoint uses: it copies the confirmed log pages into the
-/// data file, fsyncs the data file, then truncates the log. So <c>Checkpoint()</c> after the commit is the
-/// only public way to get an acknowledged write onto stable storage.</item>
-/// <item>Cost: because we checkpoint after every write, the log only ever holds the one transaction just
-/// committed, so a checkpoint copies just that transaction's few pages (page-cache writes) plus one fsync of the
-/// data file; the log truncation is not synced and need not be (replaying already-applied pages is harmless).
-/// The alternative — handing LiteDB our own log <see cref="FileStream"/> through <c>EngineSettings.LogStream</c>
-/// and calling <c>Flush(true)</c> on it after each commit — would also cost one fsync per write and would
-/// save only the page copy, while giving up LiteDB's own file handling (locking, log deletion). Not worth it; the pipeline batches appends, so fsyncs are per batch.</item>
+/// <item><c>Commit</c> writes the transaction's pages, the last one marked confirmed, synchronously into the log file
+/// (<c>DiskService.WriteLogDisk</c>, whole 8 KiB pages through a one-page FileStream buffer): after it they are in the
+/// OS page cache and survive a crash of this process, but LiteDB itself never fsyncs the log.</item>
+/// <item>fsync works on the file, not on the descriptor, so fsync through a handle of our own on the log makes the
+/// committed transaction durable: one fsync and the transaction's page writes per write.</item>
+/// <item>At open LiteDB rebuilds its index of the log and keeps every confirmed transaction (an unconfirmed tail, from a
+/// crash in the middle of a commit, is ignored); its checkpoint copies confirmed pages into the data file, fsyncs the data
+/// file, then truncates the log. It checkpoints when the log reaches 1,000 pages, at close, and here once a second with
+/// the generation advance (<see cref="Watch"/>), so the log stays small and its pages are copied once per second
+/// however often they were rewritten.</item>
+/// <item>Until 2026-11-30 every write was followed by a checkpoint instead: per inline request that copied the same 10-15
+/// pages a second time, fsynced the data file, truncated the log and re-read the pages (about 75 system calls per
+/// request against about 20 now; docs/performance.md, "The checkpoint per write").</item>
 /// </list>
 /// <para><b>Concurrency.</b> One process owns the file (<c>Connection=direct</c>, plus an exclusive
 /// <c>.lock</c> file beside it so a second instance fails fast instead of sharing the file); inside the process
@@ -158,6 +155,8 @@ public sealed partial class LiteDbSpool : ISpool
             // deletes its empty log when closed, so the log is created anew before each open.
             OwnerOnlyFiles.Precreate(path);
             OwnerOnlyFiles.Precreate(LogFileOf(path));
+            // The log holds acknowledged writes until a checkpoint (class remarks): its directory entry must be durable too.
+            DurableDirectory.Sync(Path.GetDirectoryName(Path.GetFullPath(path))!);
             return new LiteDatabase(cs);
         }
         catch (IOException ex)
@@ -453,7 +452,7 @@ public sealed partial class LiteDbSpool : ISpool
                 if (e is LiteException refused) throw SpoolUnavailable.From(_path, refused);
                 throw;
             }
-            // Commit put the pages into the OS page cache; the checkpoint copies them into the data file and fsyncs it.
+            // Commit put the pages into the log file in the OS page cache; MakeDurable fsyncs the log.
             MakeDurable();
             _writesSinceMark++;
         }
@@ -465,6 +464,7 @@ public sealed partial class LiteDbSpool : ISpool
     private void ReopenIfWedged()
     {
         if (!_wedged) return;
+        CloseLogHandle();
         var db = OpenDatabase(_path);
         _db = db;
         _transcripts = db.GetCollection(TranscriptsCollection);
@@ -508,6 +508,7 @@ public sealed partial class LiteDbSpool : ISpool
             }
             _disposed = true;
             _watchHandle?.Dispose();
+            CloseLogHandle();
             if (!_wedged) _db.Dispose();
             _cipher?.Dispose();
             _lockFile.Dispose();

@@ -285,11 +285,11 @@ public sealed class LiteDbSpoolTests
     }
 
     [Test]
-    public void AcknowledgedWrites_AreInTheDataFile_WithoutDisposing()
+    public void AcknowledgedWrites_AreRecoveredFromTheFileAndItsLog_WithoutDisposing()
     {
-        // Simulates a crash: the first spool is never disposed; a copy of its data file taken right after
-        // Append returned is opened as if after a restart. Only the data file is copied: the checkpoint after
-        // each commit must already have moved the transaction out of LiteDB's log file.
+        // Simulates a crash: the first spool is never disposed; copies of its data file and LiteDB's log taken right
+        // after Append returned are opened as if after a restart. An acknowledged write is in the log (fsynced) until
+        // a checkpoint copies it into the data file; LiteDB's recovery at open reads it back from there.
         var header = OpenWithEvents(0, "dir");
         var batch = Enumerable.Range(0, 200)
             .Select(i => new SpoolAppend(header.Id, Events.Chat("alice@example.test/laptop", "bob@example.test", $"crash {i} " + new string('x', 200), Events.T0.AddSeconds(i))))
@@ -298,6 +298,7 @@ public sealed class LiteDbSpoolTests
 
         var copy = _dir.File("copy.db");
         File.Copy(_path, copy);
+        File.Copy(LiteDbSpool.LogFileOf(_path), LiteDbSpool.LogFileOf(copy));
         using var recovered = Open(copy);
         var transcript = recovered.OpenTranscripts().Single();
         Assert.That(transcript.EventCount, Is.EqualTo(200));
