@@ -78,7 +78,8 @@ internal sealed class TapDeployment : IAsyncDisposable
         Assert.That(code, Is.Zero, output);
         if (xmpp is EjabberdServer ejabberd)
         {
-            await using var build = ProcessRunner.Start("build.sh", "/bin/sh", [Path.Combine(tapDir, "build.sh"), ejabberd.ModulesDir]);
+            await using var build = ProcessRunner.Start("build.sh", "/bin/sh", [Path.Combine(tapDir, "build.sh"), ejabberd.ModulesDir],
+                new Dictionary<string, string> { ["ERL_FLAGS"] = EjabberdServer.ErlangFlags });
             Assert.That(await build.WaitForExitAsync(TimeSpan.FromSeconds(60)), Is.Zero, $"building mod_imlogger_inline failed:\n{build.Output}");
         }
         beforeStart?.Invoke(xmpp);
