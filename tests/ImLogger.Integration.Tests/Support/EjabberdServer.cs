@@ -20,12 +20,13 @@ internal sealed partial class EjabberdServer : IXmppServer
     /// <summary>Emulator flags (ERL_FLAGS) for every Erlang VM a test starts: this server, and erlc in the module's
     /// build.sh. Its schedulers go to sleep as soon as they run out of work instead of spinning for it first.</summary>
     /// <remarks>
-    /// Spinning only pays on cores the VM has to itself. On a test machine shared by the whole parallel suite it took
-    /// CPU from the other fixtures' servers and clients, and the spinning threads held up the VM's own start: measured
-    /// at a load average of 35 on 2 cores, four starts side by side, the same config and accounts: 4.1 and 4.4 s of CPU
-    /// and 224 and 233 s to "accounts registered" by default, 2.5 s of CPU and 31 s with these flags. Starts then ran
-    /// past the 60 s start deadline (three ejabberd cases failed that way in one run). Production ejabberd is not
-    /// affected: only the test fixture sets them.
+    /// Spinning only pays on cores the VM has to itself. On a test machine shared by the whole parallel suite it takes
+    /// CPU from the other fixtures' servers and clients, and slows the VM's own start. Measured on 2 cores, two default
+    /// and two flagged starts side by side (same config, fresh spool, until "accounts registered"), three rounds:
+    /// default 21-30 s and 2.9-3.0 s of CPU, flagged 10-21 s and 2.2-2.7 s (load average 25-36); in a round beside a
+    /// running suite (load 38) default 224-233 s and 4.1-4.4 s, flagged 31 s and 2.5-2.7 s (three ejabberd cases of that
+    /// suite run failed their 60 s start deadline). Production ejabberd is not affected: only this fixture
+    /// sets them.
     /// </remarks>
     public const string ErlangFlags = "+sbwt none +sbwtdcpu none +sbwtdio none";
     private readonly string[] _users;
