@@ -60,7 +60,9 @@ internal static class EjabberdModuleBuild
         await using var build = ProcessRunner.Start("build.sh", "/bin/sh", [Path.Combine(tapDir, "build.sh"), output],
             new Dictionary<string, string> { ["ERL_FLAGS"] = EjabberdServer.ErlangFlags });
         var code = await build.WaitForExitAsync(TimeSpan.FromSeconds(60));
-        if (code != 0) Assert.Fail($"building mod_imlogger_inline failed (exit {code}):\n{build.Output}");
+        // An exception, not Assert.Fail: the build is shared, and an assertion would be recorded against whichever test
+        // started it rather than each test that waits for it.
+        if (code != 0) throw new InvalidOperationException($"building mod_imlogger_inline with {Path.Combine(tapDir, "build.sh")} failed (exit {code}):\n{build.Output}");
         return output;
     }
 
