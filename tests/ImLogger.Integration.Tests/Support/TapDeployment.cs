@@ -55,7 +55,8 @@ internal sealed class TapDeployment : IAsyncDisposable
     /// <param name="semiAnonymousRooms">Prosody: keep its default semi-anonymous rooms (otherwise rooms show real JIDs).</param>
     /// <param name="server">"prosody" (the default) or "ejabberd": the XMPP server started; for ejabberd the attach element
     /// gets server="ejabberd", `imlogger server-config --out` writes the snippet and the module, and the module is built
-    /// with the build.sh written beside it into the server's contributed-modules folder, as an operator does.</param>
+    /// with the build.sh written beside it into the server's contributed-modules folder, as an operator does (once per run
+    /// for identical module files, then copied: <see cref="EjabberdModuleBuild"/>).</param>
     public static async Task<TapDeployment> StartAsync(string idleClose, string prosodySecret, string[] logged, string? extraOrganizations, string? exampleOrganizationXml = null, string? attach = null,
         string? extraEndpoints = null, int? seats = null, string? domains = null, string? organizationAttributes = null, string server = "prosody",
         string[]? moreAccounts = null, bool semiAnonymousRooms = false, Action<IXmppServer>? beforeStart = null)
@@ -77,10 +78,7 @@ internal sealed class TapDeployment : IAsyncDisposable
         var (code, output) = await ImLoggerProcess.CommandAsync(prosodySecret, "server-config", "--config", deployment.ConfigPath, "--out", tapDir);
         Assert.That(code, Is.Zero, output);
         if (xmpp is EjabberdServer ejabberd)
-        {
-            await using var build = ProcessRunner.Start("build.sh", "/bin/sh", [Path.Combine(tapDir, "build.sh"), ejabberd.ModulesDir]);
-            Assert.That(await build.WaitForExitAsync(TimeSpan.FromSeconds(60)), Is.Zero, $"building mod_imlogger_inline failed:\n{build.Output}");
-        }
+            await EjabberdModuleBuild.InstallAsync(tapDir, ejabberd.ModulesDir);
         beforeStart?.Invoke(xmpp);
         try
         {
