@@ -36,7 +36,7 @@ public class NoticeBounceHostileTests
         await using var imlogger = world.RunImLogger();
         await ImLoggerProcess.WaitConnectedAsync(imlogger);
 
-        var (_, raw) = await RunCollectingAsync(world.Server, world.Dir,
+        var (_, raw, closed) = await RunClosingAsync(world.Server, world.Dir,
             Connect("bob"), Connect("alice"),
             ChatWithId("alice", "bob@example.test", "to-bob-1", "bob got this one"), ExpectRaw("bob", "to-bob-1"),
             // Bob's client claims the message bounced: once as itself, once writing his bare address (what a server bounce
@@ -53,8 +53,13 @@ public class NoticeBounceHostileTests
             Send("alice", $"<message type='groupchat' to='{neverRoom}' id='to-never-room'><body>is this the board?</body></message>"),
             ExpectRaw("alice", "to-never-room"),
             ChatWithId("alice", "ghost@example.test", "to-ghost", "a logged address without an account"), ExpectRaw("alice", "to-ghost"),
+            // Last, as it may cost bob his session: his client claims to be the server itself. Prosody stamps his full JID
+            // over it; ejabberd closes his stream (invalid-from). Either way it marks nothing.
+            ChatWithId("alice", "bob@example.test", "to-bob-3", "a third one for bob"), ExpectRaw("bob", "to-bob-3"),
+            Send("bob", $"<message type='error' from='example.test' to='{Alice}' id='to-bob-3'>{Condition}</message>"),
             Pause(1.5));
         Assert.That(await imlogger.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero);
+        TestContext.Out.WriteLine("bob closed by the server: " + closed);
 
         var lines = world.Archived().SelectMany(m => (m.TextBody ?? "").ReplaceLineEndings("\n").Split('\n')).ToList();
         var text = string.Join("\n", lines);
@@ -65,8 +70,16 @@ public class NoticeBounceHostileTests
         {
             Assert.That(Line("bob got this one"), Does.Not.Contain("BOUNCED"), "bob's client erroring a message it got is no bounce:\n" + text);
             Assert.That(Line("and this one too"), Does.Not.Contain("BOUNCED"), "nor is one that writes bob's bare address into from:\n" + text);
+            Assert.That(Line("a third one for bob"), Does.Not.Contain("BOUNCED"), "nor one that claims to come from the server:\n" + text);
+            Assert.That(text, Does.Not.Contain("* example.test"), "no error is archived as the server's own");
+            if (server == "ejabberd")
+                Assert.That((string?)closed[Jid("bob")]?["condition"], Is.EqualTo("invalid-from"), "ejabberd closes a client that claims another address");
+            else
+                Assert.That(lines.Any(l => l.Contains("* bob@example.test/test -> alice", StringComparison.Ordinal) && l.Contains("id=\"to-bob-3\"", StringComparison.Ordinal)),
+                    "Prosody stamps bob's full JID over the claim, and the error is archived as his:\n" + text);
             Assert.That(lines.Count(l => l.Contains("* bob@example.test/test -> alice@example.test sent a stanza", StringComparison.Ordinal)
-                                         && l.Contains("error message (cancel/", StringComparison.Ordinal)), Is.EqualTo(3),
+                                         && l.Contains("error message (cancel/", StringComparison.Ordinal)
+                                         && !l.Contains("id=\"to-bob-3\"", StringComparison.Ordinal)), Is.EqualTo(3),
                 "bob's three errors reached alice held and are archived as evidence, bare as they are:\n" + text);
             Assert.That(Line("shouting at nobody"), Does.Contain("[BOUNCED by the server: cancel/service-unavailable; not delivered]"), text);
             Assert.That(Line("is this the board?"), Does.Contain("[BOUNCED by the server: cancel/item-not-found; not delivered]"), text);
