@@ -11,7 +11,8 @@
 %%%    the session's own state (its presence, who it sent directed presence to) is updated exactly as without us.
 %%%  - in: `filter_packet` (run by ejabberd_router for every routed stanza, before it reaches the user's sessions,
 %%%    offline storage or the server's answers on the user's behalf). Released with ejabberd_router:route/1.
-%%%  Released stanzas carry a meta flag (imlogger_out / imlogger_in) that the hooks let pass the second time.
+%%%  Released stanzas carry a meta flag (imlogger_out / imlogger_in) that the hooks let pass the second time (but for
+%%%  a bounce that inherited it from the message it sends back: filter_packet).
 %%%  Verdicts come back as iq results from the component to the host: filter_packet takes them before routing.
 %%%
 %%% Options (what `imlogger server-config` writes into the ejabberd.yml snippet, under modules:):
@@ -270,11 +271,18 @@ filter_packet(Pkt) ->
             end;
         #jid{lserver = Host} ->
             case xmpp:get_meta(Pkt, imlogger_in, false) of
-                true -> Pkt;
                 false ->
                     case notice_room(From, To, Pkt) of
                         {ok, RoomPid} -> mod_imlogger_muc:deliver_notice(Pkt, RoomPid);
                         false -> maybe_hold_in(Host, From, To, Pkt)
+                    end;
+                Released ->
+                    %% ejabberd builds a bounce from the stanza it sends back (xmpp:make_error/2), meta and all: the
+                    %% bounce of a message released to a logged recipient (an account that does not exist, with
+                    %% log_all) carries that message's flag, and is held all the same.
+                    case is_bounce(Pkt) andalso Released /= true andalso Released /= error of
+                        true -> maybe_hold_in(Host, From, To, Pkt);
+                        false -> Pkt
                     end
             end;
         _ -> Pkt
@@ -308,13 +316,21 @@ maybe_hold_in(Host, From, To, Pkt) ->
                          true -> ?ENCRYPTION_DISABLED;
                          false -> undefined
                      end,
-            case Forced == undefined andalso content_free(El) of
+            %% A message error with an id is a message the user sent coming back: ejabberd routes its bounces (no such
+            %% account: ejabberd_sm:route_message/1; a room that is gone: mod_muc:route_to_room/2; offline storage full;
+            %% remote-server-not-found from s2s) through ejabberd_router:route_error/2, so they pass here, often bare.
+            %% Held even when bare, so that the transcript marks that message as bounced rather than said, as the
+            %% Prosody module does (docs/inline-protocol.md, "Passes unheld").
+            case Forced == undefined andalso not is_bounce(Pkt) andalso content_free(El) of
                 true -> Pkt;
                 false ->
                     hold(Host, in, User, Pkt, El, {in, User}, undefined, Forced),
                     {stop, drop}
             end
     end.
+
+is_bounce(#message{type = error, id = Id}) -> Id /= <<"">>;
+is_bounce(_Pkt) -> false.
 
 from_component(_Host, #iq{type = T, id = <<"imlogger-client-", _/binary>> = Id} = IQ) when T == result; T == error ->
     mod_imlogger_signin:verdict(Id, IQ);
@@ -493,7 +509,8 @@ act(#{verdict := allow, dir := out, pid := Pid, pkt := Pkt} = Item, State) ->
             ?DEBUG("Dropped ~ts of ~ts: its session is gone", [element(1, Pkt), bare(xmpp:get_from(Pkt))])
     end;
 act(#{verdict := allow, dir := in, pkt := Pkt}, _State) ->
-    ejabberd_router:route(xmpp:put_meta(Pkt, imlogger_in, true));
+    %% Flagged with its type, not `true`: a bounce built from it inherits the flag and is told apart by it (filter_packet).
+    ejabberd_router:route(xmpp:put_meta(Pkt, imlogger_in, xmpp:get_type(Pkt)));
 act(#{verdict := {deny, Type, Cond, Text}, dir := Dir, user := User, pkt := Pkt}, #state{component = Component}) ->
     ?DEBUG("Refused ~ts ~ts of ~ts (~ts): ~ts", [Dir, element(1, Pkt), User, Cond, Text]),
     case xmpp:get_type(Pkt) of

@@ -244,7 +244,14 @@ local function release(key)
 				end
 			else
 				stanza.imlogger_in = true;
-				core_post_stanza(origin, stanza);
+				local sender = origin.type == "c2s" and origin.username and origin.username.."@"..origin.host;
+				if stanza.name == "message" and stanza.attr.type ~= "error" and stanza.attr.id and sender and is_logged(sender) then
+					-- Held for a logged recipient the server then cannot deliver to (an account that does not exist, with
+					-- log-all): its bounce goes straight to the logged sender's session, and is held for the sender.
+					hold_server_answer({ origin = origin, stanza = stanza, user = sender }, true);
+				else
+					core_post_stanza(origin, stanza);
+				end
 			end
 		else
 			local t = stanza.attr.type;
@@ -738,7 +745,7 @@ end
 -- stanza for the user. Answers given later (asynchronous storage) are not seen: their request was held.
 -- The same for a message: the server bounces one it cannot deliver (no such account, a room that is gone) straight to
 -- the sender's session; that bounce is held even when bare, so that the transcript marks the message as bounced.
-hold_server_answer = function (item)
+hold_server_answer = function (item, incoming)
 	local origin, stanza = item.origin, item.stanza;
 	local send, id = origin.send, stanza.attr.id;
 	local kind = stanza.name;
@@ -752,7 +759,9 @@ hold_server_answer = function (item)
 		end
 		return send(reply);
 	end;
-	local ok, err = pcall(core_post_stanza, origin, stanza, origin.full_jid);
+	local ok, err;
+	if incoming then ok, err = pcall(core_post_stanza, origin, stanza);
+	else ok, err = pcall(core_post_stanza, origin, stanza, origin.full_jid); end
 	origin.send = send;
 	if not ok then error(err, 0); end
 end;

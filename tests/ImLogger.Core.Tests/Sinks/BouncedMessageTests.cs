@@ -103,6 +103,41 @@ public sealed class BouncedMessageTests
         Assert.That(Body(events, "alice@example.test nobody@example.test", ConversationType.OneToOne), Does.Not.Contain("BOUNCED"));
     }
 
+    private const string ToBob = "<message xmlns='jabber:client' from='alice@example.test/laptop' to='bob@example.test' type='chat' id='m2'><body>the figures</body></message>";
+
+    [Test]
+    public void TheRecipientsOwnClientAnsweringWithAnErrorIsNoBounce()
+    {
+        // Bob got the message; his client sends an error with its id, claiming in the stanza to be his account (the
+        // server stamps his full JID on it, as on every stanza a client sends). A bounce comes from the bare address the
+        // message went to, which no client can send from.
+        var events = Classify(ToBob,
+            "<message xmlns='jabber:client' from='bob@example.test/phone' to='alice@example.test/laptop' type='error' id='m2'><error type='cancel' by='example.test'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>");
+        var body = Body(events, "alice@example.test bob@example.test", ConversationType.OneToOne);
+        Assert.Multiple(() =>
+        {
+            Assert.That(body, Does.Not.Contain("BOUNCED"), body);
+            Assert.That(body, Does.Contain("error message (cancel/service-unavailable)"), "the error itself is kept as evidence");
+        });
+    }
+
+    [Test]
+    public void AMessageToAFullJidIsBouncedFromThatFullJidOnly()
+    {
+        const string toSession = "<message xmlns='jabber:client' from='alice@example.test/laptop' to='bob@example.test/desk' type='normal' id='m3'><body>to your desk</body></message>";
+        var fromOtherSession = Classify(toSession,
+            "<message xmlns='jabber:client' from='bob@example.test/phone' to='alice@example.test/laptop' type='error' id='m3'><error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>");
+        var fromThatAddress = Classify(toSession,
+            "<message xmlns='jabber:client' from='Bob@Example.test/desk' to='alice@example.test/laptop' type='error' id='m3'><error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>");
+        Assert.Multiple(() =>
+        {
+            Assert.That(Body(fromOtherSession, "alice@example.test bob@example.test", ConversationType.OneToOne), Does.Not.Contain("BOUNCED"),
+                "another session of bob's is not the address the message went to");
+            Assert.That(Body(fromThatAddress, "alice@example.test bob@example.test", ConversationType.OneToOne),
+                Does.Contain("to your desk [BOUNCED by the server: cancel/service-unavailable; not delivered]"), "user and domain compare without case");
+        });
+    }
+
     [Test]
     public void AnErrorBeforeTheMessageMarksNothing()
     {
