@@ -16,7 +16,7 @@
 
 -export([start/2, stop/1, reload/3, components/1, is_component/2, lane_component/2]).
 -export([proc_for/5, proc_of_component/2, route_changed/3]).
--export([hash/1, bucket/2, key/4, describe/3]).
+-export([hash/1, bucket/2, key/4, bare/1, describe/3]).
 
 -include("xmpp.hrl").
 -include("logger.hrl").
@@ -149,7 +149,7 @@ first_up(Lanes, First, Step, N) ->
 key(Host, Dir, User, {Pkt, El}) ->
     Peer = case Dir of out -> xmpp:get_to(Pkt); in -> xmpp:get_from(Pkt) end,
     Bare = case Peer of
-               #jid{} -> jid:encode(jid:remove_resource(jid:tolower(Peer)));
+               #jid{} -> bare(Peer);
                undefined -> User
            end,
     case Bare /= User andalso is_room(Host, Bare, Peer, El) of
@@ -157,6 +157,11 @@ key(Host, Dir, User, {Pkt, El}) ->
         false when Bare < User -> <<Bare/binary, " ", User/binary>>;
         false -> <<User/binary, " ", Bare/binary>>
     end.
+
+%% The bare JID a key holds: the JID's nodeprep'd localpart and nameprep'd domain (jid:decode prepped them; lower case,
+%% NFKC), byte for byte what the Prosody module's route.bare gives (the shared test vector checks both on raw JIDs).
+-spec bare(jid()) -> binary().
+bare(#jid{} = Peer) -> jid:encode(jid:remove_resource(jid:tolower(Peer))).
 
 %% Rooms are learned as they are seen, as ImLogger learns them: a MUC service of this server, a groupchat message, a join
 %% or a room's presence (muc, muc#user); a room on another server is known from the logged user's join on.

@@ -30,7 +30,7 @@ local time_now = require "util.time".now;
 
 local hosts = prosody.hosts;
 local core_post_stanza = prosody.core_post_stanza;
-local jid_bare, jid_host, jid_split = jid.bare, jid.host, jid.split;
+local jid_bare, jid_host, jid_split, jid_prep = jid.bare, jid.host, jid.split, jid.prep;
 
 local xmlns = "urn:imlogger:inline:0";
 local component = module:get_option_string("imlogger_component");
@@ -158,6 +158,16 @@ do
 		return h;
 	end
 
+	-- The bare JID a key holds: nodeprep'd localpart, nameprep'd domain (lower case, NFKC), as ejabberd's jid:tolower
+	-- gives it, so that "Bob@Example.test" and "bob@example.test" are one conversation on one instance on both servers.
+	-- Prosody's router has already prepped the to and from of what a client or a remote server sent; this keeps the key
+	-- right for a stanza another module built (a JID of only a-z, digits and punctuation is its own nodeprep: no work).
+	function route.bare(peer)
+		local bare = jid_bare(peer);
+		if bare and bare:find("[A-Z\128-\255]") then return jid_prep(bare) or bare; end
+		return bare;
+	end
+
 	-- Rooms are learned as they are seen, as ImLogger learns them: a MUC host of this server, a groupchat message, a
 	-- join or a room's presence (muc, muc#user); a room on another server is known from the logged user's join on.
 	local rooms, room_count = {}, 0;
@@ -179,7 +189,7 @@ do
 	-- keyed by ImLogger as a pair with the occupant: routing it by the room keeps all of that transcript on one instance).
 	function route.key(direction, user, stanza)
 		local peer = direction == "out" and stanza.attr.to or stanza.attr.from;
-		local bare = peer and jid_bare(peer) or user;
+		local bare = peer and route.bare(peer) or user;
 		if bare ~= user and route.is_room(bare, stanza) then return bare; end
 		if bare < user then return bare.." "..user; end
 		return user.." "..bare;
