@@ -191,8 +191,13 @@ do
 		local peer = direction == "out" and stanza.attr.to or stanza.attr.from;
 		local bare = peer and route.bare(peer) or user;
 		if bare ~= user and route.is_room(bare, stanza) then return bare; end
-		if bare < user then return bare.." "..user; end
-		return user.." "..bare;
+		return route.pair(user, bare);
+	end
+
+	-- A pair's key: the two bare JIDs sorted bytewise, joined by one space (ImLogger's own key for the pair).
+	function route.pair(a, b)
+		if b < a then return b.." "..a; end
+		return a.." "..b;
 	end
 
 	-- The lane of a key. Fail-open: an instance known to be down gives its share to the next one up (re-hash: logged,
@@ -1131,7 +1136,7 @@ do
 		if signin.gates[gate.full] ~= gate or gate.state == "closing" then return; end
 		gate.state = "closing";
 		module:log("warn", "Closing %s (%s): %s", gate.full, why, text);
-		local notice = st.message({ from = component, to = gate.full, type = "chat", id = "imlogger-client-"..new_id() }):text_tag("body", text);
+		local notice = st.message({ from = gate.judge or component, to = gate.full, type = "chat", id = "imlogger-client-"..new_id() }):text_tag("body", text);
 		gate.send(notice);
 		gate.out, gate.direct = {}, {};
 		gate.session:close({ condition = "policy-violation", text = text });
@@ -1146,8 +1151,11 @@ do
 		local retry_or_fail; -- below: the component is away (a restart) or failed
 		local function try()
 			if signin.gates[gate.full] ~= gate or gate.state ~= "waiting" then return; end
-			-- Scaled out, the instance of the user's own key judges every session of theirs.
-			local request = st.iq({ type = "set", id = "imlogger-client-"..new_id(), from = module.host, to = route.lane_of_key(gate.user).component })
+			-- Scaled out, the instance that owns the conversation of the user with this host judges every session of theirs:
+			-- it archives a refused sign-in there (docs/scale-out.md, "Approved clients at sign-in"). Fail-closed, while it is
+			-- away the check waits for it as a single instance's does; fail-open, the next instance up judges, as with stanzas.
+			gate.judge = route.lane_of_key(route.pair(gate.user, module.host)).component;
+			local request = st.iq({ type = "set", id = "imlogger-client-"..new_id(), from = module.host, to = gate.judge })
 				:tag("client-check", { xmlns = xmlns, user = gate.user, session = gate.full, answer = gate.answer,
 					size = gate.size and tostring(gate.size) or nil });
 			if gate.reply then request:add_child(gate.reply); end
