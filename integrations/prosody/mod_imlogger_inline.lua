@@ -1177,6 +1177,8 @@ do
 		retry_or_fail = function (err)
 			local condition = type(err) == "table" and err.condition or tostring(err);
 			local away_now = type(err) == "table" and (err.type == "wait" or component_away[condition]);
+			-- Fail-open, scaled out: the judge is down, so the retry asks the next instance up (as a bounced request does).
+			if away_now and failure_mode == "open" and #lanes > 1 and lane_of[gate.judge or ""] then lane_of[gate.judge].down = true; end
 			if away_now and time_now() + 0.5 < deadline then
 				module:add_timer(0.5, try);
 			elseif failure_mode == "open" then

@@ -69,4 +69,37 @@ public partial class ScaleOutTests
             if (firstRun != null) await firstRun.DisposeAsync();
         }
     }
+
+    /// <summary>Fail-open: the user of an instance that is away is judged by the next instance up (the re-hash stanzas get),
+    /// not admitted unchecked.</summary>
+    [TestCaseSource(nameof(Servers)), CancelAfter(240_000)]
+    public async Task FailOpen_SignInOfAnAwayInstancesUserIsJudgedByTheNextOneUp(string server)
+    {
+        const string ownedByFirst = "sa05";
+        const string approved = """<approved-clients answer-within="2s"><client name="Slixmpp" min-version="1.8" /></approved-clients>""";
+        Assert.That(Bucket(PairKey(Jid(ownedByFirst), ProsodyServer.Domain), 2), Is.Zero, "the first instance owns the user");
+        string[] logged = [ownedByFirst];
+        await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, logged,
+            $"""<scale-out components="{First} {Second}" />""", NoNotices + approved,
+            attach: """<attach mode="inline" failure-mode="open" timeout="20s" />""", seats: logged.Length, server: server, moreAccounts: logged);
+        var secondRun = ImLoggerProcess.Run(SecondInstance(world), TapDeployment.Secret, "imlogger-2", "Info");
+        try
+        {
+            await ImLoggerProcess.WaitConnectedAsync(secondRun);
+            var (_, _, closed) = await RunClosingAsync(world.Server, world.Dir,
+                new { @as = Jid(ownedByFirst), @do = "connect", answer = new { xml = "<query xmlns='jabber:iq:version'><name>EvilClient</name><version>9</version></query>" }, wait = "none" },
+                new { @as = Jid(ownedByFirst), @do = "expect_closed" });
+            Assert.Multiple(() =>
+            {
+                // An unapproved client: refused by the instance that judged it, so it was judged, not admitted unchecked.
+                Assert.That((string?)closed[Jid(ownedByFirst)]?["condition"], Is.EqualTo("policy-violation"));
+                Assert.That(secondRun.Output, Does.Contain($"Sign-in of {Jid(ownedByFirst)}/test REFUSED"), "judged by the instance that is up");
+                Assert.That(world.Server.Log, Does.Not.Contain("admitted unchecked"), "not let through unjudged");
+            });
+        }
+        finally
+        {
+            await secondRun.DisposeAsync();
+        }
+    }
 }
