@@ -15,8 +15,8 @@
 -module(mod_imlogger_lanes).
 
 -export([start/2, stop/1, reload/3, components/1, is_component/2, lane_component/2]).
--export([proc_for/5, proc_of_component/2, route_changed/3]).
--export([hash/1, bucket/2, key/4, describe/3]).
+-export([proc_for/5, proc_of_component/2, route_changed/3, judge/2]).
+-export([hash/1, bucket/2, key/4, bare/1, describe/3]).
 
 -include("xmpp.hrl").
 -include("logger.hrl").
@@ -134,6 +134,26 @@ proc_for(Host, Dir, User, Pkt, El) ->
             lane_proc(Host, I + 1)
     end.
 
+%% The component that judges a sign-in of User (approved clients, mod_imlogger_signin): the instance that owns the
+%% conversation of the user with the host, where a refused sign-in is archived (docs/scale-out.md, "Approved clients at
+%% sign-in"). Fail-closed, that one (away, the check waits for it); fail-open, the first from it that is connected.
+-spec judge(binary(), binary()) -> binary().
+judge(Host, User) ->
+    case lanes(Host) of
+        {{C}, _} -> C;
+        {Lanes, Mode} ->
+            N = tuple_size(Lanes),
+            First = bucket(pair(User, Host), N),
+            I = case Mode of
+                    open -> first_up(Lanes, First, 0, N);
+                    closed -> First
+                end,
+            element(I + 1, Lanes)
+    end.
+
+pair(A, B) when B < A -> <<B/binary, " ", A/binary>>;
+pair(A, B) -> <<A/binary, " ", B/binary>>.
+
 first_up(_Lanes, First, N, N) -> First;
 first_up(Lanes, First, Step, N) ->
     I = (First + Step) rem N,
@@ -149,14 +169,18 @@ first_up(Lanes, First, Step, N) ->
 key(Host, Dir, User, {Pkt, El}) ->
     Peer = case Dir of out -> xmpp:get_to(Pkt); in -> xmpp:get_from(Pkt) end,
     Bare = case Peer of
-               #jid{} -> jid:encode(jid:remove_resource(jid:tolower(Peer)));
+               #jid{} -> bare(Peer);
                undefined -> User
            end,
     case Bare /= User andalso is_room(Host, Bare, Peer, El) of
         true -> Bare;
-        false when Bare < User -> <<Bare/binary, " ", User/binary>>;
-        false -> <<User/binary, " ", Bare/binary>>
+        false -> pair(User, Bare)
     end.
+
+%% The bare JID a key holds: the JID's nodeprep'd localpart and nameprep'd domain (jid:decode prepped them; lower case,
+%% NFKC), byte for byte what the Prosody module's route.bare gives (the shared test vector checks both on raw JIDs).
+-spec bare(jid()) -> binary().
+bare(#jid{} = Peer) -> jid:encode(jid:remove_resource(jid:tolower(Peer))).
 
 %% Rooms are learned as they are seen, as ImLogger learns them: a MUC service of this server, a groupchat message, a join
 %% or a room's presence (muc, muc#user); a room on another server is known from the logged user's join on.

@@ -245,9 +245,11 @@ handle(_Stale, State) -> State. % a timer or an answer for a session judged alre
 
 %% Sends the client-check to ImLogger, or waits for it while it is away (a restart), until the deadline.
 send_check(#{imlogger_gate := #{state := waiting, user := User, full := Full, answer := Answer} = Gate, lserver := Host} = State) ->
-    Component = opt(Host, component),
+    %% Scaled out: the instance owning the user's conversation with the host (mod_imlogger_lanes:judge/2), asked again at
+    %% each retry (fail-open moves to the next one up while it is away).
+    Component = mod_imlogger_lanes:judge(Host, User),
     case ejabberd_router:is_my_route(Component) of
-        false -> retry_or_fail(true, <<"the component is not connected">>, State);
+        false -> retry_or_fail(true, <<Component/binary, " is not connected">>, State#{imlogger_gate => Gate#{judge => Component}});
         true ->
             case Gate of #{check := Old} -> ets:delete(?TABLE, Old); _ -> ok end,
             Id = <<"imlogger-client-", (p1_rand:get_string())/binary>>,
@@ -261,7 +263,7 @@ send_check(#{imlogger_gate := #{state := waiting, user := User, full := Full, an
                                   #xmlel{name = <<"iq">>,
                                          attrs = [{<<"type">>, <<"set">>}, {<<"id">>, Id}, {<<"from">>, Host}, {<<"to">>, Component}],
                                          children = [Check]}),
-            State#{imlogger_gate => Gate#{check => Id}}
+            State#{imlogger_gate => Gate#{check => Id, judge => Component}}
     end;
 send_check(State) -> State.
 
@@ -308,7 +310,7 @@ replay_out(Pkt, State) ->
 %% is gone (terminated/2 then routes again what was sent to it).
 refuse(Text, Why, #{imlogger_gate := #{full := Full} = Gate, jid := JID, lserver := Host} = State) ->
     ?WARNING_MSG("Closing ~ts (~ts): ~ts", [Full, Why, Text]),
-    Notice = #message{from = jid:make(opt(Host, component)), to = JID, type = chat,
+    Notice = #message{from = jid:make(maps:get(judge, Gate, opt(Host, component))), to = JID, type = chat,
                       id = <<"imlogger-client-", (p1_rand:get_string())/binary>>, body = xmpp:mk_text(Text)},
     State1 = State#{imlogger_gate => Gate#{state => closing, out => [], direct => []}},
     State2 = ejabberd_c2s:send(State1, xmpp:put_meta(Notice, imlogger_signin, true)),

@@ -30,7 +30,7 @@ local time_now = require "util.time".now;
 
 local hosts = prosody.hosts;
 local core_post_stanza = prosody.core_post_stanza;
-local jid_bare, jid_host, jid_split = jid.bare, jid.host, jid.split;
+local jid_bare, jid_host, jid_split, jid_prep = jid.bare, jid.host, jid.split, jid.prep;
 
 local xmlns = "urn:imlogger:inline:0";
 local component = module:get_option_string("imlogger_component");
@@ -158,6 +158,16 @@ do
 		return h;
 	end
 
+	-- The bare JID a key holds: nodeprep'd localpart, nameprep'd domain (lower case, NFKC), as ejabberd's jid:tolower
+	-- gives it, so that "Bob@Example.test" and "bob@example.test" are one conversation on one instance on both servers.
+	-- Prosody's router has already prepped the to and from of what a client or a remote server sent; this keeps the key
+	-- right for a stanza another module built (a JID of only a-z, digits and punctuation is its own nodeprep: no work).
+	function route.bare(peer)
+		local bare = jid_bare(peer);
+		if bare and bare:find("[A-Z\128-\255]") then return jid_prep(bare) or bare; end
+		return bare;
+	end
+
 	-- Rooms are learned as they are seen, as ImLogger learns them: a MUC host of this server, a groupchat message, a
 	-- join or a room's presence (muc, muc#user); a room on another server is known from the logged user's join on.
 	local rooms, room_count = {}, 0;
@@ -179,10 +189,15 @@ do
 	-- keyed by ImLogger as a pair with the occupant: routing it by the room keeps all of that transcript on one instance).
 	function route.key(direction, user, stanza)
 		local peer = direction == "out" and stanza.attr.to or stanza.attr.from;
-		local bare = peer and jid_bare(peer) or user;
+		local bare = peer and route.bare(peer) or user;
 		if bare ~= user and route.is_room(bare, stanza) then return bare; end
-		if bare < user then return bare.." "..user; end
-		return user.." "..bare;
+		return route.pair(user, bare);
+	end
+
+	-- A pair's key: the two bare JIDs sorted bytewise, joined by one space (ImLogger's own key for the pair).
+	function route.pair(a, b)
+		if b < a then return b.." "..a; end
+		return a.." "..b;
 	end
 
 	-- The lane of a key. Fail-open: an instance known to be down gives its share to the next one up (re-hash: logged,
@@ -1130,7 +1145,7 @@ do
 		if signin.gates[gate.full] ~= gate or gate.state == "closing" then return; end
 		gate.state = "closing";
 		module:log("warn", "Closing %s (%s): %s", gate.full, why, text);
-		local notice = st.message({ from = component, to = gate.full, type = "chat", id = "imlogger-client-"..new_id() }):text_tag("body", text);
+		local notice = st.message({ from = gate.judge or component, to = gate.full, type = "chat", id = "imlogger-client-"..new_id() }):text_tag("body", text);
 		gate.send(notice);
 		gate.out, gate.direct = {}, {};
 		gate.session:close({ condition = "policy-violation", text = text });
@@ -1145,8 +1160,11 @@ do
 		local retry_or_fail; -- below: the component is away (a restart) or failed
 		local function try()
 			if signin.gates[gate.full] ~= gate or gate.state ~= "waiting" then return; end
-			-- Scaled out, the instance of the user's own key judges every session of theirs.
-			local request = st.iq({ type = "set", id = "imlogger-client-"..new_id(), from = module.host, to = route.lane_of_key(gate.user).component })
+			-- Scaled out, the instance that owns the conversation of the user with this host judges every session of theirs:
+			-- it archives a refused sign-in there (docs/scale-out.md, "Approved clients at sign-in"). Fail-closed, while it is
+			-- away the check waits for it as a single instance's does; fail-open, the next instance up judges, as with stanzas.
+			gate.judge = route.lane_of_key(route.pair(gate.user, module.host)).component;
+			local request = st.iq({ type = "set", id = "imlogger-client-"..new_id(), from = module.host, to = gate.judge })
 				:tag("client-check", { xmlns = xmlns, user = gate.user, session = gate.full, answer = gate.answer,
 					size = gate.size and tostring(gate.size) or nil });
 			if gate.reply then request:add_child(gate.reply); end
@@ -1168,6 +1186,8 @@ do
 		retry_or_fail = function (err)
 			local condition = type(err) == "table" and err.condition or tostring(err);
 			local away_now = type(err) == "table" and (err.type == "wait" or component_away[condition]);
+			-- Fail-open, scaled out: the judge is down, so the retry asks the next instance up (as a bounced request does).
+			if away_now and failure_mode == "open" and #lanes > 1 and lane_of[gate.judge or ""] then lane_of[gate.judge].down = true; end
 			if away_now and time_now() + 0.5 < deadline then
 				module:add_timer(0.5, try);
 			elseif failure_mode == "open" then

@@ -33,8 +33,8 @@ internal sealed record BenchOptions
           --conversations 10000      open conversations for the memory section
           --spool-events 1000000     undelivered events in the spool for the memory section
           --no-inline                only Prosody alone and tap mode in the load section
-          --no-ejabberd              leave out the ejabberd columns (ejabberd alone, ejabberd inline) of the load section
-          --scale-pairs 8            one-to-one conversations sent flat out in the scale section (one vs two instances)
+          --no-ejabberd              leave out the ejabberd columns (ejabberd alone, ejabberd inline) of the load section and the scale section's ejabberd rows
+          --scale-pairs 8            one-to-one conversations sent flat out in the scale section (one vs two instances, Prosody then ejabberd)
           --inline-module FILE       also inline with this mod_imlogger_inline.lua (repeatable; e.g. the base branch's)
           --backlog 0,10000,100000   transcripts owed to a dead endpoint in the backlog section
           --drill-rate 500           messages a second (all 20 senders together) in the restart drill

@@ -4,36 +4,44 @@ using System.Text.RegularExpressions;
 namespace ImLogger.Bench;
 
 /// <summary>One setup of the scale section: one ImLogger instance, or several sharing the server (docs/scale-out.md).</summary>
+/// <param name="Server">The XMPP server: prosody or ejabberd (its module routes each conversation to an instance).</param>
 /// <param name="Instances">How many imlogger processes shared the server.</param>
 /// <param name="Pairs">Logged senders, each with its own peer (one conversation each).</param>
 /// <param name="Sent">Messages sent in the measured step, all pairs together.</param>
 /// <param name="Received">Messages the peers received.</param>
 /// <param name="DeliveredPerSecond">The aggregate rate: received over the time from the first send to the last arrival.</param>
-/// <param name="ProsodyCpuMsPer1000">Prosody's CPU per 1,000 messages delivered.</param>
+/// <param name="ServerCpuMsPer1000">The XMPP server's CPU per 1,000 messages delivered.</param>
 /// <param name="ImLoggerCpuMsPer1000">Each imlogger's CPU per 1,000 messages delivered (all messages, not its share).</param>
 /// <param name="ArchivedPerInstance">Bodies in each instance's archive.</param>
 /// <param name="PairsSplit">Conversations found in more than one instance's archive (must be 0).</param>
 /// <param name="LoadAverage">/proc/loadavg at the end of the measured step.</param>
-internal sealed record ScaleResult(int Instances, int Pairs, int Sent, int Received, double DeliveredPerSecond, double ProsodyCpuMsPer1000,
+internal sealed record ScaleResult(string Server, int Instances, int Pairs, int Sent, int Received, double DeliveredPerSecond, double ServerCpuMsPer1000,
     IReadOnlyList<double> ImLoggerCpuMsPer1000, IReadOnlyList<int> ArchivedPerInstance, int PairsSplit, string LoadAverage);
 
 /// <summary>
 /// The scale section: Prosody with mod_imlogger_inline (fail-closed), <c>--scale-pairs</c> logged senders each talking
 /// to their own peer, all flat out at once; first with one <c>imlogger</c>, then with two (scale-out: each its own
-/// component, the module routing each conversation by its hash). Reports the aggregate delivered rate, each process's
-/// CPU per message, and what each instance archived: every conversation must be in exactly one archive.
+/// component, the module routing each conversation by its hash). Then the same on ejabberd (mod_imlogger_inline.erl with
+/// mod_imlogger_lanes, built and configured as server-config writes it; left out with --no-ejabberd). Reports the
+/// aggregate delivered rate, each process's CPU per message, and what each instance archived: every conversation must be
+/// in exactly one archive.
 /// </summary>
 internal sealed partial class ScaleBench(BenchContext context, BenchOptions options)
 {
     private const string Secret = "bench-secret-7d2a";
     private static readonly string[] Components = ["archive.example.test", "archive2.example.test"];
 
-    public async Task<IReadOnlyList<ScaleResult>> RunAsync() => [await RunAsync(1), await RunAsync(2)];
+    public async Task<IReadOnlyList<ScaleResult>> RunAsync()
+    {
+        List<ScaleResult> results = [await RunAsync("prosody", 1), await RunAsync("prosody", 2)];
+        if (!options.SkipEjabberd) results.AddRange([await RunAsync("ejabberd", 1), await RunAsync("ejabberd", 2)]);
+        return results;
+    }
 
     private static string Sender(int i) => $"s{i:D2}";
     private static string Peer(int i) => $"p{i:D2}";
 
-    private static string WriteConfig(string dir, int componentPort, string jid, int pairs, bool scaleOut)
+    private static string WriteConfig(string dir, int componentPort, string jid, int pairs, bool scaleOut, string server)
     {
         Directory.CreateDirectory(dir);
         var path = Path.Combine(dir, "imlogger.xml");
@@ -41,7 +49,7 @@ internal sealed partial class ScaleBench(BenchContext context, BenchOptions opti
             <?xml version="1.0" encoding="utf-8"?>
             <imlogger>
               <component jid="{jid}" host="127.0.0.1" port="{componentPort}" secret-env="IMLOGGER_COMPONENT_SECRET" />
-              <attach mode="inline" failure-mode="closed" timeout="30s" />
+              <attach server="{server}" mode="inline" failure-mode="closed" timeout="30s" />
               {(scaleOut ? $"<scale-out components=\"{string.Join(' ', Components)}\" />" : "")}
               <spool path="spool.db" />
               <transcripts idle-close="1h" />
@@ -57,20 +65,22 @@ internal sealed partial class ScaleBench(BenchContext context, BenchOptions opti
         return path;
     }
 
-    private async Task<ScaleResult> RunAsync(int instances)
+    private async Task<ScaleResult> RunAsync(string server, int instances)
     {
         var pairs = options.ScalePairs;
-        var dir = context.NewDir($"scale{instances}");
-        await using var rig = ProsodyRig.Prepare(dir, [.. Enumerable.Range(1, pairs).Select(Sender), .. Enumerable.Range(1, pairs).Select(Peer)]);
+        var dir = context.NewDir($"scale-{server}{instances}");
+        string[] users = [.. Enumerable.Range(1, pairs).Select(Sender), .. Enumerable.Range(1, pairs).Select(Peer)];
+        await using IBenchServer rig = server == "ejabberd" ? EjabberdRig.Prepare(dir, users) : ProsodyRig.Prepare(dir, users);
         var configs = Enumerable.Range(0, instances)
-            .Select(k => WriteConfig(k == 0 ? dir : Path.Combine(dir, $"instance{k + 1}"), rig.ComponentPort, Components[k], pairs, instances > 1)).ToList();
+            .Select(k => WriteConfig(k == 0 ? dir : Path.Combine(dir, $"instance{k + 1}"), rig.ComponentPort, Components[k], pairs, instances > 1, server)).ToList();
         var outDir = Path.Combine(dir, "server");
         await using (var gen = context.StartImLogger(Secret, "Warn", "server-config", "--config", configs[0], "--out", outDir))
         {
             await gen.Process.WaitForExitAsync();
             if (gen.Process.ExitCode != 0) throw new InvalidOperationException($"imlogger server-config failed:\n{gen.Output}");
         }
-        await rig.StartAsync(Path.Combine(outDir, "imlogger.cfg.lua"), options.Nagle);
+        if (rig is EjabberdRig ejabberd) await BuildEjabberdModuleAsync(outDir, ejabberd.ModulesDir);
+        await rig.StartAsync(Path.Combine(outDir, server == "ejabberd" ? "imlogger.yml" : "imlogger.cfg.lua"), options.Nagle);
         var runs = configs.Select(c => context.StartImLogger(Secret, "Info", "run", "--config", c, "--log-config", context.NLogConfig)).ToList();
         var senders = new List<XmppLoadClient>();
         var peers = new List<XmppLoadClient>();
@@ -86,13 +96,13 @@ internal sealed partial class ScaleBench(BenchContext context, BenchOptions opti
             // Warm-up (JIT, caches, first spool writes), then the measured step: every pair flat out at once.
             await StepAsync(senders, peers, 200, "w");
             var perPair = Math.Max(100, options.FlatOutMessages / pairs);
-            var prosody0 = ProcessStats.Cpu(rig.Pid);
+            var server0 = ProcessStats.Cpu(rig.Pid);
             var imlogger0 = runs.Select(r => ProcessStats.Cpu(r.Pid)).ToList();
             var (received, elapsed) = await StepAsync(senders, peers, perPair, "f");
             foreach (var run in runs) await LoadBench.WaitQuietAsync(run.Pid);
             var load = File.ReadAllText("/proc/loadavg").Trim();
             var per1000 = 1000.0 / Math.Max(1, received);
-            var prosodyCpu = (ProcessStats.Cpu(rig.Pid) - prosody0).TotalMilliseconds * per1000;
+            var serverCpu = (ProcessStats.Cpu(rig.Pid) - server0).TotalMilliseconds * per1000;
             var imloggerCpu = runs.Select((r, k) => (ProcessStats.Cpu(r.Pid) - imlogger0[k]).TotalMilliseconds * per1000).ToList();
             foreach (var run in runs) await run.StopAsync(TimeSpan.FromSeconds(120)); // closes the open transcripts into the archive
 
@@ -102,9 +112,9 @@ internal sealed partial class ScaleBench(BenchContext context, BenchOptions opti
                     .SelectMany(f => PairTag().Matches(MimeKit.MimeMessage.Load(f).TextBody ?? "").Select(m => m.Groups[1].Value)).ToList()
                 : []).ToList();
             var split = Enumerable.Range(1, pairs).Count(i => archived.Count(a => a.Contains($"{i:D2}")) > 1);
-            var result = new ScaleResult(instances, pairs, perPair * pairs, received, received / elapsed.TotalSeconds, prosodyCpu, imloggerCpu,
+            var result = new ScaleResult(server, instances, pairs, perPair * pairs, received, received / elapsed.TotalSeconds, serverCpu, imloggerCpu,
                 archived.Select(a => a.Count).ToList(), split, load);
-            Console.Error.WriteLine($"  [{instances} instance(s)] {received}/{perPair * pairs} delivered, {result.DeliveredPerSecond:0} msg/s, "
+            Console.Error.WriteLine($"  [{server}, {instances} instance(s)] {received}/{perPair * pairs} delivered, {result.DeliveredPerSecond:0} msg/s, "
                 + $"archived {string.Join(" + ", result.ArchivedPerInstance)}, conversations split: {split}, load {load}");
             return result;
         }
@@ -113,6 +123,15 @@ internal sealed partial class ScaleBench(BenchContext context, BenchOptions opti
             foreach (var c in senders.Concat(peers)) await c.DisposeAsync();
             foreach (var run in runs) await run.DisposeAsync();
         }
+    }
+
+    /// <summary>The module as an operator builds it: the build.sh server-config wrote, into ejabberd's contributed modules.</summary>
+    private static async Task BuildEjabberdModuleAsync(string outDir, string modulesDir)
+    {
+        using var build = Process.Start(new ProcessStartInfo("/bin/sh") { ArgumentList = { Path.Combine(outDir, "build.sh"), modulesDir }, RedirectStandardOutput = true, RedirectStandardError = true })!;
+        var output = await build.StandardOutput.ReadToEndAsync() + await build.StandardError.ReadToEndAsync();
+        await build.WaitForExitAsync();
+        if (build.ExitCode != 0) throw new InvalidOperationException($"building mod_imlogger_inline failed:\n{output}");
     }
 
     /// <summary>Every pair sends <paramref name="count"/> messages to its peer as fast as it can, all pairs at once.</summary>

@@ -50,12 +50,14 @@ internal static class Tables
     public static string Scale(IReadOnlyList<ScaleResult> results)
     {
         var s = new StringBuilder();
-        s.AppendLine().AppendLine(Inv, $"### Scale-out: {results[0].Pairs} logged users each flat out to their own peer at once, inline fail-closed, one vs two imlogger instances on this machine");
-        s.AppendLine().AppendLine("| instances | delivered msg/s | vs one | Prosody CPU ms/1000 msg | ImLogger CPU ms/1000 msg (each) | archived (each) | conversations split | load average after |");
-        s.AppendLine("|---|---|---|---|---|---|---|---|");
-        var one = results.FirstOrDefault(r => r.Instances == 1);
+        s.AppendLine().AppendLine(Inv, $"### Scale-out: {results[0].Pairs} logged users each flat out to their own peer at once, inline fail-closed, one vs two imlogger instances on this machine, per server");
+        s.AppendLine().AppendLine("| server | instances | delivered msg/s | vs one (same server) | server CPU ms/1000 msg | ImLogger CPU ms/1000 msg (each) | archived (each) | conversations split | load average after |");
+        s.AppendLine("|---|---|---|---|---|---|---|---|---|");
         foreach (var r in results)
-            s.AppendLine(Inv, $"| {r.Instances} | {r.DeliveredPerSecond:0} ({r.Received}/{r.Sent}) | {(one == null || r == one ? "baseline" : $"{(r.DeliveredPerSecond / one.DeliveredPerSecond - 1) * 100:+0;-0}%")} | {r.ProsodyCpuMsPer1000:0.0} | {string.Join(" + ", r.ImLoggerCpuMsPer1000.Select(c => c.ToString("0.0", Inv)))} | {string.Join(" + ", r.ArchivedPerInstance)} | {r.PairsSplit} | {r.LoadAverage} |");
+        {
+            var one = results.FirstOrDefault(o => o.Server == r.Server && o.Instances == 1);
+            s.AppendLine(Inv, $"| {r.Server} | {r.Instances} | {r.DeliveredPerSecond:0} ({r.Received}/{r.Sent}) | {(one == null || r == one ? "baseline" : $"{(r.DeliveredPerSecond / one.DeliveredPerSecond - 1) * 100:+0;-0}%")} | {r.ServerCpuMsPer1000:0.0} | {string.Join(" + ", r.ImLoggerCpuMsPer1000.Select(c => c.ToString("0.0", Inv)))} | {string.Join(" + ", r.ArchivedPerInstance)} | {r.PairsSplit} | {r.LoadAverage} |");
+        }
         return s.ToString();
     }
 

@@ -90,4 +90,96 @@ public partial class ScaleOutTests
 
     [GeneratedRegex(@"\tlocal bxor8 = .*?\n\t\treturn h;\n\tend", RegexOptions.Singleline)]
     private static partial Regex LuaHash();
+
+    [GeneratedRegex(@"\tfunction route\.bare\(peer\).*?\n\tend", RegexOptions.Singleline)]
+    private static partial Regex LuaBare();
+
+    /// <summary>JIDs as a client may write them (capitals, non-ASCII capitals, compatibility characters, characters nodeprep
+    /// maps or removes) and the bare JID each server keys a conversation by: nodeprep'd localpart, nameprep'd domain. The
+    /// expected forms are RFC 3491's (case folding with ß -> ss, NFKC, U+00AD mapped to nothing), not a server's output.</summary>
+    private static readonly (string Raw, string Bare)[] VectorJids =
+    [
+        ("Bob@Example.TEST/Phone", "bob@example.test"), ("PE01@EXAMPLE.TEST", "pe01@example.test"),
+        ("BJÖRN@example.test", "björn@example.test"), ("Zoë@EXAMPLE.test", "zoë@example.test"),
+        ("Straße@example.test", "strasse@example.test"), ("ＡＢＣ@example.test", "abc@example.test"),
+        ("用户@例子.TEST", "用户@例子.test"), ("ΣΊΣΥΦΟΣ@example.test", "σίσυφοσ@example.test"),
+        ("soft\u00ADhyphen@example.test", "softhyphen@example.test"), ("a@ＥＸＡＭＰＬＥ.test", "a@example.test"),
+        ("ﬀ@example.test", "ff@example.test"), ("İstanbul@example.test", "i\u0307stanbul@example.test"),
+        ("Room1@Conference.Example.Test/Nick", "room1@conference.example.test"), ("so01@example.test", "so01@example.test"),
+    ];
+
+    /// <summary>
+    /// The key is hashed after each server's own JID normalisation, and both give the same bytes: the Prosody module's
+    /// route.bare (run with Prosody's util.jid, the stringprep it runs with) and mod_imlogger_lanes:bare/1 (on what
+    /// ejabberd's jid:decode makes of the raw JID) turn every raw JID of the vector into its RFC 3491 form, so a
+    /// conversation whose JIDs a client wrote in capitals lands on the same instance on both servers, and on the same
+    /// instance as when written in lower case. One JID ejabberd refuses outright (a character unassigned in Unicode
+    /// 3.2, which Prosody allows): it never reaches ejabberd's hash, said in docs/scale-out.md.
+    /// </summary>
+    [Test, CancelAfter(120_000)]
+    public async Task ProsodyAndEjabberdModulesKeyRawJidsByTheSamePreppedBareJid()
+    {
+        var dir = Paths.TempDir("imlogger-prep-");
+        try
+        {
+            var jids = Path.Combine(dir, "jids.txt");
+            await File.WriteAllTextAsync(jids, string.Join('\n', VectorJids.Select(j => j.Raw).Append(Unassigned)) + "\n", new UTF8Encoding(false));
+            var expected = VectorJids.Select(j => $"{Convert.ToHexString(Encoding.UTF8.GetBytes(j.Bare))} {Hash(j.Bare)} {Bucket(j.Bare, 2)}")
+                .Append($"{Convert.ToHexString(Encoding.UTF8.GetBytes(Unassigned))} {Hash(Unassigned)} {Bucket(Unassigned, 2)}").ToArray();
+
+            var module = await File.ReadAllTextAsync(Path.Combine(Paths.RepoRoot, "integrations", "prosody", "mod_imlogger_inline.lua"));
+            var (hashCode, bareCode) = (LuaHash().Match(module), LuaBare().Match(module));
+            Assert.That(hashCode.Success && bareCode.Success, Is.True, "route.hash or route.bare not found in mod_imlogger_inline.lua: update this test with the module");
+            var lua = Path.Combine(dir, "prep.lua");
+            await File.WriteAllTextAsync(lua, $$"""
+                package.path = "/usr/lib/prosody/?.lua;" .. package.path;
+                package.cpath = "/usr/lib/prosody/?.so;" .. package.cpath;
+                local jid = require "util.jid";
+                local jid_bare, jid_prep = jid.bare, jid.prep;
+                local route = {};
+                {{hashCode.Value}}
+                {{bareCode.Value}}
+                for raw in io.lines(arg[1]) do
+                	local bare = route.bare(raw);
+                	local h = route.hash(bare);
+                	print(string.format("%s %d %d", (bare:gsub(".", function (c) return string.format("%02X", c:byte()); end)), h, math.floor(h * 2 / 4294967296)));
+                end
+                """);
+            await using (var run = ProcessRunner.Start("lua", "/usr/bin/lua5.4", [lua, jids]))
+            {
+                Assert.That(await run.WaitForExitAsync(TimeSpan.FromSeconds(30)), Is.Zero, run.Output);
+                Assert.That(run.Lines.Where(l => l.Length > 0), Is.EqualTo(expected), "Prosody's module (Lua, Prosody's stringprep) and RFC 3491");
+            }
+
+            var ebin = Path.Combine(dir, "modules");
+            await using (var build = ProcessRunner.Start("build.sh", "/bin/sh", [Path.Combine(Paths.RepoRoot, "integrations", "ejabberd", "build.sh"), ebin]))
+                Assert.That(await build.WaitForExitAsync(TimeSpan.FromSeconds(90)), Is.Zero, build.Output);
+            // ejabberd's own libraries (xmpp, stringprep: its NIF), as the server loads them.
+            var eval = string.Create(CultureInfo.InvariantCulture, $$"""
+                {ok, _} = application:ensure_all_started(xmpp),
+                {ok, B} = file:read_file("{{jids}}"),
+                [io:format("~s~n", [try jid:decode(Raw) of
+                                        J -> K = mod_imlogger_lanes:bare(J),
+                                             io_lib:format("~s ~B ~B", [binary:encode_hex(K), mod_imlogger_lanes:hash(K), mod_imlogger_lanes:bucket(K, 2)])
+                                    catch error:{bad_jid, _} -> "refused"
+                                    end])
+                 || Raw <- binary:split(B, <<"\n">>, [global, trim_all])],
+                halt().
+                """).Replace('\n', ' ');
+            await using (var erl = ProcessRunner.Start("erl", "/usr/bin/erl",
+                             ["-noshell", "-pa", Path.Combine(ebin, "mod_imlogger_inline", "ebin"), "-eval", eval]))
+            {
+                Assert.That(await erl.WaitForExitAsync(TimeSpan.FromSeconds(60)), Is.Zero, erl.Output);
+                Assert.That(erl.Lines.Where(l => l.Length > 0), Is.EqualTo(expected.SkipLast(1).Append("refused")),
+                    "ejabberd's module (Erlang, ejabberd's stringprep) and RFC 3491; the unassigned character refused as a JID");
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    /// <summary>A room name with U+1F600, unassigned in Unicode 3.2: Prosody's nodeprep allows it, ejabberd's refuses the JID.</summary>
+    private const string Unassigned = "room\U0001F600@conference.example.test";
 }
