@@ -115,6 +115,7 @@ public sealed partial class LiteDbSpool
     /// <summary>Advances the generation in the database (durably), then in the marker. Caller holds the gate or is the constructor.</summary>
     private void Advance()
     {
+        CopyDeferredAnswered(); // LiteDbSpool.AnsweredDeferred.cs
         _generation++;
         var doc = new BsonDocument { ["_id"] = IdentityMetaId, ["id"] = _spoolId, ["generation"] = _generation };
         if (_queueKept) doc[QueueKeptField] = _generation;

@@ -106,6 +106,7 @@ public sealed partial class LiteDbSpool : ISpool
                 _events.DropIndex(E_TranscriptId);
                 _events.DropIndex(E_EventId);
                 _db.Checkpoint();
+                RecoverAnswered();
                 _queueKept = QueueKeptByLastWriter();
                 EnsureIdentity(marker, acceptNewSpool);
                 EnsureQueue();
@@ -259,9 +260,14 @@ public sealed partial class LiteDbSpool : ISpool
             doc[F_EventCount] = sequence + 1;
             if (e.ReceivedUtc.UtcTicks > doc[F_LastEvent].AsInt64) doc[F_LastEvent] = Instant(e.ReceivedUtc);
         }
-        WriteAnswered(); // the answered requests' records (LiteDbSpool.Answered.cs) join the events' transaction
-        if (records.Count == 0) return;
-        _batches.InsertBulk(StoredBatches(records, headers)); // LiteDbSpool.Batches.cs
+        if (records.Count == 0)
+        {
+            WriteAnswered(); // the answered requests' records (LiteDbSpool.Answered.cs) join the events' transaction
+            return;
+        }
+        var batches = StoredBatches(records, headers); // LiteDbSpool.Batches.cs
+        DeferAnswered(batches[0]); // or ride in the first stored batch (LiteDbSpool.AnsweredDeferred.cs)
+        _batches.InsertBulk(batches);
         foreach (var doc in headers.Values) _transcripts.Update(doc);
         CountActivity(added); // same transaction: the counters survive delivery, which deletes the events
     }
