@@ -52,18 +52,34 @@ public sealed partial class LiteDbSpool
     /// collection, in one transaction. A failure leaves them in the batches, where the next copy or open finds them.</summary>
     private void CopyDeferredAnswered()
     {
-        if (_answeredDeferred.Count == 0 || _unit is not null) return;
-        try { Write(WriteAnswered); }
+        var through = _nextBatchId - 1;
+        if (_answeredDeferred.Count == 0 && _activityHeld.Count == 0 && _throughMarked == through || _unit is not null) return;
+        try
+        {
+            Write(() =>
+            {
+                WriteAnswered();
+                WriteActivity(); // the held activity counters too (LiteDbSpool.ActivityDeferred.cs)
+                // Nothing of the batches so far is held any more: the next open reads only the batches after these.
+                MarkAnsweredThrough();
+                MarkActivityThrough();
+            });
+            _throughMarked = through;
+        }
         catch (Exception e) when (e is LiteException or IOException or InvalidDataException)
         {
             _logger.LogDebug("answered requests not copied from their stored batches yet: {Reason}", e.Message);
         }
     }
 
+    /// <summary>The stored batch both meta documents last said was copied through (-1: not known in this run).</summary>
+    private long _throughMarked = -1;
+
     /// <summary>Inside a write that deletes stored batches: the records riding in them reach the collection first.</summary>
     private void KeepAnsweredOfDeletedBatches()
     {
         if (_answeredDeferred.Count > 0 || _answeredWritten.Rode) WriteAnswered();
+        WriteActivity(); // the held counters count events of the batches about to go: written before they do
     }
 
     /// <summary>Inside the transaction that copies the deferred records: every stored batch so far has its records in the collection.</summary>

@@ -107,10 +107,12 @@ public sealed partial class LiteDbSpool : ISpool
                 _events.DropIndex(E_EventId);
                 _db.Checkpoint();
                 RecoverAnswered();
+                RecoverActivity(); // LiteDbSpool.ActivityDeferred.cs
                 _queueKept = QueueKeptByLastWriter();
                 EnsureIdentity(marker, acceptNewSpool);
                 EnsureQueue();
                 StartWatching();
+                _watching = true; // from now on Watch writes the identity marker, outside the gate (LiteDbSpool.Marker.cs)
             }
             catch (Exception ex) when (ex is LiteException or InvalidCastException or IndexOutOfRangeException or ArgumentException)
             {
@@ -442,10 +444,12 @@ public sealed partial class LiteDbSpool : ISpool
                 _db.Commit();
                 if (_unit is not null) _unit.Committed = true;
                 AnsweredWritten(); // LiteDbSpool.Answered.cs: queued records rode with this transaction
+                ActivityCommitted(); // LiteDbSpool.ActivityDeferred.cs
             }
             catch (Exception e)
             {
                 _answeredWritten = default;
+                ActivityRolledBack();
                 try { _db.Rollback(); }
                 catch (Exception rollbackError)
                 {
@@ -507,11 +511,13 @@ public sealed partial class LiteDbSpool : ISpool
         lock (_gate)
         {
             if (_disposed) return;
+            _watching = false; // the last marker is written here, at once
             if (!_wedged && _gone is null && _damage is null && _writesSinceMark > 0)
             {
                 try { Advance(); }
                 catch (Exception e) when (e is LiteException or IOException) { _logger.LogDebug("spool generation not advanced at close: {Reason}", e.Message); }
             }
+            WriteDueMarker(); // one a Watch advanced but had not written yet
             _disposed = true;
             _watchHandle?.Dispose();
             CloseLogHandle();

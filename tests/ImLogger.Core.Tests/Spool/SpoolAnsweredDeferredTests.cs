@@ -91,4 +91,28 @@ public sealed class SpoolAnsweredDeferredTests
         using var next = Open(Crashed(path));
         Assert.That(next.TakeAnswered("req-9")?.Single().Text, Is.EqualTo("nine"));
     }
+
+    [Test]
+    public void ActivityCountersHeldInMemory_AreCountedAgainAfterAKill_AndOnceAfterTheCopy()
+    {
+        var path = _dir.File("spool.db");
+        using var spool = Open(path);
+        var id = spool.OpenTranscript(ConversationType.OneToOne, "alice@example.test bob@example.test", Events.T0, ["mail"]).Id;
+        for (var n = 0; n < 3; n++) spool.InOneWrite(() => spool.Append([new SpoolAppend(id, Said($"m{n}"))]));
+        Assert.That(spool.Activity(Events.T0).Single().Captured, Is.EqualTo(3), "held counters are reported at once");
+
+        using (var next = Open(Crashed(path)))
+            Assert.That(next.Activity(Events.T0).Single().Captured, Is.EqualTo(3), "counted again from the batches after a kill");
+
+        spool.Watch(); // the once-a-second copy
+        spool.InOneWrite(() => spool.Append([new SpoolAppend(id, Said("m3"))]));
+        Assert.That(spool.Activity(Events.T0).Single().Captured, Is.EqualTo(4));
+        using (var next = Open(Crashed(path)))
+            Assert.That(next.Activity(Events.T0).Single().Captured, Is.EqualTo(4), "stored three, counted one again: none twice");
+
+        spool.Close(id, Events.T0.AddHours(1));
+        spool.MarkDelivered(id, "mail"); // deletes the batches the held count came from
+        using (var next = Open(Crashed(path)))
+            Assert.That(next.Activity(Events.T0).Single().Captured, Is.EqualTo(4), "written before its batches were deleted");
+    }
 }

@@ -65,8 +65,10 @@ public sealed class SpoolPagesWrittenTests
             .OrderBy(s => s, StringComparer.Ordinal);
         var average = perRequest.Average(p => p.Values.Sum());
         TestContext.Out.WriteLine($"pages per one-stanza request: {average:0.##} ({string.Join(", ", summary)})");
-        // 12.7 before the answered records rode in the batch (7 of them for the answered collection's two indexes), 6.2 after.
-        Assert.That(average, Is.LessThanOrEqualTo(7), "pages written per one-stanza request");
+        // 12.7 before the answered records rode in the batch (7 of them for the answered collection's two indexes), 6.2 after,
+        // 5.2 with the activity counters held until the once-a-second copy: the stored batch (its data page, the end of its
+        // index and the tail node's page, the collection's free list), the transcript's header, sometimes the file header.
+        Assert.That(average, Is.LessThanOrEqualTo(6), "pages written per one-stanza request");
     }
 
     /// <summary>The pages appended to the log since it was <paramref name="from"/> bytes long, by (page type, collection).</summary>
