@@ -56,16 +56,18 @@ public sealed partial class LiteDbSpool : IAnsweredRequests
     /// <summary>Inside a write's transaction: the queued records and forgets, and the records that rode in stored batches
     /// (<see cref="DeferAnswered"/>). Taken off the queues only once that write committed (<see cref="AnsweredWritten"/>):
     /// a rolled-back batch keeps them for its retry.</summary>
-    private void WriteAnswered()
+    /// <param name="maxDeferred">At most this many deferred records (a slice of the copy, <see cref="CopyDeferredAnsweredInSlices"/>);
+    /// the batches are marked copied only when none is left.</param>
+    private void WriteAnswered(int maxDeferred = int.MaxValue)
     {
-        var (remembered, forgotten, deferred) = (_answeredPending.Count, _answeredForget.Count, _answeredDeferred.Count);
+        var (remembered, forgotten, deferred) = (_answeredPending.Count, _answeredForget.Count, Math.Min(_answeredDeferred.Count, maxDeferred));
         if (remembered == 0 && forgotten == 0 && deferred == 0) return;
         var collection = _db.GetCollection(AnsweredCollection);
         // The deferred ones first: a forget below may be of one of them, and must win.
         foreach (var doc in _answeredDeferred.Take(deferred)) collection.Upsert(doc);
         foreach (var doc in _answeredPending.Take(remembered)) collection.Upsert(doc);
         foreach (var id in _answeredForget.Take(forgotten)) collection.Delete(id);
-        if (deferred > 0) MarkAnsweredThrough();
+        if (deferred > 0 && deferred == _answeredDeferred.Count) MarkAnsweredThrough();
         _answeredSincePrune += remembered + deferred;
         if (_answeredSincePrune >= 1000)
         {

@@ -63,12 +63,37 @@ public sealed partial class LiteDbSpool
                 // Nothing of the batches so far is held any more: the next open reads only the batches after these.
                 MarkAnsweredThrough();
                 MarkActivityThrough();
-            });
+            }, checkpointFollows: true);
             _throughMarked = through;
         }
         catch (Exception e) when (e is LiteException or IOException or InvalidDataException)
         {
             _logger.LogDebug("answered requests not copied from their stored batches yet: {Reason}", e.Message);
+        }
+    }
+
+    /// <summary>Records copied per transaction by <see cref="CopyDeferredAnsweredInSlices"/>.</summary>
+    private const int AnsweredCopySlice = 32;
+
+    /// <summary>Before the advance, outside its hold of the gate: the deferred records copied a slice per transaction, each
+    /// taking the gate on its own, so a request waits for one slice at most instead of the whole second's copy. Not marked
+    /// copied (the batches stay the record until the advance's own copy marks them); not fsynced, as the advance's
+    /// checkpoint follows (a kill -9 keeps what the OS holds; the batches hold the records anyway).</summary>
+    private void CopyDeferredAnsweredInSlices()
+    {
+        while (true)
+        {
+            lock (_gate)
+            {
+                if (_disposed || _wedged || _gone is not null || _damage is not null || _unit is not null) return;
+                if (_answeredDeferred.Count <= AnsweredCopySlice) return; // the advance copies the rest and marks them
+                try { Write(() => WriteAnswered(AnsweredCopySlice), checkpointFollows: true); }
+                catch (Exception e) when (e is LiteException or IOException or InvalidDataException)
+                {
+                    _logger.LogDebug("answered requests not copied from their stored batches yet: {Reason}", e.Message);
+                    return;
+                }
+            }
         }
     }
 

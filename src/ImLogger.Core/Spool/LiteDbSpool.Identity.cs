@@ -147,7 +147,11 @@ public sealed partial class LiteDbSpool
     /// every write is refused (<see cref="SpoolGoneException"/>): nothing more can be made durable where anyone will find it.</returns>
     public string? Watch()
     {
-        try { return WatchUnderGate(); }
+        try
+        {
+            CopyDeferredAnsweredInSlices(); // LiteDbSpool.AnsweredDeferred.cs: the gate held a slice at a time
+            return WatchUnderGate();
+        }
         finally { WriteDueMarker(); } // its fsync and rename outside the gate: requests do not wait for them (LiteDbSpool.Marker.cs)
     }
 

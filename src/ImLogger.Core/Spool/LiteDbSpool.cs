@@ -425,7 +425,11 @@ public sealed partial class LiteDbSpool : ISpool
     }
 
     /// <summary>Runs <paramref name="action"/> in one transaction, then makes it durable (see class remarks).</summary>
-    private void Write(Action action)
+    /// <param name="action">The write.</param>
+    /// <param name="checkpointFollows">The caller checkpoints right after (the once-a-second advance): the checkpoint's fsync
+    /// of the data file makes this write durable, as it does the identity document written between them, so the log's
+    /// fsync is skipped (one fsync less under the gate each second).</param>
+    private void Write(Action action, bool checkpointFollows = false)
     {
         lock (_gate)
         {
@@ -463,7 +467,7 @@ public sealed partial class LiteDbSpool : ISpool
                 throw;
             }
             // Commit put the pages into the log file in the OS page cache; MakeDurable fsyncs the log.
-            MakeDurable();
+            if (!checkpointFollows) MakeDurable();
             _writesSinceMark++;
         }
     }
