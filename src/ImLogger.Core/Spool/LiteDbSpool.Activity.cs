@@ -46,28 +46,46 @@ public sealed partial class LiteDbSpool
             }
         }
         if (counters.Count == 0) return;
-        var collection = ActivityDocuments;
         foreach (var (key, c) in counters)
         {
-            var doc = collection.FindById(key) ?? new BsonDocument
+            var delta = new BsonDocument
             {
-                ["_id"] = key, ["user"] = c.User, ["day"] = c.Day.Ticks, ["captured"] = 0L, ["refused"] = 0L, ["last"] = 0L,
+                ["_id"] = key, ["user"] = c.User, ["day"] = c.Day.Ticks, ["captured"] = c.Captured, ["refused"] = c.Refused, ["last"] = c.Last,
             };
-            doc["captured"] = doc["captured"].AsInt64 + c.Captured;
-            doc["refused"] = doc["refused"].AsInt64 + c.Refused;
-            doc["last"] = Math.Max(doc["last"].AsInt64, c.Last);
-            if (c.LastCaptured > Ticks(doc, "lastCaptured")) doc["lastCaptured"] = c.LastCaptured;
-            if (c.LastRule != null && c.LastRefused >= Ticks(doc, "lastRefused"))
-            {
-                doc["lastRefused"] = c.LastRefused;
-                doc["lastRule"] = c.LastRule;
-            }
-            var byRule = doc.TryGetValue("refusedBy", out var existing) && existing.IsDocument ? existing.AsDocument : [];
+            if (c.LastCaptured > 0) delta["lastCaptured"] = c.LastCaptured;
+            if (c.LastRule != null) (delta["lastRefused"], delta["lastRule"]) = (c.LastRefused, c.LastRule);
+            var byRule = new BsonDocument();
             foreach (var ((k, rule), n) in rules)
-                if (k == key) byRule[rule] = (byRule.TryGetValue(rule, out var old) ? old.AsInt64 : 0L) + n;
-            doc["refusedBy"] = byRule;
-            collection.Upsert(doc);
+                if (k == key) byRule[rule] = n;
+            delta["refusedBy"] = byRule;
+            // Held until the once-a-second copy (LiteDbSpool.ActivityDeferred.cs), not written per request.
+            _activityStaged[key] = AddActivity(_activityStaged.GetValueOrDefault(key), delta);
         }
+    }
+
+    /// <summary>A day's counters with <paramref name="delta"/> (counters of the same user and day) added: sums, the later
+    /// "last" instants, the refusal rules summed. <paramref name="doc"/> null: a day not counted yet. Changes <paramref name="doc"/>.</summary>
+    private static BsonDocument AddActivity(BsonDocument? doc, BsonDocument delta)
+    {
+        doc ??= new BsonDocument
+        {
+            ["_id"] = delta["_id"], ["user"] = delta["user"], ["day"] = delta["day"], ["captured"] = 0L, ["refused"] = 0L, ["last"] = 0L,
+        };
+        doc["captured"] = doc["captured"].AsInt64 + delta["captured"].AsInt64;
+        doc["refused"] = doc["refused"].AsInt64 + delta["refused"].AsInt64;
+        doc["last"] = Math.Max(doc["last"].AsInt64, delta["last"].AsInt64);
+        if (Ticks(delta, "lastCaptured") > Ticks(doc, "lastCaptured")) doc["lastCaptured"] = delta["lastCaptured"];
+        if (delta.TryGetValue("lastRule", out var rule) && rule.IsString && Ticks(delta, "lastRefused") >= Ticks(doc, "lastRefused"))
+        {
+            doc["lastRefused"] = delta["lastRefused"];
+            doc["lastRule"] = rule;
+        }
+        var byRule = doc.TryGetValue("refusedBy", out var existing) && existing.IsDocument ? existing.AsDocument : [];
+        if (delta.TryGetValue("refusedBy", out var added) && added.IsDocument)
+            foreach (var (name, n) in added.AsDocument)
+                byRule[name] = (byRule.TryGetValue(name, out var old) ? old.AsInt64 : 0L) + n.AsInt64;
+        doc["refusedBy"] = byRule;
+        return doc;
     }
 
     /// <summary>One user's counters for one day within a batch.</summary>
@@ -89,7 +107,7 @@ public sealed partial class LiteDbSpool
     public IReadOnlyList<UserActivity> Activity(DateTimeOffset sinceUtc)
     {
         var fromDay = sinceUtc.UtcDateTime.Date.Ticks;
-        return Read<IReadOnlyList<UserActivity>>(() => ActivityDocuments.Find(Query.GTE("day", fromDay))
+        return Read<IReadOnlyList<UserActivity>>(() => WithHeldActivity(ActivityDocuments.Find(Query.GTE("day", fromDay)), fromDay)
             .GroupBy(d => d["user"].AsString, StringComparer.Ordinal)
             .Select(g => new UserActivity(g.Key, g.Sum(d => d["captured"].AsInt64), g.Sum(d => d["refused"].AsInt64),
                 new DateTimeOffset(g.Max(d => d["last"].AsInt64), TimeSpan.Zero))

@@ -36,7 +36,9 @@ public sealed partial class LiteDbSpool : IAnsweredRequests
         return Read(() =>
         {
             if (_answeredForget.Contains(requestId)) return null;
-            var doc = _answeredPending.FirstOrDefault(d => d["_id"].AsString == requestId) ?? _db.GetCollection(AnsweredCollection).FindById(requestId);
+            var doc = _answeredPending.FirstOrDefault(d => d["_id"].AsString == requestId)
+                ?? _answeredDeferred.FirstOrDefault(d => d["_id"].AsString == requestId)
+                ?? _db.GetCollection(AnsweredCollection).FindById(requestId);
             if (doc is null) return null;
             _answeredForget.Add(requestId);
             return (IReadOnlyList<ConversationEvent>)doc["ev"].AsArray.Select(v => ToEvent(v.AsDocument, _cipher)).ToList();
@@ -47,37 +49,44 @@ public sealed partial class LiteDbSpool : IAnsweredRequests
     public void FlushAnswered()
     {
         lock (_gate)
-            if (_answeredPending.Count == 0 && _answeredForget.Count == 0) return;
+            if (_answeredPending.Count == 0 && _answeredForget.Count == 0 && _answeredDeferred.Count == 0) return;
         Write(() => WriteAnswered());
     }
 
-    /// <summary>Inside a write's transaction: the queued records and forgets. Taken off the queue only once that write
-    /// committed (<see cref="AnsweredWritten"/>): a rolled-back batch keeps them for its retry.</summary>
-    private (int Remembered, int Forgotten) WriteAnswered()
+    /// <summary>Inside a write's transaction: the queued records and forgets, and the records that rode in stored batches
+    /// (<see cref="DeferAnswered"/>). Taken off the queues only once that write committed (<see cref="AnsweredWritten"/>):
+    /// a rolled-back batch keeps them for its retry.</summary>
+    /// <param name="maxDeferred">At most this many deferred records (a slice of the copy, <see cref="CopyDeferredAnsweredInSlices"/>);
+    /// the batches are marked copied only when none is left.</param>
+    private void WriteAnswered(int maxDeferred = int.MaxValue)
     {
-        var (remembered, forgotten) = (_answeredPending.Count, _answeredForget.Count);
-        if (remembered == 0 && forgotten == 0) return (0, 0);
+        var (remembered, forgotten, deferred) = (_answeredPending.Count, _answeredForget.Count, Math.Min(_answeredDeferred.Count, maxDeferred));
+        if (remembered == 0 && forgotten == 0 && deferred == 0) return;
         var collection = _db.GetCollection(AnsweredCollection);
+        // The deferred ones first: a forget below may be of one of them, and must win.
+        foreach (var doc in _answeredDeferred.Take(deferred)) collection.Upsert(doc);
         foreach (var doc in _answeredPending.Take(remembered)) collection.Upsert(doc);
         foreach (var id in _answeredForget.Take(forgotten)) collection.Delete(id);
-        _answeredSincePrune += remembered;
+        if (deferred > 0 && deferred == _answeredDeferred.Count) MarkAnsweredThrough();
+        _answeredSincePrune += remembered + deferred;
         if (_answeredSincePrune >= 1000)
         {
             _answeredSincePrune = 0;
             collection.EnsureIndex("at");
             collection.DeleteMany(Query.LT("at", (DateTimeOffset.UtcNow - AnsweredKeptFor).UtcTicks));
         }
-        _answeredWritten = (remembered, forgotten);
-        return (remembered, forgotten);
+        _answeredWritten = (remembered, forgotten, deferred, false);
     }
 
-    private (int Remembered, int Forgotten) _answeredWritten;
+    private (int Remembered, int Forgotten, int Deferred, bool Rode) _answeredWritten;
 
-    /// <summary>After a commit: what it wrote leaves the queue (under the gate, in the same write).</summary>
+    /// <summary>After a commit: what it wrote leaves the queues (under the gate, in the same write).</summary>
     private void AnsweredWritten()
     {
-        var (remembered, forgotten) = _answeredWritten;
-        _answeredWritten = (0, 0);
+        var (remembered, forgotten, deferred, rode) = _answeredWritten;
+        _answeredWritten = default;
+        _answeredDeferred.RemoveRange(0, deferred);
+        if (rode) _answeredDeferred.AddRange(_answeredPending.Take(remembered));
         _answeredPending.RemoveRange(0, remembered);
         _answeredForget.RemoveRange(0, forgotten);
     }

@@ -133,6 +133,7 @@ public sealed partial class LiteDbSpool
     /// <summary>Deletes a transcript's events, both kinds. Under the gate, inside a write.</summary>
     private void DeleteEventsOf(string transcriptId, BsonDocument header)
     {
+        KeepAnsweredOfDeletedBatches(); // LiteDbSpool.AnsweredDeferred.cs
         _events.DeleteMany(EventsOf(transcriptId));
         foreach (var batch in StoredBatchesOf(transcriptId, header)) _batches.Delete(batch[F_Id]);
     }

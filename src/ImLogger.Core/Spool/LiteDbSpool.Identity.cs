@@ -115,21 +115,15 @@ public sealed partial class LiteDbSpool
     /// <summary>Advances the generation in the database (durably), then in the marker. Caller holds the gate or is the constructor.</summary>
     private void Advance()
     {
+        CopyDeferredAnswered(); // LiteDbSpool.AnsweredDeferred.cs
         _generation++;
         var doc = new BsonDocument { ["_id"] = IdentityMetaId, ["id"] = _spoolId, ["generation"] = _generation };
         if (_queueKept) doc[QueueKeptField] = _generation;
         _db.GetCollection(MetaCollection).Upsert(doc);
         _db.Checkpoint();
         _writesSinceMark = 0;
-        try
-        {
-            new SpoolMarker(_spoolId, _generation, _path, DateTimeOffset.UtcNow).Write();
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // Behind is allowed (the database leads); the next pass tries again.
-            _logger.LogWarning("cannot write the spool identity marker {Marker}: {Reason}", SpoolMarker.PathFor(_path), e.Message);
-        }
+        _markerDue = new SpoolMarker(_spoolId, _generation, _path, DateTimeOffset.UtcNow);
+        if (!_watching) WriteDueMarker(); // at open and close: at once; while running, Watch writes it outside the gate
     }
 
     /// <summary>Opened once the database is in place: the process's own handle on the file, to tell later whether the
@@ -152,6 +146,16 @@ public sealed partial class LiteDbSpool
     /// <returns>Null while all is well; otherwise what happened to the file and where its content was saved. From then on
     /// every write is refused (<see cref="SpoolGoneException"/>): nothing more can be made durable where anyone will find it.</returns>
     public string? Watch()
+    {
+        try
+        {
+            CopyDeferredAnsweredInSlices(); // LiteDbSpool.AnsweredDeferred.cs: the gate held a slice at a time
+            return WatchUnderGate();
+        }
+        finally { WriteDueMarker(); } // its fsync and rename outside the gate: requests do not wait for them (LiteDbSpool.Marker.cs)
+    }
+
+    private string? WatchUnderGate()
     {
         lock (_gate)
         {

@@ -1,0 +1,118 @@
+using ImLogger.Conversations;
+using ImLogger.Spool;
+using ImLogger.Tests.DeliveryTestSupport;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace ImLogger.Tests.Spool;
+
+/// <summary>
+/// Answered requests' records ride in the request's stored batch and reach their collection once a second
+/// (LiteDbSpool.AnsweredDeferred.cs). A kill -9 is the spool's files as they are on disk while it runs (copied while
+/// open: every acknowledged write is in them, the once-a-second copy may not have happened): the next run still finds what
+/// was answered, and a report already taken stays taken.
+/// </summary>
+[TestFixture]
+public sealed class SpoolAnsweredDeferredTests
+{
+    private TempDir _dir = null!;
+
+    [SetUp]
+    public void SetUp() => _dir = new TempDir();
+
+    [TearDown]
+    public void TearDown() => _dir.Dispose();
+
+    private static ConversationEvent Said(string text) =>
+        Events.Chat("alice@example.test/laptop", "bob@example.test", text, Events.T0);
+
+    private static LiteDbSpool Open(string path) => new(path, NullLogger<LiteDbSpool>.Instance);
+
+    /// <summary>The running spool's files copied as a crash would leave them (data file and log; no close, no copy pass).</summary>
+    private string Crashed(string path)
+    {
+        var crash = Path.Combine(_dir.Path, "crash-" + Guid.NewGuid().ToString("N")[..6]);
+        Directory.CreateDirectory(crash);
+        foreach (var file in new[] { path, Path.Combine(Path.GetDirectoryName(path)!, "spool-log.db") })
+        {
+            using var from = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var to = File.Create(Path.Combine(crash, Path.GetFileName(file)));
+            from.CopyTo(to);
+        }
+        return Path.Combine(crash, "spool.db");
+    }
+
+    [Test]
+    public void RecordsThatRodeInABatch_AreFoundAfterAKill_AndATakenOneStaysTaken()
+    {
+        var path = _dir.File("spool.db");
+        using var spool = Open(path);
+        var id = spool.OpenTranscript(ConversationType.OneToOne, "alice@example.test bob@example.test", Events.T0, ["mail"]).Id;
+        spool.Watch(); // the transcript is checkpointed; what follows is only in the log
+        spool.RememberAnswered("req-1", [Said("one")]);
+        spool.InOneWrite(() => spool.Append([new SpoolAppend(id, Said("stored with req-1"))]));
+        spool.RememberAnswered("req-2", [Said("two")]);
+        spool.InOneWrite(() => spool.Append([new SpoolAppend(id, Said("stored with req-2"))]));
+
+        var afterKill = Crashed(path);
+        using (var next = Open(afterKill))
+        {
+            Assert.That(next.TakeAnswered("req-1")?.Single().Text, Is.EqualTo("one"), "rode in its batch, copied at open");
+            Assert.That(next.TakeAnswered("req-2")?.Single().Text, Is.EqualTo("two"));
+        }
+
+        // This run takes req-1 (a refusal report) and stores the refusal: the forget is durable with it, and a kill right
+        // after must not bring req-1 back from the batch it rode in.
+        Assert.That(spool.TakeAnswered("req-1")?.Single().Text, Is.EqualTo("one"), "found in memory before the copy");
+        spool.InOneWrite(() => spool.Append([new SpoolAppend(id, Said("refusal of req-1"))]));
+        using (var next = Open(Crashed(path)))
+        {
+            Assert.That(next.TakeAnswered("req-1"), Is.Null, "a refusal reported twice marks once");
+            Assert.That(next.TakeAnswered("req-2")?.Single().Text, Is.EqualTo("two"));
+        }
+
+        // After the once-a-second copy the records are in their collection; delivery deleting the batches loses nothing.
+        spool.Watch();
+        spool.Close(id, Events.T0.AddHours(1));
+        spool.MarkDelivered(id, "mail");
+        using (var next = Open(Crashed(path)))
+            Assert.That(next.TakeAnswered("req-2")?.Single().Text, Is.EqualTo("two"));
+    }
+
+    [Test]
+    public void DeliveryBeforeTheCopy_KeepsTheRecordsThatRodeInTheDeletedBatches()
+    {
+        var path = _dir.File("spool.db");
+        using var spool = Open(path);
+        var id = spool.OpenTranscript(ConversationType.OneToOne, "alice@example.test bob@example.test", Events.T0, ["mail"]).Id;
+        spool.RememberAnswered("req-9", [Said("nine")]);
+        spool.InOneWrite(() => spool.Append([new SpoolAppend(id, Said("stored with req-9"))]));
+        spool.Close(id, Events.T0.AddHours(1));
+        spool.MarkDelivered(id, "mail"); // deletes the batch req-9 rode in, before any Watch
+        using var next = Open(Crashed(path));
+        Assert.That(next.TakeAnswered("req-9")?.Single().Text, Is.EqualTo("nine"));
+    }
+
+    [Test]
+    public void ActivityCountersHeldInMemory_AreCountedAgainAfterAKill_AndOnceAfterTheCopy()
+    {
+        var path = _dir.File("spool.db");
+        using var spool = Open(path);
+        var id = spool.OpenTranscript(ConversationType.OneToOne, "alice@example.test bob@example.test", Events.T0, ["mail"]).Id;
+        for (var n = 0; n < 3; n++) spool.InOneWrite(() => spool.Append([new SpoolAppend(id, Said($"m{n}"))]));
+        Assert.That(spool.Activity(Events.T0).Single().Captured, Is.EqualTo(3), "held counters are reported at once");
+
+        using (var next = Open(Crashed(path)))
+            Assert.That(next.Activity(Events.T0).Single().Captured, Is.EqualTo(3), "counted again from the batches after a kill");
+
+        spool.Watch(); // the once-a-second copy
+        spool.InOneWrite(() => spool.Append([new SpoolAppend(id, Said("m3"))]));
+        Assert.That(spool.Activity(Events.T0).Single().Captured, Is.EqualTo(4));
+        using (var next = Open(Crashed(path)))
+            Assert.That(next.Activity(Events.T0).Single().Captured, Is.EqualTo(4), "stored three, counted one again: none twice");
+
+        spool.Close(id, Events.T0.AddHours(1));
+        spool.MarkDelivered(id, "mail"); // deletes the batches the held count came from
+        using (var next = Open(Crashed(path)))
+            Assert.That(next.Activity(Events.T0).Single().Captured, Is.EqualTo(4), "written before its batches were deleted");
+    }
+}
