@@ -15,6 +15,9 @@
 --   imlogger_max_held      = 500                       -- per session; beyond, stop reading from the client
 --   imlogger_max_batch_bytes = 983040                  -- bytes per verdict request, at most: below ImLogger's max-stanza-bytes
 --   imlogger_linger        = 0.003                     -- seconds a held stanza waits for others to share its request
+--   imlogger_linger_in_flight_only = false             -- true: linger only while a request awaits verdicts, else send at once
+--   imlogger_profile       = false                     -- true: count the module's own CPU time per held stanza, logged at
+--                                                         warn every imlogger_profile_interval (10) s (see "Counting mode")
 --   imlogger_max_in_flight = 4                         -- requests awaiting verdicts at once; beyond, only full ones go
 --   imlogger_away_max_bytes = 33554432                 -- fail-closed: bytes of stanzas kept while ImLogger is away (a restart);
 --                                                         beyond, the oldest are refused (see "While ImLogger is away")
@@ -52,6 +55,48 @@ local max_held = module:get_option_number("imlogger_max_held", 500);
 -- ImLogger reads a request over its max-stanza-bytes only up to that limit, so requests are split below it; a stanza
 -- that alone would not fit is refused by itself, never sent (see "Limits" in docs/inline-protocol.md).
 local max_batch_bytes = module:get_option_number("imlogger_max_batch_bytes", 960 * 1024);
+-- A held stanza's size is an upper bound (size_bound, below) up to this; beyond, it is measured exactly. A sixteenth of
+-- the request limit: a bound this far below it changes no refusal, and at worst splits a request a little early.
+local exact_size_from = math.floor(max_batch_bytes / 16);
+
+-- An upper bound of #tostring(el) read from the tree, without serialising (util.stanza's _dostring builds a table of
+-- strings and escapes every text and attribute value with a gsub: about as much work per held stanza as the rest of
+-- hold together). Why it is an upper bound, piece by piece of what _dostring writes:
+--   "<"..name, then "/>" or ">" .. children .. "</"..name..">":   at most 2 * #name + 5 bytes
+--   an attribute " "..k.."='"..escape(v).."'":                   #k + 4 + escape(v)
+--   a namespaced attribute (k = ns.."\1"..local name), written as " xmlns:nsN='"..escape(ns).."' nsN:"..local.."='"..escape(v).."'":
+--                                                                19 + 2 * #N + escape(ns) + #local + escape(v),
+--                                                                at most 6 * #k + 40 + escape(v) (N, a count, of at most 10 digits)
+--   a text child: escape(text); and an xmlns equal to the parent's is left out, which only makes the real size smaller.
+-- escape() (xml_escape) replaces each of ' " < > & by at most 6 bytes: escape(s) <= #s when s has none of them
+-- (checked by one plain find, no allocation), and <= 6 * #s always. So a body without those characters counts its
+-- exact length, and one with them counts six times over: a few hundred bytes for a chat line, far below the request
+-- limit. Where the bound nears the limits that matter, hold() measures exactly instead.
+local s_find = string.find;
+local function escaped_bound(s)
+	local n = #s;
+	if s_find(s, "['\"<>&]") then return 6 * n; end
+	return n;
+end
+local function size_bound(el)
+	local n = 2 * #el.name + 5;
+	for k, v in pairs(el.attr) do
+		if s_find(k, "\1", 1, true) then
+			n = n + 6 * #k + 40 + escaped_bound(v);
+		else
+			n = n + #k + 4 + escaped_bound(v);
+		end
+	end
+	for i = 1, #el do
+		local child = el[i];
+		if type(child) == "string" then
+			n = n + escaped_bound(child);
+		else
+			n = n + size_bound(child);
+		end
+	end
+	return n;
+end
 
 local unavailable_text = "Archiving is unavailable; your message was not sent. Try again in a moment.";
 -- Fail-closed: while ImLogger is away (restarting, crashed, its host down) held stanzas wait for it, up to the timeout
@@ -85,8 +130,65 @@ end
 -- waits `linger` for others to share its request (a full batch goes at once), and beyond `max_in_flight` requests
 -- awaiting verdicts only full ones go: the rest gather until one is answered, so a slow ImLogger gets larger requests.
 local linger = module:get_option_number("imlogger_linger", 0.003);
+-- true: the linger applies only while a request of the lane awaits its verdicts (as Nagle's algorithm); with none in
+-- flight a held stanza goes at once, in a request of its own: low rates pay no linger in latency. Off by default: counted
+-- inside Prosody (docs/performance.md, "Counting inside Prosody"), it sent 20-60% more requests at 500 and 2,000 msg/s,
+-- each costing Prosody a serialisation, a write and a parse of the answer.
+local linger_in_flight_only = module:get_option_boolean("imlogger_linger_in_flight_only", false);
 local max_in_flight = module:get_option_number("imlogger_max_in_flight", 4);
 local sweeping = false;  -- the one timer that fails requests past their deadline runs (not one timer per request)
+
+-- Counting mode (imlogger_profile = true; off by default, it costs a clock read per call): where the module's own CPU
+-- time goes, counted inside Prosody. os.clock() (process CPU time, lua5.4: clock_gettime) around each entry point,
+-- accumulated, and one line per imlogger_profile_interval (10) s of activity at warn level (so that it shows in a log kept at warn): the interval's
+-- CPU time of the whole Prosody process beside it, per held stanza. Times are inclusive (a verdict's answer includes
+-- the release and the routing of what it allows; the outgoing hook includes hold, hold includes a full request's
+-- flush). CPU time, unlike latency, is barely moved by other processes on the machine.
+local prof;
+if module:get_option_boolean("imlogger_profile", false) then
+	local os_clock = os.clock;
+	local names = { "outgoing", "incoming", "hold", "size", "flush", "answer", "release" };
+	prof = { cpu = {}, calls = {}, count = { held = 0, requests = 0, sent_items = 0, exact = 0, immediate = 0 }, clock = os_clock };
+	for _, name in ipairs(names) do prof.cpu[name], prof.calls[name] = 0, 0; end
+	-- Wraps an entry point; its time and calls add up under `name`.
+	function prof.wrap(name, f)
+		local cpu, calls = prof.cpu, prof.calls;
+		return function (...)
+			local t0 = os_clock();
+			local a, b = f(...);
+			cpu[name], calls[name] = cpu[name] + (os_clock() - t0), calls[name] + 1;
+			return a, b;
+		end;
+	end
+	local last = { at = os_clock(), held = 0, cpu = {}, calls = {}, count = {} };
+	for _, name in ipairs(names) do last.cpu[name], last.calls[name] = 0, 0; end
+	function prof.report(why)
+		local now, c = os_clock(), prof.count;
+		local held = c.held - last.held;
+		if held == 0 and why == "interval" then last.at = now; return; end
+		local parts = {};
+		for _, name in ipairs(names) do
+			local dt, dn = prof.cpu[name] - last.cpu[name], prof.calls[name] - last.calls[name];
+			parts[#parts + 1] = ("%s %.1f us (%d calls)"):format(name, held > 0 and dt * 1e6 / held or 0, dn);
+			last.cpu[name], last.calls[name] = prof.cpu[name], prof.calls[name];
+		end
+		local requests, items = c.requests - (last.count.requests or 0), c.sent_items - (last.count.sent_items or 0);
+		module:log("warn", "imlogger_profile (%s): %d held in %.1f s of Prosody CPU = %.1f us per held stanza; module per held stanza: %s;"
+			.." %d requests (%.1f stanzas each, %d sent with nothing in flight), %d sizes serialised",
+			why, held, now - last.at, held > 0 and (now - last.at) * 1e6 / held or 0, table.concat(parts, ", "),
+			requests, requests > 0 and items / requests or 0, c.immediate - (last.count.immediate or 0), c.exact - (last.count.exact or 0));
+		last.at, last.held = now, c.held;
+		for k, v in pairs(c) do last.count[k] = v; end
+	end
+	local every = module:get_option_number("imlogger_profile_interval", 10);
+	module:add_timer(every, function () prof.report("interval"); return every; end);
+	module:hook_global("server-stopping", function () prof.report("stopping"); end, 100);
+end
+-- `f` counted under `name` in counting mode; `f` itself otherwise (no cost when off).
+local function profiled(name, f)
+	if prof then return prof.wrap(name, f); end
+	return f;
+end
 
 -- With imlogger_log_all, users ImLogger said hold no seat (over the limit): not held, so that they neither wait for
 -- ImLogger nor are refused while it is away. Forgotten when ImLogger says the seats changed, when the config is
@@ -285,6 +387,7 @@ local function release(key)
 	end
 	if queue and #queue == 0 then queues[key] = nil; end
 end
+release = profiled("release", release);
 
 local function decide(item, verdict, error_type, condition, text)
 	item.verdict, item.error_type, item.condition, item.text = verdict, error_type, condition, text;
@@ -497,7 +600,7 @@ flush = function (lane, probe)
 			:tag("batch", { xmlns = xmlns });
 		local batch = { items = {}, gaps = {}, refusals = {}, lane = lane };
 		-- Split by bytes too: the request plus its closing tags, then each item as hold() measured it.
-		local bytes = #tostring(request) + 32;
+		local bytes = size_bound(request) + 32;
 		local count = 0;
 		while lane.waiting[count + 1] and count < batch_size and (count == 0 or bytes + lane.waiting[count + 1].size <= max_batch_bytes) do
 			count = count + 1;
@@ -538,9 +641,11 @@ flush = function (lane, probe)
 		local ok, err = pcall(module.send, module, request);
 		for _, item in pairs(batch.items) do item.stanza.attr.xmlns = item.xmlns; end
 		if not ok then error(err, 0); end
+		if prof then prof.count.requests, prof.count.sent_items = prof.count.requests + 1, prof.count.sent_items + count; end
 		if lane.away or probe or count == 0 then break; end
 	end
 end
+flush = profiled("flush", flush);
 
 -- A stanza too large for any verdict request: refused by itself, whatever the failure mode (ImLogger could never
 -- archive it), with a clear error to its sender and a notice to the logged user; it waits its turn in the queue so
@@ -687,9 +792,10 @@ local function content_free_shape(stanza)
 end
 
 -- Measured only once the shape is known free and small: most stanzas a logged user sends carry a body and fail the
--- shape at once, so they are never serialised here (this was one serialisation per held stanza).
+-- shape at once, so they are never serialised here (this was one serialisation per held stanza). The bound decides
+-- without serialising; only a free shape the bound cannot place (over it, under it exactly) is serialised.
 local function content_free(stanza)
-	return content_free_shape(stanza) and #tostring(stanza) <= max_free_bytes;
+	return content_free_shape(stanza) and (size_bound(stanza) <= max_free_bytes or #tostring(stanza) <= max_free_bytes);
 end
 
 -- `forced`: a restriction the module enforces itself ("encryption-disabled"); the stanza is held only so that ImLogger
@@ -723,9 +829,14 @@ local function hold(direction, user, origin, stanza, key, forced)
 	local item = { id = tostring(next_item), n = next_item, direction = direction, user = user, origin = origin, stanza = stanza, key = key,
 		held_at = time_now(), forced = forced, lane = lane };
 	item.occupant = occupant_real_jid(direction, stanza);
-	-- Its size in a request: the stanza serialised (one more serialisation per held stanza, linear in its size; the
-	-- cheapest exact measure util.stanza offers) plus the <item> wrapper and the jabber:client declaration.
-	item.size = #tostring(stanza) + #item.id + #user + 96;
+	-- Its size in a request: the stanza plus the <item> wrapper and the jabber:client declaration. An upper bound from the
+	-- tree (size_bound) while it is far below the limits it is checked against; serialised, exactly, only beyond that
+	-- (a large stanza: one serialisation, linear in its size, against a limit it may pass).
+	local t0 = prof and prof.clock();
+	local size = size_bound(stanza);
+	if size > exact_size_from then size = #tostring(stanza); if prof then prof.count.exact = prof.count.exact + 1; end end
+	if prof then prof.cpu.size, prof.calls.size, prof.count.held = prof.cpu.size + (prof.clock() - t0), prof.calls.size + 1, prof.count.held + 1; end
+	item.size = size + #item.id + #user + 96;
 	local queue = queues[key];
 	if not queue then queue = {}; queues[key] = queue; end
 	queue[#queue + 1] = item;
@@ -747,12 +858,18 @@ local function hold(direction, user, origin, stanza, key, forced)
 		schedule_retry(lane);
 	elseif #lane.waiting >= batch_size then
 		flush(lane);
+	elseif lane.in_flight == 0 and linger_in_flight_only then
+		-- Nothing awaits verdicts: nobody to share a request with is on the way, so waiting would only add latency.
+		if prof then prof.count.immediate = prof.count.immediate + 1; end
+		flush(lane);
 	elseif not lane.flush_scheduled then
 		lane.flush_scheduled = true;
 		module:add_timer(linger, function () flush(lane); end); -- not flush itself: a timer passes the time, which would read as `probe`
 	end
 	return true;
 end
+
+hold = profiled("hold", hold);
 
 -- The server answers some iqs itself, straight to the asking session, without routing them (a contact's vCard,
 -- private storage, PEP items): no hook sees those answers. While an allowed iq of a logged user is posted, its
@@ -784,7 +901,7 @@ end;
 -- Outgoing: every stanza a client session sends passes pre-stanza before routing, whatever its `to` (another user,
 -- a room, the server, the user's own bare JID: PEP and pubsub publishes, vCard, private storage; Prosody has
 -- already cleared `to` for the latter).
-module:hook("pre-stanza", function (event)
+module:hook("pre-stanza", profiled("outgoing", function (event)
 	local origin, stanza = event.origin, event.stanza;
 	if stanza.imlogger_out or origin.type ~= "c2s" or not origin.username then return; end
 	local user = origin.username.."@"..origin.host;
@@ -803,7 +920,7 @@ module:hook("pre-stanza", function (event)
 		return;
 	end
 	return hold("out", user, origin, stanza, "out:"..(origin.full_jid or tostring(origin)));
-end, 1000);
+end), 1000);
 
 -- Incoming: stanzas about to be delivered to a logged user (one of its sessions, its bare JID: offline storage,
 -- subscriptions, iqs the server answers for it) from anyone else, including the server on another user's behalf
@@ -822,6 +939,7 @@ local function incoming(event)
 	if not bounce and content_free(stanza) then return; end
 	return hold("in", user, origin, stanza, "in:"..user);
 end
+incoming = profiled("incoming", incoming);
 for _, kind in ipairs({ "message", "presence", "iq" }) do
 	module:hook(kind.."/bare", incoming, 1000);
 	module:hook(kind.."/full", incoming, 1000);
@@ -945,7 +1063,7 @@ local component_away = { ["remote-server-timeout"] = true, ["service-unavailable
 	["remote-server-not-found"] = true, ["recipient-unavailable"] = true };
 
 -- Verdicts (and errors bounced by the server while the component is not connected).
-module:hook("iq/host", function (event)
+module:hook("iq/host", profiled("answer", function (event)
 	local stanza = event.stanza;
 	local batch = batches[stanza.attr.id];
 	if not batch then return; end
@@ -996,7 +1114,7 @@ module:hook("iq/host", function (event)
 	for key in pairs(keys) do release(key); end
 	if lane.blocked and lane.in_flight < max_in_flight then flush(lane); end
 	return true;
-end, 1000);
+end), 1000);
 
 -- ImLogger's seats changed (a reload, its start): users it said were over the limit may hold a seat now.
 module:hook("iq-set/host/"..xmlns..":seats-changed", function (event)
