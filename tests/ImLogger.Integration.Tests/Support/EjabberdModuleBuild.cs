@@ -12,7 +12,8 @@ namespace ImLogger.Integration.Tests.Support;
 /// </summary>
 /// <remarks>
 /// Every ejabberd case writes the same shipped files (only the config snippet differs), and compiling them is an erlc
-/// VM start and four modules: about 1.6 s of CPU (measured at a load average of 40 on 2 cores) in each of some fifty
+/// VM start and four modules: about 1.5 s of CPU (measured three times at a load average of 38-40 on 2 cores, with or without
+/// <see cref="EjabberdServer.ErlangFlags"/>; 8-14 s of wall time there) in each of about forty
 /// ejabberd cases of a suite that is CPU-bound. A case whose files differ (a module changed by hand in a test) gets
 /// its own build. A failed build is not remembered: the next case builds again, and reports its own failure.
 /// </remarks>
