@@ -115,4 +115,24 @@ public sealed class SpoolAnsweredDeferredTests
         using (var next = Open(Crashed(path)))
             Assert.That(next.Activity(Events.T0).Single().Captured, Is.EqualTo(4), "written before its batches were deleted");
     }
+
+    [Test]
+    public void ASecondsWorthCopiedInSlices_IsMarkedCopiedOnlyWhenAllAre_AndAllAreFoundAfterAKill()
+    {
+        var path = _dir.File("spool.db");
+        using var spool = Open(path);
+        var id = spool.OpenTranscript(ConversationType.OneToOne, "alice@example.test bob@example.test", Events.T0, ["mail"]).Id;
+        for (var n = 0; n < 100; n++)
+        {
+            spool.RememberAnswered($"req-{n}", [Said($"answered {n}")]);
+            spool.InOneWrite(() => spool.Append([new SpoolAppend(id, Said($"stored {n}"))]));
+        }
+        spool.Watch(); // 100 records: three slices of 32, then the advance copies the last 4 and marks the batches copied
+        spool.RememberAnswered("req-after", [Said("after the copy")]);
+        spool.InOneWrite(() => spool.Append([new SpoolAppend(id, Said("stored after"))]));
+        using var next = Open(Crashed(path));
+        Assert.That(Enumerable.Range(0, 100).Select(n => next.TakeAnswered($"req-{n}")?.Single().Text),
+            Is.EqualTo(Enumerable.Range(0, 100).Select(n => $"answered {n}")));
+        Assert.That(next.TakeAnswered("req-after")?.Single().Text, Is.EqualTo("after the copy"), "rode in a batch after the mark");
+    }
 }
