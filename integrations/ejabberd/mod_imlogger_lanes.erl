@@ -140,6 +140,7 @@ proc_for(Host, Dir, User, Pkt, El) ->
 -spec judge(binary(), binary()) -> binary().
 judge(Host, User) ->
     case lanes(Host) of
+        {{}, _} -> gen_mod:get_module_opt(Host, mod_imlogger_inline, component); % stopping: no lanes any more
         {{C}, _} -> C;
         {Lanes, Mode} ->
             N = tuple_size(Lanes),

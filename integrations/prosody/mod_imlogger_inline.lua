@@ -132,16 +132,17 @@ end
 local linger = module:get_option_number("imlogger_linger", 0.003);
 -- true: the linger applies only while a request of the lane awaits its verdicts (as Nagle's algorithm); with none in
 -- flight a held stanza goes at once, in a request of its own: low rates pay no linger in latency. Off by default: counted
--- inside Prosody (docs/performance.md, "Counting inside Prosody"), it sent 20-60% more requests at 500 and 2,000 msg/s,
--- each costing Prosody a serialisation, a write and a parse of the answer.
+-- inside Prosody (docs/performance.md, "Counting inside Prosody"), it sent 1.2 to 3.5 times as many requests at 500-2,000
+-- msg/s (a stanza sent at once takes the in-flight slot; the next ones still wait for the timer, in smaller groups),
+-- each costing Prosody a write and a parse of the answer, and Prosody more CPU per stanza at 2,000 msg/s.
 local linger_in_flight_only = module:get_option_boolean("imlogger_linger_in_flight_only", false);
 local max_in_flight = module:get_option_number("imlogger_max_in_flight", 4);
 local sweeping = false;  -- the one timer that fails requests past their deadline runs (not one timer per request)
 
 -- Counting mode (imlogger_profile = true; off by default, it costs a clock read per call): where the module's own CPU
 -- time goes, counted inside Prosody. os.clock() (process CPU time, lua5.4: clock_gettime) around each entry point,
--- accumulated, and one line per imlogger_profile_interval (10) s of activity at warn level (so that it shows in a log kept at warn): the interval's
--- CPU time of the whole Prosody process beside it, per held stanza. Times are inclusive (a verdict's answer includes
+-- accumulated, and one line per imlogger_profile_interval (10) s of activity, at warn level so that it shows in a log
+-- kept at warn, with the interval's CPU time of the whole Prosody process beside it, per held stanza. Times are inclusive (a verdict's answer includes
 -- the release and the routing of what it allows; the outgoing hook includes hold, hold includes a full request's
 -- flush). CPU time, unlike latency, is barely moved by other processes on the machine.
 local prof;

@@ -38,6 +38,69 @@ public partial class InlineModuleSizeBoundTests
         }
     }
 
+    /// <summary>
+    /// On real Prosody with the module's counting mode and the in-flight-only linger on (both off by default, so not
+    /// covered elsewhere): messages whose bodies are full of characters to escape, and one of 170,000 characters with a
+    /// single apostrophe, whose bound (six times its length) is over the request limit while its real size is far
+    /// below: the module must measure that one exactly and deliver it, not refuse it as too large. Every message is
+    /// delivered and archived once, the counting lines show what was held, and some requests went at once.
+    /// </summary>
+    [Test, CancelAfter(120_000)]
+    public async Task WithCountingAndTheInFlightOnlyLingerEscapedAndLargeMessagesAreDeliveredAndArchivedOnce()
+    {
+        await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice"], null,
+            """<notifications inside="off" outside="off" />""", attach: """<attach mode="inline" failure-mode="closed" timeout="30s" />""");
+        var snippet = Path.Combine(world.Dir, "tap", "imlogger.cfg.lua");
+        var lua = await File.ReadAllTextAsync(snippet);
+        await File.WriteAllTextAsync(snippet, Regex.Replace(lua, @"(\timlogger_timeout = [^\n]*\n)",
+            "$1\timlogger_profile = true\n\timlogger_profile_interval = 1\n\timlogger_linger_in_flight_only = true\n"));
+        await world.Prosody.StopAsync();
+        await world.Prosody.StartAsync();
+        await using var imlogger = world.RunImLogger();
+        await ImLoggerProcess.WaitConnectedAsync(imlogger);
+
+        await using var alice = await RawXmppClient.LoginAsync(world.Prosody, "alice");
+        await using var bob = await RawXmppClient.LoginAsync(world.Prosody, "bob");
+        const int count = 20;
+        for (var i = 0; i < count - 1; i++)
+        {
+            await alice.ChatAsync("bob", System.Security.SecurityElement.Escape($"drill-{i} it's <b>bold</b> & \"quoted\" '{i}'"));
+            if (i % 5 == 0) await Task.Delay(50); // gaps: requests with nothing in flight go at once
+        }
+        await alice.ChatAsync("bob", $"drill-{count - 1} " + new string('a', 170_000) + "&apos;");
+        await InlineRestartDrillTests.WaitUntilAsync(() => bob.DrillBodyCounts.Count >= count, TimeSpan.FromSeconds(60),
+            () => $"bob received {bob.DrillBodyCounts.Count} of {count}; alice got {alice.ErrorMessages} error(s)");
+        await world.Prosody.WaitForLogAsync("imlogger_profile (interval)", TimeSpan.FromSeconds(10));
+        Assert.That(await imlogger.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero);
+
+        var held = ProfileHeld().Matches(world.Prosody.Log).Sum(m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+        var atOnce = ProfileAtOnce().Matches(world.Prosody.Log).Sum(m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+        var exact = ProfileExact().Matches(world.Prosody.Log).Sum(m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+        var archived = world.Archived().SelectMany(m => Drill().Matches(m.TextBody ?? "").Select(x => x.Value)).ToList();
+        Assert.Multiple(() =>
+        {
+            Assert.That(alice.ErrorMessages, Is.Zero, "nothing refused (the large one is far below the limit)");
+            Assert.That(bob.DrillBodyCounts.Values, Is.All.EqualTo(1), "delivered once");
+            Assert.That(archived.Distinct().Count(), Is.EqualTo(count), "each archived");
+            Assert.That(archived, Has.Count.EqualTo(count), "once");
+            Assert.That(held, Is.GreaterThanOrEqualTo(count), "the counting lines count what was held");
+            Assert.That(atOnce, Is.GreaterThan(0), "with nothing in flight a held stanza went at once");
+            Assert.That(exact, Is.GreaterThanOrEqualTo(1), "the large message's size was measured exactly");
+        });
+    }
+
+    [GeneratedRegex(@"imlogger_profile \(\w+\): (\d+) held")]
+    private static partial Regex ProfileHeld();
+
+    [GeneratedRegex(@"(\d+) sent with nothing in flight")]
+    private static partial Regex ProfileAtOnce();
+
+    [GeneratedRegex(@"(\d+) sizes serialised")]
+    private static partial Regex ProfileExact();
+
+    [GeneratedRegex(@"drill-\d+")]
+    private static partial Regex Drill();
+
     [GeneratedRegex(@"local s_find = string\.find;\n.*?\nlocal function size_bound\(el\)\n.*?\n\treturn n;\nend", RegexOptions.Singleline)]
     private static partial Regex SizeBound();
 
