@@ -145,6 +145,12 @@ public sealed partial class LiteDbSpool : ISpool
             _path, _transcripts.Count(Query.EQ(F_State, nameof(TranscriptState.Open))), UndeliveredCount());
     }
 
+    /// <summary>Log pages after which a commit checkpoints (LiteDB's default is 1,000). A checkpoint holds the spool while
+    /// it copies every page of the log into the data file and fsyncs it: at 1,000 pages that was a 10-20 ms stall once a
+    /// second or so, the inline verdicts' p99 (docs/performance.md, "Checkpoints and the p99"); a short log keeps each one
+    /// to a few milliseconds.</summary>
+    internal const int CheckpointPages = 64;
+
     private static LiteDatabase OpenDatabase(string path)
     {
         var cs = new ConnectionString
@@ -160,7 +166,9 @@ public sealed partial class LiteDbSpool : ISpool
             OwnerOnlyFiles.Precreate(LogFileOf(path));
             // The log holds acknowledged writes until a checkpoint (class remarks): its directory entry must be durable too.
             DurableDirectory.Sync(Path.GetDirectoryName(Path.GetFullPath(path))!);
-            return new LiteDatabase(cs);
+            var db = new LiteDatabase(cs);
+            db.Pragma("CHECKPOINT", CheckpointPages);
+            return db;
         }
         catch (IOException ex)
         {
