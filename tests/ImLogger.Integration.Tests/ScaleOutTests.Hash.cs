@@ -59,16 +59,11 @@ public partial class ScaleOutTests
                 	print(string.format("%d %d %d %d", h, math.floor(h * 2 / 4294967296), math.floor(h * 3 / 4294967296), math.floor(h * 64 / 4294967296)));
                 end
                 """);
-            await using (var run = ProcessRunner.Start("lua", "/usr/bin/lua5.4", [lua, keys]))
-            {
-                Assert.That(await run.WaitForExitAsync(TimeSpan.FromSeconds(30)), Is.Zero, run.Output);
-                Assert.That(run.Lines.Where(l => l.Length > 0), Is.EqualTo(expected), "Prosody's module (Lua) and the reference");
-            }
+            await AssertLuaPrints(lua, keys, expected, "Prosody's module (Lua) and the reference");
 
             // Erlang: the module built as an operator builds it, then called in a plain node.
             var ebin = Path.Combine(dir, "modules");
-            await using (var build = ProcessRunner.Start("build.sh", "/bin/sh", [Path.Combine(Paths.RepoRoot, "integrations", "ejabberd", "build.sh"), ebin]))
-                Assert.That(await build.WaitForExitAsync(TimeSpan.FromSeconds(90)), Is.Zero, build.Output);
+            await BuildEjabberdModules(ebin);
             var eval = string.Create(CultureInfo.InvariantCulture, $$"""
                 {ok, B} = file:read_file("{{keys}}"),
                 [io:format("~B ~B ~B ~B~n", [mod_imlogger_lanes:hash(K), mod_imlogger_lanes:bucket(K, 2), mod_imlogger_lanes:bucket(K, 3), mod_imlogger_lanes:bucket(K, 64)])
@@ -145,15 +140,10 @@ public partial class ScaleOutTests
                 	print(string.format("%s %d %d", (bare:gsub(".", function (c) return string.format("%02X", c:byte()); end)), h, math.floor(h * 2 / 4294967296)));
                 end
                 """);
-            await using (var run = ProcessRunner.Start("lua", "/usr/bin/lua5.4", [lua, jids]))
-            {
-                Assert.That(await run.WaitForExitAsync(TimeSpan.FromSeconds(30)), Is.Zero, run.Output);
-                Assert.That(run.Lines.Where(l => l.Length > 0), Is.EqualTo(expected), "Prosody's module (Lua, Prosody's stringprep) and RFC 3491");
-            }
+            await AssertLuaPrints(lua, jids, expected, "Prosody's module (Lua, Prosody's stringprep) and RFC 3491");
 
             var ebin = Path.Combine(dir, "modules");
-            await using (var build = ProcessRunner.Start("build.sh", "/bin/sh", [Path.Combine(Paths.RepoRoot, "integrations", "ejabberd", "build.sh"), ebin]))
-                Assert.That(await build.WaitForExitAsync(TimeSpan.FromSeconds(90)), Is.Zero, build.Output);
+            await BuildEjabberdModules(ebin);
             // ejabberd's own libraries (xmpp, stringprep: its NIF), as the server loads them.
             var eval = string.Create(CultureInfo.InvariantCulture, $$"""
                 {ok, _} = application:ensure_all_started(xmpp),
@@ -182,4 +172,19 @@ public partial class ScaleOutTests
 
     /// <summary>A room name with U+1F600, unassigned in Unicode 3.2: Prosody's nodeprep allows it, ejabberd's refuses the JID.</summary>
     private const string Unassigned = "room\U0001F600@conference.example.test";
+
+    /// <summary>Runs a Lua script over an input file under lua5.4 and compares the lines it prints.</summary>
+    private static async Task AssertLuaPrints(string script, string input, IEnumerable<string> expected, string what)
+    {
+        await using var run = ProcessRunner.Start("lua", "/usr/bin/lua5.4", [script, input]);
+        Assert.That(await run.WaitForExitAsync(TimeSpan.FromSeconds(30)), Is.Zero, run.Output);
+        Assert.That(run.Lines.Where(l => l.Length > 0), Is.EqualTo(expected), what);
+    }
+
+    /// <summary>Builds the ejabberd modules into <paramref name="ebin"/> with the shipped build.sh, as an operator does.</summary>
+    private static async Task BuildEjabberdModules(string ebin)
+    {
+        await using var build = ProcessRunner.Start("build.sh", "/bin/sh", [Path.Combine(Paths.RepoRoot, "integrations", "ejabberd", "build.sh"), ebin]);
+        Assert.That(await build.WaitForExitAsync(TimeSpan.FromSeconds(90)), Is.Zero, build.Output);
+    }
 }
