@@ -31,7 +31,7 @@ public class NoticeBounceTests
     public async Task BouncedMessagesAndNoticesAreMarked_AndOnlyTheUntoldAreToldAgainAfterARestart(string server)
     {
         await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice"], null, attach: Inline, server: server);
-        var first = world.RunImLogger("imlogger-1");
+        await using var first = world.RunImLogger("imlogger-1"); // disposed by the test too; here also when an assertion ends it early
         await ImLoggerProcess.WaitConnectedAsync(first);
 
         var restarted = Path.Combine(world.Dir, "restarted");
