@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 using System.Text;
 using ImLogger.Conversations;
 using ImLogger.Files;
