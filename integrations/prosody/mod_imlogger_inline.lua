@@ -341,6 +341,16 @@ end
 local hold_server_answer; -- below, once hold() exists
 local flush; -- below
 
+-- Reading again from a session paused by back-pressure. conn:resume() alone is not enough on Prosody 0.12's server_epoll:
+-- it only asks epoll for the next readable event, and the read that paused may have left bytes in the socket's user-space
+-- buffer (Prosody reads 4 KB at a time from LuaSocket's 8 KB buffer; a TLS record's remainder likewise), which raise no
+-- event: the client's last stanzas would wait there, neither delivered nor refused, until it sent something else.
+-- pausefor(0) resumes on the next tick and reads that buffer first (as Prosody's own rate limiter does).
+local function resume_reading(conn)
+	conn:resume();
+	if conn.pausefor then conn:pausefor(0); end
+end
+
 local function release(key)
 	local queue = queues[key];
 	local origin_of_queue = queue and queue[1] and queue[1].origin;
@@ -384,7 +394,7 @@ local function release(key)
 	end
 	if origin_of_queue and origin_of_queue.imlogger_paused and (not queue or #queue <= max_held / 2) and origin_of_queue.conn then
 		origin_of_queue.imlogger_paused = nil;
-		origin_of_queue.conn:resume();
+		resume_reading(origin_of_queue.conn);
 	end
 	if queue and #queue == 0 then queues[key] = nil; end
 end

@@ -7,6 +7,9 @@ internal interface IBenchServer : IAsyncDisposable
     int ComponentPort { get; }
     /// <summary>The server's process, whose CPU the table reports.</summary>
     int Pid { get; }
+
+    /// <summary>The server's log (warnings and errors: what it refused or dropped).</summary>
+    string LogFile { get; }
     /// <param name="include">The snippet <c>imlogger server-config --out</c> wrote (component and module), or null.</param>
     /// <param name="nagle">Keep the server's default Nagle setting (Prosody only; ejabberd sets TCP_NODELAY itself).</param>
     Task StartAsync(string? include, bool nagle);

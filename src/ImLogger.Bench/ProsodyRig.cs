@@ -51,7 +51,7 @@ internal sealed class ProsodyRig : IBenchServer
     /// puts ~40 ms steps into the latency of every mode alike, hiding what the component adds.</param>
     public async Task StartAsync(string? include, bool nagle)
     {
-        File.WriteAllText(Path.Combine(Dir, "prosody.cfg.lua"), ImLogger.ServerRules.ProsodySandbox.GlobalSection(Dir, C2sPort, ComponentPort, "warn") + $$"""
+        File.WriteAllText(Path.Combine(Dir, "prosody.cfg.lua"), ImLogger.ServerRules.ProsodySandbox.GlobalSection(Dir, C2sPort, ComponentPort, Environment.GetEnvironmentVariable("IMLOGGER_BENCH_PROSODY_LOG") ?? "warn") + $$"""
             {{(nagle ? "" : "network_settings = { nagle = false }")}}
 
             VirtualHost "{{Domain}}"

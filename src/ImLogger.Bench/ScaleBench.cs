@@ -15,7 +15,9 @@ namespace ImLogger.Bench;
 /// <param name="ArchivedPerInstance">Bodies in each instance's archive.</param>
 /// <param name="PairsSplit">Conversations found in more than one instance's archive (must be 0).</param>
 /// <param name="LoadAverage">/proc/loadavg at the end of the measured step.</param>
-internal sealed record ScaleResult(string Server, int Instances, int Pairs, int Sent, int Received, double DeliveredPerSecond, double ServerCpuMsPer1000,
+/// <param name="CpuCap">Each instance's CPU budget in CPUs (cgroup quota, standing in for a host of its own), or 0 for none.</param>
+/// <param name="ThrottledPercent">Each capped instance's time held back by its budget, in percent of the measured step.</param>
+internal sealed record ScaleResult(string Server, double CpuCap, IReadOnlyList<double> ThrottledPercent, int Instances, int Pairs, int Sent, int Received, double DeliveredPerSecond, double ServerCpuMsPer1000,
     IReadOnlyList<double> ImLoggerCpuMsPer1000, IReadOnlyList<int> ArchivedPerInstance, int PairsSplit, string LoadAverage);
 
 /// <summary>
@@ -33,8 +35,16 @@ internal sealed partial class ScaleBench(BenchContext context, BenchOptions opti
 
     public async Task<IReadOnlyList<ScaleResult>> RunAsync()
     {
-        List<ScaleResult> results = [await RunAsync("prosody", 1), await RunAsync("prosody", 2)];
-        if (!options.SkipEjabberd) results.AddRange([await RunAsync("ejabberd", 1), await RunAsync("ejabberd", 2)]);
+        var caps = options.ScaleCpu > 0 ? new[] { 0, options.ScaleCpu } : [0];
+        if (options.ScaleCpu > 0 && CpuCap.WhyUnavailable() is { } why)
+        {
+            Console.Error.WriteLine($"  (no capped rows: {why})");
+            caps = [0];
+        }
+        List<ScaleResult> results = [];
+        foreach (var server in options.SkipEjabberd ? ["prosody"] : new[] { "prosody", "ejabberd" })
+            foreach (var cap in caps)
+                results.AddRange([await RunAsync(server, 1, cap), await RunAsync(server, 2, cap)]);
         return results;
     }
 
@@ -65,10 +75,10 @@ internal sealed partial class ScaleBench(BenchContext context, BenchOptions opti
         return path;
     }
 
-    private async Task<ScaleResult> RunAsync(string server, int instances)
+    private async Task<ScaleResult> RunAsync(string server, int instances, double cpuCap)
     {
         var pairs = options.ScalePairs;
-        var dir = context.NewDir($"scale-{server}{instances}");
+        var dir = context.NewDir($"scale-{server}{instances}{(cpuCap > 0 ? "-capped" : "")}");
         string[] users = [.. Enumerable.Range(1, pairs).Select(Sender), .. Enumerable.Range(1, pairs).Select(Peer)];
         await using IBenchServer rig = server == "ejabberd" ? EjabberdRig.Prepare(dir, users) : ProsodyRig.Prepare(dir, users);
         var configs = Enumerable.Range(0, instances)
@@ -82,6 +92,8 @@ internal sealed partial class ScaleBench(BenchContext context, BenchOptions opti
         if (rig is EjabberdRig ejabberd) await BuildEjabberdModuleAsync(outDir, ejabberd.ModulesDir);
         await rig.StartAsync(Path.Combine(outDir, server == "ejabberd" ? "imlogger.yml" : "imlogger.cfg.lua"), options.Nagle);
         var runs = configs.Select(c => context.StartImLogger(Secret, "Info", "run", "--config", c, "--log-config", context.NLogConfig)).ToList();
+        // Each instance in a budget of its own from its first instruction: what one instance sustains, bounded by its own CPU.
+        var capped = cpuCap > 0 ? runs.Select((r, k) => { var cap = CpuCap.Create($"{server}{instances}-{k + 1}", cpuCap); cap.Add(r.Pid); return cap; }).ToList() : [];
         var senders = new List<XmppLoadClient>();
         var peers = new List<XmppLoadClient>();
         try
@@ -98,13 +110,26 @@ internal sealed partial class ScaleBench(BenchContext context, BenchOptions opti
             var perPair = Math.Max(100, options.FlatOutMessages / pairs);
             var server0 = ProcessStats.Cpu(rig.Pid);
             var imlogger0 = runs.Select(r => ProcessStats.Cpu(r.Pid)).ToList();
+            var throttled0 = capped.Select(c => c.Throttled()).ToList();
             var (received, elapsed) = await StepAsync(senders, peers, perPair, "f");
             foreach (var run in runs) await LoadBench.WaitQuietAsync(run.Pid);
+            var throttled = capped.Select((c, k) => (c.Throttled() - throttled0[k]) / elapsed * 100).ToList();
             var load = File.ReadAllText("/proc/loadavg").Trim();
             var per1000 = 1000.0 / Math.Max(1, received);
             var serverCpu = (ProcessStats.Cpu(rig.Pid) - server0).TotalMilliseconds * per1000;
             var imloggerCpu = runs.Select((r, k) => (ProcessStats.Cpu(r.Pid) - imlogger0[k]).TotalMilliseconds * per1000).ToList();
+            // The measured step is over: the stop (closing and delivering every transcript) runs uncapped, so that the archive
+            // count below sees everything rather than what a capped instance delivered within its stop budget.
+            foreach (var cap in capped) cap.Lift();
             foreach (var run in runs) await run.StopAsync(TimeSpan.FromSeconds(120)); // closes the open transcripts into the archive
+            if (received < perPair * pairs)
+            {
+                // A shortfall must be explained (refused, with the reason) before any figure of the row is read.
+                Console.Error.WriteLine($"  {perPair * pairs - received} message(s) not delivered; imlogger's warnings and the server's log ({rig.LogFile}):");
+                foreach (var run in runs)
+                    Console.Error.WriteLine(string.Join('\n', run.Lines.Where(l => l.Contains("WARN", StringComparison.Ordinal) || l.Contains("ERROR", StringComparison.Ordinal)).TakeLast(10)));
+                if (File.Exists(rig.LogFile)) Console.Error.WriteLine(string.Join('\n', File.ReadLines(rig.LogFile).TakeLast(20)));
+            }
 
             // Which instance archived each conversation: a pair's bodies carry its tag.
             var archived = configs.Select(c => Directory.Exists(Path.Combine(Path.GetDirectoryName(c)!, "archive"))
@@ -112,9 +137,9 @@ internal sealed partial class ScaleBench(BenchContext context, BenchOptions opti
                     .SelectMany(f => PairTag().Matches(MimeKit.MimeMessage.Load(f).TextBody ?? "").Select(m => m.Groups[1].Value)).ToList()
                 : []).ToList();
             var split = Enumerable.Range(1, pairs).Count(i => archived.Count(a => a.Contains($"{i:D2}")) > 1);
-            var result = new ScaleResult(server, instances, pairs, perPair * pairs, received, received / elapsed.TotalSeconds, serverCpu, imloggerCpu,
+            var result = new ScaleResult(server, cpuCap, throttled, instances, pairs, perPair * pairs, received, received / elapsed.TotalSeconds, serverCpu, imloggerCpu,
                 archived.Select(a => a.Count).ToList(), split, load);
-            Console.Error.WriteLine($"  [{server}, {instances} instance(s)] {received}/{perPair * pairs} delivered, {result.DeliveredPerSecond:0} msg/s, "
+            Console.Error.WriteLine($"  [{server}, {instances} instance(s){(cpuCap > 0 ? $", {cpuCap:0.##} CPU each" : "")}] {received}/{perPair * pairs} delivered, {result.DeliveredPerSecond:0} msg/s, "
                 + $"archived {string.Join(" + ", result.ArchivedPerInstance)}, conversations split: {split}, load {load}");
             return result;
         }
@@ -122,6 +147,7 @@ internal sealed partial class ScaleBench(BenchContext context, BenchOptions opti
         {
             foreach (var c in senders.Concat(peers)) await c.DisposeAsync();
             foreach (var run in runs) await run.DisposeAsync();
+            foreach (var cap in capped) cap.Dispose();
         }
     }
 

@@ -51,12 +51,13 @@ internal static class Tables
     {
         var s = new StringBuilder();
         s.AppendLine().AppendLine(Inv, $"### Scale-out: {results[0].Pairs} logged users each flat out to their own peer at once, inline fail-closed, one vs two imlogger instances on this machine, per server");
-        s.AppendLine().AppendLine("| server | instances | delivered msg/s | vs one (same server) | server CPU ms/1000 msg | ImLogger CPU ms/1000 msg (each) | archived (each) | conversations split | load average after |");
-        s.AppendLine("|---|---|---|---|---|---|---|---|---|");
+        s.AppendLine().AppendLine("| server | CPU per instance | instances | delivered msg/s | vs one (same server, same cap) | server CPU ms/1000 msg | ImLogger CPU ms/1000 msg (each) | held back by the cap (each, % of the step) | archived (each) | conversations split | load average after |");
+        s.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var r in results)
         {
-            var one = results.FirstOrDefault(o => o.Server == r.Server && o.Instances == 1);
-            s.AppendLine(Inv, $"| {r.Server} | {r.Instances} | {r.DeliveredPerSecond:0} ({r.Received}/{r.Sent}) | {(one == null || r == one ? "baseline" : $"{(r.DeliveredPerSecond / one.DeliveredPerSecond - 1) * 100:+0;-0}%")} | {r.ServerCpuMsPer1000:0.0} | {string.Join(" + ", r.ImLoggerCpuMsPer1000.Select(c => c.ToString("0.0", Inv)))} | {string.Join(" + ", r.ArchivedPerInstance)} | {r.PairsSplit} | {r.LoadAverage} |");
+            var one = results.FirstOrDefault(o => o.Server == r.Server && o.CpuCap == r.CpuCap && o.Instances == 1);
+            var held = r.ThrottledPercent.Count == 0 ? "-" : string.Join(" + ", r.ThrottledPercent.Select(t => t.ToString("0", Inv) + "%"));
+            s.AppendLine(Inv, $"| {r.Server} | {(r.CpuCap > 0 ? $"{r.CpuCap:0.##} (cgroup quota)" : "machine's")} | {r.Instances} | {r.DeliveredPerSecond:0} ({r.Received}/{r.Sent}) | {(one == null || r == one ? "baseline" : $"{(r.DeliveredPerSecond / one.DeliveredPerSecond - 1) * 100:+0;-0}%")} | {r.ServerCpuMsPer1000:0.0} | {string.Join(" + ", r.ImLoggerCpuMsPer1000.Select(c => c.ToString("0.0", Inv)))} | {held} | {string.Join(" + ", r.ArchivedPerInstance)} | {r.PairsSplit} | {r.LoadAverage} |");
         }
         return s.ToString();
     }
