@@ -19,7 +19,7 @@ internal sealed record BenchOptions
     public bool SkipInline { get; init; }
     public bool SkipEjabberd { get; init; }
     public int ScalePairs { get; init; } = 8;
-    public double ScaleCpu { get; init; } = 0.25;
+    public double ScaleCpu { get; init; } = 0.1;
     public IReadOnlyList<string> InlineModules { get; init; } = [];
     public double DrillRate { get; init; } = 500;
     public double DrillSeconds { get; init; } = 12;
@@ -36,7 +36,7 @@ internal sealed record BenchOptions
           --no-inline                only Prosody alone and tap mode in the load section
           --no-ejabberd              leave out the ejabberd columns (ejabberd alone, ejabberd inline) of the load section and the scale section's ejabberd rows
           --scale-pairs 8            one-to-one conversations sent flat out in the scale section (one vs two instances, Prosody then ejabberd)
-          --scale-cpu 0.25           the scale section also runs one vs two instances each held to this many CPUs (a cgroup quota, as on a host of
+          --scale-cpu 0.1            the scale section also runs one vs two instances each held to this many CPUs (a cgroup quota, as on a host of
                                      its own: the aggregate then shows what a second instance adds); 0 leaves those rows out
           --inline-module FILE       also inline with this mod_imlogger_inline.lua (repeatable; e.g. the base branch's)
           --backlog 0,10000,100000   transcripts owed to a dead endpoint in the backlog section

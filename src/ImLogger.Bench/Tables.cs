@@ -51,7 +51,7 @@ internal static class Tables
     {
         var s = new StringBuilder();
         s.AppendLine().AppendLine(Inv, $"### Scale-out: {results[0].Pairs} logged users each flat out to their own peer at once, inline fail-closed, one vs two imlogger instances on this machine, per server");
-        s.AppendLine().AppendLine("| server | CPU per instance | instances | delivered msg/s | vs one (same server, same cap) | server CPU ms/1000 msg | ImLogger CPU ms/1000 msg (each) | held back by the cap (each, % of the step) | archived (each) | conversations split | load average after |");
+        s.AppendLine().AppendLine("| server | CPU per instance | instances | delivered msg/s | vs one (same server, same cap) | server CPU ms/1000 msg | ImLogger CPU ms/1000 msg (each) | throttled by the cap (each; kernel throttled_time over the step, summed over both CPUs) | archived (each) | conversations split | load average after |");
         s.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var r in results)
         {
