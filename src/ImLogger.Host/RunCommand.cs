@@ -86,8 +86,7 @@ internal static class RunCommand
 
     /// <summary>Tap mode: a read that drained the socket waits this long before the next (ComponentConnectionOptions.ReadPause).
     /// At low rates ImLogger's CPU went on waking up once or twice per copy (docs/performance.md, "ImLogger alone, paced").</summary>
-    internal static readonly TimeSpan TapReadPause = Environment.GetEnvironmentVariable("IMLOGGER_EXPERIMENT_TAP_READ_PAUSE_MS") is { Length: > 0 } ms
-        ? TimeSpan.FromMilliseconds(int.Parse(ms, System.Globalization.CultureInfo.InvariantCulture)) : TimeSpan.FromMilliseconds(50);
+    internal static readonly TimeSpan TapReadPause = TimeSpan.FromMilliseconds(50);
 
     /// <summary>Inline: after the last verdicts and the end tag, the requests the server still sends are read (and left
     /// for the next start, which the module sends them to) until it closes its side. Closing the socket with them unread
@@ -172,8 +171,7 @@ internal static class RunCommand
         services.AddSingleton(sp => new IngestLoop(new ComponentStanzaConnection(sp.GetRequiredService<ComponentConnection>()),
             sp.GetRequiredService<StanzaPipeline>(), sp.GetRequiredService<ITranscriptReader>(), sp.GetRequiredService<CopyDeduplicator>(),
             new IngestOptions { Inline = config.Attach.Mode == AttachMode.Inline, SpoolPath = config.SpoolPath, DedupWindow = config.DedupWindow,
-                ResentWithin = config.Attach.Timeout,
-                TapLinger = Environment.GetEnvironmentVariable("IMLOGGER_EXPERIMENT_TAP_LINGER_MS") is { Length: > 0 } ms ? TimeSpan.FromMilliseconds(int.Parse(ms, System.Globalization.CultureInfo.InvariantCulture)) : new IngestOptions { Inline = false }.TapLinger },
+                ResentWithin = config.Attach.Timeout },
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<IngestLoop>>())
         {
             // The server side's signs of life are not traffic: they are taken off the stream here, never archived.
