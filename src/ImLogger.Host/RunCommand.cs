@@ -85,7 +85,8 @@ internal static class RunCommand
     internal static readonly TimeSpan TapDrainOnStop = TimeSpan.FromSeconds(20);
 
     /// <summary>Tap mode: a read that drained the socket waits this long before the next (ComponentConnectionOptions.ReadPause).
-    /// At low rates ImLogger's CPU went on waking up once or twice per copy (docs/performance.md, "ImLogger alone, paced").</summary>
+    /// At low rates the ingest loop stored a few copies per write, each write a transaction and an fsync (docs/performance.md,
+    /// "ImLogger alone, paced").</summary>
     internal static readonly TimeSpan TapReadPause = TimeSpan.FromMilliseconds(50);
 
     /// <summary>Inline: after the last verdicts and the end tag, the requests the server still sends are read (and left

@@ -46,8 +46,8 @@ internal sealed class CountingStream(Stream inner, long maxTokenBytes) : Stream
     {
         if (_pauseBeforeRead)
         {
-            // The stream was drained: what the server sends meanwhile gathers in the socket and is read in one go, one
-            // wake-up of the reader for many stanzas instead of one each (tap mode: nobody waits on a copy).
+            // The stream was drained: what the server sends meanwhile gathers in the socket and is read, parsed and
+            // stored in one go rather than a few stanzas at a time (tap mode: nobody waits on a copy).
             _pauseBeforeRead = false;
             await Task.Delay(ReadPause, Time, ReadToken).ConfigureAwait(false);
         }
