@@ -23,10 +23,11 @@ internal sealed record BenchOptions
     public IReadOnlyList<string> InlineModules { get; init; } = [];
     public double DrillRate { get; init; } = 500;
     public double DrillSeconds { get; init; } = 12;
+    public string? PacedBaseline { get; init; }
 
     public const string Usage = """
         imlogger-bench [options]     (run through ./bench.sh, which builds in Release first)
-          --only load,replay,alloc,memory,backlog,drill,scale  sections to run (default: all; alloc runs with replay; ingest = the backlog section's ingest part alone)
+          --only load,paced,replay,alloc,memory,backlog,drill,scale  sections to run (default: all; alloc runs with replay; ingest = the backlog section's ingest part alone)
           --rates 500,1000,2000      fixed offered rates for the load section (msg/s)
           --seconds 5                seconds of load at each fixed rate
           --flat-out 20000           messages sent as fast as possible in the load section
@@ -43,6 +44,7 @@ internal sealed record BenchOptions
           --drill-rate 500           messages a second (all 20 senders together) in the restart drill
           --drill-seconds 12         seconds of flow in each drill (imlogger goes away a third of the way in)
           --ingest 10000,1000000     undelivered events in the spool when its ingest rate is measured (backlog section)
+          --paced-baseline DLL       the paced section also measures this imlogger.dll (another build), alternating with this tree's
           --nagle                    keep Prosody's default (Nagle on): adds ~40 ms steps to every mode's latency
         """;
 
@@ -64,6 +66,7 @@ internal sealed record BenchOptions
                 "--backlog" => o with { BacklogSizes = Value().Split(',').Select(n => int.Parse(n, CultureInfo.InvariantCulture)).ToList() },
                 "--ingest" => o with { IngestSizes = Value().Split(',').Select(n => int.Parse(n, CultureInfo.InvariantCulture)).ToList() },
                 "--nagle" => o with { Nagle = true },
+                "--paced-baseline" => o with { PacedBaseline = Value() },
                 "--drill-rate" => o with { DrillRate = double.Parse(Value(), CultureInfo.InvariantCulture) },
                 "--drill-seconds" => o with { DrillSeconds = double.Parse(Value(), CultureInfo.InvariantCulture) },
                 "--no-inline" => o with { SkipInline = true },
@@ -109,6 +112,11 @@ internal static class Program
             else if (!options.SkipEjabberd) Console.Error.WriteLine("  (ejabberd is not installed: no ejabberd columns; apt-get install ejabberd erlang-dev)");
             var results = await new LoadBench(context, options).RunAsync(modes);
             report.Append(Tables.Load(results));
+        }
+        if (options.Sections.Contains("paced"))
+        {
+            Console.Error.WriteLine("== paced: ImLogger alone at fixed rates, idle and loaded");
+            report.Append(PacedBench.Table(await new PacedBench(context, options).RunAsync()));
         }
         if (options.Sections.Contains("replay"))
         {

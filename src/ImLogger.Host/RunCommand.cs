@@ -84,6 +84,11 @@ internal static class RunCommand
     /// <summary>How long a graceful stop in tap mode keeps reading what the server still sends.</summary>
     internal static readonly TimeSpan TapDrainOnStop = TimeSpan.FromSeconds(20);
 
+    /// <summary>Tap mode: a read that drained the socket waits this long before the next (ComponentConnectionOptions.ReadPause).
+    /// At low rates the ingest loop stored a few copies per write, each write a transaction and an fsync (docs/performance.md,
+    /// "ImLogger alone, paced").</summary>
+    internal static readonly TimeSpan TapReadPause = TimeSpan.FromMilliseconds(50);
+
     /// <summary>Inline: after the last verdicts and the end tag, the requests the server still sends are read (and left
     /// for the next start, which the module sends them to) until it closes its side. Closing the socket with them unread
     /// would reset the connection, and Prosody would drop the verdicts it had not read yet: stored, yet sent again.</summary>
@@ -109,6 +114,7 @@ internal static class RunCommand
             // Tap: copies the server routed before a stop are still on their way; never sent again, they are read before
             // closing (README, "What each mode guarantees"). Inline: requests cannot be answered on a closed stream.
             DrainOnStop = config.Attach.Mode == AttachMode.Tap ? TapDrainOnStop : InlineDrainOnStop,
+            ReadPause = config.Attach.Mode == AttachMode.Tap ? TapReadPause : TimeSpan.Zero,
         });
         services.AddSingleton(sp => new ComponentConnection(
             sp.GetRequiredService<ComponentConnectionOptions>(), sp.GetRequiredService<ILogger<ComponentConnection>>(), sp.GetRequiredService<TimeProvider>()));

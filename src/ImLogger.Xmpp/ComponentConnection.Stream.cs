@@ -44,6 +44,8 @@ public sealed partial class ComponentConnection
         {
             (network, counting, reader, stanzas) = await ConnectAndHandshakeAsync(tcp, sessionCts.Token, token).ConfigureAwait(false);
             counting.ReadToken = sessionCts.Token;
+            counting.Time = _time;
+            counting.ReadPause = _options.ReadPause; // after the handshake: the handshake itself is read at once
             backoff.Reset();
 
             session = new Session(network);

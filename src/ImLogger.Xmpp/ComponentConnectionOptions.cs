@@ -36,6 +36,17 @@ public sealed class ComponentConnectionOptions
     /// </summary>
     public int MaxTokenBytes { get; set; } = 16 * 1024 * 1024;
 
+    /// <summary>
+    /// Zero (the default) reads from the server as soon as anything arrives. Positive: once a read finds the socket
+    /// drained, the next read waits this long, so stanzas arriving at low rates are read, parsed and handed on in groups,
+    /// and stored in one write per group instead of one per few stanzas. Reads go on at once while data is waiting, so
+    /// the rate the component can take is unchanged; each stanza waits at most this long more. (The socket engine still
+    /// wakes up per arriving segment: docs/performance.md, "ImLogger alone, paced".)
+    /// </summary>
+    /// <remarks>For copies (tap mode), which nobody waits on. Not for requests that hold a stanza (inline mode): its
+    /// latency is the server's. What a pause leaves in the socket is lost if the process dies, like the reader's queue.</remarks>
+    public TimeSpan ReadPause { get; set; }
+
     /// <summary>Upper bound of the first reconnect delay; doubles per failed attempt.</summary>
     public TimeSpan InitialReconnectDelay { get; set; } = TimeSpan.FromSeconds(1);
 

@@ -19,6 +19,16 @@ internal sealed class CountingStream(Stream inner, long maxTokenBytes) : Stream
     /// <summary>Token applied to every read of the inner stream.</summary>
     public CancellationToken ReadToken { get; set; }
 
+    /// <summary>After a read that found the inner stream drained (fewer bytes than asked for), the next read waits this long
+    /// first (<see cref="ComponentConnectionOptions.ReadPause"/>); zero reads at once. A read that filled its buffer is
+    /// followed at once: more is waiting.</summary>
+    public TimeSpan ReadPause { get; set; }
+
+    /// <summary>The clock of <see cref="ReadPause"/>.</summary>
+    public TimeProvider Time { get; set; } = TimeProvider.System;
+
+    private bool _pauseBeforeRead;
+
     /// <summary>True once the inner stream reported end of stream (the peer closed the socket).</summary>
     public bool EndOfStreamReached { get; private set; }
 
@@ -34,7 +44,16 @@ internal sealed class CountingStream(Stream inner, long maxTokenBytes) : Stream
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        var read = await inner.ReadAsync(buffer[..Math.Min(buffer.Length, MaxRead)], ReadToken).ConfigureAwait(false);
+        if (_pauseBeforeRead)
+        {
+            // The stream was drained: what the server sends meanwhile gathers in the socket and is read, parsed and
+            // stored in one go rather than a few stanzas at a time (tap mode: nobody waits on a copy).
+            _pauseBeforeRead = false;
+            await Task.Delay(ReadPause, Time, ReadToken).ConfigureAwait(false);
+        }
+        var asked = Math.Min(buffer.Length, MaxRead);
+        var read = await inner.ReadAsync(buffer[..asked], ReadToken).ConfigureAwait(false);
+        _pauseBeforeRead = read > 0 && read < asked && ReadPause > TimeSpan.Zero;
         return Count(read);
     }
 
