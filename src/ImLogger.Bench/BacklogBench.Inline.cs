@@ -30,6 +30,13 @@ internal sealed partial class BacklogBench
 {
     private const string InlineSecret = "bench-secret-7d2a";
 
+    /// <summary>Dispatcher passes in the in-process probe (about three minutes of a real dispatcher's failing passes: each
+    /// waits a second's poll and its quick retries).</summary>
+    private const int ProbePasses = 50;
+
+    /// <summary>The in-process dispatcher probe of each size, filled by <see cref="RunInlineAsync"/>.</summary>
+    public List<DispatcherProbeResult> Probes { get; } = [];
+
     public async Task<IReadOnlyList<InlineBacklogResult>> RunInlineAsync()
     {
         // One spool per size, written once and copied into each round's run.
@@ -44,6 +51,9 @@ internal sealed partial class BacklogBench
             using (new LiteDbSpool(Path.Combine(dir, "spool.db"), NullLogger<LiteDbSpool>.Instance)) { }
             Console.Error.WriteLine($"   inline backlog {pending}: reopened in {watch.Elapsed.TotalMilliseconds:0} ms");
             templates[pending] = dir;
+            Probes.Add(await ProbeDispatcherAsync(pending, dir, ProbePasses));
+            var p = Probes[^1];
+            Console.Error.WriteLine($"   inline backlog {pending}: dispatcher probe, per pass {p.CallsPerPass:0.0} spool calls, {p.HeadersPerPass:0} headers, {p.CpuMsPerPass:0.00} ms CPU in the spool (longest call {p.MaxCallCpuMs:0.00} ms)");
         }
         var results = new List<InlineBacklogResult>();
         for (var round = 1; round <= options.InlineBacklogRounds; round++)
@@ -141,7 +151,7 @@ internal sealed partial class BacklogBench
         }
     }
 
-    public static string InlineTable(IReadOnlyList<InlineBacklogResult> results, BenchOptions options)
+    public static string InlineTable(IReadOnlyList<InlineBacklogResult> results, IReadOnlyList<DispatcherProbeResult> probes, BenchOptions options)
     {
         var inv = CultureInfo.InvariantCulture;
         var s = new StringBuilder();
@@ -154,6 +164,11 @@ internal sealed partial class BacklogBench
             var vs = baseline == null || baseline == r ? "baseline" : $"{(r.Step.P99Ms / baseline.Step.P99Ms - 1) * 100:+0;-0}%";
             s.AppendLine(inv, $"| {r.Round} | {r.Pending:N0} | {r.StartMs:0} | {r.Step.Received}/{r.Step.Sent} | {r.Step.P50Ms:0.00} | {r.Step.P99Ms:0.00} | {vs} | {r.Step.ProsodyCpuMsPer1000:0.0} | {r.Step.ImLoggerCpuMsPer1000:0.0} | {r.FailedAttempts} | {r.LoadAverage} |");
         }
+        s.AppendLine().AppendLine("In process, the real dispatcher and secure-smtp sink over a copy of the same spool, passes back to back (no quick retries); CPU of the dispatcher's thread inside spool calls, each under the spool's gate:");
+        s.AppendLine().AppendLine("| pending transcripts | passes | spool calls per pass | headers read per pass | CPU ms in the spool per pass | longest call CPU ms | wall ms per pass |");
+        s.AppendLine("|---|---|---|---|---|---|---|");
+        foreach (var p in probes)
+            s.AppendLine(inv, $"| {p.Pending:N0} | {p.Passes} | {p.CallsPerPass:0.0} | {p.HeadersPerPass:0.0} | {p.CpuMsPerPass:0.000} | {p.MaxCallCpuMs:0.000} | {p.WallMsPerPass:0.0} |");
         return s.ToString();
     }
 }

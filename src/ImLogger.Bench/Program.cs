@@ -150,7 +150,9 @@ internal static class Program
         if (options.Sections.Contains("inline-backlog"))
         {
             Console.Error.WriteLine("== inline-backlog: inline p99 through Prosody beside a dead endpoint's backlog");
-            report.Append(BacklogBench.InlineTable(await new BacklogBench(context, options).RunInlineAsync(), options));
+            var inlineBacklog = new BacklogBench(context, options);
+            var inlineResults = await inlineBacklog.RunInlineAsync();
+            report.Append(BacklogBench.InlineTable(inlineResults, inlineBacklog.Probes, options));
         }
         if (options.Sections.Contains("scale"))
         {
