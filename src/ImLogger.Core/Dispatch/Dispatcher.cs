@@ -283,7 +283,7 @@ public sealed class Dispatcher
         while (true)
         {
             // After a transient failure the endpoint is probably still down, and a failing pass makes one attempt: one
-            // transcript probes it. Reading a whole batch of headers for that one attempt held the spool's gate for 10-35 ms
+            // transcript probes it. Reading a whole batch of headers for that one attempt held the spool's gate for 10-25 ms
             // every few seconds with a dead endpoint and a large backlog, and inline verdicts waited behind it
             // (docs/performance.md, "Inline p99 beside a dead endpoint's backlog, end to end").
             var probing = down.Value;
