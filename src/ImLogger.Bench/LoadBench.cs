@@ -144,7 +144,7 @@ internal sealed partial class LoadBench(BenchContext context, BenchOptions optio
         }
     }
 
-    private async Task<LoadResult> StepAsync(ServerMode mode, IBenchServer rig, ImLoggerRun? imlogger, XmppLoadClient alice, XmppLoadClient bob, double rate, int count, string tag)
+    internal async Task<LoadResult> StepAsync(ServerMode mode, IBenchServer rig, ImLoggerRun? imlogger, XmppLoadClient alice, XmppLoadClient bob, double rate, int count, string tag)
     {
         var prosody0 = ProcessStats.Cpu(rig.Pid);
         var imlogger0 = imlogger == null ? TimeSpan.Zero : ProcessStats.Cpu(imlogger.Pid);

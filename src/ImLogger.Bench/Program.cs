@@ -12,9 +12,13 @@ internal sealed record BenchOptions
     public int ReplayStanzas { get; init; } = 200_000;
     public int Conversations { get; init; } = 10_000;
     public int SpoolEvents { get; init; } = 1_000_000;
-    public HashSet<string> Sections { get; init; } = ["load", "replay", "memory", "backlog", "drill", "scale"];
+    public HashSet<string> Sections { get; init; } = ["load", "replay", "memory", "backlog", "inline-backlog", "drill", "scale"];
     public IReadOnlyList<int> BacklogSizes { get; init; } = [0, 10_000, 100_000];
     public IReadOnlyList<int> IngestSizes { get; init; } = [10_000, 1_000_000];
+    public IReadOnlyList<int> InlineBacklogSizes { get; init; } = [0, 100_000];
+    public double InlineBacklogRate { get; init; } = 2000;
+    public double InlineBacklogSeconds { get; init; } = 10;
+    public int InlineBacklogRounds { get; init; } = 2;
     public bool Nagle { get; init; }
     public bool SkipInline { get; init; }
     public bool SkipEjabberd { get; init; }
@@ -27,7 +31,7 @@ internal sealed record BenchOptions
 
     public const string Usage = """
         imlogger-bench [options]     (run through ./bench.sh, which builds in Release first)
-          --only load,paced,replay,alloc,memory,backlog,drill,scale  sections to run (default: all; alloc runs with replay; ingest = the backlog section's ingest part alone)
+          --only load,paced,replay,alloc,memory,backlog,inline-backlog,drill,scale  sections to run (default: all but paced; alloc runs with replay; ingest = the backlog section's ingest part alone)
           --rates 500,1000,2000      fixed offered rates for the load section (msg/s)
           --seconds 5                seconds of load at each fixed rate
           --flat-out 20000           messages sent as fast as possible in the load section
@@ -41,6 +45,10 @@ internal sealed record BenchOptions
                                      its own: the aggregate then shows what a second instance adds); 0 leaves those rows out
           --inline-module FILE       also inline with this mod_imlogger_inline.lua (repeatable; e.g. the base branch's)
           --backlog 0,10000,100000   transcripts owed to a dead endpoint in the backlog section
+          --inline-backlog 0,100000  transcripts owed to a dead endpoint when imlogger starts (inline-backlog section: end to end through Prosody)
+          --inline-backlog-rate 2000 messages a second in the inline-backlog section's measured step
+          --inline-backlog-seconds 10  seconds of that step
+          --inline-backlog-rounds 2  rounds (each runs every size once, alternating, so drift in the load hits all alike)
           --drill-rate 500           messages a second (all 20 senders together) in the restart drill
           --drill-seconds 12         seconds of flow in each drill (imlogger goes away a third of the way in)
           --ingest 10000,1000000     undelivered events in the spool when its ingest rate is measured (backlog section)
@@ -65,6 +73,10 @@ internal sealed record BenchOptions
                 "--spool-events" => o with { SpoolEvents = int.Parse(Value(), CultureInfo.InvariantCulture) },
                 "--backlog" => o with { BacklogSizes = Value().Split(',').Select(n => int.Parse(n, CultureInfo.InvariantCulture)).ToList() },
                 "--ingest" => o with { IngestSizes = Value().Split(',').Select(n => int.Parse(n, CultureInfo.InvariantCulture)).ToList() },
+                "--inline-backlog" => o with { InlineBacklogSizes = Value().Split(',').Select(n => int.Parse(n, CultureInfo.InvariantCulture)).ToList() },
+                "--inline-backlog-rate" => o with { InlineBacklogRate = double.Parse(Value(), CultureInfo.InvariantCulture) },
+                "--inline-backlog-seconds" => o with { InlineBacklogSeconds = double.Parse(Value(), CultureInfo.InvariantCulture) },
+                "--inline-backlog-rounds" => o with { InlineBacklogRounds = int.Parse(Value(), CultureInfo.InvariantCulture) },
                 "--nagle" => o with { Nagle = true },
                 "--paced-baseline" => o with { PacedBaseline = Value() },
                 "--drill-rate" => o with { DrillRate = double.Parse(Value(), CultureInfo.InvariantCulture) },
@@ -146,6 +158,13 @@ internal static class Program
         {
             Console.Error.WriteLine("== ingest: the spool's ingest rate as undelivered history grows");
             report.Append(Tables.Ingest(await new BacklogBench(context, options).IngestAsync()));
+        }
+        if (options.Sections.Contains("inline-backlog"))
+        {
+            Console.Error.WriteLine("== inline-backlog: inline p99 through Prosody beside a dead endpoint's backlog");
+            var inlineBacklog = new BacklogBench(context, options);
+            var inlineResults = await inlineBacklog.RunInlineAsync();
+            report.Append(BacklogBench.InlineTable(inlineResults, inlineBacklog.Probes, options));
         }
         if (options.Sections.Contains("scale"))
         {

@@ -23,7 +23,8 @@ internal sealed class RetrySchedule(TimeProvider time, TimeSpan maxRetryDelay, b
     public static readonly TimeSpan Slack = TimeSpan.FromMinutes(1);
 
     private readonly Lock _lock = new();
-    private readonly Dictionary<(string TranscriptId, string Endpoint), long> _dueAt = [];
+    /// <summary>This process's retries: when each is due on the monotonic clock, and the wall time stored in the spool.</summary>
+    private readonly Dictionary<(string TranscriptId, string Endpoint), (long Monotonic, DateTimeOffset Stored)> _dueAt = [];
     /// <summary>Endpoints whose far-future check is done: the last read found fewer than it asked for.</summary>
     private readonly HashSet<string> _startChecked = new(StringComparer.Ordinal);
     /// <summary>Endpoints that failed since the start: waiting deliveries keep their slots (see <see cref="EndStartSweep"/>).</summary>
@@ -44,8 +45,9 @@ internal sealed class RetrySchedule(TimeProvider time, TimeSpan maxRetryDelay, b
         lock (_lock)
         {
             _overdue.Remove((transcriptId, endpoint));
-            _dueAt[(transcriptId, endpoint)] = time.GetTimestamp() + (long)(delay.TotalSeconds * time.TimestampFrequency);
-            return time.GetUtcNow() + delay;
+            var stored = time.GetUtcNow() + delay;
+            _dueAt[(transcriptId, endpoint)] = (time.GetTimestamp() + (long)(delay.TotalSeconds * time.TimestampFrequency), stored);
+            return stored;
         }
     }
 
@@ -109,8 +111,10 @@ internal sealed class RetrySchedule(TimeProvider time, TimeSpan maxRetryDelay, b
                 .OrderBy(h => h.ClosedUtc).ThenBy(h => h.OpenedUtc).ThenBy(h => h.Id, StringComparer.Ordinal).Take(max).ToList();
             now = time.GetTimestamp();
             asOf = SpoolTime();
-            // Retries still waiting take places in the spool's answer and are skipped: ask for that many more.
-            waiting = _dueAt.Count(kv => kv.Key.Endpoint == endpoint && kv.Value > now);
+            // Retries still waiting that the spool would call due (the wall clock ran ahead of the monotonic one) take places
+            // in its answer and are skipped: ask for that many more. Only those: the others are not in its answer, and asking
+            // for every waiting retry read that many more headers under the spool's gate at every pass of a dead endpoint.
+            waiting = _dueAt.Count(kv => kv.Key.Endpoint == endpoint && kv.Value.Monotonic > now && kv.Value.Stored <= asOf);
         }
         foreach (var header in spool.DueForDelivery(endpoint, asOf, max + waiting))
         {
@@ -122,7 +126,7 @@ internal sealed class RetrySchedule(TimeProvider time, TimeSpan maxRetryDelay, b
 
     private bool IsDue(string transcriptId, string endpoint, long now)
     {
-        lock (_lock) return !_dueAt.TryGetValue((transcriptId, endpoint), out var at) || at <= now;
+        lock (_lock) return !_dueAt.TryGetValue((transcriptId, endpoint), out var at) || at.Monotonic <= now;
     }
 
     /// <summary>The wall clock, or after it was stepped back, the time it would show without the step: retries stored
