@@ -16,6 +16,7 @@
 --   imlogger_max_batch_bytes = 983040                  -- bytes per verdict request, at most: below ImLogger's max-stanza-bytes
 --   imlogger_linger        = 0.003                     -- seconds a held stanza waits for others to share its request
 --   imlogger_linger_in_flight_only = false             -- true: linger only while a request awaits verdicts, else send at once
+--   imlogger_raw_requests  = true                      -- false: route every verdict request as a tree (see "Requests as text")
 --   imlogger_profile       = false                     -- true: count the module's own CPU time per held stanza, logged at
 --                                                         warn every imlogger_profile_interval (10) s (see "Counting mode")
 --   imlogger_max_in_flight = 4                         -- requests awaiting verdicts at once; beyond, only full ones go
@@ -149,7 +150,18 @@ local prof;
 if module:get_option_boolean("imlogger_profile", false) then
 	local os_clock = os.clock;
 	local names = { "outgoing", "incoming", "hold", "size", "flush", "answer", "release" };
-	prof = { cpu = {}, calls = {}, count = { held = 0, requests = 0, sent_items = 0, exact = 0, immediate = 0 }, clock = os_clock };
+	prof = { cpu = {}, calls = {}, count = { held = 0, requests = 0, sent_items = 0, exact = 0, immediate = 0 }, clock = os_clock,
+		waits = {}, trips = {} };
+	-- "p50/p99/max" in ms of the wall-clock durations gathered since the last line (then forgotten).
+	function prof.percentiles(list)
+		local n = #list;
+		if n == 0 then return "none"; end
+		table.sort(list);
+		local function at(q) return list[math.max(1, math.ceil(q * n))] * 1000; end
+		local text = ("%.2f/%.2f/%.2f ms"):format(at(0.5), at(0.99), list[n] * 1000);
+		for i = n, 1, -1 do list[i] = nil; end
+		return text;
+	end
 	for _, name in ipairs(names) do prof.cpu[name], prof.calls[name] = 0, 0; end
 	-- Wraps an entry point; its time and calls add up under `name`.
 	function prof.wrap(name, f)
@@ -175,9 +187,11 @@ if module:get_option_boolean("imlogger_profile", false) then
 		end
 		local requests, items = c.requests - (last.count.requests or 0), c.sent_items - (last.count.sent_items or 0);
 		module:log("warn", "imlogger_profile (%s): %d held in %.1f s of Prosody CPU = %.1f us per held stanza; module per held stanza: %s;"
-			.." %d requests (%.1f stanzas each, %d sent with nothing in flight), %d sizes serialised",
+			.." %d requests (%.1f stanzas each, %d sent with nothing in flight), %d sizes serialised;"
+			.." wait before the request p50/p99/max %s, request round trip %s",
 			why, held, now - last.at, held > 0 and (now - last.at) * 1e6 / held or 0, table.concat(parts, ", "),
-			requests, requests > 0 and items / requests or 0, c.immediate - (last.count.immediate or 0), c.exact - (last.count.exact or 0));
+			requests, requests > 0 and items / requests or 0, c.immediate - (last.count.immediate or 0), c.exact - (last.count.exact or 0),
+			prof.percentiles(prof.waits), prof.percentiles(prof.trips));
 		last.at, last.held = now, c.held;
 		for k, v in pairs(c) do last.count[k] = v; end
 	end
@@ -695,7 +709,13 @@ flush = function (lane, probe)
 			for _, item in pairs(batch.items) do item.stanza.attr.xmlns = item.xmlns; end
 			if not ok then error(err, 0); end
 		end
-		if prof then prof.count.requests, prof.count.sent_items = prof.count.requests + 1, prof.count.sent_items + count; end
+		if prof then
+			prof.count.requests, prof.count.sent_items = prof.count.requests + 1, prof.count.sent_items + count;
+			-- Latency split (wall clock): how long each stanza waited here before its request went, and the round trip.
+			local now = time_now();
+			batch.sent_at = now;
+			for _, item in pairs(batch.items) do prof.waits[#prof.waits + 1] = now - item.held_at; end
+		end
 		if lane.away or probe or count == 0 then break; end
 	end
 end
@@ -1141,6 +1161,7 @@ module:hook("iq/host", profiled("answer", function (event)
 	batches[stanza.attr.id] = nil;
 	lane.in_flight = lane.in_flight - 1;
 	lane.down = false;
+	if prof and batch.sent_at then prof.trips[#prof.trips + 1] = time_now() - batch.sent_at; end
 	module:log("debug", "Verdicts for request %s", stanza.attr.id);
 	if lane.away then came_back(lane, "it answered"); end
 	local verdicts = stanza:get_child("verdicts", xmlns);
