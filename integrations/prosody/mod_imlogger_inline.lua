@@ -623,7 +623,7 @@ end
 
 local function request_head(id, lane)
 	return "<iq type='set' id='"..xml_escape(id).."' from='"..xml_escape(module.host).."' to='"..xml_escape(lane.component)
-		.."'><batch xmlns='"..xmlns.."'>";
+		.."'><batch xmlns='"..xmlns.."' verdicts='compact'>";
 end
 
 -- One held stanza in its <item>, as util.stanza would write the tree's item (attribute order aside). The stanza's
@@ -649,7 +649,7 @@ flush = function (lane, probe)
 		if not probe and lane.in_flight >= max_in_flight and #lane.waiting < batch_size then lane.blocked = true; break; end
 		local id = "imlogger-"..new_id();
 		local request = st.iq({ type = "set", id = id, from = module.host, to = lane.component })
-			:tag("batch", { xmlns = xmlns });
+			:tag("batch", { xmlns = xmlns, verdicts = "compact" });
 		-- Written as text straight to the component's connection when there is one (see request_text), else routed.
 		local session = not probe and raw_requests and component_session(lane);
 		local text = session and { request_head(id, lane) } or nil;
@@ -1133,6 +1133,7 @@ end);
 
 -- Errors that say the component is not there to answer (mod_component bounces with wait/remote-server-timeout and
 -- <not-connected/>; other routes say it with these).
+local s_gmatch = string.gmatch;
 local component_away = { ["remote-server-timeout"] = true, ["service-unavailable"] = true,
 	["remote-server-not-found"] = true, ["recipient-unavailable"] = true };
 
@@ -1167,6 +1168,16 @@ module:hook("iq/host", profiled("answer", function (event)
 	local verdicts = stanza:get_child("verdicts", xmlns);
 	local keys = {};
 	if verdicts then
+		-- Compact allows (asked for with verdicts="compact" on the batch): the plain allows as one list of item ids, so
+		-- that Prosody's parser builds one element per answer instead of one per stanza; denies and allows with
+		-- `unlogged` stay elements (an ImLogger that does not know the form answers with elements only).
+		local allowed = verdicts.attr.allow;
+		if allowed then
+			for item_id in s_gmatch(allowed, "%S+") do
+				local item = batch.items[item_id];
+				if item then decide(item, "allow"); end
+			end
+		end
 		for v in verdicts:childtags() do
 			local item = batch.items[v.attr.item];
 			if item and v.name == "allow" then

@@ -129,7 +129,7 @@ public partial class InlineRequestTextTests
         -- The request as the module built it before (a tree, serialised by util.stanza) and as text now.
         local function both(items, reports)
         	local lane = { component = "archive.example.test" }
-        	local tree = st.iq({ type = "set", id = "imlogger-x1", from = module.host, to = lane.component }):tag("batch", { xmlns = xmlns })
+        	local tree = st.iq({ type = "set", id = "imlogger-x1", from = module.host, to = lane.component }):tag("batch", { xmlns = xmlns, verdicts = "compact" })
         	local text = { request_head("imlogger-x1", lane) }
         	for _, it in ipairs(items) do
         		it.saved = it.stanza.attr.xmlns
