@@ -650,7 +650,7 @@ flush = function (lane, probe)
 		local id = "imlogger-"..new_id();
 		local request = st.iq({ type = "set", id = id, from = module.host, to = lane.component })
 			:tag("batch", { xmlns = xmlns, verdicts = "compact" });
-		-- Written as text straight to the component's connection when there is one (see request_text), else routed.
+		-- Written as text straight to the component's connection when there is one (see "Requests as text"), else routed.
 		local session = not probe and raw_requests and component_session(lane);
 		local text = session and { request_head(id, lane) } or nil;
 		local batch = { items = {}, gaps = {}, refusals = {}, lane = lane };
