@@ -16,6 +16,7 @@
 --   imlogger_max_batch_bytes = 983040                  -- bytes per verdict request, at most: below ImLogger's max-stanza-bytes
 --   imlogger_linger        = 0.003                     -- seconds a held stanza waits for others to share its request
 --   imlogger_linger_in_flight_only = false             -- true: linger only while a request awaits verdicts, else send at once
+--   imlogger_raw_requests  = true                      -- false: route every verdict request as a tree (see "Requests as text")
 --   imlogger_profile       = false                     -- true: count the module's own CPU time per held stanza, logged at
 --                                                         warn every imlogger_profile_interval (10) s (see "Counting mode")
 --   imlogger_max_in_flight = 4                         -- requests awaiting verdicts at once; beyond, only full ones go
@@ -149,7 +150,18 @@ local prof;
 if module:get_option_boolean("imlogger_profile", false) then
 	local os_clock = os.clock;
 	local names = { "outgoing", "incoming", "hold", "size", "flush", "answer", "release" };
-	prof = { cpu = {}, calls = {}, count = { held = 0, requests = 0, sent_items = 0, exact = 0, immediate = 0 }, clock = os_clock };
+	prof = { cpu = {}, calls = {}, count = { held = 0, requests = 0, sent_items = 0, exact = 0, immediate = 0 }, clock = os_clock,
+		waits = {}, trips = {} };
+	-- "p50/p99/max" in ms of the wall-clock durations gathered since the last line (then forgotten).
+	function prof.percentiles(list)
+		local n = #list;
+		if n == 0 then return "none"; end
+		table.sort(list);
+		local function at(q) return list[math.max(1, math.ceil(q * n))] * 1000; end
+		local text = ("%.2f/%.2f/%.2f ms"):format(at(0.5), at(0.99), list[n] * 1000);
+		for i = n, 1, -1 do list[i] = nil; end
+		return text;
+	end
 	for _, name in ipairs(names) do prof.cpu[name], prof.calls[name] = 0, 0; end
 	-- Wraps an entry point; its time and calls add up under `name`.
 	function prof.wrap(name, f)
@@ -175,9 +187,11 @@ if module:get_option_boolean("imlogger_profile", false) then
 		end
 		local requests, items = c.requests - (last.count.requests or 0), c.sent_items - (last.count.sent_items or 0);
 		module:log("warn", "imlogger_profile (%s): %d held in %.1f s of Prosody CPU = %.1f us per held stanza; module per held stanza: %s;"
-			.." %d requests (%.1f stanzas each, %d sent with nothing in flight), %d sizes serialised",
+			.." %d requests (%.1f stanzas each, %d sent with nothing in flight), %d sizes serialised;"
+			.." wait before the request p50/p99/max %s, request round trip %s",
 			why, held, now - last.at, held > 0 and (now - last.at) * 1e6 / held or 0, table.concat(parts, ", "),
-			requests, requests > 0 and items / requests or 0, c.immediate - (last.count.immediate or 0), c.exact - (last.count.exact or 0));
+			requests, requests > 0 and items / requests or 0, c.immediate - (last.count.immediate or 0), c.exact - (last.count.exact or 0),
+			prof.percentiles(prof.waits), prof.percentiles(prof.trips));
 		last.at, last.held = now, c.held;
 		for k, v in pairs(c) do last.count[k] = v; end
 	end
@@ -595,6 +609,43 @@ local function sweep()
 	return 0.25;
 end
 
+-- Requests as text (issue 16: Prosody's CPU per message). A request built as a tree (an iq, a batch, an item per held
+-- stanza) is walked again by util.stanza when mod_component writes it: counted under lua5.4, that tree and its walk cost
+-- 9-11 us per held stanza against 3 us for serialising the held stanza alone. So, while the component is connected, the
+-- request is written as text: each held stanza serialised once by util.stanza (its escaping, unchanged), its <item>
+-- wrapper written here with every attribute value escaped, and the whole written with the component session's own
+-- send (what mod_component does with any stanza for it, minus the routing events on the way). While it is not
+-- connected (no session: a restart, a failover, this module loaded before it came) and for a probe, the request is
+-- routed as a tree as before, so that the server's bounce parks it. The text is the same XML either way
+-- (InlineRequestTextTests compares them, hostile stanzas included); imlogger_raw_requests = false routes every request.
+local raw_requests = module:get_option_boolean("imlogger_raw_requests", true);
+local xml_escape, t_concat = st.xml_escape, table.concat;
+local modulemanager_get = require "core.modulemanager".get_module;
+
+-- The authenticated XEP-0114 session of the lane's component, or nil. mod_component keeps it in its per-host
+-- environment (`session`, false while none is connected; the same field it routes stanzas for the component to).
+local function component_session(lane)
+	local env = modulemanager_get(lane.component, "component");
+	local session = env and rawget(env, "session");
+	if type(session) == "table" and session.type == "component" and not session.destroyed and session.send then return session; end
+	return nil;
+end
+
+local function request_head(id, lane)
+	return "<iq type='set' id='"..xml_escape(id).."' from='"..xml_escape(module.host).."' to='"..xml_escape(lane.component)
+		.."'><batch xmlns='"..xmlns.."' verdicts='compact'>";
+end
+
+-- One held stanza in its <item>, as util.stanza would write the tree's item (attribute order aside). The stanza's
+-- namespace is jabber:client while this runs (flush sets it).
+local function item_text(item, to_local)
+	return "<item id='"..xml_escape(item.id).."' direction='"..item.direction.."' user='"..xml_escape(item.user)
+		.."' to-local='"..to_local.."'"
+		..(item.forced and (" restricted='"..xml_escape(item.forced).."'") or "")
+		..(item.occupant and (" occupant-jid='"..xml_escape(item.occupant).."'") or "")
+		..">"..tostring(item.stanza).."</item>";
+end
+
 -- Sends what waits, in requests of at most batch_size stanzas and max_batch_bytes, at most max_in_flight awaiting
 -- verdicts. While ImLogger is away nothing is sent but one request, the probe, when `probe` is true.
 flush = function (lane, probe)
@@ -608,7 +659,10 @@ flush = function (lane, probe)
 		if not probe and lane.in_flight >= max_in_flight and #lane.waiting < batch_size then lane.blocked = true; break; end
 		local id = "imlogger-"..new_id();
 		local request = st.iq({ type = "set", id = id, from = module.host, to = lane.component })
-			:tag("batch", { xmlns = xmlns });
+			:tag("batch", { xmlns = xmlns, verdicts = "compact" });
+		-- Written as text straight to the component's connection when there is one (see "Requests as text"), else routed.
+		local session = not probe and raw_requests and component_session(lane);
+		local text = session and { request_head(id, lane) } or nil;
 		local batch = { items = {}, gaps = {}, refusals = {}, lane = lane };
 		-- Split by bytes too: the request plus its closing tags, then each item as hold() measured it.
 		local bytes = size_bound(request) + 32;
@@ -628,14 +682,20 @@ flush = function (lane, probe)
 			-- itself goes in the request (not a copy): its namespace is set for the serialisation and restored after.
 			item.xmlns = stanza.attr.xmlns;
 			stanza.attr.xmlns = "jabber:client";
-			request:tag("item", { id = item.id, direction = item.direction, user = item.user, ["to-local"] = to_local, restricted = item.forced,
-				["occupant-jid"] = item.occupant })
-				:add_child(stanza):up();
+			if text then
+				text[#text + 1] = item_text(item, to_local);
+				stanza.attr.xmlns = item.xmlns;
+			else
+				request:tag("item", { id = item.id, direction = item.direction, user = item.user, ["to-local"] = to_local, restricted = item.forced,
+					["occupant-jid"] = item.occupant })
+					:add_child(stanza):up();
+			end
 		end
 		-- Out of `waiting` before sending: a bounce parks the request at once, putting its stanzas back.
 		local left = #lane.waiting;
 		table.move(lane.waiting, count + 1, left, 1);
 		for i = left - count + 1, left do lane.waiting[i] = nil; end
+		if text then request = st.stanza("reports"); end -- the reports' holder: only its children are written
 		add_reports(lane, request, batch, max_batch_bytes - bytes);
 		batches[id] = batch;
 		lane.in_flight = lane.in_flight + 1;
@@ -647,12 +707,25 @@ flush = function (lane, probe)
 			module:add_timer(0.25, sweep);
 		end
 		module:log("debug", "Sent request %s: %d stanza(s)%s", id, count, probe and " (probe)" or "");
-		-- While the component is not connected the server bounces this at once (park() puts it back and sets `away`).
-		-- Serialised on the way (XEP-0114 writes at once), so the held stanzas get their namespace back right after.
-		local ok, err = pcall(module.send, module, request);
-		for _, item in pairs(batch.items) do item.stanza.attr.xmlns = item.xmlns; end
-		if not ok then error(err, 0); end
-		if prof then prof.count.requests, prof.count.sent_items = prof.count.requests + 1, prof.count.sent_items + count; end
+		if text then
+			-- The reports (rare, small) as util.stanza writes them, then the closing tags; one write.
+			for _, report in ipairs(request.tags) do text[#text + 1] = tostring(report); end
+			text[#text + 1] = "</batch></iq>";
+			session.send(t_concat(text));
+		else
+			-- While the component is not connected the server bounces this at once (park() puts it back and sets `away`).
+			-- Serialised on the way (XEP-0114 writes at once), so the held stanzas get their namespace back right after.
+			local ok, err = pcall(module.send, module, request);
+			for _, item in pairs(batch.items) do item.stanza.attr.xmlns = item.xmlns; end
+			if not ok then error(err, 0); end
+		end
+		if prof then
+			prof.count.requests, prof.count.sent_items = prof.count.requests + 1, prof.count.sent_items + count;
+			-- Latency split (wall clock): how long each stanza waited here before its request went, and the round trip.
+			local now = time_now();
+			batch.sent_at = now;
+			for _, item in pairs(batch.items) do prof.waits[#prof.waits + 1] = now - item.held_at; end
+		end
 		if lane.away or probe or count == 0 then break; end
 	end
 end
@@ -847,7 +920,7 @@ local function hold(direction, user, origin, stanza, key, forced)
 	local size = size_bound(stanza);
 	if size > exact_size_from then size = #tostring(stanza); if prof then prof.count.exact = prof.count.exact + 1; end end
 	if prof then prof.cpu.size, prof.calls.size, prof.count.held = prof.cpu.size + (prof.clock() - t0), prof.calls.size + 1, prof.count.held + 1; end
-	item.size = size + #item.id + #user + 96;
+	item.size = size + #item.id + #user + 96 + (item.occupant and #item.occupant or 0);
 	local queue = queues[key];
 	if not queue then queue = {}; queues[key] = queue; end
 	queue[#queue + 1] = item;
@@ -1070,6 +1143,7 @@ end);
 
 -- Errors that say the component is not there to answer (mod_component bounces with wait/remote-server-timeout and
 -- <not-connected/>; other routes say it with these).
+local s_gmatch = string.gmatch;
 local component_away = { ["remote-server-timeout"] = true, ["service-unavailable"] = true,
 	["remote-server-not-found"] = true, ["recipient-unavailable"] = true };
 
@@ -1098,11 +1172,22 @@ module:hook("iq/host", profiled("answer", function (event)
 	batches[stanza.attr.id] = nil;
 	lane.in_flight = lane.in_flight - 1;
 	lane.down = false;
+	if prof and batch.sent_at then prof.trips[#prof.trips + 1] = time_now() - batch.sent_at; end
 	module:log("debug", "Verdicts for request %s", stanza.attr.id);
 	if lane.away then came_back(lane, "it answered"); end
 	local verdicts = stanza:get_child("verdicts", xmlns);
 	local keys = {};
 	if verdicts then
+		-- Compact allows (asked for with verdicts="compact" on the batch): the plain allows as one list of item ids, so
+		-- that Prosody's parser builds one element per answer instead of one per stanza; denies and allows with
+		-- `unlogged` stay elements (an ImLogger that does not know the form answers with elements only).
+		local allowed = verdicts.attr.allow;
+		if allowed then
+			for item_id in s_gmatch(allowed, "%S+") do
+				local item = batch.items[item_id];
+				if item then decide(item, "allow"); end
+			end
+		end
 		for v in verdicts:childtags() do
 			local item = batch.items[v.attr.item];
 			if item and v.name == "allow" then

@@ -10,7 +10,7 @@ namespace ImLogger.Outbound;
 /// holds; nothing a client chose is echoed back (requests' payloads are never copied).
 /// </summary>
 /// <remarks>Depends on nothing of Core but <see cref="Ns"/>: every stage may use it without forming a cycle.</remarks>
-public static class OutboundStanzas
+public static partial class OutboundStanzas
 {
     /// <summary>The inline protocol's namespace (docs/inline-protocol.md): verdicts, client checks, heartbeats, seats.</summary>
     public static readonly XNamespace InlineNs = "urn:imlogger:inline:0";
@@ -122,14 +122,17 @@ public static class OutboundStanzas
     {
         ArgumentNullException.ThrowIfNull(verdicts);
         var container = new XElement(InlineNs + "verdicts");
+        var compact = AsksCompactAllows(request) ? new List<string>() : null;
         foreach (var v in verdicts)
         {
+            if (compact != null && IsCompactAllow(v)) { compact.Add(v.ItemId); continue; }
             container.Add(v.Allowed
                 ? new XElement(InlineNs + "allow", new XAttribute("item", v.ItemId), v.Unlogged ? new XAttribute("unlogged", "true") : null)
                 : new XElement(InlineNs + "deny", new XAttribute("item", v.ItemId), new XAttribute("type", v.ErrorType ?? "cancel"),
                     new XAttribute("condition", v.Condition ?? "policy-violation"),
                     new XElement(InlineNs + "text", new XAttribute(XNamespace.Xml + "lang", "en"), v.Text ?? "")));
         }
+        if (compact is { Count: > 0 }) container.SetAttributeValue("allow", string.Join(' ', compact));
         return Result(request, payload: container);
     }
 
