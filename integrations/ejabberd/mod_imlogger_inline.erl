@@ -14,6 +14,8 @@
 %%%  Released stanzas carry a meta flag (imlogger_out / imlogger_in) that the hooks let pass the second time (but for
 %%%  a bounce that inherited it from the message it sends back: filter_packet).
 %%%  Verdicts come back as iq results from the component to the host: filter_packet takes them before routing.
+%%%  ImLogger's messages to a logged user (its notices) wait until her sessions have processed what the verdicts before
+%%%  them released: "Notices after the releases" below.
 %%%
 %%% Options (what `imlogger server-config` writes into the ejabberd.yml snippet, under modules:):
 %%%   component: "archive.example.test"   ImLogger's component JID (required)
@@ -72,7 +74,9 @@
                 away = false :: boolean(),
                 retry_scheduled = false :: boolean(),
                 retry_delay = 250 :: pos_integer(),
-                stopping = false :: boolean()}).
+                stopping = false :: boolean(),
+                after_releases = #{} :: #{reference() => reference()}, % a session's sync -> its notice
+                notices = #{} :: #{reference() => {#message{}, [reference()]}}}). % a notice -> the syncs it waits for
 
 %%%===================================================================
 %%% gen_mod
@@ -256,6 +260,9 @@ c2s_handle_info(State, {imlogger_out, Pkt}) ->
              end,
     {stop, State2};
 c2s_handle_info(State, imlogger_resume) -> {stop, State}; % came after back_pressure/3 had stopped waiting
+c2s_handle_info(State, {imlogger_sync, Lane, Ref}) -> % everything the lane released to this session is processed
+    Lane ! {imlogger_synced, Ref},
+    {stop, State};
 c2s_handle_info(State, _Info) -> State.
 
 %% Every routed stanza: verdicts and seats-changed from the component to a host, and stanzas for logged users.
@@ -274,7 +281,11 @@ filter_packet(Pkt) ->
                 false ->
                     case notice_room(From, To, Pkt) of
                         {ok, RoomPid} -> mod_imlogger_muc:deliver_notice(Pkt, RoomPid);
-                        false -> maybe_hold_in(Host, From, To, Pkt)
+                        false ->
+                            case notice_to_logged(Host, From, To, Pkt) of
+                                {ok, Lane} -> gen_server:cast(Lane, {after_releases, Pkt}), {stop, drop};
+                                false -> maybe_hold_in(Host, From, To, Pkt)
+                            end
                     end;
                 Released ->
                     %% ejabberd builds a bounce from the stanza it sends back (xmpp:make_error/2), meta and all: the
@@ -392,6 +403,8 @@ handle_cast({hold, Dir, User, Pkt, El, Key, Pid, Forced}, State) ->
     {noreply, do_hold(Dir, User, Pkt, El, Key, Pid, Forced, State)};
 handle_cast({response, Id, IQ}, State) ->
     {noreply, response(Id, IQ, State)};
+handle_cast({after_releases, Pkt}, State) ->
+    {noreply, after_releases(Pkt, State)};
 handle_cast(seats_changed, #state{host = Host} = State) ->
     N = length(ets:match_object(table(Host), {{unlogged, '_'}, '_'})),
     ets:match_delete(table(Host), {{unlogged, '_'}, '_'}),
@@ -424,6 +437,11 @@ handle_info({timeout, Id}, #state{timeout = T} = State) ->
 handle_info({announce, Reason}, State) ->
     announce(Reason, State),
     {noreply, State};
+handle_info({imlogger_synced, Ref}, State) ->
+    erlang:demonitor(Ref, [flush]),
+    {noreply, synced(Ref, State)};
+handle_info({'DOWN', Ref, process, _Pid, _Reason}, State) -> % a session gone before it answered: nothing to wait for
+    {noreply, synced(Ref, State)};
 handle_info(heartbeat, State) ->
     announce(<<"heartbeat">>, State),
     erlang:send_after(State#state.heartbeat, self(), heartbeat),
@@ -439,6 +457,69 @@ terminate(_Reason, #state{batches = Batches} = State0) ->
     ok.
 
 code_change(_OldVsn, State, _Extra) -> {ok, State}.
+
+%%%===================================================================
+%%% Notices after the releases
+%%%===================================================================
+%% ImLogger answers a request with its verdicts, then sends the notices they call for ("this conversation is logged"),
+%% to the logged user's bare JID. A session's own stanzas are released by handing them back to its c2s process
+%% (act/2), which processes them later; the notice, routed at once, could reach ejabberd_sm before the session's
+%% initial presence, released by the same verdicts, made it available: a client that sends a message right after
+%% signing in (presence and message in one request) then had the notice put into offline storage instead of shown,
+%% or left there for good when the store came after the presence had fetched the offline messages
+%% (NoticeBounceTests on ejabberd, now and then; Prosody releases and routes in one thread, in order).
+%% So a message from the component to a logged user goes through the lane of that component, which has handled
+%% every verdict the component sent before it (casts from one process arrive in order), and waits until each of the
+%% user's sessions has processed what the lane released to it (a sync message behind the releases; a session that
+%% ends instead counts as done), then is routed as it came.
+notice_to_logged(Host, From, #jid{luser = U} = To, #message{}) when U /= <<"">> ->
+    case is_host_with_module(Host) andalso mod_imlogger_lanes:is_component(From, Host)
+         andalso is_logged(bare(To), Host) of
+        false -> false;
+        true ->
+            Lane = mod_imlogger_lanes:proc_of_component(Host, From#jid.lserver),
+            case whereis(Lane) of
+                undefined -> false; % the module is stopping: routed as before
+                _ -> {ok, Lane}
+            end
+    end;
+notice_to_logged(_Host, _From, _To, _Pkt) -> false.
+
+after_releases(Pkt, #state{after_releases = Syncs, notices = Notices} = State) ->
+    #jid{luser = U, lserver = S} = xmpp:get_to(Pkt),
+    Pids = lists:filtermap(fun(R) -> case ejabberd_sm:get_session_pid(U, S, R) of
+                                         P when is_pid(P) -> {true, P};
+                                         _ -> false
+                                     end
+                           end, ejabberd_sm:get_user_resources(U, S)),
+    case Pids of
+        [] -> route_notice(Pkt), State;
+        _ ->
+            Key = make_ref(),
+            Refs = [begin
+                        Ref = erlang:monitor(process, P),
+                        ejabberd_c2s:route(P, {imlogger_sync, self(), Ref}),
+                        Ref
+                    end || P <- Pids],
+            State#state{after_releases = maps:merge(Syncs, maps:from_list([{R, Key} || R <- Refs])),
+                        notices = Notices#{Key => {Pkt, Refs}}}
+    end.
+
+synced(Ref, #state{after_releases = Syncs, notices = Notices} = State) ->
+    case maps:take(Ref, Syncs) of
+        error -> State; % not a sync of ours
+        {Key, Syncs1} ->
+            {Pkt, Refs} = maps:get(Key, Notices),
+            case lists:delete(Ref, Refs) of
+                [] ->
+                    route_notice(Pkt),
+                    State#state{after_releases = Syncs1, notices = maps:remove(Key, Notices)};
+                Left -> State#state{after_releases = Syncs1, notices = Notices#{Key => {Pkt, Left}}}
+            end
+    end.
+
+%% Flagged so that filter_packet lets it pass the second time (imlogger_in: as a released stanza; never a bounce).
+route_notice(Pkt) -> ejabberd_router:route(xmpp:put_meta(Pkt, imlogger_in, true)).
 
 %%%===================================================================
 %%% Holding and batching (as the Prosody module: hold, flush, fail, park, release)

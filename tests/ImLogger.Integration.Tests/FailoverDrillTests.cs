@@ -42,7 +42,8 @@ public partial class FailoverDrillTests
         return path;
     }
 
-    private static ProcessRunner Run(string config, string name) => ImLoggerProcess.Run(config, TapDeployment.Secret, name, "Info");
+    /// <summary>An instance on <paramref name="config"/>, owned by <paramref name="world"/> (stopped with it if the test ends early).</summary>
+    private static ProcessRunner Run(TapDeployment world, string config, string name) => world.Own(ImLoggerProcess.Run(config, TapDeployment.Secret, name, "Info"));
 
     private static IReadOnlyList<MimeKit.MimeMessage> Archived(string config)
     {
@@ -72,9 +73,9 @@ public partial class FailoverDrillTests
         var configA = Instance(world, "a", """<failover role="active" instance="a" retry="0.5s" />""");
         var configB = Instance(world, "b", """<failover role="standby" instance="b" retry="0.5s" />""");
 
-        var a = Run(configA, "imlogger-a");
+        var a = Run(world, configA, "imlogger-a");
         await ImLoggerProcess.WaitConnectedAsync(a);
-        await using var b = Run(configB, "imlogger-b");
+        await using var b = Run(world, configB, "imlogger-b");
         await WaitLineAsync(b, "Standby: another instance holds the component", "b waits as standby");
 
         var senders = new List<RawXmppClient>();
@@ -115,7 +116,7 @@ public partial class FailoverDrillTests
             await Task.Delay(1500);
 
             // a comes back after its crash: b holds the component, so a waits, closing what it had left open.
-            await using var aAgain = Run(configA, "imlogger-a2");
+            await using var aAgain = Run(world, configA, "imlogger-a2");
             await WaitLineAsync(aAgain, "open transcript(s) here", "a closes the transcripts it had open, as b holds the component now");
             var reportA2 = await ReportAsync(configA);
             await Task.Delay(1000);
@@ -175,11 +176,11 @@ public partial class FailoverDrillTests
         var configB = Instance(world, "b", """<failover instance="b" retry="0.5s" />""");
         var configC = Instance(world, "c", """<failover role="standby" instance="c" retry="0.5s" />""", port: Paths.FreePort());
 
-        var a = Run(configA, "imlogger-a");
+        var a = Run(world, configA, "imlogger-a");
         await ImLoggerProcess.WaitConnectedAsync(a);
-        await using var b = Run(configB, "imlogger-b");
+        await using var b = Run(world, configB, "imlogger-b");
         var warning = await WaitLineAsync(b, "not configured as a standby", "b, configured active too, waits with a warning");
-        await using var c = Run(configC, "imlogger-c");
+        await using var c = Run(world, configC, "imlogger-c");
         await WaitLineAsync(c, "cannot reach", "c cannot reach the server");
 
         await using var sender = await RawXmppClient.LoginAsync(world.Prosody, Sender(1));
@@ -195,7 +196,7 @@ public partial class FailoverDrillTests
         await WaitUntilAsync(() => receiver.DrillBodyCounts.Count >= 30, TimeSpan.FromSeconds(30), () => $"{receiver.DrillBodyCounts.Count} of 30 delivered");
         var awayBeforeStops = AwayLines(world.Prosody);
         // a comes back after its crash: it waits as standby and delivers what it had captured, saying it continues at b.
-        await using var aAgain = Run(configA, "imlogger-a2");
+        await using var aAgain = Run(world, configA, "imlogger-a2");
         await WaitLineAsync(aAgain, "open transcript(s) here", "a closes the transcripts it had open, as b holds the component now");
         await WaitUntilAsync(() => Archived(configA).Count > 0, TimeSpan.FromSeconds(30), () => "a delivered nothing after it came back");
         Assert.That(await aAgain.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero, aAgain.Output);

@@ -30,7 +30,7 @@ public partial class ScaleOutTests
 
         var secondConfig = SecondInstance(world);
         var firstRun = world.RunImLogger("imlogger-1", logLevel: "Info");
-        var secondRun = ImLoggerProcess.Run(secondConfig, TapDeployment.Secret, "imlogger-2", "Info");
+        var secondRun = world.Own(ImLoggerProcess.Run(secondConfig, TapDeployment.Secret, "imlogger-2", "Info"));
         var clients = new List<RawXmppClient>();
         try
         {

@@ -32,7 +32,7 @@ public partial class ScaleOutTests
         var version = new { xml = "<query xmlns='jabber:iq:version'><name>Slixmpp</name><version>1.8.3</version></query>" };
         var secondConfig = SecondInstance(world);
         // Only the second instance runs: the first, the one the module's `component` option names, is away.
-        var secondRun = ImLoggerProcess.Run(secondConfig, TapDeployment.Secret, "imlogger-2", "Info");
+        var secondRun = world.Own(ImLoggerProcess.Run(secondConfig, TapDeployment.Secret, "imlogger-2", "Info"));
         ProcessRunner? firstRun = null;
         try
         {
@@ -82,7 +82,7 @@ public partial class ScaleOutTests
         await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, logged,
             $"""<scale-out components="{First} {Second}" />""", NoNotices + approved,
             attach: """<attach mode="inline" failure-mode="open" timeout="20s" />""", seats: logged.Length, server: server, moreAccounts: logged);
-        var secondRun = ImLoggerProcess.Run(SecondInstance(world), TapDeployment.Secret, "imlogger-2", "Info");
+        var secondRun = world.Own(ImLoggerProcess.Run(SecondInstance(world), TapDeployment.Secret, "imlogger-2", "Info"));
         try
         {
             await ImLoggerProcess.WaitConnectedAsync(secondRun);

@@ -70,7 +70,7 @@ public partial class ScaleOutTests
         var conversations = new List<(string Key, int Bucket, RawXmppClient Sender, string To, bool Room, RawXmppClient Receiver)>();
         var secondConfig = SecondInstance(world);
         var firstRun = world.RunImLogger("imlogger-1", logLevel: "Info");
-        var secondRun = ImLoggerProcess.Run(secondConfig, TapDeployment.Secret, "imlogger-2", "Info");
+        var secondRun = world.Own(ImLoggerProcess.Run(secondConfig, TapDeployment.Secret, "imlogger-2", "Info"));
         ProcessRunner? secondAgain = null;
         var clients = new List<RawXmppClient>();
         try
@@ -140,7 +140,7 @@ public partial class ScaleOutTests
             Assert.That(secondShare.Where(Delivered), Is.Empty, "the stopped instance's share waits for it: nothing of it passes unlogged");
 
             // It comes back: what waited is archived there and delivered; nothing was refused.
-            secondAgain = ImLoggerProcess.Run(secondConfig, TapDeployment.Secret, "imlogger-2b", "Info");
+            secondAgain = world.Own(ImLoggerProcess.Run(secondConfig, TapDeployment.Secret, "imlogger-2b", "Info"));
             await ImLoggerProcess.WaitConnectedAsync(secondAgain);
             await WaitUntilAsync(() => sent.Keys.All(Delivered), TimeSpan.FromSeconds(60),
                 () => $"{sent.Keys.Count(Delivered)} of {sent.Count} delivered after the second instance came back");
@@ -195,7 +195,7 @@ public partial class ScaleOutTests
         AssertRulesListBothInstances(world, server);
         var secondConfig = SecondInstance(world);
         var firstRun = world.RunImLogger("imlogger-1", logLevel: "Info");
-        var secondRun = ImLoggerProcess.Run(secondConfig, TapDeployment.Secret, "imlogger-2", "Info");
+        var secondRun = world.Own(ImLoggerProcess.Run(secondConfig, TapDeployment.Secret, "imlogger-2", "Info"));
         ProcessRunner? secondAgain = null;
         var senders = new List<RawXmppClient>();
         var peers = new List<RawXmppClient>();
@@ -229,7 +229,7 @@ public partial class ScaleOutTests
             Assert.That(await secondRun.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero, secondRun.Output);
             await world.Server.WaitForLogAsync($"ImLogger {Second} is not connected: its share goes to the other instances", TimeSpan.FromSeconds(30));
             var away = await RoundAsync();
-            secondAgain = ImLoggerProcess.Run(secondConfig, TapDeployment.Secret, "imlogger-2b", "Info");
+            secondAgain = world.Own(ImLoggerProcess.Run(secondConfig, TapDeployment.Secret, "imlogger-2b", "Info"));
             await ImLoggerProcess.WaitConnectedAsync(secondAgain);
             await Task.Delay(1000); // the module hears of the authentication on its next turn
             var after = await RoundAsync();

@@ -12,6 +12,7 @@ internal sealed partial class ProcessRunner : IAsyncDisposable
     private readonly ConcurrentQueue<string> _lines = new();
     private readonly SemaphoreSlim _newLine = new(0);
     private readonly string _name;
+    private int _disposed;
 
     private ProcessRunner(string name, Process process)
     {
@@ -50,6 +51,9 @@ internal sealed partial class ProcessRunner : IAsyncDisposable
     }
 
     public IReadOnlyList<string> Lines => _lines.ToArray();
+
+    /// <summary>The prefix of its output lines (imlogger-1, prosody, ...).</summary>
+    public string Name => _name;
 
     public string Output => string.Join('\n', _lines);
 
@@ -115,8 +119,11 @@ internal sealed partial class ProcessRunner : IAsyncDisposable
         return await WaitForExitAsync(timeout);
     }
 
+    /// <summary>SIGTERM, then kill -9 of its tree after 10 s; once: a test's <c>await using</c> and the deployment that owns
+    /// the process (<see cref="TapDeployment.Own"/>) may both dispose it.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         try
         {
             if (!_process.HasExited)

@@ -8,6 +8,8 @@ internal sealed class TapDeployment : IAsyncDisposable
 {
     public const string Secret = "tap-secret-4f1c";
 
+    private readonly List<ProcessRunner> _owned = [];
+
     /// <summary>Without an attach element a config is inline (the default since issue 16): this world is tap unless told.</summary>
     public const string TapAttach = """<attach mode="tap" />""";
 
@@ -117,7 +119,19 @@ internal sealed class TapDeployment : IAsyncDisposable
             </imlogger>
             """);
 
-    public ProcessRunner RunImLogger(string name = "imlogger", string secret = Secret, string logLevel = "Debug") => ImLoggerProcess.Run(ConfigPath, secret, name, logLevel);
+    /// <summary>Starts <c>imlogger run</c> on this world's config; the world owns the process (<see cref="Own"/>).</summary>
+    public ProcessRunner RunImLogger(string name = "imlogger", string secret = Secret, string logLevel = "Debug") =>
+        Own(ImLoggerProcess.Run(ConfigPath, secret, name, logLevel));
+
+    /// <summary>Makes this world stop <paramref name="process"/> (by its pid, SIGTERM then kill -9) when it is disposed,
+    /// if the test has not already: an assertion that ends a test early must not leave an <c>imlogger</c> running
+    /// beside the rest of the suite. On a failed test its output is kept in <see cref="Dir"/> as NAME.log.</summary>
+    /// <returns><paramref name="process"/>.</returns>
+    public ProcessRunner Own(ProcessRunner process)
+    {
+        lock (_owned) _owned.Add(process);
+        return process;
+    }
 
     /// <summary>The .eml files in the archive, parsed.</summary>
     public IReadOnlyList<MimeKit.MimeMessage> Archived() =>
@@ -127,10 +141,19 @@ internal sealed class TapDeployment : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        var failed = TestContext.CurrentContext.Result.Outcome.Status == NUnit.Framework.Interfaces.TestStatus.Failed;
+        ProcessRunner[] owned;
+        lock (_owned) owned = [.. _owned];
+        // Last started first (a second instance before the first), each before the server it is connected to.
+        for (var i = owned.Length - 1; i >= 0; i--)
+        {
+            await owned[i].DisposeAsync();
+            if (failed) await File.WriteAllTextAsync(Path.Combine(Dir, $"{owned[i].Name}.{i}.log"), owned[i].Output + "\n");
+        }
         await Server.DisposeAsync();
-        if (TestContext.CurrentContext.Result.Outcome.Status != NUnit.Framework.Interfaces.TestStatus.Failed)
+        if (!failed)
             Directory.Delete(Dir, recursive: true);
         else
-            TestContext.Out.WriteLine($"kept {Dir} for inspection");
+            TestContext.Out.WriteLine($"kept {Dir} for inspection (the output of each imlogger it started in NAME.N.log)");
     }
 }
