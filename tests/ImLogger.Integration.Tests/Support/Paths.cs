@@ -18,7 +18,9 @@ internal static class Paths
         }
     }
 
-    public static string ImLoggerDll => Path.Combine(TestDir, "imlogger.dll");
+    /// <summary>The imlogger the tests start: published ReadyToRun beside the tests, as the package ships it (see the
+    /// PublishImLoggerReadyToRun target of this project: a JIT-compiled start costs more CPU, a few hundred times a run).</summary>
+    public static string ImLoggerDll => Path.Combine(TestDir, "imlogger-r2r", "imlogger.dll");
 
     public static string NLogConfig => Path.Combine(RepoRoot, "config", "nlog.config");
 
