@@ -21,6 +21,8 @@ public partial class InlineBackPressureResumeTests
 
     private static readonly string[] Servers = ["prosody", "ejabberd"];
 
+    private const string OtherScripts = "Привет, 日本語の😀 ";
+
     [TestCaseSource(nameof(Servers)), CancelAfter(150_000)]
     public async Task ASessionPausedAtMaxHeldReadsItsLastMessagesThoughTheClientThenSendsNothing(string server)
     {
@@ -34,9 +36,11 @@ public partial class InlineBackPressureResumeTests
 
         for (var round = 0; round < Rounds; round++)
         {
-            // One write, then nothing (no ping, no presence): what alice sent must arrive on its own.
+            // One write, then nothing (no ping, no presence): what alice sent must arrive on its own. Every other round in
+            // other scripts (two-, three- and four-byte UTF-8), so that reads end inside a character too.
+            var filler = round % 2 == 0 ? new string('x', 70) : string.Concat(Enumerable.Repeat(OtherScripts, 2));
             await alice.SendRawAsync(string.Concat(Enumerable.Range(round * PerRound, PerRound)
-                .Select(k => $"<message to='bob@example.test/raw' type='chat' id='bp{k}'><body>drill-{k} {new string('x', 70)}</body></message>")));
+                .Select(k => $"<message to='bob@example.test/raw' type='chat' id='bp{k}'><body>drill-{k} {filler}</body></message>")));
             var expected = (round + 1) * PerRound;
             await InlineRestartDrillTests.WaitUntilAsync(() => bob.DrillBodyCounts.Count >= expected, TimeSpan.FromSeconds(20),
                 () => $"round {round + 1}: {bob.DrillBodyCounts.Count} of {expected} messages delivered; the first missing is drill-"
@@ -55,6 +59,8 @@ public partial class InlineBackPressureResumeTests
             Assert.That(bob.DrillBodyCounts.Where(d => d.Value != 1).Select(d => d.Key), Is.Empty, "each message delivered once");
             Assert.That(archived.GroupBy(b => b).Where(g => g.Count() > 1).Select(g => g.Key), Is.Empty, "each message archived once");
             Assert.That(archived.Distinct().Count(), Is.EqualTo(Messages), "every message archived");
+            Assert.That(world.Archived().Sum(m => Regex.Matches(m.TextBody ?? "", Regex.Escape(OtherScripts.Trim())).Count),
+                Is.EqualTo(Rounds / 2 * PerRound * 2), "the other scripts' text archived intact, twice in each of its messages");
         });
     }
 
