@@ -135,4 +135,41 @@ public sealed class SpoolAnsweredDeferredTests
             Is.EqualTo(Enumerable.Range(0, 100).Select(n => $"answered {n}")));
         Assert.That(next.TakeAnswered("req-after")?.Single().Text, Is.EqualTo("after the copy"), "rode in a batch after the mark");
     }
+
+    /// <summary>The ingest loop's own sequence per batch (remember, append in one write, then <c>FlushAnswered</c>, which
+    /// writes only what is queued: records that rode in a batch wait for the once-a-second copy), with refusal reports
+    /// taken in between (a forget, written by the next flush), and no copy pass before the kill: every answered request
+    /// not reported is found by the next run, none reported is found twice.</summary>
+    [Test]
+    public void TheLoopsSequence_WithReportsBetween_KillBeforeAnyCopy_EachRecordFoundOnceOrTakenForGood()
+    {
+        var path = _dir.File("spool.db");
+        using var spool = Open(path);
+        var id = spool.OpenTranscript(ConversationType.OneToOne, "alice@example.test bob@example.test", Events.T0, ["mail"]).Id;
+        spool.Watch();
+        var taken = new List<int>();
+        for (var n = 0; n < 60; n++)
+        {
+            spool.RememberAnswered($"req-{n}", [Said($"answered {n}")]);
+            spool.InOneWrite(() => spool.Append([new SpoolAppend(id, Said($"stored {n}"))]));
+            spool.FlushAnswered();
+            if (n % 7 == 3)
+            {
+                // The module reports an earlier request refused (its verdict came too late): taken, and forgotten by a write.
+                var reported = n - 2;
+                Assert.That(spool.TakeAnswered($"req-{reported}")?.Single().Text, Is.EqualTo($"answered {reported}"));
+                taken.Add(reported);
+                spool.FlushAnswered();
+            }
+        }
+        using var next = Open(Crashed(path));
+        Assert.Multiple(() =>
+        {
+            foreach (var n in Enumerable.Range(0, 60))
+            {
+                var found = next.TakeAnswered($"req-{n}")?.Single().Text;
+                Assert.That(found, Is.EqualTo(taken.Contains(n) ? null : $"answered {n}"), $"req-{n} after the kill");
+            }
+        });
+    }
 }
