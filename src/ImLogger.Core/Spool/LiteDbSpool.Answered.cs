@@ -50,7 +50,7 @@ public sealed partial class LiteDbSpool : IAnsweredRequests
     {
         // Records that rode in stored batches (_answeredDeferred) are durable already and reach their collection with the
         // once-a-second copy: counting them here made every batch after the first a second transaction and fsync, the
-        // inline verdict's largest wait (docs/performance.md, "A second write per request").
+        // inline verdict's largest wait (docs/performance.md, "One write per request, and a 10 ms linger").
         lock (_gate)
             if (_answeredPending.Count == 0 && _answeredForget.Count == 0) return;
         Write(() => WriteAnswered());
