@@ -146,8 +146,9 @@ internal sealed partial class EjabberdServer : IXmppServer
             return $"true = lists:member(ejabberd_auth:try_register(<<\"{node}\">>, <<\"{host}\">>, <<\"{ProsodyServer.Password}\">>), [ok, {{error, exists}}])";
         }));
         File.Delete(StopFile); // started again in the same dir: the last stop's request is done
+        EjabberdTranslationCache.Seed(MnesiaDir);
         var eval = $"{(register.Length == 0 ? "" : register + ", ")}{StopWatcher}, io:format(\"{ReadyMarker}~n\").";
-        string[] erl = ["-noinput", "+K", "true", "-mnesia", "dir", $"\"{Path.Combine(Dir, "spool")}\"", "-s", "ejabberd", "-eval", eval];
+        string[] erl = ["-noinput", "+K", "true", "-mnesia", "dir", $"\"{MnesiaDir}\"", "-s", "ejabberd", "-eval", eval];
         var (program, args) = WithOwnHostsFile("/usr/bin/erl", erl);
         _process = ProcessRunner.Start("ejabberd", program, args,
             new Dictionary<string, string>
@@ -169,6 +170,7 @@ internal sealed partial class EjabberdServer : IXmppServer
         {
             Assert.Fail($"ejabberd did not start. {e.Message}\nIts log:\n{Log}");
         }
+        EjabberdTranslationCache.Keep(MnesiaDir);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
         foreach (var port in ListeningPorts())
         {
@@ -221,6 +223,8 @@ internal sealed partial class EjabberdServer : IXmppServer
     }
 
     private string StopFile => Path.Combine(Dir, "stop-requested");
+
+    private string MnesiaDir => Path.Combine(Dir, "spool");
 
     // How StopAsync stops the node: once the file appears, ejabberd then Mnesia are stopped (the listeners and sessions
     // closed, every table written and closed, as SIGTERM's init:stop() does first), the log handlers write out what they
