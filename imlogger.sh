@@ -56,7 +56,7 @@ run_tests() {
   wait "$units" || unit_rc=$?
   for project in tests/*/*.csproj; do
     name=$(basename "$project" .csproj)
-    [ -e "$results/$name.log" ] && cat "$results/$name.log"
+    if [ -e "$results/$name.log" ]; then cat "$results/$name.log"; fi
   done
   [ "$unit_rc" -eq 0 ] || rc=$unit_rc
   # One closing line summed over every test project's TRX, so a run that executed nothing shows as such.
