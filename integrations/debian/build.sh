@@ -36,7 +36,7 @@ echo "== publishing a self-contained imlogger for $rid (about a minute)"
 # per build against 62 s (the package test builds one in every suite run) and 8 MB more in the package, for 0.54 s
 # instead of 0.63 s of CPU to a start (docs/durability.md, "How long a restart takes").
 dotnet publish src/ImLogger.Host -c Release -r "$rid" --self-contained --nologo -v quiet -clp:ErrorsOnly \
-  -p:PublishSingleFile=true -p:PublishReadyToRun=true -p:PublishReadyToRunComposite=false -p:DebugType=embedded -p:PublishDocumentationFiles=false \
+  -p:PublishSingleFile=true -p:PublishReadyToRun=true -p:PublishReadyToRunComposite=false -p:PublishDocumentationFiles=false \
   -p:PublishReferencesDocumentationFiles=false -o "$out/publish"
 
 echo "== staging the package tree"
