@@ -145,8 +145,10 @@ internal sealed partial class EjabberdServer : IXmppServer
             // Started again on the same spool (a restart drill, a changed config): the accounts are there already.
             return $"true = lists:member(ejabberd_auth:try_register(<<\"{node}\">>, <<\"{host}\">>, <<\"{ProsodyServer.Password}\">>), [ok, {{error, exists}}])";
         }));
-        var eval = $"{(register.Length == 0 ? "" : register + ", ")}io:format(\"{ReadyMarker}~n\").";
-        string[] erl = ["-noinput", "+K", "true", "-mnesia", "dir", $"\"{Path.Combine(Dir, "spool")}\"", "-s", "ejabberd", "-eval", eval];
+        File.Delete(StopFile); // started again in the same dir: the last stop's request is done
+        EjabberdTranslationCache.Seed(MnesiaDir);
+        var eval = $"{(register.Length == 0 ? "" : register + ", ")}{StopWatcher}, io:format(\"{ReadyMarker}~n\").";
+        string[] erl = ["-noinput", "+K", "true", "-mnesia", "dir", $"\"{MnesiaDir}\"", "-s", "ejabberd", "-eval", eval];
         var (program, args) = WithOwnHostsFile("/usr/bin/erl", erl);
         _process = ProcessRunner.Start("ejabberd", program, args,
             new Dictionary<string, string>
@@ -168,6 +170,7 @@ internal sealed partial class EjabberdServer : IXmppServer
         {
             Assert.Fail($"ejabberd did not start. {e.Message}\nIts log:\n{Log}");
         }
+        EjabberdTranslationCache.Keep(MnesiaDir);
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
         foreach (var port in ListeningPorts())
         {
@@ -211,9 +214,27 @@ internal sealed partial class EjabberdServer : IXmppServer
         _process = null;
         // A server that does not stop in time fails the test, and is still killed (-9, by the runner's dispose): a hung
         // server left behind would hold its ports and a core for the rest of the run.
-        try { await process.TerminateAsync(TimeSpan.FromSeconds(20)); }
+        try
+        {
+            await File.WriteAllTextAsync(StopFile, "");
+            await process.WaitForExitAsync(TimeSpan.FromSeconds(20));
+        }
         finally { await process.DisposeAsync(); }
     }
+
+    private string StopFile => Path.Combine(Dir, "stop-requested");
+
+    private string MnesiaDir => Path.Combine(Dir, "spool");
+
+    // How StopAsync stops the node: once the file appears, ejabberd then Mnesia are stopped (the listeners and sessions
+    // closed, every table written and closed, as SIGTERM's init:stop() does first), the log handlers write out what they
+    // hold, and the VM halts. SIGTERM would do the same and then spend about a second more in init's own shutdown
+    // (measured: 1.07-1.27 s from SIGTERM to exit, 0.18-0.33 s this way, same config, load 5-10), in every ejabberd case.
+    // SIGTERM (an operator's stop) still works as before; a file polled every 50 ms costs nothing.
+    private string StopWatcher => "spawn(fun W() -> case filelib:is_file(\"" + StopFile + "\") of "
+        + "true -> application:stop(ejabberd), application:stop(mnesia), "
+        + "[catch logger_std_h:filesync(H) || H <- logger:get_handler_ids()], erlang:halt(0); "
+        + "false -> timer:sleep(50), W() end end)";
 
     public async ValueTask DisposeAsync()
     {
