@@ -131,8 +131,8 @@ end
 -- waits `linger` for others to share its request (a full batch goes at once), and beyond `max_in_flight` requests
 -- awaiting verdicts only full ones go: the rest gather until one is answered, so a slow ImLogger gets larger requests.
 -- 10 ms: at 500-2,000 msg/s each request then carries 5-20 stanzas instead of 1.5-6; against 3 ms that cost ImLogger
--- 32-45% and Prosody 13-29% less CPU per stanza, for 3-5 ms more at the median, far below what a person can see in a
--- chat (docs/performance.md, "One write per request, and a 10 ms linger").
+-- 14-46% and Prosody 7-43% less CPU per stanza (the most at low rates), for 3-7 ms more at the median, far below what a
+-- person can see in a chat (docs/performance.md, "One write per request, and a 10 ms linger").
 local linger = module:get_option_number("imlogger_linger", 0.010);
 -- true: the linger applies only while a request of the lane awaits its verdicts (as Nagle's algorithm); with none in
 -- flight a held stanza goes at once, in a request of its own: low rates pay no linger in latency. Off by default: counted
