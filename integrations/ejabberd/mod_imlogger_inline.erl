@@ -26,6 +26,8 @@
 %%%   failure_mode: closed                 or open: see the protocol document
 %%%   timeout: 10                          seconds a held stanza waits for its verdict (also while ImLogger is away)
 %%%   batch_size: 100                      stanzas per verdict request, at most
+%%%   linger: 10                           milliseconds a held stanza waits for others to share its request (0: only
+%%%                                        what is in the mailbox already)
 %%%   max_batch_bytes: 983040              bytes per verdict request, at most: below ImLogger's max-stanza-bytes
 %%%   away_max_bytes: 33554432             fail-closed: bytes kept while ImLogger is away; beyond, the oldest are refused
 %%%   heartbeat: 30                        seconds between proofs of life (<alive/>)
@@ -58,6 +60,7 @@
                 failure_mode :: closed | open,
                 timeout :: pos_integer(),          % ms
                 batch_size :: pos_integer(),
+                linger = 10 :: non_neg_integer(),  % ms
                 max_batch_bytes :: pos_integer(),
                 away_max_bytes :: pos_integer(),
                 heartbeat :: pos_integer(),        % ms
@@ -148,6 +151,7 @@ mod_opt_type(unlogged_ttl) -> econf:pos_int();
 mod_opt_type(failure_mode) -> econf:enum([closed, open]);
 mod_opt_type(timeout) -> econf:pos_int();
 mod_opt_type(batch_size) -> econf:pos_int();
+mod_opt_type(linger) -> econf:non_neg_int();
 mod_opt_type(max_held) -> econf:pos_int();
 mod_opt_type(max_batch_bytes) -> econf:pos_int();
 mod_opt_type(away_max_bytes) -> econf:pos_int();
@@ -158,7 +162,7 @@ mod_opt_type(client_timeout) -> econf:pos_int().
 
 mod_options(_Host) ->
     [{component, undefined}, {components, []}, {logged_users, []}, {log_all, false}, {excluded_users, []}, {unlogged_ttl, 300},
-     {failure_mode, closed}, {timeout, 10}, {batch_size, 100}, {max_held, 500}, {max_batch_bytes, 960 * 1024},
+     {failure_mode, closed}, {timeout, 10}, {batch_size, 100}, {linger, 10}, {max_held, 500}, {max_batch_bytes, 960 * 1024},
      {away_max_bytes, 32 * 1024 * 1024}, {heartbeat, 30}, {generation, <<"">>},
      {check_clients, false}, {client_timeout, 10}].
 
@@ -391,6 +395,7 @@ configure(State, Opts) ->
                 failure_mode = gen_mod:get_opt(failure_mode, Opts),
                 timeout = gen_mod:get_opt(timeout, Opts) * 1000,
                 batch_size = gen_mod:get_opt(batch_size, Opts),
+                linger = gen_mod:get_opt(linger, Opts),
                 max_batch_bytes = gen_mod:get_opt(max_batch_bytes, Opts),
                 away_max_bytes = gen_mod:get_opt(away_max_bytes, Opts),
                 heartbeat = gen_mod:get_opt(heartbeat, Opts) * 1000,
@@ -550,8 +555,13 @@ do_hold(Dir, User, Pkt, El, Key, Pid, Forced, #state{next_item = N0, max_batch_b
                length(State3#state.waiting) >= State3#state.batch_size -> flush(State3, false);
                State3#state.flush_scheduled -> State3;
                true ->
-                    %% What is already in the mailbox is held first: one request for a burst.
-                    self() ! flush,
+                    %% What is already in the mailbox is held first: one request for a burst. With a linger, what
+                    %% arrives within it too: at low rates a request costs both sides about as much as a stanza, so a
+                    %% request per stanza doubled the cost (as the Prosody module's imlogger_linger; docs/inline-protocol.md).
+                    case State3#state.linger of
+                        0 -> self() ! flush;
+                        Linger -> erlang:send_after(Linger, self(), flush)
+                    end,
                     State3#state{flush_scheduled = true}
             end
     end.
