@@ -60,7 +60,7 @@
                 failure_mode :: closed | open,
                 timeout :: pos_integer(),          % ms
                 batch_size :: pos_integer(),
-                linger = 10 :: non_neg_integer(),  % ms
+                linger :: non_neg_integer(),       % ms
                 max_batch_bytes :: pos_integer(),
                 away_max_bytes :: pos_integer(),
                 heartbeat :: pos_integer(),        % ms
