@@ -48,7 +48,7 @@ public sealed partial class ComponentConnection
             counting.ReadPause = _options.ReadPause; // after the handshake: the handshake itself is read at once
             backoff.Reset();
 
-            session = new Session(network);
+            session = new Session(network, _time.GetTimestamp());
             writer = WriterLoopAsync(session, sessionCts);
             _session = session;
             _logger.LogInformation("Connected to the XMPP server at {Endpoint} as component {Component}", _endpoint, _componentDomain);

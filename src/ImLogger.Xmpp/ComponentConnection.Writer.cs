@@ -15,7 +15,7 @@ public sealed partial class ComponentConnection
     private static readonly UTF8Encoding Utf8NoBom = new(encoderShouldEmitUTF8Identifier: false);
 
     /// <summary>State of one handshaken stream that the writer and <see cref="SendAsync"/> share.</summary>
-    private sealed class Session(NetworkStream network)
+    private sealed class Session(NetworkStream network, long connectedAt)
     {
         public NetworkStream Network { get; } = network;
 
@@ -24,6 +24,15 @@ public sealed partial class ComponentConnection
 
         /// <summary>Set when the writer hit a socket error, before it cancels the reader.</summary>
         public Exception? WriterFault { get; set; }
+
+        private long _lastWrite = connectedAt;
+
+        /// <summary>When the writer last started writing to the socket (a <see cref="TimeProvider.GetTimestamp"/> value).</summary>
+        public long LastWrite
+        {
+            get => Interlocked.Read(ref _lastWrite);
+            set => Interlocked.Exchange(ref _lastWrite, value);
+        }
     }
 
     private byte[] StreamHeader() => Encoding.UTF8.GetBytes(
@@ -32,48 +41,30 @@ public sealed partial class ComponentConnection
 
     /// <summary>
     /// The only code that writes to the socket once the handshake is done, so stanzas never interleave.
-    /// Sends a space when nothing was written for <see cref="ComponentConnectionOptions.KeepAliveInterval"/>.
+    /// A space goes out when nothing was written for <see cref="ComponentConnectionOptions.KeepAliveInterval"/>; it is
+    /// queued like a stanza by <see cref="KeepAliveLoopAsync"/>, so waking the writer for a verdict costs no timer.
     /// </summary>
     private async Task WriterLoopAsync(Session session, CancellationTokenSource sessionCts)
     {
         var token = sessionCts.Token;
         var queue = session.Outgoing.Reader;
         var interval = _options.KeepAliveInterval;
-        var keepAlive = interval > TimeSpan.Zero && interval != Timeout.InfiniteTimeSpan;
-        // One pending wait survives keepalive rounds: a single-reader channel must not have two at once.
-        Task<bool>? waiting = null;
+        using var writerEnded = CancellationTokenSource.CreateLinkedTokenSource(token);
+        var keepAlive = interval > TimeSpan.Zero && interval != Timeout.InfiniteTimeSpan
+            ? KeepAliveLoopAsync(session, interval, writerEnded.Token)
+            : Task.CompletedTask;
         try
         {
-            while (true)
+            while (await queue.WaitToReadAsync(token).ConfigureAwait(false))
             {
                 while (queue.TryRead(out var bytes))
+                {
+                    // Stamped before the write: a keepalive is never due while bytes are on their way.
+                    session.LastWrite = _time.GetTimestamp();
                     await session.Network.WriteAsync(bytes, token).ConfigureAwait(false);
-
-                waiting ??= queue.WaitToReadAsync(token).AsTask();
-                if (!keepAlive)
-                {
-                    if (!await waiting.ConfigureAwait(false))
-                        return;
-                    waiting = null;
-                    continue;
-                }
-
-                using var idle = CancellationTokenSource.CreateLinkedTokenSource(token);
-                var delay = Task.Delay(interval, _time, idle.Token);
-                if (await Task.WhenAny(waiting, delay).ConfigureAwait(false) == waiting)
-                {
-                    await idle.CancelAsync().ConfigureAwait(false);
-                    if (!await waiting.ConfigureAwait(false))
-                        return; // queue completed: the stream is ending
-                    waiting = null;
-                }
-                else
-                {
-                    await delay.ConfigureAwait(false); // surfaces cancellation
-                    await session.Network.WriteAsync(KeepAlive, token).ConfigureAwait(false);
-                    _logger.LogTrace("Sent a whitespace keepalive to {Endpoint}", _endpoint);
                 }
             }
+            // The queue completed: the stream is ending.
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
@@ -89,6 +80,36 @@ public sealed partial class ComponentConnection
         finally
         {
             session.Outgoing.Writer.TryComplete();
+            await writerEnded.CancelAsync().ConfigureAwait(false);
+            await keepAlive.ConfigureAwait(false); // never throws
+        }
+    }
+
+    /// <summary>
+    /// Queues a whitespace keepalive whenever the writer has been silent for <paramref name="interval"/>. One timer per
+    /// interval, not one per write: at hundreds of verdicts a second a timer armed and cancelled on every wake of the
+    /// writer cost more than the writes.
+    /// </summary>
+    private async Task KeepAliveLoopAsync(Session session, TimeSpan interval, CancellationToken token)
+    {
+        try
+        {
+            while (true)
+            {
+                var silent = _time.GetElapsedTime(session.LastWrite);
+                if (silent >= interval)
+                {
+                    // A full queue means the writer is busy writing: no keepalive needed, none waited for.
+                    if (session.Outgoing.Writer.TryWrite(KeepAlive))
+                        _logger.LogTrace("Queued a whitespace keepalive to {Endpoint}", _endpoint);
+                    silent = TimeSpan.Zero;
+                }
+                await Task.Delay(interval - silent, _time, token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            // The writer ended.
         }
     }
 

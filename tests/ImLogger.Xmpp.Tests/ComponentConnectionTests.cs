@@ -96,6 +96,74 @@ public class ComponentConnectionTests
     }
 
     [Test]
+    public async Task WhitespaceKeepalive_CountsSilenceFromTheLastWrite_AndRepeats()
+    {
+        var time = new FakeTimeProvider();
+        await using var h = new Harness(o => o.KeepAliveInterval = TimeSpan.FromSeconds(60), time).Start();
+        using var peer = await h.Server.AcceptAsync();
+        await peer.HandshakeAsync();
+        await h.WaitConnectedAsync();
+
+        // Traffic every 40 s: the line is never silent for 60 s, so no keepalive, although 120 s pass in all.
+        for (var i = 1; i <= 3; i++)
+        {
+            time.Advance(TimeSpan.FromSeconds(40));
+            await h.Connection.SendAsync(new XElement("message", new XAttribute("id", $"m{i}")), CancellationToken.None);
+            Assert.That(await peer.ReadUntilAsync($"<message id=\"m{i}\" />"), Is.EqualTo($"<message id=\"m{i}\" />"),
+                "a keepalive went out although the line carried a stanza less than 60 s before");
+        }
+        time.Advance(TimeSpan.FromSeconds(40));
+        Assert.That(await peer.TryReadAsync(TimeSpan.FromMilliseconds(150)), Is.EqualTo(-1), "40 s after the last stanza: nothing yet");
+
+        // 60 s after the last stanza the keepalive is due; then again after each 60 s of silence.
+        for (var round = 1; round <= 2; round++)
+        {
+            var got = -1;
+            for (var i = 0; i < 40 && got < 0; i++)
+            {
+                time.Advance(TimeSpan.FromSeconds(round == 1 && i == 0 ? 20 : 60));
+                got = await peer.TryReadAsync(TimeSpan.FromMilliseconds(50));
+            }
+            Assert.That(got, Is.GreaterThan(0), $"keepalive {round} never came");
+            Assert.That(peer.Pending.Trim(' '), Is.Empty, "only spaces are sent as keepalive");
+        }
+    }
+
+    [Test]
+    public async Task WhitespaceKeepalive_NeverWaitsBehindAFullQueue()
+    {
+        // Attack: the writer cannot write (the peer does not read) and the queue fills. The keepalive must not block or
+        // fault anything, and the stanzas queued before it stay in order once the peer reads again.
+        var time = new FakeTimeProvider();
+        await using var h = new Harness(o => o.KeepAliveInterval = TimeSpan.FromSeconds(60), time).Start();
+        using var peer = await h.Server.AcceptAsync();
+        await peer.HandshakeAsync();
+        await h.WaitConnectedAsync();
+
+        const int count = 1000; // 8 MB: more than the socket buffers and the 256-stanza queue hold
+        var big = new string('x', 8 * 1024);
+        var sends = Task.Run(async () =>
+        {
+            for (var i = 0; i < count; i++)
+                await h.Connection.SendAsync(new XElement("message", new XAttribute("id", $"b{i}"), new XElement("body", big)), CancellationToken.None);
+        });
+        for (var i = 0; i < 5; i++)
+        {
+            time.Advance(TimeSpan.FromSeconds(61));
+            await Task.Delay(20);
+        }
+        Assert.That(sends.IsCompleted, Is.False, "the queue is full: the sender waits (the test's premise)");
+        var expected = $"<body>{big}</body></message>";
+        for (var i = 0; i < count; i++)
+        {
+            var stanza = (await peer.ReadUntilAsync("</message>")).Trim(' ');
+            Assert.That(stanza, Is.EqualTo($"<message id=\"b{i}\">" + expected), $"stanza {i} whole and in order (keepalives only between stanzas)");
+        }
+        await sends.WaitAsync(FakeServer.Timeout);
+        Assert.That(h.Run.IsCompleted, Is.False, "the stream is still up");
+    }
+
+    [Test]
     public async Task SendAsync_WritesStanzaByteForByte()
     {
         await using var h = new Harness().Start();
