@@ -6,8 +6,9 @@ namespace ImLogger.Bench;
 /// <param name="ByMode">Each mode's results (its rates, then flat out), in the order of the modes given to the run, so
 /// that every round's table reads the same whichever order it ran in.</param>
 /// <param name="LoadAverage">The machine's one-minute load average at the round's start and end.</param>
+/// <param name="Duration">The round's wall time, servers' and imlogger's starts and stops included.</param>
 internal sealed record LoadRound(int Number, IReadOnlyList<ServerMode> Order, IReadOnlyList<(ServerMode Mode, IReadOnlyList<LoadResult> Results)> ByMode,
-    string LoadAverage)
+    string LoadAverage, TimeSpan Duration)
 {
     /// <summary>The round's results as one list, for <see cref="Tables.Load"/>.</summary>
     public IReadOnlyList<LoadResult> Results => [.. ByMode.SelectMany(m => m.Results)];
@@ -33,10 +34,11 @@ internal sealed partial class LoadBench
         {
             var order = number % 2 == 1 ? modes : modes.Reverse().ToList();
             var before = LoadAverage();
+            var watch = System.Diagnostics.Stopwatch.StartNew();
             Console.Error.WriteLine($"== load, round {number} of {rounds}: {string.Join(", ", order.Select(m => m.Name))} (load average {before})");
             var results = new Dictionary<ServerMode, IReadOnlyList<LoadResult>>(ReferenceEqualityComparer.Instance);
             foreach (var mode in order) results[mode] = await RunModeAsync(mode);
-            all.Add(new LoadRound(number, order, [.. modes.Select(m => (m, results[m]))], $"{before} -> {LoadAverage()}"));
+            all.Add(new LoadRound(number, order, [.. modes.Select(m => (m, results[m]))], $"{before} -> {LoadAverage()}", watch.Elapsed));
         }
         return all;
     }
