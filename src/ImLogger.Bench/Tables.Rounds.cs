@@ -50,7 +50,7 @@ internal static partial class Tables
         if (targets.Count == 0) return "";
         var s = new StringBuilder();
         s.AppendLine().AppendLine("### Targets of issues 15 and 16: the ratio in each round (both sides from that round), and the median of those ratios");
-        s.AppendLine().AppendLine(Inv, $"| target | {string.Join(" | ", rounds.Select(r => $"round {r.Number}"))} | median | at most | median | rounds within |");
+        s.AppendLine().AppendLine(Inv, $"| target | {string.Join(" | ", rounds.Select(r => $"round {r.Number}"))} | median | at most | verdict (on the median) | rounds within |");
         s.AppendLine(Inv, $"|---|{string.Concat(rounds.Select(_ => "---|"))}---|---|---|---|");
         foreach (var target in targets)
         {
