@@ -46,11 +46,12 @@ internal sealed partial class BacklogBench
             var dir = context.NewDir($"inline-backlog-{pending}-template");
             var watch = Stopwatch.StartNew();
             var cpu = ProcessStats.Cpu(ProcessStats.Self);
-            WriteBacklogThroughSpool(Path.Combine(dir, "spool.db"), pending, DateTimeOffset.UtcNow);
+            Directory.CreateDirectory(BenchContext.DataDir(dir));
+            WriteBacklogThroughSpool(BenchContext.SpoolFile(dir), pending, DateTimeOffset.UtcNow);
             Console.Error.WriteLine($"   inline backlog {pending}: spool written through the spool API in {watch.Elapsed.TotalSeconds:0.0} s " +
                                     $"({(ProcessStats.Cpu(ProcessStats.Self) - cpu).TotalSeconds:0.0} s CPU, load {File.ReadAllText("/proc/loadavg").Split(' ')[0]})");
             watch.Restart();
-            using (new LiteDbSpool(Path.Combine(dir, "spool.db"), NullLogger<LiteDbSpool>.Instance)) { }
+            using (new LiteDbSpool(BenchContext.SpoolFile(dir), NullLogger<LiteDbSpool>.Instance)) { }
             Console.Error.WriteLine($"   inline backlog {pending}: reopened in {watch.Elapsed.TotalMilliseconds:0} ms");
             templates[pending] = dir;
             Probes.Add(await ProbeDispatcherAsync(pending, dir, ProbePasses));
@@ -67,14 +68,14 @@ internal sealed partial class BacklogBench
     private async Task<InlineBacklogResult> RunInlineOnceAsync(int pending, int round, string template)
     {
         var dir = context.NewDir($"inline-backlog-{pending}");
-        foreach (var file in Directory.GetFiles(template)) File.Copy(file, Path.Combine(dir, Path.GetFileName(file)));
+        CopySpool(template, dir);
         await using var rig = ProsodyRig.Prepare(dir, "alice", "bob");
         var mode = LoadBench.Inline();
         WriteInlineBacklogConfig(dir, rig.ComponentPort, mode.Attach!);
         var include = await mode.Include!(context, dir);
         await rig.StartAsync(include, options.Nagle);
         var started = Stopwatch.StartNew();
-        await using var imlogger = context.StartImLogger(InlineSecret, "Info", "run", "--config", Path.Combine(dir, "imlogger.xml"), "--log-config", context.NLogConfig);
+        await using var imlogger = context.StartImLogger(InlineSecret, "Info", "run", "--config", BenchContext.ConfigFile(dir), "--log-config", context.NLogConfig);
         await imlogger.WaitForLineAsync(l => l.Contains("Connected to the XMPP server", StringComparison.Ordinal), TimeSpan.FromSeconds(120), "connected");
         var startMs = started.Elapsed.TotalMilliseconds;
         await using var alice = await XmppLoadClient.LoginAsync(rig.C2sPort, "alice", ProsodyRig.Domain, ProsodyRig.Password);
@@ -100,28 +101,38 @@ internal sealed partial class BacklogBench
     private static int FailedAttempts(ImLoggerRun imlogger) =>
         imlogger.Lines.Count(l => l.Contains("to down failed (attempt", StringComparison.Ordinal));
 
+    /// <summary>The template's spool files (the spool and its log) into <paramref name="dir"/>'s data folder.</summary>
+    private static void CopySpool(string template, string dir)
+    {
+        Directory.CreateDirectory(BenchContext.DataDir(dir));
+        foreach (var file in Directory.GetFiles(BenchContext.DataDir(template)))
+            File.Copy(file, Path.Combine(BenchContext.DataDir(dir), Path.GetFileName(file)));
+    }
+
     /// <summary>The load section's config plus the dead endpoint: a secure-smtp endpoint on a loopback port nothing listens
     /// on (connection refused at once, the cheapest failure for the dispatcher and so the most attempts). alice's own
     /// transcripts go to the directory archive, as in the load section; only the backlog is owed to "down".</summary>
     private static void WriteInlineBacklogConfig(string dir, int componentPort, string attach)
     {
         var closedPort = BenchContext.FreePort(); // free a moment ago; nothing of ours listens on it
-        File.WriteAllText(Path.Combine(dir, "smtp.password"), "unused-password");
-        File.WriteAllText(Path.Combine(dir, "imlogger.xml"), $"""
+        var path = BenchContext.PrepareConfigFile(dir);
+        var password = Path.Combine(Path.GetDirectoryName(path)!, "smtp.password");
+        File.WriteAllText(password, "unused-password");
+        File.WriteAllText(path, $"""
             <?xml version="1.0" encoding="utf-8"?>
             <imlogger>
               <component jid="archive.example.test" host="127.0.0.1" port="{componentPort}" secret-env="IMLOGGER_COMPONENT_SECRET" />
               {attach}
-              <spool path="spool.db" />
+              <spool path="{BenchContext.SpoolInConfig}" />
               <transcripts idle-close="1h" />
               <organization domain="example.test" endpoint="local-archive" seats="100">
                 <notifications inside="off" outside="off" />
                 <user jid="alice@example.test" />
               </organization>
               <endpoints>
-                <directory name="local-archive" path="archive" />
+                <directory name="local-archive" path="{BenchContext.ArchiveInConfig}" />
                 <secure-smtp name="down" host="127.0.0.1" port="{closedPort}" tls="starttls" username="imlogger"
-                             password-file="{Path.Combine(dir, "smtp.password")}" from="imlogger@example.test" to="archive@example.test" />
+                             password-file="{password}" from="imlogger@example.test" to="archive@example.test" />
               </endpoints>
             </imlogger>
             """);

@@ -27,11 +27,11 @@ internal sealed partial class BacklogBench
     private async Task<DispatcherProbeResult> ProbeDispatcherAsync(int pending, string template, int passes)
     {
         var dir = context.NewDir($"probe-{pending}");
-        foreach (var file in Directory.GetFiles(template)) File.Copy(file, Path.Combine(dir, Path.GetFileName(file)));
+        CopySpool(template, dir);
         WriteInlineBacklogConfig(dir, BenchContext.FreePort(), "<attach mode=\"tap\" />");
-        var config = ConfigLoader.Load(Path.Combine(dir, "imlogger.xml"), name => name == "IMLOGGER_COMPONENT_SECRET" ? InlineSecret : Environment.GetEnvironmentVariable(name));
+        var config = ConfigLoader.Load(BenchContext.ConfigFile(dir), name => name == "IMLOGGER_COMPONENT_SECRET" ? InlineSecret : Environment.GetEnvironmentVariable(name));
         var sinks = config.Endpoints.Select(e => EndpointSinks.Create(e, NullLoggerFactory.Instance, "imlogger@archive.example.test")).ToList();
-        using var spool = new LiteDbSpool(Path.Combine(dir, "spool.db"), NullLogger<LiteDbSpool>.Instance);
+        using var spool = new LiteDbSpool(BenchContext.SpoolFile(dir), NullLogger<LiteDbSpool>.Instance);
         var timed = new TimedQueue(spool);
         var dispatcher = new Dispatcher(timed, timed, sinks, NullLogger<Dispatcher>.Instance, TimeProvider.System, new DispatcherOptions { QuickRetries = 0 });
         // The first pass is the start's sweep (a batch read before the first failure); the rest are the steady state.

@@ -20,7 +20,8 @@ internal sealed partial class BenchContext(string repoRoot, string workDir)
 
     /// <summary>The config every section runs ImLogger with: alice@example.test logged, a directory archive, transcripts
     /// open for an hour. Returns its path.</summary>
-    /// <param name="dir">The section's folder; spool and archive go inside it.</param>
+    /// <param name="dir">The section's folder: the config goes in its <c>etc</c> folder, spool and archive in its <c>var</c>
+    /// folder (<see cref="ConfigFile"/>, <see cref="SpoolFile"/>, <see cref="ArchiveDir"/>).</param>
     /// <param name="componentPort">Where Prosody (or the replay server) takes the component.</param>
     /// <param name="attach">An &lt;attach&gt; element (inline mode), or null for tap mode. Tap is written out
     /// (<c>mode="tap"</c>): since inline became the default, a config without &lt;attach&gt; runs inline, and the bench's
@@ -29,23 +30,55 @@ internal sealed partial class BenchContext(string repoRoot, string workDir)
     /// (a notice goes out once an hour per conversation); on in the replay, which measures the notifier too.</param>
     public static string WriteConfig(string dir, int componentPort, string? attach = null, bool notices = false)
     {
-        var path = Path.Combine(dir, "imlogger.xml");
+        var path = PrepareConfigFile(dir);
         File.WriteAllText(path, $"""
             <?xml version="1.0" encoding="utf-8"?>
             <imlogger>
               <component jid="archive.example.test" host="127.0.0.1" port="{componentPort}" secret-env="IMLOGGER_COMPONENT_SECRET" />
               {attach ?? TapAttach}
-              <spool path="spool.db" />
+              <spool path="{SpoolInConfig}" />
               <transcripts idle-close="1h" />
               <organization domain="example.test" endpoint="local-archive" seats="100">
                 {(notices ? "" : "<notifications inside=\"off\" outside=\"off\" />")}
                 <user jid="alice@example.test" />
               </organization>
               <endpoints>
-                <directory name="local-archive" path="archive" />
+                <directory name="local-archive" path="{ArchiveInConfig}" />
               </endpoints>
             </imlogger>
             """);
+        return path;
+    }
+
+    // The layout of a section's folder. The config lives apart from what ImLogger writes, as the Debian package keeps
+    // /etc/imlogger apart from /var/lib/imlogger: ImLogger watches the config's folder for changes, and with the spool
+    // beside the config every spool page write woke that watcher (3.8% of ImLogger's CPU in a perf profile of the load
+    // section, docs/performance.md "The bench's folders").
+
+    /// <summary>The config file of the section folder <paramref name="dir"/> (in its <c>etc</c> folder).</summary>
+    public static string ConfigFile(string dir) => Path.Combine(dir, "etc", "imlogger.xml");
+
+    /// <summary>The folder for what ImLogger writes (spool, archive): <c>var</c>, beside <c>etc</c>.</summary>
+    public static string DataDir(string dir) => Path.Combine(dir, "var");
+
+    /// <summary>The spool's file in the section folder <paramref name="dir"/>.</summary>
+    public static string SpoolFile(string dir) => Path.Combine(DataDir(dir), "spool.db");
+
+    /// <summary>The directory endpoint's archive in the section folder <paramref name="dir"/>.</summary>
+    public static string ArchiveDir(string dir) => Path.Combine(DataDir(dir), "archive");
+
+    /// <summary>The spool's path as a config in <see cref="ConfigFile"/> names it (relative to the config's folder).</summary>
+    public const string SpoolInConfig = "../var/spool.db";
+
+    /// <summary>The archive's path as a config in <see cref="ConfigFile"/> names it.</summary>
+    public const string ArchiveInConfig = "../var/archive";
+
+    /// <summary>Creates the <c>etc</c> and <c>var</c> folders of <paramref name="dir"/>; returns the config file's path.</summary>
+    public static string PrepareConfigFile(string dir)
+    {
+        Directory.CreateDirectory(DataDir(dir));
+        var path = ConfigFile(dir);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         return path;
     }
 

@@ -80,8 +80,8 @@ internal sealed partial class DrillBench(BenchContext context, BenchOptions opti
 
             // A body on a "REFUSED, not delivered" line is the archive saying that a stanza recorded above never reached
             // anyone (ImLogger stored it, its verdict came too late): counted apart, not as archived twice.
-            var lines = Directory.Exists(Path.Combine(dir, "archive"))
-                ? Directory.GetFiles(Path.Combine(dir, "archive"), "*.eml", SearchOption.AllDirectories)
+            var lines = Directory.Exists(BenchContext.ArchiveDir(dir))
+                ? Directory.GetFiles(BenchContext.ArchiveDir(dir), "*.eml", SearchOption.AllDirectories)
                     .SelectMany(f => (MimeKit.MimeMessage.Load(f).TextBody ?? "").Split('\n'))
                     .ToList()
                 : [];
@@ -112,20 +112,20 @@ internal sealed partial class DrillBench(BenchContext context, BenchOptions opti
     /// <summary>The load section's config with 20 logged users, inline fail-closed with the shipped 10 s timeout.</summary>
     private static string WriteConfig(string dir, int componentPort, IEnumerable<string> users)
     {
-        var path = Path.Combine(dir, "imlogger.xml");
+        var path = BenchContext.PrepareConfigFile(dir);
         File.WriteAllText(path, $"""
             <?xml version="1.0" encoding="utf-8"?>
             <imlogger>
               <component jid="archive.example.test" host="127.0.0.1" port="{componentPort}" secret-env="IMLOGGER_COMPONENT_SECRET" />
               <attach mode="inline" failure-mode="closed" timeout="10s" />
-              <spool path="spool.db" />
+              <spool path="{BenchContext.SpoolInConfig}" />
               <transcripts idle-close="1h" />
               <organization domain="example.test" endpoint="local-archive" seats="100">
                 <notifications inside="off" outside="off" />
                 {string.Join("\n    ", users.Select(u => $"<user jid=\"{u}@example.test\" />"))}
               </organization>
               <endpoints>
-                <directory name="local-archive" path="archive" />
+                <directory name="local-archive" path="{BenchContext.ArchiveInConfig}" />
               </endpoints>
             </imlogger>
             """);

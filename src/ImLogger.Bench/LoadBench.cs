@@ -64,7 +64,7 @@ internal sealed partial class LoadBench(BenchContext context, BenchOptions optio
     private static async Task<string?> GenerateEjabberdConfig(BenchContext ctx, string dir)
     {
         var outDir = Path.Combine(dir, "server");
-        await using var gen = ctx.StartImLogger(Secret, "Warn", "server-config", "--config", Path.Combine(dir, "imlogger.xml"), "--out", outDir);
+        await using var gen = ctx.StartImLogger(Secret, "Warn", "server-config", "--config", BenchContext.ConfigFile(dir), "--out", outDir);
         await gen.Process.WaitForExitAsync();
         if (gen.Process.ExitCode != 0) throw new InvalidOperationException($"imlogger server-config failed:\n{gen.Output}");
         var build = Process.Start(new ProcessStartInfo("/bin/sh") { ArgumentList = { Path.Combine(outDir, "build.sh"), Path.Combine(dir, "ejabberd-modules") }, RedirectStandardOutput = true, RedirectStandardError = true })!;
@@ -78,7 +78,7 @@ internal sealed partial class LoadBench(BenchContext context, BenchOptions optio
     private static async Task<string?> GenerateProsodyConfig(BenchContext ctx, string dir)
     {
         var tapDir = Path.Combine(dir, "tap");
-        await using var gen = ctx.StartImLogger(Secret, "Warn", "prosody-config", "--config", Path.Combine(dir, "imlogger.xml"), "--out", tapDir);
+        await using var gen = ctx.StartImLogger(Secret, "Warn", "prosody-config", "--config", BenchContext.ConfigFile(dir), "--out", tapDir);
         await gen.Process.WaitForExitAsync();
         if (gen.Process.ExitCode != 0) throw new InvalidOperationException($"imlogger prosody-config failed:\n{gen.Output}");
         return Path.Combine(tapDir, "imlogger.cfg.lua");

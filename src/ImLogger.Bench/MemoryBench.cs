@@ -61,7 +61,7 @@ internal sealed partial class MemoryBench(BenchContext context, BenchOptions opt
             await Task.Delay(2000);
             var withSpool = ProcessStats.Rss(imlogger.Pid);
             var peak = ProcessStats.PeakRss(imlogger.Pid);
-            var bytes = Directory.GetFiles(dir, "spool*").Sum(f => new FileInfo(f).Length);
+            var bytes = Directory.GetFiles(BenchContext.DataDir(dir), "spool*").Sum(f => new FileInfo(f).Length);
             return new MemoryResult(idle, conversations, withConversations, open.Elapsed, chunks, withSpool, peak, bytes);
         }
         finally

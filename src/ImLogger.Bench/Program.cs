@@ -9,6 +9,7 @@ internal sealed record BenchOptions
     public IReadOnlyList<double> Rates { get; init; } = [500, 1000, 2000];
     public double SecondsPerRate { get; init; } = 5;
     public int FlatOutMessages { get; init; } = 20_000;
+    public int LoadRounds { get; init; } = 1;
     public int ReplayStanzas { get; init; } = 200_000;
     public int Conversations { get; init; } = 10_000;
     public int SpoolEvents { get; init; } = 1_000_000;
@@ -35,6 +36,9 @@ internal sealed record BenchOptions
           --rates 500,1000,2000      fixed offered rates for the load section (msg/s)
           --seconds 5                seconds of load at each fixed rate
           --flat-out 20000           messages sent as fast as possible in the load section
+          --load-rounds 1            rounds of the load section: each runs every mode at every rate, the modes' order reversed every
+                                     other round; with 2 or more, each round's tables, then the medians over rounds and issues 15/16's
+                                     targets as a ratio per round (both sides from that round) and the median of those ratios
           --replay 200000            stanzas replayed to the component alone
           --conversations 10000      open conversations for the memory section
           --spool-events 1000000     undelivered events in the spool for the memory section
@@ -56,6 +60,9 @@ internal sealed record BenchOptions
           --nagle                    keep Prosody's default (Nagle on): adds ~40 ms steps to every mode's latency
         """;
 
+    private static int AtLeastOne(string option, int n) =>
+        n >= 1 ? n : throw new ArgumentException($"{option} needs a whole number of at least 1 (1 measures each mode once), not {n}");
+
     public static BenchOptions Parse(string[] args)
     {
         var o = new BenchOptions();
@@ -68,6 +75,7 @@ internal sealed record BenchOptions
                 "--rates" => o with { Rates = Value().Split(',').Select(r => double.Parse(r, CultureInfo.InvariantCulture)).ToList() },
                 "--seconds" => o with { SecondsPerRate = double.Parse(Value(), CultureInfo.InvariantCulture) },
                 "--flat-out" => o with { FlatOutMessages = int.Parse(Value(), CultureInfo.InvariantCulture) },
+                "--load-rounds" => o with { LoadRounds = AtLeastOne("--load-rounds", int.Parse(Value(), CultureInfo.InvariantCulture)) },
                 "--replay" => o with { ReplayStanzas = int.Parse(Value(), CultureInfo.InvariantCulture) },
                 "--conversations" => o with { Conversations = int.Parse(Value(), CultureInfo.InvariantCulture) },
                 "--spool-events" => o with { SpoolEvents = int.Parse(Value(), CultureInfo.InvariantCulture) },
@@ -122,8 +130,10 @@ internal static class Program
             // Issue 18: ejabberd alone and with the inline module, in the same run (skipped, and said, without ejabberd).
             if (!options.SkipEjabberd && EjabberdRig.Installed) modes.AddRange([LoadBench.EjabberdAlone, LoadBench.EjabberdInline()]);
             else if (!options.SkipEjabberd) Console.Error.WriteLine("  (ejabberd is not installed: no ejabberd columns; apt-get install ejabberd erlang-dev)");
-            var results = await new LoadBench(context, options).RunAsync(modes);
-            report.Append(Tables.Load(results));
+            if (options.LoadRounds > 1)
+                report.Append(Tables.LoadRounds(await new LoadBench(context, options).RunRoundsAsync(modes, options.LoadRounds)));
+            else
+                report.Append(Tables.Load(await new LoadBench(context, options).RunAsync(modes)));
         }
         if (options.Sections.Contains("paced"))
         {

@@ -53,22 +53,21 @@ internal sealed partial class ScaleBench(BenchContext context, BenchOptions opti
 
     private static string WriteConfig(string dir, int componentPort, string jid, int pairs, bool scaleOut, string server)
     {
-        Directory.CreateDirectory(dir);
-        var path = Path.Combine(dir, "imlogger.xml");
+        var path = BenchContext.PrepareConfigFile(dir);
         File.WriteAllText(path, $"""
             <?xml version="1.0" encoding="utf-8"?>
             <imlogger>
               <component jid="{jid}" host="127.0.0.1" port="{componentPort}" secret-env="IMLOGGER_COMPONENT_SECRET" />
               <attach server="{server}" mode="inline" failure-mode="closed" timeout="30s" />
               {(scaleOut ? $"<scale-out components=\"{string.Join(' ', Components)}\" />" : "")}
-              <spool path="spool.db" />
+              <spool path="{BenchContext.SpoolInConfig}" />
               <transcripts idle-close="1h" />
               <organization domain="example.test" endpoint="local-archive" seats="{pairs}">
                 <notifications inside="off" outside="off" />
             {string.Join("\n", Enumerable.Range(1, pairs).Select(i => $"    <user jid=\"{Sender(i)}@example.test\" />"))}
               </organization>
               <endpoints>
-                <directory name="local-archive" path="archive" />
+                <directory name="local-archive" path="{BenchContext.ArchiveInConfig}" />
               </endpoints>
             </imlogger>
             """);
@@ -81,8 +80,8 @@ internal sealed partial class ScaleBench(BenchContext context, BenchOptions opti
         var dir = context.NewDir($"scale-{server}{instances}{(cpuCap > 0 ? "-capped" : "")}");
         string[] users = [.. Enumerable.Range(1, pairs).Select(Sender), .. Enumerable.Range(1, pairs).Select(Peer)];
         await using IBenchServer rig = server == "ejabberd" ? EjabberdRig.Prepare(dir, users) : ProsodyRig.Prepare(dir, users);
-        var configs = Enumerable.Range(0, instances)
-            .Select(k => WriteConfig(k == 0 ? dir : Path.Combine(dir, $"instance{k + 1}"), rig.ComponentPort, Components[k], pairs, instances > 1, server)).ToList();
+        var instanceDirs = Enumerable.Range(0, instances).Select(k => k == 0 ? dir : Path.Combine(dir, $"instance{k + 1}")).ToList();
+        var configs = instanceDirs.Select((d, k) => WriteConfig(d, rig.ComponentPort, Components[k], pairs, instances > 1, server)).ToList();
         var outDir = Path.Combine(dir, "server");
         await using (var gen = context.StartImLogger(Secret, "Warn", "server-config", "--config", configs[0], "--out", outDir))
         {
@@ -132,8 +131,8 @@ internal sealed partial class ScaleBench(BenchContext context, BenchOptions opti
             }
 
             // Which instance archived each conversation: a pair's bodies carry its tag.
-            var archived = configs.Select(c => Directory.Exists(Path.Combine(Path.GetDirectoryName(c)!, "archive"))
-                ? Directory.GetFiles(Path.Combine(Path.GetDirectoryName(c)!, "archive"), "*.eml")
+            var archived = instanceDirs.Select(d => Directory.Exists(BenchContext.ArchiveDir(d))
+                ? Directory.GetFiles(BenchContext.ArchiveDir(d), "*.eml")
                     .SelectMany(f => PairTag().Matches(MimeKit.MimeMessage.Load(f).TextBody ?? "").Select(m => m.Groups[1].Value)).ToList()
                 : []).ToList();
             var split = Enumerable.Range(1, pairs).Count(i => archived.Count(a => a.Contains($"{i:D2}")) > 1);

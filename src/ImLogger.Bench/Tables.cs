@@ -4,7 +4,7 @@ using System.Text;
 namespace ImLogger.Bench;
 
 /// <summary>Markdown tables, each figure beside the baseline measured in the same run.</summary>
-internal static class Tables
+internal static partial class Tables
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
