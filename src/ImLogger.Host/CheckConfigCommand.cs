@@ -72,6 +72,8 @@ internal static class CheckConfigCommand
             Console.Error.WriteLine($"imlogger: WARNING: {warning}");
             warnings++;
         }
+        // A cost, not a risk: said, but not counted against --strict.
+        if (SpoolPlacement.Note(config) is { } placement) Console.Error.WriteLine($"imlogger: note: {placement}");
         warnings += config.Organizations.Count(o => o.UnmatchedExclusions.Count > 0);
         if (strict && warnings > 0)
         {

@@ -56,6 +56,7 @@ internal sealed partial class ConfigReloadService(ConfigHolder holder, SeatLedge
         var watchers = Watch(config);
         foreach (var warning in seats.Plan.OverLimitWarnings()) logger.LogWarning("Seats: {Warning}", warning);
         foreach (var warning in TapLimitations.Warnings(config)) logger.LogWarning("Tap mode: {Warning}", warning);
+        if (SpoolPlacement.Note(config) is { } placement) logger.LogWarning("Spool placement: {Note}", placement);
         WriteRules(config, reason: "start");
 
         using var hangup = OperatingSystem.IsWindows() ? null : PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
