@@ -94,33 +94,42 @@ internal sealed class PacedBench(BenchContext context, BenchOptions options)
         return new ImLoggerRun(Process.Start(psi)!);
     }
 
-    /// <summary>Sends <paramref name="count"/> stanzas from number <paramref name="first"/> on, each in a write of its own,
-    /// at <paramref name="rate"/> a second (0: as fast as the socket takes them). Returns the next number.</summary>
-    private static async Task<int> SendAsync(ReplayServer server, bool inline, int first, int count, double rate)
+    /// <summary>Sends <paramref name="count"/> stanzas from number <paramref name="first"/> on, at <paramref name="rate"/> a
+    /// second (0: as fast as the socket takes them): each tap copy in a write of its own, inline requests of
+    /// <c>--paced-per-request</c> stanzas each (one write per request). Returns the next number.</summary>
+    private async Task<int> SendAsync(ReplayServer server, bool inline, int first, int count, double rate)
     {
+        var per = inline ? options.PacedPerRequest : 1;
         var start = Stopwatch.GetTimestamp();
-        for (var i = 0; i < count; i++)
+        for (var i = 0; i < count; i += per)
         {
             if (rate > 0)
             {
                 var due = TimeSpan.FromSeconds(i / rate) - Stopwatch.GetElapsedTime(start);
                 if (due > TimeSpan.FromMilliseconds(1)) await Task.Delay(due);
             }
-            await server.SendAsync(Stanza(inline, first + i), CancellationToken.None);
+            await server.SendAsync(Stanzas(inline, first + i, Math.Min(per, count - i)), CancellationToken.None);
         }
         return first + count;
     }
 
-    /// <summary>A tap copy of alice's message to one of 8 peers, or the same message held in an inline request of its own.</summary>
-    private static byte[] Stanza(bool inline, int n)
+    /// <summary>Tap copies of alice's messages to one of 8 peers, or the same messages held in one inline request.</summary>
+    private static byte[] Stanzas(bool inline, int n, int count)
     {
-        var message = $"<message xmlns='jabber:client' id='p{n}' from='alice@example.test/laptop' to='peer{n % 8}@example.test' type='chat'>" +
-                      $"<body>message {n} about the quarterly figures</body></message>";
-        var text = inline
-            ? $"<iq type='set' id='imlogger-{n}' from='example.test' to='archive.example.test'><batch xmlns='urn:imlogger:inline:0'>" +
-              $"<item id='1' direction='out' user='alice@example.test' to-local='true'>{message}</item></batch></iq>\n"
-            : $"<message from='example.test' to='archive.example.test'><forwarded xmlns='urn:xmpp:forward:0'>{message}</forwarded></message>\n";
-        return Encoding.UTF8.GetBytes(text);
+        static string Message(int n) =>
+            $"<message xmlns='jabber:client' id='p{n}' from='alice@example.test/laptop' to='peer{n % 8}@example.test' type='chat'>" +
+            $"<body>message {n} about the quarterly figures</body></message>";
+        var text = new StringBuilder();
+        if (!inline)
+        {
+            for (var k = 0; k < count; k++)
+                text.Append("<message from='example.test' to='archive.example.test'><forwarded xmlns='urn:xmpp:forward:0'>").Append(Message(n + k)).Append("</forwarded></message>\n");
+            return Encoding.UTF8.GetBytes(text.ToString());
+        }
+        text.Append(CultureInfo.InvariantCulture, $"<iq type='set' id='imlogger-{n}' from='example.test' to='archive.example.test'><batch xmlns='urn:imlogger:inline:0'>");
+        for (var k = 0; k < count; k++)
+            text.Append(CultureInfo.InvariantCulture, $"<item id='{k + 1}' direction='out' user='alice@example.test' to-local='true'>").Append(Message(n + k)).Append("</item>");
+        return Encoding.UTF8.GetBytes(text.Append("</batch></iq>\n").ToString());
     }
 
     private static Measure Window(int pid) => new(pid, ProcessStats.Cpu(pid), ProcessStats.ContextSwitches(pid), ProcessStats.Io(pid), Stopwatch.GetTimestamp());

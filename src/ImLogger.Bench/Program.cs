@@ -29,6 +29,7 @@ internal sealed record BenchOptions
     public double DrillRate { get; init; } = 500;
     public double DrillSeconds { get; init; } = 12;
     public string? PacedBaseline { get; init; }
+    public int PacedPerRequest { get; init; } = 1;
 
     public const string Usage = """
         imlogger-bench [options]     (run through ./bench.sh, which builds in Release first)
@@ -57,6 +58,7 @@ internal sealed record BenchOptions
           --drill-seconds 12         seconds of flow in each drill (imlogger goes away a third of the way in)
           --ingest 10000,1000000     undelivered events in the spool when its ingest rate is measured (backlog section)
           --paced-baseline DLL       the paced section also measures this imlogger.dll (another build), alternating with this tree's
+          --paced-per-request 1      stanzas in each inline request of the paced section (the module's linger gathers 5-30 at 500-2,000 msg/s)
           --nagle                    keep Prosody's default (Nagle on): adds ~40 ms steps to every mode's latency
         """;
 
@@ -87,6 +89,7 @@ internal sealed record BenchOptions
                 "--inline-backlog-rounds" => o with { InlineBacklogRounds = int.Parse(Value(), CultureInfo.InvariantCulture) },
                 "--nagle" => o with { Nagle = true },
                 "--paced-baseline" => o with { PacedBaseline = Value() },
+                "--paced-per-request" => o with { PacedPerRequest = Math.Max(1, int.Parse(Value(), CultureInfo.InvariantCulture)) },
                 "--drill-rate" => o with { DrillRate = double.Parse(Value(), CultureInfo.InvariantCulture) },
                 "--drill-seconds" => o with { DrillSeconds = double.Parse(Value(), CultureInfo.InvariantCulture) },
                 "--no-inline" => o with { SkipInline = true },
