@@ -133,7 +133,22 @@ end
 -- 10 ms: at 500-2,000 msg/s each request then carries 5-20 stanzas instead of 1.5-6; against 3 ms that cost ImLogger
 -- 14-46% and Prosody 7-43% less CPU per stanza (the most at low rates), for 3-7 ms more at the median, far below what a
 -- person can see in a chat (docs/performance.md, "One write per request, and a 10 ms linger").
-local linger = module:get_option_number("imlogger_linger", 0.010);
+-- In seconds (ejabberd's `linger` is in milliseconds). Checked: a value that is not a number (Prosody's
+-- get_option_number gives nil for "10ms", and hold() then failed arming its timer with the stanza already queued, so
+-- it waited, unrouted and unanswered, until a full batch took it), a negative one, or one not below imlogger_timeout
+-- (a stanza would spend its whole timeout waiting for company; 10 meant as milliseconds is 10 s) is refused at error
+-- level with what to write, and the default is used: every stanza stays held and answered.
+local function checked_linger(value, default, timeout_s)
+	if value == nil then return default; end
+	local n = tonumber(value);
+	if n == nil or n ~= n or n < 0 or (timeout_s ~= nil and n >= timeout_s) then
+		return default, ("imlogger_linger = %s is not a number of seconds from 0 to below imlogger_timeout (%s s): using %s s instead."
+			.." It is in seconds: 10 ms is 0.010 (ejabberd's linger is in milliseconds)"):format(tostring(value), tostring(timeout_s), tostring(default));
+	end
+	return n;
+end
+local linger, linger_problem = checked_linger(module:get_option_scalar("imlogger_linger"), 0.010, timeout);
+if linger_problem then module:log("error", "%s", linger_problem); end
 -- true: the linger applies only while a request of the lane awaits its verdicts (as Nagle's algorithm); with none in
 -- flight a held stanza goes at once, in a request of its own: low rates pay no linger in latency. Off by default: counted
 -- inside Prosody (docs/performance.md, "Counting inside Prosody"), it sent 1.2 to 3.5 times as many requests at 500-2,000
