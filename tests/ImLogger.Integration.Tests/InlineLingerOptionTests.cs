@@ -51,6 +51,43 @@ public partial class InlineLingerOptionTests
     }
 
     /// <summary>
+    /// Real ejabberd and imlogger: <c>linger: 20000</c> (milliseconds, not below the 5 s timeout: each stanza would wait 20 s
+    /// for company, then get the one second a late request gets) is refused at load with what to write and the default used;
+    /// <c>linger: 0</c> (the mailbox-only batching before the linger, a branch of its own) is kept. Either way every message is
+    /// delivered and archived once.
+    /// </summary>
+    [TestCase("20000", true), TestCase("0", false), CancelAfter(180_000)]
+    public async Task EjabberdLingerNotBelowTheTimeoutIsRefusedAtLoad_ZeroIsKept(string linger, bool refused)
+    {
+        await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice"], null,
+            """<notifications inside="off" outside="off" />""", attach: """<attach mode="inline" failure-mode="closed" timeout="5s" />""",
+            server: "ejabberd", beforeStart: server => SetEjabberdLinger((EjabberdServer)server, linger));
+        await using var imlogger = world.RunImLogger();
+        await ImLoggerProcess.WaitConnectedAsync(imlogger);
+
+        await using var alice = await RawXmppClient.LoginAsync(world.Server, "alice");
+        await using var bob = await RawXmppClient.LoginAsync(world.Server, "bob");
+        const int count = 3;
+        for (var i = 0; i < count; i++)
+            await alice.ChatAsync("bob", $"drill-{i} with linger {linger}");
+        // Less than the 20 s each would have waited for company before the check.
+        await InlineRestartDrillTests.WaitUntilAsync(() => bob.DrillBodyCounts.Count >= count, TimeSpan.FromSeconds(15),
+            () => $"bob received {bob.DrillBodyCounts.Count} of {count}; alice got {alice.ErrorMessages} error(s)");
+        Assert.That(await imlogger.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero);
+
+        var archived = world.Archived().SelectMany(m => Drill().Matches(m.TextBody ?? "").Select(x => x.Value)).ToList();
+        var log = ((EjabberdServer)world.Server).Log;
+        Assert.Multiple(() =>
+        {
+            Assert.That(alice.ErrorMessages, Is.Zero, "nothing refused");
+            Assert.That(bob.DrillBodyCounts.Values, Is.All.EqualTo(1), "delivered once");
+            Assert.That(archived, Has.Count.EqualTo(count).And.Unique, "each archived once");
+            Assert.That(log.Contains("linger: 20000 is not a number of milliseconds below timeout (5 s): using 10 instead", StringComparison.Ordinal),
+                Is.EqualTo(refused), "the operator is told what is wrong and what to write (only when it is wrong)");
+        });
+    }
+
+    /// <summary>
     /// The check itself, by lua5.4 running the shipped module's <c>checked_number</c>: what a careless operator writes
     /// (a unit, milliseconds meant as seconds, a negative, not-a-number, infinity, a linger at the timeout, a zero batch or
     /// none in flight) falls back to the default with a reason naming the option, the value and what to write; what is
@@ -116,6 +153,18 @@ public partial class InlineLingerOptionTests
         Assert.That(changed, Is.Not.EqualTo(lua), "imlogger_timeout not found in the snippet: update this test");
         File.WriteAllText(snippet, changed);
     }
+
+    /// <summary>Adds <c>linger: value</c> after the timeout in the module's options `imlogger server-config` wrote.</summary>
+    private static void SetEjabberdLinger(EjabberdServer server, string value)
+    {
+        var yml = File.ReadAllText(server.Include!);
+        var changed = EjabberdTimeoutLine().Replace(yml, $"$1$2linger: {value}\n", 1);
+        Assert.That(changed, Is.Not.EqualTo(yml), "timeout not found in the ejabberd snippet: update this test");
+        File.WriteAllText(server.Include!, changed);
+    }
+
+    [GeneratedRegex(@"(\n( +)timeout: [^\n]*\n)")]
+    private static partial Regex EjabberdTimeoutLine();
 
     [GeneratedRegex(@"(\timlogger_timeout = [^\n]*\n)")]
     private static partial Regex TimeoutLine();
