@@ -219,7 +219,7 @@ if module:get_option_boolean("imlogger_profile", false) then
 		last.at, last.held = now, c.held;
 		for k, v in pairs(c) do last.count[k] = v; end
 	end
-	local every = module:get_option_number("imlogger_profile_interval", 10);
+	local every = number_option("imlogger_profile_interval", 10, 0.001, nil, "seconds, more than 0");
 	module:add_timer(every, function () prof.report("interval"); return every; end);
 	module:hook_global("server-stopping", function () prof.report("stopping"); end, 100);
 end
@@ -235,7 +235,7 @@ end
 local unlogged = {};     -- bare JID -> clock() when ImLogger answered "not logged"
 -- Monotonic: a system clock stepped back a day must not leave a user unheld for a day.
 local clock = require "util.time".monotonic or os.time;
-local unlogged_ttl = module:get_option_number("imlogger_unlogged_ttl", 300);
+local unlogged_ttl = number_option("imlogger_unlogged_ttl", 300, 0, nil, "seconds, 0 or more");
 
 local function is_logged(user)
 	if log_all then
@@ -1265,7 +1265,8 @@ end);
 -- imlogger_heartbeat seconds; ImLogger reports a domain silent for two heartbeats. imlogger_generation (written by
 -- `imlogger prosody-config`) tells it whether these are the rules of its config in force.
 local module_version = "1";
-local heartbeat = module:get_option_number("imlogger_heartbeat", 30);
+-- Not a number, it failed the module's load: the server then ran without it, every stanza unheld.
+local heartbeat = number_option("imlogger_heartbeat", 30, 0.001, nil, "seconds, more than 0");
 local generation = module:get_option_string("imlogger_generation", "");
 
 local function held_count(lane)
@@ -1348,7 +1349,7 @@ module:hook_global("host-activated", watch_component);
 -- this keeps out what people install and forget to update, not a forger (see the protocol document).
 do
 	local check_clients = module:get_option_boolean("imlogger_check_clients", false);
-	local client_timeout = module:get_option_number("imlogger_client_timeout", 10);
+	local client_timeout = number_option("imlogger_client_timeout", 10, 0.001, nil, "seconds, more than 0");
 	local signin = {
 		gates = {},          -- full JID -> gate of a session whose client is not judged yet (or is being closed)
 		max_answer = 4096,   -- bytes of a version answer forwarded to ImLogger; beyond, it is refused as too large
@@ -1358,7 +1359,7 @@ do
 	};
 	module:hook_global("config-reloaded", function ()
 		check_clients = module:get_option_boolean("imlogger_check_clients", false);
-		client_timeout = module:get_option_number("imlogger_client_timeout", 10);
+		client_timeout = number_option("imlogger_client_timeout", 10, 0.001, nil, "seconds, more than 0");
 	end);
 
 	-- Opens the gate: what the session sent, then what was sent to it, go their usual way (held, archived, routed).

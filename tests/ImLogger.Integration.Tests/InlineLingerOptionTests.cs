@@ -14,8 +14,9 @@ namespace ImLogger.Integration.Tests;
 [TestFixture, Parallelizable(ParallelScope.All)]
 public partial class InlineLingerOptionTests
 {
-    /// <summary>Real Prosody and imlogger, the linger written with its unit (and the timeout, the batch size and the requests in
-    /// flight not numbers, or out of range): every message delivered and archived once, each value named in the log.</summary>
+    /// <summary>Real Prosody and imlogger, the linger written with its unit (and the timeout, the batch size, the requests in
+    /// flight, the heartbeat not numbers, or out of range; a heartbeat that is not a number failed the module's load, and
+    /// the server ran without it, nothing held): every message delivered and archived once, each value named in the log.</summary>
     [Test, CancelAfter(120_000)]
     public async Task ALingerThatIsNotANumberStillDeliversAndArchivesEveryMessageAndSaysWhatToWrite()
     {
@@ -46,7 +47,8 @@ public partial class InlineLingerOptionTests
                 "the operator is told what is wrong and what to write");
             Assert.That(world.Prosody.Log, Does.Contain("imlogger_timeout = 5s is not a number of seconds, more than 0: using 10 instead")
                 .And.Contain("imlogger_batch_size = a hundred is not a number").And.Contain("imlogger_max_in_flight = 0 is not a number")
-                .And.Contain("imlogger_max_held = -1 is not a number"));
+                .And.Contain("imlogger_max_held = -1 is not a number").And.Contain("imlogger_heartbeat = 30s is not a number")
+                .And.Contain("imlogger_unlogged_ttl = 5m is not a number"));
         });
     }
 
@@ -149,8 +151,9 @@ public partial class InlineLingerOptionTests
         var snippet = server.Include!;
         var lua = File.ReadAllText(snippet);
         var changed = TimeoutLine().Replace(lua,
-            "\timlogger_timeout = \"5s\"\n\timlogger_linger = \"10ms\"\n\timlogger_batch_size = \"a hundred\"\n\timlogger_max_in_flight = 0\n\timlogger_max_held = -1\n", 1);
-        Assert.That(changed, Is.Not.EqualTo(lua), "imlogger_timeout not found in the snippet: update this test");
+            "\timlogger_timeout = \"5s\"\n\timlogger_linger = \"10ms\"\n\timlogger_batch_size = \"a hundred\"\n\timlogger_max_in_flight = 0\n\timlogger_max_held = -1\n\timlogger_unlogged_ttl = \"5m\"\n", 1);
+        changed = HeartbeatLine().Replace(changed, "imlogger_heartbeat = \"30s\"", 1);
+        Assert.That(changed, Does.Contain("imlogger_heartbeat = \"30s\"").And.Contain("imlogger_linger"), "imlogger_timeout or imlogger_heartbeat not found in the snippet: update this test");
         File.WriteAllText(snippet, changed);
     }
 
@@ -165,6 +168,9 @@ public partial class InlineLingerOptionTests
 
     [GeneratedRegex(@"(\n( +)timeout: [^\n]*\n)")]
     private static partial Regex EjabberdTimeoutLine();
+
+    [GeneratedRegex(@"imlogger_heartbeat = [0-9.]+")]
+    private static partial Regex HeartbeatLine();
 
     [GeneratedRegex(@"(\timlogger_timeout = [^\n]*\n)")]
     private static partial Regex TimeoutLine();
