@@ -391,15 +391,26 @@ init([Host|_]) ->
     {ok, State}.
 
 configure(State, Opts) ->
+    Timeout = gen_mod:get_opt(timeout, Opts) * 1000,
     State#state{component = mod_imlogger_lanes:lane_component(State#state.host, Opts), % scaled out: this lane's
                 failure_mode = gen_mod:get_opt(failure_mode, Opts),
-                timeout = gen_mod:get_opt(timeout, Opts) * 1000,
+                timeout = Timeout,
                 batch_size = gen_mod:get_opt(batch_size, Opts),
-                linger = gen_mod:get_opt(linger, Opts),
+                linger = linger(gen_mod:get_opt(linger, Opts), Timeout, State#state.host),
                 max_batch_bytes = gen_mod:get_opt(max_batch_bytes, Opts),
                 away_max_bytes = gen_mod:get_opt(away_max_bytes, Opts),
                 heartbeat = gen_mod:get_opt(heartbeat, Opts) * 1000,
                 generation = gen_mod:get_opt(generation, Opts)}.
+
+%% linger is in milliseconds (Prosody's imlogger_linger is in seconds). One not below the timeout would spend a held
+%% stanza's whole timeout waiting for company, and its request would then get the one second at least that a late one
+%% gets: the operator's timeout not kept. Said at error level with what to write, and the default used (as the Prosody module).
+linger(Linger, Timeout, _Host) when Linger < Timeout -> Linger;
+linger(Linger, Timeout, Host) ->
+    Default = proplists:get_value(linger, mod_options(Host)),
+    ?ERROR_MSG("mod_imlogger_inline: linger: ~B is not a number of milliseconds below timeout (~B s): using ~B instead. "
+               "It is in milliseconds: 10 ms is 10", [Linger, Timeout div 1000, Default]),
+    Default.
 
 handle_call(_Request, _From, State) ->
     {reply, {error, badarg}, State}.

@@ -50,9 +50,26 @@ local failure_mode = module:get_option_string("imlogger_failure_mode", "closed")
 if failure_mode ~= "closed" and failure_mode ~= "open" then
 	error("imlogger_failure_mode must be \"closed\" or \"open\", not "..tostring(failure_mode));
 end
-local timeout = module:get_option_number("imlogger_timeout", 10);
-local batch_size = module:get_option_number("imlogger_batch_size", 100);
-local max_held = module:get_option_number("imlogger_max_held", 500);
+-- The numbers an operator may write by hand, checked. Prosody's get_option_number gives nil for one that is not a
+-- number ("10ms", "a hundred"), and the module then failed part-way through holding or sending a stanza, which stayed
+-- unrouted and unanswered (imlogger_linger = "10ms": until a full batch took it; InlineLingerOptionTests). Not a number,
+-- or out of range: logged at error level with what to write, and the default used, so every stanza stays held and answered.
+local function checked_number(name, value, default, min, below, what)
+	if value == nil then return default; end
+	local n = tonumber(value);
+	if n == nil or n ~= n or n < min or (below ~= nil and n >= below) then
+		return default, ("%s = %s is not a number of %s: using %s instead"):format(name, tostring(value), what, tostring(default));
+	end
+	return n;
+end
+local function number_option(name, default, min, below, what)
+	local n, problem = checked_number(name, module:get_option_scalar(name), default, min, below, what);
+	if problem then module:log("error", "%s", problem); end
+	return n;
+end
+local timeout = number_option("imlogger_timeout", 10, 0.001, nil, "seconds, more than 0");
+local batch_size = number_option("imlogger_batch_size", 100, 1, nil, "stanzas per request, 1 or more");
+local max_held = number_option("imlogger_max_held", 500, 1, nil, "stanzas per session, 1 or more");
 -- ImLogger reads a request over its max-stanza-bytes only up to that limit, so requests are split below it; a stanza
 -- that alone would not fit is refused by itself, never sent (see "Limits" in docs/inline-protocol.md).
 local max_batch_bytes = module:get_option_number("imlogger_max_batch_bytes", 960 * 1024);
@@ -102,7 +119,7 @@ end
 local unavailable_text = "Archiving is unavailable; your message was not sent. Try again in a moment.";
 -- Fail-closed: while ImLogger is away (restarting, crashed, its host down) held stanzas wait for it, up to the timeout
 -- each and this many bytes together; the oldest beyond the bound are refused (docs/inline-protocol.md).
-local away_max_bytes = module:get_option_number("imlogger_away_max_bytes", 32 * 1024 * 1024);
+local away_max_bytes = number_option("imlogger_away_max_bytes", 32 * 1024 * 1024, 0, nil, "bytes, 0 or more");
 
 local stopping = false;   -- the server is shutting down: no request of reports alone
 local batches = {};      -- request id -> { items = { [item id] = item }, gaps = {...}, refusals = {...}, lane = lane, deadline }
@@ -133,14 +150,18 @@ end
 -- 10 ms: at 500-2,000 msg/s each request then carries 5-20 stanzas instead of 1.5-6; against 3 ms that cost ImLogger
 -- 14-46% and Prosody 7-43% less CPU per stanza (the most at low rates), for 3-7 ms more at the median, far below what a
 -- person can see in a chat (docs/performance.md, "One write per request, and a 10 ms linger").
-local linger = module:get_option_number("imlogger_linger", 0.010);
+-- In seconds (ejabberd's `linger` is in milliseconds); below the timeout, or a stanza spends its whole timeout waiting
+-- for company (10 meant as milliseconds is 10 s).
+local linger = number_option("imlogger_linger", 0.010, 0, timeout,
+	"seconds, from 0 to below imlogger_timeout ("..tostring(timeout).." s): 10 ms is 0.010 (ejabberd's linger is in milliseconds)");
 -- true: the linger applies only while a request of the lane awaits its verdicts (as Nagle's algorithm); with none in
 -- flight a held stanza goes at once, in a request of its own: low rates pay no linger in latency. Off by default: counted
 -- inside Prosody (docs/performance.md, "Counting inside Prosody"), it sent 1.2 to 3.5 times as many requests at 500-2,000
 -- msg/s (a stanza sent at once takes the in-flight slot; the next ones still wait for the timer, in smaller groups),
 -- each costing Prosody a write and a parse of the answer, and Prosody more CPU per stanza at 2,000 msg/s.
 local linger_in_flight_only = module:get_option_boolean("imlogger_linger_in_flight_only", false);
-local max_in_flight = module:get_option_number("imlogger_max_in_flight", 4);
+-- 0 would send partial requests never: a stanza would wait for a full batch.
+local max_in_flight = number_option("imlogger_max_in_flight", 4, 1, nil, "requests awaiting verdicts, 1 or more");
 local sweeping = false;  -- the one timer that fails requests past their deadline runs (not one timer per request)
 
 -- Counting mode (imlogger_profile = true; off by default, it costs a clock read per call): where the module's own CPU
@@ -198,7 +219,7 @@ if module:get_option_boolean("imlogger_profile", false) then
 		last.at, last.held = now, c.held;
 		for k, v in pairs(c) do last.count[k] = v; end
 	end
-	local every = module:get_option_number("imlogger_profile_interval", 10);
+	local every = number_option("imlogger_profile_interval", 10, 0.001, nil, "seconds, more than 0");
 	module:add_timer(every, function () prof.report("interval"); return every; end);
 	module:hook_global("server-stopping", function () prof.report("stopping"); end, 100);
 end
@@ -214,7 +235,7 @@ end
 local unlogged = {};     -- bare JID -> clock() when ImLogger answered "not logged"
 -- Monotonic: a system clock stepped back a day must not leave a user unheld for a day.
 local clock = require "util.time".monotonic or os.time;
-local unlogged_ttl = module:get_option_number("imlogger_unlogged_ttl", 300);
+local unlogged_ttl = number_option("imlogger_unlogged_ttl", 300, 0, nil, "seconds, 0 or more");
 
 local function is_logged(user)
 	if log_all then
@@ -1244,7 +1265,8 @@ end);
 -- imlogger_heartbeat seconds; ImLogger reports a domain silent for two heartbeats. imlogger_generation (written by
 -- `imlogger prosody-config`) tells it whether these are the rules of its config in force.
 local module_version = "1";
-local heartbeat = module:get_option_number("imlogger_heartbeat", 30);
+-- Not a number, it failed the module's load: the server then ran without it, every stanza unheld.
+local heartbeat = number_option("imlogger_heartbeat", 30, 0.001, nil, "seconds, more than 0");
 local generation = module:get_option_string("imlogger_generation", "");
 
 local function held_count(lane)
@@ -1327,7 +1349,7 @@ module:hook_global("host-activated", watch_component);
 -- this keeps out what people install and forget to update, not a forger (see the protocol document).
 do
 	local check_clients = module:get_option_boolean("imlogger_check_clients", false);
-	local client_timeout = module:get_option_number("imlogger_client_timeout", 10);
+	local client_timeout = number_option("imlogger_client_timeout", 10, 0.001, nil, "seconds, more than 0");
 	local signin = {
 		gates = {},          -- full JID -> gate of a session whose client is not judged yet (or is being closed)
 		max_answer = 4096,   -- bytes of a version answer forwarded to ImLogger; beyond, it is refused as too large
@@ -1337,7 +1359,7 @@ do
 	};
 	module:hook_global("config-reloaded", function ()
 		check_clients = module:get_option_boolean("imlogger_check_clients", false);
-		client_timeout = module:get_option_number("imlogger_client_timeout", 10);
+		client_timeout = number_option("imlogger_client_timeout", 10, 0.001, nil, "seconds, more than 0");
 	end);
 
 	-- Opens the gate: what the session sent, then what was sent to it, go their usual way (held, archived, routed).

@@ -1,0 +1,82 @@
+using ImLogger.Conversations;
+using ImLogger.Spool;
+using ImLogger.Tests.DeliveryTestSupport;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace ImLogger.Tests.Spool;
+
+/// <summary>
+/// The once-a-second copy of the answered records in slices (LiteDbSpool.AnsweredDeferred.cs) racing a refusal report.
+/// Since FlushAnswered no longer writes the records that rode in stored batches, a second's worth wait for the copy, so
+/// at 33 requests a second and more it goes in slices of 32. A report taken by the ingest loop (a forget, written by its
+/// next write) could be written by a slice first: the slice deleted the record from the collection, where it was not yet,
+/// and dropped the forget, while the record itself waited in a later slice; that slice, or the advance, or the next open
+/// (the batches were not marked copied) put it back, and the same refusal reported again (its request unanswered: a
+/// restart, a timeout) was found again, the stanzas it names marked NOT DELIVERED twice.
+/// </summary>
+[TestFixture]
+public sealed class SpoolAnsweredSliceRaceTests
+{
+    private TempDir _dir = null!;
+
+    [SetUp]
+    public void SetUp() => _dir = new TempDir();
+
+    [TearDown]
+    public void TearDown() => _dir.Dispose();
+
+    private static ConversationEvent Said(string text) =>
+        Events.Chat("alice@example.test/laptop", "bob@example.test", text, Events.T0);
+
+    private static LiteDbSpool Open(string path) => new(path, NullLogger<LiteDbSpool>.Instance);
+
+    /// <summary>The running spool's files copied as a crash would leave them (data file and log; no close, no copy pass).</summary>
+    private string Crashed(string path)
+    {
+        var crash = Path.Combine(_dir.Path, "crash-" + Guid.NewGuid().ToString("N")[..6]);
+        Directory.CreateDirectory(crash);
+        foreach (var file in new[] { path, Path.Combine(Path.GetDirectoryName(path)!, "spool-log.db") })
+        {
+            using var from = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var to = File.Create(Path.Combine(crash, Path.GetFileName(file)));
+            from.CopyTo(to);
+        }
+        return Path.Combine(crash, "spool.db");
+    }
+
+    [Test]
+    public void AReportTakenWhileTheCopyGoesInSlices_StaysTaken_InThisRunAndTheNext()
+    {
+        var path = _dir.File("spool.db");
+        using var spool = Open(path);
+        var id = spool.OpenTranscript(ConversationType.OneToOne, "alice@example.test bob@example.test", Events.T0, ["mail"]).Id;
+        spool.Watch();
+        // The ingest loop's sequence: 70 requests in the second, each record riding in its batch (two slices and more).
+        for (var n = 0; n < 70; n++)
+        {
+            spool.RememberAnswered($"req-{n}", [Said($"answered {n}")]);
+            spool.InOneWrite(() => spool.Append([new SpoolAppend(id, Said($"stored {n}"))]));
+            spool.FlushAnswered();
+        }
+        // A request reports req-65 refused (its verdict came too late); the once-a-second watch runs before the loop's write.
+        Assert.That(spool.TakeAnswered("req-65")?.Single().Text, Is.EqualTo("answered 65"));
+        spool.Watch();
+        spool.InOneWrite(() => spool.Append([new SpoolAppend(id, Said("the refusal of req-65"))]));
+        spool.FlushAnswered();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(spool.TakeAnswered("req-65"), Is.Null, "the same refusal reported again marks once");
+            Assert.That(spool.TakeAnswered("req-64")?.Single().Text, Is.EqualTo("answered 64"), "the others are still found");
+        });
+        spool.FlushAnswered();
+        using var next = Open(Crashed(path));
+        Assert.Multiple(() =>
+        {
+            Assert.That(next.TakeAnswered("req-65"), Is.Null, "after a kill too");
+            Assert.That(next.TakeAnswered("req-64"), Is.Null, "taken for good in the run before");
+            Assert.That(next.TakeAnswered("req-1")?.Single().Text, Is.EqualTo("answered 1"));
+            Assert.That(next.TakeAnswered("req-69")?.Single().Text, Is.EqualTo("answered 69"));
+        });
+    }
+}
