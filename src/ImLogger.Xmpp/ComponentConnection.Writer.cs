@@ -59,7 +59,8 @@ public sealed partial class ComponentConnection
             {
                 while (queue.TryRead(out var bytes))
                 {
-                    // Stamped before the write: a keepalive is never due while bytes are on their way.
+                    // Stamped before the write, so a keepalive is not queued behind a write just begun. One blocked for longer
+                    // than the interval (a peer that does not read) gets a space queued behind it each interval: harmless.
                     session.LastWrite = _time.GetTimestamp();
                     await session.Network.WriteAsync(bytes, token).ConfigureAwait(false);
                 }
