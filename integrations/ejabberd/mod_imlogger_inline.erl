@@ -26,7 +26,7 @@
 %%%   failure_mode: closed                 or open: see the protocol document
 %%%   timeout: 10                          seconds a held stanza waits for its verdict (also while ImLogger is away)
 %%%   batch_size: 100                      stanzas per verdict request, at most
-%%%   linger: 10                           milliseconds a held stanza waits for others to share its request (0: only
+%%%   linger: 20                           milliseconds a held stanza waits for others to share its request (0: only
 %%%                                        what is in the mailbox already)
 %%%   max_batch_bytes: 983040              bytes per verdict request, at most: below ImLogger's max-stanza-bytes
 %%%   away_max_bytes: 33554432             fail-closed: bytes kept while ImLogger is away; beyond, the oldest are refused
@@ -162,7 +162,7 @@ mod_opt_type(client_timeout) -> econf:pos_int().
 
 mod_options(_Host) ->
     [{component, undefined}, {components, []}, {logged_users, []}, {log_all, false}, {excluded_users, []}, {unlogged_ttl, 300},
-     {failure_mode, closed}, {timeout, 10}, {batch_size, 100}, {linger, 10}, {max_held, 500}, {max_batch_bytes, 960 * 1024},
+     {failure_mode, closed}, {timeout, 10}, {batch_size, 100}, {linger, 20}, {max_held, 500}, {max_batch_bytes, 960 * 1024},
      {away_max_bytes, 32 * 1024 * 1024}, {heartbeat, 30}, {generation, <<"">>},
      {check_clients, false}, {client_timeout, 10}].
 

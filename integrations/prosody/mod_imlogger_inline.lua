@@ -14,7 +14,7 @@
 --   imlogger_batch_size    = 100                       -- stanzas per verdict request, at most
 --   imlogger_max_held      = 500                       -- per session; beyond, stop reading from the client
 --   imlogger_max_batch_bytes = 983040                  -- bytes per verdict request, at most: below ImLogger's max-stanza-bytes
---   imlogger_linger        = 0.010                     -- seconds a held stanza waits for others to share its request
+--   imlogger_linger        = 0.020                     -- seconds a held stanza waits for others to share its request
 --   imlogger_linger_in_flight_only = false             -- true: linger only while a request awaits verdicts, else send at once
 --   imlogger_raw_requests  = true                      -- false: route every verdict request as a tree (see "Requests as text")
 --   imlogger_profile       = false                     -- true: count the module's own CPU time per held stanza, logged at
@@ -147,12 +147,13 @@ end
 -- answer and routing both ways, so one request per stanza at low rates cost more than the stanza itself. A held stanza
 -- waits `linger` for others to share its request (a full batch goes at once), and beyond `max_in_flight` requests
 -- awaiting verdicts only full ones go: the rest gather until one is answered, so a slow ImLogger gets larger requests.
--- 10 ms: at 500-2,000 msg/s each request then carries 5-20 stanzas instead of 1.5-6; against 3 ms that cost ImLogger
--- 14-46% and Prosody 7-43% less CPU per stanza (the most at low rates), for 3-7 ms more at the median, far below what a
--- person can see in a chat (docs/performance.md, "One write per request, and a 10 ms linger").
+-- 20 ms: at 500-2,000 msg/s each request then carries 10-40 stanzas; against 10 ms the medians of four idle rounds
+-- cost ImLogger 30-35% and Prosody 7-20% less CPU per stanza, for about 6 ms more at the median (16-21 ms in all), far
+-- below what a person can see in a chat (docs/performance.md, "The linger at 20 ms, measured in rounds"; 10 ms against 3:
+-- "One write per request, and a 10 ms linger"). 0.010 or 0.003 answers sooner for more CPU on both sides.
 -- In seconds (ejabberd's `linger` is in milliseconds); below the timeout, or a stanza spends its whole timeout waiting
 -- for company (10 meant as milliseconds is 10 s).
-local linger = number_option("imlogger_linger", 0.010, 0, timeout,
+local linger = number_option("imlogger_linger", 0.020, 0, timeout,
 	"seconds, from 0 to below imlogger_timeout ("..tostring(timeout).." s): 10 ms is 0.010 (ejabberd's linger is in milliseconds)");
 -- true: the linger applies only while a request of the lane awaits its verdicts (as Nagle's algorithm); with none in
 -- flight a held stanza goes at once, in a request of its own: low rates pay no linger in latency. Off by default: counted

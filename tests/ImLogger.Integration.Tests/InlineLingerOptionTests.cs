@@ -84,7 +84,7 @@ public partial class InlineLingerOptionTests
             Assert.That(alice.ErrorMessages, Is.Zero, "nothing refused");
             Assert.That(bob.DrillBodyCounts.Values, Is.All.EqualTo(1), "delivered once");
             Assert.That(archived, Has.Count.EqualTo(count).And.Unique, "each archived once");
-            Assert.That(log.Contains("linger: 20000 is not a number of milliseconds below timeout (5 s): using 10 instead", StringComparison.Ordinal),
+            Assert.That(log.Contains("linger: 20000 is not a number of milliseconds below timeout (5 s): using 20 instead", StringComparison.Ordinal),
                 Is.EqualTo(refused), "the operator is told what is wrong and what to write (only when it is wrong)");
         });
     }
