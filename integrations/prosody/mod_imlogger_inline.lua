@@ -148,7 +148,7 @@ end
 -- waits `linger` for others to share its request (a full batch goes at once), and beyond `max_in_flight` requests
 -- awaiting verdicts only full ones go: the rest gather until one is answered, so a slow ImLogger gets larger requests.
 -- 20 ms: at 500-2,000 msg/s each request then carries 10-40 stanzas; against 10 ms the medians of four idle rounds
--- cost ImLogger 30-35% and Prosody 7-20% less CPU per stanza, for about 6 ms more at the median (16-21 ms in all), far
+-- cost ImLogger 25-35% and Prosody 7-20% less CPU per stanza, for about 6 ms more at the median (16-21 ms in all), far
 -- below what a person can see in a chat (docs/performance.md, "The linger at 20 ms, measured in rounds"; 10 ms against 3:
 -- "One write per request, and a 10 ms linger"). 0.010 or 0.003 answers sooner for more CPU on both sides.
 -- In seconds (ejabberd's `linger` is in milliseconds); below the timeout, or a stanza spends its whole timeout waiting
