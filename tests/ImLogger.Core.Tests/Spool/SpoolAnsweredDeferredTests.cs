@@ -12,7 +12,7 @@ namespace ImLogger.Tests.Spool;
 /// was answered, and a report already taken stays taken.
 /// </summary>
 [TestFixture]
-public sealed class SpoolAnsweredDeferredTests
+public sealed partial class SpoolAnsweredDeferredTests
 {
     private TempDir _dir = null!;
 
@@ -28,7 +28,18 @@ public sealed class SpoolAnsweredDeferredTests
     private static LiteDbSpool Open(string path) => new(path, NullLogger<LiteDbSpool>.Instance);
 
     /// <summary>The running spool's files copied as a crash would leave them (data file and log; no close, no copy pass).</summary>
-    private string Crashed(string path) => SpoolCrashCopy.Of(path, _dir.Path);
+    private string Crashed(string path)
+    {
+        var crash = Path.Combine(_dir.Path, "crash-" + Guid.NewGuid().ToString("N")[..6]);
+        Directory.CreateDirectory(crash);
+        foreach (var file in new[] { path, Path.Combine(Path.GetDirectoryName(path)!, "spool-log.db") })
+        {
+            using var from = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var to = File.Create(Path.Combine(crash, Path.GetFileName(file)));
+            from.CopyTo(to);
+        }
+        return Path.Combine(crash, "spool.db");
+    }
 
     [Test]
     public void RecordsThatRodeInABatch_AreFoundAfterAKill_AndATakenOneStaysTaken()

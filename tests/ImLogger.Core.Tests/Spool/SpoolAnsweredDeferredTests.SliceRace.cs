@@ -5,34 +5,17 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace ImLogger.Tests.Spool;
 
-/// <summary>
-/// The once-a-second copy of the answered records in slices (LiteDbSpool.AnsweredDeferred.cs) racing a refusal report.
-/// Since FlushAnswered no longer writes the records that rode in stored batches, a second's worth wait for the copy, so
-/// at 33 requests a second and more it goes in slices of 32. A report taken by the ingest loop (a forget, written by its
-/// next write) could be written by a slice first: the slice deleted the record from the collection, where it was not yet,
-/// and dropped the forget, while the record itself waited in a later slice; that slice, or the advance, or the next open
-/// (the batches were not marked copied) put it back, and the same refusal reported again (its request unanswered: a
-/// restart, a timeout) was found again, the stanzas it names marked NOT DELIVERED twice.
-/// </summary>
-[TestFixture]
-public sealed class SpoolAnsweredSliceRaceTests
+public sealed partial class SpoolAnsweredDeferredTests
 {
-    private TempDir _dir = null!;
-
-    [SetUp]
-    public void SetUp() => _dir = new TempDir();
-
-    [TearDown]
-    public void TearDown() => _dir.Dispose();
-
-    private static ConversationEvent Said(string text) =>
-        Events.Chat("alice@example.test/laptop", "bob@example.test", text, Events.T0);
-
-    private static LiteDbSpool Open(string path) => new(path, NullLogger<LiteDbSpool>.Instance);
-
-    /// <summary>The running spool's files copied as a crash would leave them (data file and log; no close, no copy pass).</summary>
-    private string Crashed(string path) => SpoolCrashCopy.Of(path, _dir.Path);
-
+    /// <summary>
+    /// The once-a-second copy of the answered records in slices (LiteDbSpool.AnsweredDeferred.cs) racing a refusal report.
+    /// Since FlushAnswered no longer writes the records that rode in stored batches, a second's worth wait for the copy, so
+    /// at 33 requests a second and more it goes in slices of 32. A report taken by the ingest loop (a forget, written by its
+    /// next write) could be written by a slice first: the slice deleted the record from the collection, where it was not yet,
+    /// and dropped the forget, while the record itself waited in a later slice; that slice, or the advance, or the next open
+    /// (the batches were not marked copied) put it back, and the same refusal reported again (its request unanswered: a
+    /// restart, a timeout) was found again, the stanzas it names marked NOT DELIVERED twice.
+    /// </summary>
     [Test]
     public void AReportTakenWhileTheCopyGoesInSlices_StaysTaken_InThisRunAndTheNext()
     {
