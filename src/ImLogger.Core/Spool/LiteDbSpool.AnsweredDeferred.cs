@@ -19,7 +19,7 @@ namespace ImLogger.Spool;
 /// batches after it (about a second's worth, one index range) are read and their records copied
 /// (<see cref="RecoverAnswered"/>). A write that deletes stored batches (delivery) copies the waiting records first, in
 /// its own transaction, and a report (<see cref="TakeAnswered"/>'s forget) writes them directly, so a refusal reported
-/// twice still marks once (the copy's slices wait while a forget is queued: <c>SpoolAnsweredSliceRaceTests</c>). Until copied, <see cref="TakeAnswered"/> finds them in memory.</para>
+/// twice still marks once (the copy's slices wait while a forget is queued: <c>SpoolAnsweredDeferredTests.AReportTakenWhileTheCopyGoesInSlices_StaysTaken_InThisRunAndTheNext</c>). Until copied, <see cref="TakeAnswered"/> finds them in memory.</para>
 /// <para>A spool salvaged or converted to encryption while records still rode in batches (killed, then salvaged) keeps
 /// them only in the batches: at most the last second's records, needed only if that second's verdicts also came too late.</para>
 /// </remarks>
