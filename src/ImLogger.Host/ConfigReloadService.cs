@@ -138,18 +138,7 @@ internal sealed partial class ConfigReloadService(ConfigHolder holder, SeatLedge
     /// the file it points to); events for other files are ignored.</summary>
     private List<FileSystemWatcher> Watch(ImLoggerConfig config)
     {
-        var files = new HashSet<string>([config.SourcePath, .. config.ReferencedFiles], StringComparer.Ordinal);
-        foreach (var f in files.ToList())
-        {
-            try
-            {
-                if (new FileInfo(f).ResolveLinkTarget(returnFinalTarget: true) is { } target) files.Add(target.FullName);
-            }
-            catch (IOException)
-            {
-                // A dangling or looping link: the reload names it when it reads the file.
-            }
-        }
+        var files = WatchedFiles.Of(config);
         var watchers = new List<FileSystemWatcher>();
         foreach (var dir in files.Select(Path.GetDirectoryName).OfType<string>().Distinct(StringComparer.Ordinal).Where(Directory.Exists))
         {

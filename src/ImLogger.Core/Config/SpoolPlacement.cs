@@ -15,7 +15,8 @@ public static class SpoolPlacement
         var spoolDir = Folder(config.SpoolPath);
         if (spoolDir is null) return null;
         var watched = new[] { config.SourcePath }.Concat(config.ReferencedFiles)
-            .FirstOrDefault(f => string.Equals(Folder(f), spoolDir, StringComparison.Ordinal) || string.Equals(Folder(Target(f)), spoolDir, StringComparison.Ordinal));
+            .FirstOrDefault(f => string.Equals(Folder(f), spoolDir, StringComparison.Ordinal)
+                                 || string.Equals(Folder(WatchedFiles.LinkTarget(f)), spoolDir, StringComparison.Ordinal));
         if (watched is null) return null;
         return $"the spool {config.SpoolPath} is in the folder of {watched}, which ImLogger watches for config changes: every spool write " +
                "also wakes the config watcher (more CPU per message, nothing lost). Put the spool in a folder of its own " +
@@ -24,17 +25,4 @@ public static class SpoolPlacement
 
     private static string? Folder(string? path) =>
         string.IsNullOrEmpty(path) ? null : Path.GetDirectoryName(Path.GetFullPath(path));
-
-    /// <summary>Where a symbolic link finally points (the watcher watches that folder too); the path itself otherwise.</summary>
-    private static string? Target(string path)
-    {
-        try
-        {
-            return new FileInfo(path).ResolveLinkTarget(returnFinalTarget: true)?.FullName;
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-    }
 }
