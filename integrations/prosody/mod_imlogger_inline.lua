@@ -487,7 +487,7 @@ local function fail(id, reason)
 	if failure_mode == "open" then
 		module:log("warn", "ImLogger unreachable (%s): %d held stanza(s) delivered UNLOGGED (fail-open); the gap is reported when it returns", reason, n);
 	else
-		module:log("warn", "ImLogger unreachable (%s): %d held stanza(s) refused (fail-closed)", reason, n);
+		module:log("warn", "%s (%s): %d held stanza(s) refused (fail-closed)", stopping and "Settling what is held" or "ImLogger unreachable", reason, n);
 	end
 	for key in pairs(keys) do release(key); end
 	-- The report rides with the next request: when nothing else waits, one goes with the report alone, but not while
@@ -526,7 +526,7 @@ local function refuse_waiting(lane, should_refuse, reason)
 		lane.refusals[#lane.refusals + 1] = { request = request, count = count, reason = reason };
 	end
 	while #lane.refusals > 1000 do table.remove(lane.refusals, 1); end
-	module:log("warn", "ImLogger unreachable: %d held stanza(s) refused (fail-closed): %s", n, reason);
+	module:log("warn", "%s: %d held stanza(s) refused (fail-closed): %s", stopping and "Settling what is held" or "ImLogger unreachable", n, reason);
 	for key in pairs(keys) do release(key); end
 	return n;
 end
@@ -1249,16 +1249,21 @@ module:hook("iq-set/host/"..xmlns..":seats-changed", function (event)
 	return true;
 end);
 
-module:hook_global("server-stopping", function ()
+local close_gates; -- the sign-in gates' part of leaving (below, where the gates are)
+
+-- Settles everything this instance holds, when it goes (the server stops, or the module is unloaded or reloaded): each
+-- held stanza refused with an error its sender sees, and each request ImLogger may have stored reported as refused.
+local function settle_everything(reason)
 	-- Nothing more is sent (fail() would send what gathered at max_in_flight, adding requests while this walks them).
 	max_in_flight = math.huge;
 	stopping = true;
 	for _, lane in ipairs(lanes) do lane.blocked = false; end
 	local ids = {};
 	for id in pairs(batches) do ids[#ids + 1] = id; end
-	for _, id in ipairs(ids) do fail(id, "server stopping"); end
-	for _, lane in ipairs(lanes) do refuse_waiting(lane, function () return true; end, "server stopping"); end
-end);
+	for _, id in ipairs(ids) do fail(id, reason); end
+	for _, lane in ipairs(lanes) do refuse_waiting(lane, function () return true; end, reason); end
+end
+module:hook_global("server-stopping", function () settle_everything("server stopping"); end);
 
 -- Proof of life (docs/inline-protocol.md, "Proving the adapter is loaded"). A later modules_enabled for this
 -- VirtualHost (a conf.d file read after the Include) unloads this module silently: ImLogger then logs nothing. So
@@ -1573,4 +1578,61 @@ do
 			gate.state == "waiting" and "not judged yet" or "being closed");
 		signin.wrap_send(gate, session);
 	end);
+
+	-- The module goes (unloaded, or reloaded for an upgrade): the next instance knows nothing of these gates, so a session
+	-- still waiting for its verdict would be let through unjudged. It is closed instead, as when ImLogger cannot judge it.
+	function close_gates(reason)
+		for _, gate in pairs(signin.gates) do
+			if gate.state == "waiting" then signin.refuse(gate, signin.unreachable, reason); end
+		end
+	end
+end
+
+-- ─── Unload and reload (`module:reload("imlogger_inline")` after an upgrade, `module:unload`) ──────────────────────────
+-- Hooks and timers go with this instance: what it holds would wait for ever, neither routed nor refused, and its
+-- senders would see nothing. So everything held is refused at once (the sender's client shows the error; try again in
+-- a moment), as at a server stop, and a session whose client is being judged is closed. The refusal reports (which
+-- requests ImLogger may have stored but nobody received) and the gap reports are carried to the new instance, which
+-- sends them with its first request, so that the archive marks them; Prosody calls save before unload, so the settling
+-- happens there on a reload (and in unload, with nothing left to do, after it).
+local function leaving(reason)
+	settle_everything(reason);
+	if close_gates then close_gates(reason); end
+end
+
+function module.save()
+	leaving("module reloaded");
+	local carried = {};
+	for _, lane in ipairs(lanes) do
+		carried[lane.component] = { refusals = lane.refusals, gaps = lane.gaps };
+	end
+	return { imlogger_reports = carried };
+end
+
+function module.unload()
+	leaving(module.reloading and "module reloaded" or "module unloaded");
+end
+
+function module.restore(saved)
+	local carried = type(saved) == "table" and saved.imlogger_reports;
+	if type(carried) ~= "table" then return; end
+	local n = 0;
+	for component, reports in pairs(carried) do
+		-- The same instance if it is still configured, else the first: a report is about ImLogger's spool, and an
+		-- instance that never stored the request ignores it.
+		local lane = lane_of[component] or lanes[1];
+		for _, r in ipairs(type(reports.refusals) == "table" and reports.refusals or {}) do
+			lane.refusals[#lane.refusals + 1] = r; n = n + 1;
+		end
+		while #lane.refusals > 1000 do table.remove(lane.refusals, 1); end
+		for user, gap in pairs(type(reports.gaps) == "table" and reports.gaps or {}) do
+			local current = lane.gaps[user];
+			if current then current.count = current.count + gap.count; else lane.gaps[user] = gap; end
+		end
+	end
+	if n > 0 then module:log("info", "Carried over from the previous instance: %d refusal report(s) for ImLogger", n); end
+	-- They ride with the next request; if none comes, with one of their own now (unless ImLogger is away).
+	for _, lane in ipairs(lanes) do
+		if (#lane.refusals > 0 or next(lane.gaps)) and not lane.away and not lane.down then flush(lane); end
+	end
 end

@@ -130,6 +130,17 @@ internal sealed partial class BenchContext(string repoRoot, string workDir)
         return new ImLoggerRun(Process.Start(psi)!);
     }
 
+    /// <summary>Starts <see cref="FloorComponent"/> (this program, <c>floor-component</c>) on Prosody's component port.</summary>
+    public ImLoggerRun StartFloorComponent(string secret, int port)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "imlogger-bench.dll"), "floor-component", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "archive.example.test" })
+            psi.ArgumentList.Add(a);
+        psi.Environment["IMLOGGER_COMPONENT_SECRET"] = secret;
+        psi.Environment["DOTNET_NOLOGO"] = "1";
+        return new ImLoggerRun(Process.Start(psi)!);
+    }
+
     public static void Signal(int pid, int signal) => _ = Kill(pid, signal);
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]

@@ -50,6 +50,12 @@ internal sealed partial class LoadBench(BenchContext context, BenchOptions optio
         return include;
     }, InlineAttach);
 
+    /// <summary>
+    /// The floor of <paramref name="inline"/>: the same server and module, with <see cref="FloorComponent"/> answering in
+    /// ImLogger's place. Its latency and the server's CPU are what the inline protocol costs before ImLogger does any work.
+    /// </summary>
+    public static ServerMode FloorOf(ServerMode inline) => inline with { Name = "floor" + inline.Name["inline".Length..], Floor = true };
+
     private const string InlineAttach = """<attach mode="inline" failure-mode="closed" timeout="10s" />""";
 
     /// <summary>ejabberd alone: the baseline of the ejabberd columns (issue 18).</summary>
@@ -103,7 +109,12 @@ internal sealed partial class LoadBench(BenchContext context, BenchOptions optio
         ImLoggerRun? imlogger = null;
         try
         {
-            if (mode.WithImLogger)
+            if (mode.Floor)
+            {
+                imlogger = context.StartFloorComponent(Secret, rig.ComponentPort);
+                await imlogger.WaitForLineAsync(l => l.Contains("Connected to the XMPP server", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "connected");
+            }
+            else if (mode.WithImLogger)
             {
                 imlogger = context.StartImLogger(Secret, "Info", "run", "--config", configPath, "--log-config", context.NLogConfig);
                 await imlogger.WaitForLineAsync(l => l.Contains("Connected to the XMPP server", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "connected");
@@ -130,7 +141,8 @@ internal sealed partial class LoadBench(BenchContext context, BenchOptions optio
             if (imlogger != null)
             {
                 var code = await imlogger.StopAsync(TimeSpan.FromSeconds(120));
-                var line = await imlogger.WaitForLineAsync(l => l.Contains("event(s) spooled this run", StringComparison.Ordinal), TimeSpan.FromSeconds(5), "the stop summary");
+                var summary = mode.Floor ? "item(s) allowed this run" : "event(s) spooled this run";
+                var line = await imlogger.WaitForLineAsync(l => l.Contains(summary, StringComparison.Ordinal), TimeSpan.FromSeconds(5), "the stop summary");
                 var spooled = long.Parse(SpooledThisRun().Match(line).Groups[1].Value);
                 Console.Error.WriteLine($"  [{mode.Name}] imlogger exit {code}: {spooled} event(s) spooled for {sent} message(s) sent"
                     + (spooled >= sent ? " (every copy arrived and was spooled)" : " (COPIES MISSING)"));
@@ -211,6 +223,6 @@ internal sealed partial class LoadBench(BenchContext context, BenchOptions optio
         }
     }
 
-    [GeneratedRegex(@"(\d+) event\(s\) spooled this run")]
+    [GeneratedRegex(@"(\d+) (?:event\(s\) spooled|item\(s\) allowed) this run")]
     private static partial Regex SpooledThisRun();
 }

@@ -26,6 +26,7 @@ internal sealed record BenchOptions
     public int ScalePairs { get; init; } = 8;
     public double ScaleCpu { get; init; } = 0.1;
     public IReadOnlyList<string> InlineModules { get; init; } = [];
+    public bool InlineFloor { get; init; }
     public double DrillRate { get; init; } = 500;
     public double DrillSeconds { get; init; } = 12;
     public string? PacedBaseline { get; init; }
@@ -49,6 +50,8 @@ internal sealed record BenchOptions
           --scale-cpu 0.1            the scale section also runs one vs two instances each held to this many CPUs (a cgroup quota, as on a host of
                                      its own: the aggregate then shows what a second instance adds); 0 leaves those rows out
           --inline-module FILE       also inline with this mod_imlogger_inline.lua (repeatable; e.g. the base branch's)
+          --inline-floor             beside each Prosody inline column, its floor: the same module answered by a component that
+                                     allows every item at once and stores nothing (what the protocol costs before ImLogger works)
           --backlog 0,10000,100000   transcripts owed to a dead endpoint in the backlog section
           --inline-backlog 0,100000  transcripts owed to a dead endpoint when imlogger starts (inline-backlog section: end to end through Prosody)
           --inline-backlog-rate 2000 messages a second in the inline-backlog section's measured step
@@ -97,6 +100,7 @@ internal sealed record BenchOptions
                 "--scale-pairs" => o with { ScalePairs = int.Parse(Value(), CultureInfo.InvariantCulture) },
                 "--scale-cpu" => o with { ScaleCpu = double.Parse(Value(), CultureInfo.InvariantCulture) },
                 "--inline-module" => o with { InlineModules = [.. o.InlineModules, Value()] },
+                "--inline-floor" => o with { InlineFloor = true },
                 _ => throw new ArgumentException($"unknown option '{args[i]}'"),
             };
         }
@@ -109,6 +113,7 @@ internal static class Program
     private static async Task<int> Main(string[] args)
     {
         if (args is ["-h" or "--help"]) { Console.WriteLine(BenchOptions.Usage); return 0; }
+        if (args is ["floor-component", var port, var jid]) return await FloorComponent.RunAsync(int.Parse(port, CultureInfo.InvariantCulture), jid);
         BenchOptions options;
         try { options = BenchOptions.Parse(args); }
         catch (Exception e) when (e is ArgumentException or FormatException)
@@ -130,6 +135,7 @@ internal static class Program
             var modes = new List<ServerMode> { LoadBench.Alone, LoadBench.Tap() };
             if (!options.SkipInline) modes.Add(LoadBench.Inline());
             modes.AddRange(options.InlineModules.Select(LoadBench.Inline));
+            if (options.InlineFloor) modes.AddRange(modes.Where(m => m.Attach != null && m.Server == "prosody").Select(LoadBench.FloorOf).ToList());
             // Issue 18: ejabberd alone and with the inline module, in the same run (skipped, and said, without ejabberd).
             if (!options.SkipEjabberd && EjabberdRig.Installed) modes.AddRange([LoadBench.EjabberdAlone, LoadBench.EjabberdInline()]);
             else if (!options.SkipEjabberd) Console.Error.WriteLine("  (ejabberd is not installed: no ejabberd columns; apt-get install ejabberd erlang-dev)");

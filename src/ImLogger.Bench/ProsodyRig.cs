@@ -10,7 +10,9 @@ namespace ImLogger.Bench;
 /// returns the file to include.</param>
 /// <param name="Attach">The ImLogger config's &lt;attach&gt; element (inline mode), or null for tap mode.</param>
 /// <param name="Server">"prosody" or "ejabberd": the XMPP server of the column.</param>
-internal sealed record ServerMode(string Name, bool WithImLogger, Func<BenchContext, string, Task<string?>>? Include, string? Attach = null, string Server = "prosody");
+/// <param name="Floor">The component is <see cref="FloorComponent"/> (answers allow at once, stores nothing) instead of imlogger.</param>
+internal sealed record ServerMode(string Name, bool WithImLogger, Func<BenchContext, string, Task<string?>>? Include, string? Attach = null, string Server = "prosody",
+    bool Floor = false);
 
 /// <summary>
 /// Debian's Prosody on loopback for one benchmark column: free ports, a temp dir, two accounts, warnings-only

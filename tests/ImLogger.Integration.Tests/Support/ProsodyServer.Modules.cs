@@ -19,4 +19,22 @@ internal sealed partial class ProsodyServer
         Assert.That(global, Does.Contain(enabled), "the sandbox's global section changed: load the extra modules another way");
         return global.Replace(enabled, enabled + string.Concat(_extraModules.Select(m => $"\"{m}\", ")), StringComparison.Ordinal);
     }
+
+    /// <summary>
+    /// One command of Prosody's admin shell, as an operator types it (<c>prosodyctl shell module reload imlogger_inline
+    /// example.test</c> runs <c>module:reload("imlogger_inline", "example.test")</c>); needs
+    /// <c>EnableModule("admin_shell")</c> before the start. Returns what it printed; a failure fails the test.
+    /// </summary>
+    public async Task<string> ShellAsync(params string[] command)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("/usr/bin/prosodyctl") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "--config", ConfigPath, "shell" }.Concat(command)) psi.ArgumentList.Add(a);
+        using var shell = System.Diagnostics.Process.Start(psi)!;
+        var output = shell.StandardOutput.ReadToEndAsync();
+        var error = shell.StandardError.ReadToEndAsync();
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30))) await shell.WaitForExitAsync(timeout.Token);
+        var text = await output + await error;
+        Assert.That(shell.ExitCode, Is.Zero, $"prosodyctl shell {string.Join(' ', command)}:\n{text}");
+        return text;
+    }
 }
