@@ -37,9 +37,15 @@ local core_post_stanza = prosody.core_post_stanza;
 local jid_bare, jid_host, jid_split, jid_prep = jid.bare, jid.host, jid.split, jid.prep;
 
 local xmlns = "urn:imlogger:inline:0";
+-- A mistake in these settings must not unload the module: Prosody 0.12 logs a module that fails to load and runs on
+-- without it, so every logged user's stanza would pass unheld and unarchived (fail-open by accident). Each is logged at
+-- error level with what to write, and the module holds all the same, with the setting that refuses rather than lets
+-- through (InlineModuleSettingErrorTests).
 local component = module:get_option_string("imlogger_component");
 if not component then
-	error("imlogger_component is not set: give the JID of the ImLogger component, e.g. \"archive.example.test\"");
+	module:log("error", "imlogger_component is not set: give the JID of the ImLogger component, e.g. \"archive.example.test\", "
+		.."and reload; until then held stanzas wait for a component that cannot answer and are refused after imlogger_timeout");
+	component = "imlogger-component-not-set.invalid";
 end
 local logged = module:get_option_set("imlogger_logged_users", {});
 -- An organization logged by default: hold everyone on this host but the excluded; ImLogger decides who holds a
@@ -48,7 +54,8 @@ local log_all = module:get_option_boolean("imlogger_log_all", false);
 local excluded = module:get_option_set("imlogger_excluded_users", {});
 local failure_mode = module:get_option_string("imlogger_failure_mode", "closed");
 if failure_mode ~= "closed" and failure_mode ~= "open" then
-	error("imlogger_failure_mode must be \"closed\" or \"open\", not "..tostring(failure_mode));
+	module:log("error", "imlogger_failure_mode must be \"closed\" or \"open\", not %q: using \"closed\"", tostring(failure_mode));
+	failure_mode = "closed";
 end
 -- The numbers an operator may write by hand, checked. Prosody's get_option_number gives nil for one that is not a
 -- number ("10ms", "a hundred"), and the module then failed part-way through holding or sending a stanza, which stayed
@@ -72,7 +79,7 @@ local batch_size = number_option("imlogger_batch_size", 100, 1, nil, "stanzas pe
 local max_held = number_option("imlogger_max_held", 500, 1, nil, "stanzas per session, 1 or more");
 -- ImLogger reads a request over its max-stanza-bytes only up to that limit, so requests are split below it; a stanza
 -- that alone would not fit is refused by itself, never sent (see "Limits" in docs/inline-protocol.md).
-local max_batch_bytes = module:get_option_number("imlogger_max_batch_bytes", 960 * 1024);
+local max_batch_bytes = number_option("imlogger_max_batch_bytes", 960 * 1024, 4096, nil, "bytes, 4096 or more");
 -- A held stanza's size is an upper bound (size_bound, below) up to this; beyond, it is measured exactly. A sixteenth of
 -- the request limit: a bound this far below it changes no refusal, and at worst splits a request a little early.
 local exact_size_from = math.floor(max_batch_bytes / 16);
@@ -272,7 +279,11 @@ for i, c in ipairs(module:get_option_array("imlogger_components", { component })
 	lane_of[c] = lanes[i];
 end
 if not lane_of[component] then
-	error("imlogger_component ("..component..") is not in imlogger_components: list every instance's component, this one's included");
+	-- Held and sent to this instance too (a lane of its own, last), rather than not at all.
+	module:log("error", "imlogger_component (%s) is not in imlogger_components: list every instance's component, this one's "
+		.."included, in the same order in every instance's config; until then it is used as one more instance", component);
+	lanes[#lanes + 1] = new_lane(component, #lanes + 1);
+	lane_of[component] = lanes[#lanes];
 end
 local route = {};
 do

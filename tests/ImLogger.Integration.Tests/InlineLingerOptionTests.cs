@@ -48,7 +48,7 @@ public partial class InlineLingerOptionTests
             Assert.That(world.Prosody.Log, Does.Contain("imlogger_timeout = 5s is not a number of seconds, more than 0: using 10 instead")
                 .And.Contain("imlogger_batch_size = a hundred is not a number").And.Contain("imlogger_max_in_flight = 0 is not a number")
                 .And.Contain("imlogger_max_held = -1 is not a number").And.Contain("imlogger_heartbeat = 30s is not a number")
-                .And.Contain("imlogger_unlogged_ttl = 5m is not a number"));
+                .And.Contain("imlogger_unlogged_ttl = 5m is not a number").And.Contain("imlogger_max_batch_bytes = 1MB is not a number of bytes"));
         });
     }
 
@@ -153,7 +153,10 @@ public partial class InlineLingerOptionTests
         var changed = TimeoutLine().Replace(lua,
             "\timlogger_timeout = \"5s\"\n\timlogger_linger = \"10ms\"\n\timlogger_batch_size = \"a hundred\"\n\timlogger_max_in_flight = 0\n\timlogger_max_held = -1\n\timlogger_unlogged_ttl = \"5m\"\n", 1);
         changed = HeartbeatLine().Replace(changed, "imlogger_heartbeat = \"30s\"", 1);
-        Assert.That(changed, Does.Contain("imlogger_heartbeat = \"30s\"").And.Contain("imlogger_linger"), "imlogger_timeout or imlogger_heartbeat not found in the snippet: update this test");
+        // prosody-config writes this one itself (later in the snippet, which would win over a line added above).
+        changed = Regex.Replace(changed, @"imlogger_max_batch_bytes = [0-9]+", "imlogger_max_batch_bytes = \"1MB\"");
+        Assert.That(changed, Does.Contain("imlogger_heartbeat = \"30s\"").And.Contain("imlogger_linger").And.Contain("imlogger_max_batch_bytes = \"1MB\""),
+            "imlogger_timeout, imlogger_heartbeat or imlogger_max_batch_bytes not found in the snippet: update this test");
         File.WriteAllText(snippet, changed);
     }
 
