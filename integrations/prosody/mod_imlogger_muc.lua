@@ -20,7 +20,10 @@ local jid_bare, jid_resource = jid.bare, jid.resource;
 
 local component = module:get_option_string("imlogger_component");
 if not component then
-	error("imlogger_component is not set: give the JID of the ImLogger component, e.g. \"archive.example.test\"");
+	-- Logged, not error(): a module that fails to load is skipped by Prosody 0.12 and the room runs on without it (as
+	-- mod_imlogger_inline does with the same mistake).
+	module:log("error", "imlogger_component is not set: give the JID of the ImLogger component, e.g. \"archive.example.test\", and reload");
+	component = "imlogger-component-not-set.invalid";
 end
 -- Scaled out (docs/scale-out.md): every instance's component may send notices.
 local components = module:get_option_set("imlogger_components", {});
