@@ -67,6 +67,18 @@ internal sealed class AllocBench(BenchContext context, BenchOptions options)
             results.Add(Time($"StanzaPipeline.Store: tracker + durable LiteDB spool ({classified.Sum(c => c.Count)} events)", copies.Count,
                 () => { foreach (var events in classified) pipeline.Store(events); }));
         }
+        // Inline: verdict requests of 1, 10 and 40 held messages (the module's requests at low rates, and with its 20 ms
+        // linger at 500 and 2,000 msg/s), each classified and stored in a transaction of its own as the ingest loop does.
+        foreach (var per in new[] { 1, 10, 40 })
+        {
+            using var inline = Provider("""<attach mode="inline" failure-mode="closed" timeout="10s" />""");
+            var pipeline = inline.GetRequiredService<StanzaPipeline>();
+            var stanzas = Math.Min(lines.Length, 20_000) / per * per;
+            var requests = Enumerable.Range(0, stanzas / per)
+                .Select(i => XElement.Parse(Encoding.UTF8.GetString(PacedBench.Stanzas(true, i * per, per)))).ToList();
+            results.Add(Time($"inline, {per} a request: StanzaPipeline.Classify and Store per request", stanzas,
+                () => { foreach (var r in requests) pipeline.Store(pipeline.Classify([r]).Events); }));
+        }
         return results;
     }
 
@@ -97,10 +109,10 @@ internal sealed class AllocBench(BenchContext context, BenchOptions options)
 
     private static string[] Lines(byte[] copies) => Encoding.UTF8.GetString(copies).Split('\n', StringSplitOptions.RemoveEmptyEntries);
 
-    private ServiceProvider Provider()
+    private ServiceProvider Provider(string? attach = null)
     {
         var dir = context.NewDir("alloc");
-        var configPath = BenchContext.WriteConfig(dir, 5269, notices: true);
+        var configPath = BenchContext.WriteConfig(dir, 5269, attach, notices: true);
         var services = new ServiceCollection().AddLogging();
         RunCommand.AddImLogger(services, ConfigLoader.Load(configPath, v => v == "IMLOGGER_COMPONENT_SECRET" ? "bench" : null));
         return services.BuildServiceProvider();

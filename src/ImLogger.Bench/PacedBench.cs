@@ -114,7 +114,7 @@ internal sealed class PacedBench(BenchContext context, BenchOptions options)
     }
 
     /// <summary>Tap copies of alice's messages to one of 8 peers, or the same messages held in one inline request.</summary>
-    private static byte[] Stanzas(bool inline, int n, int count)
+    internal static byte[] Stanzas(bool inline, int n, int count)
     {
         static string Message(int n) =>
             $"<message xmlns='jabber:client' id='p{n}' from='alice@example.test/laptop' to='peer{n % 8}@example.test' type='chat'>" +
