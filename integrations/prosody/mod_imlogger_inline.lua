@@ -50,7 +50,17 @@ end
 local logged = module:get_option_set("imlogger_logged_users", {});
 -- An organization logged by default: hold everyone on this host but the excluded; ImLogger decides who holds a
 -- seat and passes the stanzas of the others unlogged and unrestricted.
-local log_all = module:get_option_boolean("imlogger_log_all", false);
+-- A switch that widens what is held or checked (imlogger_log_all, imlogger_check_clients): a value that is neither true
+-- nor false ("yes", "on") is read as true and logged. Prosody's get_option_boolean gives nil for it, which read as
+-- false: a typo let an organization logged by default pass unheld, or unapproved clients sign in.
+local function widening_switch(name)
+	local value = module:get_option_scalar(name);
+	if value == nil or value == false or value == "false" or value == 0 then return false; end
+	if value == true or value == "true" or value == 1 then return true; end
+	module:log("error", "%s = %s is neither true nor false: using true (it holds or checks more, never less); write true or false", name, tostring(value));
+	return true;
+end
+local log_all = widening_switch("imlogger_log_all");
 local excluded = module:get_option_set("imlogger_excluded_users", {});
 local failure_mode = module:get_option_string("imlogger_failure_mode", "closed");
 if failure_mode ~= "closed" and failure_mode ~= "open" then
@@ -377,7 +387,7 @@ module:log("info", "Holding the stanzas of %s for %s (fail-%s, timeout %s s)",
 -- `prosodyctl reload` re-reads them here. Stanzas already held keep their verdicts.
 module:hook_global("config-reloaded", function ()
 	logged = module:get_option_set("imlogger_logged_users", {});
-	log_all = module:get_option_boolean("imlogger_log_all", false);
+	log_all = widening_switch("imlogger_log_all");
 	excluded = module:get_option_set("imlogger_excluded_users", {});
 	unlogged = {};
 	module:log("info", "Config reloaded: holding the stanzas of %s", describe_logged());
@@ -1365,7 +1375,7 @@ module:hook_global("host-activated", watch_component);
 -- storage, held as usual. ImLogger archives the refused attempt before it answers. A client can lie about its version:
 -- this keeps out what people install and forget to update, not a forger (see the protocol document).
 do
-	local check_clients = module:get_option_boolean("imlogger_check_clients", false);
+	local check_clients = widening_switch("imlogger_check_clients");
 	local client_timeout = number_option("imlogger_client_timeout", 10, 0.001, nil, "seconds, more than 0");
 	local signin = {
 		gates = {},          -- full JID -> gate of a session whose client is not judged yet (or is being closed)
@@ -1375,7 +1385,7 @@ do
 		unreachable = "ImLogger could not check which client you use (archiving is unavailable), so this session was closed. Sign in again in a moment.",
 	};
 	module:hook_global("config-reloaded", function ()
-		check_clients = module:get_option_boolean("imlogger_check_clients", false);
+		check_clients = widening_switch("imlogger_check_clients");
 		client_timeout = number_option("imlogger_client_timeout", 10, 0.001, nil, "seconds, more than 0");
 	end);
 

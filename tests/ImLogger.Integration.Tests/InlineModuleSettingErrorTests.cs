@@ -59,4 +59,25 @@ public class InlineModuleSettingErrorTests
             Assert.That(bob.DrillBodyCounts.Keys, Does.Not.Contain("drill-1"), "refused, not delivered unlogged");
         });
     }
+
+    /// <summary>A switch that widens what is held, written neither true nor false: Prosody reads it as absent (false), so
+    /// an organization logged by default passed unheld. Now read as true, and the log says what to write.</summary>
+    [Test, CancelAfter(90_000)]
+    public async Task ALogAllSwitchWrittenYesHoldsEveryoneInsteadOfNobody()
+    {
+        await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice"], null, attach: Attach,
+            beforeStart: EditSnippet(@"(\timlogger_timeout = [^\n]*\n)", "$1\timlogger_log_all = \"yes\"\n"));
+        await world.Prosody.WaitForLogAsync("Holding the stanzas of", TimeSpan.FromSeconds(10));
+        Assert.Multiple(() =>
+        {
+            Assert.That(world.Prosody.Log, Does.Contain("imlogger_log_all = yes is neither true nor false: using true"), "the log says what to fix");
+            Assert.That(world.Prosody.Log, Does.Contain("Holding the stanzas of every user of example.test"), "everyone held, as the switch meant");
+        });
+        // bob (not logged) is held too: while ImLogger is away his message waits and is refused at the timeout, not delivered.
+        await using var bob = await RawXmppClient.LoginAsync(world.Prosody, "bob");
+        await using var carol = await RawXmppClient.LoginAsync(world.Prosody, "carol");
+        await bob.ChatAsync("carol", "drill-1");
+        await InlineRestartDrillTests.WaitUntilAsync(() => bob.ErrorMessages >= 1, TimeSpan.FromSeconds(30), () => "bob's message was not held");
+        Assert.That(carol.DrillBodyCounts.Keys, Does.Not.Contain("drill-1"));
+    }
 }
