@@ -179,6 +179,7 @@ internal static class RunCommand
             Signals = sp.GetRequiredService<AdapterWatchService>().TryHandle,
             TranscriptsClosed = sp.GetRequiredService<Dispatcher>().Wake,
             SpoolLost = () => sp.GetRequiredService<ISpoolHealth>().Lost,
+            Answered = sp.GetRequiredService<ImLogger.Domain.IAnsweredRequests>(),
         });
         services.AddHostedService<ArchiveService>();
         services.AddHostedService<MetricsService>(); // <metrics listen>: /metrics and /health; nothing without it

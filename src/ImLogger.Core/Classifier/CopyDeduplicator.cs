@@ -56,7 +56,11 @@ public sealed class CopyDeduplicator(TimeSpan window, TimeProvider time, int max
     /// <summary>Remembers an event stored by an earlier run (recalled at start), for <paramref name="keepFor"/> whatever
     /// the dedup window, if it has an id: the server's inline module sends again, up to its timeout after it held
     /// it, a stanza that run stored and did not answer, and it must come in as a repeat however slow the restart was.</summary>
-    public void Recall(ConversationEvent e, TimeSpan keepFor)
+    /// <param name="e">The event as the spool gave it back.</param>
+    /// <param name="keepFor">How long the server's module may send it again.</param>
+    /// <param name="content">The digest of the event's full content (<see cref="DedupKeys.Content"/>) when
+    /// <paramref name="e"/> is a light copy of it (no HTML, text cut); null to compute it from <paramref name="e"/>.</param>
+    public void Recall(ConversationEvent e, TimeSpan keepFor, byte[]? content = null)
     {
         if (e.Kind is EventKind.Joined or EventKind.Left or EventKind.Present or EventKind.Notice) return;
         // Without an id, a stanza sent again cannot be told from a new one with the same words: kept only as long as a live
@@ -69,7 +73,7 @@ public sealed class CopyDeduplicator(TimeSpan window, TimeProvider time, int max
         var now = time.GetTimestamp();
         Evict(now);
         var until = now + (long)(Math.Max(keepFor.TotalSeconds, window.TotalSeconds) * time.TimestampFrequency);
-        var keys = KeysOf(e);
+        var keys = KeysOf(e, content);
         for (var i = 0; i < keys.Count; i++)
         {
             var key = keys[i];
@@ -90,13 +94,14 @@ public sealed class CopyDeduplicator(TimeSpan window, TimeProvider time, int max
 
     /// <summary>An event's keys, one per id it has (or one without any): SHA-256 of its fields, cut to 16 bytes
     /// (<see cref="DedupKeys"/>).</summary>
-    private static KeyList KeysOf(ConversationEvent e)
+    private static KeyList KeysOf(ConversationEvent e, byte[]? knownContent = null)
     {
         if (e.Kind is EventKind.Invitation or EventKind.InvitationDeclined)
             return new KeyList(1, DedupKeys.Of(e.Kind, e.ConversationKey, e.Room, e.Inviter, e.Invitee, e.Reason));
         var sender = e.ConversationType == ConversationType.GroupChat ? null : e.From;
         Span<byte> content = stackalloc byte[DedupKeys.ContentBytes];
-        DedupKeys.Content(e, content);
+        if (knownContent is { Length: DedupKeys.ContentBytes }) knownContent.CopyTo(content);
+        else DedupKeys.Content(e, content);
         var keys = new KeyList();
         if (e.OriginId is { } origin) keys.Add(DedupKeys.Of(e.Kind, e.ConversationKey, sender, 'o', origin, content));
         if (e.StanzaId is { } id) keys.Add(DedupKeys.Of(e.Kind, e.ConversationKey, sender, 'i', id, content));

@@ -13,8 +13,16 @@ namespace ImLogger.Domain;
 /// verdict only after one of those returned, so a request answered is a request remembered.</remarks>
 public interface IAnsweredRequests
 {
-    /// <summary>Queues what <paramref name="requestId"/> archived as allowed (light copies: no raw XML, text cut).</summary>
-    void RememberAnswered(string requestId, IReadOnlyList<ConversationEvent> allowed);
+    /// <summary>Queues what <paramref name="requestId"/> archived as allowed (light copies: no raw XML, text cut), with the
+    /// digest of each one's full content (<paramref name="contents"/>, in the same order), by which a copy of it is known
+    /// again (<see cref="AnsweredSince"/>).</summary>
+    void RememberAnswered(string requestId, IReadOnlyList<ConversationEvent> allowed, IReadOnlyList<byte[]>? contents = null);
+
+    /// <summary>What the requests answered within the last <paramref name="window"/> archived as allowed, by this run or
+    /// an earlier one, whatever became of their transcripts since (closed at a graceful stop, delivered): at start, so
+    /// that a stanza the server's module sends again (its verdict never reached it) comes in as a repeat. Each light copy
+    /// with its content digest, null for a record written before digests were kept.</summary>
+    IReadOnlyList<(ConversationEvent Event, byte[]? Content)> AnsweredSince(TimeSpan window);
 
     /// <summary>What <paramref name="requestId"/> archived as allowed, if remembered and not yet reported refused; the
     /// record is forgotten with the next write (the one that stores the refusal events), so a report sent twice

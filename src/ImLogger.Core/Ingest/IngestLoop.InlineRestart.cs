@@ -96,6 +96,26 @@ public sealed partial class IngestLoop
                     header.Id, ex.Message);
             }
         }
+        // And what was answered, whatever its transcript became: a graceful stop closes the open transcripts (and they may
+        // be delivered and gone), yet the module sends again a stanza whose verdict it did not read before the stream
+        // ended, or the other copy of a message held twice (a room's reflection, the recipient's copy) that was in flight.
+        if (Answered is { } answered)
+        {
+            try
+            {
+                foreach (var (e, content) in answered.AnsweredSince(window))
+                {
+                    if (e.ReceivedUtc < since) continue;
+                    dedup.Recall(e, window, content);
+                    recalled++;
+                }
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                logger.LogWarning("Cannot recall what the last verdicts allowed ({Reason}): a stanza the server sends again after a restart may be archived twice",
+                    ex.Message);
+            }
+        }
         return recalled;
     }
 }

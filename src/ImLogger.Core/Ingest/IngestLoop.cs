@@ -40,6 +40,10 @@ public sealed partial class IngestLoop(
     /// retried, and what was read stays unanswered.</summary>
     public Func<bool> SpoolLost { get; init; } = static () => false;
 
+    /// <summary>The spool's records of answered verdict requests, recalled at start with the open transcripts
+    /// (<see cref="RecallRecentEvents"/>); null: the open transcripts alone.</summary>
+    public ImLogger.Domain.IAnsweredRequests? Answered { get; init; }
+
     /// <summary>Events stored since start.</summary>
     public long SpooledCount => stages.SpooledCount;
 

@@ -28,9 +28,18 @@ public sealed class LateRefusals(TimeProvider time, int capacity = 256, IAnswere
         if (capacity == 0 || allowed.Count == 0 || _byRequest.ContainsKey(requestId)) return;
         var light = allowed.Select(e => e with { RawXml = "", Html = null, Text = Cut(e.Text) }).ToList();
         _byRequest[requestId] = light;
-        durable?.RememberAnswered(requestId, light);
+        // The digest of each full event's content, as the dedup window keys it: the light copy lost its HTML and the text
+        // past 300 characters, and a copy the module sends again to the next run must still be known by it.
+        durable?.RememberAnswered(requestId, light, [.. allowed.Select(ContentOf)]);
         _order.Enqueue(requestId);
         while (_order.Count > capacity) _byRequest.Remove(_order.Dequeue());
+    }
+
+    private static byte[] ContentOf(ConversationEvent e)
+    {
+        var digest = new byte[Classifier.DedupKeys.ContentBytes];
+        Classifier.DedupKeys.Content(e, digest);
+        return digest;
     }
 
     /// <summary>The refusal events for a reported request: one per stanza it archived as delivered. Empty when the

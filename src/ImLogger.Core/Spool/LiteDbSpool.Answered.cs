@@ -18,15 +18,40 @@ public sealed partial class LiteDbSpool : IAnsweredRequests
     private int _answeredSincePrune;
 
     /// <inheritdoc />
-    public void RememberAnswered(string requestId, IReadOnlyList<ConversationEvent> allowed)
+    public void RememberAnswered(string requestId, IReadOnlyList<ConversationEvent> allowed, IReadOnlyList<byte[]>? contents = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(requestId);
         ArgumentNullException.ThrowIfNull(allowed);
         if (allowed.Count == 0) return;
+        if (contents is not null && contents.Count != allowed.Count)
+            throw new ArgumentException("One content digest per event, or none.", nameof(contents));
         var record = "answered:" + requestId;
         var events = new BsonArray(allowed.Select((e, i) => (BsonValue)ToStoredDocument(record, i, e, _cipher)));
         var doc = new BsonDocument { ["_id"] = requestId, ["at"] = DateTimeOffset.UtcNow.UtcTicks, ["ev"] = events };
+        // A digest, not the content: it says nothing of what was said (the light copies are sealed like the events).
+        if (contents is not null) doc["cd"] = new BsonArray(contents.Select(c => new BsonValue(c)));
         lock (_gate) _answeredPending.Add(doc);
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<(ConversationEvent Event, byte[]? Content)> AnsweredSince(TimeSpan window)
+    {
+        var from = (DateTimeOffset.UtcNow - window).UtcTicks;
+        return Read(() =>
+        {
+            // Queued, riding in stored batches, or in their collection (a record may be in two: recalled twice, harmless).
+            // The prune keeps an index on "at" once the collection has records to prune; below that a scan is small.
+            var stored = _db.GetCollection(AnsweredCollection).Find(Query.GTE("at", from));
+            var recalled = new List<(ConversationEvent, byte[]?)>();
+            foreach (var doc in _answeredPending.Concat(_answeredDeferred).Where(d => d["at"].AsInt64 >= from).Concat(stored))
+            {
+                var events = doc["ev"].AsArray;
+                var contents = doc.TryGetValue("cd", out var cd) && cd.IsArray && cd.AsArray.Count == events.Count ? cd.AsArray : null;
+                for (var i = 0; i < events.Count; i++)
+                    recalled.Add((ToEvent(events[i].AsDocument, _cipher), contents?[i] is { IsBinary: true } c ? c.AsBinary : null));
+            }
+            return (IReadOnlyList<(ConversationEvent, byte[]?)>)recalled;
+        });
     }
 
     /// <inheritdoc />

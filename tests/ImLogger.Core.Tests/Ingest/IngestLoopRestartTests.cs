@@ -38,7 +38,7 @@ public partial class IngestLoopTests
         _dedup = new CopyDeduplicator(dedupWindow ?? TimeSpan.FromMinutes(10), _clock);
         SetUpStagesWith(_dedup);
         var loop = new IngestLoop(_server, _stages, _spool, _dedup,
-            options ?? new IngestOptions { Inline = true, SpoolPath = "/var/lib/imlogger/spool.db" }, _clock, _log);
+            options ?? new IngestOptions { Inline = true, SpoolPath = "/var/lib/imlogger/spool.db" }, _clock, _log) { Answered = _spool };
         loop.RecallRecentEvents();
         return loop;
     }
