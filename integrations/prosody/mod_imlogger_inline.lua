@@ -1481,11 +1481,11 @@ do
 		if gate.timer then gate.timer:stop(); end
 		local incoming = gate.incoming;
 		gate.incoming = {};
-		if #incoming > 0 then
-			module:add_timer(0, function ()
-				for _, held in ipairs(incoming) do core_post_stanza(held.origin, held.stanza); end
-			end);
+		local function post_again()
+			for _, held in ipairs(incoming) do core_post_stanza(held.origin, held.stanza); end
 		end
+		-- While this instance goes, now: its timers never run once it is unloaded, and what waited would be lost unanswered.
+		if signin.leaving then post_again(); elseif #incoming > 0 then module:add_timer(0, post_again); end
 	end);
 
 	-- Everything the session sends while it waits: its answer is read; the rest waits (dropped if it is refused).
@@ -1581,9 +1581,21 @@ do
 
 	-- The module goes (unloaded, or reloaded for an upgrade): the next instance knows nothing of these gates, so a session
 	-- still waiting for its verdict would be let through unjudged. It is closed instead, as when ImLogger cannot judge it.
+	-- What was sent to the session while it waited is posted again at once (resource-unbind, as the close destroys it),
+	-- before the held stanzas are settled: it goes to the user's other sessions or offline storage, held and then refused
+	-- like the rest, so its sender is told. A gate whose session outlives the close gives up what waited here too.
 	function close_gates(reason)
-		for _, gate in pairs(signin.gates) do
+		signin.leaving = true;
+		local gates = {};
+		for _, gate in pairs(signin.gates) do gates[#gates + 1] = gate; end
+		for _, gate in ipairs(gates) do
 			if gate.state == "waiting" then signin.refuse(gate, signin.unreachable, reason); end
+		end
+		for full, gate in pairs(signin.gates) do
+			signin.gates[full] = nil;
+			if gate.timer then gate.timer:stop(); end
+			for _, held in ipairs(gate.incoming) do core_post_stanza(held.origin, held.stanza); end
+			gate.incoming = {};
 		end
 	end
 end
@@ -1596,8 +1608,9 @@ end
 -- sends them with its first request, so that the archive marks them; Prosody calls save before unload, so the settling
 -- happens there on a reload (and in unload, with nothing left to do, after it).
 local function leaving(reason)
-	settle_everything(reason);
+	-- The gates first: closing a session posts again what waited for it, which is then held, and settled below.
 	if close_gates then close_gates(reason); end
+	settle_everything(reason);
 end
 
 function module.save()
