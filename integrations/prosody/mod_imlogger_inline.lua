@@ -1622,13 +1622,29 @@ function module.save()
 	return { imlogger_reports = carried };
 end
 
+-- A plain unload has no next instance to hand the reports to: they go to ImLogger now, while its component is connected
+-- (it marks what they name when it reads them; nobody needs its answer); else they are kept in the server's memory for
+-- the next load of this module on this host (`module:unload` then `module:load`), which reports them.
+local carried_over = prosody.imlogger_inline_carried or {};
+prosody.imlogger_inline_carried = carried_over;
+
 function module.unload()
 	leaving(module.reloading and "module reloaded" or "module unloaded");
+	if module.reloading then return; end
+	local kept, n = {}, 0;
+	for _, lane in ipairs(lanes) do
+		if (lane.refusals[1] or next(lane.gaps)) and not lane.away and component_session(lane) then flush(lane); end
+		-- Sent reports are in a request now; what the server bounced came back to the lane.
+		kept[lane.component] = { refusals = lane.refusals, gaps = lane.gaps };
+		n = n + #lane.refusals;
+	end
+	carried_over[module.host] = kept;
+	if n > 0 then module:log("warn", "Unloaded with %d refusal report(s) ImLogger could not be sent: the next load of the module reports them", n); end
 end
 
-function module.restore(saved)
-	local carried = type(saved) == "table" and saved.imlogger_reports;
-	if type(carried) ~= "table" then return; end
+-- Reports of a previous instance (a reload's save, or an unload's keeping), each to its lane. Returns how many refusals.
+local function take_reports(carried)
+	if type(carried) ~= "table" then return 0; end
 	local n = 0;
 	for component, reports in pairs(carried) do
 		-- The same instance if it is still configured, else the first: a report is about ImLogger's spool, and an
@@ -1640,12 +1656,33 @@ function module.restore(saved)
 		while #lane.refusals > 1000 do table.remove(lane.refusals, 1); end
 		for user, gap in pairs(type(reports.gaps) == "table" and reports.gaps or {}) do
 			local current = lane.gaps[user];
-			if current then current.count = current.count + gap.count; else lane.gaps[user] = gap; end
+			if current then
+				current.count = current.count + gap.count;
+				if (gap.since or "~") < (current.since or "~") then current.since = gap.since; end
+				if (gap["until"] or "") > (current["until"] or "") then current["until"] = gap["until"]; end
+			else
+				lane.gaps[user] = gap;
+			end
 		end
 	end
+	return n;
+end
+
+-- They ride with the next request; if none comes, with one of their own now (unless ImLogger is away: a request of
+-- reports alone bounced is parked, and they go when it connects again).
+local function report_carried(n)
 	if n > 0 then module:log("info", "Carried over from the previous instance: %d refusal report(s) for ImLogger", n); end
-	-- They ride with the next request; if none comes, with one of their own now (unless ImLogger is away).
 	for _, lane in ipairs(lanes) do
 		if (#lane.refusals > 0 or next(lane.gaps)) and not lane.away and not lane.down then flush(lane); end
 	end
+end
+
+function module.restore(saved)
+	report_carried(take_reports(type(saved) == "table" and saved.imlogger_reports));
+end
+
+do
+	local kept = carried_over[module.host];
+	carried_over[module.host] = nil;
+	if kept then report_carried(take_reports(kept)); end
 end
