@@ -1604,41 +1604,59 @@ end
 -- Hooks and timers go with this instance: what it holds would wait for ever, neither routed nor refused, and its
 -- senders would see nothing. So everything held is refused at once (the sender's client shows the error; try again in
 -- a moment), as at a server stop, and a session whose client is being judged is closed. The refusal reports (which
--- requests ImLogger may have stored but nobody received) and the gap reports are carried to the new instance, which
--- sends them with its first request, so that the archive marks them; Prosody calls save before unload, so the settling
--- happens there on a reload (and in unload, with nothing left to do, after it).
+-- requests ImLogger may have stored but nobody received) and the gap reports go to the next instance, which sends them
+-- with its first request, so that the archive marks them; Prosody calls save before unload, so the settling happens
+-- there on a reload (and in unload, with nothing left to do, after it).
 local function leaving(reason)
 	-- The gates first: closing a session posts again what waited for it, which is then held, and settled below.
 	if close_gates then close_gates(reason); end
 	settle_everything(reason);
 end
 
-function module.save()
-	leaving("module reloaded");
-	local carried = {};
-	for _, lane in ipairs(lanes) do
-		carried[lane.component] = { refusals = lane.refusals, gaps = lane.gaps };
-	end
-	return { imlogger_reports = carried };
-end
-
--- A plain unload has no next instance to hand the reports to: they go to ImLogger now, while its component is connected
--- (it marks what they name when it reads them; nobody needs its answer); else they are kept in the server's memory for
--- the next load of this module on this host (`module:unload` then `module:load`), which reports them.
+-- The reports are kept in the server's memory (per host), not in what save returns: the next instance takes them when
+-- it loads, whether that is the reload's (restore is only called when it loaded) or a later `module:load` after an
+-- unload, or after a reload whose new code failed to load (an upgrade rolled back). Only the Prosody process holds them.
 local carried_over = prosody.imlogger_inline_carried or {};
 prosody.imlogger_inline_carried = carried_over;
 
+-- One user's gap added to a list of gaps: the stanzas counted together, the period from the earliest to the latest.
+local function merge_gap(gaps, user, gap)
+	local current = gaps[user];
+	if not current then gaps[user] = gap; return; end
+	current.count = current.count + gap.count;
+	if (gap.since or "~") < (current.since or "~") then current.since = gap.since; end
+	if (gap["until"] or "") > (current["until"] or "") then current["until"] = gap["until"]; end
+end
+
+local function keep_reports()
+	local kept, n = carried_over[module.host] or {}, 0;
+	for _, lane in ipairs(lanes) do
+		local into = kept[lane.component] or { refusals = {}, gaps = {} };
+		kept[lane.component] = into;
+		for _, r in ipairs(lane.refusals) do into.refusals[#into.refusals + 1] = r; n = n + 1; end
+		for user, gap in pairs(lane.gaps) do merge_gap(into.gaps, user, gap); end
+		lane.refusals, lane.gaps = {}, {};
+	end
+	carried_over[module.host] = kept;
+	return n;
+end
+
+function module.save()
+	leaving("module reloaded");
+	keep_reports();
+	return {};
+end
+
+-- A plain unload may have no next instance: the reports go to ImLogger now, while its component is connected (it marks
+-- what they name when it reads them; nobody needs its answer); what could not be sent waits for the next load.
 function module.unload()
 	leaving(module.reloading and "module reloaded" or "module unloaded");
 	if module.reloading then return; end
-	local kept, n = {}, 0;
 	for _, lane in ipairs(lanes) do
+		-- A request of reports alone; what the server bounces comes back to the lane.
 		if (lane.refusals[1] or next(lane.gaps)) and not lane.away and component_session(lane) then flush(lane); end
-		-- Sent reports are in a request now; what the server bounced came back to the lane.
-		kept[lane.component] = { refusals = lane.refusals, gaps = lane.gaps };
-		n = n + #lane.refusals;
 	end
-	carried_over[module.host] = kept;
+	local n = keep_reports();
 	if n > 0 then module:log("warn", "Unloaded with %d refusal report(s) ImLogger could not be sent: the next load of the module reports them", n); end
 end
 
@@ -1654,16 +1672,7 @@ local function take_reports(carried)
 			lane.refusals[#lane.refusals + 1] = r; n = n + 1;
 		end
 		while #lane.refusals > 1000 do table.remove(lane.refusals, 1); end
-		for user, gap in pairs(type(reports.gaps) == "table" and reports.gaps or {}) do
-			local current = lane.gaps[user];
-			if current then
-				current.count = current.count + gap.count;
-				if (gap.since or "~") < (current.since or "~") then current.since = gap.since; end
-				if (gap["until"] or "") > (current["until"] or "") then current["until"] = gap["until"]; end
-			else
-				lane.gaps[user] = gap;
-			end
-		end
+		for user, gap in pairs(type(reports.gaps) == "table" and reports.gaps or {}) do merge_gap(lane.gaps, user, gap); end
 	end
 	return n;
 end
@@ -1677,6 +1686,7 @@ local function report_carried(n)
 	end
 end
 
+-- What an instance of the first version that carried reports (in what save returned) hands over on an upgrade.
 function module.restore(saved)
 	report_carried(take_reports(type(saved) == "table" and saved.imlogger_reports));
 end
