@@ -963,6 +963,10 @@ local function hold(direction, user, origin, stanza, key, forced)
 		origin.conn:pause();
 		module:log("debug", "Paused reading from %s: %d stanzas held", origin.full_jid or "?", #queue);
 	end
+	-- Held while this instance settles what it holds as it goes (fail-open: an allowed stanza released for a logged
+	-- recipient is held again for them): it waits to be refused with the rest. A request sent now would never be
+	-- answered to anyone, its stanzas neither routed nor refused (the in-flight requests were collected before).
+	if stopping then return true; end
 	if lane.away then
 		schedule_retry(lane);
 	elseif #lane.waiting >= batch_size then
@@ -1651,7 +1655,8 @@ end
 -- what they name when it reads them; nobody needs its answer); what could not be sent waits for the next load.
 function module.unload()
 	leaving(module.reloading and "module reloaded" or "module unloaded");
-	if module.reloading then return; end
+	-- On a reload, what this second settling found (nothing, unless something was held since save) joins what save kept.
+	if module.reloading then keep_reports(); return; end
 	for _, lane in ipairs(lanes) do
 		-- A request of reports alone; what the server bounces comes back to the lane.
 		if (lane.refusals[1] or next(lane.gaps)) and not lane.away and component_session(lane) then flush(lane); end

@@ -52,12 +52,18 @@ public partial class InlineAwayHostileTests
         Assert.That(await imlogger.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero);
     }
 
-    /// <summary>A deployment whose Prosody has the admin shell (<c>prosodyctl shell</c>), for module reloads and unloads.</summary>
-    private static async Task<TapDeployment> StartWithShellAsync(string organizationXml)
+    /// <summary>
+    /// A deployment whose Prosody has the admin shell (<c>prosodyctl shell</c>), for module reloads and unloads;
+    /// <paramref name="moduleOptions"/>: lines added to the module's options.
+    /// </summary>
+    private static async Task<TapDeployment> StartWithShellAsync(string organizationXml, string[]? logged = null, string attach = Attach, string moduleOptions = "")
     {
-        var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice"], null, organizationXml, attach: Attach);
+        var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, logged ?? ["alice"], null, organizationXml, attach: attach);
         try
         {
+            var snippet = Path.Combine(world.Dir, "tap", "imlogger.cfg.lua");
+            var lua = await File.ReadAllTextAsync(snippet);
+            await File.WriteAllTextAsync(snippet, System.Text.RegularExpressions.Regex.Replace(lua, @"(\timlogger_timeout = [^\n]*\n)", "$1" + moduleOptions));
             await world.Prosody.StopAsync();
             world.Prosody.EnableModule("admin_shell");
             await world.Prosody.StartAsync();
