@@ -122,6 +122,7 @@ local unavailable_text = "Archiving is unavailable; your message was not sent. T
 local away_max_bytes = number_option("imlogger_away_max_bytes", 32 * 1024 * 1024, 0, nil, "bytes, 0 or more");
 
 local stopping = false;   -- the server is shutting down: no request of reports alone
+local settling = false;   -- settle_everything runs: what is held meanwhile is settled with the rest (hold)
 local batches = {};      -- request id -> { items = { [item id] = item }, gaps = {...}, refusals = {...}, lane = lane, deadline }
 local queues = {};       -- queue key -> items in arrival order (release order)
 local next_item = 0;
@@ -966,7 +967,7 @@ local function hold(direction, user, origin, stanza, key, forced)
 	-- Held while this instance settles what it holds as it goes (fail-open: an allowed stanza released for a logged
 	-- recipient is held again for them): it waits to be refused with the rest. A request sent now would never be
 	-- answered to anyone, its stanzas neither routed nor refused (the in-flight requests were collected before).
-	if stopping then return true; end
+	if settling then return true; end
 	if lane.away then
 		schedule_retry(lane);
 	elseif #lane.waiting >= batch_size then
@@ -1260,12 +1261,19 @@ local close_gates; -- the sign-in gates' part of leaving (below, where the gates
 local function settle_everything(reason)
 	-- Nothing more is sent (fail() would send what gathered at max_in_flight, adding requests while this walks them).
 	max_in_flight = math.huge;
-	stopping = true;
+	stopping, settling = true, true;
 	for _, lane in ipairs(lanes) do lane.blocked = false; end
 	local ids = {};
 	for id in pairs(batches) do ids[#ids + 1] = id; end
-	for _, id in ipairs(ids) do fail(id, reason); end
-	for _, lane in ipairs(lanes) do refuse_waiting(lane, function () return true; end, reason); end
+	-- A stanza whose routing raises (another module's handler) must not leave the rest unsettled, nor make save fail:
+	-- Prosody would then abort the reload and keep this instance, settled half-way (stopping, no limit in flight).
+	local function guarded(f, ...)
+		local ok, err = pcall(f, ...);
+		if not ok then module:log("error", "Settling what is held (%s): %s", reason, tostring(err)); end
+	end
+	for _, id in ipairs(ids) do guarded(fail, id, reason); end
+	for _, lane in ipairs(lanes) do guarded(refuse_waiting, lane, function () return true; end, reason); end
+	settling = false;
 end
 module:hook_global("server-stopping", function () settle_everything("server stopping"); end);
 
@@ -1613,7 +1621,10 @@ end
 -- there on a reload (and in unload, with nothing left to do, after it).
 local function leaving(reason)
 	-- The gates first: closing a session posts again what waited for it, which is then held, and settled below.
-	if close_gates then close_gates(reason); end
+	if close_gates then
+		local ok, err = pcall(close_gates, reason);
+		if not ok then module:log("error", "Closing the sessions whose client is being judged (%s): %s", reason, tostring(err)); end
+	end
 	settle_everything(reason);
 end
 

@@ -54,9 +54,10 @@ public partial class InlineAwayHostileTests
 
     /// <summary>
     /// A deployment whose Prosody has the admin shell (<c>prosodyctl shell</c>), for module reloads and unloads;
-    /// <paramref name="moduleOptions"/>: lines added to the module's options.
+    /// <paramref name="moduleOptions"/>: lines added to the module's options; <paramref name="beforeStart"/>: more of Prosody's setup.
     /// </summary>
-    private static async Task<TapDeployment> StartWithShellAsync(string organizationXml, string[]? logged = null, string attach = Attach, string moduleOptions = "")
+    private static async Task<TapDeployment> StartWithShellAsync(string organizationXml, string[]? logged = null, string attach = Attach, string moduleOptions = "",
+        Action<TapDeployment>? beforeStart = null)
     {
         var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, logged ?? ["alice"], null, organizationXml, attach: attach);
         try
@@ -66,6 +67,7 @@ public partial class InlineAwayHostileTests
             await File.WriteAllTextAsync(snippet, System.Text.RegularExpressions.Regex.Replace(lua, @"(\timlogger_timeout = [^\n]*\n)", "$1" + moduleOptions));
             await world.Prosody.StopAsync();
             world.Prosody.EnableModule("admin_shell");
+            beforeStart?.Invoke(world);
             await world.Prosody.StartAsync();
             return world;
         }
