@@ -1676,19 +1676,48 @@ function module.unload()
 	if n > 0 then module:log("warn", "Unloaded with %d refusal report(s) ImLogger could not be sent: the next load of the module reports them", n); end
 end
 
+-- Reports for an ImLogger instance no longer in imlogger_components (scale-out, the list changed between two
+-- instances of this module): only that instance stored the requests they name (another ignores them), so they go to it
+-- while its component is still connected, in one request of reports alone whose answer nobody needs; else they are
+-- kept for a later load of the module, should its list name that instance again.
+local function report_to_removed(component, reports)
+	local lane = new_lane(component, 0);
+	for _, r in ipairs(reports.refusals) do lane.refusals[#lane.refusals + 1] = r; end
+	for user, gap in pairs(reports.gaps) do lane.gaps[user] = gap; end
+	local session = component_session(lane);
+	if session then
+		local holder, batch = st.stanza("reports"), { gaps = {}, refusals = {} };
+		add_reports(lane, holder, batch, max_batch_bytes - 512);
+		local text = { request_head("imlogger-"..new_id(), lane) };
+		for _, report in ipairs(holder.tags) do text[#text + 1] = tostring(report); end
+		text[#text + 1] = "</batch></iq>";
+		session.send(t_concat(text));
+		module:log("info", "Sent %d refusal report(s) to %s, no longer in imlogger_components", #batch.refusals, component);
+	end
+	if lane.refusals[1] or next(lane.gaps) then
+		local kept = carried_over[module.host] or {};
+		carried_over[module.host] = kept;
+		kept[component] = { refusals = lane.refusals, gaps = lane.gaps };
+		module:log("warn", "%d refusal report(s) for %s, no longer in imlogger_components and not connected, are kept for a later load",
+			#lane.refusals, component);
+	end
+end
+
 -- Reports of a previous instance (a reload's save, or an unload's keeping), each to its lane. Returns how many refusals.
 local function take_reports(carried)
 	if type(carried) ~= "table" then return 0; end
 	local n = 0;
 	for component, reports in pairs(carried) do
-		-- The same instance if it is still configured, else the first: a report is about ImLogger's spool, and an
-		-- instance that never stored the request ignores it.
-		local lane = lane_of[component] or lanes[1];
-		for _, r in ipairs(type(reports.refusals) == "table" and reports.refusals or {}) do
-			lane.refusals[#lane.refusals + 1] = r; n = n + 1;
+		local lane = lane_of[component];
+		local refusals = type(reports) == "table" and type(reports.refusals) == "table" and reports.refusals or {};
+		local gaps = type(reports) == "table" and type(reports.gaps) == "table" and reports.gaps or {};
+		if not lane then
+			report_to_removed(component, { refusals = refusals, gaps = gaps });
+		else
+			for _, r in ipairs(refusals) do lane.refusals[#lane.refusals + 1] = r; n = n + 1; end
+			while #lane.refusals > 1000 do table.remove(lane.refusals, 1); end
+			for user, gap in pairs(gaps) do merge_gap(lane.gaps, user, gap); end
 		end
-		while #lane.refusals > 1000 do table.remove(lane.refusals, 1); end
-		for user, gap in pairs(type(reports.gaps) == "table" and reports.gaps or {}) do merge_gap(lane.gaps, user, gap); end
 	end
 	return n;
 end
