@@ -1601,7 +1601,19 @@ do
 		local gates = {};
 		for _, gate in pairs(signin.gates) do gates[#gates + 1] = gate; end
 		for _, gate in ipairs(gates) do
-			if gate.state == "waiting" then signin.refuse(gate, signin.unreachable, reason); end
+			if gate.state == "waiting" then
+				-- What it sent meanwhile was never judged nor sent: each message and request is refused as a held stanza is,
+				-- so that its client shows them as not sent rather than sent (the close alone says nothing of them).
+				for _, stanza in ipairs(gate.out) do
+					local t = stanza.attr.type;
+					if (stanza.name == "message" and t ~= "error") or (stanza.name == "iq" and (t == "get" or t == "set")) then
+						local reply = st.error_reply(stanza, "wait", "remote-server-timeout", unavailable_text, component);
+						reply.imlogger_in = true;
+						gate.send(reply);
+					end
+				end
+				signin.refuse(gate, signin.unreachable, reason);
+			end
 		end
 		for full, gate in pairs(signin.gates) do
 			signin.gates[full] = nil;

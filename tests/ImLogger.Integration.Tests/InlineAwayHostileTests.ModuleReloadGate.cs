@@ -11,7 +11,8 @@ public partial class InlineAwayHostileTests
     /// writes to that session meanwhile, which keeps his message for it. The module is reloaded: alice's session is
     /// closed (the new instance knows nothing of the check), and bob's message, posted again when the session goes, had
     /// been posted by a timer of the old instance, which Prosody never runs once the module is unloaded: bob's message
-    /// was neither delivered nor refused. Now it is posted at once, held, and refused with the error bob sees.
+    /// was neither delivered nor refused. Now it is posted at once, held, and refused with the error bob sees. What alice
+    /// sent meanwhile (drill-7) was dropped with only the close to show for it; now it is refused with the error first.
     /// </summary>
     [Test, CancelAfter(150_000)]
     public async Task AModuleReloadDuringASignInCheckClosesTheSessionAndRefusesWhatWasSentToIt()
@@ -28,6 +29,7 @@ public partial class InlineAwayHostileTests
             await using var alice = await RawXmppClient.LoginAsync(world.Prosody, "alice");
             await world.Prosody.WaitForLogAsync("Asked the client of alice@example.test/raw its version", TimeSpan.FromSeconds(10));
             await bob.SendRawAsync("<message to='alice@example.test/raw' type='chat' id='to-unjudged'><body>drill-5 to the unjudged session</body></message>");
+            await alice.ChatAsync("bob", "drill-7");
             await Task.Delay(500);
             Assert.That(alice.DrillBodyCounts, Is.Empty, "nothing reaches a session before its client is judged");
 
@@ -43,6 +45,7 @@ public partial class InlineAwayHostileTests
                 Assert.That(alice.DrillBodyCounts, Is.Empty, "drill-5 never reached the unjudged session");
                 Assert.That(bob.DrillBodyCounts, Is.Empty, "nothing of the unjudged session reached bob");
                 Assert.That(bob.ErrorMessages, Is.EqualTo(1), "bob was told once");
+                Assert.That(alice.ErrorMessages, Is.EqualTo(1), "alice's client was told drill-7 was not sent (before the close)");
             });
         }
         finally
