@@ -1263,16 +1263,23 @@ local function settle_everything(reason)
 	max_in_flight = math.huge;
 	stopping, settling = true, true;
 	for _, lane in ipairs(lanes) do lane.blocked = false; end
-	local ids = {};
-	for id in pairs(batches) do ids[#ids + 1] = id; end
 	-- A stanza whose routing raises (another module's handler) must not leave the rest unsettled, nor make save fail:
 	-- Prosody would then abort the reload and keep this instance, settled half-way (stopping, no limit in flight).
 	local function guarded(f, ...)
 		local ok, err = pcall(f, ...);
 		if not ok then module:log("error", "Settling what is held (%s): %s", reason, tostring(err)); end
 	end
-	for _, id in ipairs(ids) do guarded(fail, id, reason); end
-	for _, lane in ipairs(lanes) do guarded(refuse_waiting, lane, function () return true; end, reason); end
+	-- Rounds: releasing what a round settles may hold more (fail-open, an allowed stanza for a logged recipient, after
+	-- its lane's waiting stanzas were refused); the next round refuses it.
+	for _ = 1, 3 do
+		local ids = {};
+		for id in pairs(batches) do ids[#ids + 1] = id; end
+		for _, id in ipairs(ids) do guarded(fail, id, reason); end
+		for _, lane in ipairs(lanes) do guarded(refuse_waiting, lane, function () return true; end, reason); end
+		local left = next(batches) ~= nil;
+		for _, lane in ipairs(lanes) do left = left or #lane.waiting > 0; end
+		if not left then break; end
+	end
 	settling = false;
 end
 module:hook_global("server-stopping", function () settle_everything("server stopping"); end);
