@@ -1668,6 +1668,8 @@ local function keep_reports()
 		local into = kept[lane.component] or { refusals = {}, gaps = {} };
 		kept[lane.component] = into;
 		for _, r in ipairs(lane.refusals) do into.refusals[#into.refusals + 1] = r; n = n + 1; end
+		-- Bounded as a lane's are (reloads while an instance stays away must not grow this without end).
+		while #into.refusals > 1000 do table.remove(into.refusals, 1); end
 		for user, gap in pairs(lane.gaps) do merge_gap(into.gaps, user, gap); end
 		lane.refusals, lane.gaps = {}, {};
 	end
@@ -1716,6 +1718,7 @@ local function report_to_removed(component, reports)
 	if lane.refusals[1] or next(lane.gaps) then
 		local kept = carried_over[module.host] or {};
 		carried_over[module.host] = kept;
+		while #lane.refusals > 1000 do table.remove(lane.refusals, 1); end
 		kept[component] = { refusals = lane.refusals, gaps = lane.gaps };
 		module:log("warn", "%d refusal report(s) for %s, no longer in imlogger_components and not connected, are kept for a later load",
 			#lane.refusals, component);
