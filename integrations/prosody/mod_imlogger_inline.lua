@@ -139,6 +139,7 @@ local unavailable_text = "Archiving is unavailable; your message was not sent. T
 local away_max_bytes = number_option("imlogger_away_max_bytes", 32 * 1024 * 1024, 0, nil, "bytes, 0 or more");
 
 local stopping = false;   -- the server is shutting down: no request of reports alone
+local settling = false;   -- settle_everything runs: what is held meanwhile is settled with the rest (hold)
 local batches = {};      -- request id -> { items = { [item id] = item }, gaps = {...}, refusals = {...}, lane = lane, deadline }
 local queues = {};       -- queue key -> items in arrival order (release order)
 local next_item = 0;
@@ -984,6 +985,10 @@ local function hold(direction, user, origin, stanza, key, forced)
 		origin.conn:pause();
 		module:log("debug", "Paused reading from %s: %d stanzas held", origin.full_jid or "?", #queue);
 	end
+	-- Held while this instance settles what it holds as it goes (fail-open: an allowed stanza released for a logged
+	-- recipient is held again for them): it waits to be refused with the rest. A request sent now would never be
+	-- answered to anyone, its stanzas neither routed nor refused (the in-flight requests were collected before).
+	if settling then return true; end
 	if lane.away then
 		schedule_retry(lane);
 	elseif #lane.waiting >= batch_size then
@@ -1277,12 +1282,26 @@ local close_gates; -- the sign-in gates' part of leaving (below, where the gates
 local function settle_everything(reason)
 	-- Nothing more is sent (fail() would send what gathered at max_in_flight, adding requests while this walks them).
 	max_in_flight = math.huge;
-	stopping = true;
+	stopping, settling = true, true;
 	for _, lane in ipairs(lanes) do lane.blocked = false; end
-	local ids = {};
-	for id in pairs(batches) do ids[#ids + 1] = id; end
-	for _, id in ipairs(ids) do fail(id, reason); end
-	for _, lane in ipairs(lanes) do refuse_waiting(lane, function () return true; end, reason); end
+	-- A stanza whose routing raises (another module's handler) must not leave the rest unsettled, nor make save fail:
+	-- Prosody would then abort the reload and keep this instance, settled half-way (stopping, no limit in flight).
+	local function guarded(f, ...)
+		local ok, err = pcall(f, ...);
+		if not ok then module:log("error", "Settling what is held (%s): %s", reason, tostring(err)); end
+	end
+	-- Rounds: releasing what a round settles may hold more (fail-open, an allowed stanza for a logged recipient, after
+	-- its lane's waiting stanzas were refused); the next round refuses it.
+	for _ = 1, 3 do
+		local ids = {};
+		for id in pairs(batches) do ids[#ids + 1] = id; end
+		for _, id in ipairs(ids) do guarded(fail, id, reason); end
+		for _, lane in ipairs(lanes) do guarded(refuse_waiting, lane, function () return true; end, reason); end
+		local left = next(batches) ~= nil;
+		for _, lane in ipairs(lanes) do left = left or #lane.waiting > 0; end
+		if not left then break; end
+	end
+	settling = false;
 end
 module:hook_global("server-stopping", function () settle_everything("server stopping"); end);
 
@@ -1502,11 +1521,11 @@ do
 		if gate.timer then gate.timer:stop(); end
 		local incoming = gate.incoming;
 		gate.incoming = {};
-		if #incoming > 0 then
-			module:add_timer(0, function ()
-				for _, held in ipairs(incoming) do core_post_stanza(held.origin, held.stanza); end
-			end);
+		local function post_again()
+			for _, held in ipairs(incoming) do core_post_stanza(held.origin, held.stanza); end
 		end
+		-- While this instance goes, now: its timers never run once it is unloaded, and what waited would be lost unanswered.
+		if signin.leaving then post_again(); elseif #incoming > 0 then module:add_timer(0, post_again); end
 	end);
 
 	-- Everything the session sends while it waits: its answer is read; the rest waits (dropped if it is refused).
@@ -1602,9 +1621,33 @@ do
 
 	-- The module goes (unloaded, or reloaded for an upgrade): the next instance knows nothing of these gates, so a session
 	-- still waiting for its verdict would be let through unjudged. It is closed instead, as when ImLogger cannot judge it.
+	-- What was sent to the session while it waited is posted again at once (resource-unbind, as the close destroys it),
+	-- before the held stanzas are settled: it goes to the user's other sessions or offline storage, held and then refused
+	-- like the rest, so its sender is told. A gate whose session outlives the close gives up what waited here too.
 	function close_gates(reason)
-		for _, gate in pairs(signin.gates) do
-			if gate.state == "waiting" then signin.refuse(gate, signin.unreachable, reason); end
+		signin.leaving = true;
+		local gates = {};
+		for _, gate in pairs(signin.gates) do gates[#gates + 1] = gate; end
+		for _, gate in ipairs(gates) do
+			if gate.state == "waiting" then
+				-- What it sent meanwhile was never judged nor sent: each message and request is refused as a held stanza is,
+				-- so that its client shows them as not sent rather than sent (the close alone says nothing of them).
+				for _, stanza in ipairs(gate.out) do
+					local t = stanza.attr.type;
+					if (stanza.name == "message" and t ~= "error") or (stanza.name == "iq" and (t == "get" or t == "set")) then
+						local reply = st.error_reply(stanza, "wait", "remote-server-timeout", unavailable_text, component);
+						reply.imlogger_in = true;
+						gate.send(reply);
+					end
+				end
+				signin.refuse(gate, signin.unreachable, reason);
+			end
+		end
+		for full, gate in pairs(signin.gates) do
+			signin.gates[full] = nil;
+			if gate.timer then gate.timer:stop(); end
+			for _, held in ipairs(gate.incoming) do core_post_stanza(held.origin, held.stanza); end
+			gate.incoming = {};
 		end
 	end
 end
@@ -1613,47 +1656,131 @@ end
 -- Hooks and timers go with this instance: what it holds would wait for ever, neither routed nor refused, and its
 -- senders would see nothing. So everything held is refused at once (the sender's client shows the error; try again in
 -- a moment), as at a server stop, and a session whose client is being judged is closed. The refusal reports (which
--- requests ImLogger may have stored but nobody received) and the gap reports are carried to the new instance, which
--- sends them with its first request, so that the archive marks them; Prosody calls save before unload, so the settling
--- happens there on a reload (and in unload, with nothing left to do, after it).
+-- requests ImLogger may have stored but nobody received) and the gap reports go to the next instance, which sends them
+-- with its first request, so that the archive marks them; Prosody calls save before unload, so the settling happens
+-- there on a reload (and in unload, with nothing left to do, after it).
 local function leaving(reason)
+	-- The gates first: closing a session posts again what waited for it, which is then held, and settled below.
+	if close_gates then
+		local ok, err = pcall(close_gates, reason);
+		if not ok then module:log("error", "Closing the sessions whose client is being judged (%s): %s", reason, tostring(err)); end
+	end
 	settle_everything(reason);
-	if close_gates then close_gates(reason); end
+end
+
+-- The reports are kept in the server's memory (per host), not in what save returns: the next instance takes them when
+-- it loads, whether that is the reload's (restore is only called when it loaded) or a later `module:load` after an
+-- unload, or after a reload whose new code failed to load (an upgrade rolled back). Only the Prosody process holds them.
+local carried_over = prosody.imlogger_inline_carried or {};
+prosody.imlogger_inline_carried = carried_over;
+
+-- One user's gap added to a list of gaps: the stanzas counted together, the period from the earliest to the latest.
+local function merge_gap(gaps, user, gap)
+	local current = gaps[user];
+	if not current then gaps[user] = gap; return; end
+	current.count = current.count + gap.count;
+	if (gap.since or "~") < (current.since or "~") then current.since = gap.since; end
+	if (gap["until"] or "") > (current["until"] or "") then current["until"] = gap["until"]; end
+end
+
+local function keep_reports()
+	local kept, n = carried_over[module.host] or {}, 0;
+	for _, lane in ipairs(lanes) do
+		local into = kept[lane.component] or { refusals = {}, gaps = {} };
+		kept[lane.component] = into;
+		for _, r in ipairs(lane.refusals) do into.refusals[#into.refusals + 1] = r; n = n + 1; end
+		-- Bounded as a lane's are (reloads while an instance stays away must not grow this without end).
+		while #into.refusals > 1000 do table.remove(into.refusals, 1); end
+		for user, gap in pairs(lane.gaps) do merge_gap(into.gaps, user, gap); end
+		lane.refusals, lane.gaps = {}, {};
+	end
+	carried_over[module.host] = kept;
+	return n;
 end
 
 function module.save()
 	leaving("module reloaded");
-	local carried = {};
-	for _, lane in ipairs(lanes) do
-		carried[lane.component] = { refusals = lane.refusals, gaps = lane.gaps };
-	end
-	return { imlogger_reports = carried };
+	keep_reports();
+	return {};
 end
 
+-- A plain unload may have no next instance: the reports go to ImLogger now, while its component is connected (it marks
+-- what they name when it reads them; nobody needs its answer); what could not be sent waits for the next load.
 function module.unload()
 	leaving(module.reloading and "module reloaded" or "module unloaded");
+	-- On a reload, what this second settling found (nothing, unless something was held since save) joins what save kept.
+	if module.reloading then keep_reports(); return; end
+	for _, lane in ipairs(lanes) do
+		-- A request of reports alone; what the server bounces comes back to the lane.
+		if (lane.refusals[1] or next(lane.gaps)) and not lane.away and component_session(lane) then flush(lane); end
+	end
+	local n = keep_reports();
+	if n > 0 then module:log("warn", "Unloaded with %d refusal report(s) ImLogger could not be sent: the next load of the module reports them", n); end
 end
 
-function module.restore(saved)
-	local carried = type(saved) == "table" and saved.imlogger_reports;
-	if type(carried) ~= "table" then return; end
+-- Reports for an ImLogger instance no longer in imlogger_components (scale-out, the list changed between two
+-- instances of this module): only that instance stored the requests they name (another ignores them), so they go to it
+-- while its component is still connected, in one request of reports alone whose answer nobody needs; else they are
+-- kept for a later load of the module, should its list name that instance again.
+local function report_to_removed(component, reports)
+	local lane = new_lane(component, 0);
+	for _, r in ipairs(reports.refusals) do lane.refusals[#lane.refusals + 1] = r; end
+	for user, gap in pairs(reports.gaps) do lane.gaps[user] = gap; end
+	local session = component_session(lane);
+	if session then
+		local holder, batch = st.stanza("reports"), { gaps = {}, refusals = {} };
+		add_reports(lane, holder, batch, max_batch_bytes - 512);
+		local text = { request_head("imlogger-"..new_id(), lane) };
+		for _, report in ipairs(holder.tags) do text[#text + 1] = tostring(report); end
+		text[#text + 1] = "</batch></iq>";
+		session.send(t_concat(text));
+		module:log("info", "Sent %d refusal report(s) to %s, no longer in imlogger_components", #batch.refusals, component);
+	end
+	if lane.refusals[1] or next(lane.gaps) then
+		local kept = carried_over[module.host] or {};
+		carried_over[module.host] = kept;
+		while #lane.refusals > 1000 do table.remove(lane.refusals, 1); end
+		kept[component] = { refusals = lane.refusals, gaps = lane.gaps };
+		module:log("warn", "%d refusal report(s) for %s, no longer in imlogger_components and not connected, are kept for a later load",
+			#lane.refusals, component);
+	end
+end
+
+-- Reports of a previous instance (a reload's save, or an unload's keeping), each to its lane. Returns how many refusals.
+local function take_reports(carried)
+	if type(carried) ~= "table" then return 0; end
 	local n = 0;
 	for component, reports in pairs(carried) do
-		-- The same instance if it is still configured, else the first: a report is about ImLogger's spool, and an
-		-- instance that never stored the request ignores it.
-		local lane = lane_of[component] or lanes[1];
-		for _, r in ipairs(type(reports.refusals) == "table" and reports.refusals or {}) do
-			lane.refusals[#lane.refusals + 1] = r; n = n + 1;
-		end
-		while #lane.refusals > 1000 do table.remove(lane.refusals, 1); end
-		for user, gap in pairs(type(reports.gaps) == "table" and reports.gaps or {}) do
-			local current = lane.gaps[user];
-			if current then current.count = current.count + gap.count; else lane.gaps[user] = gap; end
+		local lane = lane_of[component];
+		local refusals = type(reports) == "table" and type(reports.refusals) == "table" and reports.refusals or {};
+		local gaps = type(reports) == "table" and type(reports.gaps) == "table" and reports.gaps or {};
+		if not lane then
+			report_to_removed(component, { refusals = refusals, gaps = gaps });
+		else
+			for _, r in ipairs(refusals) do lane.refusals[#lane.refusals + 1] = r; n = n + 1; end
+			while #lane.refusals > 1000 do table.remove(lane.refusals, 1); end
+			for user, gap in pairs(gaps) do merge_gap(lane.gaps, user, gap); end
 		end
 	end
+	return n;
+end
+
+-- They ride with the next request; if none comes, with one of their own now (unless ImLogger is away: a request of
+-- reports alone bounced is parked, and they go when it connects again).
+local function report_carried(n)
 	if n > 0 then module:log("info", "Carried over from the previous instance: %d refusal report(s) for ImLogger", n); end
-	-- They ride with the next request; if none comes, with one of their own now (unless ImLogger is away).
 	for _, lane in ipairs(lanes) do
 		if (#lane.refusals > 0 or next(lane.gaps)) and not lane.away and not lane.down then flush(lane); end
 	end
+end
+
+-- What an instance of the first version that carried reports (in what save returned) hands over on an upgrade.
+function module.restore(saved)
+	report_carried(take_reports(type(saved) == "table" and saved.imlogger_reports));
+end
+
+do
+	local kept = carried_over[module.host];
+	carried_over[module.host] = nil;
+	if kept then report_carried(take_reports(kept)); end
 end

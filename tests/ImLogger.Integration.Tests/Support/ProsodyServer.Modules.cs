@@ -27,14 +27,20 @@ internal sealed partial class ProsodyServer
     /// </summary>
     public async Task<string> ShellAsync(params string[] command)
     {
+        var (exitCode, text) = await ShellAnyAsync(command);
+        Assert.That(exitCode, Is.Zero, $"prosodyctl shell {string.Join(' ', command)}:\n{text}");
+        return text;
+    }
+
+    /// <summary>As <see cref="ShellAsync"/>, for a command that may fail (a module whose code fails to load).</summary>
+    public async Task<(int ExitCode, string Text)> ShellAnyAsync(params string[] command)
+    {
         var psi = new System.Diagnostics.ProcessStartInfo("/usr/bin/prosodyctl") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { "--config", ConfigPath, "shell" }.Concat(command)) psi.ArgumentList.Add(a);
         using var shell = System.Diagnostics.Process.Start(psi)!;
         var output = shell.StandardOutput.ReadToEndAsync();
         var error = shell.StandardError.ReadToEndAsync();
         using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30))) await shell.WaitForExitAsync(timeout.Token);
-        var text = await output + await error;
-        Assert.That(shell.ExitCode, Is.Zero, $"prosodyctl shell {string.Join(' ', command)}:\n{text}");
-        return text;
+        return (shell.ExitCode, await output + await error);
     }
 }
