@@ -28,8 +28,13 @@ public sealed partial class LiteDbSpool : IAnsweredRequests
         var record = "answered:" + requestId;
         var events = new BsonArray(allowed.Select((e, i) => (BsonValue)ToStoredDocument(record, i, e, _cipher)));
         var doc = new BsonDocument { ["_id"] = requestId, ["at"] = DateTimeOffset.UtcNow.UtcTicks, ["ev"] = events };
-        // A digest, not the content: it says nothing of what was said (the light copies are sealed like the events).
-        if (contents is not null) doc["cd"] = new BsonArray(contents.Select(c => new BsonValue(c)));
+        // The digests side by side in one value, sealed as the events are when the spool is encrypted: a digest of a short
+        // text ("ok", "yes") can be guessed by hashing candidates, so in an encrypted spool it must not lie in the clear.
+        if (contents is not null)
+        {
+            var digests = contents.SelectMany(c => c).ToArray();
+            doc["cd"] = _cipher is null ? digests : _cipher.Seal(digests, record + ":cd");
+        }
         lock (_gate) _answeredPending.Add(doc);
     }
 
@@ -46,12 +51,28 @@ public sealed partial class LiteDbSpool : IAnsweredRequests
             foreach (var doc in _answeredPending.Concat(_answeredDeferred).Where(d => d["at"].AsInt64 >= from).Concat(stored))
             {
                 var events = doc["ev"].AsArray;
-                var contents = doc.TryGetValue("cd", out var cd) && cd.IsArray && cd.AsArray.Count == events.Count ? cd.AsArray : null;
+                var digests = Digests(doc, events.Count);
                 for (var i = 0; i < events.Count; i++)
-                    recalled.Add((ToEvent(events[i].AsDocument, _cipher), contents?[i] is { IsBinary: true } c ? c.AsBinary : null));
+                    recalled.Add((ToEvent(events[i].AsDocument, _cipher), digests?[(i * Classifier.DedupKeys.ContentBytes)..((i + 1) * Classifier.DedupKeys.ContentBytes)]));
             }
             return (IReadOnlyList<(ConversationEvent, byte[]?)>)recalled;
         });
+    }
+
+    /// <summary>The record's content digests, opened if sealed; null when it has none or they do not fit its events (a
+    /// record of an older version, or one altered): its events are then recalled by their light copies alone.</summary>
+    private byte[]? Digests(BsonDocument doc, int events)
+    {
+        if (!doc.TryGetValue("cd", out var cd) || !cd.IsBinary) return null;
+        try
+        {
+            var digests = _cipher is null ? cd.AsBinary : _cipher.Open(cd.AsBinary, "answered:" + doc["_id"].AsString + ":cd");
+            return digests.Length == events * Classifier.DedupKeys.ContentBytes ? digests : null;
+        }
+        catch (SpoolRecordException)
+        {
+            return null;
+        }
     }
 
     /// <inheritdoc />

@@ -359,4 +359,20 @@ public sealed class SpoolEncryptionTests
         var e = Assert.Throws<SpoolRecordException>(() => reopened.Load(id))!;
         Assert.That(e.RecordId, Is.EqualTo("transcript-key:" + id));
     }
+
+    /// <summary>The answered records keep a digest of each event's content, by which a copy sent again after a restart is
+    /// known: a digest of a short text can be guessed by hashing candidates, so an encrypted spool seals it too.</summary>
+    [Test]
+    public void TheAnsweredRecordsContentDigestsAreSealedAndComeBackWithTheKey()
+    {
+        var digest = System.Security.Cryptography.SHA256.HashData("ok"u8);
+        using (var spool = Open(SpoolPath, Key))
+        {
+            ((ImLogger.Domain.IAnsweredRequests)spool).RememberAnswered("req-1", [Events.Chat("alice@example.test/laptop", "bob@example.test", "ok", Events.T0)], [digest]);
+            ((ImLogger.Domain.IAnsweredRequests)spool).FlushAnswered();
+        }
+        Assert.That(FilesOnDisk().AsSpan().IndexOf(digest) < 0, "the digest is not on disk in the clear");
+        using (var spool = Open(SpoolPath, Key))
+            Assert.That(((ImLogger.Domain.IAnsweredRequests)spool).AnsweredSince(TimeSpan.FromMinutes(5)).Single().Content, Is.EqualTo(digest));
+    }
 }

@@ -34,4 +34,19 @@ public sealed class AnsweredRequestsPortTests : SpoolPortFixture
         Assert.That(answered.TakeAnswered("req-empty"), Is.Null, "nothing allowed: nothing to remember");
         Assert.That(Reopen<IAnsweredRequests>().TakeAnswered("req-3"), Is.Null, "made durable only with the next write (the caller answers after it)");
     }
+
+    [Test]
+    public void WhatWasAnsweredLatelyIsRecalledByTheNextRunWithEachContentDigest()
+    {
+        var answered = Open<IAnsweredRequests>();
+        byte[] one = [.. Enumerable.Repeat((byte)1, 32)], two = [.. Enumerable.Repeat((byte)2, 32)];
+        answered.RememberAnswered("req-1", [Chat("one", T0), Chat("two", T0.AddSeconds(1))], [one, two]);
+        answered.RememberAnswered("req-old-format", [Chat("three", T0)]);
+        Assert.That(() => answered.RememberAnswered("req-2", [Chat("four", T0)], [one, two]), Throws.ArgumentException, "one digest per event");
+        answered.FlushAnswered();
+
+        var recalled = Reopen<IAnsweredRequests>().AnsweredSince(TimeSpan.FromMinutes(2));
+        Assert.That(recalled.Select(r => (r.Event.Text, r.Content)), Is.EquivalentTo(new (string?, byte[]?)[] { ("one", one), ("two", two), ("three", null) }));
+        Assert.That(Reopen<IAnsweredRequests>().AnsweredSince(TimeSpan.Zero - TimeSpan.FromMinutes(1)), Is.Empty, "nothing answered in the future");
+    }
 }
