@@ -70,10 +70,13 @@ public partial class InlineModuleSizeBoundTests
         await alice.ChatAsync("bob", $"drill-{count - 1} " + new string('a', 170_000) + "&apos;");
         await InlineRestartDrillTests.WaitUntilAsync(() => bob.DrillBodyCounts.Count >= count, TimeSpan.FromSeconds(60),
             () => $"bob received {bob.DrillBodyCounts.Count} of {count}; alice got {alice.ErrorMessages} error(s)");
-        await world.Prosody.WaitForLogAsync("imlogger_profile (interval)", TimeSpan.FromSeconds(10));
+        // A line per second of activity: the last one (what was held in the last second) comes up to a second after it.
+        int Held() => ProfileHeld().Matches(world.Prosody.Log).Sum(m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+        await InlineRestartDrillTests.WaitUntilAsync(() => Held() >= count, TimeSpan.FromSeconds(15),
+            () => $"the counting lines count {Held()} held of the {count} messages");
         Assert.That(await imlogger.TerminateAsync(TimeSpan.FromSeconds(60)), Is.Zero);
 
-        var held = ProfileHeld().Matches(world.Prosody.Log).Sum(m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+        var held = Held();
         var atOnce = ProfileAtOnce().Matches(world.Prosody.Log).Sum(m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
         var exact = ProfileExact().Matches(world.Prosody.Log).Sum(m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
         var archived = world.Archived().SelectMany(m => Drill().Matches(m.TextBody ?? "").Select(x => x.Value)).ToList();
