@@ -30,16 +30,7 @@ public class InlineModuleSettingErrorTests
             beforeStart: EditSnippet(@"\timlogger_component = [^\n]*\n", ""));
         await using var imlogger = world.RunImLogger();
         await ImLoggerProcess.WaitConnectedAsync(imlogger);
-        await using var alice = await RawXmppClient.LoginAsync(world.Prosody, "alice");
-        await using var bob = await RawXmppClient.LoginAsync(world.Prosody, "bob");
-        await alice.ChatAsync("bob", "drill-1");
-        await InlineRestartDrillTests.WaitUntilAsync(() => alice.ErrorMessages >= 1, TimeSpan.FromSeconds(30), () => "alice was not told drill-1 was not sent");
-        await Task.Delay(500);
-        Assert.Multiple(() =>
-        {
-            Assert.That(world.Prosody.Log, Does.Contain("imlogger_component is not set"), "the log says what to fix");
-            Assert.That(bob.DrillBodyCounts.Keys, Does.Not.Contain("drill-1"), "nothing of a logged user passes unheld");
-        });
+        await AssertDrill1RefusedAndLoggedAsync(world, "imlogger_component is not set");
     }
 
     [Test, CancelAfter(90_000)]
@@ -47,16 +38,23 @@ public class InlineModuleSettingErrorTests
     {
         await using var world = await TapDeployment.StartAsync("1h", TapDeployment.Secret, ["alice"], null, attach: Attach,
             beforeStart: EditSnippet(@"\timlogger_failure_mode = [^\n]*\n", "\timlogger_failure_mode = \"clossed\"\n"));
+        // ImLogger is not running: closed holds and refuses at the timeout; open (or no module) would deliver at once.
+        await AssertDrill1RefusedAndLoggedAsync(world, "imlogger_failure_mode must be \"closed\" or \"open\"");
+    }
+
+    /// <summary>alice's drill-1 to bob is refused with an error (held, never answered in time), never delivered, and
+    /// Prosody's log says what to fix (<paramref name="logged"/>).</summary>
+    private static async Task AssertDrill1RefusedAndLoggedAsync(TapDeployment world, string logged)
+    {
         await using var alice = await RawXmppClient.LoginAsync(world.Prosody, "alice");
         await using var bob = await RawXmppClient.LoginAsync(world.Prosody, "bob");
-        // ImLogger is not running: closed holds and refuses at the timeout; open (or no module) would deliver at once.
         await alice.ChatAsync("bob", "drill-1");
         await InlineRestartDrillTests.WaitUntilAsync(() => alice.ErrorMessages >= 1, TimeSpan.FromSeconds(30), () => "alice was not told drill-1 was not sent");
         await Task.Delay(500);
         Assert.Multiple(() =>
         {
-            Assert.That(world.Prosody.Log, Does.Contain("imlogger_failure_mode must be \"closed\" or \"open\""), "the log says what to fix");
-            Assert.That(bob.DrillBodyCounts.Keys, Does.Not.Contain("drill-1"), "refused, not delivered unlogged");
+            Assert.That(world.Prosody.Log, Does.Contain(logged), "the log says what to fix");
+            Assert.That(bob.DrillBodyCounts.Keys, Does.Not.Contain("drill-1"), "nothing of a logged user passes unheld");
         });
     }
 
