@@ -28,9 +28,11 @@ public sealed class LateRefusals(TimeProvider time, int capacity = 256, IAnswere
         if (capacity == 0 || allowed.Count == 0 || _byRequest.ContainsKey(requestId)) return;
         var light = allowed.Select(e => e with { RawXml = "", Html = null, Text = Cut(e.Text) }).ToList();
         _byRequest[requestId] = light;
-        // The digest of each full event's content, as the dedup window keys it: the light copy lost its HTML and the text
-        // past 300 characters, and a copy the module sends again to the next run must still be known by it.
-        durable?.RememberAnswered(requestId, light, [.. allowed.Select(ContentOf)]);
+        // The digest of each full event's content, as the dedup window keys it, when a light copy lost some (its HTML, the
+        // text past 300 characters): a copy the module sends again to the next run must still be known by it. Otherwise
+        // the light copies key as the events do, and no digest is computed on the ingest path.
+        var lost = allowed.Any(e => e.Html is not null || !ReferenceEquals(Cut(e.Text), e.Text));
+        durable?.RememberAnswered(requestId, light, lost ? [.. allowed.Select(ContentOf)] : null);
         _order.Enqueue(requestId);
         while (_order.Count > capacity) _byRequest.Remove(_order.Dequeue());
     }

@@ -13,31 +13,33 @@ namespace ImLogger.Tests.Ingest;
 /// </summary>
 public partial class IngestLoopTests
 {
-    private static XElement HeldRich(string requestId, string messageId, string text) => XElement.Parse($"""
+    private static XElement HeldRich(string requestId, string messageId, string text, bool html = true) => XElement.Parse($"""
         <iq xmlns='jabber:component:accept' type='set' id='{requestId}' from='example.test' to='archive.example.test'>
           <batch xmlns='{Ns}'>
             <item id='1' direction='out' user='alice@example.test' to-local='true'>
               <message xmlns='jabber:client' from='alice@example.test/laptop' to='bob@example.test' type='chat' id='{messageId}'>
                 <body>{text}</body>
-                <html xmlns='http://jabber.org/protocol/xhtml-im'><body xmlns='http://www.w3.org/1999/xhtml'><p><b>{text}</b></p></body></html>
+                {(html ? $"<html xmlns='http://jabber.org/protocol/xhtml-im'><body xmlns='http://www.w3.org/1999/xhtml'><p><b>{text}</b></p></body></html>" : "")}
               </message>
             </item>
           </batch>
         </iq>
         """);
 
-    [Test]
-    public async Task AStanzaSentAgainAfterAGracefulStopClosedItsTranscriptIsARepeat_HtmlAndLongTextIncluded()
+    /// <param name="longRich">HTML and a text longer than the answered records' light copies keep (a digest is stored);
+    /// else a short plain text, whose light copy keys as the event does (none is).</param>
+    [TestCase(true), TestCase(false)]
+    public async Task AStanzaSentAgainAfterAGracefulStopClosedItsTranscriptIsARepeat(bool longRich)
     {
-        var text = "quarterly figures " + new string('x', 400); // longer than the answered records' light copies keep
-        await Answer(Restarted(), HeldRich("r1", "m1", text));
+        var text = longRich ? "quarterly figures " + new string('x', 400) : "ok";
+        await Answer(Restarted(), HeldRich("r1", "m1", text, html: longRich));
         Assert.That(Stored(EventKind.Message), Has.Count.EqualTo(1));
         // The graceful stop: every open transcript closed (ArchiveService, ConversationTracker.CloseAll).
         foreach (var header in _spool.OpenTranscripts()) _spool.Close(header.Id, _clock.GetUtcNow());
         _clock.Advance(TimeSpan.FromSeconds(3));
 
         // The next run: the module sends the stanza again, its verdict having been lost with the stream.
-        await Answer(Restarted(), HeldRich("r2", "m1", text));
+        await Answer(Restarted(), HeldRich("r2", "m1", text, html: longRich));
 
         Assert.That(Verdicts(), Does.Contain("r2"), "answered");
         Assert.That(Stored(EventKind.Message), Is.Empty, "a repeat: not archived a second time in a new transcript");
