@@ -68,13 +68,24 @@ public partial class InlineAwayHostileTests
     {
         await alice.ChatAsync("bob", "drill-1");
         await InlineRestartDrillTests.WaitUntilAsync(() => bob.DrillBodyCounts.ContainsKey("drill-1"), TimeSpan.FromSeconds(30), () => "drill-1 not delivered");
+        await SendWhileImLoggerIsStoppedAsync(world.Prosody, imlogger, alice, "bob", "drill-2", meanwhile);
+    }
+
+    /// <summary>
+    /// ImLogger stopped (SIGSTOP); <paramref name="sender"/>'s <paramref name="body"/> to <paramref name="to"/> sent and its
+    /// verdict request written to ImLogger's socket (Prosody's debug log says so); <paramref name="meanwhile"/> done; then
+    /// ImLogger goes on, whatever happened.
+    /// </summary>
+    internal static async Task SendWhileImLoggerIsStoppedAsync(ProsodyServer prosody, ProcessRunner imlogger, RawXmppClient sender, string to, string body,
+        Func<Task> meanwhile)
+    {
         imlogger.Suspend();
         try
         {
-            int Sent() => world.Prosody.Log.Split("Sent request ").Length;
+            int Sent() => prosody.Log.Split("Sent request ").Length;
             var before = Sent();
-            await alice.ChatAsync("bob", "drill-2");
-            await InlineRestartDrillTests.WaitUntilAsync(() => Sent() > before, TimeSpan.FromSeconds(30), () => "drill-2's request was not sent");
+            await sender.ChatAsync(to, body);
+            await InlineRestartDrillTests.WaitUntilAsync(() => Sent() > before, TimeSpan.FromSeconds(30), () => $"{body}'s request was not sent");
             await meanwhile();
         }
         finally

@@ -25,22 +25,13 @@ public partial class InlineAwayHostileTests
         await alice.ChatAsync("carol", "drill-1");
         await InlineRestartDrillTests.WaitUntilAsync(() => carol.DrillBodyCounts.ContainsKey("drill-1"), TimeSpan.FromSeconds(30), () => "drill-1 not delivered");
 
-        imlogger.Suspend();
-        try
+        await SendWhileImLoggerIsStoppedAsync(world.Prosody, imlogger, alice, "carol", "drill-2", async () =>
         {
-            int Sent() => world.Prosody.Log.Split("Sent request ").Length;
-            var before = Sent();
-            await alice.ChatAsync("carol", "drill-2");
-            await InlineRestartDrillTests.WaitUntilAsync(() => Sent() > before, TimeSpan.FromSeconds(30), () => "drill-2's request was not sent");
             await world.Prosody.ShellAsync("module", "unload", "imlogger_inline", "example.test");
             await InlineRestartDrillTests.WaitUntilAsync(() => alice.ErrorMessages + carol.DrillBodyCounts.GetValueOrDefault("drill-2") >= 1, TimeSpan.FromSeconds(10),
                 () => "drill-2 was neither delivered to carol nor refused to alice");
             await world.Prosody.ShellAsync("module", "load", "imlogger_inline", "example.test");
-        }
-        finally
-        {
-            imlogger.Resume();
-        }
+        });
         await imlogger.WaitForLineAsync(l => l.Contains("GAP: 1 stanza(s) of alice@example.test passed UNLOGGED", StringComparison.Ordinal), TimeSpan.FromSeconds(30),
             "the gap reported");
         await alice.ChatAsync("carol", "drill-3");
